@@ -1,0 +1,18 @@
+"""Pixelkeep: wiring only. Routes, event consumers and workflow tasks live in chalicelib/."""
+
+from chalice import Chalice
+
+from chalicelib import observability
+from chalicelib.api import auth, billing, gallery, generations, health, me, operators, policy, rights, uploads, webhooks
+from chalicelib.events import streams
+from chalicelib.events import uploads as upload_events
+from chalicelib.workflows import erasure, export
+
+app = Chalice(app_name="pixelkeep")
+app.api.binary_types.extend(["image/png", "image/jpeg", "image/webp", "application/zip"])
+observability.register(app)
+
+for module in (health, policy, auth, me, uploads, generations, gallery, billing, webhooks, rights, operators):
+    app.register_blueprint(module.bp)
+for module in (streams, upload_events, export, erasure):
+    app.register_blueprint(module.bp)

@@ -1,0 +1,114 @@
+"""The HTTP edge: domain errors mapped to JSON responses in one place, and request parsing.
+
+Chalice turns any exception escaping a view into a bare 500 before middleware sees it, so every
+view is registered through `route()`, which applies `json_errors`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice import Blueprint, Response
+from chalice.app import BadRequestError, ChaliceViewError
+
+from chalicelib import errors
+from chalicelib.observability import logger
+
+M = TypeVar("M")
+
+STATUS: dict[type[errors.DomainError], int] = {
+    errors.InvalidInput: 400,
+    errors.SignatureInvalid: 400,
+    errors.Unauthenticated: 401,
+    errors.InsufficientCredits: 402,
+    errors.Forbidden: 403,
+    errors.Restricted: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Gone: 410,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+    errors.RateLimited: 429,
+    errors.UpstreamUnavailable: 503,
+}
+JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict | None = None, headers: dict | None = None
+) -> Response:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details:
+        body["error"]["details"] = details
+    return Response(body=json.dumps(body), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+
+
+def domain_error_response(exc: errors.DomainError) -> Response:
+    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.RateLimited) else None
+    return error_response(status, exc.code, exc.message, exc.details, headers)
+
+
+def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except errors.DomainError as exc:
+            return domain_error_response(exc)
+        except BadRequestError as exc:  # Chalice's own: malformed JSON body
+            return error_response(400, "invalid_input", str(exc) or "Malformed request body.")
+        except ChaliceViewError:
+            raise
+        except Exception:
+            logger.exception("unhandled error", extra={"view": view.__name__})
+            return error_response(500, "internal_error", "An internal error occurred.")
+
+    return wrapper
+
+
+def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`bp.route` with the one error mapping applied."""
+
+    def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        bp.route(path, **options)(json_errors(view))
+        return view
+
+    return register
+
+
+def parse_body(model: type[M], body: Any) -> M:
+    """Validate a JSON body with a pydantic model; field errors become one 400 listing them."""
+    from pydantic import ValidationError
+
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise errors.InvalidInput("The request body must be a JSON object.")
+    try:
+        return model.model_validate(body)  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        fields = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"]}
+            for err in exc.errors(include_input=False, include_url=False)
+        ]
+        raise errors.InvalidInput("The request body is invalid.", details={"fields": fields}) from exc
+
+
+def json_body(bp: Blueprint) -> Any:
+    """The current request's JSON body; malformed JSON is a 400, not a 500."""
+    request = bp.current_request
+    raw = request.raw_body
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise errors.InvalidInput("The request body is not valid JSON.") from exc
+
+
+def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(body=json.dumps(body, default=str), status_code=status, headers={**JSON_HEADERS, **(headers or {})})

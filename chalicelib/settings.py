@@ -1,0 +1,67 @@
+"""Runtime settings, read lazily from the environment.
+
+Nothing here runs at import time: `get_settings()` reads the environment on first use and
+tests call `get_settings.cache_clear()` after changing it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+LOCAL_STAGE = "local"
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    profile: str
+    region: str
+    resource_prefix: str
+    public_base_url: str
+    export_state_machine_arn: str
+    erasure_state_machine_arn: str
+    parameter_prefix: str
+    email_sender: str
+    grace_days_override: int | None
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == LOCAL_STAGE
+
+    def table_name(self, logical: str) -> str:
+        return f"{self.resource_prefix}-{logical}"
+
+    def bucket_name(self, logical: str) -> str:
+        return f"{self.resource_prefix}-{logical}"
+
+    def queue_name(self, logical: str) -> str:
+        return f"{self.resource_prefix}-{logical}"
+
+    def parameter_name(self, secret: str) -> str:
+        return f"{self.parameter_prefix}/{secret}"
+
+
+def _optional_int(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env = os.environ
+    stage = env.get("PIXELKEEP_STAGE", LOCAL_STAGE)
+    prefix = env.get("PIXELKEEP_RESOURCE_PREFIX", f"pixelkeep-{stage}")
+    return Settings(
+        stage=stage,
+        profile=env.get("PIXELKEEP_PROFILE", "kaleipix"),
+        region=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        resource_prefix=prefix,
+        public_base_url=env.get("PIXELKEEP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        export_state_machine_arn=env.get("PIXELKEEP_EXPORT_STATE_MACHINE_ARN", ""),
+        erasure_state_machine_arn=env.get("PIXELKEEP_ERASURE_STATE_MACHINE_ARN", ""),
+        parameter_prefix=env.get("PIXELKEEP_PARAMETER_PREFIX", f"/{prefix}"),
+        email_sender=env.get("PIXELKEEP_EMAIL_SENDER", "no-reply@pixelkeep.local"),
+        # Local cloud only: shortens the erasure grace period so a demo runs in minutes.
+        grace_days_override=_optional_int(env.get("PIXELKEEP_GRACE_DAYS_OVERRIDE")),
+    )

@@ -1,0 +1,94 @@
+"""The base every stored record inherits: generic keys, a TTL stamped from the profile, live reads.
+
+Only `chalicelib/store/` touches pynamodb or boto3. Each table has `pk`/`sk` keys and an
+`expires_at` TTL attribute; a record class names its logical table and its data category, and the
+category's retention in the active profile decides the TTL on every write (save, transaction or
+batch: all of them serialize through `serialize`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from chalicelib import clock
+from chalicelib.profile.schema import Category, Profile
+from chalicelib.retention import expiry
+
+R = TypeVar("R", bound="Record")
+
+_RECORD_CLASSES: list[type[Record]] = []
+
+
+class Record(Model):
+    """Abstract base. Subclasses set `Meta` (with `logical_table`) and `category`."""
+
+    logical_table: ClassVar[str] = ""
+    category: ClassVar[Category | None] = None
+    _profile: ClassVar[Profile | None] = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    expires_at = TTLAttribute(null=True)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.logical_table:
+            _RECORD_CLASSES.append(cls)
+
+    # -- retention -------------------------------------------------------------------------
+    def event_time(self) -> datetime:
+        """The moment retention counts from; records with their own timestamp override this."""
+        created = getattr(self, "created_at", None)
+        return created if isinstance(created, datetime) else clock.now()
+
+    def stamp_expiry(self) -> None:
+        if self.category is None or self.expires_at is not None:
+            return
+        if self._profile is None:
+            raise RuntimeError(f"{type(self).__name__} is not bound to a profile; call store.bind() first")
+        self.expires_at = expiry(self._profile, self.category, self.event_time())
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        self.stamp_expiry()
+        return super().serialize(null_check=null_check)
+
+    def is_live(self, now: datetime | None = None) -> bool:
+        """DynamoDB deletes expired items up to ~2 days late, so reads check the clock themselves."""
+        return self.expires_at is None or self.expires_at > (now or clock.now())
+
+    # -- live reads --------------------------------------------------------------------------
+    @classmethod
+    def get_live(cls: type[R], pk: str, sk: str, *, consistent_read: bool = False) -> R | None:
+        try:
+            item = cls.get(pk, sk, consistent_read=consistent_read)
+        except cls.DoesNotExist:
+            return None
+        return item if item.is_live() else None
+
+    @classmethod
+    def query_live(cls: type[R], pk: str, range_key_condition: Any = None, **kwargs: Any) -> Iterator[R]:
+        now = clock.now()
+        for item in cls.query(pk, range_key_condition, **kwargs):
+            if item.is_live(now):
+                yield item
+
+
+def record_classes() -> list[type[Record]]:
+    """Every concrete record class, for building table descriptions from the models."""
+    import chalicelib.store.models  # noqa: F401  (registers every record class)
+
+    return list(_RECORD_CLASSES)
+
+
+def bind(*, resource_prefix: str, region: str, profile: Profile) -> None:
+    """Point every record class at this deployment's tables and the active profile's retention."""
+    for cls in record_classes():
+        cls.Meta.table_name = f"{resource_prefix}-{cls.logical_table}"
+        cls.Meta.region = region
+        cls._profile = profile
+        cls._connection = None

@@ -1,0 +1,49 @@
+"""Where each kind of data lives: tables, buckets and prefixes, queues, streams.
+
+This is the storage layout the code relies on. `infra/description.py` combines it with the models
+and the active profile into the one resource description that both the CDK stack and the local
+cloud provision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.profile.schema import Category
+
+
+@dataclass(frozen=True)
+class TableTraits:
+    stream: bool  # a stream feeds TTL-delete handlers (dependent objects, grace-period erasure)
+    point_in_time_recovery: bool = True
+
+
+TABLES: dict[str, TableTraits] = {
+    "accounts": TableTraits(stream=True),
+    "content": TableTraits(stream=True),
+    "ledger": TableTraits(stream=False),
+    "logs": TableTraits(stream=False),
+    "requests": TableTraits(stream=False),
+}
+
+IDEMPOTENCY_TABLE = "idempotency"
+
+CONTENT_BUCKET = "content"
+EXPORTS_BUCKET = "exports"
+
+# Each category stored as objects gets its own prefix, so each gets its own lifecycle rule.
+OBJECT_PREFIXES: dict[Category, tuple[str, str]] = {
+    Category.UPLOADS: (CONTENT_BUCKET, "uploads/"),
+    Category.GENERATED_IMAGES: (CONTENT_BUCKET, "generated/"),
+    Category.TRAINING_IMAGES: (CONTENT_BUCKET, "training/"),
+    Category.RENDER_INPUTS: (CONTENT_BUCKET, "render-inputs/"),
+    Category.EXPORTS: (EXPORTS_BUCKET, "exports/"),
+}
+
+UPLOADS_QUEUE = "uploads"
+
+
+def object_key(category: Category, user_id: str, object_id: str) -> tuple[str, str]:
+    """(bucket logical name, key) for an object of `category` owned by `user_id` (CNT-1)."""
+    bucket, prefix = OBJECT_PREFIXES[category]
+    return bucket, f"{prefix}{user_id}/{object_id}"

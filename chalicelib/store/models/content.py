@@ -1,0 +1,3 @@
+"""Records of the 'content' table."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Records of the 'ledger' table."""
+
+from __future__ import annotations

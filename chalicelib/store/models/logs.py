@@ -1,0 +1,3 @@
+"""Records of the 'logs' table."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Records of the 'requests' table."""
+
+from __future__ import annotations

@@ -1,0 +1,229 @@
+"""The one resource description: what the CDK stack deploys and the local cloud provisions.
+
+Tables come from the pynamodb models (keys, indexes, TTL attribute), lifecycle rules from the
+active profile's retention, state machines from the ASL files in infra/asl/. Nothing here talks
+to AWS; `infra/cdk/` and `infra/localcloud/` turn it into resources.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chalicelib.profile.schema import Category, Profile
+from chalicelib.retention import lifecycle_days
+from chalicelib.settings import Settings
+from chalicelib.store import layout
+from chalicelib.store.base import record_classes
+
+ASL_DIR = Path(__file__).parent / "asl"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    hash_key: str
+    range_key: str | None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical: str
+    name: str
+    hash_key: str
+    range_key: str | None
+    attribute_types: dict[str, str]  # key attribute name -> "S" | "N" | "B"
+    indexes: tuple[IndexSpec, ...]
+    ttl_attribute: str
+    stream: bool
+    point_in_time_recovery: bool
+
+
+@dataclass(frozen=True)
+class LifecycleRuleSpec:
+    id: str
+    prefix: str
+    days: int
+    category: Category
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    logical: str
+    name: str
+    lifecycle_rules: tuple[LifecycleRuleSpec, ...]
+    notifications: tuple[tuple[str, str], ...] = ()  # (key prefix, queue logical name)
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical: str
+    name: str
+    consumer: str  # Chalice handler name
+    visibility_timeout: int = 120
+
+
+@dataclass(frozen=True)
+class StreamConsumerSpec:
+    table: str  # logical table name
+    consumer: str  # Chalice handler name
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    logical: str
+    name: str
+    asl_file: Path
+
+    def definition(self) -> dict:
+        return json.loads(self.asl_file.read_text(encoding="utf-8"))
+
+    def task_functions(self) -> list[str]:
+        """Chalice handler names referenced as `${name}` placeholders in the ASL."""
+        text = self.asl_file.read_text(encoding="utf-8")
+        names: list[str] = []
+        for part in text.split("${")[1:]:
+            name = part.split("}", 1)[0]
+            if name not in names:
+                names.append(name)
+        return names
+
+    def render(self, function_arns: dict[str, str]) -> str:
+        text = self.asl_file.read_text(encoding="utf-8")
+        for name in self.task_functions():
+            text = text.replace("${" + name + "}", function_arns[name])
+        return text
+
+
+@dataclass(frozen=True)
+class Description:
+    tables: tuple[TableSpec, ...]
+    idempotency_table: TableSpec
+    buckets: tuple[BucketSpec, ...]
+    queues: tuple[QueueSpec, ...]
+    stream_consumers: tuple[StreamConsumerSpec, ...]
+    state_machines: tuple[StateMachineSpec, ...]
+    log_retention_days: int
+    extra: dict = field(default_factory=dict)
+
+    def table(self, logical: str) -> TableSpec:
+        return next(t for t in self.all_tables() if t.logical == logical)
+
+    def bucket(self, logical: str) -> BucketSpec:
+        return next(b for b in self.buckets if b.logical == logical)
+
+    def all_tables(self) -> tuple[TableSpec, ...]:
+        return (*self.tables, self.idempotency_table)
+
+
+# Event consumers: Chalice `lambda_function` handlers wired to their sources here, not by
+# decorators, so the handlers need no resource names at import time.
+STREAM_CONSUMERS = (
+    StreamConsumerSpec(table="accounts", consumer="accounts_stream"),
+    StreamConsumerSpec(table="content", consumer="content_stream"),
+)
+UPLOAD_CONSUMER = "upload_processor"
+
+
+def _table_spec(settings: Settings, logical: str) -> TableSpec:
+    classes = [c for c in record_classes() if c.logical_table == logical]
+    attribute_types: dict[str, str] = {"pk": "S", "sk": "S"}
+    indexes: dict[str, IndexSpec] = {}
+    for cls in classes:
+        for index in cls._indexes.values():
+            meta = index.Meta
+            hash_key, range_key = None, None
+            for attr in index._get_attributes().values():
+                if attr.is_hash_key:
+                    hash_key = attr.attr_name
+                elif attr.is_range_key:
+                    range_key = attr.attr_name
+                attribute_types[attr.attr_name] = attr.attr_type
+            spec = IndexSpec(name=meta.index_name, hash_key=hash_key, range_key=range_key)
+            if indexes.setdefault(spec.name, spec) != spec:
+                raise ValueError(f"index {spec.name} on table {logical} is declared two different ways")
+    traits = layout.TABLES[logical]
+    return TableSpec(
+        logical=logical,
+        name=settings.table_name(logical),
+        hash_key="pk",
+        range_key="sk",
+        attribute_types=attribute_types,
+        indexes=tuple(sorted(indexes.values(), key=lambda i: i.name)),
+        ttl_attribute="expires_at",
+        stream=traits.stream,
+        point_in_time_recovery=traits.point_in_time_recovery,
+    )
+
+
+def _idempotency_table(settings: Settings) -> TableSpec:
+    # Powertools' DynamoDBPersistenceLayer defaults: key "id", TTL attribute "expiration".
+    return TableSpec(
+        logical=layout.IDEMPOTENCY_TABLE,
+        name=settings.table_name(layout.IDEMPOTENCY_TABLE),
+        hash_key="id",
+        range_key=None,
+        attribute_types={"id": "S"},
+        indexes=(),
+        ttl_attribute="expiration",
+        stream=False,
+        point_in_time_recovery=False,
+    )
+
+
+def _buckets(settings: Settings, profile: Profile) -> tuple[BucketSpec, ...]:
+    rules: dict[str, list[LifecycleRuleSpec]] = {layout.CONTENT_BUCKET: [], layout.EXPORTS_BUCKET: []}
+    for category, (bucket, prefix) in layout.OBJECT_PREFIXES.items():
+        days = lifecycle_days(profile, category)
+        if days is not None:
+            rules[bucket].append(
+                LifecycleRuleSpec(id=f"expire-{category.value}", prefix=prefix, days=days, category=category)
+            )
+    uploads_prefix = layout.OBJECT_PREFIXES[Category.UPLOADS][1]
+    return (
+        BucketSpec(
+            logical=layout.CONTENT_BUCKET,
+            name=settings.bucket_name(layout.CONTENT_BUCKET),
+            lifecycle_rules=tuple(rules[layout.CONTENT_BUCKET]),
+            notifications=((uploads_prefix, layout.UPLOADS_QUEUE),),
+        ),
+        BucketSpec(
+            logical=layout.EXPORTS_BUCKET,
+            name=settings.bucket_name(layout.EXPORTS_BUCKET),
+            lifecycle_rules=tuple(rules[layout.EXPORTS_BUCKET]),
+        ),
+    )
+
+
+def _state_machines(settings: Settings) -> tuple[StateMachineSpec, ...]:
+    return tuple(
+        StateMachineSpec(
+            logical=path.name.removesuffix(".asl.json"),
+            name=f"{settings.resource_prefix}-{path.name.removesuffix('.asl.json')}",
+            asl_file=path,
+        )
+        for path in sorted(ASL_DIR.glob("*.asl.json"))
+    )
+
+
+def _log_retention_days(profile: Profile) -> int:
+    if profile.has(Category.TECHNICAL_LOGS):
+        return profile.category(Category.TECHNICAL_LOGS).retention.days or 90
+    return 90
+
+
+def describe(settings: Settings, profile: Profile) -> Description:
+    return Description(
+        tables=tuple(_table_spec(settings, logical) for logical in layout.TABLES),
+        idempotency_table=_idempotency_table(settings),
+        buckets=_buckets(settings, profile),
+        queues=(
+            QueueSpec(
+                logical=layout.UPLOADS_QUEUE, name=settings.queue_name(layout.UPLOADS_QUEUE), consumer=UPLOAD_CONSUMER
+            ),
+        ),
+        stream_consumers=STREAM_CONSUMERS,
+        state_machines=_state_machines(settings),
+        log_retention_days=_log_retention_days(profile),
+    )
