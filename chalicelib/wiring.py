@@ -40,3 +40,13 @@ def reset() -> None:
     for value in vars(module).values():
         if callable(getattr(value, "cache_clear", None)) and value is not get_settings:
             value.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def email():
+    import boto3
+
+    from chalicelib.gateways.email import EmailGateway
+
+    settings = get_settings()
+    return EmailGateway(client=boto3.client("ses", region_name=settings.region), sender=settings.email_sender)

@@ -15,7 +15,7 @@ from chalicelib.profile.schema import Category, Profile
 from chalicelib.retention import lifecycle_days
 from chalicelib.settings import Settings
 from chalicelib.store import layout
-from chalicelib.store.base import record_classes
+from chalicelib.store.base import Record, record_classes
 
 ASL_DIR = Path(__file__).parent / "asl"
 
@@ -127,20 +127,17 @@ UPLOAD_CONSUMER = "upload_processor"
 
 
 def _table_spec(settings: Settings, logical: str) -> TableSpec:
-    classes = [c for c in record_classes() if c.logical_table == logical]
+    """Keys, indexes and attribute types merged from every model stored in the table."""
     attribute_types: dict[str, str] = {"pk": "S", "sk": "S"}
     indexes: dict[str, IndexSpec] = {}
-    for cls in classes:
-        for index in cls._indexes.values():
-            meta = index.Meta
-            hash_key, range_key = None, None
-            for attr in index._get_attributes().values():
-                if attr.is_hash_key:
-                    hash_key = attr.attr_name
-                elif attr.is_range_key:
-                    range_key = attr.attr_name
-                attribute_types[attr.attr_name] = attr.attr_type
-            spec = IndexSpec(name=meta.index_name, hash_key=hash_key, range_key=range_key)
+    # The base Record's owner index is on every table, even one whose models are yet to come.
+    for cls in (Record, *(c for c in record_classes() if c.logical_table == logical)):
+        schema = cls._get_schema()
+        for definition in schema["attribute_definitions"]:
+            attribute_types[definition["AttributeName"]] = definition["AttributeType"]
+        for index in schema["global_secondary_indexes"]:
+            keys = {k["KeyType"]: k["AttributeName"] for k in index["key_schema"]}
+            spec = IndexSpec(name=index["index_name"], hash_key=keys["HASH"], range_key=keys.get("RANGE"))
             if indexes.setdefault(spec.name, spec) != spec:
                 raise ValueError(f"index {spec.name} on table {logical} is declared two different ways")
     traits = layout.TABLES[logical]

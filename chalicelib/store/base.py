@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib import clock
@@ -24,8 +25,23 @@ R = TypeVar("R", bound="Record")
 _RECORD_CLASSES: list[type[Record]] = []
 
 
+class OwnerIndex(GlobalSecondaryIndex):
+    """Every personal record carries `owner_id`: one query per table finds all of a user's data
+    (export, erasure, residual scan). Records without an owner are not in this sparse index."""
+
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
 class Record(Model):
-    """Abstract base. Subclasses set `Meta` (with `logical_table`) and `category`."""
+    """Abstract base. Subclasses set `Meta`, `logical_table` and `category`.
+
+    Convention: a record that belongs to a person sets `owner_id` to their user id.
+    """
 
     logical_table: ClassVar[str] = ""
     category: ClassVar[Category | None] = None
@@ -34,6 +50,8 @@ class Record(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     expires_at = TTLAttribute(null=True)
+    owner_id = UnicodeAttribute(null=True)
+    by_owner = OwnerIndex()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
