@@ -1,3 +1,0 @@
-"""Records of the 'content' table."""
-
-from __future__ import annotations

@@ -1,3 +1,0 @@
-"""Records of the 'ledger' table."""
-
-from __future__ import annotations

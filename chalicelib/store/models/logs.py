@@ -1,3 +1,0 @@
-"""Records of the 'logs' table."""
-
-from __future__ import annotations

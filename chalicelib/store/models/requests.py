@@ -1,3 +1,0 @@
-"""Records of the 'requests' table."""
-
-from __future__ import annotations
