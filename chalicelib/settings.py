@@ -25,6 +25,9 @@ class Settings:
     parameter_prefix: str
     email_sender: str
     grace_days_override: int | None
+    stripe_api_base: str | None  # None: Stripe itself; locally, the embedded emulator
+    provider: str  # model provider adapter: "fal" | "replicate" | "runpod"
+    provider_base_url: str | None  # None: the provider's own URL; locally, the embedded provider
 
     @property
     def is_local(self) -> bool:
@@ -64,4 +67,7 @@ def get_settings() -> Settings:
         email_sender=env.get("PIXELKEEP_EMAIL_SENDER", "no-reply@pixelkeep.local"),
         # Local cloud only: shortens the erasure grace period so a demo runs in minutes.
         grace_days_override=_optional_int(env.get("PIXELKEEP_GRACE_DAYS_OVERRIDE")),
+        stripe_api_base=env.get("PIXELKEEP_STRIPE_API_BASE") or None,
+        provider=env.get("PIXELKEEP_MODEL_PROVIDER", "fal"),
+        provider_base_url=env.get("PIXELKEEP_PROVIDER_BASE_URL") or None,
     )

@@ -16,6 +16,9 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     session_id: str | None = None
     api_key_id: str | None = None
+    # DSR-5 flags, read with the user item so processing paths need no extra round trip.
+    restricted: bool = False
+    objections: frozenset[str] = field(default_factory=frozenset)
 
 
 def require_user(request) -> Principal:  # implemented by the accounts work
