@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from infra.description import BucketSpec, Description, TableSpec
@@ -111,3 +112,105 @@ def put_local_parameters(session: Any, prefix: str, values: dict[str, str]) -> N
 
 def dump(description: Description) -> str:
     return json.dumps(description, default=lambda o: o.__dict__ if hasattr(o, "__dict__") else str(o), indent=2)
+
+
+# -- compute: Lambda functions, event sources, state machines (the local cloud and tests) --------
+
+LOCAL_ROLE_NAME = "pixelkeep-local-execution"
+_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def _placeholder_zip() -> bytes:
+    """Lambda needs a code package; the local cloud runs the Chalice handlers in-process instead."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "# handlers run in-process in the local cloud\n")
+    return buffer.getvalue()
+
+
+def create_execution_role(session: Any) -> str:
+    iam = session.client("iam")
+    try:
+        return iam.get_role(RoleName=LOCAL_ROLE_NAME)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return iam.create_role(RoleName=LOCAL_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY))["Role"][
+            "Arn"
+        ]
+
+
+def provision_functions(session: Any, handler_names: Iterable[str], role_arn: str) -> dict[str, str]:
+    """One Lambda function per Chalice handler, named like the handler. Returns ARNs by name."""
+    client = session.client("lambda")
+    code = _placeholder_zip()
+    arns: dict[str, str] = {}
+    for name in handler_names:
+        arns[name] = client.create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=role_arn,
+            Handler=f"app.{name}",
+            Code={"ZipFile": code},
+            Timeout=60,
+            MemorySize=512,
+        )["FunctionArn"]
+    return arns
+
+
+def provision_event_sources(
+    session: Any, description: Description, function_arns: dict[str, str], queue_arns: dict[str, str]
+) -> list[str]:
+    """Queue and table-stream consumers. Returns the consumers skipped because no handler exists yet."""
+    client = session.client("lambda")
+    skipped: list[str] = []
+    for queue in description.queues:
+        if queue.consumer not in function_arns:
+            skipped.append(queue.consumer)
+            continue
+        client.create_event_source_mapping(
+            EventSourceArn=queue_arns[queue.logical], FunctionName=function_arns[queue.consumer], BatchSize=10
+        )
+    dynamodb = session.client("dynamodb")
+    for consumer in description.stream_consumers:
+        if consumer.consumer not in function_arns:
+            skipped.append(consumer.consumer)
+            continue
+        table = dynamodb.describe_table(TableName=description.table(consumer.table).name)["Table"]
+        client.create_event_source_mapping(
+            EventSourceArn=table["LatestStreamArn"],
+            FunctionName=function_arns[consumer.consumer],
+            StartingPosition="LATEST",
+            BatchSize=100,
+        )
+    return skipped
+
+
+def provision_state_machines(
+    session: Any, description: Description, function_arns: dict[str, str], role_arn: str
+) -> dict[str, str]:
+    """State machines from the ASL files, `${handler}` placeholders bound to function ARNs."""
+    client = session.client("stepfunctions")
+    arns: dict[str, str] = {}
+    for machine in description.state_machines:
+        missing = [name for name in machine.task_functions() if name not in function_arns]
+        if missing:
+            raise LookupError(f"{machine.asl_file.name} names handlers that do not exist: {', '.join(missing)}")
+        arns[machine.logical] = client.create_state_machine(
+            name=machine.name, definition=machine.render(function_arns), roleArn=role_arn
+        )["stateMachineArn"]
+    return arns
+
+
+def verify_sender(session: Any, sender: str) -> None:
+    session.client("ses").verify_email_identity(EmailAddress=sender)
