@@ -50,3 +50,72 @@ def email():
 
     settings = get_settings()
     return EmailGateway(client=boto3.client("ses", region_name=settings.region), sender=settings.email_sender)
+
+
+@lru_cache(maxsize=1)
+def ledger():
+    """The credit ledger (balances, entries, holds, payment records)."""
+    from chalicelib.store.ledger import LedgerStore
+
+    bound_models()
+    return LedgerStore()
+
+
+@lru_cache(maxsize=1)
+def rights():
+    from chalicelib.store.rights import RightsStore
+
+    bound_models()
+    return RightsStore()
+
+
+@lru_cache(maxsize=1)
+def personal_data():
+    import boto3
+
+    from chalicelib.store.personal_data import PersonalDataStore
+
+    settings = get_settings()
+    return PersonalDataStore(
+        dynamodb=boto3.client("dynamodb", region_name=settings.region),
+        s3=boto3.client("s3", region_name=settings.region),
+        settings=settings,
+    )
+
+
+@lru_cache(maxsize=2)
+def workflow(kind: str):
+    """The export or erasure state machine ("export" | "erasure")."""
+    import boto3
+
+    from chalicelib.store.rights import WorkflowStarter
+
+    settings = get_settings()
+    arn = {"export": settings.export_state_machine_arn, "erasure": settings.erasure_state_machine_arn}[kind]
+    return WorkflowStarter(boto3.client("stepfunctions", region_name=settings.region), arn)
+
+
+@lru_cache(maxsize=1)
+def accounts_store():
+    from chalicelib.store.accounts import AccountsStore
+
+    bound_models()
+    return AccountsStore()
+
+
+@lru_cache(maxsize=1)
+def objects():
+    import boto3
+
+    from chalicelib.store.objects import ObjectStore
+
+    settings = get_settings()
+    return ObjectStore(client=boto3.client("s3", region_name=settings.region), bucket_for=settings.bucket_name)
+
+
+@lru_cache(maxsize=1)
+def content():
+    from chalicelib.store.content import ContentStore
+
+    bound_models()
+    return ContentStore()

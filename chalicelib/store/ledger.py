@@ -1,0 +1,361 @@
+"""The credit ledger: a balance item plus append-only entries, changed only by transactions that
+claim a business key and apply its effect together (PAY-2, PAY-4).
+
+Every mutation is one TransactWriteItems: the claim (a condition that the key was never applied),
+the conditional balance update (never below zero) and the entry. A retried or duplicated call finds
+its claim and changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock, errors
+from chalicelib.retention import expiry
+from chalicelib.store.base import Record
+from chalicelib.store.models.ledger import (
+    OPEN_HOLDS,
+    CreditBalance,
+    CreditHold,
+    LedgerClaim,
+    LedgerEntry,
+    LedgerRecord,
+    record_class_for,
+)
+
+CONFLICT_RETRIES = 8  # concurrent transactions on one balance cancel each other; retry a few times
+
+
+class LedgerStore:
+    def balance(self, user_id: str) -> int:
+        item = CreditBalance.get_live(*CreditBalance.key(user_id), consistent_read=True)
+        return int(item.balance) if item else 0
+
+    def unrecovered(self, user_id: str) -> int:
+        item = CreditBalance.get_live(*CreditBalance.key(user_id), consistent_read=True)
+        return int(item.unrecovered) if item else 0
+
+    # -- grants --------------------------------------------------------------------------------
+    def grant(
+        self,
+        user_id: str,
+        amount: int,
+        key: str,
+        reason: str,
+        details: dict | None = None,
+        *,
+        with_records: Iterable[Record] = (),
+    ) -> bool:
+        """Add `amount` credits once per business `key`; False when the key was already applied."""
+        _require_positive(amount)
+        extra = list(with_records)
+        for _ in range(CONFLICT_RETRIES):
+            now = clock.now()
+            try:
+                with self._transaction() as tx:
+                    tx.save(_claim(key, user_id, now), condition=LedgerClaim.pk.does_not_exist())
+                    tx.update(_balance(user_id), _balance_actions(user_id, amount, now))
+                    tx.save(_entry(user_id, "grant", amount, reason, key, details, now))
+                    for record in extra:
+                        tx.save(record)
+                return True
+            except TransactWriteError:
+                if _claimed(key):
+                    return False
+        raise errors.Conflict("The ledger is busy; please retry.")
+
+    def claw_back(
+        self,
+        user_id: str,
+        amount: int,
+        key: str,
+        reason: str,
+        details: dict | None = None,
+        *,
+        with_records: Iterable[Record] = (),
+    ) -> tuple[int, int] | None:
+        """Take back up to `amount` credits once per `key`, never below zero.
+
+        Credits already spent cannot be taken back: the part missing is recorded as the entry's
+        `shortfall` and added to the balance's `unrecovered` counter for the operator. Returns
+        (taken, shortfall), or None when the key was already applied.
+        """
+        _require_positive(amount)
+        extra = list(with_records)
+        for _ in range(CONFLICT_RETRIES):
+            now = clock.now()
+            current = self.balance(user_id)
+            taken = min(amount, current)
+            shortfall = amount - taken
+            entry = _entry(user_id, "clawback", -taken, reason, key, details, now)
+            entry.shortfall = shortfall or None
+            actions = _balance_actions(user_id, -taken, now)
+            if shortfall:
+                actions.append(CreditBalance.unrecovered.add(shortfall))
+            # The balance must still be what was read, so `taken` is exact and never overdraws.
+            unchanged = (
+                CreditBalance.balance == current
+                if current
+                else CreditBalance.balance.does_not_exist() | (CreditBalance.balance == 0)
+            )
+            try:
+                with self._transaction() as tx:
+                    tx.save(_claim(key, user_id, now), condition=LedgerClaim.pk.does_not_exist())
+                    tx.update(_balance(user_id), actions, condition=unchanged)
+                    tx.save(entry)
+                    for record in extra:
+                        tx.save(record)
+                return taken, shortfall
+            except TransactWriteError:
+                if _claimed(key):
+                    return None
+        raise errors.Conflict("The ledger is busy; please retry.")
+
+    # -- holds ---------------------------------------------------------------------------------
+    def hold(self, user_id: str, amount: int, hold_id: str, reason: str, with_records: Iterable[Record] = ()) -> None:
+        """Reserve `amount` credits under `hold_id`, together with the caller's records, in one
+        transaction. Raises InsufficientCredits when the balance is short; a repeated hold_id
+        charges nothing."""
+        _require_positive(amount)
+        extra = list(with_records)
+        for _ in range(CONFLICT_RETRIES):
+            now = clock.now()
+            hold = CreditHold(
+                *CreditHold.key(hold_id),
+                owner_id=user_id,
+                amount=amount,
+                state="held",
+                reason=reason,
+                created_at=now,
+                open_partition=OPEN_HOLDS,
+                open_since=_stamp(now),
+            )
+            try:
+                with self._transaction() as tx:
+                    tx.save(hold, condition=CreditHold.pk.does_not_exist())
+                    tx.update(
+                        _balance(user_id),
+                        _balance_actions(user_id, -amount, now),
+                        condition=CreditBalance.balance >= amount,
+                    )
+                    tx.save(_entry(user_id, "hold", -amount, reason, hold_id, None, now))
+                    for record in extra:
+                        tx.save(record)
+                return
+            except TransactWriteError:
+                if _hold(hold_id) is not None:
+                    return
+                if self.balance(user_id) < amount:
+                    raise errors.InsufficientCredits(
+                        "Not enough credits.", details={"required": amount, "balance": self.balance(user_id)}
+                    ) from None
+        raise errors.Conflict("The ledger is busy; please retry.")
+
+    def commit(self, hold_id: str) -> bool:
+        """Spend a held amount. True only when this call committed it (not released, not twice)."""
+        return self._settle(hold_id, "committed")
+
+    def release(self, hold_id: str) -> bool:
+        """Return a held amount to the balance. True only when this call released it."""
+        return self._settle(hold_id, "released")
+
+    def release_stale(self, older_than: datetime) -> int:
+        """Release every hold still open that was taken before `older_than`; returns how many."""
+        stale = CreditHold.open_holds.query(OPEN_HOLDS, CreditHold.open_since < _stamp(older_than))
+        return sum(1 for hold in list(stale) if self.release(hold.pk.removeprefix("HOLD#")))
+
+    def hold_state(self, hold_id: str) -> str | None:
+        hold = _hold(hold_id)
+        return hold.state if hold else None
+
+    def _settle(self, hold_id: str, state: str) -> bool:
+        hold = _hold(hold_id)
+        if hold is None or hold.state != "held":
+            return False
+        now = clock.now()
+        user_id = hold.owner_id
+        amount = int(hold.amount)
+        returned = amount if state == "released" else 0
+        kind = "release" if state == "released" else "commit"
+        try:
+            with self._transaction() as tx:
+                tx.update(
+                    hold,
+                    [
+                        CreditHold.state.set(state),
+                        CreditHold.settled_at.set(now),
+                        CreditHold.open_partition.remove(),
+                        CreditHold.open_since.remove(),
+                    ],
+                    condition=CreditHold.state == "held",
+                )
+                if returned:
+                    tx.update(_balance(user_id), _balance_actions(user_id, returned, now))
+                entry = _entry(user_id, kind, returned, hold.reason, hold_id, {"held": amount}, now)
+                tx.save(entry)
+        except TransactWriteError:
+            return False  # settled concurrently the other way (or the same way) first
+        return True
+
+    # -- reading -------------------------------------------------------------------------------
+    def entries(self, user_id: str, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
+        """Newest first. `cursor` is opaque; pass back the `next_cursor` of the previous page."""
+        limit = max(1, min(int(limit), 200))
+        start = _decode_cursor(cursor, user_id) if cursor else None
+        results = LedgerEntry.query(
+            CreditBalance.key(user_id)[0],
+            LedgerEntry.sk.startswith(LedgerEntry.ENTRY_PREFIX),
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=start,
+        )
+        now = clock.now()
+        page = [_entry_view(entry) for entry in results if entry.is_live(now)]
+        last = results.last_evaluated_key
+        return page, _encode_cursor(last) if last else None
+
+    # -- erasure -------------------------------------------------------------------------------
+    def pseudonymize(self, user_id: str, pseudonym: str) -> int:
+        """Detach every ledger and payment record from `user_id` (PAY-3): records move to the
+        pseudonym's account key, `owner_id` becomes the pseudonym and personal fields are cleared.
+        Returns how many records were rewritten. Safe to run again."""
+        if not pseudonym or pseudonym == user_id:
+            raise errors.InvalidInput("A pseudonym different from the user id is required.")
+        moved = 0
+        account_pk = CreditBalance.key(user_id)[0]
+        for item in _query_raw(account_pk):
+            moved += self._move(item, CreditBalance.key(pseudonym)[0], user_id, pseudonym)
+        for item in _query_raw(user_id, index_name="by_owner"):
+            moved += self._move(item, item.pk.replace(user_id, pseudonym), user_id, pseudonym)
+        return moved
+
+    def _move(self, item: LedgerRecord, new_pk: str, user_id: str, pseudonym: str) -> int:
+        cls = type(item)
+        old_key = (item.pk, item.sk)
+        fresh = cls(new_pk, item.sk.replace(user_id, pseudonym))
+        moved = (fresh.pk, fresh.sk) != old_key
+        for name, value in item.attribute_values.items():
+            if name in ("pk", "sk") or name in cls.personal_fields:
+                continue
+            if isinstance(value, str):
+                value = value.replace(user_id, pseudonym)
+            setattr(fresh, name, value)
+        fresh.owner_id = pseudonym
+        if moved and "version" in cls.get_attributes():
+            fresh.version = None  # a new item: its version starts again
+        with self._transaction() as tx:
+            tx.save(fresh)
+            if moved:
+                tx.delete(item, add_version_condition=False)
+        return 1
+
+    @staticmethod
+    def _transaction() -> TransactWrite:
+        return TransactWrite(connection=CreditBalance._get_connection().connection)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _query_raw(hash_key: str, **options: Any) -> list[LedgerRecord]:
+    """Items of several record kinds under one key, each deserialized as its own class."""
+    connection = CreditBalance._get_connection()
+    items: list[LedgerRecord] = []
+    kwargs: dict[str, Any] = dict(options)
+    while True:
+        page = connection.query(hash_key, **kwargs)
+        for raw in page.get("Items", []):
+            items.append(record_class_for(raw["sk"]["S"]).from_raw_data(raw))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["exclusive_start_key"] = page["LastEvaluatedKey"]
+
+
+def _stamp(moment: datetime) -> str:
+    """Fixed-width UTC time, so keys sort in time order (isoformat drops zero microseconds)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _require_positive(amount: int) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise errors.InvalidInput("A credit amount must be a positive whole number.")
+
+
+def _balance(user_id: str) -> CreditBalance:
+    return CreditBalance(*CreditBalance.key(user_id))
+
+
+def _balance_actions(user_id: str, delta: int, now: datetime) -> list:
+    # An update expression bypasses `serialize`, so the legal-retention TTL is set here: the
+    # balance outlives its last movement by the profile's legal period.
+    return [
+        CreditBalance.balance.add(delta),
+        CreditBalance.owner_id.set(user_id),
+        CreditBalance.updated_at.set(now),
+        CreditBalance.expires_at.set(expiry(CreditBalance._profile, CreditBalance.category, now)),
+    ]
+
+
+def _claim(key: str, user_id: str, now: datetime) -> LedgerClaim:
+    return LedgerClaim(*LedgerClaim.key(key), owner_id=user_id, created_at=now)
+
+
+def _claimed(key: str) -> bool:
+    return LedgerClaim.get_live(*LedgerClaim.key(key), consistent_read=True) is not None
+
+
+def _hold(hold_id: str) -> CreditHold | None:
+    return CreditHold.get_live(*CreditHold.key(hold_id), consistent_read=True)
+
+
+def _entry(
+    user_id: str, kind: str, amount: int, reason: str, reference: str, details: dict | None, now: datetime
+) -> LedgerEntry:
+    suffix = hashlib.sha256(f"{kind}:{reference}".encode()).hexdigest()[:16]
+    return LedgerEntry(
+        CreditBalance.key(user_id)[0],
+        f"{LedgerEntry.ENTRY_PREFIX}{_stamp(now)}#{suffix}",
+        owner_id=user_id,
+        kind=kind,
+        amount=amount,
+        reason=reason,
+        reference=reference,
+        details=json.dumps(details, sort_keys=True) if details else None,
+        created_at=now,
+    )
+
+
+def _entry_view(entry: LedgerEntry) -> dict:
+    view = {
+        "at": entry.created_at.isoformat(),
+        "kind": entry.kind,
+        "amount": int(entry.amount),
+        "reason": entry.reason,
+        "reference": entry.reference,
+        "details": json.loads(entry.details) if entry.details else {},
+    }
+    if entry.shortfall:
+        view["shortfall"] = int(entry.shortfall)
+    return view
+
+
+def _encode_cursor(key: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def _decode_cursor(cursor: str, user_id: str) -> dict:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        pk = key["pk"]["S"]
+        key["sk"]["S"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise errors.InvalidInput("The cursor is invalid.") from exc
+    if pk != CreditBalance.key(user_id)[0]:
+        raise errors.InvalidInput("The cursor is invalid.")
+    return key

@@ -1,0 +1,189 @@
+"""Records of the 'ledger' table: credit balances, append-only entries, holds, idempotency claims
+and payment records.
+
+Money is never deleted by the code: every record here carries the profile's legal retention
+(7 years) as its TTL and is pseudonymized, not deleted, when its person is erased (PAY-3).
+
+Keys:
+  ACCOUNT#<user>     BALANCE                     the balance item (one per user)
+  ACCOUNT#<user>     ENTRY#<time>#<ref>          append-only ledger entries
+  HOLD#<hold id>     HOLD                        a hold; `open_partition`/`open_since` while held
+  CLAIM#<key>        CLAIM                       a business key already applied
+  PAYMENT#<stripe id> PAYMENT                    a checkout session or invoice paid through Stripe
+  PAYREF#<stripe id> PAYREF                      payment intent / charge / subscription -> payment
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.profile.schema import Category
+from chalicelib.store.base import Record
+
+OPEN_HOLDS = "OPEN"
+
+
+class OpenHoldsIndex(GlobalSecondaryIndex):
+    """Sparse: only holds still held carry these attributes, so stale ones are found by age."""
+
+    class Meta:
+        index_name = "ledger_open_holds"
+        projection = AllProjection()
+
+    open_partition = UnicodeAttribute(hash_key=True)
+    open_since = UnicodeAttribute(range_key=True)
+
+
+class LedgerRecord(Record):
+    """Base for records in the ledger table. `personal_fields` are cleared at pseudonymization."""
+
+    personal_fields: ClassVar[tuple[str, ...]] = ()
+
+
+class CreditBalance(LedgerRecord):
+    logical_table = "ledger"
+    category = Category.CREDIT_LEDGER
+
+    class Meta:
+        table_name = "ledger"
+
+    balance = NumberAttribute(default=0)
+    unrecovered = NumberAttribute(default=0)  # credits clawed back after they had been spent
+    updated_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(user_id: str) -> tuple[str, str]:
+        return f"ACCOUNT#{user_id}", "BALANCE"
+
+
+class LedgerEntry(LedgerRecord):
+    """One movement. `amount` is signed; the entries of an account sum to its balance."""
+
+    logical_table = "ledger"
+    category = Category.CREDIT_LEDGER
+
+    class Meta:
+        table_name = "ledger"
+
+    kind = UnicodeAttribute()  # grant | hold | commit | release | clawback
+    amount = NumberAttribute()
+    reason = UnicodeAttribute()
+    reference = UnicodeAttribute()  # the business key or hold id this entry applies
+    details = UnicodeAttribute(null=True)  # JSON object, no personal data
+    shortfall = NumberAttribute(null=True)  # clawback only: credits already spent
+    created_at = UTCDateTimeAttribute()
+
+    ENTRY_PREFIX: ClassVar[str] = "ENTRY#"
+
+
+class CreditHold(LedgerRecord):
+    logical_table = "ledger"
+    category = Category.CREDIT_LEDGER
+
+    class Meta:
+        table_name = "ledger"
+
+    amount = NumberAttribute()
+    state = UnicodeAttribute()  # held | committed | released
+    reason = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    settled_at = UTCDateTimeAttribute(null=True)
+    open_partition = UnicodeAttribute(null=True)
+    open_since = UnicodeAttribute(null=True)
+    open_holds = OpenHoldsIndex()
+
+    @staticmethod
+    def key(hold_id: str) -> tuple[str, str]:
+        return f"HOLD#{hold_id}", "HOLD"
+
+
+class LedgerClaim(LedgerRecord):
+    """A business key (payment, refund, grant reason) that has been applied exactly once."""
+
+    logical_table = "ledger"
+    category = Category.CREDIT_LEDGER
+
+    class Meta:
+        table_name = "ledger"
+
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(business_key: str) -> tuple[str, str]:
+        return f"CLAIM#{business_key}", "CLAIM"
+
+
+class PaymentRecord(LedgerRecord):
+    """What a payment leaves behind (PAY-1): confirmation, product, amount, times, Stripe ids.
+
+    Never card data: Checkout is hosted by Stripe and no payment method detail is copied here.
+    """
+
+    logical_table = "ledger"
+    category = Category.PAYMENTS
+    personal_fields = ("customer_id",)
+
+    class Meta:
+        table_name = "ledger"
+
+    kind = UnicodeAttribute()  # pack | plan
+    product_id = UnicodeAttribute()  # catalogue id of the pack or plan
+    mode = UnicodeAttribute()  # payment | subscription
+    status = UnicodeAttribute()  # open | paid | failed | expired
+    credits = NumberAttribute(default=0)
+    amount = NumberAttribute(null=True)  # minor units
+    currency = UnicodeAttribute(null=True)
+    session_id = UnicodeAttribute(null=True)
+    invoice_id = UnicodeAttribute(null=True)
+    payment_intent_id = UnicodeAttribute(null=True)
+    subscription_id = UnicodeAttribute(null=True)
+    customer_id = UnicodeAttribute(null=True)  # links to Stripe's customer: dropped at erasure
+    billing_reason = UnicodeAttribute(null=True)
+    refunded_amount = NumberAttribute(default=0)  # minor units refunded so far
+    credits_refunded = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    paid_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(stripe_id: str) -> tuple[str, str]:
+        return f"PAYMENT#{stripe_id}", "PAYMENT"
+
+
+class PaymentReference(LedgerRecord):
+    """Finds the payment (and so the account) behind a payment intent, subscription or dispute."""
+
+    logical_table = "ledger"
+    category = Category.PAYMENTS
+
+    class Meta:
+        table_name = "ledger"
+
+    payment_key = UnicodeAttribute()  # the PaymentRecord's Stripe id
+    status = UnicodeAttribute(null=True)  # subscriptions: Stripe's status; disputes: clawed | returned
+    credits = NumberAttribute(default=0)  # disputes: credits taken back while the dispute is open
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(stripe_id: str) -> tuple[str, str]:
+        return f"PAYREF#{stripe_id}", "PAYREF"
+
+
+RECORDS_BY_SK = {
+    "BALANCE": CreditBalance,
+    "HOLD": CreditHold,
+    "CLAIM": LedgerClaim,
+    "PAYMENT": PaymentRecord,
+    "PAYREF": PaymentReference,
+}
+
+
+def record_class_for(sk: str) -> type[LedgerRecord]:
+    if sk.startswith(LedgerEntry.ENTRY_PREFIX):
+        return LedgerEntry
+    return RECORDS_BY_SK[sk]

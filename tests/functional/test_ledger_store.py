@@ -1,0 +1,176 @@
+"""The credit ledger against moto: idempotent grants, holds that never overdraw, commit/release,
+stale holds, paging, pseudonymization (PAY-2, PAY-3, PAY-4)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from chalicelib import clock, errors
+
+
+@pytest.fixture
+def ledger(aws):
+    from chalicelib import wiring
+
+    return wiring.ledger()
+
+
+def _entry_sum(ledger, user_id: str) -> int:
+    total, cursor = 0, None
+    while True:
+        page, cursor = ledger.entries(user_id, limit=7, cursor=cursor)
+        total += sum(entry["amount"] for entry in page)
+        if cursor is None:
+            return total
+
+
+def test_pay4_grant_is_applied_once_per_business_key(ledger):
+    assert ledger.grant("u1", 10, "pack:cs_1", "credit pack") is True
+    assert ledger.grant("u1", 10, "pack:cs_1", "credit pack") is False
+    assert ledger.grant("u1", 5, "bonus:welcome", "welcome") is True
+    assert ledger.balance("u1") == 15
+    assert _entry_sum(ledger, "u1") == 15
+
+
+def test_pay4_grant_rejects_non_positive_amounts(ledger):
+    for amount in (0, -3, True):
+        with pytest.raises(errors.InvalidInput):
+            ledger.grant("u1", amount, f"k{amount}", "bad")
+    assert ledger.balance("u1") == 0
+
+
+def test_pay4_hold_never_overdraws_and_repeated_hold_charges_nothing(ledger):
+    ledger.grant("u1", 5, "g1", "grant")
+    ledger.hold("u1", 3, "job-1", "generation")
+    ledger.hold("u1", 3, "job-1", "generation")  # a retry of the same hold
+    assert ledger.balance("u1") == 2
+    with pytest.raises(errors.InsufficientCredits):
+        ledger.hold("u1", 3, "job-2", "generation")
+    assert ledger.balance("u1") == 2
+    assert ledger.hold_state("job-2") is None
+
+
+def test_pay4_hold_saves_the_callers_records_in_the_same_transaction(ledger):
+    from chalicelib.store.models.ledger import LedgerClaim
+
+    ledger.grant("u1", 1, "g1", "grant")
+    marker = LedgerClaim(*LedgerClaim.key("job-record-1"), owner_id="u1", created_at=clock.now())
+    ledger.hold("u1", 1, "job-1", "generation", with_records=[marker])
+    assert LedgerClaim.get_live(*LedgerClaim.key("job-record-1")) is not None
+    refused = LedgerClaim(*LedgerClaim.key("job-record-2"), owner_id="u1", created_at=clock.now())
+    with pytest.raises(errors.InsufficientCredits):
+        ledger.hold("u1", 1, "job-2", "generation", with_records=[refused])
+    assert LedgerClaim.get_live(*LedgerClaim.key("job-record-2")) is None  # nothing half-written
+
+
+def test_pay4_commit_and_release_are_idempotent_and_exclusive(ledger):
+    ledger.grant("u1", 10, "g1", "grant")
+    ledger.hold("u1", 4, "a", "generation")
+    ledger.hold("u1", 3, "b", "generation")
+    assert ledger.commit("a") is True
+    assert ledger.commit("a") is False
+    assert ledger.release("a") is False  # committed: cannot come back
+    assert ledger.release("b") is True
+    assert ledger.release("b") is False
+    assert ledger.commit("b") is False  # released: cannot be spent
+    assert ledger.commit("unknown") is False
+    assert ledger.balance("u1") == 6
+    assert _entry_sum(ledger, "u1") == 6
+
+
+def test_pay4_stale_holds_are_released(ledger, monkeypatch):
+    start = clock.now()
+    ledger.grant("u1", 10, "g1", "grant")
+    monkeypatch.setattr(clock, "now", lambda: start)
+    ledger.hold("u1", 4, "old", "generation")
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(hours=2))
+    ledger.hold("u1", 2, "new", "generation")
+    ledger.hold("u1", 1, "done", "generation")
+    ledger.commit("done")
+    assert ledger.release_stale(start + timedelta(hours=1)) == 1
+    assert ledger.hold_state("old") == "released"
+    assert ledger.hold_state("new") == "held"
+    assert ledger.balance("u1") == 7
+    assert ledger.release_stale(start + timedelta(hours=1)) == 0
+
+
+@pytest.fixture
+def serialized_dynamodb(monkeypatch):
+    """moto's in-process DynamoDB is not thread-safe; DynamoDB itself applies each request
+    atomically, so requests are serialized while the callers' logic still interleaves."""
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def call_action(self):
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+
+
+def test_pay4_parallel_holds_on_a_small_balance_never_overdraw(ledger, serialized_dynamodb):
+    ledger.grant("u1", 10, "g1", "grant")
+
+    def try_hold(n: int) -> bool:
+        try:
+            ledger.hold("u1", 1, f"job-{n}", "generation")
+            return True
+        except errors.InsufficientCredits:
+            return False
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(try_hold, range(40)))
+    assert sum(outcomes) == 10
+    assert ledger.balance("u1") == 0
+    assert _entry_sum(ledger, "u1") == 0
+
+
+def test_pay4_claw_back_never_goes_below_zero_and_records_the_shortfall(ledger):
+    ledger.grant("u1", 10, "g1", "grant")
+    ledger.hold("u1", 7, "job", "generation")
+    ledger.commit("job")
+    assert ledger.claw_back("u1", 10, "refund:ch_1", "refund") == (3, 7)
+    assert ledger.claw_back("u1", 10, "refund:ch_1", "refund") is None
+    assert ledger.balance("u1") == 0
+    assert ledger.unrecovered("u1") == 7
+    page, _ = ledger.entries("u1")
+    assert page[0]["kind"] == "clawback"
+    assert page[0]["shortfall"] == 7
+
+
+def test_pay2_entries_are_newest_first_and_paged(ledger, monkeypatch):
+    start = clock.now()
+    for n in range(5):
+        monkeypatch.setattr(clock, "now", lambda n=n: start + timedelta(seconds=n))
+        ledger.grant("u1", n + 1, f"g{n}", f"grant {n}")
+    first, cursor = ledger.entries("u1", limit=3)
+    second, last = ledger.entries("u1", limit=3, cursor=cursor)
+    assert [e["amount"] for e in first + second] == [5, 4, 3, 2, 1]
+    assert last is None or ledger.entries("u1", cursor=last)[0] == []
+    with pytest.raises(errors.InvalidInput):
+        ledger.entries("u2", cursor=cursor)  # a cursor from another account
+
+
+def test_pay3_pseudonymize_keeps_money_records_and_detaches_them(aws, ledger):
+    from chalicelib import wiring
+    from chalicelib.settings import get_settings
+    from infra.description import describe
+    from tests.support.scan import find
+
+    ledger.grant("user-abc", 10, "welcome:user-abc", "welcome", {"note": "for user-abc"})
+    ledger.hold("user-abc", 4, "job-1", "generation")
+    ledger.commit("job-1")
+    assert ledger.pseudonymize("user-abc", "anon-1") >= 5
+    assert find(aws, describe(get_settings(), wiring.profile()), ["user-abc"]) == []
+    assert ledger.balance("anon-1") == 6
+    assert _entry_sum(ledger, "anon-1") == 6
+    assert ledger.balance("user-abc") == 0
+    assert ledger.entries("user-abc")[0] == []
+    assert ledger.pseudonymize("user-abc", "anon-1") == 0
