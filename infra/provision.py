@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from infra.description import BucketSpec, Description, TableSpec
@@ -168,18 +169,19 @@ def provision_functions(session: Any, handler_names: Iterable[str], role_arn: st
     return arns
 
 
-def provision_event_sources(
-    session: Any, description: Description, function_arns: dict[str, str], queue_arns: dict[str, str]
-) -> list[str]:
+def provision_event_sources(session: Any, description: Description, function_arns: dict[str, str]) -> list[str]:
     """Queue and table-stream consumers. Returns the consumers skipped because no handler exists yet."""
     client = session.client("lambda")
+    sqs = session.client("sqs")
     skipped: list[str] = []
     for queue in description.queues:
         if queue.consumer not in function_arns:
             skipped.append(queue.consumer)
             continue
+        url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         client.create_event_source_mapping(
-            EventSourceArn=queue_arns[queue.logical], FunctionName=function_arns[queue.consumer], BatchSize=10
+            EventSourceArn=queue_arn, FunctionName=function_arns[queue.consumer], BatchSize=10
         )
     dynamodb = session.client("dynamodb")
     for consumer in description.stream_consumers:
@@ -214,3 +216,19 @@ def provision_state_machines(
 
 def verify_sender(session: Any, sender: str) -> None:
     session.client("ses").verify_email_identity(EmailAddress=sender)
+
+
+@dataclass(frozen=True)
+class Compute:
+    function_arns: dict[str, str]
+    state_machine_arns: dict[str, str]
+    skipped_consumers: list[str]
+
+
+def provision_compute(session: Any, description: Description, handler_names: Iterable[str]) -> Compute:
+    """Functions for the given handlers, their event sources and the state machines (after storage)."""
+    role_arn = create_execution_role(session)
+    function_arns = provision_functions(session, handler_names, role_arn)
+    skipped = provision_event_sources(session, description, function_arns)
+    machines = provision_state_machines(session, description, function_arns, role_arn)
+    return Compute(function_arns=function_arns, state_machine_arns=machines, skipped_consumers=skipped)

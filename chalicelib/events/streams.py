@@ -33,11 +33,12 @@ def _resolve(target: str) -> Callable[[dict[str, Any]], Any]:
 def expired_images(event: dict[str, Any]) -> list[dict[str, Any]]:
     """Old images of the records DynamoDB removed because their TTL passed (not user deletes)."""
     from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
     images = []
     for record in DynamoDBStreamEvent(event).records:
         identity = record.get("userIdentity") or {}
-        if record.event_name and record.event_name.value == "REMOVE" and identity.get("principalId") == TTL_PRINCIPAL:
+        if record.event_name is DynamoDBRecordEventName.REMOVE and identity.get("principalId") == TTL_PRINCIPAL:
             images.append(record.dynamodb.old_image or {})
     return images
 
