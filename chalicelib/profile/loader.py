@@ -17,8 +17,19 @@ class ProfileError(Exception):
     """A profile file that cannot be used. The message names the file and the offending field."""
 
 
-def _field_path(location: tuple) -> str:
-    return ".".join(str(part) for part in location) or "(top level)"
+def _field_path(data: object, location: tuple) -> str:
+    """`categories[uploads].retention.kind`: list entries are named by their id where they have one."""
+    parts: list[str] = []
+    node = data
+    for part in location:
+        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+            node = node[part]
+            label = node.get("id") or node.get("name") if isinstance(node, dict) else None
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{label if isinstance(label, str) else part}]"]
+            continue
+        node = node.get(part) if isinstance(node, dict) else None
+        parts.append(str(part))
+    return ".".join(parts) or "(top level)"
 
 
 def load_profile_file(path: Path) -> Profile:
@@ -31,7 +42,7 @@ def load_profile_file(path: Path) -> Profile:
     try:
         profile = Profile.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"field '{_field_path(err['loc'])}': {err['msg']}" for err in exc.errors())
+        problems = "; ".join(f"field '{_field_path(data, err['loc'])}': {err['msg']}" for err in exc.errors())
         raise ProfileError(f"{path}: {problems}") from exc
     if profile.id != path.stem:
         raise ProfileError(f"{path}: field 'id': '{profile.id}' does not match the file name '{path.stem}'")

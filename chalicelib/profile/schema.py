@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -101,6 +101,7 @@ class Service(Strict):
     jurisdiction: str
     shape: str
     seed: str
+    note: str | None = Field(default=None, description="Where a contact detail had to be chosen, and why.")
 
 
 class PolicyVersion(Strict):
@@ -126,6 +127,7 @@ class Processor(Strict):
     country: str
     receives: list[Category] = Field(min_length=1)
     kind: Literal["hosting", "email", "payment", "model_provider", "identity", "messaging"]
+    note: str | None = None
 
 
 Right = Literal["access", "portability", "rectification", "erasure", "restriction", "objection", "withdraw_consent"]
@@ -138,15 +140,20 @@ class Rights(Strict):
     erasure_days: int = Field(ge=0, le=90)
     requests_without_sign_in: bool
     verify_identity: bool = True
-    source: str
+    source: str = Field(min_length=1)
+    note: str | None = None
+
+
+CookieRole = Literal["session", "csrf", "language", "theme", "preferences"]
 
 
 class Cookie(Strict):
     name: str
     storage: Literal["cookie", "local_storage"]
     purpose: str
-    essential: bool
+    essential: Literal[True] = Field(description="OPS-3: essential cookies and local storage only.")
     third_party: Literal[False] = False
+    role: CookieRole | None = Field(default=None, description="What the code uses it for, so it can find the name.")
 
 
 class Profile(Strict):
@@ -160,22 +167,33 @@ class Profile(Strict):
     rights: Rights
     cookies: list[Cookie]
     breach_notice_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    transfers: str | None = Field(default=None, description="Safeguards for processing outside the user's country.")
+    security: list[str] = Field(default_factory=list, description="Security measures the policy promises.")
     sells_data: Literal[False] = False
 
-    @model_validator(mode="after")
-    def _categories_unique_and_complete(self) -> Profile:
-        ids = [c.id for c in self.categories]
+    @field_validator("categories")
+    @classmethod
+    def _categories_unique_with_account(cls, categories: list[DataCategory]) -> list[DataCategory]:
+        ids = [c.id for c in categories]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"categories listed twice: {', '.join(duplicates)}")
-        if Category.ACCOUNT not in ids:
+        account = next((c for c in categories if c.id == Category.ACCOUNT), None)
+        if account is None:
             raise ValueError("the 'account' category is required")
-        if self.category(Category.ACCOUNT).retention.kind != RetentionKind.ACCOUNT_LIFETIME_PLUS:
+        if account.retention.kind != RetentionKind.ACCOUNT_LIFETIME_PLUS:
             raise ValueError("the 'account' category must use retention kind 'account_lifetime_plus'")
+        return categories
+
+    @model_validator(mode="after")
+    def _processors_receive_listed_categories(self) -> Profile:
+        ids = {c.id for c in self.categories}
         for processor in self.processors:
-            missing = [c for c in processor.receives if c not in ids]
+            missing = [c.value for c in processor.receives if c not in ids]
             if missing:
-                raise ValueError(f"processor '{processor.name}' receives unknown categories: {missing}")
+                raise ValueError(
+                    f"processor '{processor.name}' receives categories the profile does not list: {missing}"
+                )
         return self
 
     def has(self, category: Category) -> bool:
@@ -198,3 +216,7 @@ class Profile(Strict):
     @property
     def model_providers(self) -> list[Processor]:
         return [p for p in self.processors if p.kind == "model_provider"]
+
+    def cookie_name(self, role: CookieRole) -> str | None:
+        """The name of the cookie or storage key the profile declares for `role` (OPS-3)."""
+        return next((c.name for c in self.cookies if c.role == role), None)

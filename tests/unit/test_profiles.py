@@ -1,0 +1,188 @@
+"""The five profiles load, a broken profile names its file and field, and each value quotes its seed."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from chalicelib.profile.loader import PROFILES_DIR, ProfileError, available_profiles, load_profile, load_profile_file
+from chalicelib.profile.schema import Category, RetentionKind
+from tests.conftest import PROFILES
+
+SEEDS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+KALEIPIX_TEXT = (PROFILES_DIR / "kaleipix.toml").read_text(encoding="utf-8")
+
+
+def test_all_five_profiles_ship_and_load():
+    assert sorted(available_profiles()) == sorted(PROFILES)
+    for name in PROFILES:
+        profile = load_profile(name)
+        assert profile.id == name
+        assert profile.has(Category.ACCOUNT)
+
+
+@pytest.mark.parametrize(
+    ("name", "age"), [("pixera", 18), ("promptpixels", 13), ("pixelrender", 18), ("kaleipix", 18), ("pictomancer", 16)]
+)
+def test_acc7_minimum_age_per_profile(name, age):
+    assert load_profile(name).minimum_age == age
+
+
+def test_cnt3_promptpixels_delivers_generated_images_without_storing_them():
+    profile = load_profile("promptpixels")
+    assert profile.has(Category.GENERATED_IMAGES)
+    assert not profile.stores(Category.GENERATED_IMAGES)
+    assert load_profile("kaleipix").stores(Category.GENERATED_IMAGES)
+
+
+@pytest.mark.parametrize(
+    ("name", "hours", "days"),
+    [("promptpixels", 48, 30), ("kaleipix", 720, 30), ("pixelrender", 720, 30)],
+)
+def test_dsr8_rights_deadlines_per_profile(name, hours, days):
+    rights = load_profile(name).rights
+    assert (rights.response_hours, rights.erasure_days) == (hours, days)
+
+
+def test_dsr7_requests_without_sign_in_where_the_policy_offers_them():
+    assert load_profile("pixera").rights.requests_without_sign_in
+    assert load_profile("pixelrender").rights.requests_without_sign_in
+
+
+def test_specific_retention_promises_are_encoded():
+    """CNT-2 / SEC-4 / SEC-5 / DSR-6 / DSR-9 values as the policies state them."""
+    pictomancer = load_profile("pictomancer")
+    assert pictomancer.category(Category.UPLOADS).retention.model_dump() == {"kind": "until_processed", "days": 1}
+    assert pictomancer.category(Category.USAGE_LOGS).retention.days == 730
+    assert pictomancer.category(Category.MARKETING).retention.kind == RetentionKind.UNTIL_CONSENT_WITHDRAWN
+    assert load_profile("promptpixels").category(Category.TECHNICAL_LOGS).retention.days == 90
+    assert load_profile("kaleipix").account_grace_days == 30
+    assert load_profile("pixelrender").sign_in.api_requires_verified_email
+
+
+def test_every_profile_lists_processors_with_a_country_and_essential_cookies_only():
+    for name in PROFILES:
+        profile = load_profile(name)
+        assert profile.processors
+        assert all(p.country for p in profile.processors)
+        assert profile.model_providers, f"{name} lists no model provider (GEN-1, OPS-4)"
+        assert profile.cookies
+        assert all(c.essential and not c.third_party for c in profile.cookies)
+        assert profile.cookie_name("session")
+
+
+# -- broken profiles -------------------------------------------------------------------------
+
+
+def _write(tmp_path: Path, text: str, name: str = "kaleipix") -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _load_error(path: Path) -> str:
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    message = str(caught.value)
+    assert str(path) in message, "the error must name the file"
+    return message
+
+
+def test_the_unmodified_copy_loads(tmp_path):
+    assert load_profile_file(_write(tmp_path, KALEIPIX_TEXT)).id == "kaleipix"
+
+
+def test_missing_field_names_file_and_field(tmp_path):
+    text = KALEIPIX_TEXT.replace("minimum_age = 18", "")
+    assert "minimum_age" in _load_error(_write(tmp_path, text))
+
+
+def test_wrong_type_names_file_and_field(tmp_path):
+    text = KALEIPIX_TEXT.replace("response_hours = 720", 'response_hours = "a month"')
+    assert "rights.response_hours" in _load_error(_write(tmp_path, text))
+
+
+def test_unknown_retention_kind_names_the_category(tmp_path):
+    text = KALEIPIX_TEXT.replace('retention = { kind = "fixed", days = 365 }', 'retention = { kind = "forever" }')
+    message = _load_error(_write(tmp_path, text))
+    assert "categories[generation_logs].retention.kind" in message
+
+
+def test_days_on_an_untimed_kind_is_refused(tmp_path):
+    untimed = 'retention = { kind = "until_user_deletes" }'
+    text = KALEIPIX_TEXT.replace(untimed, 'retention = { kind = "until_user_deletes", days = 5 }', 1)
+    message = _load_error(_write(tmp_path, text))
+    assert "categories[uploads].retention" in message
+    assert "takes no 'days'" in message
+
+
+def test_a_timed_kind_without_days_is_refused(tmp_path):
+    text = KALEIPIX_TEXT.replace('retention = { kind = "fixed", days = 90 }', 'retention = { kind = "fixed" }', 1)
+    assert "needs 'days'" in _load_error(_write(tmp_path, text))
+
+
+def test_duplicate_category_is_refused(tmp_path):
+    block = KALEIPIX_TEXT[KALEIPIX_TEXT.index('[[categories]]\nid = "prompts"') :]
+    block = block[: block.index("\n\n") + 1]
+    message = _load_error(_write(tmp_path, KALEIPIX_TEXT + "\n" + block))
+    assert "field 'categories'" in message
+    assert "listed twice: prompts" in message
+
+
+def test_id_must_match_the_file_name(tmp_path):
+    message = _load_error(_write(tmp_path, KALEIPIX_TEXT, name="somebody-else"))
+    assert "field 'id'" in message
+    assert "somebody-else" in message
+
+
+def test_bad_toml_names_the_file(tmp_path):
+    assert "not valid TOML" in _load_error(_write(tmp_path, KALEIPIX_TEXT + "\n[rights\n"))
+
+
+def test_a_non_essential_cookie_is_refused(tmp_path):
+    """OPS-3: a profile cannot declare a tracking cookie."""
+    text = KALEIPIX_TEXT.replace(
+        'purpose = "Interface language"\nessential = true', 'purpose = "Ads"\nessential = false'
+    )
+    assert "cookies[language].essential" in _load_error(_write(tmp_path, text))
+
+
+def test_a_processor_receiving_an_unlisted_category_is_refused(tmp_path):
+    text = KALEIPIX_TEXT.replace('receives = ["payments"]', 'receives = ["marketing"]')
+    assert "Stripe" in _load_error(_write(tmp_path, text))
+
+
+def test_an_unknown_profile_name_is_a_profile_error():
+    with pytest.raises(ProfileError, match="no such profile"):
+        load_profile("nobody")
+
+
+# -- traceability to the seeds --------------------------------------------------------------
+
+
+def _normalized(text: str) -> str:
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", text.lower()).split())
+
+
+def _quotes(source: str) -> list[str]:
+    """A `source` is one or more quotes from the policy, separated by ' | '."""
+    return [part for part in (_normalized(q) for q in source.split(" | ")) if part]
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_source_quotes_its_seed(name):
+    """OPS-1: every category's and the rights' `source` words appear in the profile's policy text."""
+    seed_name = tomllib.loads((PROFILES_DIR / f"{name}.toml").read_text(encoding="utf-8"))["service"]["seed"]
+    seed = SEEDS_DIR / seed_name
+    if not seed.exists():
+        pytest.skip("the policy texts are not next to this checkout")
+    policy_text = _normalized(seed.read_text(encoding="utf-8"))
+    profile = load_profile(name)
+    sources = {f"categories[{c.id}]": c.source for c in profile.categories} | {"rights": profile.rights.source}
+    missing = {
+        where: quote for where, source in sources.items() for quote in _quotes(source) if quote not in policy_text
+    }
+    assert not missing, f"{name}: source text not found in {seed_name}: {missing}"
