@@ -1,0 +1,174 @@
+"""Uploads of source images (CNT-1, CNT-2, SEC-7).
+
+The browser sends the file straight to S3 with a presigned POST whose conditions S3 enforces (size
+range, declared type, exact per-user key). S3 then notifies the processor, which decides by the
+bytes, not by name or declared type, whether the file is a PNG, JPEG or WebP image; anything else
+is deleted and the record says why.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from chalicelib import errors
+from chalicelib.observability import logger
+from chalicelib.profile.schema import Category, Profile, RetentionKind
+
+ACCEPTED_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+CONTENT_TYPES = {fmt: content_type for content_type, fmt in ACCEPTED_TYPES.items()}
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
+UPLOAD_URL_SECONDS = 600
+NOT_AN_IMAGE = "The file is not a PNG, JPEG or WebP image."
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    image_format: str  # PNG | JPEG | WEBP
+    width: int
+    height: int
+
+
+def inspect_image(data: bytes) -> ImageFacts | str:
+    """The image's format and size read from its content, or a reason the user can read."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        return "The file is empty."
+    if len(data) > MAX_UPLOAD_BYTES:
+        return f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+    try:
+        with Image.open(io.BytesIO(data), formats=list(CONTENT_TYPES)) as image:
+            facts = ImageFacts(image_format=image.format, width=image.width, height=image.height)
+            if facts.width * facts.height > MAX_PIXELS:
+                return f"The image has more than {MAX_PIXELS:,} pixels."
+            image.verify()  # walks the data: truncated or corrupt files fail here
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        return NOT_AN_IMAGE
+    except (OSError, SyntaxError, ValueError):
+        return "The image is damaged or truncated."
+    return facts
+
+
+def start_upload(*, user_id: str, content_type: str, content, objects, profile: Profile) -> dict:
+    if not profile.stores(Category.UPLOADS):
+        raise errors.Forbidden("This service does not accept uploads.")
+    if content_type not in ACCEPTED_TYPES:
+        raise errors.UnsupportedMediaType("Only PNG, JPEG and WebP images can be uploaded.")
+    upload_id = secrets.token_urlsafe(16)
+    bucket, key = objects.location(Category.UPLOADS, user_id, upload_id)
+    post = objects.presigned_post(
+        Category.UPLOADS,
+        user_id,
+        upload_id,
+        content_type=content_type,
+        max_bytes=MAX_UPLOAD_BYTES,
+        expires_in=UPLOAD_URL_SECONDS,
+    )
+    upload = content.new_upload(user_id, upload_id, key, content_type)
+    return {
+        **upload_view(upload, profile),
+        "upload": {"url": post.url, "fields": post.fields, "expires_in": post.expires_in},
+        "max_bytes": MAX_UPLOAD_BYTES,
+    }
+
+
+def process_uploaded_object(*, key: str, content, objects) -> str:
+    """Check one object that arrived under uploads/. Returns what happened (for the handler's log)."""
+    parsed = _parse_key(objects, key)
+    if parsed is None:
+        return "ignored"
+    user_id, upload_id = parsed
+    bucket, _ = objects.location(Category.UPLOADS, user_id, upload_id)
+    upload = content.upload(user_id, upload_id)
+    if upload is None:  # no record (expired or never issued): nothing may keep the object
+        objects.delete(bucket, key)
+        return "orphan_deleted"
+    if upload.status == "ready":
+        return "already_ready"
+    data = objects.read(bucket, key, max_bytes=MAX_UPLOAD_BYTES)
+    if data is None:
+        if upload.status == "pending":
+            objects.delete(bucket, key)
+            content.mark_upload_rejected(upload, f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+            return "rejected"
+        return "missing"
+    facts = inspect_image(data)
+    if isinstance(facts, str):
+        objects.delete(bucket, key)
+        content.mark_upload_rejected(upload, facts)
+        logger.info("upload rejected", extra={"upload_id": upload_id})
+        return "rejected"
+    content.mark_upload_ready(
+        upload, image_format=facts.image_format, width=facts.width, height=facts.height, size=len(data)
+    )
+    return "ready"
+
+
+def get_upload(*, user_id: str, upload_id: str, content, profile: Profile) -> dict:
+    return upload_view(_owned(content, user_id, upload_id), profile)
+
+
+def list_uploads(*, user_id: str, content, profile: Profile) -> dict:
+    uploads = sorted(content.uploads(user_id), key=lambda u: u.created_at, reverse=True)
+    return {"items": [upload_view(u, profile) for u in uploads]}
+
+
+def delete_upload(*, user_id: str, upload_id: str, content, objects) -> None:
+    upload = _owned(content, user_id, upload_id)
+    remove(upload, content=content, objects=objects)
+
+
+def remove(upload, *, content, objects) -> None:
+    """Object first, then the record: a failure in between leaves a record that can be retried."""
+    bucket, key = objects.location(Category.UPLOADS, upload.owner_id, upload.upload_id)
+    objects.delete(bucket, key)
+    content.delete_upload(upload)
+
+
+def delete_expired_object(image: dict, *, objects) -> None:
+    """TTL reaction: the upload's record expired, so its object goes too (CNT-2)."""
+    owner, upload_id = image.get("owner_id"), image.get("upload_id")
+    if owner and upload_id:
+        objects.delete(*objects.location(Category.UPLOADS, str(owner), str(upload_id)))
+
+
+def deleted_on_completion(profile: Profile) -> bool:
+    """Whether the profile deletes a source upload as soon as the job that used it completes."""
+    return profile.has(Category.UPLOADS) and profile.category(Category.UPLOADS).retention.kind in (
+        RetentionKind.UNTIL_PROCESSED,
+        RetentionKind.NOT_STORED,
+    )
+
+
+def upload_view(upload, profile: Profile) -> dict:
+    view = {
+        "id": upload.upload_id,
+        "status": upload.status,
+        "created_at": upload.created_at.isoformat(),
+        "retention": profile.category(Category.UPLOADS).retention.kind.value,
+        "expires_at": upload.expires_at.isoformat() if upload.expires_at else None,
+    }
+    if upload.status == "ready":
+        view.update(format=upload.image_format, width=int(upload.width), height=int(upload.height))
+    if upload.status == "rejected":
+        view["reason"] = upload.reason
+    return view
+
+
+def _owned(content, user_id: str, upload_id: str):
+    upload = content.upload(user_id, upload_id)
+    if upload is None:  # another user's upload is indistinguishable from a missing one (CNT-1)
+        raise errors.NotFound("No such upload.")
+    return upload
+
+
+def _parse_key(objects, key: str) -> tuple[str, str] | None:
+    prefix = objects.prefix(Category.UPLOADS)
+    parts = key.removeprefix(prefix).split("/") if key.startswith(prefix) else []
+    if len(parts) != 2 or not all(parts):
+        return None
+    return parts[0], parts[1]

@@ -1,0 +1,179 @@
+"""Records of the 'content' table (uploads, generation jobs, gallery images, share links) and the
+generation log of the 'logs' table.
+
+Keys:
+  USER#<user>      UPLOAD#<upload id>       an uploaded source image (CNT-1, CNT-2)
+  GEN#<gen id>     JOB                      a generation job: parameters, state, hold (GEN-1)
+  GEN#<gen id>     DEADLINE                 the job's timeout; its TTL delete fails an open job
+  USER#<user>      IMG#<gen id>             a stored generated image: the gallery (CNT-3)
+  SHARE#<share id> LINK#<gen id>            a share link to one image (CNT-4)
+  USER#<user>      GENLOG#<time>#<gen id>   logs table: who asked for what, when (GEN-2)
+
+Generation ids start with the creation time in hex, so a user's gallery sorts newest first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+
+from chalicelib.profile.schema import Category
+from chalicelib.store.base import Record
+
+# A job whose profile keeps no prompts still needs its state until the result is delivered.
+JOB_STATE_DAYS = 2
+
+
+class Upload(Record):
+    logical_table = "content"
+    category = Category.UPLOADS
+
+    class Meta:
+        table_name = "content"
+
+    SK_PREFIX = "UPLOAD#"
+
+    upload_id = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    declared_type = UnicodeAttribute()
+    status = UnicodeAttribute(default="pending")  # pending | ready | rejected
+    image_format = UnicodeAttribute(null=True)  # PNG | JPEG | WEBP, read from the content
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    size = NumberAttribute(null=True)
+    reason = UnicodeAttribute(null=True)  # why it was rejected, readable by the user
+    created_at = UTCDateTimeAttribute()
+
+    @classmethod
+    def key(cls, user_id: str, upload_id: str) -> tuple[str, str]:
+        return f"USER#{user_id}", f"{cls.SK_PREFIX}{upload_id}"
+
+
+class Generation(Record):
+    """The job. Holds the prompt and parameters only where the profile keeps prompts."""
+
+    logical_table = "content"
+    category = Category.PROMPTS
+
+    class Meta:
+        table_name = "content"
+
+    gen_id = UnicodeAttribute()
+    token_hash = UnicodeAttribute()  # sha256 of the secret in the job's webhook URL
+    provider = UnicodeAttribute()
+    model = UnicodeAttribute()
+    aspect_ratio = UnicodeAttribute()
+    style = UnicodeAttribute()
+    safety_level = UnicodeAttribute()
+    prompt = UnicodeAttribute(null=True)
+    negative_prompt = UnicodeAttribute(null=True)
+    source_upload_id = UnicodeAttribute(null=True)
+    cost = NumberAttribute()
+    status = UnicodeAttribute(default="queued")  # queued | completed | failed
+    failure = UnicodeAttribute(null=True)
+    provider_request_id = UnicodeAttribute(null=True)
+    stored_key = UnicodeAttribute(null=True)  # generated/<user>/<gen id> where images are stored
+    delivery_url = UnicodeAttribute(null=True)  # the provider's URL where images are not stored
+    delivery_until = UTCDateTimeAttribute(null=True)
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    image_format = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(gen_id: str) -> tuple[str, str]:
+        return f"GEN#{gen_id}", "JOB"
+
+    def stamp_expiry(self) -> None:
+        if self.expires_at is None and self._profile is not None and not self._profile.stores(Category.PROMPTS):
+            self.expires_at = self.event_time() + timedelta(days=JOB_STATE_DAYS)
+            return
+        super().stamp_expiry()
+
+
+class JobDeadline(Record):
+    """A timer: when DynamoDB's TTL removes it, a job still open is failed and its hold released."""
+
+    logical_table = "content"
+
+    class Meta:
+        table_name = "content"
+
+    gen_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(gen_id: str) -> tuple[str, str]:
+        return f"GEN#{gen_id}", "DEADLINE"
+
+
+class GalleryImage(Record):
+    logical_table = "content"
+    category = Category.GENERATED_IMAGES
+
+    class Meta:
+        table_name = "content"
+
+    SK_PREFIX = "IMG#"
+
+    gen_id = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    image_format = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    width = NumberAttribute()
+    height = NumberAttribute()
+    model = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+    @classmethod
+    def key(cls, user_id: str, gen_id: str) -> tuple[str, str]:
+        return f"USER#{user_id}", f"{cls.SK_PREFIX}{gen_id}"
+
+
+class ShareLink(Record):
+    """Points at one gallery image. An owner-chosen expiry becomes the TTL; revocation deletes it."""
+
+    logical_table = "content"
+    category = Category.GENERATED_IMAGES
+
+    class Meta:
+        table_name = "content"
+
+    SK_PREFIX = "LINK#"
+
+    share_id = UnicodeAttribute()
+    gen_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+    @classmethod
+    def key(cls, share_id: str, gen_id: str) -> tuple[str, str]:
+        return f"SHARE#{share_id}", f"{cls.SK_PREFIX}{gen_id}"
+
+    def stamp_expiry(self) -> None:
+        # The link never outlives the image's own retention, nor the expiry its owner chose.
+        chosen = self.expires_at
+        self.expires_at = None
+        super().stamp_expiry()
+        if chosen is not None and (self.expires_at is None or chosen < self.expires_at):
+            self.expires_at = chosen
+
+
+class GenerationLog(Record):
+    logical_table = "logs"
+    category = Category.GENERATION_LOGS
+
+    class Meta:
+        table_name = "logs"
+
+    gen_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    prompt = UnicodeAttribute()
+    negative_prompt = UnicodeAttribute(null=True)
+    model = UnicodeAttribute()
+    parameters = UnicodeAttribute()  # JSON: aspect ratio, style, safety level
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(user_id: str, created_at: datetime, gen_id: str) -> tuple[str, str]:
+        return f"USER#{user_id}", f"GENLOG#{created_at.isoformat()}#{gen_id}"

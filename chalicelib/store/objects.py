@@ -1,0 +1,71 @@
+"""S3 objects of the content bucket: presigned uploads with conditions, reads, copies, deletes and
+short-lived download links. Keys always come from `layout.object_key` (per-user prefixes, CNT-1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.profile.schema import Category
+from chalicelib.store.layout import OBJECT_PREFIXES, object_key
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+    expires_in: int
+
+
+class ObjectStore:
+    def __init__(self, *, client: Any, bucket_for: Any) -> None:
+        self._s3 = client
+        self._bucket_for = bucket_for  # logical bucket name -> physical name
+
+    def location(self, category: Category, user_id: str, object_id: str) -> tuple[str, str]:
+        logical, key = object_key(category, user_id, object_id)
+        return self._bucket_for(logical), key
+
+    def prefix(self, category: Category) -> str:
+        return OBJECT_PREFIXES[category][1]
+
+    def presigned_post(
+        self, category: Category, user_id: str, object_id: str, *, content_type: str, max_bytes: int, expires_in: int
+    ) -> PresignedPost:
+        """A form upload S3 itself refuses unless the size is in range and the type is as declared."""
+        bucket, key = self.location(category, user_id, object_id)
+        post = self._s3.generate_presigned_post(
+            Bucket=bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                ["content-length-range", 1, max_bytes],
+                {"Content-Type": content_type},
+                {"key": key},
+            ],
+            ExpiresIn=expires_in,
+        )
+        return PresignedPost(url=post["url"], fields=post["fields"], expires_in=expires_in)
+
+    def presigned_get(self, bucket: str, key: str, *, expires_in: int, content_type: str | None = None) -> str:
+        params = {"Bucket": bucket, "Key": key}
+        if content_type:
+            params["ResponseContentType"] = content_type
+        return self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+
+    def read(self, bucket: str, key: str, *, max_bytes: int) -> bytes | None:
+        """The object's bytes, or None when it is missing or larger than `max_bytes`."""
+        try:
+            response = self._s3.get_object(Bucket=bucket, Key=key)
+        except self._s3.exceptions.NoSuchKey:
+            return None
+        if int(response.get("ContentLength", 0)) > max_bytes:
+            response["Body"].close()
+            return None
+        return response["Body"].read(max_bytes + 1)
+
+    def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None:
+        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._s3.delete_object(Bucket=bucket, Key=key)  # idempotent: a missing key is not an error

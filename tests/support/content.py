@@ -1,0 +1,60 @@
+"""Helpers for the content tests: real image bytes, the browser's presigned POST, and the
+S3 -> SQS -> processor hop run in-process."""
+
+from __future__ import annotations
+
+import io
+import json
+
+
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (8, 6)) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 90)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def post_file(upload: dict, data: bytes, filename: str = "picture.png") -> int:
+    """What a browser does with the presigned POST (moto intercepts `requests` in-process)."""
+    import requests
+
+    form = upload["upload"]
+    response = requests.post(form["url"], data=form["fields"], files={"file": (filename, data)}, timeout=10)
+    return response.status_code
+
+
+def drain_upload_queue(session) -> list[str]:
+    """Deliver the queued S3 notifications to the upload processor, as the event source would."""
+    from chalicelib.events.uploads import upload_processor
+    from chalicelib.settings import get_settings
+    from chalicelib.store.layout import UPLOADS_QUEUE
+
+    sqs = session.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=get_settings().queue_name(UPLOADS_QUEUE))["QueueUrl"]
+    outcomes: list[str] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return outcomes
+        event = {
+            "Records": [{"messageId": m["MessageId"], "body": m["Body"], "eventSource": "aws:sqs"} for m in messages]
+        }
+        outcomes += upload_processor(event, None)["outcomes"]
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def policy_conditions(upload: dict) -> list:
+    import base64
+
+    return json.loads(base64.b64decode(upload["upload"]["fields"]["policy"]))["conditions"]
+
+
+def object_keys(session, prefix: str) -> list[str]:
+    from chalicelib.settings import get_settings
+    from chalicelib.store.layout import CONTENT_BUCKET
+
+    s3 = session.client("s3")
+    listing = s3.list_objects_v2(Bucket=get_settings().bucket_name(CONTENT_BUCKET), Prefix=prefix)
+    return [obj["Key"] for obj in listing.get("Contents", [])]
