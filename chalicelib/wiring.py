@@ -119,3 +119,40 @@ def content():
 
     bound_models()
     return ContentStore()
+
+
+def _ip_hash_key() -> str:
+    from chalicelib.store.secrets import secret
+
+    return secret("ip-hash-key")
+
+
+@lru_cache(maxsize=1)
+def abuse_store():
+    from chalicelib.store.abuse import AbuseStore
+
+    bound_models()
+    return AbuseStore()
+
+
+@lru_cache(maxsize=1)
+def rate_limiter():
+    """`rate_limiter().check(route_class, ip)` raises errors.RateLimited past the route class's limit."""
+    from chalicelib.domain.accounts.abuse import RateLimiter
+
+    return RateLimiter(abuse_store(), _ip_hash_key)
+
+
+@lru_cache(maxsize=1)
+def abuse_signals():
+    from chalicelib.domain.accounts.abuse import AbuseSignals
+
+    return AbuseSignals(abuse_store(), profile(), _ip_hash_key)
+
+
+@lru_cache(maxsize=1)
+def usage_meter():
+    """`usage_meter().record(key_id, owner_id, volume_bytes=..., units=...)` meters an API-key call."""
+    from chalicelib.domain.accounts.abuse import UsageMeter
+
+    return UsageMeter(abuse_store(), profile())

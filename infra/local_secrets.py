@@ -2,4 +2,7 @@
 
 LOCAL_SECRETS: dict[str, str] = {
     "ip-hash-key": "local-only-ip-hash-key-not-for-production",
+    "login-code-key": "local-only-login-code-key-not-for-production",
+    "telegram-bot-token": "123456:local-only-telegram-bot-token",
+    "google-client-id": "local-only-client.apps.googleusercontent.com",
 }

@@ -1,12 +1,17 @@
 """Who is calling: one authorizer that accepts a session (cookie or bearer) or an API key.
 
 Routes call `require_user(bp.current_request)` and get a `Principal`; anonymous or invalid
-credentials raise `Unauthenticated` (401).
+credentials raise `Unauthenticated` (401). Sessions come as `Authorization: Bearer <token>` or the
+`pk_session` cookie (state-changing cookie requests also need `X-CSRF-Token`); API keys as
+`Authorization: Bearer pk_...` or `X-Api-Key`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+SESSION_COOKIE = "pk_session"
+CSRF_COOKIE = "pk_csrf"
 
 
 @dataclass(frozen=True)
@@ -21,5 +26,56 @@ class Principal:
     objections: frozenset[str] = field(default_factory=frozenset)
 
 
-def require_user(request) -> Principal:  # implemented by the accounts work
-    raise NotImplementedError
+def cookies_of(request) -> dict[str, str]:
+    from http.cookies import SimpleCookie
+
+    jar = SimpleCookie()
+    try:
+        jar.load(request.headers.get("cookie") or "")
+    except Exception:  # noqa: BLE001  (a malformed Cookie header is just no cookie)
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def credentials_of(request):
+    from chalicelib.domain.accounts.authorizer import Credentials
+
+    headers = request.headers
+    authorization = (headers.get("authorization") or "").strip()
+    scheme, _, value = authorization.partition(" ")
+    cookies = cookies_of(request)
+    return Credentials(
+        bearer=value.strip() or None if scheme.lower() == "bearer" else None,
+        api_key=(headers.get("x-api-key") or "").strip() or None,
+        session_cookie=cookies.get(SESSION_COOKIE),
+        csrf_cookie=cookies.get(CSRF_COOKIE),
+        csrf_header=headers.get("x-csrf-token"),
+        method=request.method,
+    )
+
+
+def authenticate(request):
+    """The domain's full result (user item included), for routes that need more than a Principal."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts.authorizer import authenticate as run
+
+    return run(wiring.accounts_store(), credentials_of(request))
+
+
+def principal_of(result) -> Principal:
+    from chalicelib.domain.accounts.hashing import token_hash
+
+    user = result.user
+    return Principal(
+        user_id=user.user_id,
+        via=result.via,
+        scopes=result.scopes,
+        session_id=token_hash(result.session_token) if result.session_token else None,
+        api_key_id=result.api_key_id,
+        restricted=bool(user.processing_restricted),
+        objections=frozenset(user.objections or ()),
+    )
+
+
+def require_user(request) -> Principal:
+    return principal_of(authenticate(request))

@@ -1,0 +1,131 @@
+"""Rate limits, abuse signals and usage metering (SEC-1..4).
+
+The IP address is only ever used as HMAC(secret, IP), with IPv6 folded to its /64; it is never
+stored or logged raw. Other areas call `wiring.rate_limiter().check(route_class, ip)`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.domain.accounts.hashing import keyed_hash, network_of
+from chalicelib.errors import RateLimited
+from chalicelib.profile.schema import Category, Profile
+
+COUNTER_GRACE = timedelta(hours=1)  # a counter outlives its window only briefly
+MAX_HEADER_CHARS = 512
+
+
+@dataclass(frozen=True)
+class Limit:
+    requests: int
+    window_seconds: int
+
+
+ROUTE_LIMITS: dict[str, Limit] = {
+    "login_code": Limit(10, 900),
+    "sign_in": Limit(20, 900),
+    "password": Limit(10, 900),
+    "api_key": Limit(600, 60),
+    "upload": Limit(60, 60),
+    "generation": Limit(30, 60),
+    "rights_request": Limit(10, 3600),
+    "default": Limit(120, 60),
+}
+
+
+def ip_subject(key: str, ip: str) -> str:
+    try:
+        network = network_of(ip)
+    except ValueError:
+        network = ip.strip()
+    return keyed_hash(key, network)
+
+
+class RateLimiter:
+    def __init__(self, store: Any, ip_key: Callable[[], str], limits: dict[str, Limit] | None = None) -> None:
+        self._store = store
+        self._ip_key = ip_key
+        self._limits = limits or ROUTE_LIMITS
+
+    def check(self, route_class: str, ip: str, *, limit: int | None = None, window_seconds: int | None = None) -> None:
+        """Count a request from `ip` for `route_class`; RateLimited (429 + Retry-After) past the limit."""
+        self.check_subject(route_class, ip_subject(self._ip_key(), ip), limit=limit, window_seconds=window_seconds)
+
+    def check_subject(
+        self, route_class: str, subject: str, *, limit: int | None = None, window_seconds: int | None = None
+    ) -> None:
+        """The same for a non-personal subject (an API key id, a user id)."""
+        configured = self._limits.get(route_class, self._limits["default"])
+        allowed = limit or configured.requests
+        window = window_seconds or configured.window_seconds
+        now = int(clock.now().timestamp())
+        start = now - now % window
+        end = start + window
+        expires = datetime.fromtimestamp(end, timezone.utc) + COUNTER_GRACE
+        if not self._store.hit(route_class, subject, start, limit=allowed, expires_at=expires):
+            retry_after = max(1, end - now)
+            raise RateLimited(f"Too many requests; try again in {retry_after} seconds.", retry_after=retry_after)
+
+
+@dataclass(frozen=True)
+class ClientTraits:
+    ip: str
+    user_agent: str | None = None
+    accept_language: str | None = None
+    fingerprint: str | None = None
+
+
+class AbuseSignals:
+    """Sign-in signals for multi-account and bot detection, where the profile keeps them (SEC-1..3)."""
+
+    def __init__(self, store: Any, profile: Profile, ip_key: Callable[[], str]) -> None:
+        self._store = store
+        self._profile = profile
+        self._ip_key = ip_key
+
+    def record(self, event: str, client: ClientTraits, user_id: str | None) -> bool:
+        if not self._profile.stores(Category.ABUSE_SIGNALS):
+            return False
+        key = self._ip_key()
+        self._store.record_signal(
+            event=event,
+            ip_hash=ip_subject(key, client.ip),
+            owner_id=user_id,
+            fingerprint_hash=keyed_hash(key, "fp:" + client.fingerprint) if client.fingerprint else None,
+            user_agent=(client.user_agent or "")[:MAX_HEADER_CHARS] or None,
+            accept_language=(client.accept_language or "")[:MAX_HEADER_CHARS] or None,
+            sort=f"{clock.now().isoformat()}#{event}#{secrets.token_hex(4)}",
+        )
+        return True
+
+
+class UsageMeter:
+    """Per-API-key daily counters (SEC-4), kept as long as the profile's usage_logs say."""
+
+    def __init__(self, store: Any, profile: Profile) -> None:
+        self._store = store
+        self._profile = profile
+
+    def record(self, key_id: str, owner_id: str, *, volume_bytes: int = 0, units: int = 1) -> bool:
+        if not self._profile.stores(Category.USAGE_LOGS):
+            return False
+        day = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        self._store.meter(key_id, owner_id, day, volume_bytes=volume_bytes, units=units)
+        return True
+
+    def usage(self, key_id: str) -> list[dict]:
+        return [
+            {
+                "day": c.sk.split("#", 1)[1],
+                "requests": int(c.requests),
+                "volume_bytes": int(c.volume_bytes),
+                "units": int(c.units),
+            }
+            for c in self._store.usage(key_id)
+        ]

@@ -1,0 +1,76 @@
+"""ACC-1: sign-in by an emailed one-time code, stored only as a keyed hash, short-lived, few attempts."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.domain.accounts.age import check_age
+from chalicelib.domain.accounts.hashing import email_hash, keyed_hash, normalize_email, same
+from chalicelib.domain.accounts.users import create_account, ensure_active
+from chalicelib.errors import Forbidden, Unauthenticated
+from chalicelib.observability import logger
+from chalicelib.profile.schema import Profile
+
+CODE_DIGITS = 8
+_INVALID = "The code is invalid or has expired."
+
+
+def new_code() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+
+
+def code_hash(key: str, hashed_email: str, code: str) -> str:
+    return keyed_hash(key, f"{hashed_email}:{code.strip()}")
+
+
+def request_code(store: Any, mail: Any, profile: Profile, *, code_key: str, email: str) -> None:
+    """Always the same outcome for the caller, whether or not the address has an account."""
+    hashed = email_hash(email)
+    code = new_code()
+    minutes = profile.sign_in.login_code_minutes
+    store.put_login_code(
+        hashed,
+        code_hash(code_key, hashed, code),
+        attempts=profile.sign_in.login_code_attempts,
+        expires_at=clock.now() + timedelta(minutes=minutes),
+    )
+    mail.send(
+        normalize_email(email),
+        f"Your {profile.service.name} sign-in code",
+        f"Your sign-in code is {code}\n\nIt expires in {minutes} minutes. "
+        "If you did not ask for it, ignore this email.",
+    )
+    logger.info("login code sent", extra={"email_hash": hashed[:12]})
+
+
+def redeem_code(
+    store: Any, profile: Profile, *, code_key: str, email: str, code: str, birth_date: date | None = None
+) -> str:
+    """The user id the code signs in, creating the (verified) account on first sign-in."""
+    hashed = email_hash(email)
+    record = store.get_login_code(hashed)
+    if record is None or not store.spend_login_attempt(record):
+        raise Unauthenticated(_INVALID)
+    if not same(record.code_hash, code_hash(code_key, hashed, code)):
+        if record.attempts_left <= 1:  # that was the last attempt: the code dies now
+            store.delete_login_code(hashed)
+        raise Unauthenticated(_INVALID)
+    user_id = store.find_user_id_by_email(hashed)
+    if user_id is None:
+        try:
+            check_age(profile, birth_date, clock.now().date())  # missing date: the code stays usable
+        except Forbidden:
+            store.delete_login_code(hashed)  # ACC-7: a refused sign-up leaves nothing behind
+            raise
+    if not store.delete_login_code(hashed):
+        raise Unauthenticated(_INVALID)  # a concurrent request used it
+    if user_id is None:
+        return create_account(store, profile, email=email, birth_date=birth_date, email_verified=True)
+    user = store.get_user(user_id, consistent=True)
+    ensure_active(user)
+    if not user.email_verified:
+        store.mark_email_verified(user_id)
+    return user_id

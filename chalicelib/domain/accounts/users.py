@@ -1,0 +1,49 @@
+"""Creating accounts, whichever method signs the person up (all pass the age gate, ACC-7)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.domain.accounts.age import check_age
+from chalicelib.domain.accounts.hashing import email_hash, normalize_email
+from chalicelib.errors import Unauthenticated
+from chalicelib.profile.schema import Profile
+
+
+def new_user_id() -> str:
+    return uuid.uuid4().hex
+
+
+def create_account(
+    store: Any,
+    profile: Profile,
+    *,
+    email: str,
+    birth_date: date | None,
+    email_verified: bool,
+    display_name: str | None = None,
+    picture: str | None = None,
+    password_hash: str | None = None,
+) -> str:
+    """Age gate first, so a refusal writes nothing; then the user and its email claim together."""
+    attested = check_age(profile, birth_date, clock.now().date())
+    user_id = new_user_id()
+    store.create_user(
+        user_id=user_id,
+        email=normalize_email(email),
+        email_hash=email_hash(email),
+        email_verified=email_verified,
+        minimum_age_attested=attested,
+        display_name=display_name,
+        picture=picture,
+        password_hash=password_hash,
+    )
+    return user_id
+
+
+def ensure_active(user: Any) -> None:
+    if user is None or user.status != "active":
+        raise Unauthenticated("This account cannot sign in.")

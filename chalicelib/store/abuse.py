@@ -1,0 +1,69 @@
+"""Abuse-control storage on the logs table: fixed-window counters, sign-in signals, usage meters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock
+from chalicelib.retention import expiry
+from chalicelib.store.models.abuse import AbuseSignal, RateCounter, UsageCounter
+
+
+class AbuseStore:
+    def hit(self, route_class: str, subject_hash: str, window_start: int, *, limit: int, expires_at: datetime) -> bool:
+        """Count one request in the window; False (nothing counted) once `limit` is reached.
+
+        One conditional UpdateItem: DynamoDB serializes writes to an item, so exactly `limit` pass."""
+        pk, sk = RateCounter.key(route_class, subject_hash, window_start)
+        try:
+            RateCounter._get_connection().update_item(
+                pk,
+                range_key=sk,
+                actions=[RateCounter.hits.add(1), RateCounter.expires_at.set(expires_at)],
+                condition=RateCounter.hits.does_not_exist() | (RateCounter.hits < limit),
+            )
+        except UpdateError:
+            return False
+        return True
+
+    def record_signal(
+        self,
+        *,
+        event: str,
+        ip_hash: str,
+        owner_id: str | None,
+        fingerprint_hash: str | None,
+        user_agent: str | None,
+        accept_language: str | None,
+        sort: str,
+    ) -> None:
+        AbuseSignal(
+            *AbuseSignal.key(ip_hash, sort),
+            event=event,
+            ip_hash=ip_hash,
+            owner_id=owner_id,
+            fingerprint_hash=fingerprint_hash,
+            user_agent=user_agent,
+            accept_language=accept_language,
+            created_at=clock.now(),
+        ).save()
+
+    def meter(self, key_id: str, owner_id: str, day_start: datetime, *, volume_bytes: int, units: int) -> None:
+        """Add one request to the key's daily meter; the TTL counts from the day it covers."""
+        pk, sk = UsageCounter.key(key_id, day_start.date().isoformat())
+        actions = [
+            UsageCounter.requests.add(1),
+            UsageCounter.volume_bytes.add(volume_bytes),
+            UsageCounter.units.add(units),
+            UsageCounter.key_id.set(key_id),
+            UsageCounter.owner_id.set(owner_id),
+        ]
+        expires_at = expiry(UsageCounter._profile, UsageCounter.category, day_start)
+        if expires_at is not None:
+            actions.append(UsageCounter.expires_at.set(expires_at))
+        UsageCounter._get_connection().update_item(pk, range_key=sk, actions=actions)
+
+    def usage(self, key_id: str) -> list[UsageCounter]:
+        return list(UsageCounter.query_live(f"USAGE#{key_id}", UsageCounter.sk.startswith(UsageCounter.SORT_PREFIX)))

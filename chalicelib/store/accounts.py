@@ -1,0 +1,246 @@
+"""The accounts table: users, uniqueness claims, login codes, sessions and API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock, errors
+from chalicelib.store.models.accounts import ApiKey, Claim, LoginCode, Preferences, Session, User
+
+EMAIL, USERNAME, TELEGRAM = "EMAIL", "USERNAME", "TELEGRAM"
+_CLAIM_LABELS = {EMAIL: "email address", USERNAME: "username", TELEGRAM: "Telegram account"}
+
+
+def _conflict(kinds: Iterable[str]) -> errors.Conflict:
+    labels = " or ".join(_CLAIM_LABELS[k] for k in kinds)
+    return errors.Conflict(f"That {labels} is already in use.")
+
+
+class AccountsStore:
+    def __init__(self) -> None:
+        self._connection = Connection(region=User.Meta.region)
+
+    def _transaction(self) -> TransactWrite:
+        return TransactWrite(connection=self._connection)
+
+    # -- users ---------------------------------------------------------------------------------
+    def get_user(self, user_id: str, *, consistent: bool = False) -> User | None:
+        return User.get_live(*User.key(user_id), consistent_read=consistent)
+
+    def find_user_id_by_email(self, email_hash: str) -> str | None:
+        """The id of the user holding this (hashed, normalized) email address, if any."""
+        claim = Claim.get_live(*Claim.key(EMAIL, email_hash), consistent_read=True)
+        return claim.user_id if claim else None
+
+    def find_user_id_by_telegram(self, telegram_id: str) -> str | None:
+        claim = Claim.get_live(*Claim.key(TELEGRAM, telegram_id), consistent_read=True)
+        return claim.user_id if claim else None
+
+    def create_user(
+        self,
+        *,
+        user_id: str,
+        email: str,
+        email_hash: str,
+        email_verified: bool,
+        minimum_age_attested: int,
+        display_name: str | None = None,
+        picture: str | None = None,
+        password_hash: str | None = None,
+    ) -> None:
+        """Write the user and its email claim in one transaction; Conflict when the email is taken."""
+        now = clock.now()
+        user = User(
+            *User.key(user_id),
+            user_id=user_id,
+            owner_id=user_id,
+            email=email,
+            email_verified=email_verified,
+            status="active",
+            display_name=display_name,
+            picture=picture,
+            password_hash=password_hash,
+            minimum_age_attested=minimum_age_attested,
+            age_attested_at=now,
+            created_at=now,
+        )
+        claim = Claim(*Claim.key(EMAIL, email_hash), user_id=user_id, owner_id=user_id)
+        try:
+            with self._transaction() as tx:
+                tx.save(user, condition=User.pk.does_not_exist())
+                tx.save(claim, condition=Claim.pk.does_not_exist())
+        except TransactWriteError as exc:
+            raise _conflict([EMAIL]) from exc
+
+    def _update_user(self, user_id: str, actions: list) -> None:
+        """Last write wins for single flags, but the version still moves so optimistic writers notice."""
+        pk, sk = User.key(user_id)
+        try:
+            User._get_connection().update_item(
+                pk, range_key=sk, actions=[*actions, User.version.add(1)], condition=User.pk.exists()
+            )
+        except UpdateError as exc:
+            raise errors.NotFound("No such account.") from exc
+
+    def set_status(self, user_id: str, status: str) -> None:
+        if status not in {"active", "disabled", "erased"}:
+            raise ValueError(status)
+        self._update_user(user_id, [User.status.set(status)])
+
+    def set_processing_flags(
+        self, user_id: str, *, restricted: bool | None = None, objections: set[str] | None = None
+    ) -> None:
+        actions = []
+        if restricted is not None:
+            actions.append(User.processing_restricted.set(restricted))
+        if objections is not None:
+            actions.append(User.objections.set(set(objections)) if objections else User.objections.remove())
+        if actions:
+            self._update_user(user_id, actions)
+
+    def mark_email_verified(self, user_id: str) -> None:
+        self._update_user(user_id, [User.email_verified.set(True)])
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        self._update_user(user_id, [User.password_hash.set(password_hash)])
+
+    def update_profile(
+        self,
+        user: User,
+        *,
+        username: str | None = None,
+        display_name: str | None = None,
+        preferences: dict | None = None,
+    ) -> None:
+        """Correct profile fields (DSR-3); a new username moves its claim in the same transaction."""
+        actions = []
+        if display_name is not None:
+            actions.append(User.display_name.set(display_name))
+        if preferences is not None:
+            actions.append(User.preferences.set(Preferences(**preferences)))
+        new_name = username if username is not None and username != user.username else None
+        if new_name is not None:
+            actions.append(User.username.set(new_name))
+        if not actions:
+            return
+        try:
+            with self._transaction() as tx:
+                tx.update(user, actions=actions)
+                if new_name is not None:
+                    claim = Claim(*Claim.key(USERNAME, new_name.lower()), user_id=user.user_id, owner_id=user.user_id)
+                    tx.save(claim, condition=Claim.pk.does_not_exist() | (Claim.user_id == user.user_id))
+                    if user.username and user.username.lower() != new_name.lower():
+                        tx.delete(Claim(*Claim.key(USERNAME, user.username.lower())))
+        except TransactWriteError as exc:
+            raise errors.Conflict("That username is already in use, or the profile changed meanwhile.") from exc
+
+    def link_telegram(self, user: User, telegram_id: str) -> None:
+        try:
+            with self._transaction() as tx:
+                tx.update(user, actions=[User.telegram_id.set(telegram_id)], condition=User.pk.exists())
+                claim = Claim(*Claim.key(TELEGRAM, telegram_id), user_id=user.user_id, owner_id=user.user_id)
+                tx.save(claim, condition=Claim.pk.does_not_exist() | (Claim.user_id == user.user_id))
+                if user.telegram_id and user.telegram_id != telegram_id:
+                    tx.delete(Claim(*Claim.key(TELEGRAM, user.telegram_id)))
+        except TransactWriteError as exc:
+            raise _conflict([TELEGRAM]) from exc
+
+    def unlink_telegram(self, user: User) -> None:
+        """ACC-6: the Telegram id leaves both the user item and its claim."""
+        with self._transaction() as tx:
+            tx.update(user, actions=[User.telegram_id.remove()], condition=User.pk.exists())
+            if user.telegram_id:
+                tx.delete(Claim(*Claim.key(TELEGRAM, user.telegram_id)))
+
+    # -- login codes (ACC-1) -----------------------------------------------------------------
+    def put_login_code(self, email_hash: str, code_hash: str, *, attempts: int, expires_at: datetime) -> None:
+        LoginCode(
+            *LoginCode.key(email_hash),
+            code_hash=code_hash,
+            attempts_left=attempts,
+            created_at=clock.now(),
+            expires_at=expires_at,
+        ).save()
+
+    def get_login_code(self, email_hash: str) -> LoginCode | None:
+        return LoginCode.get_live(*LoginCode.key(email_hash), consistent_read=True)
+
+    def spend_login_attempt(self, code: LoginCode) -> bool:
+        """Atomically use one attempt; False when none is left (or the code is gone)."""
+        try:
+            code.update(
+                actions=[LoginCode.attempts_left.add(-1)],
+                condition=LoginCode.pk.exists() & (LoginCode.attempts_left > 0),
+            )
+        except UpdateError:
+            return False
+        return True
+
+    def delete_login_code(self, email_hash: str) -> bool:
+        """Delete the code; False when another request consumed it first (a code signs in once)."""
+        try:
+            LoginCode(*LoginCode.key(email_hash)).delete(condition=LoginCode.pk.exists())
+        except Exception:  # noqa: BLE001  (pynamodb DeleteError: already consumed)
+            return False
+        return True
+
+    # -- sessions -----------------------------------------------------------------------------
+    def create_session(self, token_hash: str, user_id: str, expires_at: datetime) -> None:
+        Session(
+            *Session.key(token_hash), user_id=user_id, owner_id=user_id, created_at=clock.now(), expires_at=expires_at
+        ).save()
+
+    def get_session(self, token_hash: str) -> Session | None:
+        return Session.get_live(*Session.key(token_hash))
+
+    def delete_session(self, token_hash: str) -> None:
+        Session(*Session.key(token_hash)).delete()
+
+    def delete_sessions_of(self, user_id: str) -> int:
+        """Log out everywhere: every session of the user, found through the owner index."""
+        sessions = list(Session.by_owner.query(user_id, Session.sk == Session.SORT_KEY))
+        with Session.batch_write() as batch:
+            for session in sessions:
+                batch.delete(session)
+        return len(sessions)
+
+    # -- API keys (ACC-5) ------------------------------------------------------------------
+    def put_api_key(self, *, key_id: str, user_id: str, name: str | None, secret_hash: str, scopes: set[str]) -> None:
+        key = ApiKey(
+            *ApiKey.key(key_id),
+            key_id=key_id,
+            user_id=user_id,
+            owner_id=user_id,
+            name=name,
+            secret_hash=secret_hash,
+            scopes=scopes,
+            created_at=clock.now(),
+        )
+        try:
+            key.save(condition=ApiKey.pk.does_not_exist())
+        except PutError as exc:
+            raise errors.Conflict("Key id collision; try again.") from exc
+
+    def get_api_key(self, key_id: str) -> ApiKey | None:
+        return ApiKey.get_live(*ApiKey.key(key_id))
+
+    def api_keys_of(self, user_id: str) -> list[ApiKey]:
+        return list(ApiKey.by_owner.query(user_id, ApiKey.sk == ApiKey.SORT_KEY))
+
+    def revoke_api_key(self, user_id: str, key_id: str) -> None:
+        key = ApiKey(*ApiKey.key(key_id))
+        try:
+            key.update(
+                actions=[ApiKey.revoked_at.set(clock.now())],
+                condition=ApiKey.pk.exists() & (ApiKey.user_id == user_id),
+            )
+        except UpdateError as exc:
+            raise errors.NotFound("No such API key.") from exc
+
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        ApiKey(*ApiKey.key(key_id)).update(actions=[ApiKey.last_used_at.set(at)])
