@@ -156,3 +156,22 @@ def usage_meter():
     from chalicelib.domain.accounts.abuse import UsageMeter
 
     return UsageMeter(abuse_store(), profile())
+
+
+def rights_deps():
+    """Everything the rights workflows need, from the factories above (each cached on its own)."""
+    from chalicelib.domain.rights.deps import RightsDeps
+
+    settings = get_settings()
+    return RightsDeps(
+        profile=profile(),
+        rights=rights(),
+        personal=personal_data(),
+        accounts=accounts_store(),
+        email=email(),
+        export_workflow=workflow("export"),
+        erasure_workflow=workflow("erasure"),
+        ledger=ledger(),
+        grace_days_override=settings.grace_days_override,
+        public_base_url=settings.public_base_url,
+    )

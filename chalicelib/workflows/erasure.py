@@ -1,7 +1,53 @@
-"""Step Functions task handlers for the erasure workflow: one small function per task."""
+"""Step Functions task handlers for the erasure workflow: one small function per task.
+
+Each receives the execution's state (user_id, erasure_id, earlier results) and runs one idempotent
+step; the ASL (infra/asl/erasure.asl.json) retries every task.
+"""
 
 from __future__ import annotations
 
 from chalice import Blueprint
 
 bp = Blueprint(__name__)
+
+
+def _step(name: str, event: dict) -> dict:
+    from chalicelib import wiring
+    from chalicelib.domain.rights import erasure
+
+    return getattr(erasure, name)(wiring.rights_deps(), event)
+
+
+@bp.lambda_function(name="erasure_plan")
+def erasure_plan(event, context):
+    return _step("plan", event)
+
+
+@bp.lambda_function(name="erasure_delete_objects")
+def erasure_delete_objects(event, context):
+    return _step("delete_objects", event)
+
+
+@bp.lambda_function(name="erasure_delete_records")
+def erasure_delete_records(event, context):
+    return _step("delete_records", event)
+
+
+@bp.lambda_function(name="erasure_pseudonymize")
+def erasure_pseudonymize(event, context):
+    return _step("pseudonymize", event)
+
+
+@bp.lambda_function(name="erasure_residual_scan")
+def erasure_residual_scan(event, context):
+    return _step("residual_scan", event)
+
+
+@bp.lambda_function(name="erasure_receipt")
+def erasure_receipt(event, context):
+    return _step("receipt", event)
+
+
+@bp.lambda_function(name="erasure_notify")
+def erasure_notify(event, context):
+    return _step("notify", event)

@@ -1,0 +1,1 @@
+"""The data subject's rights: export, erasure, the requests ledger, consent, contact, minors."""

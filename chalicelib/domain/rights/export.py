@@ -1,0 +1,203 @@
+"""Export (DSR-1, DSR-2): everything stored about a person, as one machine-readable zip archive.
+
+The archive holds `manifest.json` (the profile's categories: what, why, how long), one JSON file per
+kind of record from every table, and the original files. It is streamed: records and objects pass
+through one at a time into a multipart upload, so memory stays flat however much a person stored.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+import zipfile
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.domain.rights import requests as ledger_of_requests
+from chalicelib.domain.rights.deps import RightsDeps
+from chalicelib.errors import NotFound
+from chalicelib.profile.schema import Category
+from chalicelib.store.layout import object_key
+from chalicelib.store.models.rights import ExportRecord
+
+PROGRESS_EVERY = 500
+MAX_LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
+# Secrets and bookkeeping say nothing about the person and must not leave the system.
+_HIDDEN = {"pk", "sk", "version", "expires_at", "queue", "due_key"}
+
+
+def execution_name(export_id: str) -> str:
+    return f"export-{export_id}"
+
+
+def _visible(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in _HIDDEN and not k.endswith("_hash")}
+
+
+def _archive_key(user_id: str, export_id: str) -> str:
+    return object_key(Category.EXPORTS, user_id, f"{export_id}.zip")[1]
+
+
+def request_export(deps: RightsDeps, user_id: str) -> dict[str, Any]:
+    request = ledger_of_requests.open_request(deps, kind="access", user_id=user_id, actor="user")
+    export_id = uuid.uuid4().hex
+    record = ExportRecord(
+        *ExportRecord.key(user_id, export_id),
+        export_id=export_id,
+        owner_id=user_id,
+        status="queued",
+        request_id=request.request_id,
+        created_at=clock.now(),
+    )
+    deps.rights.put_export(record)
+    deps.export_workflow.start(execution_name(export_id), {"user_id": user_id, "export_id": export_id})
+    return describe(record)
+
+
+def describe(record: ExportRecord) -> dict[str, Any]:
+    return {
+        "id": record.export_id,
+        "status": record.status,
+        "progress": {"done": int(record.items_done), "total": int(record.items_total)},
+        "created_at": record.created_at.isoformat(),
+        "ready_at": record.ready_at.isoformat() if record.ready_at else None,
+    }
+
+
+def status(deps: RightsDeps, user_id: str, export_id: str) -> dict[str, Any]:
+    record = deps.rights.get_export(user_id, export_id)
+    if record is None:
+        raise NotFound("No such export.")
+    return describe(record)
+
+
+def _record(deps: RightsDeps, event: dict[str, Any]) -> ExportRecord:
+    record = deps.rights.get_export(event["user_id"], event["export_id"])
+    if record is None:
+        raise NotFound("The export record is gone.")
+    return record
+
+
+# -- workflow steps -----------------------------------------------------------------------------
+def collect(deps: RightsDeps, event: dict[str, Any]) -> dict[str, int]:
+    """Count what will go in, so progress means something."""
+    user_id = event["user_id"]
+    items = sum(1 for _ in deps.personal.owned_items(user_id))
+    files = sum(1 for _ in deps.personal.owned_objects(user_id, skip=[Category.EXPORTS]))
+    deps.rights.update_export(_record(deps, event), status="collecting", items_total=items + files, items_done=0)
+    return {"items": items, "files": files}
+
+
+def _manifest(deps: RightsDeps, user_id: str) -> dict[str, Any]:
+    profile = deps.profile
+    return {
+        "service": profile.service.name,
+        "user_id": user_id,
+        "policy_version": profile.policy.version,
+        "generated_at": clock.now().isoformat(),
+        "categories": [
+            {
+                "id": c.id.value,
+                "title": c.title,
+                "fields": c.fields,
+                "purposes": c.purposes,
+                "legal_basis": c.legal_basis.value,
+                "retention": c.retention.model_dump(mode="json"),
+            }
+            for c in profile.categories
+        ],
+        "layout": "records/<table>/<kind>.json hold your records; files/ holds your original files.",
+    }
+
+
+class _Progress:
+    def __init__(self, deps: RightsDeps, record: ExportRecord) -> None:
+        self.deps, self.record, self.done = deps, record, 0
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.done % PROGRESS_EVERY == 0:
+            self.deps.rights.update_export(self.record, items_done=self.done)
+
+
+def _write_records(deps: RightsDeps, archive: zipfile.ZipFile, user_id: str, progress: _Progress) -> None:
+    """One JSON array per (table, kind); by_owner returns items sorted by sk, so kinds arrive together."""
+    current, stream, written = None, None, set()
+    for owned in deps.personal.owned_items(user_id):
+        name = f"records/{owned.table}/{owned.kind}.json"
+        if name != current:
+            if stream:
+                stream.write(b"\n]\n")
+                stream.close()
+            suffix = 1
+            while name in written:
+                suffix += 1
+                name = f"records/{owned.table}/{owned.kind}-{suffix}.json"
+            current, first = name, True
+            written.add(name)
+            stream = archive.open(name, "w")
+            stream.write(b"[\n")
+        stream.write((b"" if first else b",\n") + json.dumps(_visible(owned.plain()), default=str).encode())
+        first = False
+        progress.tick()
+    if stream:
+        stream.write(b"\n]\n")
+        stream.close()
+
+
+def archive(deps: RightsDeps, event: dict[str, Any]) -> dict[str, Any]:
+    """Stream the zip into the exports bucket (multipart). A rerun rebuilds the same archive key."""
+    user_id, record = event["user_id"], _record(deps, event)
+    if record.status == "ready":
+        return {"key": record.object_key}
+    key = _archive_key(user_id, record.export_id)
+    deps.rights.update_export(record, status="archiving")
+    writer = deps.personal.archive_writer(key)
+    progress = _Progress(deps, record)
+    try:
+        with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_DEFLATED) as archive_file:
+            archive_file.writestr("manifest.json", json.dumps(_manifest(deps, user_id), indent=2))
+            _write_records(deps, archive_file, user_id, progress)
+            for obj in deps.personal.owned_objects(user_id, skip=[Category.EXPORTS]):
+                name = "files/" + obj.key.replace(f"/{user_id}/", "/", 1)
+                info = zipfile.ZipInfo(name, date_time=clock.now().timetuple()[:6])
+                info.compress_type = zipfile.ZIP_STORED  # images are compressed already
+                with archive_file.open(info, "w", force_zip64=obj.size > 2**31) as target:
+                    shutil.copyfileobj(deps.personal.open_object(obj), target, 1024 * 1024)
+                progress.tick()
+        writer.complete()
+    except BaseException:
+        writer.abort()
+        raise
+    deps.rights.update_export(record, object_key=key, items_done=progress.done)
+    return {"key": key, "entries": progress.done}
+
+
+def notify(deps: RightsDeps, event: dict[str, Any]) -> dict[str, bool]:
+    """Email a link that expires with the archive (the exports lifecycle rule is the backstop)."""
+    record = _record(deps, event)
+    if record.status == "ready":
+        return {"sent": False}
+    user = deps.accounts.get_user(event["user_id"], consistent=True)
+    days = deps.profile.category(Category.EXPORTS).retention.days if deps.profile.has(Category.EXPORTS) else 7
+    seconds = min(MAX_LINK_SECONDS, max(1, days or 1) * 24 * 3600)
+    url = deps.personal.download_url(record.object_key, seconds)
+    if user is not None:
+        deps.email.send(
+            user.email,
+            f"{deps.profile.service.name}: your data export is ready",
+            f"Download your data (a zip archive of JSON files and your original files):\n\n{url}\n\n"
+            f"The link expires in {seconds // 3600} hours.",
+        )
+    deps.rights.update_export(record, status="ready", ready_at=clock.now())
+    if record.request_id:
+        ledger_of_requests.complete(deps, record.request_id, reference=record.export_id)
+    return {"sent": user is not None}
+
+
+def fail(deps: RightsDeps, event: dict[str, Any]) -> dict[str, str]:
+    record = deps.rights.get_export(event["user_id"], event["export_id"])
+    if record is not None:
+        deps.rights.update_export(record, status="failed")
+    return {"status": "failed"}

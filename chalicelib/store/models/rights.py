@@ -1,0 +1,228 @@
+"""Records of the rights work: requests and their audit trail, consents, contact messages, the
+grace-period tombstone, exports, erasure runs and receipts, and the operators' audit log."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.profile.schema import Category
+from chalicelib.store.base import Record
+
+OPEN_QUEUE = "OPEN"
+
+
+class OpenRequestsIndex(GlobalSecondaryIndex):
+    """Sparse: only open requests carry `queue`, so the operator view reads them by due date."""
+
+    class Meta:
+        index_name = "open_requests_by_due"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    due_key = UnicodeAttribute(range_key=True)
+
+
+class RightsRequest(Record):
+    """pk = REQUEST#<id>, sk = META. A data-subject request and its deadline (DSR-7, DSR-8)."""
+
+    logical_table = "requests"
+    category = Category.RIGHTS_REQUESTS
+
+    class Meta:
+        table_name = "requests"
+
+    request_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # access | erasure | restriction | objection | rectification | withdraw_consent
+    status = UnicodeAttribute()  # unverified | open | in_progress | completed | rejected | cancelled
+    channel = UnicodeAttribute()  # signed_in | email
+    contact_email = UnicodeAttribute(null=True)  # only for requests made without signing in
+    verification_hash = UnicodeAttribute(null=True)
+    verification_attempts = NumberAttribute(default=0)
+    policy_version = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    due_at = UTCDateTimeAttribute()
+    completed_at = UTCDateTimeAttribute(null=True)
+    reference = UnicodeAttribute(null=True)  # export id / erasure id the request led to
+    queue = UnicodeAttribute(null=True)
+    due_key = UnicodeAttribute(null=True)
+    open_requests = OpenRequestsIndex()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(request_id: str) -> tuple[str, str]:
+        return f"REQUEST#{request_id}", "META"
+
+
+class RequestEvent(Record):
+    """pk = REQUEST#<id>, sk = EVENT#<time>#<n>: the request's audit trail."""
+
+    logical_table = "requests"
+    category = Category.RIGHTS_REQUESTS
+
+    class Meta:
+        table_name = "requests"
+
+    what = UnicodeAttribute()
+    actor = UnicodeAttribute()  # "user" | "system" | "operator:<name>"
+    created_at = UTCDateTimeAttribute()
+
+
+class OperatorAction(Record):
+    """pk = OPERATOR_AUDIT#<yyyy-mm>, sk = <time>#<id>: every operator action (OPS-6)."""
+
+    logical_table = "requests"
+    category = Category.RIGHTS_REQUESTS
+
+    class Meta:
+        table_name = "requests"
+
+    operator = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target = UnicodeAttribute(null=True)
+    details = JSONAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class Consent(Record):
+    """pk = USER#<id>, sk = CONSENT#<purpose>#<time>: one grant or withdrawal (DSR-6)."""
+
+    logical_table = "accounts"
+    category = Category.ACCOUNT
+
+    class Meta:
+        table_name = "accounts"
+
+    purpose = UnicodeAttribute()
+    granted = BooleanAttribute()
+    policy_version = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class MarketingContact(Record):
+    """pk = USER#<id>, sk = MARKETING: what marketing uses, kept only while consent stands."""
+
+    logical_table = "accounts"
+    category = Category.MARKETING
+
+    class Meta:
+        table_name = "accounts"
+
+    email = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ContactMessage(Record):
+    """pk = CONTACT#<id>, sk = MESSAGE (DSR-10)."""
+
+    logical_table = "requests"
+    category = Category.CONTACT_MESSAGES
+
+    class Meta:
+        table_name = "requests"
+
+    message_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    body = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class Tombstone(Record):
+    """pk = USER#<id>, sk = TOMBSTONE. Its TTL is the grace period; its TTL delete starts erasure (DSR-9)."""
+
+    logical_table = "accounts"
+    category = Category.ACCOUNT
+
+    class Meta:
+        table_name = "accounts"
+
+    user_id = UnicodeAttribute()
+    erasure_id = UnicodeAttribute()
+    request_id = UnicodeAttribute(null=True)
+    cancel_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(user_id: str) -> tuple[str, str]:
+        return f"USER#{user_id}", "TOMBSTONE"
+
+
+class ExportRecord(Record):
+    """pk = USER#<id>, sk = EXPORT#<id>: status and progress of one export."""
+
+    logical_table = "requests"
+    category = Category.EXPORTS
+
+    class Meta:
+        table_name = "requests"
+
+    export_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # queued | collecting | archiving | ready | failed
+    items_total = NumberAttribute(default=0)
+    items_done = NumberAttribute(default=0)
+    object_key = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    ready_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(user_id: str, export_id: str) -> tuple[str, str]:
+        return f"USER#{user_id}", f"EXPORT#{export_id}"
+
+
+class ErasureRun(Record):
+    """pk = ERASURE#<id>, sk = RUN: working state while an erasure runs; deleted when it ends.
+
+    Holds the address for the final email (captured by the plan, forgotten after sending). It has no
+    `owner_id` on purpose: it is the erasure's own bookkeeping, not data about the person.
+    """
+
+    logical_table = "requests"
+    category = Category.RIGHTS_REQUESTS
+
+    class Meta:
+        table_name = "requests"
+
+    erasure_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    pseudonym = UnicodeAttribute()
+    request_id = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute()  # user | minor | grace_zero
+    passes = NumberAttribute(default=0)
+    counts = JSONAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(erasure_id: str) -> tuple[str, str]:
+        return f"ERASURE#{erasure_id}", "RUN"
+
+
+class ErasureReceipt(Record):
+    """pk = ERASURE#<id>, sk = RECEIPT: proof an erasure completed, with no personal data in it."""
+
+    logical_table = "requests"
+    category = Category.RIGHTS_REQUESTS
+
+    class Meta:
+        table_name = "requests"
+
+    erasure_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    profile = UnicodeAttribute()
+    policy_version = UnicodeAttribute()
+    counts = JSONAttribute(default=dict)
+    started_at = UTCDateTimeAttribute()
+    completed_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(erasure_id: str) -> tuple[str, str]:
+        return f"ERASURE#{erasure_id}", "RECEIPT"

@@ -1,0 +1,183 @@
+"""Everything stored about one person, across every table and bucket, found and removed in bulk.
+
+Tables are read through the sparse `by_owner` index; objects live under per-user prefixes. Writes are
+batched to the service limits: 25 items per BatchWriteItem, 1,000 keys per DeleteObjects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import IO, Any
+
+from chalicelib.profile.schema import Category
+from chalicelib.settings import Settings
+from chalicelib.store import layout
+
+DYNAMO_BATCH = 25
+S3_BATCH = 1000
+PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts (minimum 5 MiB except the last)
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+@dataclass(frozen=True)
+class OwnedItem:
+    table: str  # logical table name
+    item: dict[str, Any]  # DynamoDB JSON
+
+    @property
+    def key(self) -> dict[str, Any]:
+        return {"pk": self.item["pk"], "sk": self.item["sk"]}
+
+    @property
+    def kind(self) -> str:
+        """The record kind, from the sort key ("CONSENT#..." -> "consent", "PROFILE" -> "profile")."""
+        return self.item["sk"]["S"].split("#", 1)[0].lower()
+
+    def plain(self) -> dict[str, Any]:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        deserializer = TypeDeserializer()
+        return {name: deserializer.deserialize(value) for name, value in self.item.items()}
+
+
+@dataclass(frozen=True)
+class OwnedObject:
+    bucket: str  # logical bucket name
+    key: str
+    size: int
+
+
+class PersonalDataStore:
+    def __init__(self, *, dynamodb: Any, s3: Any, settings: Settings) -> None:
+        self.dynamodb = dynamodb
+        self.s3 = s3
+        self.settings = settings
+
+    # -- tables ----------------------------------------------------------------------------------
+    def owned_items(self, user_id: str, tables: Iterable[str] = tuple(layout.TABLES)) -> Iterator[OwnedItem]:
+        for table in tables:
+            paginator = self.dynamodb.get_paginator("query")
+            pages = paginator.paginate(
+                TableName=self.settings.table_name(table),
+                IndexName="by_owner",
+                KeyConditionExpression="owner_id = :owner",
+                ExpressionAttributeValues={":owner": {"S": user_id}},
+            )
+            for page in pages:
+                for item in page["Items"]:
+                    yield OwnedItem(table, item)
+
+    def delete_items(self, table: str, keys: Iterable[dict[str, Any]]) -> int:
+        return self._batch_write(table, ({"DeleteRequest": {"Key": key}} for key in keys))
+
+    def put_items(self, table: str, items: Iterable[dict[str, Any]]) -> int:
+        return self._batch_write(table, ({"PutRequest": {"Item": item}} for item in items))
+
+    def _batch_write(self, table: str, requests: Iterable[dict[str, Any]]) -> int:
+        name = self.settings.table_name(table)
+        written = 0
+        for batch in chunks(requests, DYNAMO_BATCH):
+            pending = {name: batch}
+            while pending:  # DynamoDB may hand back part of a batch under load; resend just that
+                pending = self.dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            written += len(batch)
+        return written
+
+    # -- objects -----------------------------------------------------------------------------------
+    def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[OwnedObject]:
+        skipped = set(skip)
+        places = {place for category, place in layout.OBJECT_PREFIXES.items() if category not in skipped}
+        for bucket, prefix in sorted(places):
+            paginator = self.s3.get_paginator("list_objects_v2")
+            pages = paginator.paginate(Bucket=self.settings.bucket_name(bucket), Prefix=f"{prefix}{user_id}/")
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    yield OwnedObject(bucket, obj["Key"], obj["Size"])
+
+    def delete_objects(self, objects: Iterable[OwnedObject]) -> int:
+        deleted = 0
+        by_bucket: dict[str, list[str]] = {}
+        for obj in objects:
+            keys = by_bucket.setdefault(obj.bucket, [])
+            keys.append(obj.key)
+            if len(keys) == S3_BATCH:
+                deleted += self._delete_keys(obj.bucket, keys)
+                by_bucket[obj.bucket] = []
+        for bucket, keys in by_bucket.items():
+            if keys:
+                deleted += self._delete_keys(bucket, keys)
+        return deleted
+
+    def _delete_keys(self, bucket: str, keys: list[str]) -> int:
+        response = self.s3.delete_objects(
+            Bucket=self.settings.bucket_name(bucket),
+            Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+        )
+        if response.get("Errors"):
+            raise RuntimeError(f"{len(response['Errors'])} objects could not be deleted; the step will retry")
+        return len(keys)
+
+    def open_object(self, obj: OwnedObject) -> IO[bytes]:
+        return self.s3.get_object(Bucket=self.settings.bucket_name(obj.bucket), Key=obj.key)["Body"]
+
+    # -- export archives -----------------------------------------------------------------------
+    def archive_writer(self, key: str) -> MultipartWriter:
+        return MultipartWriter(self.s3, self.settings.bucket_name(layout.EXPORTS_BUCKET), key)
+
+    def archive_exists(self, key: str) -> bool:
+        response = self.s3.list_objects_v2(Bucket=self.settings.bucket_name(layout.EXPORTS_BUCKET), Prefix=key)
+        return any(obj["Key"] == key for obj in response.get("Contents", []))
+
+    def download_url(self, key: str, expires_seconds: int) -> str:
+        return self.s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.settings.bucket_name(layout.EXPORTS_BUCKET), "Key": key},
+            ExpiresIn=expires_seconds,
+        )
+
+
+class MultipartWriter:
+    """A write-only, non-seekable file that uploads itself to S3 in parts: memory stays at one part."""
+
+    def __init__(self, s3: Any, bucket: str, key: str) -> None:
+        self.s3, self.bucket, self.key = s3, bucket, key
+        self.buffer = bytearray()
+        self.parts: list[dict[str, Any]] = []
+        self.upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/zip")["UploadId"]
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:
+        self.buffer.extend(data)
+        if len(self.buffer) >= PART_SIZE:
+            self._flush_part()
+        return len(data)
+
+    def flush(self) -> None:  # zipfile calls this; parts go out only when full
+        return None
+
+    def _flush_part(self) -> None:
+        number = len(self.parts) + 1
+        response = self.s3.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=bytes(self.buffer)
+        )
+        self.parts.append({"ETag": response["ETag"], "PartNumber": number})
+        self.buffer.clear()
+
+    def complete(self) -> None:
+        if self.buffer or not self.parts:
+            self._flush_part()
+        self.s3.complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+        )
+
+    def abort(self) -> None:
+        self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)

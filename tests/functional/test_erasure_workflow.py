@@ -1,0 +1,44 @@
+"""The erasure and export state machines run for real in moto, each task dispatched to its handler."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.people import make_user
+from tests.support.workflows import executions, state_machines, wait_for_executions
+
+
+def _final(session, arn):
+    (execution,) = executions(session, arn)
+    described = session.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+    return described["status"], json.loads(described.get("output") or "{}")
+
+
+def test_dsr4_erasure_state_machine_succeeds_for_a_user_with_no_data(aws, monkeypatch):
+    from chalicelib import wiring
+    from chalicelib.domain.rights import erasure
+
+    with state_machines(aws, monkeypatch) as machines:
+        user_id, _ = make_user()
+        deps = wiring.rights_deps()
+        erasure.start_erasure(deps, user_id=user_id, erasure_id="e1", request_id=None, reason="user")
+        wait_for_executions()
+        status, output = _final(aws, machines["erasure"])
+        assert status == "SUCCEEDED"
+        assert output["residual"]["clean"] is True
+        assert wiring.accounts_store().get_user(user_id, consistent=True) is None
+        assert deps.rights.get_receipt("e1") is not None
+
+
+def test_dsr1_export_state_machine_succeeds_for_a_user_with_no_data(aws, monkeypatch):
+    from chalicelib import wiring
+    from chalicelib.domain.rights import export
+
+    with state_machines(aws, monkeypatch) as machines:
+        user_id, _ = make_user()
+        deps = wiring.rights_deps()
+        started = export.request_export(deps, user_id)
+        wait_for_executions()
+        status, _ = _final(aws, machines["export"])
+        assert status == "SUCCEEDED"
+        assert export.status(deps, user_id, started["id"])["status"] == "ready"

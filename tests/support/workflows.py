@@ -1,0 +1,49 @@
+"""Real Step Functions executions in moto: Lambda functions dispatched to the Chalice app's handlers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+@contextmanager
+def state_machines(session: Any, monkeypatch: Any) -> Iterator[dict[str, str]]:
+    """Provision every handler as a function and every ASL file as a state machine; ARNs by logical name."""
+    from app import app
+    from chalicelib import wiring
+    from chalicelib.settings import get_settings
+    from infra.description import describe
+    from infra.localcloud.lambda_hook import lambda_dispatch
+    from infra.provision import (
+        create_execution_role,
+        provision_functions,
+        provision_state_machines,
+        verify_sender,
+    )
+
+    description = describe(get_settings(), wiring.profile())
+    with lambda_dispatch(app):
+        verify_sender(session, get_settings().email_sender)
+        role = create_execution_role(session)
+        functions = provision_functions(session, sorted(app.handler_map), role)
+        machines = provision_state_machines(session, description, functions, role)
+        monkeypatch.setenv("PIXELKEEP_EXPORT_STATE_MACHINE_ARN", machines["export"])
+        monkeypatch.setenv("PIXELKEEP_ERASURE_STATE_MACHINE_ARN", machines["erasure"])
+        wiring.reset()
+        wiring.bound_models()
+        yield machines
+
+
+def wait_for_executions(timeout: float = 60.0) -> None:
+    """Join moto's execution threads (it runs each execution on a thread of its own)."""
+    for thread in threading.enumerate():
+        target = getattr(thread, "_target", None)
+        if thread is not threading.current_thread() and getattr(target, "__name__", "") == "_execution_logic":
+            thread.join(timeout)
+
+
+def executions(session: Any, state_machine_arn: str) -> list[dict[str, Any]]:
+    client = session.client("stepfunctions")
+    return client.list_executions(stateMachineArn=state_machine_arn)["executions"]
