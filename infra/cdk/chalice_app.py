@@ -1,0 +1,67 @@
+"""Chalice's CDK construct, with an app-code-only packaging mode for offline synthesis.
+
+Chalice packages the app by pip-downloading Lambda-compatible wheels for requirements.txt. With
+`automatic_layer` those wheels go into a managed layer cached per requirements.txt hash, so a
+deploy downloads them once. Without dependencies (`with_dependencies=False`) nothing is
+downloaded: the template is the same, only the dependency layer is left out; tests and template
+checks synthesize this way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+from unittest import mock
+
+from chalice.cdk import Chalice
+from chalice.deploy import deployer
+
+
+class _NoDependencies:
+    """Stands in for Chalice's pip-based dependency builder: builds an empty site-packages."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def build_site_packages(self, abi: str, requirements_filepath: str, target_directory: str) -> None:
+        return None
+
+
+class ChaliceApp(Chalice):
+    """The Chalice app of one stage, packaged with or without its runtime dependencies."""
+
+    def __init__(
+        self, scope: Any, id: str, *, source_dir: str, stage: str, stage_config: dict, with_dependencies: bool
+    ) -> None:
+        self.pixelkeep_stage = stage
+        self.with_dependencies = with_dependencies
+        super().__init__(scope, id, source_dir=source_dir, stage_config=stage_config)
+
+    def _package_app(self) -> None:
+        # Chalice takes the stage name from the scope's path; the stage is ours to name.
+        self.stage_name = self.pixelkeep_stage
+        if self.with_dependencies:
+            super()._package_app()
+        else:
+            with mock.patch.object(deployer, "PipDependencyBuilder", _NoDependencies):
+                super()._package_app()
+        _point_log_groups_at_renamed_functions(os.path.join(self._sam_package_dir, "sam.json"))
+
+
+def _point_log_groups_at_renamed_functions(sam_path: str) -> None:
+    """Chalice renames the API function to `APIHandler` after naming its log group after
+    `ApiHandler`; point such log groups at the function's final logical id."""
+    with open(sam_path, encoding="utf-8") as handle:
+        template = json.load(handle)
+    resources = template["Resources"]
+    by_lower = {name.lower(): name for name in resources}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Logs::LogGroup":
+            continue
+        prefix, _, rest = resource["Properties"]["LogGroupName"]["Fn::Sub"].partition("${")
+        function = rest.removesuffix("}")
+        if function not in resources and function.lower() in by_lower:
+            resource["Properties"]["LogGroupName"]["Fn::Sub"] = prefix + "${" + by_lower[function.lower()] + "}"
+    with open(sam_path, "w", encoding="utf-8") as handle:
+        json.dump(template, handle, indent=2)

@@ -1,0 +1,216 @@
+"""The Pixelkeep stack: the Chalice app plus every store, queue and workflow the description lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from chalicelib.settings import Settings
+from infra.cdk import storage
+from infra.cdk.chalice_app import ChaliceApp
+from infra.description import Description, StateMachineSpec
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHALICE_ROLE = "DefaultRole"  # the one role Chalice creates for all of the app's functions
+SERVICE = "pixelkeep"
+
+
+def state_machine_env_name(spec: StateMachineSpec) -> str:
+    return f"PIXELKEEP_{spec.logical.upper()}_STATE_MACHINE_ARN"
+
+
+def environment(settings: Settings, state_machine_arns: dict[str, str]) -> dict[str, str]:
+    """What the Lambda functions read through `chalicelib.settings`: names only, never secrets."""
+    return {
+        "PIXELKEEP_STAGE": settings.stage,
+        "PIXELKEEP_PROFILE": settings.profile,
+        "PIXELKEEP_RESOURCE_PREFIX": settings.resource_prefix,
+        "PIXELKEEP_PARAMETER_PREFIX": settings.parameter_prefix,
+        "PIXELKEEP_EMAIL_SENDER": settings.email_sender,
+        "PIXELKEEP_MODEL_PROVIDER": settings.provider,
+        **state_machine_arns,
+        "POWERTOOLS_SERVICE_NAME": SERVICE,
+        "POWERTOOLS_METRICS_NAMESPACE": "Pixelkeep",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+
+
+class PixelkeepStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: Settings,
+        description: Description,
+        with_dependencies: bool,
+        customer_managed_key: bool = False,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.description = description
+        key = (
+            kms.Key(self, "DataKey", enable_key_rotation=True, alias=f"{settings.resource_prefix}-data")
+            if (customer_managed_key)
+            else None
+        )
+
+        # State machine ARNs are built from their names, so the functions' environment and the
+        # state machines' task ARNs do not depend on each other.
+        machine_arns = {
+            spec.logical: self.format_arn(
+                service="states",
+                resource="stateMachine",
+                resource_name=spec.name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for spec in description.state_machines
+        }
+        self.app = ChaliceApp(
+            self,
+            "App",
+            source_dir=str(REPO_ROOT),
+            stage=settings.stage,
+            with_dependencies=with_dependencies,
+            stage_config={
+                "api_gateway_stage": "api",
+                "automatic_layer": True,
+                "xray": True,
+                "log_retention_in_days": description.log_retention_days,
+                "environment_variables": environment(
+                    settings,
+                    {state_machine_env_name(s): machine_arns[s.logical] for s in description.state_machines},
+                ),
+            },
+        )
+        role = self.app.get_role(CHALICE_ROLE)
+        handlers = set(self.app_handlers())
+
+        tables = {spec.logical: storage.table(self, spec, key) for spec in description.all_tables()}
+        queues = {spec.logical: storage.queue(self, spec) for spec in description.queues}
+        buckets = {spec.logical: storage.bucket(self, spec, key) for spec in description.buckets}
+        for spec in description.buckets:
+            storage.notify_queues(spec, buckets[spec.logical], queues)
+
+        for created in tables.values():
+            created.grant_read_write_data(role)
+        for created in buckets.values():
+            created.grant_read_write(role)
+
+        # Event sources the Chalice decorators would otherwise declare; a consumer not yet in the
+        # app is listed in `unwired_consumers` (the infra tests insist that list is empty).
+        self.unwired_consumers: list[str] = []
+        for spec in description.queues:
+            if spec.consumer not in handlers:
+                self.unwired_consumers.append(spec.consumer)
+                continue
+            queues[spec.logical].grant_consume_messages(role)
+            lambda_.EventSourceMapping(
+                self,
+                f"Source-{spec.logical}",
+                target=self.app.get_function(_logical_id(spec.consumer)),
+                event_source_arn=queues[spec.logical].queue_arn,
+                batch_size=10,
+                report_batch_item_failures=True,
+            )
+        for spec in description.stream_consumers:
+            if spec.consumer not in handlers:
+                self.unwired_consumers.append(spec.consumer)
+                continue
+            tables[spec.table].grant_stream_read(role)
+            lambda_.EventSourceMapping(
+                self,
+                f"Stream-{spec.table}",
+                target=self.app.get_function(_logical_id(spec.consumer)),
+                event_source_arn=tables[spec.table].table_stream_arn,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=100,
+                bisect_batch_on_error=True,
+                retry_attempts=10,
+            )
+
+        self.state_machines = {
+            spec.logical: self._state_machine(spec, handlers, description.log_retention_days)
+            for spec in description.state_machines
+        }
+        if machine_arns:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["states:StartExecution"], resources=list(machine_arns.values()))
+            )
+        self._grant_email(role, settings)
+        self._grant_parameters(role, settings)
+
+    def app_handlers(self) -> list[str]:
+        """Names of the app's Lambda functions (handler names), as Chalice packages them."""
+        import app
+
+        return sorted(app.app.handler_map)
+
+    def _state_machine(self, spec: StateMachineSpec, handlers: set[str], retention_days: int) -> sfn.StateMachine:
+        missing = [name for name in spec.task_functions() if name not in handlers]
+        if missing:
+            raise ValueError(f"{spec.asl_file.name} names task functions the app does not have: {missing}")
+        functions = {name: self.app.get_function(_logical_id(name)) for name in spec.task_functions()}
+        log_group = logs.LogGroup(
+            self,
+            f"WorkflowLogs-{spec.logical}",
+            log_group_name=f"/aws/vendedlogs/states/{spec.name}",
+        )
+        # RetentionDays is an enum of names; the description gives a number of days.
+        log_group.node.default_child.retention_in_days = retention_days
+        machine = sfn.StateMachine(
+            self,
+            f"Workflow-{spec.logical}",
+            state_machine_name=spec.name,
+            definition_body=sfn.DefinitionBody.from_string(spec.asl_file.read_text(encoding="utf-8")),
+            definition_substitutions={name: fn.function_arn for name, fn in functions.items()},
+            # Errors only and no execution data: inputs carry user ids.
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False),
+            tracing_enabled=True,
+            timeout=Duration.hours(24),
+        )
+        for fn in functions.values():
+            fn.grant_invoke(machine)
+        return machine
+
+    def _grant_email(self, role: iam.IRole, settings: Settings) -> None:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[self.format_arn(service="ses", resource="identity", resource_name="*")],
+                conditions={"StringEquals": {"ses:FromAddress": settings.email_sender}},
+            )
+        )
+
+    def _grant_parameters(self, role: iam.IRole, settings: Settings) -> None:
+        """Secrets by name under the deployment's parameter prefix; values live only in SSM."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ssm:GetParameter", "ssm:GetParameters"],
+                resources=[
+                    self.format_arn(
+                        service="ssm", resource="parameter", resource_name=settings.parameter_prefix.strip("/") + "/*"
+                    )
+                ],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": {"kms:ViaService": f"ssm.{self.region}.amazonaws.com"}},
+            )
+        )
+
+
+def _logical_id(handler: str) -> str:
+    from chalice.utils import to_cfn_resource_name
+
+    return to_cfn_resource_name(handler)

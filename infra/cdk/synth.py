@@ -1,0 +1,130 @@
+"""Synthesize the stack: `python -m infra.cdk.synth [OUT_DIR] [--offline]`.
+
+Stage, profile and resource prefix come from CDK context (`-c stage=...` through the cdk CLI) or
+the environment (PIXELKEEP_STAGE, PIXELKEEP_PROFILE, PIXELKEEP_DEPLOY_PREFIX); the defaults are
+stage "dev" and profile "kaleipix". The output directory is the argument, else PIXELKEEP_CDK_OUT,
+else CDK_OUTDIR (set by the cdk CLI), else infra/cdk.out. `--offline` (or PIXELKEEP_SYNTH_OFFLINE=1)
+packages the app code without its runtime dependencies, so nothing is downloaded; deploy without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "cdk.out"
+DEFAULT_STAGE = "dev"
+DEFAULT_PROFILE = "kaleipix"
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    stage: str
+    profile: str
+    resource_prefix: str
+    email_sender: str
+    customer_managed_key: bool
+
+    @property
+    def stack_name(self) -> str:
+        return self.resource_prefix
+
+
+def deployment_settings(target: Target):
+    """The settings the deployed functions will see, built from the target rather than this shell."""
+    from chalicelib.settings import get_settings
+
+    return dataclasses.replace(
+        get_settings(),
+        stage=target.stage,
+        profile=target.profile,
+        resource_prefix=target.resource_prefix,
+        parameter_prefix=f"/{target.resource_prefix}",
+        email_sender=target.email_sender,
+        export_state_machine_arn="",
+        erasure_state_machine_arn="",
+        grace_days_override=None,
+        stripe_api_base=None,
+        provider_base_url=None,
+    )
+
+
+@contextlib.contextmanager
+def _working_directory(path: str) -> Iterator[None]:
+    # Chalice's construct writes its package into ./chalice.out; keep that out of the repository.
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def synthesize(out_dir: Path, target: Target, *, offline: bool) -> Path:
+    """Write the cloud assembly to `out_dir`; returns the stack's template path."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    # Chalice names service principals after a region; the template itself stays region-agnostic.
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    from aws_cdk import App
+
+    from chalicelib.profile.loader import load_profile
+    from infra.cdk.stack import PixelkeepStack
+    from infra.description import describe
+
+    settings = deployment_settings(target)
+    description = describe(settings, load_profile(target.profile))
+    out_dir = out_dir.resolve()
+    with tempfile.TemporaryDirectory(prefix="chalice-") as scratch, _working_directory(scratch):
+        app = App(outdir=str(out_dir))
+        stack = PixelkeepStack(
+            app,
+            target.stack_name,
+            settings=settings,
+            description=description,
+            with_dependencies=not offline,
+            customer_managed_key=target.customer_managed_key,
+        )
+        if stack.unwired_consumers:
+            print(f"warning: consumers not in the app yet, left unwired: {stack.unwired_consumers}")
+        app.synth()
+    return out_dir / f"{target.stack_name}.template.json"
+
+
+def _target_from(context: dict, env: os._Environ) -> Target:
+    stage = context.get("stage") or env.get("PIXELKEEP_STAGE") or DEFAULT_STAGE
+    prefix = context.get("prefix") or env.get("PIXELKEEP_DEPLOY_PREFIX") or f"pixelkeep-{stage}"
+    return Target(
+        stage=stage,
+        profile=context.get("profile") or env.get("PIXELKEEP_PROFILE") or DEFAULT_PROFILE,
+        resource_prefix=prefix,
+        email_sender=context.get("email_sender") or env.get("PIXELKEEP_EMAIL_SENDER") or "no-reply@pixelkeep.example",
+        customer_managed_key=str(context.get("customer_managed_key", "")).lower() in ("1", "true", "yes"),
+    )
+
+
+def _cli_context(env: os._Environ) -> dict:
+    import json
+
+    return json.loads(env.get("CDK_CONTEXT_JSON", "{}"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", nargs="?", type=Path)
+    parser.add_argument("--offline", action="store_true", help="package app code only; download nothing")
+    args = parser.parse_args(argv)
+    env = os.environ
+    out_dir = args.out_dir or Path(env.get("PIXELKEEP_CDK_OUT") or env.get("CDK_OUTDIR") or DEFAULT_OUT)
+    offline = args.offline or env.get("PIXELKEEP_SYNTH_OFFLINE") == "1"
+    target = _target_from(_cli_context(env), env)
+    template = synthesize(out_dir, target, offline=offline)
+    print(f"synthesized {target.stack_name} (profile {target.profile}) -> {template}")
+
+
+if __name__ == "__main__":
+    main()
