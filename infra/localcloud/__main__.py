@@ -1,0 +1,54 @@
+"""`python -m infra.localcloud` (what `make run` calls): the whole backend on localhost until Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+from infra.localcloud.cloud import LocalCloud, Ports
+
+
+def _banner(cloud: LocalCloud, seconds: float) -> str:
+    urls = cloud.urls
+    lines = [
+        f"Pixelkeep local cloud ready in {seconds:.1f} s",
+        f"  API             {urls['api']}/",
+        f"  health          {urls['api']}/health",
+        f"  policy          {urls['api']}/policy",
+        f"  outbox          {urls['tools']}/outbox  (JSON: {urls['tools']}/outbox.json)",
+        f"  AWS (moto)      {urls['moto']}",
+    ]
+    for name in ("stripe", "provider"):
+        if name in urls:
+            lines.append(f"  {name:<15} {urls[name]}")
+    for name, arn in cloud.state_machine_arns.items():
+        lines.append(f"  state machine   {name}: {arn}")
+    if cloud.skipped_consumers:
+        lines.append(f"  not wired (no handler yet): {', '.join(cloud.skipped_consumers)}")
+    lines.append("Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    started = time.monotonic()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per moto call
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    cloud = LocalCloud(Ports.from_environment(), sweep_seconds=float(os.environ.get("PIXELKEEP_SWEEP_SECONDS") or 5))
+    cloud.start()
+    print(_banner(cloud, time.monotonic() - started), flush=True)
+    stop.wait()
+    print("Stopping the local cloud…", flush=True)
+    cloud.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

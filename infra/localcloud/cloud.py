@@ -1,0 +1,177 @@
+"""The local cloud in one process: moto, the Lambda hook, resources provisioned from the one
+description, Chalice's local server, the emulators, the tools server and the expiry sweeper."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import urllib.request
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+HOST = "127.0.0.1"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
+
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+@dataclass(frozen=True)
+class Emulator:
+    name: str
+    module: str
+    port_variable: str
+    default_port: int
+    app_setting: str  # the app's setting that points at this emulator
+
+
+EMULATORS = (
+    Emulator("stripe", "infra.emulators.stripe", "PIXELKEEP_STRIPE_PORT", 8010, "PIXELKEEP_STRIPE_API_BASE"),
+    Emulator(
+        "provider", "infra.emulators.model_provider", "PIXELKEEP_PROVIDER_PORT", 8011, "PIXELKEEP_PROVIDER_BASE_URL"
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Ports:
+    api: int
+    tools: int
+    moto: int
+    emulators: dict[str, int]
+
+    @classmethod
+    def from_environment(cls) -> Ports:
+        return cls(
+            api=_port("PIXELKEEP_PORT", 8000),
+            tools=_port("PIXELKEEP_TOOLS_PORT", 8001),
+            moto=_port("PIXELKEEP_MOTO_PORT", 4566),
+            emulators={e.name: _port(e.port_variable, e.default_port) for e in EMULATORS},
+        )
+
+
+def available(emulator: Emulator) -> bool:
+    try:
+        return importlib.util.find_spec(emulator.module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@dataclass
+class LocalCloud:
+    ports: Ports
+    app: Any = None  # a Chalice app; default: the one in app.py
+    sweep_seconds: float = 5.0
+    urls: dict[str, str] = field(default_factory=dict)
+    state_machine_arns: dict[str, str] = field(default_factory=dict)
+    skipped_consumers: list[str] = field(default_factory=list)
+    _stack: ExitStack = field(default_factory=ExitStack)
+
+    def _configure_environment(self, emulators: list[Emulator]) -> None:
+        """Everything in this process talks to moto; the app finds the emulators through its settings."""
+        moto_url = f"http://{HOST}:{self.ports.moto}"
+        os.environ.update(FAKE_CREDENTIALS)
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        os.environ["AWS_ENDPOINT_URL"] = moto_url
+        os.environ["MOTO_PORT"] = str(self.ports.moto)  # Step Functions tasks call Lambda on this port
+        os.environ["PIXELKEEP_PUBLIC_URL"] = self.urls["api"]
+        for emulator in emulators:
+            os.environ[emulator.app_setting] = self.urls[emulator.name]
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address=HOST, port=self.ports.moto, verbose=False)
+        server.start()
+        self._stack.callback(server.stop)
+        request = urllib.request.Request(  # noqa: S310  (our own http URL)
+            f"{self.urls['moto']}/moto-api/config",
+            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310  (our own http URL)
+
+    def _provision(self) -> tuple[Any, Any]:
+        import boto3
+
+        from chalicelib import wiring
+        from chalicelib.settings import get_settings
+        from chalicelib.store import secrets
+        from infra.description import describe
+        from infra.local_secrets import LOCAL_SECRETS
+        from infra.provision import provision_compute, provision_storage, put_local_parameters, verify_sender
+
+        wiring.reset()
+        settings = get_settings()
+        session = boto3.Session(region_name=settings.region)
+        description = describe(settings, wiring.profile())
+        provision_storage(session, description)
+        put_local_parameters(session, settings.parameter_prefix, LOCAL_SECRETS)
+        verify_sender(session, settings.email_sender)
+        compute = provision_compute(session, description, [f.name for f in self.app.pure_lambda_functions])
+        self.state_machine_arns = compute.state_machine_arns
+        self.skipped_consumers = compute.skipped_consumers
+        for logical in ("export", "erasure"):
+            if logical in compute.state_machine_arns:
+                os.environ[f"PIXELKEEP_{logical.upper()}_STATE_MACHINE_ARN"] = compute.state_machine_arns[logical]
+        wiring.reset()
+        secrets.clear_cache()
+        return session, description
+
+    def _serve_api(self) -> None:
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        from infra.localcloud.servers import ServerThread
+
+        config = Config.create(chalice_stage="local", app_name=self.app.app_name, lambda_timeout=60)
+        local = create_local_server(self.app, config, HOST, self.ports.api)
+        self._stack.callback(ServerThread("api", local.server).start().stop)
+
+    def start(self) -> LocalCloud:
+        from infra.localcloud.lambda_hook import lambda_dispatch
+        from infra.localcloud.outbox import tools_app
+        from infra.localcloud.servers import wsgi_server
+        from infra.localcloud.sweeper import Sweeper
+
+        emulators = [e for e in EMULATORS if available(e)]
+        self.urls = {
+            "api": f"http://{HOST}:{self.ports.api}",
+            "tools": f"http://{HOST}:{self.ports.tools}",
+            "moto": f"http://{HOST}:{self.ports.moto}",
+            **{e.name: f"http://{HOST}:{self.ports.emulators[e.name]}" for e in emulators},
+        }
+        self._configure_environment(emulators)
+        try:
+            self._start_moto()
+            if self.app is None:
+                self.app = importlib.import_module("app").app
+            self._stack.enter_context(lambda_dispatch(self.app))
+            session, description = self._provision()
+            for emulator in emulators:
+                wsgi_app = importlib.import_module(emulator.module).create_app(api_base_url=self.urls["api"])
+                server = wsgi_server(emulator.name, HOST, self.ports.emulators[emulator.name], wsgi_app)
+                self._stack.callback(server.start().stop)
+            tools = wsgi_server("tools", HOST, self.ports.tools, tools_app(session.region_name))
+            self._stack.callback(tools.start().stop)
+            self._serve_api()
+            self._stack.callback(Sweeper(session, description, self.sweep_seconds).start().stop)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stops everything started, newest first: sweeper, servers, the Lambda hook, moto."""
+        self._stack.close()

@@ -1,0 +1,130 @@
+"""End-to-end tests: the local cloud (`python -m infra.localcloud`) runs once per test session in a
+subprocess on free ports, and tests talk to it over HTTP like a browser or a client would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of a GET, for 4xx/5xx too."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@dataclass
+class LocalCloud:
+    """A running local cloud: base URLs (no trailing slash) and helpers."""
+
+    api: str
+    tools: str
+    moto: str
+    stripe: str | None  # None when the Stripe emulator is not part of this checkout
+    provider: str | None  # likewise the model provider emulator
+    region: str
+    log_file: Path
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Emails sent so far, oldest first: {id, from, to: [addresses], subject, body}."""
+        status, _, body = http_get(f"{self.tools}/outbox.json")
+        assert status == 200, body
+        return json.loads(body)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the cloud's own AWS (moto), e.g. to inspect tables or executions."""
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.moto,
+            region_name=self.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def log(self) -> str:
+        return self.log_file.read_text(encoding="utf-8", errors="replace")
+
+
+def _wait_until_healthy(process: subprocess.Popen, health_url: str, log_file: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"local cloud exited with {process.returncode}:\n{log_file.read_text()[-4000:]}")
+        try:
+            if http_get(health_url, timeout=2)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"local cloud not healthy after {START_TIMEOUT} s:\n{log_file.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory) -> LocalCloud:
+    from infra.localcloud.cloud import EMULATORS, available
+
+    emulators = {emulator.name: emulator for emulator in EMULATORS}
+    ports = {
+        "PIXELKEEP_PORT": free_port(),
+        "PIXELKEEP_TOOLS_PORT": free_port(),
+        "PIXELKEEP_MOTO_PORT": free_port(),
+        **{emulator.port_variable: free_port() for emulator in EMULATORS},
+    }
+    env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
+    env.update({"PIXELKEEP_STAGE": "local", "PIXELKEEP_SWEEP_SECONDS": "1", "PYTHONUNBUFFERED": "1"})
+    env.pop("AWS_ENDPOINT_URL", None)
+    log_file = tmp_path_factory.mktemp("local-cloud") / "local-cloud.log"
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.localcloud"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    cloud = LocalCloud(
+        api=url["PIXELKEEP_PORT"],
+        tools=url["PIXELKEEP_TOOLS_PORT"],
+        moto=url["PIXELKEEP_MOTO_PORT"],
+        stripe=url[emulators["stripe"].port_variable] if available(emulators["stripe"]) else None,
+        provider=url[emulators["provider"].port_variable] if available(emulators["provider"]) else None,
+        region=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        log_file=log_file,
+    )
+    try:
+        _wait_until_healthy(process, f"{cloud.api}/health", log_file)
+        yield cloud
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise AssertionError(f"local cloud ignored Ctrl-C:\n{cloud.log()[-4000:]}") from None
+    assert process.returncode == 0, f"local cloud exited with {process.returncode}:\n{cloud.log()[-4000:]}"
