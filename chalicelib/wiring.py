@@ -175,3 +175,32 @@ def rights_deps():
         grace_days_override=settings.grace_days_override,
         public_base_url=settings.public_base_url,
     )
+
+
+@lru_cache(maxsize=1)
+def payments():
+    """Payment records and their effect on the ledger."""
+    from chalicelib.store.payments import PaymentStore
+
+    return PaymentStore(ledger())
+
+
+@lru_cache(maxsize=1)
+def stripe():
+    """Stripe itself, or the embedded emulator when settings point the API base at it."""
+    from chalicelib.gateways.stripe_gateway import StripeGateway
+    from chalicelib.store.secrets import secret
+
+    return StripeGateway(
+        api_key=secret("stripe-api-key"),
+        webhook_secret=secret("stripe-webhook-secret"),
+        api_base=get_settings().stripe_api_base,
+    )
+
+
+@lru_cache(maxsize=1)
+def catalogue():
+    """Credit packs and plans sold in this stage."""
+    from chalicelib.domain.billing import load_catalogue
+
+    return load_catalogue(get_settings().stage)

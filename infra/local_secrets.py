@@ -2,6 +2,8 @@
 
 LOCAL_SECRETS: dict[str, str] = {
     "ip-hash-key": "local-only-ip-hash-key-not-for-production",
+    "stripe-api-key": "sk_test_local_only_not_a_real_stripe_key",
+    "stripe-webhook-secret": "whsec_local_only_not_a_real_webhook_secret",
     "login-code-key": "local-only-login-code-key-not-for-production",
     "telegram-bot-token": "123456:local-only-telegram-bot-token",
     "google-client-id": "local-only-client.apps.googleusercontent.com",

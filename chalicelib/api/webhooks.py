@@ -1,7 +1,25 @@
-"""HTTP routes: webhooks."""
+"""HTTP routes: webhooks from external parties, verified on the raw body before anything else."""
 
 from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.api.http import json_response, route
+
 bp = Blueprint(__name__)
+
+
+@route(bp, "/webhooks/stripe", methods=["POST"], content_types=["application/json", "text/plain"])
+def stripe_webhook():
+    from chalicelib import wiring
+    from chalicelib.domain.billing import handle_stripe_delivery
+
+    request = bp.current_request
+    result = handle_stripe_delivery(
+        request.raw_body or b"",
+        request.headers.get("stripe-signature"),
+        stripe=wiring.stripe(),
+        payments=wiring.payments(),
+        catalogue=wiring.catalogue(),
+    )
+    return json_response({"received": result["received"], "handled": result["handled"]})

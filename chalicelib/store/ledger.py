@@ -61,7 +61,7 @@ class LedgerStore:
             now = clock.now()
             try:
                 with self._transaction() as tx:
-                    tx.save(_claim(key, user_id, now), condition=LedgerClaim.pk.does_not_exist())
+                    tx.save(_claim(key, user_id, amount, now), condition=LedgerClaim.pk.does_not_exist())
                     tx.update(_balance(user_id), _balance_actions(user_id, amount, now))
                     tx.save(_entry(user_id, "grant", amount, reason, key, details, now))
                     for record in extra:
@@ -108,7 +108,7 @@ class LedgerStore:
             )
             try:
                 with self._transaction() as tx:
-                    tx.save(_claim(key, user_id, now), condition=LedgerClaim.pk.does_not_exist())
+                    tx.save(_claim(key, user_id, taken, now), condition=LedgerClaim.pk.does_not_exist())
                     tx.update(_balance(user_id), actions, condition=unchanged)
                     tx.save(entry)
                     for record in extra:
@@ -118,6 +118,11 @@ class LedgerStore:
                 if _claimed(key):
                     return None
         raise errors.Conflict("The ledger is busy; please retry.")
+
+    def applied_amount(self, key: str) -> int | None:
+        """The credits a business key moved, or None when it was never applied."""
+        claim = LedgerClaim.get_live(*LedgerClaim.key(key), consistent_read=True)
+        return None if claim is None else int(claim.amount or 0)
 
     # -- holds ---------------------------------------------------------------------------------
     def hold(self, user_id: str, amount: int, hold_id: str, reason: str, with_records: Iterable[Record] = ()) -> None:
@@ -302,8 +307,8 @@ def _balance_actions(user_id: str, delta: int, now: datetime) -> list:
     ]
 
 
-def _claim(key: str, user_id: str, now: datetime) -> LedgerClaim:
-    return LedgerClaim(*LedgerClaim.key(key), owner_id=user_id, created_at=now)
+def _claim(key: str, user_id: str, amount: int, now: datetime) -> LedgerClaim:
+    return LedgerClaim(*LedgerClaim.key(key), owner_id=user_id, amount=amount, created_at=now)
 
 
 def _claimed(key: str) -> bool:

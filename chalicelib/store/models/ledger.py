@@ -109,6 +109,7 @@ class LedgerClaim(LedgerRecord):
     class Meta:
         table_name = "ledger"
 
+    amount = NumberAttribute(null=True)  # credits the key actually moved
     created_at = UTCDateTimeAttribute()
 
     @staticmethod
@@ -143,7 +144,10 @@ class PaymentRecord(LedgerRecord):
     customer_id = UnicodeAttribute(null=True)  # links to Stripe's customer: dropped at erasure
     billing_reason = UnicodeAttribute(null=True)
     refunded_amount = NumberAttribute(default=0)  # minor units refunded so far
-    credits_refunded = NumberAttribute(default=0)
+    credits_refunded = NumberAttribute(default=0)  # credits taken back for those refunds
+    dispute_id = UnicodeAttribute(null=True)
+    dispute_status = UnicodeAttribute(null=True)  # open | won | lost
+    credits_disputed = NumberAttribute(default=0)  # credits taken back while a dispute stands
     created_at = UTCDateTimeAttribute()
     paid_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
@@ -155,7 +159,7 @@ class PaymentRecord(LedgerRecord):
 
 
 class PaymentReference(LedgerRecord):
-    """Finds the payment (and so the account) behind a payment intent, subscription or dispute."""
+    """Finds the payment behind a payment intent; for a subscription, its owner, plan and status."""
 
     logical_table = "ledger"
     category = Category.PAYMENTS
@@ -163,9 +167,9 @@ class PaymentReference(LedgerRecord):
     class Meta:
         table_name = "ledger"
 
-    payment_key = UnicodeAttribute()  # the PaymentRecord's Stripe id
-    status = UnicodeAttribute(null=True)  # subscriptions: Stripe's status; disputes: clawed | returned
-    credits = NumberAttribute(default=0)  # disputes: credits taken back while the dispute is open
+    payment_key = UnicodeAttribute(null=True)  # the PaymentRecord's Stripe id
+    status = UnicodeAttribute(null=True)  # subscriptions: Stripe's status
+    product_id = UnicodeAttribute(null=True)  # subscriptions: the plan
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute(null=True)
 

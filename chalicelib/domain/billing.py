@@ -1,0 +1,322 @@
+"""Buying credits through Stripe Checkout: the catalogue, checkout, and fulfilment from every path.
+
+Rules (PAY-1, PAY-4):
+- Fulfilment is one function per business object (session, invoice, charge, dispute), called from
+  the webhook and, for sessions, from the success redirect too. Each re-fetches its object from
+  Stripe, so events may arrive duplicated or in any order: the current state decides.
+- Credits are granted only for `payment_status == "paid"`, once per session or invoice (the
+  ledger claim is written in the same transaction as the credits and the payment record).
+- Refunds and chargebacks take credits back in proportion; credits already spent cannot be taken
+  back, so the balance stops at zero and the shortfall is recorded for the operator (`unrecovered`
+  on the balance, `shortfall` on the entry) rather than driving the balance negative.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chalicelib import clock, errors
+from chalicelib.observability import logger
+
+CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "billing_catalogue.toml"
+PERIOD_REASONS = ("subscription_create", "subscription_cycle")
+DISPUTE_RETURNED = ("won", "warning_closed")
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    kind: str  # pack | plan
+    title: str
+    credits: int  # per purchase (pack) or per billing period (plan)
+    amount: int  # minor units
+    currency: str
+    price_id: str
+    interval: str | None = None
+
+    @property
+    def mode(self) -> str:
+        return "payment" if self.kind == "pack" else "subscription"
+
+    def public(self) -> dict:
+        view = {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "credits": self.credits,
+            "amount": self.amount,
+            "currency": self.currency,
+        }
+        if self.interval:
+            view["interval"] = self.interval
+        return view
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    products: dict[str, Product]
+
+    def get(self, product_id: str) -> Product:
+        try:
+            return self.products[product_id]
+        except KeyError:
+            raise errors.NotFound("No such pack or plan.") from None
+
+    def by_price(self, price_id: str | None) -> Product | None:
+        return next((p for p in self.products.values() if p.price_id == price_id), None)
+
+
+def load_catalogue(stage: str, path: Path = CATALOGUE_FILE) -> Catalogue:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    products: dict[str, Product] = {}
+    for kind, section, credits_field in (("pack", "packs", "credits"), ("plan", "plans", "credits_per_period")):
+        for product_id, spec in data.get(section, {}).items():
+            price_id = spec["price_ids"].get(stage)
+            if price_id is None:
+                continue  # not sold in this stage
+            products[product_id] = Product(
+                id=product_id,
+                kind=kind,
+                title=spec["title"],
+                credits=int(spec[credits_field]),
+                amount=int(spec["amount"]),
+                currency=spec["currency"],
+                price_id=price_id,
+                interval=spec.get("interval"),
+            )
+    return Catalogue(products)
+
+
+@dataclass(frozen=True)
+class Payment:
+    """The facts kept about one payment: no card data exists in it by construction (PAY-1)."""
+
+    stripe_id: str  # checkout session id (packs) or invoice id (plan periods)
+    user_id: str
+    kind: str  # pack | plan
+    product_id: str
+    mode: str  # payment | subscription
+    credits: int
+    amount: int | None
+    currency: str | None
+    session_id: str | None = None
+    invoice_id: str | None = None
+    payment_intent_id: str | None = None
+    subscription_id: str | None = None
+    customer_id: str | None = None
+    billing_reason: str | None = None
+
+
+# -- checkout ------------------------------------------------------------------------------------
+def start_checkout(
+    user_id: str, product_id: str, attempt: str | None, *, catalogue: Catalogue, stripe: Any, base_url: str
+) -> dict:
+    """Create a hosted Checkout Session and return its URL.
+
+    The idempotency key is derived from the user, the product and the caller's attempt id (or the
+    current hour), so a double click or a retried request returns the same session.
+    """
+    product = catalogue.get(product_id)
+    attempt = attempt or clock.now().strftime("%Y%m%dT%H")
+    digest = hashlib.sha256(f"{user_id}|{product.id}|{attempt}".encode()).hexdigest()[:32]
+    params: dict[str, Any] = {
+        "mode": product.mode,
+        "line_items": [{"price": product.price_id, "quantity": 1}],
+        "client_reference_id": user_id,
+        "success_url": f"{base_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": f"{base_url}/billing/cancelled",
+    }
+    if product.kind == "plan":
+        # Invoices reach us without the session; the subscription carries its owner.
+        params["subscription_data"] = {"metadata": {"user_id": user_id, "plan": product.id}}
+    session = stripe.create_checkout_session(params, idempotency_key=f"checkout-{digest}")
+    return {"session_id": session["id"], "url": session["url"], "product": product.id}
+
+
+def fulfill_checkout(
+    session_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue, failed: bool = False
+) -> dict:
+    """Bring our records in line with the session as Stripe reports it now. Safe to call any
+    number of times from any path: credits are granted once, and only when paid."""
+    session = stripe.checkout_session(session_id)
+    user_id = session.get("client_reference_id")
+    product = catalogue.by_price(_first_price(session))
+    if not user_id or product is None:
+        logger.warning("checkout session not from this service", extra={"session": session_id})
+        return {"session_id": session_id, "status": "ignored", "granted": False}
+    payment = _session_payment(session, user_id, product)
+    if session.get("payment_status") == "paid":
+        if product.kind == "plan":
+            payments.track_subscription(session.get("subscription") or "", user_id, product.id, "active")
+            payments.mark(payment, "subscribed")
+            return {"session_id": session_id, "status": "paid", "granted": False}
+        granted = payments.fulfil(payment, reason=f"purchase: {product.title}")
+        return {"session_id": session_id, "status": "paid", "granted": granted}
+    status = "expired" if session.get("status") == "expired" else ("failed" if failed else "pending")
+    if session.get("status") in ("complete", "expired"):
+        payments.mark(payment, status)
+    return {"session_id": session_id, "status": status if session.get("status") != "open" else "open", "granted": False}
+
+
+def fulfill_invoice(invoice_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
+    """A paid subscription period grants the plan's credits once per invoice."""
+    invoice = stripe.invoice(invoice_id)
+    reason = invoice.get("billing_reason")
+    if invoice.get("status") != "paid" or reason not in PERIOD_REASONS:
+        return {"invoice_id": invoice_id, "granted": False}
+    subscription_id = _invoice_subscription(invoice)
+    subscription = stripe.subscription(subscription_id) if subscription_id else {}
+    user_id = (subscription.get("metadata") or {}).get("user_id")
+    product = catalogue.by_price(_subscription_price(subscription))
+    if not user_id or product is None:
+        logger.warning("invoice not from this service", extra={"invoice": invoice_id})
+        return {"invoice_id": invoice_id, "granted": False}
+    payment = Payment(
+        stripe_id=invoice_id,
+        user_id=user_id,
+        kind="plan",
+        product_id=product.id,
+        mode="subscription",
+        credits=product.credits,
+        amount=invoice.get("amount_paid"),
+        currency=invoice.get("currency"),
+        invoice_id=invoice_id,
+        payment_intent_id=_invoice_payment_intent(invoice),
+        subscription_id=subscription_id,
+        customer_id=invoice.get("customer"),
+        billing_reason=reason,
+    )
+    granted = payments.fulfil(payment, reason=f"plan period: {product.title}")
+    return {"invoice_id": invoice_id, "granted": granted}
+
+
+def sync_subscription(subscription_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
+    subscription = stripe.subscription(subscription_id)
+    user_id = (subscription.get("metadata") or {}).get("user_id")
+    product = catalogue.by_price(_subscription_price(subscription))
+    if not user_id or product is None:
+        return {"subscription_id": subscription_id, "status": "ignored"}
+    payments.track_subscription(subscription_id, user_id, product.id, subscription.get("status", "unknown"))
+    return {"subscription_id": subscription_id, "status": subscription.get("status")}
+
+
+def reconcile_charge(charge_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
+    """Refunds (full or partial, in any order): credits follow the amount refunded so far."""
+    charge = stripe.charge(charge_id)
+    payment = _payment_for_intent(charge.get("payment_intent"), stripe, payments, catalogue)
+    if payment is None:
+        return {"charge_id": charge_id, "taken": 0}
+    taken = payments.refund(payment["payment"], charge_id, int(charge.get("amount_refunded") or 0))
+    return {"charge_id": charge_id, "taken": taken}
+
+
+def reconcile_dispute(dispute_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
+    """A chargeback takes the credits back while it stands; a dispute won returns them."""
+    dispute = stripe.dispute(dispute_id)
+    intent = dispute.get("payment_intent") or stripe.charge(dispute["charge"]).get("payment_intent")
+    payment = _payment_for_intent(intent, stripe, payments, catalogue)
+    if payment is None:
+        return {"dispute_id": dispute_id, "moved": 0}
+    status = dispute.get("status")
+    if status in DISPUTE_RETURNED:
+        moved = payments.close_dispute(payment["payment"], dispute_id, won=True)
+    else:
+        moved = -payments.open_dispute(payment["payment"], dispute_id)
+        if status == "lost":
+            payments.close_dispute(payment["payment"], dispute_id, won=False)
+    return {"dispute_id": dispute_id, "moved": moved}
+
+
+# -- webhook -------------------------------------------------------------------------------------
+def handle_stripe_delivery(
+    payload: bytes, signature_header: str | None, *, stripe: Any, payments: Any, catalogue: Catalogue
+) -> dict:
+    """Verify a webhook delivery, then reconcile the object it names. Unknown types are
+    acknowledged and ignored; unsigned, forged or stale deliveries raise SignatureInvalid."""
+    event = stripe.verify_event(payload, signature_header)
+    event_type = event.get("type", "")
+    obj = (event.get("data") or {}).get("object") or {}
+    object_id = obj.get("id")
+    handler = _HANDLERS.get(event_type)
+    if handler is None or not object_id:
+        return {"received": True, "handled": False}
+    deps = {"stripe": stripe, "payments": payments, "catalogue": catalogue}
+    if event_type == "checkout.session.async_payment_failed":
+        result = fulfill_checkout(object_id, failed=True, **deps)
+    else:
+        result = handler(object_id, **deps)
+    logger.info("stripe event handled", extra={"event_type": event_type, "event_id": event.get("id")})
+    return {"received": True, "handled": True, "result": result}
+
+
+_HANDLERS = {
+    "checkout.session.completed": fulfill_checkout,
+    "checkout.session.async_payment_succeeded": fulfill_checkout,
+    "checkout.session.async_payment_failed": fulfill_checkout,
+    "checkout.session.expired": fulfill_checkout,
+    "invoice.paid": fulfill_invoice,
+    "customer.subscription.updated": sync_subscription,
+    "customer.subscription.deleted": sync_subscription,
+    "charge.refunded": reconcile_charge,
+    "charge.dispute.created": reconcile_dispute,
+    "charge.dispute.closed": reconcile_dispute,
+}
+
+
+# -- reading Stripe objects ----------------------------------------------------------------------
+def _payment_for_intent(intent: str | None, stripe: Any, payments: Any, catalogue: Catalogue) -> dict | None:
+    """The payment behind a payment intent; a refund that overtakes its checkout event fulfils
+    the checkout first, so the claw-back has something to take back."""
+    if not intent:
+        return None
+    payment = payments.payment_for_intent(intent)
+    if payment is None:
+        for session in stripe.checkout_sessions_for_payment_intent(intent):
+            fulfill_checkout(session["id"], stripe=stripe, payments=payments, catalogue=catalogue)
+        payment = payments.payment_for_intent(intent)
+    return payment
+
+
+def _session_payment(session: dict, user_id: str, product: Product):
+    return Payment(
+        stripe_id=session["id"],
+        user_id=user_id,
+        kind=product.kind,
+        product_id=product.id,
+        mode=session.get("mode") or product.mode,
+        credits=product.credits if product.kind == "pack" else 0,
+        amount=session.get("amount_total"),
+        currency=session.get("currency"),
+        session_id=session["id"],
+        payment_intent_id=session.get("payment_intent"),
+        subscription_id=session.get("subscription"),
+        customer_id=session.get("customer"),
+    )
+
+
+def _first_price(session: dict) -> str | None:
+    items = ((session.get("line_items") or {}).get("data")) or []
+    price = (items[0].get("price") or {}) if items else {}
+    return price.get("id") if isinstance(price, dict) else price
+
+
+def _subscription_price(subscription: dict) -> str | None:
+    items = ((subscription.get("items") or {}).get("data")) or []
+    return ((items[0].get("price") or {}).get("id")) if items else None
+
+
+def _invoice_subscription(invoice: dict) -> str | None:
+    details = ((invoice.get("parent") or {}).get("subscription_details")) or {}
+    return details.get("subscription") or invoice.get("subscription")
+
+
+def _invoice_payment_intent(invoice: dict) -> str | None:
+    for entry in ((invoice.get("payments") or {}).get("data")) or []:
+        intent = (entry.get("payment") or {}).get("payment_intent")
+        if intent:
+            return intent
+    return invoice.get("payment_intent")

@@ -1,0 +1,549 @@
+"""An embedded Stripe for the local cloud and the tests.
+
+It speaks the parts of Stripe's API the service calls (form-encoded requests, Stripe-shaped JSON
+objects and errors, Idempotency-Key honoured), serves a local pay page, and sends webhooks signed
+exactly as Stripe signs them: `Stripe-Signature: t=<unix time>,v1=<HMAC-SHA256(secret, "t.body")>`.
+
+Deliveries are queued; `flush()` sends them, with optional duplicates and reordering so tests and
+demos can show that fulfilment does not depend on Stripe's delivery order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+import random
+import re
+import secrets
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from werkzeug.wrappers import Request, Response
+
+API_VERSION = "2026-10-28.endive"
+Deliver = Callable[[bytes, dict[str, str]], int]  # (body, headers) -> HTTP status
+
+
+def sign(payload: bytes, secret: str, timestamp: int) -> str:
+    """The `Stripe-Signature` header value for `payload`, as Stripe computes it."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def decode_form(pairs: list[tuple[str, str]]) -> dict:
+    """Stripe's form encoding (`a[b][0][c]=v`) back into nested dicts and lists."""
+    root: dict = {}
+    for key, value in pairs:
+        parts = re.findall(r"[^\[\]]+", key)
+        node: Any = root
+        for part, nxt in zip(parts, parts[1:], strict=False):
+            container: Any = [] if nxt.isdigit() else {}
+            if isinstance(node, list):
+                index = int(part)
+                while len(node) <= index:
+                    node.append(None)
+                node[index] = node[index] if node[index] is not None else container
+                node = node[index]
+            else:
+                node = node.setdefault(part, container)
+        last = parts[-1]
+        if isinstance(node, list):
+            index = int(last)
+            while len(node) <= index:
+                node.append(None)
+            node[index] = value
+        else:
+            node[last] = value
+    return root
+
+
+class StripeError(Exception):
+    def __init__(self, status: int, message: str, *, code: str = "resource_missing", param: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.code, self.param = status, message, code, param
+
+
+class StripeEmulator:
+    """The state and the behaviour; `create_app` puts HTTP in front of it."""
+
+    def __init__(
+        self,
+        *,
+        webhook_secret: str,
+        prices: dict[str, dict],
+        deliver: Deliver,
+        public_url: str = "http://127.0.0.1:12111",
+        autoflush: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        self.webhook_secret = webhook_secret
+        self.prices = prices  # price id -> {"amount", "currency", "recurring": bool}
+        self.public_url = public_url.rstrip("/")
+        self.autoflush = autoflush
+        self.duplicate_rate = 0.0
+        self.reorder = False
+        self.objects: dict[str, dict] = {}
+        self.idempotent: dict[str, tuple[str, dict]] = {}
+        self.pending: list[dict] = []
+        self.delivered: list[tuple[str, int]] = []  # (event type, status)
+        self._deliver = deliver
+        self._random = random.Random(seed)
+        self._lock = threading.RLock()
+
+    # -- API ----------------------------------------------------------------------------------
+    def create_checkout_session(self, params: dict, idempotency_key: str | None) -> dict:
+        with self._lock:
+            fingerprint = json.dumps(params, sort_keys=True)
+            if idempotency_key and idempotency_key in self.idempotent:
+                seen, response = self.idempotent[idempotency_key]
+                if seen != fingerprint:
+                    raise StripeError(
+                        400,
+                        "Keys for idempotent requests can only be used with the same parameters.",
+                        code="idempotency_key_in_use",
+                    )
+                return response
+            items = params.get("line_items") or []
+            if not items or not isinstance(items, list) or items[0].get("price") not in self.prices:
+                raise StripeError(400, "No such price.", param="line_items[0][price]")
+            mode = params.get("mode", "payment")
+            price = self.prices[items[0]["price"]]
+            quantity = int(items[0].get("quantity", 1))
+            session_id = self._id("cs_test")
+            session = {
+                "id": session_id,
+                "object": "checkout.session",
+                "mode": mode,
+                "status": "open",
+                "payment_status": "unpaid",
+                "client_reference_id": params.get("client_reference_id"),
+                "amount_total": price["amount"] * quantity,
+                "currency": price["currency"],
+                "customer": None,
+                "payment_intent": None,
+                "subscription": None,
+                "metadata": params.get("metadata") or {},
+                "success_url": params.get("success_url"),
+                "cancel_url": params.get("cancel_url"),
+                "url": f"{self.public_url}/pay/{session_id}",
+                "livemode": False,
+                "created": int(time.time()),
+                "_line_items": [{"price": items[0]["price"], "quantity": quantity}],
+                "_subscription_data": params.get("subscription_data") or {},
+            }
+            self.objects[session_id] = session
+            response = self._public(session)
+            if idempotency_key:
+                self.idempotent[idempotency_key] = (fingerprint, response)
+            return response
+
+    def retrieve(self, object_id: str, expand: list[str] = ()) -> dict:
+        with self._lock:
+            obj = self.objects.get(object_id)
+            if obj is None:
+                raise StripeError(404, f"No such object: '{object_id}'")
+            view = self._public(obj)
+            if obj["object"] == "checkout.session" and "line_items" in expand:
+                view["line_items"] = {
+                    "object": "list",
+                    "data": [
+                        {
+                            "object": "item",
+                            "quantity": item["quantity"],
+                            "price": {"id": item["price"], "object": "price"},
+                            "amount_total": self.prices[item["price"]]["amount"] * item["quantity"],
+                        }
+                        for item in obj["_line_items"]
+                    ],
+                    "has_more": False,
+                }
+            return view
+
+    def list_sessions(self, payment_intent: str | None) -> dict:
+        with self._lock:
+            data = [
+                self._public(o)
+                for o in self.objects.values()
+                if o["object"] == "checkout.session"
+                and (payment_intent is None or o["payment_intent"] == payment_intent)
+            ]
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/checkout/sessions"}
+
+    def create_refund(self, params: dict) -> dict:
+        charge_id = params.get("charge")
+        if not charge_id and params.get("payment_intent"):
+            charge_id = self.retrieve(params["payment_intent"]).get("latest_charge")
+        return self.refund(charge_id, int(params["amount"]) if params.get("amount") else None)
+
+    # -- what a customer or the bank does -------------------------------------------------------
+    def pay(self, session_id: str, *, asynchronous: bool = False, fail: bool = False) -> dict:
+        """Complete a session as the pay page does. `asynchronous`: a delayed method (e.g. SEPA)
+        whose outcome arrives later as async_payment_succeeded or _failed."""
+        with self._lock:
+            session = self._get(session_id, "checkout.session")
+            if session["status"] != "open":
+                raise StripeError(400, "This Checkout Session is no longer open.", code="checkout_session_inactive")
+            customer = self._id("cus_test")
+            session.update(status="complete", customer=customer)
+            if session["mode"] == "subscription":
+                self._start_subscription(session, customer)
+            else:
+                intent = self._id("pi_test")
+                session["payment_intent"] = intent
+                self.objects[intent] = {
+                    "id": intent,
+                    "object": "payment_intent",
+                    "amount": session["amount_total"],
+                    "currency": session["currency"],
+                    "status": "processing",
+                    "latest_charge": None,
+                }
+            if asynchronous:
+                self._emit("checkout.session.completed", session)
+                if fail:
+                    self._emit("checkout.session.async_payment_failed", session)
+                    return self._public(session)
+            self._mark_paid(session)
+            self._emit(
+                "checkout.session.async_payment_succeeded" if asynchronous else "checkout.session.completed", session
+            )
+            return self._public(session)
+
+    def expire(self, session_id: str) -> dict:
+        with self._lock:
+            session = self._get(session_id, "checkout.session")
+            if session["status"] != "open":
+                raise StripeError(400, "Only an open session can be expired.", code="checkout_session_inactive")
+            session["status"] = "expired"
+            self._emit("checkout.session.expired", session)
+            return self._public(session)
+
+    def refund(self, charge_id: str, amount: int | None = None) -> dict:
+        with self._lock:
+            charge = self._get(charge_id, "charge")
+            amount = amount if amount is not None else charge["amount"] - charge["amount_refunded"]
+            if amount <= 0 or charge["amount_refunded"] + amount > charge["amount"]:
+                raise StripeError(400, "Refund amount exceeds the charge.", code="amount_too_large", param="amount")
+            charge["amount_refunded"] += amount
+            charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+            refund = {
+                "id": self._id("re_test"),
+                "object": "refund",
+                "amount": amount,
+                "charge": charge_id,
+                "payment_intent": charge["payment_intent"],
+                "status": "succeeded",
+            }
+            self.objects[refund["id"]] = refund
+            self._emit("charge.refunded", charge)
+            return dict(refund)
+
+    def dispute(self, charge_id: str) -> dict:
+        with self._lock:
+            charge = self._get(charge_id, "charge")
+            dispute = {
+                "id": self._id("dp_test"),
+                "object": "dispute",
+                "charge": charge_id,
+                "payment_intent": charge["payment_intent"],
+                "amount": charge["amount"],
+                "currency": charge["currency"],
+                "status": "needs_response",
+                "reason": "fraudulent",
+            }
+            self.objects[dispute["id"]] = dispute
+            self._emit("charge.dispute.created", dispute)
+            return dict(dispute)
+
+    def close_dispute(self, dispute_id: str, status: str) -> dict:
+        with self._lock:
+            dispute = self._get(dispute_id, "dispute")
+            dispute["status"] = status  # won | lost
+            self._emit("charge.dispute.closed", dispute)
+            return dict(dispute)
+
+    def renew(self, subscription_id: str) -> dict:
+        """The next billing period: a paid invoice with billing_reason subscription_cycle."""
+        with self._lock:
+            subscription = self._get(subscription_id, "subscription")
+            return self._invoice(subscription, "subscription_cycle")
+
+    def cancel(self, subscription_id: str) -> dict:
+        with self._lock:
+            subscription = self._get(subscription_id, "subscription")
+            subscription["status"] = "canceled"
+            self._emit("customer.subscription.deleted", subscription)
+            return dict(subscription)
+
+    # -- webhooks -------------------------------------------------------------------------------
+    def flush(self) -> list[tuple[str, int]]:
+        """Deliver every queued event (duplicated and reordered when those switches are on)."""
+        with self._lock:
+            batch, self.pending = self.pending, []
+            batch = batch + [e for e in batch if self._random.random() < self.duplicate_rate]
+            if self.reorder:
+                self._random.shuffle(batch)
+        results = []
+        for event in batch:
+            body = json.dumps(event).encode()
+            headers = {
+                "Stripe-Signature": sign(body, self.webhook_secret, int(time.time())),
+                "Content-Type": "application/json; charset=utf-8",
+            }
+            status = self._deliver(body, headers)
+            results.append((event["type"], status))
+        with self._lock:
+            self.delivered.extend(results)
+        return results
+
+    def _emit(self, event_type: str, obj: dict) -> None:
+        event = {
+            "id": self._id("evt_test"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(time.time()),
+            "type": event_type,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "data": {"object": self._public(obj)},
+        }
+        self.pending.append(event)
+        if self.autoflush:
+            threading.Thread(target=self.flush, daemon=True).start()
+
+    # -- internals ------------------------------------------------------------------------------
+    def _mark_paid(self, session: dict) -> None:
+        session["payment_status"] = "paid"
+        intent = self.objects.get(session["payment_intent"] or "")
+        if intent is not None:
+            intent["status"] = "succeeded"
+            intent["latest_charge"] = self._charge(intent["id"], intent["amount"], intent["currency"])
+
+    def _charge(self, intent_id: str, amount: int, currency: str) -> str:
+        charge = {
+            "id": self._id("ch_test"),
+            "object": "charge",
+            "amount": amount,
+            "amount_refunded": 0,
+            "currency": currency,
+            "payment_intent": intent_id,
+            "paid": True,
+            "refunded": False,
+            "status": "succeeded",
+        }
+        self.objects[charge["id"]] = charge
+        return charge["id"]
+
+    def _start_subscription(self, session: dict, customer: str) -> None:
+        subscription = {
+            "id": self._id("sub_test"),
+            "object": "subscription",
+            "status": "active",
+            "customer": customer,
+            "metadata": dict((session["_subscription_data"] or {}).get("metadata") or {}),
+            "items": {"object": "list", "data": [{"price": {"id": session["_line_items"][0]["price"]}}]},
+        }
+        self.objects[subscription["id"]] = subscription
+        session["subscription"] = subscription["id"]
+        self._emit("customer.subscription.created", subscription)
+        self._invoice(subscription, "subscription_create")
+
+    def _invoice(self, subscription: dict, reason: str) -> dict:
+        price = self.prices[subscription["items"]["data"][0]["price"]["id"]]
+        intent = self._id("pi_test")
+        self.objects[intent] = {
+            "id": intent,
+            "object": "payment_intent",
+            "amount": price["amount"],
+            "currency": price["currency"],
+            "status": "succeeded",
+            "latest_charge": None,
+        }
+        self.objects[intent]["latest_charge"] = self._charge(intent, price["amount"], price["currency"])
+        invoice = {
+            "id": self._id("in_test"),
+            "object": "invoice",
+            "status": "paid",
+            "billing_reason": reason,
+            "amount_paid": price["amount"],
+            "currency": price["currency"],
+            "customer": subscription["customer"],
+            "parent": {
+                "type": "subscription_details",
+                "subscription_details": {"subscription": subscription["id"], "metadata": subscription["metadata"]},
+            },
+            "payments": {
+                "object": "list",
+                "data": [
+                    {"object": "invoice_payment", "payment": {"type": "payment_intent", "payment_intent": intent}}
+                ],
+            },
+        }
+        self.objects[invoice["id"]] = invoice
+        self._emit("invoice.paid", invoice)
+        return dict(invoice)
+
+    def _get(self, object_id: str, kind: str) -> dict:
+        obj = self.objects.get(object_id or "")
+        if obj is None or obj["object"] != kind:
+            raise StripeError(404, f"No such {kind}: '{object_id}'")
+        return obj
+
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}_{secrets.token_hex(12)}"
+
+    @staticmethod
+    def _public(obj: dict) -> dict:
+        return json.loads(json.dumps({k: v for k, v in obj.items() if not k.startswith("_")}))
+
+
+def http_deliverer(url: str) -> Deliver:
+    def deliver(body: bytes, headers: dict[str, str]) -> int:
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (the app's own URL)
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            return 0
+
+    return deliver
+
+
+def default_prices() -> dict[str, dict]:
+    """Every price id the catalogue names, for any stage, with its amount."""
+    import tomllib
+
+    from chalicelib.domain.billing import CATALOGUE_FILE
+
+    data = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    prices = {}
+    for section in ("packs", "plans"):
+        for spec in data.get(section, {}).values():
+            for price_id in spec["price_ids"].values():
+                prices[price_id] = {
+                    "amount": int(spec["amount"]),
+                    "currency": spec["currency"],
+                    "recurring": section == "plans",
+                }
+    return prices
+
+
+def create_app(
+    *,
+    api_base_url: str,
+    webhook_secret: str | None = None,
+    public_url: str = "http://127.0.0.1:12111",
+    deliver: Deliver | None = None,
+    autoflush: bool = True,
+    seed: int | None = None,
+):
+    """A WSGI app for the emulator; webhooks go to `{api_base_url}/webhooks/stripe`.
+    The emulator itself is `app.emulator` (tests drive it directly)."""
+    if webhook_secret is None:
+        from infra.local_secrets import LOCAL_SECRETS
+
+        webhook_secret = LOCAL_SECRETS["stripe-webhook-secret"]
+    emulator = StripeEmulator(
+        webhook_secret=webhook_secret,
+        prices=default_prices(),
+        deliver=deliver or http_deliverer(f"{api_base_url.rstrip('/')}/webhooks/stripe"),
+        public_url=public_url,
+        autoflush=autoflush,
+        seed=seed,
+    )
+
+    def app(environ, start_response):
+        request = Request(environ)
+        try:
+            response = _route(emulator, request)
+        except StripeError as exc:
+            kind = "idempotency_error" if exc.code == "idempotency_key_in_use" else "invalid_request_error"
+            body = {"error": {"type": kind, "code": exc.code, "message": exc.message}}
+            if exc.param:
+                body["error"]["param"] = exc.param
+            response = _json(body, exc.status)
+        return response(environ, start_response)
+
+    app.emulator = emulator  # type: ignore[attr-defined]
+    return app
+
+
+_OBJECT_ROUTES = re.compile(
+    r"^/v1/(checkout/sessions|invoices|subscriptions|charges|disputes|payment_intents|refunds)/([\w]+)$"
+)
+
+
+def _route(emulator: StripeEmulator, request: Request) -> Response:
+    path, method = request.path, request.method
+    params = decode_form(parse_qsl(request.get_data(as_text=True), keep_blank_values=True)) if method == "POST" else {}
+    query = decode_form(parse_qsl(request.query_string.decode(), keep_blank_values=True))
+    if path == "/v1/checkout/sessions" and method == "POST":
+        return _json(emulator.create_checkout_session(params, request.headers.get("Idempotency-Key")))
+    if path == "/v1/checkout/sessions" and method == "GET":
+        return _json(emulator.list_sessions(query.get("payment_intent")))
+    if path == "/v1/refunds" and method == "POST":
+        return _json(emulator.create_refund(params))
+    found = _OBJECT_ROUTES.match(path)
+    if found and method == "GET":
+        return _json(emulator.retrieve(found.group(2), list(query.get("expand") or [])))
+    if path.startswith("/pay/"):
+        return _pay_page(emulator, request, path.removeprefix("/pay/").split("/"))
+    if path == "/_emulator/config" and method == "POST":
+        body = request.get_json(silent=True) or {}
+        emulator.duplicate_rate = float(body.get("duplicate_rate", emulator.duplicate_rate))
+        emulator.reorder = bool(body.get("reorder", emulator.reorder))
+        emulator.autoflush = bool(body.get("autoflush", emulator.autoflush))
+        return _json(
+            {"duplicate_rate": emulator.duplicate_rate, "reorder": emulator.reorder, "autoflush": emulator.autoflush}
+        )
+    if path == "/_emulator/flush" and method == "POST":
+        return _json({"delivered": emulator.flush()})
+    if path == "/_emulator/events" and method == "GET":
+        return _json({"delivered": emulator.delivered, "pending": len(emulator.pending)})
+    raise StripeError(404, f"Unrecognized request URL ({method}: {path}).", code="resource_missing")
+
+
+def _pay_page(emulator: StripeEmulator, request: Request, parts: list[str]) -> Response:
+    session_id = parts[0]
+    action = parts[1] if len(parts) > 1 else ""
+    if request.method == "POST" and action == "complete":
+        session = emulator.pay(session_id)
+        return Response(
+            status=303, headers={"Location": session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id)}
+        )
+    if request.method == "POST" and action == "refund":
+        intent = emulator.retrieve(emulator.retrieve(session_id)["payment_intent"] or "")
+        emulator.refund(intent["latest_charge"])
+        return Response(status=303, headers={"Location": f"/pay/{session_id}"})
+    session = emulator.retrieve(session_id)
+    name = html.escape(session_id)
+    if session["status"] == "open":
+        actions = f'<form method="post" action="/pay/{name}/complete"><button>Pay (test card)</button></form>'
+    elif session["payment_intent"]:
+        actions = f'<p>Paid.</p><form method="post" action="/pay/{name}/refund"><button>Refund</button></form>'
+    else:
+        actions = f"<p>Status: {html.escape(session['status'])}</p>"
+    amount = f"{session['amount_total'] / 100:.2f} {html.escape(session['currency'].upper())}"
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Local Stripe checkout</title></head>"
+        f"<body><h1>Local Stripe checkout</h1><p>Session {name}: {amount}</p>{actions}</body></html>"
+    )
+    return Response(page, content_type="text/html; charset=utf-8")
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(body),
+        status=status,
+        content_type="application/json",
+        headers={"Request-Id": f"req_{secrets.token_hex(8)}", "Stripe-Version": API_VERSION},
+    )

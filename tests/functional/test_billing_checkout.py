@@ -1,0 +1,203 @@
+"""Checkout through the embedded Stripe: sessions, fulfilment from redirect and webhook, refunds,
+disputes and subscriptions (PAY-1, PAY-2, PAY-3, PAY-4)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.domain import billing
+
+CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+CARD_FIELDS = ["cvc", "cvv", "exp_month", "exp_year", "card_number", '"last4"', "fingerprint"]
+
+
+def luhn_valid(digits: str) -> bool:
+    numbers = [int(d) for d in digits if d.isdigit()]
+    checksum = 0
+    for index, digit in enumerate(reversed(numbers)):
+        if index % 2:
+            digit = digit * 2 - 9 if digit * 2 > 9 else digit * 2
+        checksum += digit
+    return checksum % 10 == 0
+
+
+@pytest.fixture
+def stripe_local(aws, client, monkeypatch):
+    from tests.support.stripe import running_emulator
+
+    def deliver(body: bytes, headers: dict[str, str]) -> int:
+        return client.http.post("/webhooks/stripe", body=body, headers=headers).status_code
+
+    with running_emulator(monkeypatch, deliver) as emulator:
+        yield emulator
+
+
+def deps() -> dict:
+    return {"stripe": wiring.stripe(), "payments": wiring.payments(), "catalogue": wiring.catalogue()}
+
+
+def checkout(user_id: str, product: str, attempt: str = "a1") -> str:
+    started = billing.start_checkout(
+        user_id, product, attempt, catalogue=wiring.catalogue(), stripe=wiring.stripe(), base_url="http://app"
+    )
+    return started["session_id"]
+
+
+def test_checkout_session_is_idempotent_and_names_its_buyer(stripe_local):
+    first = checkout("u1", "starter")
+    assert checkout("u1", "starter") == first  # a retried request: same session
+    assert checkout("u1", "starter", attempt="a2") != first
+    session = wiring.stripe().checkout_session(first)
+    assert session["client_reference_id"] == "u1"
+    assert session["line_items"]["data"][0]["price"]["id"] == wiring.catalogue().get("starter").price_id
+
+
+def test_pay4_webhook_and_redirect_together_grant_once(stripe_local, client):
+    session_id = checkout("u1", "starter")
+    stripe_local.pay(session_id)
+    stripe_local.duplicate_rate = 1.0
+    redirect = client.http.get(f"/billing/success?session_id={session_id}")
+    assert redirect.status_code == 200
+    assert redirect.json_body["status"] == "paid"
+    assert [status for _, status in stripe_local.flush()] == [200, 200]
+    client.http.get(f"/billing/success?session_id={session_id}")
+    assert wiring.ledger().balance("u1") == 100
+    assert wiring.payments().payment(session_id)["status"] == "paid"
+
+
+def test_pay4_unpaid_session_grants_nothing_until_paid(stripe_local):
+    session_id = checkout("u1", "starter")
+    assert billing.fulfill_checkout(session_id, **deps())["status"] == "open"
+    stripe_local.pay(session_id, asynchronous=True)
+    pending = billing.fulfill_checkout(session_id, **deps())
+    assert pending["status"] == "paid"  # the emulator settles the delayed method at once
+    failed_session = checkout("u2", "starter")
+    stripe_local.pay(failed_session, asynchronous=True, fail=True)
+    stripe_local.flush()
+    expired = checkout("u3", "starter")
+    stripe_local.expire(expired)
+    stripe_local.flush()
+    assert wiring.ledger().balance("u2") == 0
+    assert wiring.payments().payment(failed_session)["status"] == "failed"
+    assert wiring.payments().payment(expired)["status"] == "expired"
+    assert wiring.ledger().balance("u3") == 0
+
+
+def test_pay4_refund_takes_credits_back_in_proportion_once(stripe_local):
+    session_id = checkout("u1", "studio")
+    charge = stripe_local.retrieve(stripe_local.pay(session_id)["payment_intent"])["latest_charge"]
+    stripe_local.refund(charge, 500)  # a quarter of 2000
+    stripe_local.refund(charge, 500)
+    stripe_local.duplicate_rate = 1.0
+    stripe_local.reorder = True
+    stripe_local.flush()
+    assert wiring.ledger().balance("u1") == 250
+    stripe_local.refund(charge)
+    stripe_local.flush()
+    assert wiring.ledger().balance("u1") == 0
+
+
+def test_pay4_refund_of_spent_credits_stops_at_zero_and_records_the_shortfall(stripe_local):
+    session_id = checkout("u1", "starter")
+    stripe_local.pay(session_id)
+    stripe_local.flush()
+    ledger = wiring.ledger()
+    ledger.hold("u1", 60, "job-1", "generation")
+    ledger.commit("job-1")
+    stripe_local.refund(stripe_local.retrieve(stripe_local.retrieve(session_id)["payment_intent"])["latest_charge"])
+    stripe_local.flush()
+    assert ledger.balance("u1") == 0
+    assert ledger.unrecovered("u1") == 60
+
+
+def test_pay4_dispute_takes_credits_and_a_won_dispute_returns_them(stripe_local):
+    session_id = checkout("u1", "starter")
+    charge = stripe_local.retrieve(stripe_local.pay(session_id)["payment_intent"])["latest_charge"]
+    stripe_local.flush()
+    dispute = stripe_local.dispute(charge)
+    stripe_local.flush()
+    assert wiring.ledger().balance("u1") == 0
+    stripe_local.close_dispute(dispute["id"], "won")
+    stripe_local.flush()
+    assert wiring.ledger().balance("u1") == 100
+    lost = stripe_local.dispute(charge)
+    stripe_local.close_dispute(lost["id"], "lost")
+    stripe_local.reorder = True
+    stripe_local.flush()
+    assert wiring.ledger().balance("u1") == 0
+
+
+def test_pay4_subscription_periods_grant_once_per_invoice(stripe_local):
+    session_id = checkout("u1", "monthly")
+    stripe_local.pay(session_id)
+    subscription_id = stripe_local.retrieve(session_id)["subscription"]
+    stripe_local.renew(subscription_id)
+    stripe_local.duplicate_rate = 1.0
+    stripe_local.reorder = True
+    stripe_local.flush()
+    assert wiring.ledger().balance("u1") == 2000
+    stripe_local.cancel(subscription_id)
+    stripe_local.flush()
+    assert wiring.payments().subscription(subscription_id)["status"] == "canceled"
+
+
+def test_pay2_purchases_and_usage_are_listed_in_the_ledger(stripe_local):
+    from chalicelib.domain.credits import ledger_page
+
+    session_id = checkout("u1", "starter")
+    stripe_local.pay(session_id)
+    stripe_local.flush()
+    wiring.ledger().hold("u1", 30, "job-1", "generation")
+    wiring.ledger().commit("job-1")
+    page = ledger_page("u1", ledger=wiring.ledger())
+    assert page["balance"] == 70
+    assert [(e["kind"], e["amount"]) for e in page["entries"]] == [("commit", 0), ("hold", -30), ("grant", 100)]
+    assert page["entries"][2]["details"]["payment"] == session_id
+
+
+def test_pay1_no_card_data_in_any_store_after_checkouts(aws, stripe_local):
+    from chalicelib.settings import get_settings
+    from infra.description import describe
+    from tests.support.scan import find, stored_texts
+
+    for n, product in enumerate(["starter", "studio", "monthly"]):
+        stripe_local.pay(checkout(f"u{n}", product))
+    stripe_local.flush()
+    assert wiring.ledger().balance("u1") == 500
+    description = describe(get_settings(), wiring.profile())
+    assert find(aws, description, CARD_FIELDS) == []
+    numbers = [m.group() for f in stored_texts(aws, description) for m in CARD_NUMBER.finditer(f.text)]
+    assert [n for n in numbers if luhn_valid(n)] == []
+
+
+def test_pay3_payment_record_outlives_erasure_without_personal_data(aws, stripe_local):
+    from chalicelib.settings import get_settings
+    from infra.description import describe
+    from tests.support.scan import find
+
+    session_id = checkout("user-erased-1", "starter")
+    stripe_local.pay(session_id)
+    stripe_local.flush()
+    customer = stripe_local.retrieve(session_id)["customer"]
+    record = wiring.payments().payment(session_id)
+    assert record["user_id"] == "user-erased-1"
+    assert wiring.ledger().pseudonymize("user-erased-1", "erased-7f3a") > 0
+    kept = wiring.payments().payment(session_id)
+    assert kept["status"] == "paid"
+    assert kept["amount"] == 500
+    assert kept["user_id"] == "erased-7f3a"
+    assert find(aws, describe(get_settings(), wiring.profile()), ["user-erased-1", customer]) == []
+
+
+def test_pay3_payment_records_expire_after_the_legal_period(stripe_local):
+    from chalicelib.store.models.ledger import PaymentRecord
+
+    session_id = checkout("u1", "starter")
+    stripe_local.pay(session_id)
+    stripe_local.flush()
+    record = PaymentRecord.get(*PaymentRecord.key(session_id))
+    days = wiring.profile().category("payments").retention.days
+    assert round((record.expires_at - record.created_at).total_seconds() / 86400) == days
