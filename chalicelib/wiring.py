@@ -204,3 +204,21 @@ def catalogue():
     from chalicelib.domain.billing import load_catalogue
 
     return load_catalogue(get_settings().stage)
+
+
+@lru_cache(maxsize=1)
+def provider_http():
+    """HTTP to the model provider (tests swap in an in-process transport to the embedded one)."""
+    from chalicelib.gateways.providers.common import UrllibHttp
+
+    return UrllibHttp()
+
+
+@lru_cache(maxsize=1)
+def provider():
+    """The model provider adapter chosen by settings (fal | replicate | runpod)."""
+    from chalicelib.gateways.providers import create_provider
+    from chalicelib.store.secrets import secret
+
+    settings = get_settings()
+    return create_provider(settings.provider, http=provider_http(), secret=secret, base_url=settings.provider_base_url)

@@ -35,7 +35,7 @@ def _banner(cloud: LocalCloud, seconds: float) -> str:
 
 def main() -> int:
     started = time.monotonic()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per moto call
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

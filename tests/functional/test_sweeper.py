@@ -10,10 +10,11 @@ import pytest
 
 from chalicelib.events import streams
 from infra.localcloud.lambda_hook import lambda_dispatch
-from infra.localcloud.sweeper import sweep_once, ttl_stream_record
+from infra.localcloud.sweeper import TTL_IDENTITY, sweep_once, ttl_stream_record
 from infra.provision import create_execution_role, provision_event_sources, provision_functions
 
 EXPIRED_REACTIONS: list[dict] = []
+DELIVERED: list[dict] = []  # REMOVE stream records that reached a stream consumer
 
 
 def record_expired(image: dict) -> None:
@@ -30,6 +31,14 @@ def cloud(aws, monkeypatch):
     from infra.description import describe
 
     monkeypatch.setattr(streams, "TTL_REACTIONS", dict(streams.TTL_REACTIONS))
+    original_dispatch = streams.dispatch
+
+    def recording_dispatch(table, event):
+        DELIVERED.extend(record for record in event["Records"] if record["eventName"] == "REMOVE")
+        return original_dispatch(table, event)
+
+    monkeypatch.setattr(streams, "dispatch", recording_dispatch)
+    DELIVERED.clear()
     streams.register_ttl_reaction("accounts", "SWEEPTEST#", f"{__name__}:record_expired")
     EXPIRED_REACTIONS.clear()
     description = describe(get_settings(), wiring.profile())
@@ -67,6 +76,8 @@ def test_item_past_its_ttl_is_deleted_and_its_handler_gets_a_ttl_stream_record(c
     # plain REMOVE record of the same delete also reached the consumer and must not count twice.
     assert [image["sk"] for image in EXPIRED_REACTIONS] == ["SWEEPTEST#expired"]
     assert EXPIRED_REACTIONS[0]["owner_id"] == "sweep"
+    # moto's own record of the delete first (no userIdentity), then DynamoDB's TTL-style one.
+    assert [record.get("userIdentity") for record in DELIVERED] == [None, TTL_IDENTITY]
 
 
 def test_items_not_yet_expired_or_without_ttl_stay(cloud):
@@ -93,6 +104,7 @@ def test_a_user_delete_is_not_mistaken_for_a_ttl_delete(cloud):
         TableName=table, Key={"pk": {"S": "USER#sweep"}, "sk": {"S": "SWEEPTEST#deleted-by-user"}}
     )
 
+    assert [record.get("userIdentity") for record in DELIVERED] == [None]
     assert EXPIRED_REACTIONS == []
 
 
