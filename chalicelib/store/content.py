@@ -7,10 +7,11 @@ import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors
-from chalicelib.store.models.content import GalleryImage, Generation, JobDeadline, ShareLink, Upload
+from chalicelib.store.models.content import GalleryImage, Generation, GenerationLog, JobDeadline, ShareLink, Upload
 
 OPEN = "queued"
 PENDING_UPLOAD_DAYS = 1  # an upload URL never used leaves a record that expires by itself
@@ -61,19 +62,50 @@ class ContentStore:
     def job(self, gen_id: str) -> Generation | None:
         return Generation.get_live(*Generation.key(gen_id), consistent_read=True)
 
+    def new_job(self, *, gen_id: str, owner_id: str, **fields: object) -> Generation:
+        """Built, not saved: the ledger writes it in the same transaction as the credit hold."""
+        return Generation(*Generation.key(gen_id), gen_id=gen_id, owner_id=owner_id, **fields)
+
+    def generation_log(self, *, gen_id: str, user_id: str, created_at: datetime, **fields: object) -> GenerationLog:
+        return GenerationLog(
+            *GenerationLog.key(user_id, created_at, gen_id),
+            gen_id=gen_id,
+            user_id=user_id,
+            owner_id=user_id,
+            created_at=created_at,
+            **fields,
+        )
+
     def deadline(self, gen_id: str, owner_id: str, at: datetime) -> JobDeadline:
         return JobDeadline(*JobDeadline.key(gen_id), gen_id=gen_id, owner_id=owner_id, expires_at=at)
 
-    def finish_job(self, job: Generation, status: str, *, forget_prompt: bool, **fields: object) -> bool:
-        """Move an open job to `status` once; False when another delivery finished it first."""
-        actions = [Generation.status.set(status), Generation.finished_at.set(clock.now())]
+    def finish_job(
+        self, job: Generation, status: str, *, forget_prompt: bool, image: dict | None = None, **fields: object
+    ) -> bool:
+        """Move an open job to `status` once, with its gallery image if any, in one transaction.
+        False when another delivery finished it first."""
+        now = clock.now()
+        actions = [Generation.status.set(status), Generation.finished_at.set(now)]
         actions += [getattr(Generation, name).set(value) for name, value in fields.items() if value is not None]
         if forget_prompt:
             actions += [Generation.prompt.remove(), Generation.negative_prompt.remove()]
         try:
-            job.update(actions=actions, condition=Generation.status == OPEN)
-        except UpdateError as exc:
-            if _condition_failed(exc):
+            with TransactWrite(connection=Generation._get_connection().connection) as tx:
+                tx.update(job, actions=actions, condition=Generation.status == OPEN)
+                if image is not None:
+                    tx.save(
+                        GalleryImage(
+                            *GalleryImage.key(job.owner_id, job.gen_id),
+                            owner_id=job.owner_id,
+                            gen_id=job.gen_id,
+                            model=job.model,
+                            created_at=now,
+                            **image,
+                        )
+                    )
+        except TransactWriteError:
+            current = self.job(job.gen_id)
+            if current is not None and current.status != OPEN:
                 return False
             raise
         return True
@@ -83,16 +115,6 @@ class ContentStore:
             cls(*key).delete()
 
     # -- gallery --------------------------------------------------------------------------------
-    def save_image(self, image: GalleryImage) -> bool:
-        """Write once per generation; False when it is already there (a duplicate delivery)."""
-        try:
-            image.save(condition=GalleryImage.pk.does_not_exist())
-        except PutError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-        return True
-
     def image(self, user_id: str, gen_id: str) -> GalleryImage | None:
         return GalleryImage.get_live(*GalleryImage.key(user_id, gen_id))
 
@@ -140,11 +162,6 @@ class ContentStore:
 
     def delete_share(self, link: ShareLink) -> None:
         link.delete()
-
-
-def _condition_failed(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
 
 
 def _encode_cursor(key: dict) -> str:

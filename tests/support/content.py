@@ -58,3 +58,58 @@ def object_keys(session, prefix: str) -> list[str]:
     s3 = session.client("s3")
     listing = s3.list_objects_v2(Bucket=get_settings().bucket_name(CONTENT_BUCKET), Prefix=prefix)
     return [obj["Key"] for obj in listing.get("Contents", [])]
+
+
+PROVIDER_URL = "http://provider.test"
+
+
+class WsgiHttp:
+    """The adapters' HTTP transport, answered in-process by a WSGI app (the embedded provider)."""
+
+    def __init__(self, app, base_url: str = PROVIDER_URL) -> None:
+        self.app = app
+        self.base_url = base_url
+        self.calls: list[tuple[str, str]] = []
+
+    def request(self, method, url, *, headers=None, body=None):
+        from urllib.parse import urlsplit
+        from wsgiref.util import setup_testing_defaults
+
+        from chalicelib.gateways.providers.common import HttpResponse
+
+        self.calls.append((method, url))
+        if not url.startswith(self.base_url):
+            raise AssertionError(f"unexpected outbound request to {url}")
+        parts = urlsplit(url)
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": parts.path,
+            "QUERY_STRING": parts.query,
+            "HTTP_HOST": parts.netloc,
+            "SERVER_NAME": parts.hostname,
+            "SERVER_PORT": "80",
+            "wsgi.input": io.BytesIO(body or b""),
+            "CONTENT_LENGTH": str(len(body or b"")),
+        }
+        for name, value in (headers or {}).items():
+            key = name.upper().replace("-", "_")
+            environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+        setup_testing_defaults(environ)
+        status: list[str] = []
+        response_headers: list = []
+
+        def start_response(line, items):
+            status.append(line)
+            response_headers.extend(items)
+
+        payload = b"".join(self.app(environ, start_response))
+        return HttpResponse(int(status[0].split()[0]), dict(response_headers), payload)
+
+
+def s3_fetch(url: str) -> bytes:
+    """The provider fetching a presigned GET (moto answers `requests` in-process)."""
+    import requests
+
+    response = requests.get(url, timeout=10)
+    response.raise_for_status()
+    return response.content

@@ -1,0 +1,292 @@
+"""Generations (GEN-1, GEN-2, GEN-3, CNT-3).
+
+Submit: the credit hold, the job, its timeout and the generation log are written in ONE ledger
+transaction, then the provider gets ONE call carrying a webhook URL with the job's unguessable
+token. The webhook is authenticated by the provider's adapter, matched to the job by the token,
+and settled through the ledger, whose hold state is the one truth about the outcome: a duplicate,
+late or reordered delivery finds the hold settled and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from chalicelib import clock, errors
+from chalicelib.domain.restrictions import ensure_allowed
+from chalicelib.domain.uploads import CONTENT_TYPES, MAX_UPLOAD_BYTES, deleted_on_completion, inspect_image
+from chalicelib.domain.uploads import remove as remove_upload
+from chalicelib.gateways.providers import Delivery, JobRequest
+from chalicelib.observability import logger
+from chalicelib.profile.schema import Category, Profile, RetentionKind
+
+COST = 1  # credits per image
+JOB_TIMEOUT = timedelta(minutes=15)
+DELIVERY_TIME = timedelta(minutes=15)  # how long an unstored result's URL is handed out
+SOURCE_URL_SECONDS = 900
+ASPECT_RATIOS = ("1:1", "4:3", "3:4", "16:9", "9:16")
+STYLES = ("none", "photographic", "anime", "digital-art", "cinematic", "watercolor")
+SAFETY_LEVELS = ("strict", "standard", "relaxed")
+PROMPT_MAX = 2000
+NEGATIVE_PROMPT_MAX = 1000
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    prompt: str
+    model: str
+    aspect_ratio: str = "1:1"
+    style: str = "none"
+    safety_level: str = "standard"
+    negative_prompt: str | None = None
+    source_upload_id: str | None = None
+
+
+def new_gen_id() -> str:
+    """Creation time first (hex milliseconds), so ids sort newest-last; then randomness."""
+    return f"{int(clock.now().timestamp() * 1000):012x}{secrets.token_hex(8)}"
+
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def webhook_url(public_base_url: str, provider: str, gen_id: str, secret: str) -> str:
+    return f"{public_base_url}/webhooks/providers/{provider}/{gen_id}.{secret}"
+
+
+# -- submit -------------------------------------------------------------------------------------
+def submit(
+    *,
+    user_id: str,
+    restricted: bool,
+    objections: frozenset[str],
+    params: GenerationParams,
+    content,
+    objects,
+    ledger,
+    provider,
+    profile: Profile,
+    public_base_url: str,
+) -> dict:
+    ensure_allowed(restricted=restricted, objections=objections, purpose="generation")
+    if params.model not in provider.models:
+        raise errors.InvalidInput("This model is not offered.", details={"models": sorted(provider.models)})
+    source_url = _source_url(user_id, params.source_upload_id, content, objects) if params.source_upload_id else None
+
+    now = clock.now()
+    gen_id, secret = new_gen_id(), secrets.token_urlsafe(32)
+    keep_prompt = profile.stores(Category.PROMPTS)
+    job = content.new_job(
+        gen_id=gen_id,
+        owner_id=user_id,
+        token_hash=token_hash(secret),
+        provider=provider.name,
+        model=params.model,
+        aspect_ratio=params.aspect_ratio,
+        style=params.style,
+        safety_level=params.safety_level,
+        prompt=params.prompt if keep_prompt else None,
+        negative_prompt=params.negative_prompt if keep_prompt else None,
+        source_upload_id=params.source_upload_id,
+        cost=COST,
+        created_at=now,
+    )
+    records = [job, content.deadline(gen_id, user_id, now + JOB_TIMEOUT)]
+    if profile.stores(Category.GENERATION_LOGS):
+        records.append(
+            content.generation_log(
+                gen_id=gen_id,
+                user_id=user_id,
+                prompt=params.prompt,
+                negative_prompt=params.negative_prompt,
+                model=params.model,
+                parameters=log_parameters(params),
+                created_at=now,
+            )
+        )
+    ledger.hold(user_id, COST, gen_id, "generation", with_records=records)
+
+    request = JobRequest(
+        gen_id=gen_id,
+        model=params.model,
+        prompt=params.prompt,
+        negative_prompt=params.negative_prompt,
+        aspect_ratio=params.aspect_ratio,
+        style=params.style,
+        safety_level=params.safety_level,
+        source_image_url=source_url,
+    )
+    try:
+        provider.submit(request, webhook_url(public_base_url, provider.name, gen_id, secret))
+    except Exception:
+        # Nothing runs at the provider: give the credits back and say so.
+        ledger.release(gen_id)
+        content.finish_job(job, "failed", forget_prompt=_forgets_prompts(profile), failure="provider_unavailable")
+        logger.warning("provider submit failed", extra={"gen_id": gen_id, "provider": provider.name})
+        raise errors.UpstreamUnavailable("The image service is unavailable; no credits were spent.") from None
+    return job_view(job, profile)
+
+
+def _source_url(user_id: str, upload_id: str, content, objects) -> str:
+    upload = content.upload(user_id, upload_id)
+    if upload is None:  # someone else's upload looks exactly like a missing one (CNT-1)
+        raise errors.NotFound("No such upload.")
+    if upload.status != "ready":
+        raise errors.Conflict("The upload has not been checked yet, or it was rejected.")
+    bucket, key = objects.location(Category.UPLOADS, user_id, upload_id)
+    return objects.presigned_get(bucket, key, expires_in=SOURCE_URL_SECONDS)
+
+
+# -- status -------------------------------------------------------------------------------------
+def status(*, user_id: str, gen_id: str, content, ledger, profile: Profile) -> dict:
+    job = content.job(gen_id)
+    if job is None or job.owner_id != user_id:
+        raise errors.NotFound("No such generation.")
+    if job.status == "queued" and clock.now() - job.created_at > JOB_TIMEOUT:
+        time_out(gen_id, content=content, ledger=ledger, profile=profile)
+        job = content.job(gen_id)
+    return job_view(job, profile)
+
+
+def time_out(gen_id: str, *, content, ledger, profile: Profile) -> None:
+    """A job that never heard back: its credits return (unless a result committed them first)."""
+    job = content.job(gen_id)
+    if job is None or job.status != "queued":
+        return
+    ledger.release(gen_id)
+    _finish_by_hold(job, ledger.hold_state(gen_id), content=content, profile=profile, failure="timed_out")
+
+
+# -- webhook ------------------------------------------------------------------------------------
+def handle_delivery(
+    *,
+    provider_name: str,
+    job_token: str,
+    headers: dict,
+    body: bytes,
+    content,
+    objects,
+    ledger,
+    provider,
+    profile: Profile,
+) -> dict:
+    """One provider callback. Forged, stale or foreign ones raise SignatureInvalid and change nothing;
+    repeated or out-of-order ones leave the first settlement standing."""
+    if provider_name != provider.name:
+        raise errors.NotFound("No such webhook.")
+    gen_id, _, secret = job_token.partition(".")
+    if not gen_id or not secret:
+        raise errors.SignatureInvalid("The webhook URL is not one we issued.")
+    delivery = provider.read_delivery(headers, body)  # signature and timestamp first: no reads for forgeries
+    job = content.job(gen_id)
+    if job is None or job.provider != provider.name or not hmac.compare_digest(job.token_hash, token_hash(secret)):
+        raise errors.SignatureInvalid("The webhook URL is not one we issued.")
+    if job.status != "queued":
+        return {"status": job.status, "changed": False}
+    delivery = provider.confirm(delivery, job.model)
+    if delivery.succeeded:
+        return _complete(
+            job, delivery, content=content, objects=objects, ledger=ledger, provider=provider, profile=profile
+        )
+    ledger.release(gen_id)
+    changed = _finish_by_hold(
+        job, ledger.hold_state(gen_id), content=content, profile=profile, failure="provider_failed"
+    )
+    return {"status": "failed", "changed": changed}
+
+
+def _complete(job, delivery: Delivery, *, content, objects, ledger, provider, profile: Profile) -> dict:
+    stored = profile.stores(Category.GENERATED_IMAGES)
+    result: dict = {"provider_request_id": delivery.request_id}
+    if stored:
+        # Fetch and keep the image before charging: a failure here is retried by the provider.
+        data = provider.download(delivery.image_url, MAX_UPLOAD_BYTES)
+        facts = inspect_image(data)
+        if isinstance(facts, str):
+            ledger.release(job.gen_id)
+            changed = _finish_by_hold(
+                job, ledger.hold_state(job.gen_id), content=content, profile=profile, failure="invalid_result"
+            )
+            return {"status": "failed", "changed": changed}
+        bucket, key = objects.location(Category.GENERATED_IMAGES, job.owner_id, job.gen_id)
+        objects.put(bucket, key, data, content_type=CONTENT_TYPES[facts.image_format])
+        result.update(stored_key=key, width=facts.width, height=facts.height, image_format=facts.image_format)
+    else:
+        result.update(delivery_url=delivery.image_url, delivery_until=clock.now() + DELIVERY_TIME)
+    ledger.commit(job.gen_id)
+    changed = _finish_by_hold(job, ledger.hold_state(job.gen_id), content=content, profile=profile, result=result)
+    if changed and job.source_upload_id and deleted_on_completion(profile):
+        upload = content.upload(job.owner_id, job.source_upload_id)
+        if upload is not None:
+            remove_upload(upload, content=content, objects=objects)
+    now_status = "completed" if changed else content.job(job.gen_id).status
+    if stored and now_status != "completed":  # the job failed meanwhile: keep no orphan image
+        objects.delete(*objects.location(Category.GENERATED_IMAGES, job.owner_id, job.gen_id))
+    return {"status": now_status, "changed": changed}
+
+
+def _finish_by_hold(job, hold_state: str | None, *, content, profile: Profile, failure: str = "", result=None) -> bool:
+    """Bring the job in line with its hold: committed -> completed, released -> failed."""
+    forget = _forgets_prompts(profile)
+    if hold_state == "committed" and result is not None:
+        return content.finish_job(job, "completed", forget_prompt=forget, image=_image_for(result), **result)
+    if hold_state == "released":
+        return content.finish_job(job, "failed", forget_prompt=forget, failure=failure or "released")
+    return False
+
+
+def _image_for(result: dict) -> dict | None:
+    if "stored_key" not in result:
+        return None
+    return {
+        "object_key": result["stored_key"],
+        "image_format": result["image_format"],
+        "content_type": CONTENT_TYPES[result["image_format"]],
+        "width": result["width"],
+        "height": result["height"],
+    }
+
+
+def _forgets_prompts(profile: Profile) -> bool:
+    """Prompts kept only while the job runs (PromptPixels) are removed when it ends."""
+    return not profile.stores(Category.PROMPTS) or (
+        profile.category(Category.PROMPTS).retention.kind == RetentionKind.UNTIL_PROCESSED
+    )
+
+
+def job_view(job, profile: Profile) -> dict:
+    view = {
+        "id": job.gen_id,
+        "status": job.status,
+        "model": job.model,
+        "aspect_ratio": job.aspect_ratio,
+        "style": job.style,
+        "safety_level": job.safety_level,
+        "cost": int(job.cost),
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+    if job.prompt is not None:
+        view["prompt"] = job.prompt
+        view["negative_prompt"] = job.negative_prompt
+    if job.failure:
+        view["failure"] = job.failure
+    if job.status == "completed":
+        if job.stored_key:
+            view.update(gallery_id=job.gen_id, width=int(job.width), height=int(job.height))
+        elif job.delivery_url and job.delivery_until and clock.now() < job.delivery_until:
+            view["result_url"] = job.delivery_url  # delivered, never copied (CNT-3)
+            view["result_url_expires_at"] = job.delivery_until.isoformat()
+    return view
+
+
+def log_parameters(params: GenerationParams) -> str:
+    return json.dumps(
+        {"aspect_ratio": params.aspect_ratio, "style": params.style, "safety_level": params.safety_level},
+        sort_keys=True,
+    )

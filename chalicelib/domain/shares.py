@@ -1,0 +1,53 @@
+"""Share links (CNT-4): the owner creates an unguessable link to one image, may let it expire, and
+may revoke it. The public route resolves one link to one image; nothing lists links publicly."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from chalicelib import clock, errors
+from chalicelib.domain.gallery import download_url, owned_image
+
+SHARE_URL_SECONDS = 60  # the redirect target lives a minute; the link itself until revoked
+MAX_EXPIRY_HOURS = 24 * 365
+
+
+def create_share(*, user_id: str, gen_id: str, expires_in_hours: int | None, content, public_base_url: str) -> dict:
+    owned_image(content, user_id, gen_id)
+    if expires_in_hours is not None and not 1 <= expires_in_hours <= MAX_EXPIRY_HOURS:
+        raise errors.InvalidInput(f"expires_in_hours must be between 1 and {MAX_EXPIRY_HOURS}.")
+    expires_at = clock.now() + timedelta(hours=expires_in_hours) if expires_in_hours else None
+    link = content.new_share(secrets.token_urlsafe(24), user_id, gen_id, expires_at)
+    return share_view(link, public_base_url)
+
+
+def list_shares(*, user_id: str, gen_id: str, content, public_base_url: str) -> dict:
+    owned_image(content, user_id, gen_id)
+    return {"items": [share_view(link, public_base_url) for link in content.shares_of(user_id, gen_id)]}
+
+
+def revoke_share(*, user_id: str, share_id: str, content) -> None:
+    link = content.share(share_id)
+    if link is None or link.owner_id != user_id:
+        raise errors.NotFound("No such share link.")
+    content.delete_share(link)
+
+
+def open_share(*, share_id: str, content, objects) -> str:
+    """A short-lived URL of the one image this live link points at; NotFound for anything else."""
+    link = content.share(share_id) if share_id else None
+    image = content.image(link.owner_id, link.gen_id) if link is not None else None
+    if image is None:
+        raise errors.NotFound("This link does not exist or was revoked.")
+    return download_url(image, objects, expires_in=SHARE_URL_SECONDS)
+
+
+def share_view(link, public_base_url: str) -> dict:
+    return {
+        "id": link.share_id,
+        "image_id": link.gen_id,
+        "url": f"{public_base_url}/s/{link.share_id}",
+        "created_at": link.created_at.isoformat(),
+        "expires_at": link.expires_at.isoformat() if link.expires_at else None,
+    }

@@ -1,0 +1,36 @@
+"""Model providers: one interface, three real protocols (fal.ai, Replicate, RunPod).
+
+A job's parameters go only to the provider that runs it (GEN-1); its result comes back by a
+webhook the adapter authenticates in the provider's own way (GEN-3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chalicelib.gateways.providers.common import Delivery, Http, JobRequest, ModelProvider
+
+__all__ = ["Delivery", "Http", "JobRequest", "ModelProvider", "create_provider"]
+
+PROVIDERS = ("fal", "replicate", "runpod")
+
+
+def create_provider(name: str, *, http: Http, secret: Callable[[str], str], base_url: str | None) -> ModelProvider:
+    if name == "fal":
+        from chalicelib.gateways.providers.fal import FalProvider
+
+        return FalProvider(http=http, api_key=lambda: secret("fal-api-key"), base_url=base_url)
+    if name == "replicate":
+        from chalicelib.gateways.providers.replicate import ReplicateProvider
+
+        return ReplicateProvider(
+            http=http,
+            api_token=lambda: secret("replicate-api-token"),
+            webhook_secret=lambda: secret("replicate-webhook-secret"),
+            base_url=base_url,
+        )
+    if name == "runpod":
+        from chalicelib.gateways.providers.runpod import RunPodProvider
+
+        return RunPodProvider(http=http, api_key=lambda: secret("runpod-api-key"), base_url=base_url)
+    raise ValueError(f"unknown model provider '{name}'; choose one of {PROVIDERS}")

@@ -1,0 +1,118 @@
+"""What every provider adapter offers, and the HTTP transport they share."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chalicelib import errors
+
+ASPECT_SIZES = {"1:1": (1024, 1024), "4:3": (1152, 864), "3:4": (864, 1152), "16:9": (1344, 768), "9:16": (768, 1344)}
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything the provider needs for one job, and nothing about the person asking."""
+
+    gen_id: str
+    model: str  # our public model name; the adapter maps it to the provider's id
+    prompt: str
+    negative_prompt: str | None
+    aspect_ratio: str
+    style: str
+    safety_level: str
+    source_image_url: str | None = None  # a short-lived GET of the user's own upload
+
+    def styled_prompt(self) -> str:
+        return self.prompt if self.style == "none" else f"{self.prompt}, {self.style.replace('-', ' ')} style"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A webhook's claim about a job, once the adapter has authenticated it."""
+
+    request_id: str
+    succeeded: bool
+    image_url: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise errors.UpstreamUnavailable("The model provider sent an unreadable response.") from exc
+
+
+class Http(Protocol):
+    def request(
+        self, method: str, url: str, *, headers: Mapping[str, str] | None = None, body: bytes | None = None
+    ) -> HttpResponse: ...
+
+
+class ModelProvider(Protocol):
+    name: str
+    models: Mapping[str, str]  # public model name -> the provider's model or endpoint id
+
+    def submit(self, job: JobRequest, webhook_url: str) -> str:
+        """Queue the job with the webhook to call; returns the provider's request id."""
+
+    def read_delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery:
+        """Authenticate a webhook and read it; raises SignatureInvalid for anything not genuine."""
+
+    def confirm(self, delivery: Delivery, model: str) -> Delivery:
+        """What the provider itself says about the job (RunPod: re-fetched; signed ones: as is)."""
+
+    def download(self, url: str, max_bytes: int) -> bytes:
+        """The result image's bytes."""
+
+
+class UrllibHttp:
+    """Plain HTTPS with the standard library: no extra runtime dependency in the Lambda bundle."""
+
+    def __init__(self, timeout: float = 15.0) -> None:
+        self._timeout = timeout
+
+    def request(
+        self, method: str, url: str, *, headers: Mapping[str, str] | None = None, body: bytes | None = None
+    ) -> HttpResponse:
+        import urllib.error
+        import urllib.request
+
+        if not url.startswith(("https://", "http://")):
+            raise errors.UpstreamUnavailable("The model provider URL is not an HTTP URL.")
+        request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                return HttpResponse(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as exc:
+            return HttpResponse(exc.code, dict(exc.headers or {}), exc.read() or b"")
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise errors.UpstreamUnavailable("The model provider could not be reached.") from exc
+
+
+def ensure_ok(response: HttpResponse, what: str) -> HttpResponse:
+    if response.status >= 300:
+        raise errors.UpstreamUnavailable(f"The model provider refused to {what} (HTTP {response.status}).")
+    return response
+
+
+def header(headers: Mapping[str, str], name: str) -> str:
+    """Case-insensitive header lookup (API Gateway and WSGI spell header names differently)."""
+    wanted = name.lower()
+    return next((str(value) for key, value in headers.items() if key.lower() == wanted), "")
+
+
+def download(http: Http, url: str, max_bytes: int) -> bytes:
+    response = ensure_ok(http.request("GET", url), "return the image")
+    if len(response.body) > max_bytes:
+        raise errors.UpstreamUnavailable("The model provider returned an image that is too large.")
+    return response.body

@@ -1,0 +1,156 @@
+"""fal.ai: the queue API for jobs, Ed25519-signed webhooks checked against fal's JWKS.
+
+Submit: POST {queue}/{model id}?fal_webhook=<url> with the model input; the answer carries the
+request id. Webhook headers X-Fal-Webhook-Request-Id/-User-Id/-Timestamp/-Signature; the signature
+(hex) covers "request_id\\nuser_id\\ntimestamp\\nsha256hex(body)" and the timestamp must be within
+300 seconds of now.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from chalicelib import clock, errors
+from chalicelib.gateways.providers.common import (
+    Delivery,
+    Http,
+    JobRequest,
+    download,
+    ensure_ok,
+    header,
+)
+
+QUEUE_URL = "https://queue.fal.run"
+JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json"
+TOLERANCE_SECONDS = 300
+JWKS_REFRESH = timedelta(minutes=5)  # a failing signature refetches the keys at most this often
+
+IMAGE_SIZES = {
+    "1:1": "square_hd",
+    "4:3": "landscape_4_3",
+    "3:4": "portrait_4_3",
+    "16:9": "landscape_16_9",
+    "9:16": "portrait_16_9",
+}
+SAFETY_TOLERANCE = {"strict": "1", "standard": "2", "relaxed": "4"}
+
+
+class FalProvider:
+    name = "fal"
+    models: Mapping[str, str] = {
+        "flux-schnell": "fal-ai/flux/schnell",
+        "flux-dev": "fal-ai/flux/dev",
+        "sdxl": "fal-ai/fast-sdxl",
+    }
+
+    def __init__(self, *, http: Http, api_key: Callable[[], str], base_url: str | None = None) -> None:
+        self._http = http
+        self._api_key = api_key
+        self._queue_url = (base_url or QUEUE_URL).rstrip("/")
+        self._jwks_url = f"{base_url.rstrip('/')}/.well-known/jwks.json" if base_url else JWKS_URL
+        self._keys: list = []
+        self._keys_fetched: datetime | None = None
+
+    # -- jobs -----------------------------------------------------------------------------------
+    def submit(self, job: JobRequest, webhook_url: str) -> str:
+        payload: dict = {
+            "prompt": job.styled_prompt(),
+            "image_size": IMAGE_SIZES[job.aspect_ratio],
+            "num_images": 1,
+            "enable_safety_checker": True,
+            "safety_tolerance": SAFETY_TOLERANCE[job.safety_level],
+            "output_format": "png",
+        }
+        if job.negative_prompt:
+            payload["negative_prompt"] = job.negative_prompt
+        if job.source_image_url:
+            payload["image_url"] = job.source_image_url
+        url = f"{self._queue_url}/{self.models[job.model]}?fal_webhook={quote(webhook_url, safe='')}"
+        response = self._http.request(
+            "POST",
+            url,
+            headers={"Authorization": f"Key {self._api_key()}", "Content-Type": "application/json"},
+            body=json.dumps(payload).encode(),
+        )
+        request_id = ensure_ok(response, "queue the job").json().get("request_id")
+        if not isinstance(request_id, str) or not request_id:
+            raise errors.UpstreamUnavailable("The model provider did not return a request id.")
+        return request_id
+
+    def download(self, url: str, max_bytes: int) -> bytes:
+        return download(self._http, url, max_bytes)
+
+    # -- webhooks -------------------------------------------------------------------------------
+    def read_delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery:
+        request_id = header(headers, "X-Fal-Webhook-Request-Id")
+        user_id = header(headers, "X-Fal-Webhook-User-Id")
+        timestamp = header(headers, "X-Fal-Webhook-Timestamp")
+        signature = header(headers, "X-Fal-Webhook-Signature")
+        if not (request_id and user_id and timestamp and signature):
+            raise errors.SignatureInvalid("The webhook is not signed.")
+        try:
+            sent_at = int(timestamp)
+            signature_bytes = bytes.fromhex(signature)
+        except ValueError:
+            raise errors.SignatureInvalid("The webhook signature is malformed.") from None
+        if abs(clock.now().timestamp() - sent_at) > TOLERANCE_SECONDS:
+            raise errors.SignatureInvalid("The webhook is too old or from the future.")
+        message = "\n".join([request_id, user_id, timestamp, hashlib.sha256(body).hexdigest()]).encode()
+        if not self._verified(signature_bytes, message):
+            raise errors.SignatureInvalid("The webhook signature does not match.")
+        return _delivery(request_id, body)
+
+    def confirm(self, delivery: Delivery, model: str) -> Delivery:
+        return delivery  # signed by fal: the delivery itself is the provider's word
+
+    def _verified(self, signature: bytes, message: bytes) -> bool:
+        from cryptography.exceptions import InvalidSignature
+
+        for attempt in range(2):
+            if attempt == 1 and not self._may_refresh():
+                return False
+            for key in self._public_keys(refresh=attempt == 1):
+                try:
+                    key.verify(signature, message)
+                    return True
+                except InvalidSignature:
+                    continue
+        return False
+
+    def _may_refresh(self) -> bool:
+        return self._keys_fetched is None or clock.now() - self._keys_fetched >= JWKS_REFRESH
+
+    def _public_keys(self, *, refresh: bool) -> list:
+        if self._keys and not refresh:
+            return self._keys
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        jwks = ensure_ok(self._http.request("GET", self._jwks_url), "publish its webhook keys").json()
+        keys = []
+        for jwk in jwks.get("keys", []) if isinstance(jwks, dict) else []:
+            if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and isinstance(jwk.get("x"), str):
+                raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
+                keys.append(Ed25519PublicKey.from_public_bytes(raw))
+        self._keys, self._keys_fetched = keys, clock.now()
+        return keys
+
+
+def _delivery(request_id: str, body: bytes) -> Delivery:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise errors.InvalidInput("The webhook body is not JSON.") from None
+    if not isinstance(data, dict) or data.get("request_id") != request_id:
+        raise errors.SignatureInvalid("The webhook body does not match its signed request id.")
+    if data.get("status") != "OK":
+        return Delivery(request_id=request_id, succeeded=False, error=str(data.get("error") or "failed")[:200])
+    images = (data.get("payload") or {}).get("images") or []
+    url = images[0].get("url") if images and isinstance(images[0], dict) else None
+    if not isinstance(url, str):
+        return Delivery(request_id=request_id, succeeded=False, error="The provider returned no image.")
+    return Delivery(request_id=request_id, succeeded=True, image_url=url)

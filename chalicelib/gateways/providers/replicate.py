@@ -1,0 +1,94 @@
+"""Replicate: predictions API for jobs, Standard Webhooks signatures for results.
+
+Submit: POST /v1/models/{owner}/{name}/predictions with the input, the webhook URL and the
+"completed" event filter. Webhook headers webhook-id/-timestamp/-signature ("v1,<base64 HMAC>" over
+"id.timestamp.body" with the whsec_ secret); `standardwebhooks` checks the signature and refuses
+timestamps more than five minutes off.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+
+from chalicelib import errors
+from chalicelib.gateways.providers.common import Delivery, Http, JobRequest, download, ensure_ok, header
+
+API_URL = "https://api.replicate.com"
+SAFETY_TOLERANCE = {"strict": 1, "standard": 2, "relaxed": 4}
+
+
+class ReplicateProvider:
+    name = "replicate"
+    models: Mapping[str, str] = {
+        "flux-schnell": "black-forest-labs/flux-schnell",
+        "flux-dev": "black-forest-labs/flux-dev",
+    }
+
+    def __init__(
+        self,
+        *,
+        http: Http,
+        api_token: Callable[[], str],
+        webhook_secret: Callable[[], str],
+        base_url: str | None = None,
+    ) -> None:
+        self._http = http
+        self._api_token = api_token
+        self._webhook_secret = webhook_secret
+        self._api_url = (base_url or API_URL).rstrip("/")
+
+    def submit(self, job: JobRequest, webhook_url: str) -> str:
+        model_input: dict = {
+            "prompt": job.styled_prompt(),
+            "aspect_ratio": job.aspect_ratio,
+            "num_outputs": 1,
+            "output_format": "png",
+            "disable_safety_checker": False,
+            "safety_tolerance": SAFETY_TOLERANCE[job.safety_level],
+        }
+        if job.negative_prompt:
+            model_input["negative_prompt"] = job.negative_prompt
+        if job.source_image_url:
+            model_input["image"] = job.source_image_url
+        body = {"input": model_input, "webhook": webhook_url, "webhook_events_filter": ["completed"]}
+        response = self._http.request(
+            "POST",
+            f"{self._api_url}/v1/models/{self.models[job.model]}/predictions",
+            headers={"Authorization": f"Bearer {self._api_token()}", "Content-Type": "application/json"},
+            body=json.dumps(body).encode(),
+        )
+        prediction_id = ensure_ok(response, "queue the job").json().get("id")
+        if not isinstance(prediction_id, str) or not prediction_id:
+            raise errors.UpstreamUnavailable("The model provider did not return a prediction id.")
+        return prediction_id
+
+    def download(self, url: str, max_bytes: int) -> bytes:
+        return download(self._http, url, max_bytes)
+
+    def read_delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery:
+        from standardwebhooks import Webhook
+        from standardwebhooks.webhooks import WebhookVerificationError
+
+        signed = {name: header(headers, name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+        try:
+            data = Webhook(self._webhook_secret()).verify(body, signed)
+        except WebhookVerificationError:
+            raise errors.SignatureInvalid("The webhook signature is missing, wrong or stale.") from None
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            raise errors.InvalidInput("The webhook body is not a prediction.")
+        return _delivery(data)
+
+    def confirm(self, delivery: Delivery, model: str) -> Delivery:
+        return delivery  # signed by Replicate: the delivery itself is the provider's word
+
+
+def _delivery(prediction: dict) -> Delivery:
+    prediction_id = prediction["id"]
+    if prediction.get("status") != "succeeded":
+        return Delivery(request_id=prediction_id, succeeded=False, error=str(prediction.get("error") or "failed")[:200])
+    output = prediction.get("output")
+    url = output[0] if isinstance(output, list) and output else output
+    if not isinstance(url, str):
+        return Delivery(request_id=prediction_id, succeeded=False, error="The provider returned no image.")
+    return Delivery(request_id=prediction_id, succeeded=True, image_url=url)
