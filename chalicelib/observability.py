@@ -93,10 +93,25 @@ def _trace(event: Any, get_response: Any) -> Any:
     return _tracing_middleware()(event, get_response)
 
 
+@lru_cache(maxsize=1)
+def _logging_middleware() -> Any:
+    from chalice import ConvertToMiddleware
+
+    return ConvertToMiddleware(logger.inject_lambda_context(clear_state=True))
+
+
+def _log_context(event: Any, get_response: Any) -> Any:
+    # A handler invoked without a Lambda context (a direct call in a test) has nothing to inject.
+    context = getattr(event, "lambda_context", None) or getattr(event, "context", None)
+    if context is None:
+        return get_response(event)
+    return _logging_middleware()(event, get_response)
+
+
 def register(app: Any) -> None:
     """Attach Logger, Tracer and Metrics to every handler of `app`, once."""
     from chalice import ConvertToMiddleware
 
-    app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+    app.register_middleware(_log_context)
     app.register_middleware(_trace)
     app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
