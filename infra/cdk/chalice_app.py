@@ -41,11 +41,14 @@ class ChaliceApp(Chalice):
     def _package_app(self) -> None:
         # Chalice takes the stage name from the scope's path; the stage is ours to name.
         self.stage_name = self.pixelkeep_stage
-        if self.with_dependencies:
-            super()._package_app()
-        else:
-            with mock.patch.object(deployer, "PipDependencyBuilder", _NoDependencies):
+        # Chalice imports the app with the stage's variables written into os.environ, and leaves
+        # them there; restore the caller's environment.
+        with mock.patch.dict(os.environ):
+            if self.with_dependencies:
                 super()._package_app()
+            else:
+                with mock.patch.object(deployer, "PipDependencyBuilder", _NoDependencies):
+                    super()._package_app()
         _point_log_groups_at_renamed_functions(os.path.join(self._sam_package_dir, "sam.json"))
 
 

@@ -20,6 +20,7 @@ from infra.description import Description, StateMachineSpec
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHALICE_ROLE = "DefaultRole"  # the one role Chalice creates for all of the app's functions
 SERVICE = "pixelkeep"
+LAMBDA_MEMORY_MB = 512  # image checks with Pillow; more memory also means more CPU for cold starts
 
 
 def state_machine_env_name(spec: StateMachineSpec) -> str:
@@ -81,6 +82,7 @@ class PixelkeepStack(Stack):
             with_dependencies=with_dependencies,
             stage_config={
                 "api_gateway_stage": "api",
+                "lambda_memory_size": LAMBDA_MEMORY_MB,
                 "automatic_layer": True,
                 "xray": True,
                 "log_retention_in_days": description.log_retention_days,

@@ -1,10 +1,13 @@
-"""Synthesize the stack: `python -m infra.cdk.synth [OUT_DIR] [--offline]`.
+"""Synthesize the stack: `python -m infra.cdk.synth [OUT_DIR] [--with-dependencies]`.
 
 Stage, profile and resource prefix come from CDK context (`-c stage=...` through the cdk CLI) or
 the environment (PIXELKEEP_STAGE, PIXELKEEP_PROFILE, PIXELKEEP_DEPLOY_PREFIX); the defaults are
 stage "dev" and profile "kaleipix". The output directory is the argument, else PIXELKEEP_CDK_OUT,
-else CDK_OUTDIR (set by the cdk CLI), else infra/cdk.out. `--offline` (or PIXELKEEP_SYNTH_OFFLINE=1)
-packages the app code without its runtime dependencies, so nothing is downloaded; deploy without it.
+else CDK_OUTDIR (set by the cdk CLI), else infra/cdk.out.
+
+Without `--with-dependencies` nothing is downloaded: the app code is packaged without its runtime
+dependencies, which is enough to check the template. Deploys go through the cdk CLI, whose app
+command (cdk.json) passes `--with-dependencies` so Chalice builds the dependency layer.
 """
 
 from __future__ import annotations
@@ -65,11 +68,21 @@ def _working_directory(path: str) -> Iterator[None]:
         os.chdir(previous)
 
 
+# Set only while synthesizing, when the caller has not: Chalice names service principals after a
+# region (the template itself stays region-agnostic), and the CDK's runtime warns about Node versions.
+SYNTH_ENV_DEFAULTS = {"AWS_DEFAULT_REGION": "us-east-1", "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+
+
 def synthesize(out_dir: Path, target: Target, *, offline: bool) -> Path:
     """Write the cloud assembly to `out_dir`; returns the stack's template path."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-    # Chalice names service principals after a region; the template itself stays region-agnostic.
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    from unittest import mock
+
+    defaults = {k: v for k, v in SYNTH_ENV_DEFAULTS.items() if k not in os.environ}
+    with mock.patch.dict(os.environ, defaults):
+        return _synthesize(out_dir.resolve(), target, offline=offline)
+
+
+def _synthesize(out_dir: Path, target: Target, *, offline: bool) -> Path:
     from aws_cdk import App
 
     from chalicelib.profile.loader import load_profile
@@ -78,7 +91,6 @@ def synthesize(out_dir: Path, target: Target, *, offline: bool) -> Path:
 
     settings = deployment_settings(target)
     description = describe(settings, load_profile(target.profile))
-    out_dir = out_dir.resolve()
     with tempfile.TemporaryDirectory(prefix="chalice-") as scratch, _working_directory(scratch):
         app = App(outdir=str(out_dir))
         stack = PixelkeepStack(
@@ -116,14 +128,18 @@ def _cli_context(env: os._Environ) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", nargs="?", type=Path)
-    parser.add_argument("--offline", action="store_true", help="package app code only; download nothing")
+    parser.add_argument(
+        "--with-dependencies", action="store_true", help="build the runtime dependency layer (downloads wheels)"
+    )
     args = parser.parse_args(argv)
     env = os.environ
     out_dir = args.out_dir or Path(env.get("PIXELKEEP_CDK_OUT") or env.get("CDK_OUTDIR") or DEFAULT_OUT)
-    offline = args.offline or env.get("PIXELKEEP_SYNTH_OFFLINE") == "1"
+    offline = not args.with_dependencies
     target = _target_from(_cli_context(env), env)
     template = synthesize(out_dir, target, offline=offline)
     print(f"synthesized {target.stack_name} (profile {target.profile}) -> {template}")
+    if offline:
+        print("app code packaged without its runtime dependencies: check the template, deploy with the cdk CLI")
 
 
 if __name__ == "__main__":

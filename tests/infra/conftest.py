@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ class Template:
         self.profile = profile
         self.body = json.loads(path.read_text(encoding="utf-8"))
         self.resources: dict[str, dict] = self.body["Resources"]
+        self.environment_changes: set[str] = set()
 
     def of_type(self, *types: str) -> dict[str, dict]:
         return {name: r for name, r in self.resources.items() if r["Type"] in types}
@@ -32,7 +34,7 @@ class Template:
         return self.of_type("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 
-def _target(profile: str):
+def _target(profile: str, customer_managed_key: bool = False):
     from infra.cdk.synth import Target
 
     return Target(
@@ -40,26 +42,37 @@ def _target(profile: str):
         profile=profile,
         resource_prefix=f"pixelkeep-{STAGE}",
         email_sender=EMAIL_SENDER,
-        customer_managed_key=False,
+        customer_managed_key=customer_managed_key,
     )
 
 
-def _synthesize(out_dir: Path, profile: str) -> Template:
-    # In this process: the CDK's JavaScript runtime starts once for every profile synthesized.
+def _synthesize(out_dir: Path, profile: str, customer_managed_key: bool) -> Template:
+    # In this process: the CDK's JavaScript runtime starts once for every variant synthesized.
     from infra.cdk.synth import synthesize
 
-    return Template(synthesize(out_dir, _target(profile), offline=True), profile)
+    before = dict(os.environ)
+    path = synthesize(out_dir, _target(profile, customer_managed_key), offline=True)
+    template = Template(path, profile)
+    template.environment_changes = {k for k in {*before, *os.environ} if before.get(k) != os.environ.get(k)}
+    return template
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory):
     """`synthesized(profile)`: the template for that profile, synthesized on first use."""
-    cache: dict[str, Template] = {}
+    cache: dict[tuple[str, bool], Template | Exception] = {}
 
-    def get(profile: str) -> Template:
-        if profile not in cache:
-            cache[profile] = _synthesize(tmp_path_factory.mktemp(f"cdk-{profile}"), profile)
-        return cache[profile]
+    def get(profile: str, customer_managed_key: bool = False) -> Template:
+        variant = (profile, customer_managed_key)
+        if variant not in cache:
+            try:
+                out_dir = tmp_path_factory.mktemp(f"cdk-{profile}")
+                cache[variant] = _synthesize(out_dir, profile, customer_managed_key)
+            except Exception as exc:  # a broken stack fails every test once, not one synth per test
+                cache[variant] = exc
+        if isinstance(cache[variant], Exception):
+            raise cache[variant]
+        return cache[variant]
 
     return get
 

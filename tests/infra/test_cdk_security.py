@@ -157,3 +157,17 @@ def test_app_role_reaches_every_table_bucket_and_state_machine(template):
 
 def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
+
+
+def test_sec6_customer_managed_key_encrypts_every_table_and_bucket(synthesized):
+    template = synthesized("kaleipix", customer_managed_key=True)
+    (key_id,) = template.of_type("AWS::KMS::Key")
+    assert template.resources[key_id]["Properties"]["EnableKeyRotation"] is True
+    for name, table in template.of_type("AWS::DynamoDB::Table").items():
+        sse = table["Properties"]["SSESpecification"]
+        assert sse["SSEType"] == "KMS", name
+        assert sse["KMSMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}, name
+    for name, bucket in template.of_type("AWS::S3::Bucket").items():
+        default = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert default["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms", name
+        assert key_id in json.dumps(default["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]), name
