@@ -1,7 +1,7 @@
 """Synthesize the stack: `python -m infra.cdk.synth [OUT_DIR] [--with-dependencies]`.
 
 Stage, profile and resource prefix come from CDK context (`-c stage=...` through the cdk CLI) or
-the environment (PIXELKEEP_STAGE, PIXELKEEP_PROFILE, PIXELKEEP_DEPLOY_PREFIX); the defaults are
+the environment (PIXELKEEP_STAGE, PIXELKEEP_PROFILE, PIXELKEEP_DEPLOY_PREFIX, PIXELKEEP_PUBLIC_URL); the defaults are
 stage "dev" and profile "kaleipix". The output directory is the argument, else PIXELKEEP_CDK_OUT,
 else CDK_OUTDIR (set by the cdk CLI), else infra/cdk.out.
 
@@ -32,6 +32,7 @@ class Target:
     resource_prefix: str
     email_sender: str
     customer_managed_key: bool
+    public_url: str | None = None  # the API's public address (custom domain): links and webhook URLs
 
     @property
     def stack_name(self) -> str:
@@ -49,6 +50,7 @@ def deployment_settings(target: Target):
         resource_prefix=target.resource_prefix,
         parameter_prefix=f"/{target.resource_prefix}",
         email_sender=target.email_sender,
+        public_base_url=(target.public_url or "").rstrip("/"),
         export_state_machine_arn="",
         erasure_state_machine_arn="",
         grace_days_override=None,
@@ -116,6 +118,7 @@ def _target_from(context: dict, env: os._Environ) -> Target:
         resource_prefix=prefix,
         email_sender=context.get("email_sender") or env.get("PIXELKEEP_EMAIL_SENDER") or "no-reply@pixelkeep.example",
         customer_managed_key=str(context.get("customer_managed_key", "")).lower() in ("1", "true", "yes"),
+        public_url=context.get("public_url") or env.get("PIXELKEEP_PUBLIC_URL") or None,
     )
 
 
@@ -136,6 +139,11 @@ def main(argv: list[str] | None = None) -> None:
     out_dir = args.out_dir or Path(env.get("PIXELKEEP_CDK_OUT") or env.get("CDK_OUTDIR") or DEFAULT_OUT)
     offline = not args.with_dependencies
     target = _target_from(_cli_context(env), env)
+    if not target.public_url:
+        message = "no public URL (-c public_url=https://... or PIXELKEEP_PUBLIC_URL): links would point nowhere"
+        if not offline:
+            raise SystemExit(f"refusing to package for deployment: {message}")
+        print(f"warning: {message}")
     template = synthesize(out_dir, target, offline=offline)
     print(f"synthesized {target.stack_name} (profile {target.profile}) -> {template}")
     if offline:

@@ -10,6 +10,7 @@ import pytest
 
 STAGE = "test"
 EMAIL_SENDER = "no-reply@pixelkeep.example"
+PUBLIC_URL = "https://api.pixelkeep.example"
 
 
 class Template:
@@ -43,6 +44,7 @@ def _target(profile: str, customer_managed_key: bool = False):
         resource_prefix=f"pixelkeep-{STAGE}",
         email_sender=EMAIL_SENDER,
         customer_managed_key=customer_managed_key,
+        public_url=PUBLIC_URL,
     )
 
 

@@ -10,7 +10,7 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib.store import layout
 from infra.description import ASL_DIR
-from tests.infra.conftest import description_for, settings_for
+from tests.infra.conftest import PUBLIC_URL, description_for, settings_for
 
 # Tables holding personal or payment data: every category table (the idempotency table holds only
 # request hashes and results for a few hours).
@@ -133,6 +133,7 @@ def test_functions_read_the_deployments_settings_and_state_machine_arns(template
         assert variables["PIXELKEEP_PROFILE"] == template.profile, name
         assert variables["PIXELKEEP_RESOURCE_PREFIX"] == settings.resource_prefix, name
         assert variables["PIXELKEEP_PARAMETER_PREFIX"] == settings.parameter_prefix, name
+        assert variables["PIXELKEEP_PUBLIC_URL"] == settings.public_base_url == PUBLIC_URL, name
         assert variables["POWERTOOLS_SERVICE_NAME"] == "pixelkeep", name
         for spec in description.state_machines:
             arn = json.dumps(variables[f"PIXELKEEP_{spec.logical.upper()}_STATE_MACHINE_ARN"])
