@@ -222,3 +222,22 @@ def provider():
 
     settings = get_settings()
     return create_provider(settings.provider, http=provider_http(), secret=secret, base_url=settings.provider_base_url)
+
+
+@lru_cache(maxsize=1)
+def password_hasher():
+    """argon2id with the library's RFC 9106 defaults (ACC-2)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+@lru_cache(maxsize=1)
+def google_verifier():
+    """Google ID-token verifier; PIXELKEEP_GOOGLE_JWKS_URL points it at other keys (tests, local cloud)."""
+    import os
+
+    from chalicelib.gateways.google import GOOGLE_JWKS_URL, GoogleIdTokens
+    from chalicelib.store.secrets import secret
+
+    return GoogleIdTokens(secret("google-client-id"), os.environ.get("PIXELKEEP_GOOGLE_JWKS_URL") or GOOGLE_JWKS_URL)

@@ -6,6 +6,13 @@ from chalice import Blueprint
 
 from chalicelib.api.http import json_body, json_response, parse_body, route
 
+
+def require_method(profile, method: str) -> None:
+    from chalicelib.domain.accounts.methods import require_method as check
+
+    check(profile, method)
+
+
 bp = Blueprint(__name__)
 
 
@@ -32,7 +39,31 @@ def _models():
         code: str = Field(min_length=4, max_length=16, pattern=r"^\s*\d+\s*$")
         birth_date: date | None = None
 
-    return {"CodeRequest": CodeRequest, "CodeRedeem": CodeRedeem, "SessionChoice": SessionChoice}
+    class PasswordSignUp(Body):
+        email: str = email_field
+        password: str = Field(min_length=1, max_length=1024)
+        birth_date: date | None = None
+
+    class PasswordSignIn(SessionChoice):
+        email: str = email_field
+        password: str = Field(min_length=1, max_length=1024)
+
+    class GoogleSignIn(SessionChoice):
+        id_token: str = Field(min_length=10, max_length=8192)
+        nonce: str = Field(min_length=8, max_length=128)
+        birth_date: date | None = None
+
+    class TelegramSignIn(SessionChoice):
+        widget: dict[str, str | int] = Field(max_length=20)
+
+    return {
+        "CodeRequest": CodeRequest,
+        "CodeRedeem": CodeRedeem,
+        "PasswordSignUp": PasswordSignUp,
+        "PasswordSignIn": PasswordSignIn,
+        "GoogleSignIn": GoogleSignIn,
+        "TelegramSignIn": TelegramSignIn,
+    }
 
 
 def client_ip(request) -> str:
@@ -143,3 +174,89 @@ def log_out_everywhere():
     result = authenticate(bp.current_request)
     closed = close_all_sessions(wiring.accounts_store(), result.user.user_id)
     return json_response({"status": "signed_out", "sessions_closed": closed}, headers={"Set-Cookie": _expire_cookies()})
+
+
+@route(bp, "/auth/password/sign-up", methods=["POST"])
+def password_sign_up():
+    """ACC-2. 202 either way; the emailed code (POST /auth/email/verify) verifies the address."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts import passwords
+    from chalicelib.store.secrets import secret
+
+    require_method(wiring.profile(), "password")
+    body = parse_body(_models()["PasswordSignUp"], json_body(bp))
+    wiring.rate_limiter().check("password", client_ip(bp.current_request))
+    passwords.sign_up(
+        wiring.accounts_store(),
+        wiring.email(),
+        wiring.profile(),
+        wiring.password_hasher(),
+        code_key=secret("login-code-key"),
+        email=body.email,
+        password=body.password,
+        birth_date=body.birth_date,
+    )
+    return json_response({"status": "verification_sent"}, 202)
+
+
+@route(bp, "/auth/password/sign-in", methods=["POST"])
+def password_sign_in():
+    from chalicelib import wiring
+    from chalicelib.domain.accounts import passwords
+    from chalicelib.domain.accounts.hashing import email_hash
+
+    require_method(wiring.profile(), "password")
+    body = parse_body(_models()["PasswordSignIn"], json_body(bp))
+    limiter = wiring.rate_limiter()
+    limiter.check("password", client_ip(bp.current_request))
+    limiter.check_subject("password_account", email_hash(body.email))
+    user_id = passwords.sign_in(
+        wiring.accounts_store(), wiring.profile(), wiring.password_hasher(), email=body.email, password=body.password
+    )
+    note_sign_in(bp.current_request, "password", user_id)
+    return open_session_response(user_id, body.session)
+
+
+@route(bp, "/auth/google/nonce", methods=["POST"])
+def google_nonce():
+    from chalicelib import wiring
+    from chalicelib.domain.accounts import google
+
+    wiring.rate_limiter().check("sign_in", client_ip(bp.current_request))
+    return json_response({"nonce": google.issue_nonce(wiring.accounts_store(), wiring.profile())}, 201)
+
+
+@route(bp, "/auth/google", methods=["POST"])
+def google_sign_in():
+    """ACC-3: a Google ID token minted for our nonce signs in (or up, keeping email, name, picture)."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts import google
+
+    require_method(wiring.profile(), "google")
+    body = parse_body(_models()["GoogleSignIn"], json_body(bp))
+    wiring.rate_limiter().check("sign_in", client_ip(bp.current_request))
+    user_id = google.sign_in(
+        wiring.accounts_store(),
+        wiring.profile(),
+        wiring.google_verifier(),
+        id_token=body.id_token,
+        nonce=body.nonce,
+        birth_date=body.birth_date,
+    )
+    note_sign_in(bp.current_request, "google", user_id)
+    return open_session_response(user_id, body.session)
+
+
+@route(bp, "/auth/telegram", methods=["POST"])
+def telegram_sign_in():
+    """Sign in with a Telegram account already linked to a profile (ACC-6)."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts import telegram
+    from chalicelib.store.secrets import secret
+
+    require_method(wiring.profile(), "telegram")
+    body = parse_body(_models()["TelegramSignIn"], json_body(bp))
+    wiring.rate_limiter().check("sign_in", client_ip(bp.current_request))
+    user_id = telegram.sign_in(wiring.accounts_store(), wiring.profile(), body.widget, secret("telegram-bot-token"))
+    note_sign_in(bp.current_request, "telegram", user_id)
+    return open_session_response(user_id, body.session)

@@ -55,11 +55,17 @@ def credentials_of(request):
 
 
 def authenticate(request):
-    """The domain's full result (user item included), for routes that need more than a Principal."""
+    """The domain's full result (user item included), for routes that need more than a Principal.
+
+    An API-key call is also rate-limited and metered per key (SEC-4)."""
     from chalicelib import wiring
     from chalicelib.domain.accounts.authorizer import authenticate as run
 
-    return run(wiring.accounts_store(), credentials_of(request))
+    result = run(wiring.accounts_store(), credentials_of(request))
+    if result.api_key_id:
+        wiring.rate_limiter().check_subject("api_key", result.api_key_id)
+        wiring.usage_meter().record(result.api_key_id, result.user.user_id, volume_bytes=len(request.raw_body or b""))
+    return result
 
 
 def principal_of(result) -> Principal:

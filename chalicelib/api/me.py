@@ -53,3 +53,119 @@ def patch_me():
     store = wiring.accounts_store()
     update_profile(store, user, username=change.username, display_name=change.display_name, preferences=preferences)
     return json_response(profile_view(store.get_user(user.user_id, consistent=True)))
+
+
+def _session_only():
+    """Managing credentials needs a signed-in person, not an API key."""
+    from chalicelib.errors import Forbidden
+
+    result = _signed_in()
+    if result.via != "session":
+        raise Forbidden("Sign in to manage your account; API keys cannot do this.")
+    return result
+
+
+def _bodies():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class Body(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+    class NewApiKey(Body):
+        name: str | None = Field(default=None, max_length=60)
+        scopes: list[str] | None = Field(default=None, max_length=10)
+
+    class TelegramLink(Body):
+        widget: dict[str, str | int] = Field(max_length=20)
+
+    class PasswordChange(Body):
+        current_password: str | None = Field(default=None, max_length=1024)
+        new_password: str = Field(min_length=1, max_length=1024)
+
+    return {"NewApiKey": NewApiKey, "TelegramLink": TelegramLink, "PasswordChange": PasswordChange}
+
+
+@route(bp, "/me/api-keys", methods=["POST"])
+def create_api_key():
+    """ACC-4, ACC-5: the key is in this response only."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts import api_keys
+
+    body = parse_body(_bodies()["NewApiKey"], json_body(bp))
+    user = _session_only().user
+    created = api_keys.create_key(wiring.accounts_store(), wiring.profile(), user, name=body.name, scopes=body.scopes)
+    return json_response(created, 201)
+
+
+@route(bp, "/me/api-keys", methods=["GET"])
+def list_api_keys():
+    from chalicelib import wiring
+    from chalicelib.domain.accounts import api_keys
+
+    return json_response({"api_keys": api_keys.list_keys(wiring.accounts_store(), _session_only().user.user_id)})
+
+
+@route(bp, "/me/api-keys/{key_id}", methods=["DELETE"])
+def revoke_api_key(key_id):
+    from chalicelib import wiring
+
+    wiring.accounts_store().revoke_api_key(_session_only().user.user_id, key_id)
+    return json_response({"id": key_id, "revoked": True})
+
+
+@route(bp, "/me/api-keys/{key_id}/usage", methods=["GET"])
+def api_key_usage(key_id):
+    """SEC-4: the key's metered requests, bytes and units per day."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts import api_keys
+
+    user = _signed_in().user
+    key = wiring.accounts_store().get_api_key(key_id)
+    api_keys.ensure_owner(key, user.user_id)
+    return json_response({"id": key_id, "usage": wiring.usage_meter().usage(key_id)})
+
+
+@route(bp, "/me/telegram", methods=["PUT"])
+def link_telegram():
+    """ACC-6: link the Telegram account whose login-widget data Telegram signed."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts import telegram
+    from chalicelib.domain.accounts.profile import profile_view
+    from chalicelib.store.secrets import secret
+
+    body = parse_body(_bodies()["TelegramLink"], json_body(bp))
+    user = _session_only().user
+    store = wiring.accounts_store()
+    telegram.link(store, wiring.profile(), user, body.widget, secret("telegram-bot-token"))
+    return json_response(profile_view(store.get_user(user.user_id, consistent=True)))
+
+
+@route(bp, "/me/telegram", methods=["DELETE"])
+def unlink_telegram():
+    """ACC-6: unlinking removes the Telegram id."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts import telegram
+    from chalicelib.domain.accounts.profile import profile_view
+
+    user = _session_only().user
+    store = wiring.accounts_store()
+    telegram.unlink(store, wiring.profile(), user)
+    return json_response(profile_view(store.get_user(user.user_id, consistent=True)))
+
+
+@route(bp, "/me/password", methods=["PUT"])
+def change_password():
+    from chalicelib import wiring
+    from chalicelib.domain.accounts import passwords
+
+    body = parse_body(_bodies()["PasswordChange"], json_body(bp))
+    user = _session_only().user
+    passwords.change_password(
+        wiring.accounts_store(),
+        wiring.profile(),
+        wiring.password_hasher(),
+        user,
+        current=body.current_password,
+        new=body.new_password,
+    )
+    return json_response({"status": "password_changed"})

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors
-from chalicelib.store.models.accounts import ApiKey, Claim, LoginCode, Preferences, Session, User
+from chalicelib.domain.accounts.hashing import email_hash, normalize_email
+from chalicelib.store.models.accounts import ApiKey, Claim, LoginCode, Nonce, Preferences, Session, User
 
 EMAIL, USERNAME, TELEGRAM = "EMAIL", "USERNAME", "TELEGRAM"
 _CLAIM_LABELS = {EMAIL: "email address", USERNAME: "username", TELEGRAM: "Telegram account"}
@@ -21,20 +22,31 @@ def _conflict(kinds: Iterable[str]) -> errors.Conflict:
     return errors.Conflict(f"That {labels} is already in use.")
 
 
+def share_connection(*models: type) -> Any:
+    """One table connection for several models of the same table (same keys and indexes).
+
+    pynamodb otherwise builds a botocore session and client per model class, which dominates the
+    cold start of a request."""
+    shared = models[0]._get_connection()
+    for model in models[1:]:
+        model._connection = shared
+    return shared
+
+
 class AccountsStore:
     def __init__(self) -> None:
-        self._connection = Connection(region=User.Meta.region)
+        self._table = share_connection(User, Claim, LoginCode, Session, ApiKey, Nonce)
 
     def _transaction(self) -> TransactWrite:
-        return TransactWrite(connection=self._connection)
+        return TransactWrite(connection=self._table.connection)
 
     # -- users ---------------------------------------------------------------------------------
     def get_user(self, user_id: str, *, consistent: bool = False) -> User | None:
         return User.get_live(*User.key(user_id), consistent_read=consistent)
 
-    def find_user_id_by_email(self, email_hash: str) -> str | None:
-        """The id of the user holding this (hashed, normalized) email address, if any."""
-        claim = Claim.get_live(*Claim.key(EMAIL, email_hash), consistent_read=True)
+    def find_user_id_by_email(self, email: str) -> str | None:
+        """The id of the user holding this email address, if any (looked up by its hash)."""
+        claim = Claim.get_live(*Claim.key(EMAIL, email_hash(email)), consistent_read=True)
         return claim.user_id if claim else None
 
     def find_user_id_by_telegram(self, telegram_id: str) -> str | None:
@@ -46,7 +58,6 @@ class AccountsStore:
         *,
         user_id: str,
         email: str,
-        email_hash: str,
         email_verified: bool,
         minimum_age_attested: int,
         display_name: str | None = None,
@@ -59,7 +70,7 @@ class AccountsStore:
             *User.key(user_id),
             user_id=user_id,
             owner_id=user_id,
-            email=email,
+            email=normalize_email(email),
             email_verified=email_verified,
             status="active",
             display_name=display_name,
@@ -69,7 +80,7 @@ class AccountsStore:
             age_attested_at=now,
             created_at=now,
         )
-        claim = Claim(*Claim.key(EMAIL, email_hash), user_id=user_id, owner_id=user_id)
+        claim = Claim(*Claim.key(EMAIL, email_hash(email)), user_id=user_id, owner_id=user_id)
         try:
             with self._transaction() as tx:
                 tx.save(user, condition=User.pk.does_not_exist())
@@ -158,17 +169,17 @@ class AccountsStore:
                 tx.delete(Claim(*Claim.key(TELEGRAM, user.telegram_id)))
 
     # -- login codes (ACC-1) -----------------------------------------------------------------
-    def put_login_code(self, email_hash: str, code_hash: str, *, attempts: int, expires_at: datetime) -> None:
+    def put_login_code(self, hashed_email: str, code_hash: str, *, attempts: int, expires_at: datetime) -> None:
         LoginCode(
-            *LoginCode.key(email_hash),
+            *LoginCode.key(hashed_email),
             code_hash=code_hash,
             attempts_left=attempts,
             created_at=clock.now(),
             expires_at=expires_at,
         ).save()
 
-    def get_login_code(self, email_hash: str) -> LoginCode | None:
-        return LoginCode.get_live(*LoginCode.key(email_hash), consistent_read=True)
+    def get_login_code(self, hashed_email: str) -> LoginCode | None:
+        return LoginCode.get_live(*LoginCode.key(hashed_email), consistent_read=True)
 
     def spend_login_attempt(self, code: LoginCode) -> bool:
         """Atomically use one attempt; False when none is left (or the code is gone)."""
@@ -181,11 +192,26 @@ class AccountsStore:
             return False
         return True
 
-    def delete_login_code(self, email_hash: str) -> bool:
+    def delete_login_code(self, hashed_email: str) -> bool:
         """Delete the code; False when another request consumed it first (a code signs in once)."""
         try:
-            LoginCode(*LoginCode.key(email_hash)).delete(condition=LoginCode.pk.exists())
-        except Exception:  # noqa: BLE001  (pynamodb DeleteError: already consumed)
+            LoginCode(*LoginCode.key(hashed_email)).delete(condition=LoginCode.pk.exists())
+        except DeleteError:
+            return False
+        return True
+
+    # -- one-time nonces ----------------------------------------------------------------------
+    def put_nonce(self, nonce_hash: str, purpose: str, expires_at: datetime) -> None:
+        Nonce(*Nonce.key(nonce_hash), purpose=purpose, expires_at=expires_at).save()
+
+    def take_nonce(self, nonce_hash: str, purpose: str) -> bool:
+        """Consume a live nonce issued for `purpose`; False when unknown, expired or already used."""
+        nonce = Nonce.get_live(*Nonce.key(nonce_hash), consistent_read=True)
+        if nonce is None or nonce.purpose != purpose:
+            return False
+        try:
+            nonce.delete(condition=Nonce.pk.exists())
+        except DeleteError:
             return False
         return True
 

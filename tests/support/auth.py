@@ -51,3 +51,35 @@ def _json(value) -> str:
     import json
 
     return json.dumps(value)
+
+
+def post_json(client, path: str, body, headers: dict | None = None):
+    return client.http.post(path, body=_json(body), headers={**_JSON, **(headers or {})})
+
+
+def unverified_user(email: str | None = None) -> SignedIn:
+    """A user whose email is not verified yet, with a bearer session (built on the stores directly:
+    every sign-up method of the API-key profiles verifies the address)."""
+    from datetime import date
+
+    from chalicelib import wiring
+    from chalicelib.domain.accounts.sessions import open_session
+    from chalicelib.domain.accounts.users import create_account
+
+    email = email or f"unverified-{uuid.uuid4().hex[:10]}@example.com"
+    store = wiring.accounts_store()
+    user_id = create_account(
+        store, wiring.profile(), email=email, birth_date=date.fromisoformat(ADULT_BIRTH_DATE), email_verified=False
+    )
+    issued = open_session(store, wiring.profile(), user_id)
+    return SignedIn(user_id, email, bearer(issued.token), issued.token)
+
+
+def secrets_at_rest(session, needles: list[str]) -> list[tuple[str, str]]:
+    """Where any of the given raw secrets (IP, code, password, token, key) is stored; [] is clean."""
+    from chalicelib import wiring
+    from chalicelib.settings import get_settings
+    from infra.description import describe
+    from tests.support.scan import find
+
+    return find(session, describe(get_settings(), wiring.profile()), [n for n in needles if n])

@@ -74,3 +74,11 @@ def key_record(store: Any, raw: str) -> Any:
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_GRANULARITY:
         store.touch_api_key(key.key_id, now)
     return key
+
+
+def ensure_owner(key: Any, user_id: str) -> None:
+    """Someone else's key answers exactly like a missing one."""
+    from chalicelib.errors import NotFound
+
+    if key is None or key.user_id != user_id:
+        raise NotFound("No such API key.")

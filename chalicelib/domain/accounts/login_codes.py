@@ -58,7 +58,7 @@ def redeem_code(
         if record.attempts_left <= 1:  # that was the last attempt: the code dies now
             store.delete_login_code(hashed)
         raise Unauthenticated(_INVALID)
-    user_id = store.find_user_id_by_email(hashed)
+    user_id = store.find_user_id_by_email(email)
     if user_id is None:
         try:
             check_age(profile, birth_date, clock.now().date())  # missing date: the code stays usable

@@ -8,7 +8,6 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.accounts.age import check_age
-from chalicelib.domain.accounts.hashing import email_hash, normalize_email
 from chalicelib.errors import Unauthenticated
 from chalicelib.profile.schema import Profile
 
@@ -33,8 +32,7 @@ def create_account(
     user_id = new_user_id()
     store.create_user(
         user_id=user_id,
-        email=normalize_email(email),
-        email_hash=email_hash(email),
+        email=email,
         email_verified=email_verified,
         minimum_age_attested=attested,
         display_name=display_name,

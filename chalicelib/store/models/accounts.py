@@ -137,3 +137,19 @@ class ApiKey(Record):
     @classmethod
     def key(cls, key_id: str) -> tuple[str, str]:
         return f"APIKEY#{key_id}", cls.SORT_KEY
+
+
+class Nonce(Record):
+    """A one-time value the service handed out (Google sign-in nonce): pk = NONCE#<hash>, sk = NONCE."""
+
+    logical_table = "accounts"
+    category = Category.ACCOUNT
+
+    class Meta:
+        table_name = "accounts"
+
+    purpose = UnicodeAttribute()
+
+    @staticmethod
+    def key(nonce_hash: str) -> tuple[str, str]:
+        return f"NONCE#{nonce_hash}", "NONCE"
