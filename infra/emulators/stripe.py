@@ -191,9 +191,7 @@ class StripeEmulator:
                 raise StripeError(400, "This Checkout Session is no longer open.", code="checkout_session_inactive")
             customer = self._id("cus_test")
             session.update(status="complete", customer=customer)
-            if session["mode"] == "subscription":
-                self._start_subscription(session, customer)
-            else:
+            if session["mode"] != "subscription":
                 intent = self._id("pi_test")
                 session["payment_intent"] = intent
                 self.objects[intent] = {
@@ -209,6 +207,8 @@ class StripeEmulator:
                 if fail:
                     self._emit("checkout.session.async_payment_failed", session)
                     return self._public(session)
+            if session["mode"] == "subscription":
+                self._start_subscription(session, customer)
             self._mark_paid(session)
             self._emit(
                 "checkout.session.async_payment_succeeded" if asynchronous else "checkout.session.completed", session
