@@ -51,3 +51,11 @@ def erasure_receipt(event, context):
 @bp.lambda_function(name="erasure_notify")
 def erasure_notify(event, context):
     return _step("notify", event)
+
+
+def start_after_grace(image: dict) -> str:
+    """TTL reaction (events/reactions.py): the grace-period tombstone expired, so erasure begins."""
+    from chalicelib import wiring
+    from chalicelib.domain.rights import erasure
+
+    return erasure.start_after_grace(wiring.rights_deps(), image)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support.people import make_user
+from tests.support.auth import sign_up
 from tests.support.workflows import executions, state_machines, wait_for_executions
 
 
@@ -14,12 +14,12 @@ def _final(session, arn):
     return described["status"], json.loads(described.get("output") or "{}")
 
 
-def test_dsr4_erasure_state_machine_succeeds_for_a_user_with_no_data(aws, monkeypatch):
+def test_dsr4_erasure_state_machine_succeeds_for_a_user_with_no_data(client, aws, monkeypatch):
     from chalicelib import wiring
     from chalicelib.domain.rights import erasure
 
     with state_machines(aws, monkeypatch) as machines:
-        user_id, _ = make_user()
+        user_id = sign_up(client).user_id
         deps = wiring.rights_deps()
         erasure.start_erasure(deps, user_id=user_id, erasure_id="e1", request_id=None, reason="user")
         wait_for_executions()
@@ -30,12 +30,12 @@ def test_dsr4_erasure_state_machine_succeeds_for_a_user_with_no_data(aws, monkey
         assert deps.rights.get_receipt("e1") is not None
 
 
-def test_dsr1_export_state_machine_succeeds_for_a_user_with_no_data(aws, monkeypatch):
+def test_dsr1_export_state_machine_succeeds_for_a_user_with_no_data(client, aws, monkeypatch):
     from chalicelib import wiring
     from chalicelib.domain.rights import export
 
     with state_machines(aws, monkeypatch) as machines:
-        user_id, _ = make_user()
+        user_id = sign_up(client).user_id
         deps = wiring.rights_deps()
         started = export.request_export(deps, user_id)
         wait_for_executions()

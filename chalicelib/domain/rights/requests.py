@@ -96,12 +96,17 @@ def _code_hash(request_id: str, code: str) -> str:
     return hashlib.sha256(f"{request_id}:{code}".encode()).hexdigest()
 
 
-def submit_by_email(deps: RightsDeps, *, kind: str, email: str) -> dict[str, Any]:
-    """Nothing happens for an emailed request until the sender proves they hold the address."""
+def submit_by_email(deps: RightsDeps, *, kind: str, email: str, find_user_id) -> dict[str, Any]:
+    """Nothing happens for an emailed request until the sender proves they hold the address.
+
+    The record belongs to the account holding the address from the start, so an erasure of that
+    account removes even an unconfirmed request naming it."""
     if not deps.profile.rights.requests_without_sign_in:
         raise Forbidden("Requests must be made from your signed-in account.")
     code = f"{secrets.randbelow(10**6):06d}"
-    request = open_request(deps, kind=kind, user_id=None, actor="requester", contact_email=email, verification_hash="-")
+    request = open_request(
+        deps, kind=kind, user_id=find_user_id(email), actor="requester", contact_email=email, verification_hash="-"
+    )
     request.verification_hash = _code_hash(request.request_id, code)
     deps.rights.put_request(request)
     deps.email.send(

@@ -1,0 +1,41 @@
+"""Contact messages (DSR-10): stored for support, part of the export, removed by erasure."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.domain.rights.deps import RightsDeps
+from chalicelib.errors import InvalidInput
+from chalicelib.profile.schema import Category
+from chalicelib.store.models.rights import ContactMessage
+
+
+def submit(
+    deps: RightsDeps, *, user_id: str | None, email: str | None, subject: str, body: str, find_user_id
+) -> dict[str, Any]:
+    """A signed-in sender's message is theirs; an anonymous one belongs to the account holding the address."""
+    if not deps.profile.stores(Category.CONTACT_MESSAGES):
+        where = deps.profile.service.contact_email or deps.profile.service.contact_url or "the address in the policy"
+        raise InvalidInput(f"This service does not store contact messages; write to {where}.")
+    if user_id:
+        user = deps.accounts.get_user(user_id, consistent=True)
+        email = user.email if user else email
+    if not email:
+        raise InvalidInput("An email address is needed so we can answer.")
+    owner_id = user_id or find_user_id(email)
+    message_id = uuid.uuid4().hex
+    deps.rights.put_contact_message(
+        ContactMessage(
+            f"CONTACT#{message_id}",
+            "MESSAGE",
+            message_id=message_id,
+            email=email,
+            subject=subject,
+            body=body,
+            owner_id=owner_id,
+            created_at=clock.now(),
+        )
+    )
+    return {"id": message_id, "status": "received"}

@@ -1,0 +1,301 @@
+"""Erasure (DSR-4, DSR-9, PAY-3, ACC-7): grace tombstone, cancel, the TTL start, every step idempotent
+and retried, and nothing tied to the person left anywhere afterwards."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import PROFILES
+from tests.support.auth import sign_up
+from tests.support.mail import sent_emails
+from tests.support.rights import ERASURE_STEPS, CapturingStarter, run_erasure, run_export, use_every_feature
+from tests.support.scan import find
+
+
+@pytest.fixture
+def starter(monkeypatch):
+    from chalicelib import wiring
+
+    capturing = CapturingStarter()
+    monkeypatch.setattr(wiring, "workflow", lambda kind: capturing)
+    return capturing
+
+
+def _deps():
+    from chalicelib import wiring
+
+    return wiring.rights_deps()
+
+
+def _description():
+    from chalicelib import wiring
+    from chalicelib.settings import get_settings
+    from infra.description import describe
+
+    return describe(get_settings(), wiring.profile())
+
+
+def _expire_tombstone(session, user_id):
+    """What DynamoDB does when the tombstone's TTL passes: delete it and emit a TTL stream record."""
+    from chalicelib import clock
+    from chalicelib.events.streams import dispatch
+    from chalicelib.settings import get_settings
+    from infra.localcloud.sweeper import ttl_stream_record
+
+    description = _description()
+    table = description.table("accounts")
+    key = {"pk": {"S": f"USER#{user_id}"}, "sk": {"S": "TOMBSTONE"}}
+    old = session.client("dynamodb").delete_item(TableName=table.name, Key=key, ReturnValues="ALL_OLD")["Attributes"]
+    record = ttl_stream_record(
+        table, old, stream_arn="arn:test", region=get_settings().region, now=clock.now(), sequence=1
+    )
+    return dispatch("accounts", {"Records": [record]})
+
+
+def _erase_via_http(client, session, person, starter):
+    deleted = client.http.delete("/me", headers=person.headers)
+    assert deleted.status_code == 202, deleted.body
+    if not starter.started or starter.started[-1][0].startswith("export-"):
+        assert _expire_tombstone(session, person.user_id) == {"handled": 1}
+    name, payload = starter.started[-1]
+    assert name == f"erasure-{payload['erasure_id']}"
+    return run_erasure(_deps(), payload)
+
+
+@pytest.mark.parametrize("profile_name", PROFILES)
+def test_dsr4_residual_scan_finds_nothing_tied_to_an_erased_person(client, aws, starter, profile_name):
+    """DSR-4 / PAY-3: after erasure no table or bucket holds the user id or email; what law keeps is detached."""
+    from chalicelib import wiring
+
+    person = sign_up(client)
+    other = sign_up(client)
+    use_every_feature(client, aws, person)
+    use_every_feature(client, aws, other)
+    assert client.http.post("/me/exports", headers=person.headers).status_code == 202
+    run_export(_deps(), starter.started[-1][1])
+    assert find(aws, _description(), [person.user_id, person.email])  # the scan does see the person before
+
+    state = _erase_via_http(client, aws, person, starter)
+
+    assert state["residual"] == {"clean": True, "remaining": 0}
+    assert find(aws, _description(), [person.user_id, person.email]) == []
+    # PAY-3: the payment/credit records stay, under a pseudonym.
+    assert state["pseudonymized"]["detached"] >= 0
+    assert wiring.ledger().balance(person.user_id) == 0
+    # The other person is untouched.
+    assert find(aws, _description(), [other.user_id, other.email])
+    assert wiring.accounts_store().get_user(other.user_id) is not None
+
+
+def test_pay3_ledger_records_are_kept_detached(client, aws, starter):
+    """PAY-3: credit and payment records survive erasure, pointing at a pseudonym, not the person."""
+    from chalicelib.settings import get_settings
+
+    person = sign_up(client)
+    use_every_feature(client, aws, person)
+    _erase_via_http(client, aws, person, starter)
+
+    items = aws.client("dynamodb").scan(TableName=get_settings().table_name("ledger"))["Items"]
+    assert items, "the ledger must keep its records"
+    text = json.dumps(items)
+    assert person.user_id not in text
+    assert "erased-" in text
+
+
+def test_dsr9_delete_me_disables_now_and_tombstone_ttl_is_the_grace_period(client, aws, starter):
+    """DSR-9 (Kaleipix): account lifetime + 30 days; the account is disabled at once."""
+    from chalicelib import clock, wiring
+
+    person = sign_up(client)
+    before = clock.now()
+    deleted = client.http.delete("/me", headers=person.headers)
+    assert deleted.status_code == 202
+    tombstone = wiring.rights().get_tombstone(person.user_id)
+    assert tombstone is not None
+    assert timedelta(days=30) <= tombstone.expires_at - before <= timedelta(days=30, minutes=1)
+    assert wiring.accounts_store().get_user(person.user_id, consistent=True).status == "disabled"
+    assert starter.started == []  # nothing erased during the grace
+    assert client.http.get("/me", headers=person.headers).status_code in (401, 403)
+
+
+def test_dsr9_grace_override_shortens_the_grace(client, aws, starter, settings_env, monkeypatch):
+    from chalicelib import clock, wiring
+
+    settings_env(PIXELKEEP_GRACE_DAYS_OVERRIDE="1")
+    monkeypatch.setattr(wiring, "workflow", lambda kind: starter)
+    person = sign_up(client)
+    client.http.delete("/me", headers=person.headers)
+    tombstone = wiring.rights().get_tombstone(person.user_id)
+    assert tombstone.expires_at - clock.now() <= timedelta(days=1)
+
+
+def test_dsr9_cancel_inside_the_grace_restores_the_account(client, aws, starter):
+    from chalicelib import wiring
+
+    person = sign_up(client)
+    client.http.delete("/me", headers=person.headers)
+    mail = [m for m in sent_emails() if person.email in m["to"] and "will be erased" in m["subject"]][-1]
+    token = next(line for line in mail["body"].splitlines() if line.startswith(person.user_id + "."))
+
+    wrong = client.http.post("/me/erasure/cancel", body=json.dumps({"token": person.user_id + ".nope-nope-nope"}))
+    assert wrong.status_code == 400
+    cancelled = client.http.post("/me/erasure/cancel", body=json.dumps({"token": token}))
+    assert cancelled.status_code == 200, cancelled.body
+    assert wiring.accounts_store().get_user(person.user_id, consistent=True).status == "active"
+    assert wiring.rights().get_tombstone(person.user_id) is None
+    assert client.http.post("/me/erasure/cancel", body=json.dumps({"token": token})).status_code == 400
+
+
+def test_dsr9_cancel_after_the_ttl_fired_is_refused(client, aws, starter):
+    person = sign_up(client)
+    client.http.delete("/me", headers=person.headers)
+    mail = [m for m in sent_emails() if person.email in m["to"] and "will be erased" in m["subject"]][-1]
+    token = next(line for line in mail["body"].splitlines() if line.startswith(person.user_id + "."))
+    _expire_tombstone(aws, person.user_id)
+    assert client.http.post("/me/erasure/cancel", body=json.dumps({"token": token})).status_code == 400
+    assert len(starter.started) == 1
+
+
+@pytest.mark.parametrize("profile_name", ["pixera", "promptpixels", "pixelrender", "pictomancer"])
+def test_dsr4_grace_zero_profiles_erase_immediately(client, aws, starter, profile_name):
+    person = sign_up(client)
+    assert client.http.delete("/me", headers=person.headers).json_body["status"] == "erasing"
+    ((name, payload),) = starter.started
+    assert payload["user_id"] == person.user_id
+    run_erasure(_deps(), payload)
+    assert find(aws, _description(), [person.user_id, person.email]) == []
+
+
+@pytest.mark.parametrize("failing_step", [step for step, _ in ERASURE_STEPS])
+def test_dsr4_a_failure_at_each_step_is_retried_to_completion_and_a_rerun_is_a_no_op(
+    client, aws, starter, monkeypatch, failing_step
+):
+    """Fault injection: each step fails once mid-way; running it again (the state machine's Retry)
+    completes the erasure; running the whole workflow again changes nothing."""
+
+    person = sign_up(client)
+    use_every_feature(client, aws, person)
+    client.http.delete("/me", headers=person.headers)
+    _expire_tombstone(aws, person.user_id)
+    payload = starter.started[-1][1]
+
+    deps = _deps()
+    broken = _fail_once(deps)
+    with pytest.raises(RuntimeError):
+        _run_until_failure(deps, broken, payload, failing_step)
+    state = run_erasure(deps, payload)  # the retry: every step again, from where the state machine stands
+    assert state["residual"]["clean"] is True
+    assert find(aws, _description(), [person.user_id, person.email]) == []
+    receipt = deps.rights.get_receipt(payload["erasure_id"])
+    emails = len(sent_emails())
+    snapshot = _everything(aws)
+
+    again = run_erasure(deps, payload)
+    assert again["objects"] == {"deleted": 0}
+    assert again["records"] == {"deleted": 0}
+    assert deps.rights.get_receipt(payload["erasure_id"]).completed_at == receipt.completed_at
+    assert len(sent_emails()) == emails
+    assert _everything(aws) == snapshot
+
+
+class _Broken(Exception):
+    pass
+
+
+def _fail_once(deps):
+    """Wrap the stores so the next write or delete they make raises once (a crash mid-step)."""
+    armed = {"on": False}
+
+    class FlakyPersonal:
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            target = getattr(self._inner, name)
+            if name in ("delete_objects", "delete_items", "put_items", "owned_items", "owned_objects") and armed["on"]:
+                armed["on"] = False
+                raise RuntimeError(f"injected failure in {name}")
+            return target
+
+    class FlakyRights(FlakyPersonal):
+        def __getattr__(self, name):
+            target = getattr(self._inner, name)
+            if name in ("create_run", "update_run", "put_receipt", "delete_run") and armed["on"]:
+                armed["on"] = False
+                raise RuntimeError(f"injected failure in {name}")
+            return target
+
+    class FlakyEmail(FlakyPersonal):
+        def __getattr__(self, name):
+            target = getattr(self._inner, name)
+            if name == "send" and armed["on"]:
+                armed["on"] = False
+                raise RuntimeError("injected failure in send")
+            return target
+
+    broken = dataclasses.replace(
+        deps, personal=FlakyPersonal(deps.personal), rights=FlakyRights(deps.rights), email=FlakyEmail(deps.email)
+    )
+    return broken, armed
+
+
+def _run_until_failure(deps, broken, payload, failing_step):
+    from chalicelib.domain.rights import erasure
+
+    flaky, armed = broken
+    state = dict(payload)
+    for step, path in ERASURE_STEPS:
+        if step == failing_step:
+            armed["on"] = True
+            state[path] = getattr(erasure, step)(flaky, state)
+            raise AssertionError(f"{step} did not reach an injected failure")
+        state[path] = getattr(erasure, step)(deps, state)
+
+
+def _everything(session):
+    description = _description()
+    client = session.client("dynamodb")
+    items = sorted(
+        json.dumps(item, sort_keys=True)
+        for t in description.all_tables()
+        for item in client.scan(TableName=t.name)["Items"]
+    )
+    s3 = session.client("s3")
+    keys = sorted(o["Key"] for b in description.buckets for o in s3.list_objects_v2(Bucket=b.name).get("Contents", []))
+    return items, keys
+
+
+@pytest.mark.parametrize("profile_name", ["kaleipix", "pixera"])
+def test_acc7_operator_minor_takedown_erases_without_grace_and_is_audited(client, aws, starter, profile_name):
+    from chalicelib import clock
+
+    person = sign_up(client)
+    if profile_name == "kaleipix":  # even one already counting down a grace period
+        client.http.delete("/me", headers=person.headers)
+    response = client.http.post(
+        f"/operator/users/{person.user_id}/minor",
+        body=json.dumps({"note": "reported by a parent"}),
+        headers={"X-Operator-Key": "local-only-operator-key", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 202, response.body
+    ((name, payload),) = starter.started
+    assert payload["reason"] == "minor"
+    run_erasure(_deps(), payload)
+    assert find(aws, _description(), [person.user_id, person.email]) == []
+    audit = client.http.get(
+        f"/operator/audit/{clock.now():%Y-%m}", headers={"X-Operator-Key": "local-only-operator-key"}
+    ).json_body["actions"]
+    assert any(a["action"] == "minor_takedown" and a["operator"] == "local-operator" for a in audit)
+    assert all(a["target"] != person.user_id for a in audit)  # detached by the erasure
+
+
+def test_acc7_minor_takedown_needs_an_operator_key(client, aws, starter):
+    person = sign_up(client)
+    for headers in ({}, {"X-Operator-Key": "wrong"}, person.headers):
+        response = client.http.post(f"/operator/users/{person.user_id}/minor", headers=headers)
+        assert response.status_code == 401
+    assert starter.started == []

@@ -1,0 +1,157 @@
+"""Rights workflows below the state machine: a person who used every feature, and the task steps run
+in the order (and with the result paths) of infra/asl/*.asl.json."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from tests.support.auth import SignedIn
+
+ERASURE_STEPS = (
+    ("plan", "plan"),
+    ("delete_objects", "objects"),
+    ("delete_records", "records"),
+    ("pseudonymize", "pseudonymized"),
+    ("residual_scan", "residual"),
+    ("receipt", "receipt"),
+    ("notify", "notified"),
+)
+EXPORT_STEPS = (("collect", "collected"), ("archive", "archive"), ("notify", "notified"))
+
+
+def run_erasure(deps: Any, event: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.domain.rights import erasure
+
+    state = dict(event)
+    index = 0
+    while index < len(ERASURE_STEPS):
+        step, path = ERASURE_STEPS[index]
+        state[path] = getattr(erasure, step)(deps, state)
+        if step == "residual_scan" and not state[path]["clean"]:
+            index = 1  # the Choice state goes back to DeleteObjects
+            continue
+        index += 1
+    return state
+
+
+def run_export(deps: Any, event: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.domain.rights import export
+
+    state = dict(event)
+    for step, path in EXPORT_STEPS:
+        state[path] = getattr(export, step)(deps, state)
+    return state
+
+
+class CapturingStarter:
+    """Stands in for a state machine where a test runs the steps itself: records each start."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, dict[str, Any]]] = []
+
+    def start(self, name: str, payload: dict[str, Any]) -> str:
+        self.started.append((name, payload))
+        return f"arn:aws:states:us-east-1:123456789012:execution:test:{name}"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value)
+
+
+def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, Any]:
+    """Leave a trace in every store a person can reach today; returns what was made."""
+    from chalicelib import clock, wiring
+    from chalicelib.profile.schema import Category
+    from chalicelib.settings import get_settings
+    from chalicelib.store.layout import object_key
+    from chalicelib.store.models.content import GalleryImage, Generation, ShareLink
+
+    profile, settings = wiring.profile(), get_settings()
+    user_id, now = person.user_id, clock.now()
+    s3 = session.client("s3")
+    content = wiring.content()
+    made: dict[str, Any] = {}
+
+    upload_id, gen_id = uuid.uuid4().hex, uuid.uuid4().hex
+    bucket, key = object_key(Category.UPLOADS, user_id, upload_id)
+    s3.put_object(Bucket=settings.bucket_name(bucket), Key=key, Body=b"\x89PNG upload of " + person.email.encode())
+    content.new_upload(user_id, upload_id, key, "image/png")
+    image_key = None
+    if profile.stores(Category.GENERATED_IMAGES):
+        bucket, image_key = object_key(Category.GENERATED_IMAGES, user_id, gen_id)
+        s3.put_object(Bucket=settings.bucket_name(bucket), Key=image_key, Body=b"\x89PNG generated")
+    Generation(
+        *Generation.key(gen_id),
+        gen_id=gen_id,
+        owner_id=user_id,
+        token_hash="0" * 64,
+        provider="fal",
+        model="flux",
+        aspect_ratio="1:1",
+        style="none",
+        safety_level="strict",
+        prompt=f"a portrait of {person.email}",
+        cost=1,
+        created_at=now,
+        stored_key=image_key,
+    ).save()
+    if image_key:
+        GalleryImage(
+            *GalleryImage.key(user_id, gen_id),
+            owner_id=user_id,
+            gen_id=gen_id,
+            object_key=image_key,
+            image_format="png",
+            content_type="image/png",
+            width=1,
+            height=1,
+            model="flux",
+            created_at=now,
+        ).save()
+        share_id = uuid.uuid4().hex
+        ShareLink(
+            *ShareLink.key(share_id, gen_id), share_id=share_id, owner_id=user_id, gen_id=gen_id, created_at=now
+        ).save()
+    content.deadline(gen_id, user_id, now + timedelta(minutes=10)).save()
+    if profile.stores(Category.GENERATION_LOGS):
+        content.generation_log(
+            gen_id=gen_id, user_id=user_id, created_at=now, prompt="a cat", model="flux", parameters="{}"
+        ).save()
+    made["generation"] = gen_id
+
+    wiring.ledger().grant(user_id, 10, f"test-grant-{user_id}", "purchase", {"pack": "small"})
+    wiring.abuse_store().record_signal(
+        event="sign_in",
+        ip_hash="f" * 64,
+        owner_id=user_id,
+        fingerprint_hash=None,
+        user_agent="test-agent",
+        accept_language="en",
+        sort=f"AT#{now.isoformat()}",
+    )
+
+    headers = person.headers
+    assert (
+        client.http.post(
+            "/me/consents", body=_json({"purpose": "marketing", "granted": True}), headers=headers
+        ).status_code
+        == 200
+    )
+    if profile.stores(Category.CONTACT_MESSAGES):
+        sent = client.http.post("/contact", body=_json({"subject": "Hi", "body": "Help me"}), headers=headers)
+        assert sent.status_code == 201, sent.body
+    asked = client.http.post(
+        "/requests", body=_json({"kind": "access", "email": person.email}), headers={"Content-Type": "application/json"}
+    )
+    assert asked.status_code == 202, asked.body
+    made["email_request"] = asked.json_body["request_id"]
+    assert (
+        client.http.put(
+            "/me/processing", body=_json({"objections": ["service_improvement"]}), headers=headers
+        ).status_code
+        == 200
+    )
+    return made
