@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import html
 import json
+import os
 import random
 import re
 import secrets
@@ -441,13 +442,15 @@ def create_app(
     *,
     api_base_url: str,
     webhook_secret: str | None = None,
-    public_url: str = "http://127.0.0.1:12111",
+    public_url: str | None = None,
     deliver: Deliver | None = None,
     autoflush: bool = True,
     seed: int | None = None,
 ):
     """A WSGI app for the emulator; webhooks go to `{api_base_url}/webhooks/stripe`.
     The emulator itself is `app.emulator` (tests drive it directly)."""
+    # In the local cloud the app's setting names the emulator's own address (for pay page links).
+    public_url = public_url or os.environ.get("PIXELKEEP_STRIPE_API_BASE") or "http://127.0.0.1:8010"
     if webhook_secret is None:
         from infra.local_secrets import LOCAL_SECRETS
 
