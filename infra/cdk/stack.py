@@ -129,7 +129,12 @@ class PixelkeepStack(Stack):
                 self.unwired_consumers.append(spec.consumer)
                 continue
             tables[spec.table].grant_stream_read(role)
-            lambda_.EventSourceMapping(
+            # A batch that keeps failing is recorded here (shard and sequence numbers), not dropped.
+            failures = storage.dead_letter_queue(
+                self, f"StreamFailures-{spec.table}", f"{description.table(spec.table).name}-stream-failures"
+            )
+            failures.grant_send_messages(role)
+            mapping = lambda_.EventSourceMapping(
                 self,
                 f"Stream-{spec.table}",
                 target=self.app.get_function(_logical_id(spec.consumer)),
@@ -138,6 +143,11 @@ class PixelkeepStack(Stack):
                 batch_size=100,
                 bisect_batch_on_error=True,
                 retry_attempts=10,
+            )
+            # Set on the resource: CDK's SqsDlq grants through the function's role, which an
+            # imported Chalice function does not expose (the grant above covers it).
+            mapping.node.default_child.destination_config = lambda_.CfnEventSourceMapping.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(destination=failures.queue_arn)
             )
 
         self.state_machines = {

@@ -90,15 +90,20 @@ def bucket(scope: Construct, spec: BucketSpec, key: kms.IKey | None) -> s3.Bucke
     )
 
 
-def queue(scope: Construct, spec: QueueSpec) -> sqs.Queue:
-    dead_letters = sqs.Queue(
+def dead_letter_queue(scope: Construct, id: str, name: str) -> sqs.Queue:
+    """Where what could not be processed waits (14 days, the most SQS keeps) instead of being lost."""
+    return sqs.Queue(
         scope,
-        f"DeadLetters-{spec.logical}",
-        queue_name=f"{spec.name}-dead-letters",
+        id,
+        queue_name=name,
         encryption=sqs.QueueEncryption.SQS_MANAGED,
         enforce_ssl=True,
         retention_period=Duration.days(14),
     )
+
+
+def queue(scope: Construct, spec: QueueSpec) -> sqs.Queue:
+    dead_letters = dead_letter_queue(scope, f"DeadLetters-{spec.logical}", f"{spec.name}-dead-letters")
     return sqs.Queue(
         scope,
         f"Queue-{spec.logical}",

@@ -58,6 +58,8 @@ def test_streams_carry_old_and_new_images_and_reach_their_consumers(template):
         mapping = _mapping_from(mappings, {"Fn::GetAtt": [table_id, "StreamArn"]})
         assert to_cfn_resource_name(consumer.consumer) in json.dumps(mapping["Properties"]["FunctionName"])
         assert mapping["Properties"]["StartingPosition"] == "TRIM_HORIZON"
+        failures = mapping["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        assert template.resources[failures]["Type"] == "AWS::SQS::Queue", "failed stream batches must be kept"
 
 
 def _mapping_from(mappings: list[dict], source: dict) -> dict:
