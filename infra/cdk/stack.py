@@ -15,7 +15,7 @@ from constructs import Construct
 from chalicelib.settings import Settings
 from infra.cdk import storage
 from infra.cdk.chalice_app import ChaliceApp
-from infra.description import Description, StateMachineSpec
+from infra.description import Description, QueueSpec, StateMachineSpec, StreamConsumerSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHALICE_ROLE = "DefaultRole"  # the one role Chalice creates for all of the app's functions
@@ -59,11 +59,7 @@ class PixelkeepStack(Stack):
     ) -> None:
         super().__init__(scope, id, **kwargs)
         self.description = description
-        key = (
-            kms.Key(self, "DataKey", enable_key_rotation=True, alias=f"{settings.resource_prefix}-data")
-            if (customer_managed_key)
-            else None
-        )
+        key = kms.Key(self, "DataKey", enable_key_rotation=True) if customer_managed_key else None
 
         # State machine ARNs are built from their names, so the functions' environment and the
         # state machines' task ARNs do not depend on each other.
@@ -94,72 +90,84 @@ class PixelkeepStack(Stack):
                 ),
             },
         )
-        role = self.app.get_role(CHALICE_ROLE)
-        handlers = set(self.app_handlers())
+        self.role = self.app.get_role(CHALICE_ROLE)
+        self.handlers = set(self.app_handlers())
 
-        tables = {spec.logical: storage.table(self, spec, key) for spec in description.all_tables()}
-        queues = {spec.logical: storage.queue(self, spec) for spec in description.queues}
-        buckets = {spec.logical: storage.bucket(self, spec, key) for spec in description.buckets}
+        self.tables = {spec.logical: storage.table(self, spec, key) for spec in description.all_tables()}
+        self.queues = {spec.logical: storage.queue(self, spec) for spec in description.queues}
+        self.buckets = {spec.logical: storage.bucket(self, spec, key) for spec in description.buckets}
         for spec in description.buckets:
-            storage.notify_queues(spec, buckets[spec.logical], queues)
-
-        for created in tables.values():
-            created.grant_read_write_data(role)
-        for created in buckets.values():
-            created.grant_read_write(role)
+            storage.notify_queues(spec, self.buckets[spec.logical], self.queues)
+        for table in self.tables.values():
+            table.grant_read_write_data(self.role)
+        for bucket in self.buckets.values():
+            bucket.grant_read_write(self.role)
 
         # Event sources the Chalice decorators would otherwise declare; a consumer not yet in the
-        # app is listed in `unwired_consumers` (the infra tests insist that list is empty).
+        # app is listed in `unwired_consumers` (the infra tests insist every consumer is wired).
         self.unwired_consumers: list[str] = []
         for spec in description.queues:
-            if spec.consumer not in handlers:
-                self.unwired_consumers.append(spec.consumer)
-                continue
-            queues[spec.logical].grant_consume_messages(role)
-            lambda_.EventSourceMapping(
-                self,
-                f"Source-{spec.logical}",
-                target=self.app.get_function(_logical_id(spec.consumer)),
-                event_source_arn=queues[spec.logical].queue_arn,
-                batch_size=10,
-                report_batch_item_failures=True,
-            )
+            self._consume_queue(spec)
         for spec in description.stream_consumers:
-            if spec.consumer not in handlers:
-                self.unwired_consumers.append(spec.consumer)
-                continue
-            tables[spec.table].grant_stream_read(role)
-            # A batch that keeps failing is recorded here (shard and sequence numbers), not dropped.
-            failures = storage.dead_letter_queue(
-                self, f"StreamFailures-{spec.table}", f"{description.table(spec.table).name}-stream-failures"
-            )
-            failures.grant_send_messages(role)
-            mapping = lambda_.EventSourceMapping(
-                self,
-                f"Stream-{spec.table}",
-                target=self.app.get_function(_logical_id(spec.consumer)),
-                event_source_arn=tables[spec.table].table_stream_arn,
-                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-                batch_size=100,
-                bisect_batch_on_error=True,
-                retry_attempts=10,
-            )
-            # Set on the resource: CDK's SqsDlq grants through the function's role, which an
-            # imported Chalice function does not expose (the grant above covers it).
-            mapping.node.default_child.destination_config = lambda_.CfnEventSourceMapping.DestinationConfigProperty(
-                on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(destination=failures.queue_arn)
-            )
+            self._consume_stream(spec)
 
         self.state_machines = {
-            spec.logical: self._state_machine(spec, handlers, description.log_retention_days)
+            spec.logical: self._state_machine(spec, description.log_retention_days)
             for spec in description.state_machines
         }
         if machine_arns:
-            role.add_to_principal_policy(
+            self.role.add_to_principal_policy(
                 iam.PolicyStatement(actions=["states:StartExecution"], resources=list(machine_arns.values()))
             )
-        self._grant_email(role, settings)
-        self._grant_parameters(role, settings)
+        self._grant_email(settings)
+        self._grant_parameters(settings)
+
+    def _consumer(self, handler: str) -> lambda_.IFunction | None:
+        if handler not in self.handlers:
+            self.unwired_consumers.append(handler)
+            return None
+        return self.app.get_function(_logical_id(handler))
+
+    def _consume_queue(self, spec: QueueSpec) -> None:
+        consumer = self._consumer(spec.consumer)
+        if consumer is None:
+            return
+        self.queues[spec.logical].grant_consume_messages(self.role)
+        lambda_.EventSourceMapping(
+            self,
+            f"Source-{spec.logical}",
+            target=consumer,
+            event_source_arn=self.queues[spec.logical].queue_arn,
+            batch_size=10,
+            report_batch_item_failures=True,
+        )
+
+    def _consume_stream(self, spec: StreamConsumerSpec) -> None:
+        consumer = self._consumer(spec.consumer)
+        if consumer is None:
+            return
+        table = self.tables[spec.table]
+        table.grant_stream_read(self.role)
+        # A batch that keeps failing is recorded here (shard and sequence numbers), not dropped.
+        failures = storage.dead_letter_queue(
+            self, f"StreamFailures-{spec.table}", f"{self.description.table(spec.table).name}-stream-failures"
+        )
+        failures.grant_send_messages(self.role)
+        mapping = lambda_.EventSourceMapping(
+            self,
+            f"Stream-{spec.table}",
+            target=consumer,
+            event_source_arn=table.table_stream_arn,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=100,
+            bisect_batch_on_error=True,
+            retry_attempts=10,
+        )
+        # Set on the resource: CDK's SqsDlq grants through the function's role, which an imported
+        # Chalice function does not expose (the grant above covers it).
+        mapping.node.default_child.destination_config = lambda_.CfnEventSourceMapping.DestinationConfigProperty(
+            on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(destination=failures.queue_arn)
+        )
 
     def app_handlers(self) -> list[str]:
         """Names of the app's Lambda functions (handler names), as Chalice packages them."""
@@ -167,8 +175,8 @@ class PixelkeepStack(Stack):
 
         return sorted(app.app.handler_map)
 
-    def _state_machine(self, spec: StateMachineSpec, handlers: set[str], retention_days: int) -> sfn.StateMachine:
-        missing = [name for name in spec.task_functions() if name not in handlers]
+    def _state_machine(self, spec: StateMachineSpec, retention_days: int) -> sfn.StateMachine:
+        missing = [name for name in spec.task_functions() if name not in self.handlers]
         if missing:
             raise ValueError(f"{spec.asl_file.name} names task functions the app does not have: {missing}")
         functions = {name: self.app.get_function(_logical_id(name)) for name in spec.task_functions()}
@@ -194,8 +202,8 @@ class PixelkeepStack(Stack):
             fn.grant_invoke(machine)
         return machine
 
-    def _grant_email(self, role: iam.IRole, settings: Settings) -> None:
-        role.add_to_principal_policy(
+    def _grant_email(self, settings: Settings) -> None:
+        self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
                 resources=[self.format_arn(service="ses", resource="identity", resource_name="*")],
@@ -203,9 +211,9 @@ class PixelkeepStack(Stack):
             )
         )
 
-    def _grant_parameters(self, role: iam.IRole, settings: Settings) -> None:
+    def _grant_parameters(self, settings: Settings) -> None:
         """Secrets by name under the deployment's parameter prefix; values live only in SSM."""
-        role.add_to_principal_policy(
+        self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ssm:GetParameter", "ssm:GetParameters"],
                 resources=[
@@ -215,7 +223,7 @@ class PixelkeepStack(Stack):
                 ],
             )
         )
-        role.add_to_principal_policy(
+        self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["kms:Decrypt"],
                 resources=["*"],
