@@ -53,6 +53,10 @@ def running_emulator(monkeypatch, deliver, *, in_process: bool = True) -> Iterat
     if in_process:
         monkeypatch.setattr("stripe._stripe_client.new_default_http_client", lambda *a, **k: WsgiHTTPClient(app))
     wiring.reset()
+    # Prime the settings now: chalice.test.Client swaps in .chalice/config.json's environment
+    # during each request, and settings first read there would name another stage.
+    wiring.bound_models()
+    wiring.stripe()
     try:
         yield app.emulator
     finally:
