@@ -1,0 +1,193 @@
+"""The generation path's guarantees under load: webhook storms, parallel submits, round trips."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from chalicelib import clock, errors, wiring
+from chalicelib.store.base import record_classes
+from chalicelib.store.models.content import Generation
+from tests.functional import content_world
+from tests.functional.generation_helpers import deliver, fund, submit
+
+world = content_world.world  # the fixture
+shared_service_models = content_world.shared_service_models
+pytestmark = pytest.mark.usefixtures("shared_service_models")
+
+JOBS = 20
+DELIVERIES = 1000
+
+
+def _failure_body(request_id: str, error: str) -> bytes:
+    return json.dumps({"request_id": request_id, "status": "ERROR", "error": error, "payload": {}}).encode()
+
+
+def _impostor_headers(request_id: str, body: bytes) -> dict:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    stamp = str(int(clock.now().timestamp()))
+    message = "\n".join([request_id, "someone", stamp, hashlib.sha256(body).hexdigest()]).encode()
+    return {
+        "X-Fal-Webhook-Request-Id": request_id,
+        "X-Fal-Webhook-User-Id": "someone",
+        "X-Fal-Webhook-Timestamp": stamp,
+        "X-Fal-Webhook-Signature": Ed25519PrivateKey.generate().sign(message).hex(),
+    }
+
+
+def test_gen3_thousand_deliveries_never_commit_twice_nor_accept_a_forgery(world, monkeypatch):
+    """GEN-3 / PAY-4: duplicates, reordering, forged signatures and stale timestamps."""
+    rng = random.Random(7)
+    fund("storm", JOBS)
+    jobs = [submit("storm")["id"] for _ in range(JOBS)]
+    emulator = world.emulator
+    emulator.flush()
+    genuine = {json.loads(body)["request_id"]: (url, headers, body) for url, headers, body in world.delivered}
+    genuine_ok: dict[str, tuple] = {}
+    deliveries: list[tuple[str, tuple, str]] = []  # (kind, (url, headers, body), gen_id)
+    for request_id, (url, headers, body) in genuine.items():
+        gen_id = url.rsplit("/", 1)[1].split(".")[0]
+        deliveries.append(("genuine_ok", (url, headers, body), gen_id))
+        genuine_ok[gen_id] = (url, headers, body)
+        if rng.random() < 0.25:  # the provider also reports a failure for some jobs: order decides
+            failure = _failure_body(request_id, "worker crashed")
+            deliveries.append(("genuine_failed", (url, emulator.sign(request_id, failure), failure), gen_id))
+    originals = list(deliveries)
+    now = int(clock.now().timestamp())
+    while len(deliveries) < DELIVERIES:
+        kind, (url, headers, body), gen_id = rng.choice(originals)
+        variant = rng.choice(["duplicate", "duplicate", "tampered", "impostor", "stale", "future", "wrong_token"])
+        if variant == "duplicate":
+            deliveries.append((kind, (url, headers, body), gen_id))
+            continue
+        # Every forgery claims a failure nobody genuinely reported: accepting one would show.
+        url, headers, body = genuine_ok[gen_id]
+        request_id = json.loads(body)["request_id"]
+        failure = _failure_body(request_id, "forged")
+        if variant == "tampered":
+            deliveries.append(("forged", (url, headers, failure), gen_id))
+        elif variant == "impostor":
+            deliveries.append(("forged", (url, _impostor_headers(request_id, failure), failure), gen_id))
+        elif variant == "stale":
+            stale = emulator.sign(request_id, failure, timestamp=now - rng.randint(301, 86_400))
+            deliveries.append(("forged", (url, stale, failure), gen_id))
+        elif variant == "future":
+            ahead = emulator.sign(request_id, failure, timestamp=now + rng.randint(301, 3_600))
+            deliveries.append(("forged", (url, ahead, failure), gen_id))
+        else:
+            wrong = url.rsplit(".", 1)[0] + ".guessed-token"
+            deliveries.append(("forged", (wrong, emulator.sign(request_id, failure), failure), gen_id))
+    rng.shuffle(deliveries)
+
+    ledger = wiring.ledger()
+    commits: Counter = Counter()
+    settle = ledger.commit
+
+    def counting_commit(hold_id):
+        done = settle(hold_id)
+        commits[hold_id] += int(done)
+        return done
+
+    monkeypatch.setattr(ledger, "commit", counting_commit)
+    first_genuine: dict[str, str] = {}
+    accepted_forgeries = 0
+    for kind, call, gen_id in deliveries:
+        if kind.startswith("genuine"):
+            first_genuine.setdefault(gen_id, kind)
+        try:
+            deliver(*call)
+        except errors.SignatureInvalid:
+            continue
+        accepted_forgeries += kind == "forged"
+
+    assert len(deliveries) == DELIVERIES
+    assert accepted_forgeries == 0
+    assert max(commits.values()) == 1  # never twice
+    completed = {gen_id for gen_id, kind in first_genuine.items() if kind == "genuine_ok"}
+    assert set(commits) == completed
+    for gen_id in jobs:
+        expected = "completed" if gen_id in completed else "failed"
+        assert Generation.get(*Generation.key(gen_id)).status == expected
+        assert ledger.hold_state(gen_id) == ("committed" if expected == "completed" else "released")
+    assert ledger.balance("storm") == JOBS - len(completed)
+
+
+@pytest.fixture
+def serialized_dynamodb(monkeypatch):
+    """moto's DynamoDB is not thread-safe (a transaction deep-copies tables while others write);
+    DynamoDB itself applies each request atomically, so requests are applied one at a time here."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    call_action = DynamoHandler.call_action
+
+    def one_at_a_time(self, *args, **kwargs):
+        with lock:
+            return call_action(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)
+
+
+def test_pay4_hundred_parallel_submits_against_ten_credits_hold_exactly_ten(world, serialized_dynamodb):
+    fund("racer", 10)
+    ledger = wiring.ledger()
+    lowest = [10]
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            lowest[0] = min(lowest[0], ledger.balance("racer"))
+
+    def attempt(_):
+        try:
+            return submit("racer")["id"]
+        except (errors.InsufficientCredits, errors.Conflict) as exc:
+            return type(exc).__name__
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            outcomes = list(pool.map(attempt, range(100)))
+    finally:
+        stop.set()
+        watcher.join()
+    held = [o for o in outcomes if o not in ("InsufficientCredits", "Conflict")]
+    assert len(held) == 10
+    assert {ledger.hold_state(gen_id) for gen_id in held} == {"held"}
+    assert len(world.emulator.jobs) == 10  # refused submits never reached the provider
+    assert ledger.balance("racer") == 0
+    assert lowest[0] >= 0
+
+
+@pytest.fixture
+def dynamodb_calls():
+    """Operation names of every DynamoDB call, counted by a botocore `before-call` event hook."""
+    calls: list[str] = []
+
+    def count(model, **kwargs):
+        calls.append(model.name)
+
+    clients = {id(c): c for c in (cls._get_connection().connection.client for cls in record_classes())}
+    for client in clients.values():
+        client.meta.events.register("before-call", count)
+    yield calls
+    for client in clients.values():
+        client.meta.events.unregister("before-call", count)
+
+
+def test_a_submit_is_one_transaction_and_one_provider_call(world, dynamodb_calls):
+    fund("counted", 2)
+    submit("counted")  # warm: clients built, the provider key read from SSM and cached
+    dynamodb_calls.clear()
+    world.http.calls.clear()
+    submit("counted")
+    assert dynamodb_calls == ["TransactWriteItems"]
+    assert [method for method, _ in world.http.calls] == ["POST"]
