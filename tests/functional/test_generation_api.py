@@ -1,0 +1,122 @@
+"""POST /generations and the provider webhook route over HTTP: validation, limits, errors."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+from chalicelib.domain import generations
+from tests.functional import content_world
+from tests.functional.generation_helpers import fund
+from tests.support.auth import sign_up
+from tests.support.content import drain_upload_queue, image_bytes, object_keys, post_file
+
+world = content_world.world  # the fixture
+shared_service_models = content_world.shared_service_models
+pytestmark = pytest.mark.usefixtures("shared_service_models")
+
+
+def post(client, user, body: dict):
+    return client.http.post("/generations", headers=user.headers, body=json.dumps(body))
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"prompt": ""}, "prompt"),
+        ({"prompt": "x" * (generations.PROMPT_MAX + 1)}, "prompt"),
+        ({"negative_prompt": "x" * (generations.NEGATIVE_PROMPT_MAX + 1)}, "negative_prompt"),
+        ({"aspect_ratio": "2:1"}, "aspect_ratio"),
+        ({"style": "<script>"}, "style"),
+        ({"safety_level": "off"}, "safety_level"),
+        ({"seed_of_chaos": 1}, "seed_of_chaos"),
+    ],
+)
+def test_gen1_invalid_requests_get_a_400_naming_the_field(client, world, change, field):
+    user = sign_up(client)
+    fund(user.user_id, 1)
+    response = post(client, user, {"prompt": "ok", "model": "flux-schnell", **change})
+    assert response.status_code == 400
+    assert field in {problem["field"] for problem in response.json_body["error"]["details"]["fields"]}
+    assert world.emulator.jobs == {}
+
+
+def test_gen1_models_the_provider_does_not_offer_are_refused(client, world):
+    user = sign_up(client)
+    fund(user.user_id, 1)
+    response = post(client, user, {"prompt": "ok", "model": "dall-e-3"})
+    assert response.status_code == 400
+    assert "flux-schnell" in response.json_body["error"]["details"]["models"]
+
+
+def test_generation_needs_a_session_and_credits(client, world):
+    assert (
+        client.http.post("/generations", body=json.dumps({"prompt": "a", "model": "flux-schnell"})).status_code == 401
+    )
+    user = sign_up(client)
+    response = post(client, user, {"prompt": "ok", "model": "flux-schnell"})
+    assert response.status_code == 402
+    assert world.emulator.jobs == {}
+
+
+def test_generation_submits_are_rate_limited(client, world, monkeypatch):
+    from chalicelib.domain.accounts import abuse
+
+    monkeypatch.setitem(abuse.ROUTE_LIMITS, "generation", abuse.Limit(2, 60))
+    user = sign_up(client)
+    fund(user.user_id, 5)
+    codes = [post(client, user, {"prompt": "ok", "model": "flux-schnell"}).status_code for _ in range(3)]
+    assert codes == [202, 202, 429]
+    assert len(world.emulator.jobs) == 2
+
+
+def test_gen3_webhook_route_refuses_forgeries_and_foreign_providers(client, world):
+    user = sign_up(client)
+    fund(user.user_id, 1)
+    gen_id = post(client, user, {"prompt": "ok", "model": "flux-schnell"}).json_body["id"]
+    world.emulator.flush()
+    [(url, headers, body)] = world.delivered
+    path = urlsplit(url).path
+    tampered = client.http.post(path, headers=headers, body=body.replace(b'"OK"', b'"ERROR"'))
+    assert tampered.status_code == 400
+    assert tampered.json_body["error"]["code"] == "signature_invalid"
+    assert client.http.post(path.replace("/fal/", "/runpod/"), headers=headers, body=body).status_code == 404
+    assert client.http.get(f"/generations/{gen_id}", headers=user.headers).json_body["status"] == "queued"
+    assert client.http.post(path, headers=headers, body=body).status_code == 200
+    assert client.http.get(f"/generations/{gen_id}", headers=user.headers).json_body["status"] == "completed"
+
+
+def test_cnt1_sec7_upload_routes(client, aws):
+    user, other = sign_up(client), sign_up(client)
+    refused = client.http.post("/uploads", headers=user.headers, body=json.dumps({"content_type": "image/gif"}))
+    assert refused.status_code == 415
+    started = client.http.post("/uploads", headers=user.headers, body=json.dumps({"content_type": "image/png"}))
+    assert started.status_code == 201
+    upload = started.json_body
+    post_file(upload, image_bytes("PNG", (9, 9)))
+    drain_upload_queue(aws)
+    mine = client.http.get(f"/uploads/{upload['id']}", headers=user.headers).json_body
+    assert (mine["status"], mine["format"], mine["width"]) == ("ready", "PNG", 9)
+    assert client.http.get(f"/uploads/{upload['id']}", headers=other.headers).status_code == 404
+    assert [u["id"] for u in client.http.get("/uploads", headers=user.headers).json_body["items"]] == [upload["id"]]
+    assert client.http.get("/uploads", headers=other.headers).json_body["items"] == []
+    assert client.http.delete(f"/uploads/{upload['id']}", headers=user.headers).status_code == 200
+    assert object_keys(aws, "uploads/") == []
+
+
+@pytest.mark.parametrize("profile_name", ["pictomancer"])
+def test_cnt2_pictomancer_upload_carries_an_expiry_within_24_hours(client, aws):
+    from datetime import datetime, timedelta
+
+    user = sign_up(client)
+    upload = client.http.post(
+        "/uploads", headers=user.headers, body=json.dumps({"content_type": "image/png"})
+    ).json_body
+    post_file(upload, image_bytes())
+    drain_upload_queue(aws)
+    view = client.http.get(f"/uploads/{upload['id']}", headers=user.headers).json_body
+    created = datetime.fromisoformat(view["created_at"])
+    assert view["status"] == "ready"
+    assert timedelta(0) < datetime.fromisoformat(view["expires_at"]) - created <= timedelta(hours=24)
