@@ -1,0 +1,122 @@
+"""Export (DSR-1, DSR-2): every category the person has, as JSON plus the original files, in one zip."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+import pytest
+
+from tests.conftest import PROFILES
+from tests.support.auth import sign_up
+from tests.support.mail import sent_emails
+from tests.support.rights import CapturingStarter, run_export, use_every_feature
+
+
+@pytest.fixture
+def starter(monkeypatch):
+    from chalicelib import wiring
+
+    capturing = CapturingStarter()
+    monkeypatch.setattr(wiring, "workflow", lambda kind: capturing)
+    return capturing
+
+
+def _archive(session, user_id, export_id) -> zipfile.ZipFile:
+    from chalicelib.settings import get_settings
+
+    key = f"exports/{user_id}/{export_id}.zip"
+    body = session.client("s3").get_object(Bucket=get_settings().bucket_name("exports"), Key=key)["Body"].read()
+    return zipfile.ZipFile(io.BytesIO(body))
+
+
+@pytest.mark.parametrize("profile_name", PROFILES)
+def test_dsr1_dsr2_export_holds_every_record_and_file_as_json_and_originals(client, aws, starter, profile_name):
+    from chalicelib import wiring
+    from chalicelib.profile.schema import Category
+
+    person = sign_up(client)
+    other = sign_up(client)
+    use_every_feature(client, aws, person)
+    use_every_feature(client, aws, other)
+    started = client.http.post("/me/exports", headers=person.headers)
+    assert started.status_code == 202
+    export_id = started.json_body["id"]
+    assert client.http.get(f"/me/exports/{export_id}", headers=person.headers).json_body["status"] == "queued"
+
+    run_export(wiring.rights_deps(), starter.started[-1][1])
+
+    status = client.http.get(f"/me/exports/{export_id}", headers=person.headers).json_body
+    assert status["status"] == "ready"
+    assert status["progress"]["done"] == status["progress"]["total"] > 0
+    archive = _archive(aws, person.user_id, export_id)
+    names = archive.namelist()
+    manifest = json.loads(archive.read("manifest.json"))
+    assert {c["id"] for c in manifest["categories"]} == {c.id.value for c in wiring.profile().categories}
+    records = {name: json.loads(archive.read(name)) for name in names if name.startswith("records/")}
+    everything = json.dumps(records)
+    # Every owned record of every table is in the archive, and nothing of the other person.
+    owned = list(wiring.personal_data().owned_items(person.user_id))
+    assert sum(len(v) for v in records.values()) >= len(owned) - 1  # the export's own record moves on
+    assert person.email in everything
+    assert other.user_id not in everything
+    assert "records/accounts/profile.json" in names
+    assert any(n.startswith("records/accounts/consent") for n in names)
+    assert any(n.startswith("files/uploads/") for n in names)
+    if wiring.profile().stores(Category.GENERATED_IMAGES):
+        assert any(n.startswith("files/generated/") for n in names)
+    assert not any("_hash" in key for rows in records.values() for row in rows for key in row)
+    upload = next(n for n in names if n.startswith("files/uploads/"))
+    assert archive.read(upload).startswith(b"\x89PNG upload of ")
+    # The person gets an expiring link to it.
+    mail = [m for m in sent_emails() if person.email in m["to"] and "export is ready" in m["subject"]]
+    assert mail
+    assert re.search(r"X-Amz-Expires=\d+|Expires=\d+", mail[-1]["body"])
+
+
+def test_dsr1_export_lifecycle_rule_removes_archives_after_the_profile_period(aws):
+    from chalicelib import wiring
+    from chalicelib.settings import get_settings
+
+    rules = aws.client("s3").get_bucket_lifecycle_configuration(Bucket=get_settings().bucket_name("exports"))["Rules"]
+    (rule,) = [r for r in rules if r["Filter"]["Prefix"] == "exports/"]
+    assert rule["Expiration"]["Days"] == wiring.profile().category("exports").retention.days
+
+
+def test_dsr1_export_status_is_private_to_its_owner(client, aws, starter):
+    person = sign_up(client)
+    stranger = sign_up(client)
+    export_id = client.http.post("/me/exports", headers=person.headers).json_body["id"]
+    assert client.http.get(f"/me/exports/{export_id}", headers=stranger.headers).status_code == 404
+    assert client.http.get(f"/me/exports/{export_id}").status_code == 401
+
+
+def test_dsr1_a_failed_archive_step_is_retried_to_the_same_complete_archive(client, aws, starter, monkeypatch):
+    from chalicelib import wiring
+    from chalicelib.domain.rights import export
+
+    person = sign_up(client)
+    use_every_feature(client, aws, person)
+    client.http.post("/me/exports", headers=person.headers)
+    payload = starter.started[-1][1]
+    deps = wiring.rights_deps()
+    export.collect(deps, payload)
+    calls = {"n": 0}
+    real_open = deps.personal.open_object
+
+    def flaky_open(obj):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("injected read failure")
+        return real_open(obj)
+
+    monkeypatch.setattr(deps.personal, "open_object", flaky_open)
+    with pytest.raises(RuntimeError):
+        export.archive(deps, payload)
+    export.archive(deps, payload)
+    export.notify(deps, payload)
+    archive = _archive(aws, person.user_id, payload["export_id"])
+    assert archive.testzip() is None
+    assert any(n.startswith("files/uploads/") for n in archive.namelist())

@@ -1,0 +1,258 @@
+"""The requests ledger (DSR-7, DSR-8), consent (DSR-6), restriction and objection (DSR-5), contact
+messages (DSR-10) and audited operator actions (OPS-6)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import PROFILES
+from tests.support.auth import sign_up
+from tests.support.mail import allow_sending, sent_emails
+from tests.support.rights import CapturingStarter, run_erasure, run_export
+
+JSON = {"Content-Type": "application/json"}
+OPERATOR = {"X-Operator-Key": "local-only-operator-key", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def starter(monkeypatch):
+    from chalicelib import wiring
+
+    capturing = CapturingStarter()
+    monkeypatch.setattr(wiring, "workflow", lambda kind: capturing)
+    return capturing
+
+
+def _mailed_code(email: str) -> str:
+    mail = [m for m in sent_emails() if email in m["to"] and "confirm your privacy request" in m["subject"]][-1]
+    return re.search(r"code (\d{6})", mail["body"]).group(1)
+
+
+def _ask_by_email(client, email, kind="erasure"):
+    response = client.http.post("/requests", body=json.dumps({"kind": kind, "email": email}), headers=JSON)
+    assert response.status_code == 202, response.body
+    return response.json_body["request_id"]
+
+
+# -- DSR-7 ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile_name", ["pixera", "pixelrender"])
+def test_dsr7_request_without_sign_in_does_nothing_until_the_emailed_code_is_given(client, aws, profile_name):
+    from chalicelib import wiring
+
+    person = sign_up(client)
+    request_id = _ask_by_email(client, person.email)
+    request = wiring.rights().get_request(request_id)
+    assert request.status == "unverified"
+    assert client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"] == []  # not in the queue
+
+    wrong = client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": "000000"}), headers=JSON)
+    if _mailed_code(person.email) != "000000":
+        assert wrong.status_code == 400
+    right = client.http.post(
+        f"/requests/{request_id}/verify", body=json.dumps({"code": _mailed_code(person.email)}), headers=JSON
+    )
+    assert right.status_code == 200, right.body
+    assert right.json_body["status"] == "open"
+    queue = client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"]
+    assert [r["id"] for r in queue] == [request_id]
+    assert wiring.accounts_store().get_user(person.user_id).status == "active"  # a request, not an action
+
+
+def test_dsr7_verification_attempts_are_limited(client, aws):
+    allow_sending()
+    request_id = _ask_by_email(client, "someone@example.org")
+    code = _mailed_code("someone@example.org")
+    wrong = "111111" if code != "111111" else "222222"
+    for _ in range(5):
+        client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": wrong}), headers=JSON)
+    final = client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": code}), headers=JSON)
+    assert final.status_code == 403
+
+
+def test_dsr7_bad_input_is_a_clear_400(client, aws):
+    response = client.http.post("/requests", body=json.dumps({"kind": "everything", "email": "x"}), headers=JSON)
+    assert response.status_code == 400
+    assert response.json_body["error"]["code"] == "invalid_input"
+
+
+# -- DSR-8 ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile_name", PROFILES)
+def test_dsr8_due_date_from_the_profile_and_policy_version_pinned(client, aws, starter, profile_name):
+    from chalicelib import clock, wiring
+
+    profile = wiring.profile()
+    person = sign_up(client)
+    before = clock.now()
+    made = client.http.post("/me/requests", body=json.dumps({"kind": "rectification"}), headers=person.headers)
+    assert made.status_code == 202
+    request = made.json_body
+    due = clock.now().fromisoformat(request["due_at"])
+    assert timedelta(0) <= due - before - timedelta(hours=profile.rights.response_hours) < timedelta(minutes=1)
+    assert request["policy_version"] == profile.policy.version
+
+    client.http.delete("/me", headers=person.headers)
+    erasure = next(r for r in wiring.rights().user_requests(person.user_id) if r.kind == "erasure")
+    assert erasure.due_at - erasure.created_at == timedelta(
+        hours=max(profile.rights.response_hours, profile.rights.erasure_days * 24)
+    )
+
+
+def test_dsr8_operator_queue_is_sorted_by_due_date_and_every_step_is_audited(client, aws, starter, monkeypatch):
+    from chalicelib import clock, wiring
+
+    person = sign_up(client)
+    real_now, original = clock.now(), clock.now
+    monkeypatch.setattr(clock, "now", lambda: original() + timedelta(days=3))
+    late = client.http.post("/me/requests", body=json.dumps({"kind": "objection"}), headers=person.headers)
+    monkeypatch.setattr(clock, "now", original)
+    early = client.http.post("/me/requests", body=json.dumps({"kind": "rectification"}), headers=person.headers)
+
+    queue = client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"]
+    assert [r["id"] for r in queue] == [early.json_body["id"], late.json_body["id"]]
+
+    done = client.http.post(
+        f"/operator/requests/{early.json_body['id']}", body=json.dumps({"status": "completed"}), headers=OPERATOR
+    )
+    assert done.status_code == 200
+    assert done.json_body["status"] == "completed"
+    queue = client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"]
+    assert [r["id"] for r in queue] == [late.json_body["id"]]
+    trail = [e.what for e in wiring.rights().events(early.json_body["id"])]
+    assert trail[0].startswith("received")
+    assert trail[-1] == "completed"
+    audit = client.http.get(f"/operator/audit/{real_now:%Y-%m}", headers=OPERATOR).json_body["actions"]
+    assert [a["action"] for a in audit].count("view_request_queue") == 2
+    assert any(a["action"] == "request_completed" for a in audit)
+
+
+def test_ops6_operator_routes_refuse_without_a_valid_key(client, aws):
+    for headers in ({}, {"X-Operator-Key": "local-only-operator-key-but-wrong"}):
+        assert client.http.get("/operator/requests", headers=headers).status_code == 401
+        assert client.http.get("/operator/audit/2026-01", headers=headers).status_code == 401
+
+
+def test_dsr8_export_and_erasure_requests_complete_in_the_ledger(client, aws, starter):
+    from chalicelib import wiring
+
+    person = sign_up(client)
+    client.http.post("/me/exports", headers=person.headers)
+    run_export(wiring.rights_deps(), starter.started[-1][1])
+    access = next(r for r in wiring.rights().user_requests(person.user_id) if r.kind == "access")
+    assert access.status == "completed"
+    assert access.queue is None
+
+
+# -- DSR-6 ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile_name", ["kaleipix", "pictomancer"])
+def test_dsr6_consent_grants_and_withdrawals_are_kept_with_the_policy_version(client, aws, profile_name):
+    from chalicelib import wiring
+
+    person = sign_up(client)
+    for granted in (True, False, True, False):
+        response = client.http.post(
+            "/me/consents", body=json.dumps({"purpose": "marketing", "granted": granted}), headers=person.headers
+        )
+        assert response.status_code == 200
+    body = client.http.get("/me/consents", headers=person.headers).json_body
+    assert body["consents"] == {"marketing": False}
+    assert [h["granted"] for h in body["history"]] == [True, False, True, False]
+    assert {h["policy_version"] for h in body["history"]} == {wiring.profile().policy.version}
+
+
+def test_dsr6_marketing_data_is_kept_until_withdrawal_then_deleted_pictomancer(client, aws, settings_env):
+    from chalicelib import wiring
+    from chalicelib.domain.rights import consent
+
+    settings_env(PIXELKEEP_PROFILE="pictomancer")
+    wiring.bound_models()
+    person = sign_up(client)
+    client.http.post("/me/consents", body=json.dumps({"purpose": "marketing", "granted": True}), headers=person.headers)
+    contact = wiring.rights().marketing_contact(person.user_id)
+    assert contact is not None
+    assert contact.expires_at is None  # until consent is withdrawn: no timer
+    consent.send_marketing(wiring.rights_deps(), person.user_id, "News", "Hello")
+    client.http.post(
+        "/me/consents", body=json.dumps({"purpose": "marketing", "granted": False}), headers=person.headers
+    )
+    assert wiring.rights().marketing_contact(person.user_id) is None
+    with pytest.raises(Exception, match="consent"):
+        consent.send_marketing(wiring.rights_deps(), person.user_id, "News", "Hello")
+
+
+# -- DSR-5 ----------------------------------------------------------------------------------------
+def test_dsr5_restriction_stops_generation_and_marketing(client, aws, starter):
+    from chalicelib import wiring
+    from chalicelib.domain.rights import consent
+    from chalicelib.errors import Restricted
+
+    person = sign_up(client)
+    client.http.post("/me/consents", body=json.dumps({"purpose": "marketing", "granted": True}), headers=person.headers)
+    restricted = client.http.put("/me/processing", body=json.dumps({"restricted": True}), headers=person.headers)
+    assert restricted.json_body == {"restricted": True, "objections": []}
+
+    generation = client.http.post(
+        "/generations", body=json.dumps({"prompt": "a lighthouse", "model": "flux-schnell"}), headers=person.headers
+    )
+    assert generation.status_code == 403
+    assert generation.json_body["error"]["code"] == "processing_restricted"
+    with pytest.raises(Restricted):
+        consent.send_marketing(wiring.rights_deps(), person.user_id, "News", "Hello")
+    # Their own requests still work while restricted.
+    assert client.http.post("/me/exports", headers=person.headers).status_code == 202
+    assert starter.started[-1][1]["user_id"] == person.user_id
+
+
+def test_dsr5_objection_to_marketing_is_honoured_and_recorded(client, aws):
+    from chalicelib import wiring
+    from chalicelib.domain.rights import consent
+    from chalicelib.errors import Restricted
+
+    person = sign_up(client)
+    client.http.post("/me/consents", body=json.dumps({"purpose": "marketing", "granted": True}), headers=person.headers)
+    consent.send_marketing(wiring.rights_deps(), person.user_id, "News", "Hello")
+    objected = client.http.put("/me/processing", body=json.dumps({"objections": ["marketing"]}), headers=person.headers)
+    assert objected.json_body["objections"] == ["marketing"]
+    with pytest.raises(Restricted):
+        consent.send_marketing(wiring.rights_deps(), person.user_id, "News", "Hello")
+    kinds = {r.kind: r.status for r in wiring.rights().user_requests(person.user_id)}
+    assert kinds["objection"] == "completed"
+    bad = client.http.put("/me/processing", body=json.dumps({"objections": ["breathing"]}), headers=person.headers)
+    assert bad.status_code == 400
+
+
+# -- DSR-10 ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile_name", ["pixera", "promptpixels"])
+def test_dsr10_contact_messages_are_stored_exported_and_erased(client, aws, starter, profile_name):
+    from chalicelib import wiring
+    from tests.support.scan import find
+
+    person = sign_up(client)
+    anonymous = client.http.post(
+        "/contact", body=json.dumps({"email": person.email, "subject": "Lost", "body": "Where is it?"}), headers=JSON
+    )
+    assert anonymous.status_code == 201
+    signed = client.http.post(
+        "/contact", body=json.dumps({"subject": "Hi", "body": "A question"}), headers=person.headers
+    )
+    assert signed.status_code == 201
+    owned = [o for o in wiring.personal_data().owned_items(person.user_id) if o.kind == "message"]
+    assert len(owned) == 2
+
+    client.http.delete("/me", headers=person.headers)
+    run_erasure(wiring.rights_deps(), starter.started[-1][1])
+    from chalicelib.settings import get_settings
+    from infra.description import describe
+
+    assert find(aws, describe(get_settings(), wiring.profile()), ["Where is it?", "A question"]) == []
+
+
+def test_dsr10_a_profile_without_contact_messages_refuses_to_store_them(client, aws):
+    response = client.http.post(
+        "/contact", body=json.dumps({"email": "a@example.org", "subject": "Hi", "body": "x"}), headers=JSON
+    )
+    assert response.status_code == 400
+    assert "privacy@kaleipix.cloud" in response.json_body["error"]["message"]
