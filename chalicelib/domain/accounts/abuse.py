@@ -31,6 +31,7 @@ ROUTE_LIMITS: dict[str, Limit] = {
     "login_code": Limit(10, 900),
     "sign_in": Limit(20, 900),
     "password": Limit(10, 900),
+    "password_account": Limit(10, 900),  # per account, whichever IPs the guesses come from
     "api_key": Limit(600, 60),
     "upload": Limit(60, 60),
     "generation": Limit(30, 60),

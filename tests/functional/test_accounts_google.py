@@ -1,0 +1,157 @@
+"""ACC-3: Google sign-in (PromptPixels) verifies the ID token against the issuer's JWKS and keeps only
+email, name and picture. The tests sign tokens with their own RSA key and serve its JWKS over HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.support.auth import bearer, post_json
+
+ISSUER = "https://accounts.google.com"
+CLIENT_ID = "local-only-client.apps.googleusercontent.com"
+KID = "test-key-1"
+
+
+@pytest.fixture
+def profile_name():
+    return "promptpixels"
+
+
+@pytest.fixture(scope="module")
+def signing_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def jwks_url(signing_key):
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.public_key()))
+    body = json.dumps({"keys": [{**public, "kid": KID, "use": "sig", "alg": "RS256"}]}).encode()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/certs"
+    server.shutdown()
+
+
+@pytest.fixture
+def google(aws, jwks_url, monkeypatch):
+    from chalicelib import wiring
+
+    monkeypatch.setenv("PIXELKEEP_GOOGLE_JWKS_URL", jwks_url)
+    wiring.google_verifier.cache_clear()
+
+
+def id_token(key, issued_nonce, **overrides):
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": CLIENT_ID,
+        "sub": "110169484474386276334",
+        "email": "gina@example.com",
+        "email_verified": True,
+        "name": "Gina Example",
+        "picture": "https://lh3.googleusercontent.com/a/photo",
+        "given_name": "Gina",
+        "locale": "de",
+        "hd": "example.com",
+        "iat": now,
+        "exp": now + 600,
+        "nonce": issued_nonce,
+        **overrides,
+    }
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": KID})
+
+
+def _nonce(client):
+    response = client.http.post("/auth/google/nonce")
+    assert response.status_code == 201
+    return response.json_body["nonce"]
+
+
+def _sign_in(client, token, nonce, birth_date="2000-01-01"):
+    return post_json(client, "/auth/google", {"id_token": token, "nonce": nonce, "birth_date": birth_date})
+
+
+def test_acc3_verified_token_signs_up_keeping_only_email_name_picture(client, google, signing_key):
+    from chalicelib import wiring
+
+    nonce = _nonce(client)
+    response = _sign_in(client, id_token(signing_key, nonce), nonce)
+    assert response.status_code == 200
+    me = client.http.get("/me", headers=bearer(response.json_body["token"])).json_body
+    assert (me["email"], me["display_name"], me["picture"]) == (
+        "gina@example.com",
+        "Gina Example",
+        "https://lh3.googleusercontent.com/a/photo",
+    )
+    stored = wiring.accounts_store().get_user(me["user_id"]).attribute_values
+    from_google = set(stored) - {"pk", "sk", "user_id", "owner_id", "status", "created_at", "version"}
+    from_google -= {"email_verified", "minimum_age_attested", "age_attested_at", "processing_restricted"}
+    assert from_google == {"email", "display_name", "picture"}
+    assert "110169484474386276334" not in json.dumps(stored, default=str)
+
+
+def test_acc3_second_sign_in_finds_the_same_account(client, google, signing_key):
+    first_nonce = _nonce(client)
+    first = _sign_in(client, id_token(signing_key, first_nonce), first_nonce)
+    again_nonce = _nonce(client)
+    again = _sign_in(client, id_token(signing_key, again_nonce), again_nonce, birth_date=None)
+    assert again.status_code == 200
+    assert again.json_body["user_id"] == first.json_body["user_id"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"iss": "https://evil.example.com"},
+        {"aud": "someone-elses-client-id"},
+        {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200},
+        {"nonce": "a-nonce-we-never-issued"},
+        {"email_verified": False},
+    ],
+    ids=["issuer", "audience", "expired", "nonce", "unverified-email"],
+)
+def test_acc3_tokens_failing_a_check_are_refused_and_store_nothing(client, google, signing_key, overrides):
+    from chalicelib import wiring
+
+    nonce = _nonce(client)
+    response = _sign_in(client, id_token(signing_key, nonce, **overrides), nonce)
+    assert response.status_code in (401, 403)
+    assert wiring.accounts_store().find_user_id_by_email("gina@example.com") is None
+
+
+def test_acc3_token_signed_by_another_key_is_refused(client, google):
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    nonce = _nonce(client)
+    assert _sign_in(client, id_token(stranger, nonce), nonce).status_code == 401
+
+
+def test_acc3_a_nonce_works_once(client, google, signing_key):
+    nonce = _nonce(client)
+    token = id_token(signing_key, nonce)
+    assert _sign_in(client, token, nonce).status_code == 200
+    assert _sign_in(client, token, nonce).status_code == 401
+
+
+@pytest.mark.parametrize("profile_name", ["kaleipix", "pixera"])
+def test_google_sign_in_is_refused_where_the_profile_offers_none(client, google, signing_key):
+    assert client.http.post("/auth/google/nonce").status_code == 403
+    response = _sign_in(client, id_token(signing_key, "n" * 16), "n" * 16)
+    assert response.status_code == 403

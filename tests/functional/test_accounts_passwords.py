@@ -1,0 +1,108 @@
+"""ACC-2: password sign-in (Pixera) keeps only an argon2id hash; length limits; rate-limited."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.auth import ADULT_BIRTH_DATE, bearer, post_json, secrets_at_rest
+from tests.support.mail import allow_sending, last_code_for
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def profile_name():
+    return "pixera"
+
+
+@pytest.fixture
+def mail(aws):
+    allow_sending(aws)
+
+
+def _sign_up(client, email="pw@example.com", password=PASSWORD, birth_date=ADULT_BIRTH_DATE):
+    return post_json(client, "/auth/password/sign-up", {"email": email, "password": password, "birth_date": birth_date})
+
+
+def _sign_in(client, email="pw@example.com", password=PASSWORD):
+    return post_json(client, "/auth/password/sign-in", {"email": email, "password": password})
+
+
+def test_acc2_password_is_stored_only_as_an_argon2id_hash(client, mail, aws):
+    from chalicelib import wiring
+
+    assert _sign_up(client).status_code == 202
+    user = wiring.accounts_store().get_user(wiring.accounts_store().find_user_id_by_email("pw@example.com"))
+    assert user.password_hash.startswith("$argon2id$")
+    assert secrets_at_rest(aws, [PASSWORD]) == []
+
+
+def test_acc2_sign_in_with_the_password_opens_a_session(client, mail):
+    _sign_up(client)
+    response = _sign_in(client)
+    assert response.status_code == 200
+    me = client.http.get("/me", headers=bearer(response.json_body["token"]))
+    assert me.json_body["password_set"] is True
+    assert me.json_body["email_verified"] is False
+
+
+def test_acc2_emailed_code_verifies_the_address(client, mail):
+    _sign_up(client)
+    body = {"email": "pw@example.com", "code": last_code_for("pw@example.com")}
+    response = post_json(client, "/auth/email/verify", body)
+    assert response.status_code == 200
+    assert client.http.get("/me", headers=bearer(response.json_body["token"])).json_body["email_verified"] is True
+
+
+def test_acc2_wrong_password_and_unknown_account_answer_alike(client, mail):
+    _sign_up(client)
+    wrong = _sign_in(client, password="not the password at all")
+    unknown = _sign_in(client, email="ghost@example.com")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json_body == unknown.json_body
+
+
+def test_acc2_sign_up_for_a_taken_address_leaves_its_password_alone(client, mail):
+    _sign_up(client)
+    assert _sign_up(client, password="an attacker's new password").status_code == 202
+    assert _sign_in(client).status_code == 200
+    assert _sign_in(client, password="an attacker's new password").status_code == 401
+
+
+@pytest.mark.parametrize("password", ["short", "x" * 129])
+def test_acc2_password_length_limits(client, mail, password):
+    response = _sign_up(client, password=password)
+    assert response.status_code == 400
+    assert "characters" in response.json_body["error"]["message"]
+
+
+def test_acc2_password_guessing_is_rate_limited(client, mail):
+    from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
+
+    _sign_up(client)  # counts towards the same "password" route class
+    statuses = [
+        _sign_in(client, password=f"guess number {i}").status_code for i in range(ROUTE_LIMITS["password"].requests)
+    ]
+    assert 429 in statuses
+    assert set(statuses) <= {401, 429}
+
+
+def test_acc2_change_password_needs_the_current_one(client, mail):
+    _sign_up(client)
+    headers = bearer(_sign_in(client).json_body["token"])
+    body = {"current_password": "wrong password!!", "new_password": "a brand new passphrase"}
+    refused = client.http.put("/me/password", body=json.dumps(body), headers=headers)
+    assert refused.status_code == 401
+    body["current_password"] = PASSWORD
+    assert client.http.put("/me/password", body=json.dumps(body), headers=headers).status_code == 200
+    assert _sign_in(client, password="a brand new passphrase").status_code == 200
+
+
+@pytest.mark.parametrize("profile_name", ["kaleipix", "pixelrender"])
+def test_password_sign_in_is_refused_where_the_profile_offers_none(client, mail):
+    response = _sign_up(client)
+    assert response.status_code == 403
+    assert "password" in response.json_body["error"]["message"]
+    assert _sign_in(client).status_code == 403
