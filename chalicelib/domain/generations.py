@@ -46,6 +46,11 @@ class GenerationParams:
     source_upload_id: str | None = None
 
 
+def listed_in_policy(provider, profile: Profile) -> bool:
+    """Prompts go only to a model provider the published policy names (GEN-1, OPS-4)."""
+    return any(p.name.casefold() == provider.title.casefold() for p in profile.model_providers)
+
+
 def new_gen_id() -> str:
     """Creation time first (hex milliseconds), so ids sort newest-last; then randomness."""
     return f"{int(clock.now().timestamp() * 1000):012x}{secrets.token_hex(8)}"
@@ -74,6 +79,9 @@ def submit(
     public_base_url: str,
 ) -> dict:
     ensure_allowed(restricted=restricted, objections=objections, purpose="generation")
+    if not listed_in_policy(provider, profile):
+        logger.error("model provider not listed in the policy", extra={"provider": provider.name})
+        raise errors.UpstreamUnavailable("Generation is not available.")
     if params.model not in provider.models:
         raise errors.InvalidInput("This model is not offered.", details={"models": sorted(provider.models)})
     source_url = _source_url(user_id, params.source_upload_id, content, objects) if params.source_upload_id else None

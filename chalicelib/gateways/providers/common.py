@@ -60,6 +60,7 @@ class Http(Protocol):
 
 class ModelProvider(Protocol):
     name: str
+    title: str
     models: Mapping[str, str]  # public model name -> the provider's model or endpoint id
 
     def submit(self, job: JobRequest, webhook_url: str) -> str:

@@ -42,6 +42,7 @@ SAFETY_TOLERANCE = {"strict": "1", "standard": "2", "relaxed": "4"}
 
 class FalProvider:
     name = "fal"
+    title = "fal.ai"  # as the policy profile lists it among the processors
     models: Mapping[str, str] = {
         "flux-schnell": "fal-ai/flux/schnell",
         "flux-dev": "fal-ai/flux/dev",

@@ -20,6 +20,7 @@ SAFETY_TOLERANCE = {"strict": 1, "standard": 2, "relaxed": 4}
 
 class ReplicateProvider:
     name = "replicate"
+    title = "Replicate"  # as the policy profile lists it among the processors
     models: Mapping[str, str] = {
         "flux-schnell": "black-forest-labs/flux-schnell",
         "flux-dev": "black-forest-labs/flux-dev",

@@ -19,6 +19,7 @@ API_URL = "https://api.runpod.ai"
 
 class RunPodProvider:
     name = "runpod"
+    title = "RunPod"  # as the policy profile lists it among the processors
     # Public model name -> serverless endpoint id (the deployment's own endpoints).
     models: Mapping[str, str] = {"flux-schnell": "black-forest-labs-flux-1-schnell", "sdxl": "sdxl"}
 
