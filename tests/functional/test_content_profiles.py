@@ -8,13 +8,12 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import errors, wiring
-from chalicelib.domain import uploads
 from chalicelib.profile.schema import Category, RetentionKind
 from chalicelib.store.models.content import GalleryImage, GenerationLog
 from tests.conftest import PROFILES
 from tests.functional import content_world
 from tests.functional.generation_helpers import fund, run_provider, status, submit
-from tests.support.content import drain_upload_queue, image_bytes, object_keys, post_file
+from tests.support.content import object_keys, uploaded
 
 world = content_world.world  # the fixture
 shared_service_models = content_world.shared_service_models
@@ -31,15 +30,8 @@ def _ttl(record) -> timedelta | None:
 
 
 def test_cnt2_upload_retention_is_the_profiles(aws, profile_name):
-    upload = uploads.start_upload(
-        user_id="u1",
-        content_type="image/png",
-        content=wiring.content(),
-        objects=wiring.objects(),
-        profile=wiring.profile(),
-    )
-    post_file(upload, image_bytes())
-    assert drain_upload_queue(aws) == ["ready"]
+    upload = uploaded(aws, "u1")
+    assert upload["outcomes"] == ["ready"]
     record = wiring.content().upload("u1", upload["id"])
     expected = _expected_ttl(Category.UPLOADS)
     assert _ttl(record) == expected

@@ -13,7 +13,7 @@ from chalicelib.domain import generations
 from chalicelib.store.models.content import GalleryImage, Generation, GenerationLog
 from tests.functional import content_world
 from tests.functional.generation_helpers import deliver, fund, run_provider, status, submit
-from tests.support.content import PROVIDER_URL, drain_upload_queue, image_bytes, object_keys, post_file
+from tests.support.content import PROVIDER_URL, object_keys, uploaded
 
 world = content_world.world  # the fixture
 shared_service_models = content_world.shared_service_models
@@ -75,18 +75,8 @@ def test_cnt3_promptpixels_generation_leaves_no_stored_image(world, aws, monkeyp
 
 @pytest.mark.parametrize("profile_name", ["promptpixels"])
 def test_cnt2_promptpixels_source_upload_is_deleted_when_processing_completes(world, aws):
-    from chalicelib.domain import uploads
-
     fund("u1", 2)
-    upload = uploads.start_upload(
-        user_id="u1",
-        content_type="image/jpeg",
-        content=wiring.content(),
-        objects=wiring.objects(),
-        profile=wiring.profile(),
-    )
-    post_file(upload, image_bytes("JPEG", (20, 20)))
-    drain_upload_queue(aws)
+    upload = uploaded(aws, "u1", "JPEG", (20, 20))
     job = submit("u1", source_upload_id=upload["id"])
     sent = next(iter(world.emulator.jobs.values()))
     assert sent.model_input["image_url"]  # a short-lived GET of the user's own upload
@@ -99,36 +89,16 @@ def test_cnt2_promptpixels_source_upload_is_deleted_when_processing_completes(wo
 
 @pytest.mark.parametrize("profile_name", ["kaleipix"])
 def test_cnt2_kaleipix_source_upload_is_kept_after_generation(world, aws):
-    from chalicelib.domain import uploads
-
     fund("u1", 2)
-    upload = uploads.start_upload(
-        user_id="u1",
-        content_type="image/png",
-        content=wiring.content(),
-        objects=wiring.objects(),
-        profile=wiring.profile(),
-    )
-    post_file(upload, image_bytes())
-    drain_upload_queue(aws)
+    upload = uploaded(aws, "u1")
     submit("u1", source_upload_id=upload["id"])
     run_provider(world)
     assert object_keys(aws, "uploads/u1/") == [f"uploads/u1/{upload['id']}"]
 
 
 def test_cnt1_another_users_upload_cannot_be_a_source(world, aws):
-    from chalicelib.domain import uploads
-
     fund("thief", 2)
-    upload = uploads.start_upload(
-        user_id="owner",
-        content_type="image/png",
-        content=wiring.content(),
-        objects=wiring.objects(),
-        profile=wiring.profile(),
-    )
-    post_file(upload, image_bytes())
-    drain_upload_queue(aws)
+    upload = uploaded(aws, "owner")
     with pytest.raises(errors.NotFound):
         submit("thief", source_upload_id=upload["id"])
     assert world.emulator.jobs == {}

@@ -15,6 +15,23 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (8, 6)) -> bytes:
     return buffer.getvalue()
 
 
+def uploaded(session, user_id: str, fmt: str = "PNG", size: tuple[int, int] = (8, 6)) -> dict:
+    """An upload started, sent by the browser and checked by the processor."""
+    from chalicelib import wiring
+    from chalicelib.domain import uploads
+
+    upload = uploads.start_upload(
+        user_id=user_id,
+        content_type=uploads.CONTENT_TYPES[fmt],
+        content=wiring.content(),
+        objects=wiring.objects(),
+        profile=wiring.profile(),
+    )
+    post_file(upload, image_bytes(fmt, size))
+    upload["outcomes"] = drain_upload_queue(session)
+    return upload
+
+
 def post_file(upload: dict, data: bytes, filename: str = "picture.png") -> int:
     """What a browser does with the presigned POST (moto intercepts `requests` in-process)."""
     import requests

@@ -106,6 +106,14 @@ def ensure_ok(response: HttpResponse, what: str) -> HttpResponse:
     return response
 
 
+def queued_id(response: HttpResponse, field: str) -> str:
+    """The job id from a provider's answer to a submit."""
+    job_id = ensure_ok(response, "queue the job").json().get(field)
+    if not isinstance(job_id, str) or not job_id:
+        raise errors.UpstreamUnavailable("The model provider did not return a job id.")
+    return job_id
+
+
 def header(headers: Mapping[str, str], name: str) -> str:
     """Case-insensitive header lookup (API Gateway and WSGI spell header names differently)."""
     wanted = name.lower()

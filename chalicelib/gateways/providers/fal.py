@@ -23,6 +23,7 @@ from chalicelib.gateways.providers.common import (
     download,
     ensure_ok,
     header,
+    queued_id,
 )
 
 QUEUE_URL = "https://queue.fal.run"
@@ -78,10 +79,7 @@ class FalProvider:
             headers={"Authorization": f"Key {self._api_key()}", "Content-Type": "application/json"},
             body=json.dumps(payload).encode(),
         )
-        request_id = ensure_ok(response, "queue the job").json().get("request_id")
-        if not isinstance(request_id, str) or not request_id:
-            raise errors.UpstreamUnavailable("The model provider did not return a request id.")
-        return request_id
+        return queued_id(response, "request_id")
 
     def download(self, url: str, max_bytes: int) -> bytes:
         return download(self._http, url, max_bytes)

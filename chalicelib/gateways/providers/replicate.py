@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 
 from chalicelib import errors
-from chalicelib.gateways.providers.common import Delivery, Http, JobRequest, download, ensure_ok, header
+from chalicelib.gateways.providers.common import Delivery, Http, JobRequest, download, header, queued_id
 
 API_URL = "https://api.replicate.com"
 SAFETY_TOLERANCE = {"strict": 1, "standard": 2, "relaxed": 4}
@@ -59,10 +59,7 @@ class ReplicateProvider:
             headers={"Authorization": f"Bearer {self._api_token()}", "Content-Type": "application/json"},
             body=json.dumps(body).encode(),
         )
-        prediction_id = ensure_ok(response, "queue the job").json().get("id")
-        if not isinstance(prediction_id, str) or not prediction_id:
-            raise errors.UpstreamUnavailable("The model provider did not return a prediction id.")
-        return prediction_id
+        return queued_id(response, "id")
 
     def download(self, url: str, max_bytes: int) -> bytes:
         return download(self._http, url, max_bytes)

@@ -12,7 +12,15 @@ from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 from chalicelib import errors
-from chalicelib.gateways.providers.common import ASPECT_SIZES, Delivery, Http, JobRequest, download, ensure_ok
+from chalicelib.gateways.providers.common import (
+    ASPECT_SIZES,
+    Delivery,
+    Http,
+    JobRequest,
+    download,
+    ensure_ok,
+    queued_id,
+)
 
 API_URL = "https://api.runpod.ai"
 
@@ -46,10 +54,7 @@ class RunPodProvider:
             headers=self._headers(),
             body=json.dumps({"input": model_input, "webhook": webhook_url}).encode(),
         )
-        run_id = ensure_ok(response, "queue the job").json().get("id")
-        if not isinstance(run_id, str) or not run_id:
-            raise errors.UpstreamUnavailable("The model provider did not return a job id.")
-        return run_id
+        return queued_id(response, "id")
 
     def download(self, url: str, max_bytes: int) -> bytes:
         return download(self._http, url, max_bytes)
