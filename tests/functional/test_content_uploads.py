@@ -144,3 +144,33 @@ def _upload_lifecycle_days() -> int | None:
 
     bucket = describe(wiring.get_settings(), wiring.profile()).bucket("content")
     return next((rule.days for rule in bucket.lifecycle_rules if rule.prefix == "uploads/"), None)
+
+
+def _ttl_delete_event(**image: str) -> dict:
+    return {
+        "Records": [
+            {
+                "eventName": "REMOVE",
+                "eventSource": "aws:dynamodb",
+                "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+                "dynamodb": {"OldImage": {name: {"S": value} for name, value in image.items()}},
+            }
+        ]
+    }
+
+
+def test_cnt2_content_stream_routes_ttl_deletes_of_uploads_and_images_to_their_objects(aws):
+    from chalicelib.events.streams import content_stream
+
+    upload = start()
+    post_file(upload, image_bytes())
+    drain_upload_queue(aws)
+    s3 = aws.client("s3")
+    bucket = wiring.get_settings().bucket_name("content")
+    s3.put_object(Bucket=bucket, Key="generated/user-a/g1", Body=image_bytes())
+    upload_gone = _ttl_delete_event(sk=f"UPLOAD#{upload['id']}", owner_id="user-a", upload_id=upload["id"])
+    image_gone = _ttl_delete_event(sk="IMG#g1", owner_id="user-a", gen_id="g1")
+    assert content_stream(upload_gone, None) == {"handled": 1}
+    assert content_stream(image_gone, None) == {"handled": 1}
+    assert object_keys(aws, "uploads/") == []
+    assert object_keys(aws, "generated/") == []

@@ -191,3 +191,16 @@ def test_a_submit_is_one_transaction_and_one_provider_call(world, dynamodb_calls
     submit("counted")
     assert dynamodb_calls == ["TransactWriteItems"]
     assert [method for method, _ in world.http.calls] == ["POST"]
+
+
+def test_a_submit_from_an_upload_adds_only_the_ownership_read(world, aws, dynamodb_calls):
+    from tests.support.content import uploaded
+
+    fund("counted", 2)
+    submit("counted")  # warm
+    upload = uploaded(aws, "counted")
+    dynamodb_calls.clear()
+    world.http.calls.clear()
+    submit("counted", source_upload_id=upload["id"])
+    assert dynamodb_calls == ["GetItem", "TransactWriteItems"]
+    assert [method for method, _ in world.http.calls] == ["POST"]
