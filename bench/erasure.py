@@ -1,0 +1,131 @@
+"""Erasure cost against moto in-process: AWS calls per item and time for N = 1,000 and 10,000 images.
+
+Each image is one object under the user's generated/ prefix and one gallery record in the content
+table. The erasure steps run in workflow order. Goals: S3 calls <= N/1000 + c, DynamoDB calls <= N/25 + c,
+time(10k) / time(1k) <= 11. Ratios are printed on the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+for name, value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "PIXELKEEP_STAGE": "bench",
+    "PIXELKEEP_PROFILE": "kaleipix",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}.items():
+    os.environ.setdefault(name, value)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+CALLS: Counter[str] = Counter()
+
+
+def count_calls() -> None:
+    """Every boto3 and pynamodb request goes through botocore's `_make_api_call`."""
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+
+    def counted(self, operation_name, api_params):
+        CALLS[self.meta.service_model.service_name] += 1
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = counted
+
+
+def seed(session, user_id: str, count: int) -> None:
+    from chalicelib import clock, wiring
+    from chalicelib.profile.schema import Category
+    from chalicelib.settings import get_settings
+    from chalicelib.store.layout import object_key
+    from chalicelib.store.models.content import GalleryImage
+
+    settings, s3, now = get_settings(), session.client("s3"), clock.now()
+    wiring.accounts_store().create_user(
+        user_id=user_id, email=f"bench-{user_id[:8]}@example.org", email_verified=True, minimum_age_attested=18
+    )
+    with GalleryImage.batch_write() as batch:
+        for index in range(count):
+            gen_id = f"{index:06d}"
+            bucket, key = object_key(Category.GENERATED_IMAGES, user_id, gen_id)
+            s3.put_object(Bucket=settings.bucket_name(bucket), Key=key, Body=b"\x89PNG" + bytes(64))
+            batch.save(
+                GalleryImage(
+                    *GalleryImage.key(user_id, gen_id),
+                    owner_id=user_id,
+                    gen_id=gen_id,
+                    object_key=key,
+                    image_format="png",
+                    content_type="image/png",
+                    width=1,
+                    height=1,
+                    model="bench",
+                    created_at=now,
+                )
+            )
+
+
+def erase_once(count: int) -> dict[str, float]:
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import wiring
+    from chalicelib.settings import get_settings
+    from infra.description import describe
+    from infra.provision import provision_storage
+    from tests.support.rights import run_erasure
+
+    wiring.reset()
+    with mock_aws():
+        session = boto3.Session(region_name=get_settings().region)
+        provision_storage(session, describe(get_settings(), wiring.profile()))
+        session.client("ses").verify_email_identity(EmailAddress=get_settings().email_sender)
+        wiring.bound_models()
+        user_id = uuid.uuid4().hex
+        seed(session, user_id, count)
+        deps = wiring.rights_deps()
+        CALLS.clear()
+        started = time.perf_counter()
+        state = run_erasure(deps, {"user_id": user_id, "erasure_id": uuid.uuid4().hex, "reason": "user"})
+        elapsed = time.perf_counter() - started
+        assert state["residual"]["clean"], state
+        assert state["objects"]["deleted"] == count, state
+    wiring.reset()
+    return {"seconds": elapsed, "s3": CALLS["s3"], "dynamodb": CALLS["dynamodb"], "other": sum(CALLS.values())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs=2, default=(1000, 10000))
+    small, large = parser.parse_args().sizes
+    count_calls()
+    results = {n: erase_once(n) for n in (small, large)}
+    for n, r in results.items():
+        print(
+            f"N={n}: {r['seconds']:.2f}s  s3 calls={r['s3']} ({r['s3'] / n:.4f}/item, limit {n // 1000}+c)  "
+            f"dynamodb calls={r['dynamodb']} ({r['dynamodb'] / n:.4f}/item, limit {n // 25}+c)  all calls={r['other']}"
+        )
+    s3_c = max(r["s3"] - n // 1000 for n, r in results.items())
+    ddb_c = max(r["dynamodb"] - n // 25 for n, r in results.items())
+    ratio = results[large]["seconds"] / results[small]["seconds"]
+    print(
+        f"ratios: time({large})/time({small})={ratio:.2f} (goal <= {large / small * 1.1:.0f})  "
+        f"s3 constant c={s3_c}  dynamodb constant c={ddb_c}  "
+        f"s3 calls/item({large})={results[large]['s3'] / large:.4f}  "
+        f"dynamodb calls/item({large})={results[large]['dynamodb'] / large:.4f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

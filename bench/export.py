@@ -1,0 +1,145 @@
+"""Export memory: peak Python memory (tracemalloc) while archiving N = 1,000 and 10,000 images.
+
+moto runs as a server in a child process, so its own storage is not counted; the archive is streamed
+into a multipart upload, so the peak should barely grow with N. Goal: peak(10k) / peak(1k) <= 1.3.
+The ratio is printed on the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+IMAGE_BYTES = 8192
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_moto() -> tuple[subprocess.Popen, str]:
+    import requests
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            requests.get(f"{url}/moto-api/", timeout=1)
+            return process, url
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("moto server did not start")
+
+
+def prepare(url: str, count: int) -> tuple[str, str]:
+    import boto3
+    import requests
+
+    from chalicelib import clock, wiring
+    from chalicelib.domain.rights import export
+    from chalicelib.profile.schema import Category
+    from chalicelib.settings import get_settings
+    from chalicelib.store.layout import object_key
+    from chalicelib.store.models.content import GalleryImage
+    from chalicelib.store.models.rights import ExportRecord
+    from infra.description import describe
+    from infra.provision import provision_storage
+
+    requests.post(f"{url}/moto-api/reset", timeout=30)
+    wiring.reset()
+    settings = get_settings()
+    session = boto3.Session(region_name=settings.region)
+    provision_storage(session, describe(settings, wiring.profile()))
+    session.client("ses").verify_email_identity(EmailAddress=settings.email_sender)
+    wiring.bound_models()
+    user_id, now, s3 = uuid.uuid4().hex, clock.now(), session.client("s3")
+    wiring.accounts_store().create_user(
+        user_id=user_id, email=f"bench-{user_id[:8]}@example.org", email_verified=True, minimum_age_attested=18
+    )
+    with GalleryImage.batch_write() as batch:
+        for index in range(count):
+            gen_id = f"{index:06d}"
+            bucket, key = object_key(Category.GENERATED_IMAGES, user_id, gen_id)
+            s3.put_object(Bucket=settings.bucket_name(bucket), Key=key, Body=os.urandom(IMAGE_BYTES))
+            batch.save(
+                GalleryImage(
+                    *GalleryImage.key(user_id, gen_id),
+                    owner_id=user_id,
+                    gen_id=gen_id,
+                    object_key=key,
+                    image_format="png",
+                    content_type="image/png",
+                    width=1,
+                    height=1,
+                    model="bench",
+                    created_at=now,
+                )
+            )
+    export_id = uuid.uuid4().hex
+    ExportRecord(
+        *ExportRecord.key(user_id, export_id), export_id=export_id, owner_id=user_id, status="queued", created_at=now
+    ).save()
+    export.collect(wiring.rights_deps(), {"user_id": user_id, "export_id": export_id})
+    return user_id, export_id
+
+
+def measure(url: str, count: int) -> tuple[int, float, int]:
+    from chalicelib import wiring
+    from chalicelib.domain.rights import export
+
+    user_id, export_id = prepare(url, count)
+    deps = wiring.rights_deps()
+    tracemalloc.start()
+    started = time.perf_counter()
+    result = export.archive(deps, {"user_id": user_id, "export_id": export_id})
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak, elapsed, int(result["entries"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs=2, default=(1000, 10000))
+    small, large = parser.parse_args().sizes
+    process, url = start_moto()
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "PIXELKEEP_STAGE": "bench",
+            "PIXELKEEP_PROFILE": "kaleipix",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+    )
+    try:
+        results = {n: measure(url, n) for n in (small, large)}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    for n, (peak, seconds, entries) in results.items():
+        images = n * IMAGE_BYTES / 2**20
+        print(f"N={n}: peak {peak / 2**20:.1f} MiB, {seconds:.1f}s, {entries} entries, ~{images:.0f} MiB of images")
+    ratio = results[large][0] / results[small][0]
+    print(f"ratios: peak_memory({large})/peak_memory({small})={ratio:.2f} (goal <= 1.3)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Pure rules of the rights work: detaching kept records, operator keys, deadlines, workflow shape."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from chalicelib.domain.rights.deps import RightsDeps
+from chalicelib.domain.rights.erasure import ERASED, detach
+from chalicelib.domain.rights.operators import authenticate
+from chalicelib.domain.rights.requests import due_at
+from chalicelib.errors import Unauthenticated
+from chalicelib.profile.loader import available_profiles, load_profile
+
+ASL = Path(__file__).resolve().parents[2] / "infra" / "asl"
+
+
+def test_pay3_detach_replaces_the_id_everywhere_and_removes_the_address():
+    item = {
+        "pk": {"S": "USER#u1"},
+        "sk": {"S": "ENTRY#2026#u1"},
+        "note": {"S": "paid by a@example.org"},
+        "tags": {"L": [{"S": "u1"}, {"N": "3"}]},
+        "nested": {"M": {"who": {"S": "u1"}}},
+    }
+    detached = detach(item, "u1", "erased-x", "a@example.org")
+    text = json.dumps(detached)
+    assert "u1" not in text
+    assert "a@example.org" not in text
+    assert detached["pk"] == {"S": "USER#erased-x"}
+    assert detached["note"] == {"S": f"paid by {ERASED}"}
+    assert detached["tags"]["L"][1] == {"N": "3"}
+
+
+def test_ops6_operator_key_names_the_operator_and_wrong_keys_are_refused():
+    keys = json.dumps({"alice": "k-alice-long", "bob": "k-bob-long"})
+    assert authenticate(keys, "k-bob-long") == "bob"
+    for presented in (None, "", "k-bob", "k-bob-long-x"):
+        with pytest.raises(Unauthenticated):
+            authenticate(keys, presented)
+
+
+@pytest.mark.parametrize("name", available_profiles())
+def test_dsr8_due_dates_follow_each_profile(name):
+    profile = load_profile(name)
+    deps = RightsDeps(profile=profile, rights=None, personal=None, accounts=None, email=None)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    assert due_at(deps, "access", at) == at + timedelta(hours=profile.rights.response_hours)
+    erasure_due = due_at(deps, "erasure", at)
+    assert erasure_due >= at + timedelta(days=profile.rights.erasure_days)
+    # DSR-8/DSR-9: the grace period fits inside the promised erasure deadline.
+    assert profile.account_grace_days <= profile.rights.erasure_days
+
+
+def test_dsr8_promptpixels_answers_within_48_hours():
+    deps = RightsDeps(profile=load_profile("promptpixels"), rights=None, personal=None, accounts=None, email=None)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    assert due_at(deps, "access", at) - at == timedelta(hours=48)
+
+
+@pytest.mark.parametrize("machine", ["export", "erasure"])
+def test_dsr4_every_workflow_task_retries_and_names_a_registered_handler(machine):
+    from app import app
+
+    definition = json.loads((ASL / f"{machine}.asl.json").read_text())
+    tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
+    assert tasks
+    for name, state in tasks.items():
+        assert state["Retry"][0]["ErrorEquals"] == ["States.ALL"], name
+        assert state["Retry"][0]["MaxAttempts"] >= 2, name
+        handler = state["Resource"].removeprefix("${").removesuffix("}")
+        assert handler in app.handler_map, name
