@@ -27,6 +27,7 @@ def start_upload():
 
     principal = require_user(bp.current_request)
     body = parse_body(_request_model(), json_body(bp))
+    wiring.rate_limiter().check_subject("upload", principal.user_id)
     result = uploads.start_upload(
         user_id=principal.user_id,
         content_type=body.content_type,

@@ -120,3 +120,13 @@ def test_cnt2_pictomancer_upload_carries_an_expiry_within_24_hours(client, aws):
     created = datetime.fromisoformat(view["created_at"])
     assert view["status"] == "ready"
     assert timedelta(0) < datetime.fromisoformat(view["expires_at"]) - created <= timedelta(hours=24)
+
+
+def test_sec7_upload_urls_are_rate_limited(client, monkeypatch):
+    from chalicelib.domain.accounts import abuse
+
+    monkeypatch.setitem(abuse.ROUTE_LIMITS, "upload", abuse.Limit(1, 60))
+    user = sign_up(client)
+    body = json.dumps({"content_type": "image/png"})
+    codes = [client.http.post("/uploads", headers=user.headers, body=body).status_code for _ in range(2)]
+    assert codes == [201, 429]
