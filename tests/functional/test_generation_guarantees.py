@@ -42,6 +42,14 @@ def _impostor_headers(request_id: str, body: bytes) -> dict:
     }
 
 
+def _genuine_kinds(deliveries) -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = {}
+    for kind, _, gen_id in deliveries:
+        if kind.startswith("genuine"):
+            kinds.setdefault(gen_id, []).append(kind)
+    return kinds
+
+
 def test_gen3_thousand_deliveries_never_commit_twice_nor_accept_a_forgery(world, monkeypatch):
     """GEN-3 / PAY-4: duplicates, reordering, forged signatures and stale timestamps."""
     rng = random.Random(7)
@@ -60,10 +68,12 @@ def test_gen3_thousand_deliveries_never_commit_twice_nor_accept_a_forgery(world,
             failure = _failure_body(request_id, "worker crashed")
             deliveries.append(("genuine_failed", (url, emulator.sign(request_id, failure), failure), gen_id))
     originals = list(deliveries)
+    mix: Counter = Counter()
     now = int(clock.now().timestamp())
     while len(deliveries) < DELIVERIES:
         kind, (url, headers, body), gen_id = rng.choice(originals)
         variant = rng.choice(["duplicate", "duplicate", "tampered", "impostor", "stale", "future", "wrong_token"])
+        mix[variant] += 1
         if variant == "duplicate":
             deliveries.append((kind, (url, headers, body), gen_id))
             continue
@@ -85,6 +95,9 @@ def test_gen3_thousand_deliveries_never_commit_twice_nor_accept_a_forgery(world,
             wrong = url.rsplit(".", 1)[0] + ".guessed-token"
             deliveries.append(("forged", (wrong, emulator.sign(request_id, failure), failure), gen_id))
     rng.shuffle(deliveries)
+    reordered = sum(1 for kinds in _genuine_kinds(deliveries).values() if kinds[0] == "genuine_failed")
+    assert min(mix.values()) >= 50  # every kind of bad delivery is well represented
+    assert reordered > 0  # some jobs hear of a failure before their success
 
     ledger = wiring.ledger()
     commits: Counter = Counter()
