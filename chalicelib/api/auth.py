@@ -122,11 +122,14 @@ def _expire_cookies() -> list[str]:
 def request_login_code():
     """ACC-1. Always 202: the answer never tells whether an account exists."""
     from chalicelib import wiring
+    from chalicelib.domain.accounts.hashing import email_hash
     from chalicelib.domain.accounts.login_codes import request_code
     from chalicelib.store.secrets import secret
 
     body = parse_body(_models()["CodeRequest"], json_body(bp))
-    wiring.rate_limiter().check("login_code", client_ip(bp.current_request))
+    limiter = wiring.rate_limiter()
+    limiter.check("login_code", client_ip(bp.current_request))
+    limiter.check_subject("login_code_email", email_hash(body.email))  # no mailbox flooding
     request_code(
         wiring.accounts_store(), wiring.email(), wiring.profile(), code_key=secret("login-code-key"), email=body.email
     )

@@ -43,16 +43,11 @@ def _profile_change_model():
 def patch_me():
     """ACC-8, DSR-3: correct username, display name and preferences."""
     from chalicelib import wiring
-    from chalicelib.domain.accounts.profile import merged_preferences, profile_view, update_profile
+    from chalicelib.domain.accounts.profile import update_profile
 
     change = parse_body(_profile_change_model(), json_body(bp))
-    user = _signed_in().user
-    preferences = merged_preferences(
-        user, language=change.language, theme=change.theme, notifications=change.notifications
-    )
-    store = wiring.accounts_store()
-    update_profile(store, user, username=change.username, display_name=change.display_name, preferences=preferences)
-    return json_response(profile_view(store.get_user(user.user_id, consistent=True)))
+    user_id = _signed_in().user.user_id
+    return json_response(update_profile(wiring.accounts_store(), user_id, **change.model_dump(exclude_none=True)))
 
 
 def _session_only():
@@ -134,10 +129,10 @@ def link_telegram():
     from chalicelib.store.secrets import secret
 
     body = parse_body(_bodies()["TelegramLink"], json_body(bp))
-    user = _session_only().user
+    user_id = _session_only().user.user_id
     store = wiring.accounts_store()
-    telegram.link(store, wiring.profile(), user, body.widget, secret("telegram-bot-token"))
-    return json_response(profile_view(store.get_user(user.user_id, consistent=True)))
+    telegram.link(store, wiring.profile(), user_id, body.widget, secret("telegram-bot-token"))
+    return json_response(profile_view(store.get_user(user_id, consistent=True)))
 
 
 @route(bp, "/me/telegram", methods=["DELETE"])
@@ -147,10 +142,10 @@ def unlink_telegram():
     from chalicelib.domain.accounts import telegram
     from chalicelib.domain.accounts.profile import profile_view
 
-    user = _session_only().user
+    user_id = _session_only().user.user_id
     store = wiring.accounts_store()
-    telegram.unlink(store, wiring.profile(), user)
-    return json_response(profile_view(store.get_user(user.user_id, consistent=True)))
+    telegram.unlink(store, wiring.profile(), user_id)
+    return json_response(profile_view(store.get_user(user_id, consistent=True)))
 
 
 @route(bp, "/me/password", methods=["PUT"])

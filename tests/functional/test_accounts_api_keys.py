@@ -53,14 +53,13 @@ def test_acc5_key_is_shown_once_and_stored_only_as_a_hash(client, mail, aws):
 
 
 @pytest.mark.parametrize("profile_name", API_PROFILES)
-@pytest.mark.parametrize("style", ["bearer", "x-api-key"])
-def test_acc5_key_authenticates_and_records_last_use(client, mail, style):
+def test_acc5_key_authenticates_and_records_last_use(client, mail):
     signed = sign_up(client)
     key = _create(client, signed).json_body["key"]
-    headers = {"Authorization": f"Bearer {key}"} if style == "bearer" else {"X-Api-Key": key}
-    me = client.http.get("/me", headers=headers)
-    assert me.status_code == 200
-    assert me.json_body["user_id"] == signed.user_id
+    for headers in ({"Authorization": f"Bearer {key}"}, {"X-Api-Key": key}):
+        me = client.http.get("/me", headers=headers)
+        assert me.status_code == 200
+        assert me.json_body["user_id"] == signed.user_id
     (listed,) = client.http.get("/me/api-keys", headers=signed.headers).json_body["api_keys"]
     assert listed["last_used_at"] is not None
 
@@ -77,7 +76,7 @@ def test_acc5_revoked_key_is_refused(client, mail):
     assert listed["revoked"] is True
 
 
-@pytest.mark.parametrize("profile_name", API_PROFILES)
+@pytest.mark.parametrize("profile_name", ["pixelrender"])
 def test_acc5_tampered_key_is_refused(client, mail):
     signed = sign_up(client)
     key = _create(client, signed).json_body["key"]
@@ -85,7 +84,7 @@ def test_acc5_tampered_key_is_refused(client, mail):
     assert client.http.get("/me", headers={"X-Api-Key": tampered}).status_code == 401
 
 
-@pytest.mark.parametrize("profile_name", API_PROFILES)
+@pytest.mark.parametrize("profile_name", ["pixelrender"])
 def test_acc5_unknown_scopes_are_a_400(client, mail):
     signed = sign_up(client)
     response = _create(client, signed, scopes=["root"])
@@ -93,7 +92,7 @@ def test_acc5_unknown_scopes_are_a_400(client, mail):
     assert response.json_body["error"]["details"]["unknown"] == ["root"]
 
 
-@pytest.mark.parametrize("profile_name", API_PROFILES)
+@pytest.mark.parametrize("profile_name", ["pixelrender"])
 def test_an_api_key_cannot_mint_keys(client, mail):
     signed = sign_up(client)
     key = _create(client, signed).json_body["key"]
@@ -101,7 +100,7 @@ def test_an_api_key_cannot_mint_keys(client, mail):
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("profile_name", ["kaleipix", "pixera", "promptpixels"])
+@pytest.mark.parametrize("profile_name", ["kaleipix", "promptpixels"])
 def test_api_keys_are_refused_where_the_profile_offers_none(client, mail):
     signed = sign_up(client)
     response = _create(client, signed)
@@ -132,7 +131,7 @@ def test_sec4_usage_is_metered_per_key_with_the_profiles_retention(client, mail)
     assert counter.owner_id == signed.user_id
 
 
-@pytest.mark.parametrize("profile_name", API_PROFILES)
+@pytest.mark.parametrize("profile_name", ["pixelrender"])
 def test_sec4_usage_counts_request_volume(client, mail):
     signed = sign_up(client)
     created = _create(client, signed).json_body
@@ -142,7 +141,7 @@ def test_sec4_usage_counts_request_volume(client, mail):
     assert day["volume_bytes"] == len(body.encode())
 
 
-@pytest.mark.parametrize("profile_name", API_PROFILES)
+@pytest.mark.parametrize("profile_name", ["pixelrender"])
 def test_someone_elses_key_cannot_be_revoked_or_read(client, mail):
     owner, stranger = sign_up(client), sign_up(client)
     created = _create(client, owner).json_body

@@ -117,23 +117,21 @@ def test_acc3_second_sign_in_finds_the_same_account(client, google, signing_key)
     assert again.json_body["user_id"] == first.json_body["user_id"]
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {"iss": "https://evil.example.com"},
-        {"aud": "someone-elses-client-id"},
-        {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200},
-        {"nonce": "a-nonce-we-never-issued"},
-        {"email_verified": False},
-    ],
-    ids=["issuer", "audience", "expired", "nonce", "unverified-email"],
-)
-def test_acc3_tokens_failing_a_check_are_refused_and_store_nothing(client, google, signing_key, overrides):
+def test_acc3_tokens_failing_a_check_are_refused_and_store_nothing(client, google, signing_key):
     from chalicelib import wiring
 
-    nonce = _nonce(client)
-    response = _sign_in(client, id_token(signing_key, nonce, **overrides), nonce)
-    assert response.status_code in (401, 403)
+    past = int(time.time()) - 3600
+    failing = {
+        "issuer": {"iss": "https://evil.example.com"},
+        "audience": {"aud": "someone-elses-client-id"},
+        "expired": {"exp": past, "iat": past - 3600},
+        "nonce": {"nonce": "a-nonce-we-never-issued"},
+        "unverified email": {"email_verified": False},
+    }
+    for check, overrides in failing.items():
+        nonce = _nonce(client)
+        response = _sign_in(client, id_token(signing_key, nonce, **overrides), nonce)
+        assert response.status_code in (401, 403), check
     assert wiring.accounts_store().find_user_id_by_email("gina@example.com") is None
 
 

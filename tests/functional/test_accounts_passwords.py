@@ -71,11 +71,12 @@ def test_acc2_sign_up_for_a_taken_address_leaves_its_password_alone(client, mail
     assert _sign_in(client, password="an attacker's new password").status_code == 401
 
 
-@pytest.mark.parametrize("password", ["short", "x" * 129])
-def test_acc2_password_length_limits(client, mail, password):
-    response = _sign_up(client, password=password)
-    assert response.status_code == 400
-    assert "characters" in response.json_body["error"]["message"]
+def test_acc2_password_length_limits(client, mail):
+    for password in ("short", "x" * 129):
+        response = _sign_up(client, password=password)
+        assert response.status_code == 400
+        assert "characters" in response.json_body["error"]["message"]
+    assert _sign_up(client, password="x" * 128).status_code == 202
 
 
 def test_acc2_password_guessing_is_rate_limited(client, mail):

@@ -141,3 +141,13 @@ def test_sec1_abuse_signal_ttl_follows_the_profile(aws, profile_name):
     days = wiring.profile().category(Category.ABUSE_SIGNALS).retention.days
     assert days <= 90
     assert signal.expires_at == (signal.created_at + timedelta(days=days)).replace(microsecond=0)
+
+
+def test_sec1_one_address_cannot_be_flooded_with_codes(client, mail):
+    from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
+
+    limit = ROUTE_LIMITS["login_code_email"].requests
+    statuses = [post_json(client, "/auth/email/code", {"email": "flood@example.com"}).status_code for _ in range(limit)]
+    assert statuses == [202] * limit
+    assert post_json(client, "/auth/email/code", {"email": "flood@example.com"}).status_code == 429
+    assert post_json(client, "/auth/email/code", {"email": "other@example.com"}).status_code == 202

@@ -115,13 +115,13 @@ def test_log_out_everywhere_ends_every_session(client, mail):
     assert client.http.get("/me", headers=bearer(second.json_body["token"])).status_code == 401
 
 
-@pytest.mark.parametrize("status", ["disabled", "erased"])
-def test_only_active_accounts_are_admitted(client, mail, status):
+def test_only_active_accounts_are_admitted(client, mail):
     from chalicelib import wiring
 
-    signed = sign_up(client)
-    wiring.accounts_store().set_status(signed.user_id, status)
-    assert client.http.get("/me", headers=signed.headers).status_code == 401
+    for status in ("disabled", "erased"):
+        signed = sign_up(client)
+        wiring.accounts_store().set_status(signed.user_id, status)
+        assert client.http.get("/me", headers=signed.headers).status_code == 401, status
 
 
 def test_principal_carries_the_processing_flags(client, mail):
@@ -144,11 +144,14 @@ def test_principal_carries_the_processing_flags(client, mail):
     assert principal.objections == frozenset({"marketing"})
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [{}, {"Authorization": "Bearer not-a-session"}, {"Authorization": "Basic abc"}, {"Cookie": "pk_session=nope"}],
-)
-def test_missing_or_invalid_credentials_are_refused(client, mail, headers):
-    response = client.http.get("/me", headers=headers)
-    assert response.status_code == 401
-    assert response.json_body["error"]["code"] == "unauthenticated"
+def test_missing_or_invalid_credentials_are_refused(client, mail):
+    for headers in (
+        {},
+        {"Authorization": "Bearer not-a-session"},
+        {"Authorization": "Basic abc"},
+        {"Cookie": "pk_session=nope"},
+        {"X-Api-Key": "pk_0123456789_" + "x" * 43},
+    ):
+        response = client.http.get("/me", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.json_body["error"]["code"] == "unauthenticated"

@@ -29,6 +29,7 @@ class Limit:
 
 ROUTE_LIMITS: dict[str, Limit] = {
     "login_code": Limit(10, 900),
+    "login_code_email": Limit(5, 900),
     "sign_in": Limit(20, 900),
     "password": Limit(10, 900),
     "password_account": Limit(10, 900),  # per account, whichever IPs the guesses come from

@@ -52,5 +52,11 @@ def merged_preferences(user: Any, *, language=None, theme=None, notifications=No
     return current
 
 
-def update_profile(store: Any, user: Any, *, username=None, display_name=None, preferences: dict | None = None) -> None:
+def update_profile(
+    store: Any, user_id: str, *, username=None, display_name=None, language=None, theme=None, notifications=None
+) -> dict:
+    """Apply a partial correction to the freshest copy of the user (its version guards the write)."""
+    user = store.get_user(user_id, consistent=True)
+    preferences = merged_preferences(user, language=language, theme=theme, notifications=notifications)
     store.update_profile(user, username=username, display_name=display_name, preferences=preferences)
+    return profile_view(store.get_user(user_id, consistent=True))

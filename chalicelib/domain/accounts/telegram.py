@@ -40,14 +40,15 @@ def verified_telegram_id(data: dict[str, Any], bot_token: str) -> str:
     return telegram_id
 
 
-def link(store: Any, profile: Profile, user: Any, data: dict[str, Any], bot_token: str) -> None:
+def link(store: Any, profile: Profile, user_id: str, data: dict[str, Any], bot_token: str) -> None:
     require_method(profile, "telegram")
-    store.link_telegram(user, verified_telegram_id(data, bot_token))
+    telegram_id = verified_telegram_id(data, bot_token)
+    store.link_telegram(store.get_user(user_id, consistent=True), telegram_id)
 
 
-def unlink(store: Any, profile: Profile, user: Any) -> None:
+def unlink(store: Any, profile: Profile, user_id: str) -> None:
     require_method(profile, "telegram")
-    store.unlink_telegram(user)
+    store.unlink_telegram(store.get_user(user_id, consistent=True))
 
 
 def sign_in(store: Any, profile: Profile, data: dict[str, Any], bot_token: str) -> str:
