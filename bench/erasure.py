@@ -44,38 +44,6 @@ def count_calls() -> None:
     BaseClient._make_api_call = counted
 
 
-def seed(session, user_id: str, count: int) -> None:
-    from chalicelib import clock, wiring
-    from chalicelib.profile.schema import Category
-    from chalicelib.settings import get_settings
-    from chalicelib.store.layout import object_key
-    from chalicelib.store.models.content import GalleryImage
-
-    settings, s3, now = get_settings(), session.client("s3"), clock.now()
-    wiring.accounts_store().create_user(
-        user_id=user_id, email=f"bench-{user_id[:8]}@example.org", email_verified=True, minimum_age_attested=18
-    )
-    with GalleryImage.batch_write() as batch:
-        for index in range(count):
-            gen_id = f"{index:06d}"
-            bucket, key = object_key(Category.GENERATED_IMAGES, user_id, gen_id)
-            s3.put_object(Bucket=settings.bucket_name(bucket), Key=key, Body=b"\x89PNG" + bytes(64))
-            batch.save(
-                GalleryImage(
-                    *GalleryImage.key(user_id, gen_id),
-                    owner_id=user_id,
-                    gen_id=gen_id,
-                    object_key=key,
-                    image_format="png",
-                    content_type="image/png",
-                    width=1,
-                    height=1,
-                    model="bench",
-                    created_at=now,
-                )
-            )
-
-
 def erase_once(count: int) -> dict[str, float]:
     import boto3
     from moto import mock_aws
@@ -84,7 +52,7 @@ def erase_once(count: int) -> dict[str, float]:
     from chalicelib.settings import get_settings
     from infra.description import describe
     from infra.provision import provision_storage
-    from tests.support.rights import run_erasure
+    from tests.support.rights import run_erasure, seed_gallery
 
     wiring.reset()
     with mock_aws():
@@ -93,7 +61,7 @@ def erase_once(count: int) -> dict[str, float]:
         session.client("ses").verify_email_identity(EmailAddress=get_settings().email_sender)
         wiring.bound_models()
         user_id = uuid.uuid4().hex
-        seed(session, user_id, count)
+        seed_gallery(session, user_id, count)
         deps = wiring.rights_deps()
         CALLS.clear()
         started = time.perf_counter()

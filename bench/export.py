@@ -52,13 +52,11 @@ def prepare(url: str, count: int) -> tuple[str, str]:
 
     from chalicelib import clock, wiring
     from chalicelib.domain.rights import export
-    from chalicelib.profile.schema import Category
     from chalicelib.settings import get_settings
-    from chalicelib.store.layout import object_key
-    from chalicelib.store.models.content import GalleryImage
     from chalicelib.store.models.rights import ExportRecord
     from infra.description import describe
     from infra.provision import provision_storage
+    from tests.support.rights import seed_gallery
 
     requests.post(f"{url}/moto-api/reset", timeout=30)
     wiring.reset()
@@ -67,29 +65,8 @@ def prepare(url: str, count: int) -> tuple[str, str]:
     provision_storage(session, describe(settings, wiring.profile()))
     session.client("ses").verify_email_identity(EmailAddress=settings.email_sender)
     wiring.bound_models()
-    user_id, now, s3 = uuid.uuid4().hex, clock.now(), session.client("s3")
-    wiring.accounts_store().create_user(
-        user_id=user_id, email=f"bench-{user_id[:8]}@example.org", email_verified=True, minimum_age_attested=18
-    )
-    with GalleryImage.batch_write() as batch:
-        for index in range(count):
-            gen_id = f"{index:06d}"
-            bucket, key = object_key(Category.GENERATED_IMAGES, user_id, gen_id)
-            s3.put_object(Bucket=settings.bucket_name(bucket), Key=key, Body=os.urandom(IMAGE_BYTES))
-            batch.save(
-                GalleryImage(
-                    *GalleryImage.key(user_id, gen_id),
-                    owner_id=user_id,
-                    gen_id=gen_id,
-                    object_key=key,
-                    image_format="png",
-                    content_type="image/png",
-                    width=1,
-                    height=1,
-                    model="bench",
-                    created_at=now,
-                )
-            )
+    user_id, now = uuid.uuid4().hex, clock.now()
+    seed_gallery(session, user_id, count, os.urandom(IMAGE_BYTES))
     export_id = uuid.uuid4().hex
     ExportRecord(
         *ExportRecord.key(user_id, export_id), export_id=export_id, owner_id=user_id, status="queued", created_at=now

@@ -67,7 +67,7 @@ def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, 
     from chalicelib.profile.schema import Category
     from chalicelib.settings import get_settings
     from chalicelib.store.layout import object_key
-    from chalicelib.store.models.content import GalleryImage, Generation, ShareLink
+    from chalicelib.store.models.content import Generation, ShareLink
 
     profile, settings = wiring.profile(), get_settings()
     user_id, now = person.user_id, clock.now()
@@ -99,18 +99,7 @@ def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, 
         stored_key=image_key,
     ).save()
     if image_key:
-        GalleryImage(
-            *GalleryImage.key(user_id, gen_id),
-            owner_id=user_id,
-            gen_id=gen_id,
-            object_key=image_key,
-            image_format="png",
-            content_type="image/png",
-            width=1,
-            height=1,
-            model="flux",
-            created_at=now,
-        ).save()
+        _gallery_image(user_id, gen_id, image_key, now).save()
         share_id = uuid.uuid4().hex
         ShareLink(
             *ShareLink.key(share_id, gen_id), share_id=share_id, owner_id=user_id, gen_id=gen_id, created_at=now
@@ -155,3 +144,43 @@ def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, 
         == 200
     )
     return made
+
+
+def seed_gallery(session: Any, user_id: str, count: int, image: bytes | None = None) -> None:
+    """A user with `count` stored images: objects under generated/ and their gallery records (benches)."""
+    import os
+
+    from chalicelib import clock, wiring
+    from chalicelib.profile.schema import Category
+    from chalicelib.settings import get_settings
+    from chalicelib.store.layout import object_key
+    from chalicelib.store.models.content import GalleryImage
+
+    settings, s3, now = get_settings(), session.client("s3"), clock.now()
+    wiring.accounts_store().create_user(
+        user_id=user_id, email=f"bench-{user_id[:8]}@example.org", email_verified=True, minimum_age_attested=18
+    )
+    with GalleryImage.batch_write() as batch:
+        for index in range(count):
+            gen_id = f"{index:06d}"
+            bucket, key = object_key(Category.GENERATED_IMAGES, user_id, gen_id)
+            body = image if image is not None else os.urandom(64)
+            s3.put_object(Bucket=settings.bucket_name(bucket), Key=key, Body=body)
+            batch.save(_gallery_image(user_id, gen_id, key, now))
+
+
+def _gallery_image(user_id: str, gen_id: str, key: str, now: Any) -> Any:
+    from chalicelib.store.models.content import GalleryImage
+
+    return GalleryImage(
+        *GalleryImage.key(user_id, gen_id),
+        owner_id=user_id,
+        gen_id=gen_id,
+        object_key=key,
+        image_format="png",
+        content_type="image/png",
+        width=1,
+        height=1,
+        model="flux",
+        created_at=now,
+    )
