@@ -40,26 +40,43 @@ def _ask_by_email(client, email, kind="erasure"):
 
 # -- DSR-7 ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("profile_name", ["pixera", "pixelrender"])
-def test_dsr7_request_without_sign_in_does_nothing_until_the_emailed_code_is_given(client, aws, profile_name):
+def test_dsr7_request_without_sign_in_does_nothing_until_the_emailed_code_is_given(client, aws, starter, profile_name):
     from chalicelib import wiring
 
     person = sign_up(client)
-    request_id = _ask_by_email(client, person.email)
+    request_id = _ask_by_email(client, person.email, kind="erasure")
     request = wiring.rights().get_request(request_id)
     assert request.status == "unverified"
     assert client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"] == []  # not in the queue
-
-    wrong = client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": "000000"}), headers=JSON)
-    if _mailed_code(person.email) != "000000":
-        assert wrong.status_code == 400
-    right = client.http.post(
-        f"/requests/{request_id}/verify", body=json.dumps({"code": _mailed_code(person.email)}), headers=JSON
+    code = _mailed_code(person.email)
+    wrong = client.http.post(
+        f"/requests/{request_id}/verify",
+        body=json.dumps({"code": "000000" if code != "000000" else "111111"}),
+        headers=JSON,
     )
+    assert wrong.status_code == 400
+    assert starter.started == []
+    assert wiring.accounts_store().get_user(person.user_id).status == "active"
+
+    right = client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": code}), headers=JSON)
     assert right.status_code == 200, right.body
+    # Verified: the erasure runs on that account (no grace in these profiles), under the same request.
+    ((name, payload),) = starter.started
+    assert payload["user_id"] == person.user_id
+    assert payload["request_id"] == request_id
+    assert wiring.accounts_store().get_user(person.user_id).status == "disabled"
+
+
+@pytest.mark.parametrize("profile_name", ["pixera", "kaleipix"])
+def test_dsr7_verified_requests_that_need_a_person_wait_in_the_operator_queue(client, aws, starter, profile_name):
+    person = sign_up(client)
+    request_id = _ask_by_email(client, person.email, kind="rectification")
+    code = _mailed_code(person.email)
+    right = client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": code}), headers=JSON)
     assert right.json_body["status"] == "open"
     queue = client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"]
     assert [r["id"] for r in queue] == [request_id]
-    assert wiring.accounts_store().get_user(person.user_id).status == "active"  # a request, not an action
+    assert starter.started == []
 
 
 def test_dsr7_verification_attempts_are_limited(client, aws):

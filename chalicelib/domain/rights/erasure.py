@@ -40,7 +40,9 @@ def execution_name(erasure_id: str) -> str:
 
 
 # -- request and cancel -----------------------------------------------------------------------------
-def request_erasure(deps: RightsDeps, user_id: str, *, reason: str = "user", actor: str = "user") -> dict[str, Any]:
+def request_erasure(
+    deps: RightsDeps, user_id: str, *, reason: str = "user", actor: str = "user", request_id: str | None = None
+) -> dict[str, Any]:
     """Disable the account now; erase after the grace period (or at once when it is zero / a minor)."""
     user = deps.accounts.get_user(user_id, consistent=True)
     if user is None:
@@ -49,12 +51,13 @@ def request_erasure(deps: RightsDeps, user_id: str, *, reason: str = "user", act
         raise Conflict("The account is already scheduled for erasure.")
     now = clock.now()
     deps.accounts.set_status(user_id, "disabled")
-    request = ledger_of_requests.open_request(deps, kind="erasure", user_id=user_id, actor=actor)
+    if request_id is None:
+        request_id = ledger_of_requests.open_request(deps, kind="erasure", user_id=user_id, actor=actor).request_id
     erasure_id = uuid.uuid4().hex
     days = 0 if reason == "minor" else grace_days(deps)
     if days == 0:
-        start_erasure(deps, user_id=user_id, erasure_id=erasure_id, request_id=request.request_id, reason=reason)
-        return {"request_id": request.request_id, "status": "erasing", "erase_after": now.isoformat()}
+        start_erasure(deps, user_id=user_id, erasure_id=erasure_id, request_id=request_id, reason=reason)
+        return {"request_id": request_id, "status": "erasing", "erase_after": now.isoformat()}
     token = f"{user_id}.{secrets.token_urlsafe(24)}"
     erase_after = grace_expiry(deps.profile, now, days)
     deps.rights.put_tombstone(
@@ -63,7 +66,7 @@ def request_erasure(deps: RightsDeps, user_id: str, *, reason: str = "user", act
             user_id=user_id,
             owner_id=user_id,
             erasure_id=erasure_id,
-            request_id=request.request_id,
+            request_id=request_id,
             cancel_hash=_hash(token),
             created_at=now,
             expires_at=erase_after,
@@ -76,7 +79,7 @@ def request_erasure(deps: RightsDeps, user_id: str, *, reason: str = "user", act
         f"Changed your mind? Cancel before then with this code:\n\n{token}\n\n"
         f"{deps.public_base_url}/me/erasure/cancel",
     )
-    return {"request_id": request.request_id, "status": "scheduled", "erase_after": erase_after.isoformat()}
+    return {"request_id": request_id, "status": "scheduled", "erase_after": erase_after.isoformat()}
 
 
 def cancel_erasure(deps: RightsDeps, token: str) -> dict[str, Any]:

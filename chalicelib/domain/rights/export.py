@@ -39,15 +39,17 @@ def _archive_key(user_id: str, export_id: str) -> str:
     return object_key(Category.EXPORTS, user_id, f"{export_id}.zip")[1]
 
 
-def request_export(deps: RightsDeps, user_id: str) -> dict[str, Any]:
-    request = ledger_of_requests.open_request(deps, kind="access", user_id=user_id, actor="user")
+def request_export(deps: RightsDeps, user_id: str, *, request_id: str | None = None) -> dict[str, Any]:
+    """Start an export; `request_id` when it answers a request already in the ledger."""
+    if request_id is None:
+        request_id = ledger_of_requests.open_request(deps, kind="access", user_id=user_id, actor="user").request_id
     export_id = uuid.uuid4().hex
     record = ExportRecord(
         *ExportRecord.key(user_id, export_id),
         export_id=export_id,
         owner_id=user_id,
         status="queued",
-        request_id=request.request_id,
+        request_id=request_id,
         created_at=clock.now(),
     )
     deps.rights.put_export(record)

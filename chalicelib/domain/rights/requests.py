@@ -134,7 +134,19 @@ def verify_by_email(deps: RightsDeps, *, request_id: str, code: str, find_user_i
     request.owner_id = find_user_id(request.contact_email)
     deps.rights.put_request(request)
     deps.rights.add_event(request_id, "identity verified", "requester", clock.now(), request.owner_id)
-    return describe(request)
+    if request.owner_id:
+        _act(deps, request)
+    return describe(deps.rights.get_request(request_id))
+
+
+def _act(deps: RightsDeps, request: RightsRequest) -> None:
+    """Verified access and erasure requests run by themselves; the rest wait in the operators' queue."""
+    from chalicelib.domain.rights import erasure, export
+
+    if request.kind in ("access", "portability"):
+        export.request_export(deps, request.owner_id, request_id=request.request_id)
+    elif request.kind == "erasure":
+        erasure.request_erasure(deps, request.owner_id, actor="requester", request_id=request.request_id)
 
 
 def open_queue(deps: RightsDeps) -> list[dict[str, Any]]:
