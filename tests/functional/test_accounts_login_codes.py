@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import clock
+from tests.conftest import PROFILES
 from tests.support.auth import ADULT_BIRTH_DATE, sign_up
 from tests.support.mail import allow_sending, last_code_for, sent_emails
 
@@ -23,7 +24,9 @@ def mail(aws):
     allow_sending(aws)
 
 
+@pytest.mark.parametrize("profile_name", PROFILES)
 def test_acc1_sign_up_and_sign_in_by_emailed_code(client, mail):
+    """Email codes are the default sign-in for every profile, whatever else it offers."""
     signed = sign_up(client)
     me = client.http.get("/me", headers=signed.headers)
     assert me.status_code == 200
