@@ -8,14 +8,10 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock
 from chalicelib.retention import expiry
-from chalicelib.store.accounts import share_connection
 from chalicelib.store.models.abuse import AbuseSignal, RateCounter, UsageCounter
 
 
 class AbuseStore:
-    def __init__(self) -> None:
-        share_connection(RateCounter, AbuseSignal, UsageCounter)
-
     def hit(self, route_class: str, subject_hash: str, window_start: int, *, limit: int, expires_at: datetime) -> bool:
         """Count one request in the window; False (nothing counted) once `limit` is reached.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -22,20 +21,9 @@ def _conflict(kinds: Iterable[str]) -> errors.Conflict:
     return errors.Conflict(f"That {labels} is already in use.")
 
 
-def share_connection(*models: type) -> Any:
-    """One table connection for several models of the same table (same keys and indexes).
-
-    pynamodb otherwise builds a botocore session and client per model class, which dominates the
-    cold start of a request."""
-    shared = models[0]._get_connection()
-    for model in models[1:]:
-        model._connection = shared
-    return shared
-
-
 class AccountsStore:
     def __init__(self) -> None:
-        self._table = share_connection(User, Claim, LoginCode, Session, ApiKey, Nonce)
+        self._table = User._get_connection()
 
     def _transaction(self) -> TransactWrite:
         return TransactWrite(connection=self._table.connection)

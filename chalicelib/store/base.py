@@ -105,8 +105,50 @@ def record_classes() -> list[type[Record]]:
 
 def bind(*, resource_prefix: str, region: str, profile: Profile) -> None:
     """Point every record class at this deployment's tables and the active profile's retention."""
-    for cls in record_classes():
+    classes = record_classes()
+    for cls in classes:
         cls.Meta.table_name = f"{resource_prefix}-{cls.logical_table}"
         cls.Meta.region = region
         cls._profile = profile
-        cls._connection = None
+    _share_one_connection(classes, region)
+
+
+def _share_one_connection(classes: list[type[Record]], region: str) -> None:
+    """One botocore client for every record class.
+
+    Left alone, pynamodb opens a botocore session and client per model class, and each parses
+    DynamoDB's service model: that dominates the first request of a cold Lambda. Classes of one
+    table share a table connection whose metadata holds every index any of them declares.
+    """
+    from pynamodb.connection import Connection, TableConnection
+    from pynamodb.connection.base import MetaTable
+
+    shared = Connection(region=region)
+    by_table: dict[str, list[type[Record]]] = {}
+    for cls in classes:
+        by_table.setdefault(cls.Meta.table_name, []).append(cls)
+    for table_name, members in by_table.items():
+        meta = MetaTable(_merged_table_metadata(table_name, members))
+        table = TableConnection(table_name, region=region, meta_table=meta)
+        table.connection = shared
+        shared.add_meta_table(meta)
+        for cls in members:
+            cls._connection = table
+
+
+def _merged_table_metadata(table_name: str, members: list[type[Record]]) -> dict[str, Any]:
+    attributes: dict[str, dict[str, str]] = {}
+    indexes: dict[str, dict[str, Any]] = {}
+    for cls in members:
+        schema = cls._get_schema()
+        for definition in schema["attribute_definitions"]:
+            attributes[definition["AttributeName"]] = definition
+        for index in schema["global_secondary_indexes"]:
+            indexes[index["index_name"]] = {"IndexName": index["index_name"], "KeySchema": index["key_schema"]}
+    return {
+        "TableName": table_name,
+        "KeySchema": members[0]._get_schema()["key_schema"],
+        "AttributeDefinitions": list(attributes.values()),
+        "GlobalSecondaryIndexes": list(indexes.values()),
+        "LocalSecondaryIndexes": [],
+    }
