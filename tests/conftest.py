@@ -36,3 +36,22 @@ def settings_env(monkeypatch):
 
     yield apply
     wiring.reset()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def parse_service_models_once():
+    """Test speed only: botocore parses its service-model JSON for every new session, and each
+    test builds fresh clients; the files never change, so each is parsed once per process."""
+    from botocore.loaders import JSONFileLoader
+
+    parsed: dict = {}
+    original = JSONFileLoader.load_file
+
+    def load_once(self, file_path):
+        if file_path not in parsed:
+            parsed[file_path] = original(self, file_path)
+        return parsed[file_path]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(JSONFileLoader, "load_file", load_once)
+        yield

@@ -41,22 +41,3 @@ def world(aws, monkeypatch):
     wiring.bound_models()
     monkeypatch.setattr(wiring, "provider_http", lambda: http)
     return World(provider_app=provider_app, http=http, delivered=captured)
-
-
-@pytest.fixture
-def shared_service_models(monkeypatch):
-    """Test speed only: botocore parses its service-model JSON for every new session (pynamodb opens
-    one per record class); the files never change, so each is parsed once per process."""
-    from botocore.loaders import JSONFileLoader
-
-    original = JSONFileLoader.load_file
-
-    def load_once(self, file_path):
-        if file_path not in _PARSED:
-            _PARSED[file_path] = original(self, file_path)
-        return _PARSED[file_path]
-
-    monkeypatch.setattr(JSONFileLoader, "load_file", load_once)
-
-
-_PARSED: dict = {}

@@ -16,8 +16,7 @@ from tests.functional.generation_helpers import fund, run_provider, status, subm
 from tests.support.content import object_keys, uploaded
 
 world = content_world.world  # the fixture
-shared_service_models = content_world.shared_service_models
-pytestmark = [pytest.mark.usefixtures("shared_service_models"), pytest.mark.parametrize("profile_name", PROFILES)]
+pytestmark = pytest.mark.parametrize("profile_name", PROFILES)
 
 
 def _expected_ttl(category: Category) -> timedelta | None:

@@ -8,11 +8,7 @@ import pytest
 
 from chalicelib import clock, errors, wiring
 from chalicelib.domain import uploads
-from tests.functional import content_world
 from tests.support.content import drain_upload_queue, image_bytes, object_keys, policy_conditions, post_file
-
-shared_service_models = content_world.shared_service_models
-pytestmark = pytest.mark.usefixtures("shared_service_models")
 
 
 def start(user_id: str = "user-a", content_type: str = "image/png") -> dict:

@@ -15,8 +15,6 @@ from tests.support.auth import sign_up
 from tests.support.content import object_keys
 
 world = content_world.world  # the fixture
-shared_service_models = content_world.shared_service_models
-pytestmark = pytest.mark.usefixtures("shared_service_models")
 
 
 def generate(client, world, user, **params) -> str:

@@ -14,8 +14,6 @@ from tests.support.auth import sign_up
 from tests.support.content import drain_upload_queue, image_bytes, object_keys, post_file
 
 world = content_world.world  # the fixture
-shared_service_models = content_world.shared_service_models
-pytestmark = pytest.mark.usefixtures("shared_service_models")
 
 
 def post(client, user, body: dict):

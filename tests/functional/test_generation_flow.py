@@ -16,8 +16,6 @@ from tests.functional.generation_helpers import deliver, fund, run_provider, sta
 from tests.support.content import PROVIDER_URL, object_keys, uploaded
 
 world = content_world.world  # the fixture
-shared_service_models = content_world.shared_service_models
-pytestmark = pytest.mark.usefixtures("shared_service_models")
 
 
 def lasts(record, period: timedelta) -> bool:

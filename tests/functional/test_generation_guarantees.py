@@ -18,8 +18,6 @@ from tests.functional import content_world
 from tests.functional.generation_helpers import deliver, fund, submit
 
 world = content_world.world  # the fixture
-shared_service_models = content_world.shared_service_models
-pytestmark = pytest.mark.usefixtures("shared_service_models")
 
 JOBS = 20
 DELIVERIES = 1000
