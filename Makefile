@@ -32,8 +32,11 @@ infra-test: install
 e2e: install
 	$(PY) -m pytest tests/e2e
 
+# Unit and functional tests spread over both cores; infra (one synth) and e2e (one local cloud)
+# share expensive session fixtures, so they run in one process.
 test: install lint
-	$(PY) -m pytest tests/unit tests/functional tests/infra tests/e2e
+	$(PY) -m pytest tests/unit tests/functional -n 2
+	$(PY) -m pytest tests/infra tests/e2e
 
 bench: install
 	$(PY) bench/coldstart.py
