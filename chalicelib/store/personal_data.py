@@ -6,9 +6,11 @@ batched to the service limits: 25 items per BatchWriteItem, 1,000 keys per Delet
 
 from __future__ import annotations
 
+import io
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import accumulate, islice
 from typing import IO, Any
 
 from chalicelib.profile.schema import Category
@@ -17,7 +19,7 @@ from chalicelib.store import layout
 
 DYNAMO_BATCH = 25
 S3_BATCH = 1000
-PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts (minimum 5 MiB except the last)
+PART_SIZE = 5 * 1024 * 1024  # S3's minimum part size (except the last): the least memory held
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -158,12 +160,46 @@ class PersonalDataStore:
         )
 
 
+class _Chunks(io.RawIOBase):
+    """The written chunks of one part read back as one seekable stream, without joining them."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks, self.size, self.position = chunks, sum(len(c) for c in chunks), 0
+        self.starts = list(accumulate((len(c) for c in chunks), initial=0))
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, min(self.size, base + offset))
+        return self.position
+
+    def readinto(self, target) -> int:
+        written, view = 0, memoryview(target)
+        while written < len(view) and self.position < self.size:
+            index = bisect_right(self.starts, self.position) - 1
+            chunk, offset = self.chunks[index], self.position - self.starts[index]
+            piece = chunk[offset : offset + len(view) - written]
+            view[written : written + len(piece)] = piece
+            written += len(piece)
+            self.position += len(piece)
+        return written
+
+
 class MultipartWriter:
     """A write-only, non-seekable file that uploads itself to S3 in parts: memory stays at one part."""
 
     def __init__(self, s3: Any, bucket: str, key: str) -> None:
         self.s3, self.bucket, self.key = s3, bucket, key
-        self.buffer = bytearray()
+        self.chunks: list[bytes] = []
+        self.buffered = 0
         self.parts: list[dict[str, Any]] = []
         self.upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/zip")["UploadId"]
 
@@ -171,8 +207,9 @@ class MultipartWriter:
         return True
 
     def write(self, data: bytes) -> int:
-        self.buffer.extend(data)
-        if len(self.buffer) >= PART_SIZE:
+        self.chunks.append(bytes(data))
+        self.buffered += len(data)
+        if self.buffered >= PART_SIZE:
             self._flush_part()
         return len(data)
 
@@ -181,14 +218,15 @@ class MultipartWriter:
 
     def _flush_part(self) -> None:
         number = len(self.parts) + 1
+        body = io.BufferedReader(_Chunks(self.chunks))
         response = self.s3.upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=self.buffer
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body
         )
         self.parts.append({"ETag": response["ETag"], "PartNumber": number})
-        self.buffer.clear()
+        self.chunks, self.buffered = [], 0
 
     def complete(self) -> None:
-        if self.buffer or not self.parts:
+        if self.chunks or not self.parts:
             self._flush_part()
         self.s3.complete_multipart_upload(
             Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
