@@ -19,6 +19,7 @@ from chalicelib.store import layout
 
 DYNAMO_BATCH = 25
 S3_BATCH = 1000
+QUERY_PAGE = 1000  # items per query page: bounds memory (a 1 MB page parses to several MB of dicts)
 PART_SIZE = 5 * 1024 * 1024  # S3's minimum part size (except the last): the least memory held
 
 
@@ -71,6 +72,7 @@ class PersonalDataStore:
                 IndexName="by_owner",
                 KeyConditionExpression="owner_id = :owner",
                 ExpressionAttributeValues={":owner": {"S": user_id}},
+                PaginationConfig={"PageSize": QUERY_PAGE},
             )
             for page in pages:
                 for item in page["Items"]:
