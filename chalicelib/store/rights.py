@@ -32,6 +32,36 @@ def _user_pk(user_id: str) -> str:
 
 class RightsStore:
     # -- requests ledger -------------------------------------------------------------------------
+    def open_request(
+        self,
+        request_id: str,
+        *,
+        kind: str,
+        status: str,
+        channel: str,
+        contact_email: str | None,
+        verification_hash: str | None,
+        owner_id: str | None,
+        policy_version: str,
+        created_at: datetime,
+        due_at: datetime,
+    ) -> RightsRequest:
+        request = RightsRequest(
+            *RightsRequest.key(request_id),
+            request_id=request_id,
+            kind=kind,
+            status=status,
+            channel=channel,
+            contact_email=contact_email,
+            verification_hash=verification_hash,
+            owner_id=owner_id,
+            policy_version=policy_version,
+            created_at=created_at,
+            due_at=due_at,
+        )
+        self.put_request(request)
+        return request
+
     def put_request(self, request: RightsRequest) -> None:
         if request.status in ("open", "in_progress"):
             request.queue, request.due_key = OPEN_QUEUE, request.due_at.isoformat()
@@ -106,11 +136,42 @@ class RightsStore:
         MarketingContact(_user_pk(user_id), "MARKETING").delete()
 
     # -- contact messages (DSR-10) ----------------------------------------------------------------
-    def put_contact_message(self, message: ContactMessage) -> None:
-        message.save()
+    def add_contact_message(
+        self, message_id: str, *, email: str, subject: str, body: str, owner_id: str | None, at: datetime
+    ) -> None:
+        ContactMessage(
+            f"CONTACT#{message_id}",
+            "MESSAGE",
+            message_id=message_id,
+            email=email,
+            subject=subject,
+            body=body,
+            owner_id=owner_id,
+            created_at=at,
+        ).save()
 
     # -- grace-period tombstone (DSR-9) -----------------------------------------------------------
-    def put_tombstone(self, tombstone: Tombstone) -> None:
+    def put_tombstone(
+        self,
+        user_id: str,
+        *,
+        erasure_id: str,
+        request_id: str | None,
+        cancel_hash: str,
+        created_at: datetime,
+        erase_after: datetime,
+    ) -> None:
+        """The tombstone's TTL is the end of the grace period (`erase_after`)."""
+        tombstone = Tombstone(
+            *Tombstone.key(user_id),
+            user_id=user_id,
+            owner_id=user_id,
+            erasure_id=erasure_id,
+            request_id=request_id,
+            cancel_hash=cancel_hash,
+            created_at=created_at,
+            expires_at=erase_after,
+        )
         try:
             tombstone.save(condition=Tombstone.pk.does_not_exist())
         except PutError as exc:
@@ -128,8 +189,17 @@ class RightsStore:
         return True
 
     # -- exports -----------------------------------------------------------------------------------
-    def put_export(self, record: ExportRecord) -> None:
+    def add_export(self, user_id: str, export_id: str, *, request_id: str | None, at: datetime) -> ExportRecord:
+        record = ExportRecord(
+            *ExportRecord.key(user_id, export_id),
+            export_id=export_id,
+            owner_id=user_id,
+            status="queued",
+            request_id=request_id,
+            created_at=at,
+        )
         record.save()
+        return record
 
     def get_export(self, user_id: str, export_id: str) -> ExportRecord | None:
         return ExportRecord.get_live(*ExportRecord.key(user_id, export_id), consistent_read=True)
@@ -138,8 +208,28 @@ class RightsStore:
         record.update(actions=[getattr(ExportRecord, name).set(value) for name, value in values.items()])
 
     # -- erasure runs and receipts ---------------------------------------------------------------
-    def create_run(self, run: ErasureRun) -> ErasureRun:
+    def create_run(
+        self,
+        erasure_id: str,
+        *,
+        user_id: str,
+        email: str | None,
+        pseudonym: str,
+        request_id: str | None,
+        reason: str,
+        at: datetime,
+    ) -> ErasureRun:
         """The first plan writes the run; a retried plan gets the stored one back unchanged."""
+        run = ErasureRun(
+            *ErasureRun.key(erasure_id),
+            erasure_id=erasure_id,
+            user_id=user_id,
+            email=email,
+            pseudonym=pseudonym,
+            request_id=request_id,
+            reason=reason,
+            created_at=at,
+        )
         try:
             run.save(condition=ErasureRun.pk.does_not_exist())
         except PutError:
@@ -158,8 +248,27 @@ class RightsStore:
     def delete_run(self, run: ErasureRun) -> None:
         run.delete()
 
-    def put_receipt(self, receipt: ErasureReceipt) -> None:
-        receipt.save()
+    def put_receipt(
+        self,
+        erasure_id: str,
+        *,
+        reason: str,
+        profile: str,
+        policy_version: str,
+        counts: dict[str, int],
+        started_at: datetime,
+        completed_at: datetime,
+    ) -> None:
+        ErasureReceipt(
+            *ErasureReceipt.key(erasure_id),
+            erasure_id=erasure_id,
+            reason=reason,
+            profile=profile,
+            policy_version=policy_version,
+            counts=counts,
+            started_at=started_at,
+            completed_at=completed_at,
+        ).save()
 
     def get_receipt(self, erasure_id: str) -> ErasureReceipt | None:
         return ErasureReceipt.get_live(*ErasureReceipt.key(erasure_id), consistent_read=True)

@@ -9,7 +9,6 @@ from chalicelib import clock
 from chalicelib.domain.rights.deps import RightsDeps
 from chalicelib.errors import InvalidInput
 from chalicelib.profile.schema import Category
-from chalicelib.store.models.rights import ContactMessage
 
 
 def submit(
@@ -26,16 +25,7 @@ def submit(
         raise InvalidInput("An email address is needed so we can answer.")
     owner_id = user_id or find_user_id(email)
     message_id = uuid.uuid4().hex
-    deps.rights.put_contact_message(
-        ContactMessage(
-            f"CONTACT#{message_id}",
-            "MESSAGE",
-            message_id=message_id,
-            email=email,
-            subject=subject,
-            body=body,
-            owner_id=owner_id,
-            created_at=clock.now(),
-        )
+    deps.rights.add_contact_message(
+        message_id, email=email, subject=subject, body=body, owner_id=owner_id, at=clock.now()
     )
     return {"id": message_id, "status": "received"}

@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock
 from chalicelib.domain.rights import requests as ledger_of_requests
 from chalicelib.domain.rights.deps import RightsDeps
 from chalicelib.errors import Conflict, Gone, InvalidInput, NotFound
 from chalicelib.retention import grace_expiry
-from chalicelib.store.models.rights import ErasureReceipt, ErasureRun, Tombstone
+
+if TYPE_CHECKING:
+    from chalicelib.store.models.rights import ErasureRun
 
 ERASED = "[erased]"
 MAX_PASSES = 3
@@ -61,16 +63,12 @@ def request_erasure(
     token = f"{user_id}.{secrets.token_urlsafe(24)}"
     erase_after = grace_expiry(deps.profile, now, days)
     deps.rights.put_tombstone(
-        Tombstone(
-            *Tombstone.key(user_id),
-            user_id=user_id,
-            owner_id=user_id,
-            erasure_id=erasure_id,
-            request_id=request_id,
-            cancel_hash=_hash(token),
-            created_at=now,
-            expires_at=erase_after,
-        )
+        user_id,
+        erasure_id=erasure_id,
+        request_id=request_id,
+        cancel_hash=_hash(token),
+        created_at=now,
+        erase_after=erase_after,
     )
     deps.email.send(
         user.email,
@@ -123,16 +121,13 @@ def plan(deps: RightsDeps, event: dict[str, Any]) -> dict[str, Any]:
         return {"done": True}
     user = deps.accounts.get_user(event["user_id"], consistent=True)
     run = deps.rights.create_run(
-        ErasureRun(
-            *ErasureRun.key(event["erasure_id"]),
-            erasure_id=event["erasure_id"],
-            user_id=event["user_id"],
-            email=user.email if user else None,
-            pseudonym=f"erased-{uuid.uuid4().hex}",
-            request_id=event.get("request_id"),
-            reason=event.get("reason") or "user",
-            created_at=clock.now(),
-        )
+        event["erasure_id"],
+        user_id=event["user_id"],
+        email=user.email if user else None,
+        pseudonym=f"erased-{uuid.uuid4().hex}",
+        request_id=event.get("request_id"),
+        reason=event.get("reason") or "user",
+        at=clock.now(),
     )
     if run.request_id:
         ledger_of_requests.set_status(deps, run.request_id, "in_progress", actor="system")
@@ -238,16 +233,13 @@ def receipt(deps: RightsDeps, event: dict[str, Any]) -> dict[str, Any]:
         for step, field in (("objects", "deleted"), ("records", "deleted"), ("pseudonymized", "detached"))
     }
     deps.rights.put_receipt(
-        ErasureReceipt(
-            *ErasureReceipt.key(run.erasure_id),
-            erasure_id=run.erasure_id,
-            reason=run.reason,
-            profile=deps.profile.id,
-            policy_version=deps.profile.policy.version,
-            counts=counts,
-            started_at=run.created_at,
-            completed_at=clock.now(),
-        )
+        run.erasure_id,
+        reason=run.reason,
+        profile=deps.profile.id,
+        policy_version=deps.profile.policy.version,
+        counts=counts,
+        started_at=run.created_at,
+        completed_at=clock.now(),
     )
     if run.request_id:
         ledger_of_requests.complete(deps, run.request_id, reference=run.erasure_id)

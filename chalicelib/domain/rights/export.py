@@ -11,7 +11,7 @@ import json
 import shutil
 import uuid
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock
 from chalicelib.domain.rights import requests as ledger_of_requests
@@ -19,7 +19,9 @@ from chalicelib.domain.rights.deps import RightsDeps
 from chalicelib.errors import NotFound
 from chalicelib.profile.schema import Category
 from chalicelib.store.layout import object_key
-from chalicelib.store.models.rights import ExportRecord
+
+if TYPE_CHECKING:
+    from chalicelib.store.models.rights import ExportRecord
 
 PROGRESS_EVERY = 500
 MAX_LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
@@ -44,15 +46,7 @@ def request_export(deps: RightsDeps, user_id: str, *, request_id: str | None = N
     if request_id is None:
         request_id = ledger_of_requests.open_request(deps, kind="access", user_id=user_id, actor="user").request_id
     export_id = uuid.uuid4().hex
-    record = ExportRecord(
-        *ExportRecord.key(user_id, export_id),
-        export_id=export_id,
-        owner_id=user_id,
-        status="queued",
-        request_id=request_id,
-        created_at=clock.now(),
-    )
-    deps.rights.put_export(record)
+    record = deps.rights.add_export(user_id, export_id, request_id=request_id, at=clock.now())
     deps.export_workflow.start(execution_name(export_id), {"user_id": user_id, "export_id": export_id})
     return describe(record)
 

@@ -11,12 +11,14 @@ import hmac
 import secrets
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock
 from chalicelib.domain.rights.deps import RightsDeps
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
-from chalicelib.store.models.rights import RightsRequest
+
+if TYPE_CHECKING:
+    from chalicelib.store.models.rights import RightsRequest
 
 KINDS = ("access", "portability", "rectification", "erasure", "restriction", "objection", "withdraw_consent")
 MAX_VERIFICATION_ATTEMPTS = 5
@@ -42,9 +44,8 @@ def open_request(
         raise InvalidInput(f"Unknown request kind; use one of: {', '.join(KINDS)}.")
     now = clock.now()
     request_id = uuid.uuid4().hex
-    request = RightsRequest(
-        *RightsRequest.key(request_id),
-        request_id=request_id,
+    request = deps.rights.open_request(
+        request_id,
         kind=kind,
         status="unverified" if verification_hash else "open",
         channel="email" if contact_email else "signed_in",
@@ -55,7 +56,6 @@ def open_request(
         created_at=now,
         due_at=due_at(deps, kind, now),
     )
-    deps.rights.put_request(request)
     deps.rights.add_event(request_id, f"received ({request.channel})", actor, now, user_id)
     return request
 
