@@ -21,6 +21,7 @@ DYNAMO_BATCH = 25
 S3_BATCH = 1000
 QUERY_PAGE = 1000  # items per query page: bounds memory (a 1 MB page parses to several MB of dicts)
 PART_SIZE = 5 * 1024 * 1024  # S3's minimum part size (except the last): the least memory held
+BLOCK = 64 * 1024  # small writes (zip headers) are gathered into blocks: one object per block, not per write
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -201,6 +202,7 @@ class MultipartWriter:
     def __init__(self, s3: Any, bucket: str, key: str) -> None:
         self.s3, self.bucket, self.key = s3, bucket, key
         self.chunks: list[bytes] = []
+        self.small = bytearray()
         self.buffered = 0
         self.parts: list[dict[str, Any]] = []
         self.upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/zip")["UploadId"]
@@ -209,7 +211,13 @@ class MultipartWriter:
         return True
 
     def write(self, data: bytes) -> int:
-        self.chunks.append(bytes(data))
+        if len(data) >= BLOCK:
+            self._seal_small()
+            self.chunks.append(bytes(data))
+        else:
+            self.small += data
+            if len(self.small) >= BLOCK:
+                self._seal_small()
         self.buffered += len(data)
         if self.buffered >= PART_SIZE:
             self._flush_part()
@@ -218,7 +226,13 @@ class MultipartWriter:
     def flush(self) -> None:  # zipfile calls this; parts go out only when full
         return None
 
+    def _seal_small(self) -> None:
+        if self.small:
+            self.chunks.append(bytes(self.small))
+            self.small = bytearray()
+
     def _flush_part(self) -> None:
+        self._seal_small()
         number = len(self.parts) + 1
         body = io.BufferedReader(_Chunks(self.chunks))
         response = self.s3.upload_part(
@@ -228,7 +242,7 @@ class MultipartWriter:
         self.chunks, self.buffered = [], 0
 
     def complete(self) -> None:
-        if self.chunks or not self.parts:
+        if self.buffered or not self.parts:
             self._flush_part()
         self.s3.complete_multipart_upload(
             Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}

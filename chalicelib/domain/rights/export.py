@@ -151,17 +151,19 @@ def archive(deps: RightsDeps, event: dict[str, Any]) -> dict[str, Any]:
     deps.rights.update_export(record, status="archiving")
     writer = deps.personal.archive_writer(key)
     progress = _Progress(deps, record)
+    stamp = clock.now().timetuple()[:6]  # one shared timestamp: no tuple per entry kept until the end
     try:
         with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_DEFLATED) as archive_file:
             archive_file.writestr("manifest.json", json.dumps(_manifest(deps, user_id), indent=2))
             _write_records(deps, archive_file, user_id, progress)
             for obj in deps.personal.owned_objects(user_id, skip=[Category.EXPORTS]):
                 name = "files/" + obj.key.replace(f"/{user_id}/", "/", 1)
-                info = zipfile.ZipInfo(name, date_time=clock.now().timetuple()[:6])
+                info = zipfile.ZipInfo(name, date_time=stamp)
                 info.compress_type = zipfile.ZIP_STORED  # images are compressed already
                 with archive_file.open(info, "w", force_zip64=obj.size > 2**31) as target:
                     shutil.copyfileobj(deps.personal.open_object(obj), target, 1024 * 1024)
                 progress.tick()
+        del archive_file  # its per-entry bookkeeping is written out; free it before the last part uploads
         writer.complete()
     except BaseException:
         writer.abort()
