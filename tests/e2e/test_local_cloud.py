@@ -4,25 +4,14 @@ a state machine from infra/asl, all over HTTP against one `python -m infra.local
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from infra.description import ASL_DIR
-from tests.e2e.conftest import http_get
+from tests.e2e.web import eventually, http_get
 
 pytestmark = pytest.mark.e2e
-
-
-def _eventually(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def test_health_answers_json_with_the_active_profile(local_cloud):
@@ -79,7 +68,9 @@ def test_sweeper_deletes_an_expired_item_in_the_running_cloud(local_cloud):
     past = int((datetime.now(UTC) - timedelta(seconds=1)).timestamp())
     dynamodb.put_item(TableName=table, Item={**key, "expires_at": {"N": str(past)}})
 
-    _eventually(lambda: "Item" not in dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True))
+    eventually(
+        lambda: "Item" not in dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True), "the sweeper's delete"
+    )
 
 
 @pytest.mark.skipif(not (ASL_DIR / "erasure.asl.json").exists(), reason="no erasure workflow in this checkout")
@@ -91,9 +82,9 @@ def test_erasure_state_machine_runs_in_the_local_cloud(local_cloud):
     payload = {"user_id": "e2e-user-without-data", "erasure_id": "e2e-erasure", "request_id": None, "reason": "user"}
 
     started = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps(payload))
-    execution = _eventually(
+    execution = eventually(
         lambda: (e := sfn.describe_execution(executionArn=started["executionArn"]))["status"] != "RUNNING" and e,
-        timeout=60,
+        "the execution to end",
     )
 
     assert execution["status"] == "SUCCEEDED", execution.get("cause")
