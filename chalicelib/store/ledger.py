@@ -59,17 +59,10 @@ class LedgerStore:
         extra = list(with_records)
         for _ in range(CONFLICT_RETRIES):
             now = clock.now()
-            try:
-                with self._transaction() as tx:
-                    tx.save(_claim(key, user_id, amount, now), condition=LedgerClaim.pk.does_not_exist())
-                    tx.update(_balance(user_id), _balance_actions(user_id, amount, now))
-                    tx.save(_entry(user_id, "grant", amount, reason, key, details, now))
-                    for record in extra:
-                        tx.save(record)
-                return True
-            except TransactWriteError:
-                if _claimed(key):
-                    return False
+            entry = _entry(user_id, "grant", amount, reason, key, details, now)
+            applied = self._move_once(key, user_id, amount, now, _balance_actions(user_id, amount, now), entry, extra)
+            if applied is not None:
+                return applied
         raise errors.Conflict("The ledger is busy; please retry.")
 
     def claw_back(
@@ -106,18 +99,36 @@ class LedgerStore:
                 if current
                 else CreditBalance.balance.does_not_exist() | (CreditBalance.balance == 0)
             )
-            try:
-                with self._transaction() as tx:
-                    tx.save(_claim(key, user_id, taken, now), condition=LedgerClaim.pk.does_not_exist())
-                    tx.update(_balance(user_id), actions, condition=unchanged)
-                    tx.save(entry)
-                    for record in extra:
-                        tx.save(record)
-                return taken, shortfall
-            except TransactWriteError:
-                if _claimed(key):
-                    return None
+            applied = self._move_once(key, user_id, taken, now, actions, entry, extra, condition=unchanged)
+            if applied is not None:
+                return (taken, shortfall) if applied else None
         raise errors.Conflict("The ledger is busy; please retry.")
+
+    def _move_once(
+        self,
+        key: str,
+        user_id: str,
+        amount: int,
+        now: datetime,
+        actions: list,
+        entry: LedgerEntry,
+        extra: list[Record],
+        condition=None,
+    ) -> bool | None:
+        """Claim `key`, update the balance, write the entry and the caller's records in one transaction.
+
+        True when applied, False when `key` was already claimed, None when a concurrent write
+        cancelled the transaction (the caller reads again and retries)."""
+        try:
+            with self._transaction() as tx:
+                tx.save(_claim(key, user_id, amount, now), condition=LedgerClaim.pk.does_not_exist())
+                tx.update(_balance(user_id), actions, condition=condition)
+                tx.save(entry)
+                for record in extra:
+                    tx.save(record)
+        except TransactWriteError:
+            return False if _claimed(key) else None
+        return True
 
     def applied_amount(self, key: str) -> int | None:
         """The credits a business key moved, or None when it was never applied."""
