@@ -140,6 +140,7 @@ class LocalCloud:
         self._stack.callback(ServerThread("api", local.server).start().stop)
 
     def start(self) -> LocalCloud:
+        from infra.localcloud.fidelity import dynamodb_requests_one_at_a_time
         from infra.localcloud.lambda_hook import lambda_dispatch
         from infra.localcloud.outbox import tools_app
         from infra.localcloud.servers import wsgi_server
@@ -158,6 +159,7 @@ class LocalCloud:
             if self.app is None:
                 self.app = importlib.import_module("app").app
             self._stack.enter_context(lambda_dispatch(self.app))
+            self._stack.enter_context(dynamodb_requests_one_at_a_time())
             session, description = self._provision()
             for emulator in emulators:
                 wsgi_app = importlib.import_module(emulator.module).create_app(api_base_url=self.urls["api"])

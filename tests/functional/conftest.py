@@ -48,3 +48,13 @@ def client(aws):
 
     with Client(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def serialized_dynamodb():
+    """DynamoDB applies each request atomically; in-process moto does not (see
+    infra/localcloud/fidelity.py), so concurrency tests get the same stand-in the local cloud uses."""
+    from infra.localcloud.fidelity import dynamodb_requests_one_at_a_time
+
+    with dynamodb_requests_one_at_a_time():
+        yield

@@ -70,24 +70,7 @@ def test_sec1_ipv6_addresses_of_one_64_share_a_counter(aws):
     limiter.check("probe6", "2001:db8:1:3::1", limit=2, window_seconds=60)  # another /64
 
 
-@pytest.fixture
-def item_writes_serialized(monkeypatch):
-    """DynamoDB applies writes to one item one at a time; in-process moto does not, so the test supplies
-    that guarantee (one lock per write call). A read-then-write limiter would still over-admit."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.Lock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-
-        def serialized(self, *args, _original=original, **kwargs):
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, serialized)
-
-
-def test_sec1_concurrent_requests_admit_exactly_the_limit(aws, item_writes_serialized):
+def test_sec1_concurrent_requests_admit_exactly_the_limit(aws, serialized_dynamodb):
     """N parallel requests against a limit of L: exactly L pass (one conditional update each)."""
     from chalicelib import wiring
 

@@ -97,24 +97,6 @@ def test_pay4_stale_holds_are_released(ledger, monkeypatch):
     assert ledger.release_stale(start + timedelta(hours=1)) == 0
 
 
-@pytest.fixture
-def serialized_dynamodb(monkeypatch):
-    """moto's in-process DynamoDB is not thread-safe; DynamoDB itself applies each request
-    atomically, so requests are serialized while the callers' logic still interleaves."""
-    import threading
-
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
-
-    def call_action(self):
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
-
-
 def test_pay4_parallel_holds_on_a_small_balance_never_overdraw(ledger, serialized_dynamodb):
     ledger.grant("u1", 10, "g1", "grant")
 
