@@ -241,3 +241,10 @@ def google_verifier():
     from chalicelib.store.secrets import secret
 
     return GoogleIdTokens(secret("google-client-id"), os.environ.get("PIXELKEEP_GOOGLE_JWKS_URL") or GOOGLE_JWKS_URL)
+
+
+@lru_cache(maxsize=1)
+def idempotency_store():
+    from chalicelib.store.idempotency import persistence_layer
+
+    return persistence_layer()

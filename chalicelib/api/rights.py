@@ -172,12 +172,20 @@ def contact():
 
     body = _parse("Contact")
     user_id = _user_id() if bp.current_request.headers.get("authorization") else None
-    result = contact_messages.submit(
-        _deps(),
-        user_id=user_id,
-        email=str(body.email) if body.email else None,
-        subject=body.subject,
-        body=body.body,
-        find_user_id=_find_user_id,
-    )
+    email = str(body.email) if body.email else None
+    idempotency_key = bp.current_request.headers.get("idempotency-key")
+    if idempotency_key:
+        attempt = {
+            "idempotency_key": idempotency_key,
+            "sender": user_id or email,
+            "user_id": user_id,
+            "email": email,
+            "subject": body.subject,
+            "body": body.body,
+        }
+        result = contact_messages.submit_once(_deps(), attempt=attempt, find_user_id=_find_user_id)
+    else:
+        result = contact_messages.submit(
+            _deps(), user_id=user_id, email=email, subject=body.subject, body=body.body, find_user_id=_find_user_id
+        )
     return json_response(result, status=201)

@@ -273,3 +273,28 @@ def test_dsr10_a_profile_without_contact_messages_refuses_to_store_them(client, 
     )
     assert response.status_code == 400
     assert "privacy@kaleipix.cloud" in response.json_body["error"]["message"]
+
+
+@pytest.mark.parametrize("profile_name", ["pixera"])
+def test_dsr10_a_retried_contact_form_with_one_idempotency_key_stores_one_message(client, aws, profile_name):
+    """Powertools idempotency: the retry returns the first answer; the same key with another
+    message is refused; another key is another message."""
+    from chalicelib import wiring
+
+    person = sign_up(client)
+    keyed = {**person.headers, "Idempotency-Key": "form-1"}
+    message = json.dumps({"subject": "Lost", "body": "Where is it?"})
+    first = client.http.post("/contact", body=message, headers=keyed)
+    retry = client.http.post("/contact", body=message, headers=keyed)
+    assert first.status_code == retry.status_code == 201
+    assert retry.json_body == first.json_body
+
+    changed = client.http.post("/contact", body=json.dumps({"subject": "Lost", "body": "Other"}), headers=keyed)
+    assert changed.status_code == 409
+    assert changed.json_body["error"]["code"] == "conflict"
+
+    other = client.http.post("/contact", body=message, headers={**person.headers, "Idempotency-Key": "form-2"})
+    assert other.status_code == 201
+    assert other.json_body["id"] != first.json_body["id"]
+    owned = [o for o in wiring.personal_data().owned_items(person.user_id) if o.kind == "message"]
+    assert len(owned) == 2

@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.domain.rights.deps import RightsDeps
 from chalicelib.errors import InvalidInput
+from chalicelib.idempotency import once
 from chalicelib.profile.schema import Category
 
 
@@ -29,3 +30,17 @@ def submit(
         message_id, email=email, subject=subject, body=body, owner_id=owner_id, at=clock.now()
     )
     return {"id": message_id, "status": "received"}
+
+
+@once(data_keyword_argument="attempt", key="[idempotency_key, sender]", payload="[subject, body]")
+def submit_once(deps: RightsDeps, *, attempt: dict[str, Any], find_user_id) -> dict[str, Any]:
+    """`submit`, for a client that sent an Idempotency-Key: a retried form stores one message and
+    gets the first answer again; the same key with another message is refused."""
+    return submit(
+        deps,
+        user_id=attempt["user_id"],
+        email=attempt["email"],
+        subject=attempt["subject"],
+        body=attempt["body"],
+        find_user_id=find_user_id,
+    )
