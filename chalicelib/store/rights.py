@@ -10,6 +10,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError
 
+from chalicelib import clock
 from chalicelib.errors import Conflict
 from chalicelib.store.models.rights import (
     OPEN_QUEUE,
@@ -76,7 +77,10 @@ class RightsStore:
         return list(RightsRequest.open_requests.query(OPEN_QUEUE, limit=limit, scan_index_forward=True))
 
     def user_requests(self, user_id: str) -> list[RightsRequest]:
-        return [r for r in RightsRequest.by_owner.query(user_id) if isinstance(r, RightsRequest)]
+        """The owner index also holds each request's events, exports and messages: keep the META items."""
+        _, meta = RightsRequest.key("")
+        now = clock.now()
+        return [r for r in RightsRequest.by_owner.query(user_id, RightsRequest.sk == meta) if r.is_live(now)]
 
     def add_event(self, request_id: str, what: str, actor: str, at: datetime, owner_id: str | None) -> None:
         pk, _ = RightsRequest.key(request_id)

@@ -298,3 +298,16 @@ def test_dsr10_a_retried_contact_form_with_one_idempotency_key_stores_one_messag
     assert other.json_body["id"] != first.json_body["id"]
     owned = [o for o in wiring.personal_data().owned_items(person.user_id) if o.kind == "message"]
     assert len(owned) == 2
+
+
+def test_dsr8_my_requests_lists_only_requests_not_their_audit_events(client, aws, starter):
+    """Each request's audit events share its owner; the listing must not mistake them for requests."""
+    person = sign_up(client)
+    made = [
+        client.http.post("/me/requests", body=json.dumps({"kind": kind}), headers=person.headers).json_body["id"]
+        for kind in ("rectification", "objection")
+    ]
+    listed = client.http.get("/me/requests", headers=person.headers)
+    assert listed.status_code == 200, listed.body
+    assert sorted(r["id"] for r in listed.json_body["requests"]) == sorted(made)
+    assert {r["kind"] for r in listed.json_body["requests"]} == {"rectification", "objection"}
