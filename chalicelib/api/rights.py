@@ -27,6 +27,12 @@ def _find_user_id(email: str | None) -> str | None:
     return wiring.accounts_store().find_user_id_by_email(email) if email else None
 
 
+def _code_key() -> str:
+    from chalicelib.store.secrets import secret
+
+    return secret("login-code-key")
+
+
 def _models():
     from typing import Annotated, Literal
 
@@ -108,7 +114,10 @@ def request_by_email():
 
     body = _parse("EmailRequest")
     return json_response(
-        requests.submit_by_email(_deps(), kind=body.kind, email=str(body.email), find_user_id=_find_user_id), status=202
+        requests.submit_by_email(
+            _deps(), kind=body.kind, email=str(body.email), code_key=_code_key(), find_user_id=_find_user_id
+        ),
+        status=202,
     )
 
 
@@ -118,7 +127,9 @@ def verify_request(request_id):
 
     code = _parse("Verify").code
     return json_response(
-        requests.verify_by_email(_deps(), request_id=request_id, code=code, find_user_id=_find_user_id)
+        requests.verify_by_email(
+            _deps(), request_id=request_id, code=code, code_key=_code_key(), find_user_id=_find_user_id
+        )
     )
 
 

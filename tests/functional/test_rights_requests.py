@@ -311,3 +311,36 @@ def test_dsr8_my_requests_lists_only_requests_not_their_audit_events(client, aws
     assert listed.status_code == 200, listed.body
     assert sorted(r["id"] for r in listed.json_body["requests"]) == sorted(made)
     assert {r["kind"] for r in listed.json_body["requests"]} == {"rectification", "objection"}
+
+
+def _use_code_key(session, value: str) -> None:
+    from chalicelib.settings import get_settings
+    from chalicelib.store import secrets
+    from infra.provision import put_local_parameters
+
+    put_local_parameters(session, get_settings().parameter_prefix, {"login-code-key": value})
+    secrets.clear_cache()
+
+
+def test_dsr7_emailed_request_code_is_stored_as_a_keyed_hash(client, aws):
+    """A 6-digit code under a plain SHA-256 is reversed offline in milliseconds; under the server's
+    key (the one login codes use) a copy of the table alone reveals nothing."""
+    import hashlib
+
+    from chalicelib import wiring
+    from infra.local_secrets import LOCAL_SECRETS
+
+    allow_sending()
+    request_id = _ask_by_email(client, "keyed@example.org", kind="access")
+    code = _mailed_code("keyed@example.org")
+    stored = wiring.rights().get_request(request_id).verification_hash
+    assert stored not in {hashlib.sha256(v.encode()).hexdigest() for v in (code, f"{request_id}:{code}")}
+    assert code not in stored
+
+    _use_code_key(aws, "another-server-key")  # the same code under another key no longer matches
+    refused = client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": code}), headers=JSON)
+    assert refused.status_code == 400
+    _use_code_key(aws, LOCAL_SECRETS["login-code-key"])
+    verified = client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": code}), headers=JSON)
+    assert verified.status_code == 200, verified.body
+    assert verified.json_body["status"] == "open"
