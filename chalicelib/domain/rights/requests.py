@@ -115,13 +115,19 @@ def submit_by_email(deps: RightsDeps, *, kind: str, email: str, code_key: str, f
     return {"request_id": request.request_id, "status": request.status}
 
 
-def verify_by_email(deps: RightsDeps, *, request_id: str, code: str, code_key: str, find_user_id) -> dict[str, Any]:
-    """A correct code opens the request and links it to the account holding the address, if any."""
+def verify_by_email(
+    deps: RightsDeps, *, request_id: str, code: str, code_key: str, limiter, find_user_id
+) -> dict[str, Any]:
+    """A correct code opens the request and links it to the account holding the address, if any.
+
+    Each request locks after a few wrong codes, and every guess also counts against the address
+    (`limiter`, SEC-1), so submitting the request again gives no fresh guesses."""
     request = deps.rights.get_request(request_id)
     if request is None or request.status != "unverified":
         raise NotFound("No request is waiting for this code.")
     if request.verification_attempts >= MAX_VERIFICATION_ATTEMPTS:
         raise Forbidden("Too many wrong codes; submit the request again.")
+    limiter.check_address("rights_code_guess", request.contact_email)
     if not same(request.verification_hash or "", code_hash(code_key, request_id, code)):
         request.verification_attempts += 1
         deps.rights.put_request(request)
