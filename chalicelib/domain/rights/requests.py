@@ -60,7 +60,15 @@ def open_request(
     return request
 
 
-def set_status(deps: RightsDeps, request_id: str, status: str, *, actor: str, reference: str | None = None) -> None:
+def set_status(
+    deps: RightsDeps,
+    request_id: str,
+    status: str,
+    *,
+    actor: str,
+    reference: str | None = None,
+    note: str | None = None,
+) -> None:
     request = deps.rights.get_request(request_id)
     if request is None:
         return
@@ -70,7 +78,8 @@ def set_status(deps: RightsDeps, request_id: str, status: str, *, actor: str, re
     if status in ("completed", "rejected", "cancelled"):
         request.completed_at = clock.now()
     deps.rights.put_request(request)
-    deps.rights.add_event(request_id, status, actor, clock.now(), request.owner_id)
+    what = f"{status} ({note})" if note else status
+    deps.rights.add_event(request_id, what, actor, clock.now(), request.owner_id)
 
 
 def complete(deps: RightsDeps, request_id: str, *, reference: str | None = None) -> None:
