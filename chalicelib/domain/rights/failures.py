@@ -1,13 +1,16 @@
 """When a workflow step exhausts its retries (DSR-4): a reason code, the request marked failed, and
-one metric per failure for the operators' alarm. Nothing here carries personal data."""
+one metric per failure for the operators' alarm (OPS-7). Nothing here carries personal data."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from chalicelib.domain.rights import requests as ledger_of_requests
 from chalicelib.domain.rights.deps import RightsDeps
+from chalicelib.observability import logger, metrics
 
 UNKNOWN = "unknown"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,63}")
@@ -31,10 +34,6 @@ def report(deps: RightsDeps, *, metric: str, request_id: str | None, reference: 
     """Count `metric` (no dimension but the service), log the reference and reason, fail the request.
 
     A failed request stays in the operators' queue: it is still owed an answer by its due date."""
-    from aws_lambda_powertools.metrics import MetricUnit
-
-    from chalicelib.observability import logger, metrics
-
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     logger.error("workflow failed", extra={"metric": metric, "reference": reference, "reason": why})
     if request_id:
