@@ -27,6 +27,12 @@ def _find_user_id(email: str | None) -> str | None:
     return wiring.accounts_store().find_user_id_by_email(email) if email else None
 
 
+def _code_key() -> str:
+    from chalicelib.store.secrets import secret
+
+    return secret("login-code-key")
+
+
 def _models():
     from typing import Annotated, Literal
 
@@ -102,23 +108,45 @@ def cancel_erasure():
 
 
 # -- requests ledger (DSR-7, DSR-8) --------------------------------------------------------------
+def _limit_anonymous_requests(email: str) -> None:
+    """SEC-1: each request mails a code, so both the sender and the mailbox are limited."""
+    from chalicelib import wiring
+    from chalicelib.api.auth import client_ip
+
+    limiter = wiring.rate_limiter()
+    limiter.check("rights_request", client_ip(bp.current_request))
+    limiter.check_address("rights_request_email", email)
+
+
 @route(bp, "/requests", methods=["POST"])
 def request_by_email():
     from chalicelib.domain.rights import requests
 
     body = _parse("EmailRequest")
+    _limit_anonymous_requests(str(body.email))
     return json_response(
-        requests.submit_by_email(_deps(), kind=body.kind, email=str(body.email), find_user_id=_find_user_id), status=202
+        requests.submit_by_email(
+            _deps(), kind=body.kind, email=str(body.email), code_key=_code_key(), find_user_id=_find_user_id
+        ),
+        status=202,
     )
 
 
 @route(bp, "/requests/{request_id}/verify", methods=["POST"])
 def verify_request(request_id):
+    from chalicelib import wiring
     from chalicelib.domain.rights import requests
 
     code = _parse("Verify").code
     return json_response(
-        requests.verify_by_email(_deps(), request_id=request_id, code=code, find_user_id=_find_user_id)
+        requests.verify_by_email(
+            _deps(),
+            request_id=request_id,
+            code=code,
+            code_key=_code_key(),
+            limiter=wiring.rate_limiter(),
+            find_user_id=_find_user_id,
+        )
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError
 
+from chalicelib import clock
 from chalicelib.errors import Conflict
 from chalicelib.store.models.rights import (
     OPEN_QUEUE,
@@ -63,7 +64,7 @@ class RightsStore:
         return request
 
     def put_request(self, request: RightsRequest) -> None:
-        if request.status in ("open", "in_progress"):
+        if request.status in ("open", "in_progress", "failed"):
             request.queue, request.due_key = OPEN_QUEUE, request.due_at.isoformat()
         else:
             request.queue = request.due_key = None
@@ -76,7 +77,10 @@ class RightsStore:
         return list(RightsRequest.open_requests.query(OPEN_QUEUE, limit=limit, scan_index_forward=True))
 
     def user_requests(self, user_id: str) -> list[RightsRequest]:
-        return [r for r in RightsRequest.by_owner.query(user_id) if isinstance(r, RightsRequest)]
+        """The owner index also holds each request's events, exports and messages: keep the META items."""
+        _, meta = RightsRequest.key("")
+        now = clock.now()
+        return [r for r in RightsRequest.by_owner.query(user_id, RightsRequest.sk == meta) if r.is_live(now)]
 
     def add_event(self, request_id: str, what: str, actor: str, at: datetime, owner_id: str | None) -> None:
         pk, _ = RightsRequest.key(request_id)
@@ -275,20 +279,31 @@ class RightsStore:
 
 
 class WorkflowStarter:
-    """Starts a Step Functions execution named after its business key, so a repeat start is a no-op."""
+    """Starts a Step Functions execution named after its business key, so a repeat start is a no-op
+    while that execution runs or after it succeeded. After it failed, a repeat start is a rerun under
+    the next name (`<key>-rerun-2`, …); the steps are idempotent, so the rerun resumes the work."""
+
+    ENDED_UNFINISHED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+    MAX_RUNS = 20
 
     def __init__(self, client: Any, state_machine_arn: str) -> None:
         self.client = client
         self.state_machine_arn = state_machine_arn
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
-        try:
-            response = self.client.start_execution(
-                stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
-            )
-        except self.client.exceptions.ExecutionAlreadyExists:
-            return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
-        return response["executionArn"]
+        for run in range(1, self.MAX_RUNS + 1):
+            run_name = name if run == 1 else f"{name}-rerun-{run}"
+            try:
+                response = self.client.start_execution(
+                    stateMachineArn=self.state_machine_arn, name=run_name, input=json.dumps(payload)
+                )
+            except self.client.exceptions.ExecutionAlreadyExists:
+                arn = f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{run_name}"
+                if self.client.describe_execution(executionArn=arn)["status"] not in self.ENDED_UNFINISHED:
+                    return arn
+                continue
+            return response["executionArn"]
+        raise Conflict(f"{name} has failed {self.MAX_RUNS} times; it needs an operator.")
 
     def iter_executions(self) -> Iterator[dict[str, Any]]:
         for page in self.client.get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn):

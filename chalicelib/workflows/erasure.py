@@ -1,7 +1,7 @@
 """Step Functions task handlers for the erasure workflow: one small function per task.
 
 Each receives the execution's state (user_id, erasure_id, earlier results) and runs one idempotent
-step; the ASL (infra/asl/erasure.asl.json) retries every task.
+step; the ASL (infra/asl/erasure.asl.json) retries every task and catches into `erasure_fail`.
 """
 
 from __future__ import annotations
@@ -51,6 +51,11 @@ def erasure_receipt(event, context):
 @bp.lambda_function(name="erasure_notify")
 def erasure_notify(event, context):
     return _step("notify", event)
+
+
+@bp.lambda_function(name="erasure_fail")
+def erasure_fail(event, context):
+    return _step("fail", event)
 
 
 def start_after_grace(image: dict) -> str:

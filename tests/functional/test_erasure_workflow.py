@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.auth import sign_up
-from tests.support.workflows import executions, state_machines, wait_for_executions
+from tests.support.workflows import (
+    emitted_metrics,
+    executions,
+    retry_backoff_skipped,
+    state_machines,
+    wait_for_executions,
+)
+
+OPERATOR = {"X-Operator-Key": "local-only-operator-key", "Content-Type": "application/json"}
 
 
 def _final(session, arn):
@@ -75,3 +85,94 @@ def test_dsr4_state_machine_retries_a_failed_task_and_completes(client, aws, mon
             executionArn=executions(aws, machines["erasure"])[0]["executionArn"]
         )["events"]
         assert any(e["type"] == "LambdaFunctionFailed" for e in history)
+
+
+def _failing(person):
+    def step(deps, event):
+        raise RuntimeError(f"injected failure while handling {person.email}")  # a message quoting personal data
+
+    return step
+
+
+@pytest.mark.parametrize("profile_name", ["pixera"])
+def test_dsr4_a_step_that_exhausts_its_retries_fails_the_run_and_the_request_then_a_rerun_completes(
+    client, aws, monkeypatch, capsys, profile_name
+):
+    """The Catch path: run and request marked failed with a reason code (no personal data), one
+    `ErasureFailed` metric for the operators' alarm, execution FAILED; starting the same run again resumes."""
+    from chalicelib import wiring
+    from chalicelib.domain.rights import erasure
+    from tests.support.rights import use_every_feature
+
+    with state_machines(aws, monkeypatch) as machines:
+        retry_backoff_skipped(monkeypatch)
+        person = sign_up(client)
+        use_every_feature(client, aws, person)
+        real_step = erasure.delete_records
+        monkeypatch.setattr(erasure, "delete_records", _failing(person))
+        capsys.readouterr()
+        deleted = client.http.delete("/me", headers=person.headers)  # no grace period: erasure starts now
+        assert deleted.status_code == 202, deleted.body
+        request_id = deleted.json_body["request_id"]
+        wait_for_executions()
+
+        (execution,) = executions(aws, machines["erasure"])
+        described = aws.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+        assert (described["status"], described.get("error")) == ("FAILED", "ErasureFailed")
+        deps = wiring.rights_deps()
+        request = deps.rights.get_request(request_id)
+        assert request.status == "failed"
+        run = deps.rights.get_run(request.reference)
+        assert (run.status, run.failure) == ("failed", "DeleteRecords:RuntimeError")
+        queue = client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"]
+        assert [(r["id"], r["status"]) for r in queue] == [(request_id, "failed")]  # still owed an answer
+        metrics = emitted_metrics(capsys.readouterr().out)
+        assert [m for m in metrics if m[0] == "ErasureFailed"] == [("ErasureFailed", {"service": "pixelkeep"})]
+        assert person.email not in str(metrics)
+
+        monkeypatch.setattr(erasure, "delete_records", real_step)
+        erasure.start_erasure(
+            deps, user_id=person.user_id, erasure_id=request.reference, request_id=request_id, reason="user"
+        )
+        wait_for_executions()
+        assert sorted(e["status"] for e in executions(aws, machines["erasure"])) == ["FAILED", "SUCCEEDED"]
+        assert deps.rights.get_request(request_id).status == "completed"
+        assert deps.rights.get_receipt(request.reference) is not None
+        assert deps.rights.get_run(request.reference) is None  # the address it held is gone
+        assert wiring.accounts_store().get_user(person.user_id, consistent=True) is None
+
+
+def test_dsr1_an_export_that_keeps_failing_shows_failed_and_fails_its_request_then_a_rerun_completes(
+    client, aws, monkeypatch, capsys
+):
+    from chalicelib import wiring
+    from chalicelib.domain.rights import export
+
+    with state_machines(aws, monkeypatch) as machines:
+        retry_backoff_skipped(monkeypatch)
+        person = sign_up(client)
+        real_step = export.archive
+        monkeypatch.setattr(export, "archive", _failing(person))
+        capsys.readouterr()
+        started = client.http.post("/me/exports", headers=person.headers)
+        assert started.status_code == 202, started.body
+        export_id = started.json_body["id"]
+        wait_for_executions()
+
+        status, _ = _final(aws, machines["export"])
+        assert status == "FAILED"
+        assert client.http.get(f"/me/exports/{export_id}", headers=person.headers).json_body["status"] == "failed"
+        (access,) = client.http.get("/me/requests", headers=person.headers).json_body["requests"]
+        assert (access["kind"], access["status"]) == ("access", "failed")
+        metrics = emitted_metrics(capsys.readouterr().out)
+        assert [m for m in metrics if m[0] == "ExportFailed"] == [("ExportFailed", {"service": "pixelkeep"})]
+
+        monkeypatch.setattr(export, "archive", real_step)
+        wiring.rights_deps().export_workflow.start(
+            export.execution_name(export_id), {"user_id": person.user_id, "export_id": export_id}
+        )
+        wait_for_executions()
+        assert sorted(e["status"] for e in executions(aws, machines["export"])) == ["FAILED", "SUCCEEDED"]
+        assert client.http.get(f"/me/exports/{export_id}", headers=person.headers).json_body["status"] == "ready"
+        (access,) = client.http.get("/me/requests", headers=person.headers).json_body["requests"]
+        assert access["status"] == "completed"

@@ -298,3 +298,120 @@ def test_dsr10_a_retried_contact_form_with_one_idempotency_key_stores_one_messag
     assert other.json_body["id"] != first.json_body["id"]
     owned = [o for o in wiring.personal_data().owned_items(person.user_id) if o.kind == "message"]
     assert len(owned) == 2
+
+
+def test_dsr8_my_requests_lists_only_requests_not_their_audit_events(client, aws, starter):
+    """Each request's audit events share its owner; the listing must not mistake them for requests."""
+    person = sign_up(client)
+    made = [
+        client.http.post("/me/requests", body=json.dumps({"kind": kind}), headers=person.headers).json_body["id"]
+        for kind in ("rectification", "objection")
+    ]
+    listed = client.http.get("/me/requests", headers=person.headers)
+    assert listed.status_code == 200, listed.body
+    assert sorted(r["id"] for r in listed.json_body["requests"]) == sorted(made)
+    assert {r["kind"] for r in listed.json_body["requests"]} == {"rectification", "objection"}
+
+
+def _use_code_key(session, value: str) -> None:
+    from chalicelib.settings import get_settings
+    from chalicelib.store import secrets
+    from infra.provision import put_local_parameters
+
+    put_local_parameters(session, get_settings().parameter_prefix, {"login-code-key": value})
+    secrets.clear_cache()
+
+
+def test_dsr7_emailed_request_code_is_stored_as_a_keyed_hash(client, aws):
+    """A 6-digit code under a plain SHA-256 is reversed offline in milliseconds; under the server's
+    key (the one login codes use) a copy of the table alone reveals nothing."""
+    import hashlib
+
+    from chalicelib import wiring
+    from infra.local_secrets import LOCAL_SECRETS
+
+    allow_sending()
+    request_id = _ask_by_email(client, "keyed@example.org", kind="access")
+    code = _mailed_code("keyed@example.org")
+    stored = wiring.rights().get_request(request_id).verification_hash
+    assert stored not in {hashlib.sha256(v.encode()).hexdigest() for v in (code, f"{request_id}:{code}")}
+    assert code not in stored
+
+    _use_code_key(aws, "another-server-key")  # the same code under another key no longer matches
+    refused = client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": code}), headers=JSON)
+    assert refused.status_code == 400
+    _use_code_key(aws, LOCAL_SECRETS["login-code-key"])
+    verified = client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": code}), headers=JSON)
+    assert verified.status_code == 200, verified.body
+    assert verified.json_body["status"] == "open"
+
+
+# -- DSR-7 abuse limits (SEC-1) -------------------------------------------------------------------
+def _confirmation_mails(email: str) -> int:
+    return sum(1 for m in sent_emails() if email in m["to"] and "confirm your privacy request" in m["subject"])
+
+
+def _refused_as_rate_limited(response) -> None:
+    assert response.status_code == 429, response.body
+    assert response.json_body["error"]["code"] == "rate_limited"
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_dsr7_requests_without_sign_in_are_limited_per_address(client, aws):
+    from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
+    from chalicelib.domain.accounts.hashing import email_hash
+    from chalicelib.store.models.abuse import RateCounter
+
+    allow_sending()
+    limit = ROUTE_LIMITS["rights_request_email"].requests
+    assert limit < ROUTE_LIMITS["rights_request"].requests  # the address limit is the one reached here
+    for _ in range(limit):
+        _ask_by_email(client, "flooded@example.org")
+    # Capitals make no new address.
+    again = client.http.post(
+        "/requests", body=json.dumps({"kind": "access", "email": "Flooded@Example.org"}), headers=JSON
+    )
+    _refused_as_rate_limited(again)
+    assert _confirmation_mails("flooded@example.org") == limit
+    _ask_by_email(client, "someone-else@example.org")  # another address still gets through
+    keys = [c.pk for c in RateCounter.scan(RateCounter.pk.startswith("RATE#rights_request_email#"))]
+    assert len(keys) == 2
+    assert not [k for k in keys if "flooded" in k or email_hash("flooded@example.org") in k]  # keyed hash only
+
+
+def test_dsr7_requests_without_sign_in_are_limited_per_client_address(client, aws):
+    from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
+
+    allow_sending()
+    limit = ROUTE_LIMITS["rights_request"].requests
+    for n in range(limit):
+        _ask_by_email(client, f"person-{n}@example.org")
+    refused = client.http.post(
+        "/requests", body=json.dumps({"kind": "access", "email": "last@example.org"}), headers=JSON
+    )
+    _refused_as_rate_limited(refused)
+    assert _confirmation_mails("last@example.org") == 0
+
+
+def test_dsr7_a_fresh_request_does_not_reset_the_guess_budget_of_an_address(client, aws):
+    """Each request locks after a few wrong codes; the address's budget spans all its requests."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
+    from chalicelib.domain.rights.requests import MAX_VERIFICATION_ATTEMPTS
+
+    allow_sending()
+    budget = ROUTE_LIMITS["rights_code_guess"].requests
+    guesses = 0
+    while guesses < budget:
+        request_id = _ask_by_email(client, "target@example.org")
+        wrong = "111111" if _mailed_code("target@example.org") != "111111" else "222222"
+        for _ in range(min(MAX_VERIFICATION_ATTEMPTS, budget - guesses)):
+            answer = client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": wrong}), headers=JSON)
+            assert answer.status_code == 400, answer.body
+            guesses += 1
+    request_id = _ask_by_email(client, "target@example.org")
+    right = client.http.post(
+        f"/requests/{request_id}/verify", body=json.dumps({"code": _mailed_code("target@example.org")}), headers=JSON
+    )
+    _refused_as_rate_limited(right)
+    assert wiring.rights().get_request(request_id).status == "unverified"

@@ -47,3 +47,34 @@ def wait_for_executions(timeout: float = 60.0) -> None:
 def executions(session: Any, state_machine_arn: str) -> list[dict[str, Any]]:
     client = session.client("stepfunctions")
     return client.list_executions(stateMachineArn=state_machine_arn)["executions"]
+
+
+def retry_backoff_skipped(monkeypatch: Any) -> None:
+    """A task that exhausts its ASL retries waits 1+2+4+8 s in moto; tests skip the waits, not the retries."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    monkeypatch.setattr(retrier_decl, "time", _NoWait())
+
+
+class _NoWait:
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        return None
+
+
+def emitted_metrics(stdout: str) -> list[tuple[str, dict[str, Any]]]:
+    """(name, dimensions) of every CloudWatch embedded-metric record Powertools printed."""
+    import json
+
+    found: list[tuple[str, dict[str, Any]]] = []
+    for line in stdout.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or "_aws" not in record:
+            continue
+        for directive in record["_aws"]["CloudWatchMetrics"]:
+            dimensions = {name: record[name] for group in directive["Dimensions"] for name in group}
+            found.extend((metric["Name"], dimensions) for metric in directive["Metrics"])
+    return found

@@ -73,3 +73,30 @@ def test_dsr4_every_workflow_task_retries_and_names_a_registered_handler(machine
         assert state["Retry"][0]["MaxAttempts"] >= 2, name
         handler = state["Resource"].removeprefix("${").removesuffix("}")
         assert handler in app.handler_map, name
+
+
+@pytest.mark.parametrize("path", sorted(ASL.glob("*.asl.json")), ids=lambda p: p.name)
+def test_dsr4_every_workflow_task_catches_into_a_step_that_marks_the_failure_then_fails(path):
+    states = json.loads(path.read_text())["States"]
+    marking = {
+        name
+        for name, state in states.items()
+        if state.get("Next") in states and states[state["Next"]]["Type"] == "Fail"
+    }
+    assert len(marking) == 1, marking
+    (mark_failed,) = marking
+    for name, state in states.items():
+        if state["Type"] != "Task" or name == mark_failed:
+            continue
+        assert state["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": f"$.failure.{name}", "Next": mark_failed}
+        ], name
+
+
+def test_dsr4_failure_reason_names_the_state_and_the_error_type_never_the_message():
+    from chalicelib.domain.rights.failures import reason
+
+    caught = {"Error": "RuntimeError", "Cause": '{"errorMessage": "failed for a@example.org"}'}
+    assert reason({"failure": {"DeleteRecords": caught}}) == "DeleteRecords:RuntimeError"
+    assert reason({"failure": {"Plan": {"Error": "no user a@example.org"}}}) == "Plan:unknown"
+    assert reason({"user_id": "u1"}) == "unknown:unknown"

@@ -1,7 +1,8 @@
 """Rate limits, abuse signals and usage metering (SEC-1..4).
 
-The IP address is only ever used as HMAC(secret, IP), with IPv6 folded to its /64; it is never
-stored or logged raw. Other areas call `wiring.rate_limiter().check(route_class, ip)`.
+The IP address is only ever used as HMAC(secret, IP), with IPv6 folded to its /64, and an e-mail
+address as HMAC(secret, normalized address); neither is stored or logged raw. Other areas call
+`wiring.rate_limiter().check(route_class, ip)` or `.check_address(route_class, email)`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.accounts.hashing import keyed_hash, network_of
+from chalicelib.domain.accounts.hashing import keyed_hash, network_of, normalize_email
 from chalicelib.errors import RateLimited
 from chalicelib.profile.schema import Category, Profile
 
@@ -37,6 +38,8 @@ ROUTE_LIMITS: dict[str, Limit] = {
     "upload": Limit(60, 60),
     "generation": Limit(30, 60),
     "rights_request": Limit(10, 3600),
+    "rights_request_email": Limit(5, 86400),  # confirmation mails to one address (DSR-7)
+    "rights_code_guess": Limit(10, 86400),  # code guesses for one address, across all its requests
     "default": Limit(120, 60),
 }
 
@@ -49,6 +52,10 @@ def ip_subject(key: str, ip: str) -> str:
     return keyed_hash(key, network)
 
 
+def address_subject(key: str, email: str) -> str:
+    return keyed_hash(key, "email:" + normalize_email(email))
+
+
 class RateLimiter:
     def __init__(self, store: Any, ip_key: Callable[[], str], limits: dict[str, Limit] | None = None) -> None:
         self._store = store
@@ -58,6 +65,10 @@ class RateLimiter:
     def check(self, route_class: str, ip: str, *, limit: int | None = None, window_seconds: int | None = None) -> None:
         """Count a request from `ip` for `route_class`; RateLimited (429 + Retry-After) past the limit."""
         self.check_subject(route_class, ip_subject(self._ip_key(), ip), limit=limit, window_seconds=window_seconds)
+
+    def check_address(self, route_class: str, email: str) -> None:
+        """The same per e-mail address, whichever IPs the requests come from."""
+        self.check_subject(route_class, address_subject(self._ip_key(), email))
 
     def check_subject(
         self, route_class: str, subject: str, *, limit: int | None = None, window_seconds: int | None = None

@@ -3,6 +3,8 @@
 DELETE /me disables the account at once and leaves a tombstone whose TTL is the profile's grace
 period; the TTL delete starts the workflow: plan → delete objects → delete records → pseudonymize what
 law keeps → residual scan → receipt → final email. Each step can run twice with the same result.
+A step that exhausts its retries ends in `fail`; running the workflow again with the same input
+resumes the same run.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock
+from chalicelib.domain.rights import failures
 from chalicelib.domain.rights import requests as ledger_of_requests
 from chalicelib.domain.rights.deps import RightsDeps
 from chalicelib.errors import Conflict, Gone, InvalidInput, NotFound
@@ -129,6 +132,8 @@ def plan(deps: RightsDeps, event: dict[str, Any]) -> dict[str, Any]:
         reason=event.get("reason") or "user",
         at=clock.now(),
     )
+    if run.status == "failed":  # a rerun: resume the same run with a fresh pass budget
+        deps.rights.update_run(run, status="running", passes=0)
     if run.request_id:
         ledger_of_requests.set_status(deps, run.request_id, "in_progress", actor="system")
     return {"done": False}
@@ -260,3 +265,17 @@ def notify(deps: RightsDeps, event: dict[str, Any]) -> dict[str, bool]:
         )
     deps.rights.delete_run(run)
     return {"sent": bool(run.email)}
+
+
+def fail(deps: RightsDeps, event: dict[str, Any]) -> dict[str, str]:
+    """The Catch path (DSR-4): mark the run and the request failed and count `ErasureFailed`.
+
+    The run keeps what a rerun needs (the address for the final email, the pseudonym)."""
+    why = failures.reason(event)
+    run = _run(deps, event)
+    if run is not None:
+        deps.rights.update_run(run, status="failed", failure=why)
+    failures.report(
+        deps, metric="ErasureFailed", request_id=event.get("request_id"), reference=event["erasure_id"], why=why
+    )
+    return {"status": "failed", "reason": why}

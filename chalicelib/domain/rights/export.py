@@ -14,6 +14,7 @@ import zipfile
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock
+from chalicelib.domain.rights import failures
 from chalicelib.domain.rights import requests as ledger_of_requests
 from chalicelib.domain.rights.deps import RightsDeps
 from chalicelib.errors import NotFound
@@ -195,7 +196,11 @@ def notify(deps: RightsDeps, event: dict[str, Any]) -> dict[str, bool]:
 
 
 def fail(deps: RightsDeps, event: dict[str, Any]) -> dict[str, str]:
+    """The Catch path (DSR-4): the user sees the export failed, the request fails, `ExportFailed` counts."""
+    why = failures.reason(event)
     record = deps.rights.get_export(event["user_id"], event["export_id"])
     if record is not None:
         deps.rights.update_export(record, status="failed")
-    return {"status": "failed"}
+    request_id = record.request_id if record is not None else None
+    failures.report(deps, metric="ExportFailed", request_id=request_id, reference=event["export_id"], why=why)
+    return {"status": "failed", "reason": why}

@@ -6,14 +6,14 @@ policy version in force when the request arrives is pinned on it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock
+from chalicelib.domain.accounts.hashing import same
+from chalicelib.domain.accounts.login_codes import code_hash
 from chalicelib.domain.rights.deps import RightsDeps
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
 
@@ -60,7 +60,15 @@ def open_request(
     return request
 
 
-def set_status(deps: RightsDeps, request_id: str, status: str, *, actor: str, reference: str | None = None) -> None:
+def set_status(
+    deps: RightsDeps,
+    request_id: str,
+    status: str,
+    *,
+    actor: str,
+    reference: str | None = None,
+    note: str | None = None,
+) -> None:
     request = deps.rights.get_request(request_id)
     if request is None:
         return
@@ -70,7 +78,8 @@ def set_status(deps: RightsDeps, request_id: str, status: str, *, actor: str, re
     if status in ("completed", "rejected", "cancelled"):
         request.completed_at = clock.now()
     deps.rights.put_request(request)
-    deps.rights.add_event(request_id, status, actor, clock.now(), request.owner_id)
+    what = f"{status} ({note})" if note else status
+    deps.rights.add_event(request_id, what, actor, clock.now(), request.owner_id)
 
 
 def complete(deps: RightsDeps, request_id: str, *, reference: str | None = None) -> None:
@@ -92,22 +101,20 @@ def describe(request: RightsRequest) -> dict[str, Any]:
 
 
 # -- requests from people who cannot sign in (DSR-7) -------------------------------------------
-def _code_hash(request_id: str, code: str) -> str:
-    return hashlib.sha256(f"{request_id}:{code}".encode()).hexdigest()
-
-
-def submit_by_email(deps: RightsDeps, *, kind: str, email: str, find_user_id) -> dict[str, Any]:
+def submit_by_email(deps: RightsDeps, *, kind: str, email: str, code_key: str, find_user_id) -> dict[str, Any]:
     """Nothing happens for an emailed request until the sender proves they hold the address.
 
     The record belongs to the account holding the address from the start, so an erasure of that
-    account removes even an unconfirmed request naming it."""
+    account removes even an unconfirmed request naming it. The code is kept only as the login codes'
+    keyed hash (server secret `code_key`), bound to this request: six digits under a plain hash
+    would be reversed offline at once."""
     if not deps.profile.rights.requests_without_sign_in:
         raise Forbidden("Requests must be made from your signed-in account.")
     code = f"{secrets.randbelow(10**6):06d}"
     request = open_request(
         deps, kind=kind, user_id=find_user_id(email), actor="requester", contact_email=email, verification_hash="-"
     )
-    request.verification_hash = _code_hash(request.request_id, code)
+    request.verification_hash = code_hash(code_key, request.request_id, code)
     deps.rights.put_request(request)
     deps.email.send(
         email,
@@ -117,14 +124,20 @@ def submit_by_email(deps: RightsDeps, *, kind: str, email: str, find_user_id) ->
     return {"request_id": request.request_id, "status": request.status}
 
 
-def verify_by_email(deps: RightsDeps, *, request_id: str, code: str, find_user_id) -> dict[str, Any]:
-    """A correct code opens the request and links it to the account holding the address, if any."""
+def verify_by_email(
+    deps: RightsDeps, *, request_id: str, code: str, code_key: str, limiter, find_user_id
+) -> dict[str, Any]:
+    """A correct code opens the request and links it to the account holding the address, if any.
+
+    Each request locks after a few wrong codes, and every guess also counts against the address
+    (`limiter`, SEC-1), so submitting the request again gives no fresh guesses."""
     request = deps.rights.get_request(request_id)
     if request is None or request.status != "unverified":
         raise NotFound("No request is waiting for this code.")
     if request.verification_attempts >= MAX_VERIFICATION_ATTEMPTS:
         raise Forbidden("Too many wrong codes; submit the request again.")
-    if not hmac.compare_digest(request.verification_hash or "", _code_hash(request_id, code)):
+    limiter.check_address("rights_code_guess", request.contact_email)
+    if not same(request.verification_hash or "", code_hash(code_key, request_id, code)):
         request.verification_attempts += 1
         deps.rights.put_request(request)
         deps.rights.add_event(request_id, "wrong verification code", "requester", clock.now(), None)

@@ -20,7 +20,7 @@ OPEN_QUEUE = "OPEN"
 
 
 class OpenRequestsIndex(GlobalSecondaryIndex):
-    """Sparse: only open requests carry `queue`, so the operator view reads them by due date."""
+    """Sparse: only requests still owed an answer carry `queue`; the operator view reads them by due date."""
 
     class Meta:
         index_name = "open_requests_by_due"
@@ -41,7 +41,7 @@ class RightsRequest(Record):
 
     request_id = UnicodeAttribute()
     kind = UnicodeAttribute()  # access | erasure | restriction | objection | rectification | withdraw_consent
-    status = UnicodeAttribute()  # unverified | open | in_progress | completed | rejected | cancelled
+    status = UnicodeAttribute()  # unverified | open | in_progress | failed | completed | rejected | cancelled
     channel = UnicodeAttribute()  # signed_in | email
     contact_email = UnicodeAttribute(null=True)  # only for requests made without signing in
     verification_hash = UnicodeAttribute(null=True)
@@ -197,6 +197,8 @@ class ErasureRun(Record):
     pseudonym = UnicodeAttribute()
     request_id = UnicodeAttribute(null=True)
     reason = UnicodeAttribute()  # user | minor | grace_zero
+    status = UnicodeAttribute(default="running")  # running | failed (a rerun sets it running again)
+    failure = UnicodeAttribute(null=True)  # "<state>:<error type>" of the last failure
     passes = NumberAttribute(default=0)
     counts = JSONAttribute(default=dict)
     created_at = UTCDateTimeAttribute()

@@ -1,0 +1,40 @@
+"""When a workflow step exhausts its retries (DSR-4): a reason code, the request marked failed, and
+one metric per failure for the operators' alarm (OPS-7). Nothing here carries personal data."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from chalicelib.domain.rights import requests as ledger_of_requests
+from chalicelib.domain.rights.deps import RightsDeps
+from chalicelib.observability import logger, metrics
+
+UNKNOWN = "unknown"
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,63}")
+
+
+def _name(text: Any) -> str:
+    return text if isinstance(text, str) and _NAME.fullmatch(text) else UNKNOWN
+
+
+def reason(event: dict[str, Any]) -> str:
+    """`<state>:<error type>` from the ASL's Catch, which stores what it caught under `failure.<state>`.
+
+    Only names: the error's message and cause may quote what the step was handling."""
+    for state, caught in (event.get("failure") or {}).items():
+        error = caught.get("Error") if isinstance(caught, dict) else None
+        return f"{_name(state)}:{_name(error)}"
+    return f"{UNKNOWN}:{UNKNOWN}"
+
+
+def report(deps: RightsDeps, *, metric: str, request_id: str | None, reference: str, why: str) -> None:
+    """Count `metric` (no dimension but the service), log the reference and reason, fail the request.
+
+    A failed request stays in the operators' queue: it is still owed an answer by its due date."""
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    logger.error("workflow failed", extra={"metric": metric, "reference": reference, "reason": why})
+    if request_id:
+        ledger_of_requests.set_status(deps, request_id, "failed", actor="system", reference=reference, note=why)
