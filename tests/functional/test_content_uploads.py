@@ -8,7 +8,15 @@ import pytest
 
 from chalicelib import clock, errors, wiring
 from chalicelib.domain import uploads
-from tests.support.content import drain_upload_queue, image_bytes, object_keys, policy_conditions, post_file
+from tests.support.content import (
+    drain_upload_queue,
+    image_bytes,
+    object_keys,
+    policy_conditions,
+    post_file,
+    sqs_event,
+    upload_messages,
+)
 
 
 def start(user_id: str = "user-a", content_type: str = "image/png") -> dict:
@@ -170,3 +178,18 @@ def test_cnt2_content_stream_routes_ttl_deletes_of_uploads_and_images_to_their_o
     assert content_stream(image_gone, None) == {"handled": 1}
     assert object_keys(aws, "uploads/") == []
     assert object_keys(aws, "generated/") == []
+
+
+def test_sec7_a_poison_message_fails_alone_and_the_rest_of_the_batch_is_processed_once(aws):
+    """report_batch_item_failures is on: only the failed message may come back, never the batch."""
+    from chalicelib.events.uploads import upload_processor
+
+    drain_upload_queue(aws)  # S3's test event, sent when the notification was configured
+    first, second = start(), start()
+    post_file(first, image_bytes())
+    post_file(second, image_bytes())
+    one, two = upload_messages(aws)
+    poison = {"MessageId": "poison-1", "Body": "{not json"}
+    response = upload_processor(sqs_event([one, poison, two]), None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "poison-1"}]}
+    assert view("user-a", first["id"])["status"] == view("user-a", second["id"])["status"] == "ready"

@@ -41,25 +41,60 @@ def post_file(upload: dict, data: bytes, filename: str = "picture.png") -> int:
     return response.status_code
 
 
-def drain_upload_queue(session) -> list[str]:
-    """Deliver the queued S3 notifications to the upload processor, as the event source would."""
-    from chalicelib.events.uploads import upload_processor
+def upload_messages(session) -> list[dict]:
+    """The S3 notifications waiting in the uploads queue (one receive: up to ten)."""
     from chalicelib.settings import get_settings
     from chalicelib.store.layout import UPLOADS_QUEUE
 
     sqs = session.client("sqs")
     queue_url = sqs.get_queue_url(QueueName=get_settings().queue_name(UPLOADS_QUEUE))["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        message["QueueUrl"] = queue_url
+    return messages
+
+
+def sqs_event(messages: list[dict]) -> dict:
+    """The event the SQS event source hands the consumer for these messages."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m.get("ReceiptHandle", "handle"),
+                "body": m["Body"],
+                "attributes": {},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+            }
+            for m in messages
+        ]
+    }
+
+
+def drain_upload_queue(session) -> list[str]:
+    """Deliver the queued S3 notifications to the upload processor, as the event source would:
+    messages it reports as failed stay in the queue. Returns what the processor did per object."""
+    from unittest import mock
+
+    from chalicelib.domain import uploads
+    from chalicelib.events.uploads import upload_processor
+
     outcomes: list[str] = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return outcomes
-        event = {
-            "Records": [{"messageId": m["MessageId"], "body": m["Body"], "eventSource": "aws:sqs"} for m in messages]
-        }
-        outcomes += upload_processor(event, None)["outcomes"]
+    process = uploads.process_uploaded_object
+
+    def recorded(**kwargs):
+        outcomes.append(process(**kwargs))
+        return outcomes[-1]
+
+    sqs = session.client("sqs")
+    while messages := upload_messages(session):
+        with mock.patch.object(uploads, "process_uploaded_object", recorded):
+            response = upload_processor(sqs_event(messages), None)
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         for message in messages:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=message["QueueUrl"], ReceiptHandle=message["ReceiptHandle"])
+    return outcomes
 
 
 def policy_conditions(upload: dict) -> list:
