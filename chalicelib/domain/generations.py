@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from chalicelib import clock, errors
 from chalicelib.domain.restrictions import ensure_allowed
-from chalicelib.domain.uploads import CONTENT_TYPES, MAX_UPLOAD_BYTES, deleted_on_completion, inspect_image
+from chalicelib.domain.uploads import CONTENT_TYPES, MAX_UPLOAD_BYTES, clean_image, deleted_on_completion
 from chalicelib.domain.uploads import remove as remove_upload
 from chalicelib.gateways.providers import Delivery, JobRequest
 from chalicelib.observability import logger
@@ -213,17 +213,17 @@ def _complete(job, delivery: Delivery, *, content, objects, ledger, provider, pr
     result: dict = {"provider_request_id": delivery.request_id}
     if stored:
         # Fetch and keep the image before charging: a failure here is retried by the provider.
-        data = provider.download(delivery.image_url, MAX_UPLOAD_BYTES)
-        facts = inspect_image(data)
-        if isinstance(facts, str):
+        # Kept re-encoded, never as sent (CNT-7): no embedded metadata, the type it really has.
+        image = clean_image(provider.download(delivery.image_url, MAX_UPLOAD_BYTES))
+        if isinstance(image, str):
             ledger.release(job.gen_id)
             changed = _finish_by_hold(
                 job, ledger.hold_state(job.gen_id), content=content, profile=profile, failure="invalid_result"
             )
             return {"status": "failed", "changed": changed}
         bucket, key = objects.location(Category.GENERATED_IMAGES, job.owner_id, job.gen_id)
-        objects.put(bucket, key, data, content_type=CONTENT_TYPES[facts.image_format])
-        result.update(stored_key=key, width=facts.width, height=facts.height, image_format=facts.image_format)
+        objects.put(bucket, key, image.data, content_type=image.content_type)
+        result.update(stored_key=key, width=image.width, height=image.height, image_format=image.image_format)
     else:
         result.update(delivery_url=delivery.image_url, delivery_until=clock.now() + DELIVERY_TIME)
     ledger.commit(job.gen_id)

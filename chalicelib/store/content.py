@@ -39,7 +39,9 @@ class ContentStore:
     def uploads(self, user_id: str) -> list[Upload]:
         return list(Upload.query_live(f"USER#{user_id}", Upload.sk.startswith(Upload.SK_PREFIX)))
 
-    def mark_upload_ready(self, upload: Upload, *, image_format: str, width: int, height: int, size: int) -> None:
+    def mark_upload_ready(
+        self, upload: Upload, *, image_format: str, width: int, height: int, size: int, checked_etag: str
+    ) -> None:
         upload.status, upload.image_format, upload.width, upload.height, upload.size = (
             "ready",
             image_format,
@@ -47,12 +49,13 @@ class ContentStore:
             height,
             size,
         )
+        upload.checked_etag = checked_etag
         upload.reason = None
         upload.expires_at = None  # from now on the profile's retention for uploads applies
         upload.save()
 
     def mark_upload_rejected(self, upload: Upload, reason: str) -> None:
-        upload.status, upload.reason = "rejected", reason
+        upload.status, upload.reason, upload.checked_etag = "rejected", reason, None
         upload.save()
 
     def delete_upload(self, upload: Upload) -> None:

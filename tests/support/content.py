@@ -15,6 +15,45 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (8, 6)) -> bytes:
     return buffer.getvalue()
 
 
+GPS_IFD = 0x8825
+ORIENTATION = 0x0112
+POLYGLOT_TAIL = b"<html><script>alert(document.cookie)</script></html>"
+
+
+def photo_with_location(fmt: str = "JPEG", size: tuple[int, int] = (12, 7), orientation: int = 1) -> bytes:
+    """A camera-like image: EXIF with GPS coordinates, a camera make and an orientation tag."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[ORIENTATION] = orientation
+    exif[GPS_IFD] = {1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 36.0)}
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (30, 120, 200)).save(buffer, format=fmt, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def polyglot_png() -> bytes:
+    """A valid PNG carrying a script in a text chunk and an HTML page after its end."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    text = PngInfo()
+    text.add_text("Comment", "<script>alert(1)</script>")
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), (10, 10, 10)).save(buffer, format="PNG", pnginfo=text)
+    return buffer.getvalue() + POLYGLOT_TAIL
+
+
+def embedded_metadata(data: bytes) -> dict:
+    """What an image file carries besides its pixels: EXIF tags and Pillow's info entries."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        info = {k: v for k, v in image.info.items() if k != "dpi" and not k.startswith("jfif")}  # JPEG's header
+        return {"exif": dict(image.getexif()), "info": info}
+
+
 def uploaded(session, user_id: str, fmt: str = "PNG", size: tuple[int, int] = (8, 6)) -> dict:
     """An upload started, sent by the browser and checked by the processor."""
     from chalicelib import wiring
@@ -101,6 +140,15 @@ def policy_conditions(upload: dict) -> list:
     import base64
 
     return json.loads(base64.b64decode(upload["upload"]["fields"]["policy"]))["conditions"]
+
+
+def stored_object(session, key: str) -> dict:
+    """The stored object's bytes and the content type S3 serves it with."""
+    from chalicelib.settings import get_settings
+    from chalicelib.store.layout import CONTENT_BUCKET
+
+    response = session.client("s3").get_object(Bucket=get_settings().bucket_name(CONTENT_BUCKET), Key=key)
+    return {"body": response["Body"].read(), "content_type": response["ContentType"]}
 
 
 def object_keys(session, prefix: str) -> list[str]:

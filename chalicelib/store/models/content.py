@@ -42,6 +42,7 @@ class Upload(Record):
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     size = NumberAttribute(null=True)
+    checked_etag = UnicodeAttribute(null=True)  # the object version we re-encoded and wrote (CNT-7)
     reason = UnicodeAttribute(null=True)  # why it was rejected, readable by the user
     created_at = UTCDateTimeAttribute()
 
