@@ -113,13 +113,19 @@ def revoke_share(share_id):
 
 @route(bp, "/s/{share_id}", methods=["GET"])
 def open_share(share_id):
-    """Public: one link, one image, by a one-minute redirect. No listing route exists."""
+    """Public: one link, one image, served by this route itself. No listing route exists."""
     from chalicelib import wiring
     from chalicelib.domain import shares
 
-    url = shares.open_share(share_id=share_id, content=wiring.content(), objects=wiring.objects())
+    image = shares.open_share(share_id=share_id, content=wiring.content(), objects=wiring.objects())
     return Response(
-        body="",
-        status_code=302,
-        headers={"Location": url, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        body=image.data,
+        status_code=200,
+        headers={
+            "Content-Type": image.content_type,
+            "Content-Disposition": "inline",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",  # revocation takes effect at once
+            "Referrer-Policy": "no-referrer",
+        },
     )
