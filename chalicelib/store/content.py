@@ -69,6 +69,13 @@ class ContentStore:
         """Built, not saved: the ledger writes it in the same transaction as the credit hold."""
         return Generation(*Generation.key(gen_id), gen_id=gen_id, owner_id=owner_id, **fields)
 
+    def bind_job(self, job: Generation, provider_request_id: str) -> None:
+        """Record the provider's id for the job, once: callbacks must name it (GEN-3)."""
+        job.update(
+            actions=[Generation.provider_request_id.set(provider_request_id)],
+            condition=Generation.provider_request_id.does_not_exist(),
+        )
+
     def generation_log(self, *, gen_id: str, user_id: str, created_at: datetime, **fields: object) -> GenerationLog:
         return GenerationLog(
             *GenerationLog.key(user_id, created_at, gen_id),

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from infra.local_secrets import LOCAL_SECRETS
+
 Deliver = Callable[[str, dict[str, str], bytes], int]  # (url, headers, body) -> HTTP status
 Fetch = Callable[[str], bytes]
 
@@ -38,7 +40,7 @@ SIZES = {
     "landscape_16_9": (64, 36),
     "portrait_16_9": (36, 64),
 }
-FAL_USER_ID = "local-fal-account"
+FAL_USER_ID = LOCAL_SECRETS["fal-user-id"]  # the account our callbacks are signed for
 
 
 @dataclass

@@ -73,7 +73,7 @@ class Generation(Record):
     cost = NumberAttribute()
     status = UnicodeAttribute(default="queued")  # queued | completed | failed
     failure = UnicodeAttribute(null=True)
-    provider_request_id = UnicodeAttribute(null=True)
+    provider_request_id = UnicodeAttribute(null=True)  # the provider's id for the job, set at submit (GEN-3)
     stored_key = UnicodeAttribute(null=True)  # generated/<user>/<gen id> where images are stored
     delivery_url = UnicodeAttribute(null=True)  # the provider's URL where images are not stored
     delivery_until = UTCDateTimeAttribute(null=True)
