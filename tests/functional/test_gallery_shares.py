@@ -64,6 +64,26 @@ def test_cnt4_a_public_link_reveals_nothing_about_its_owner(client, world, aws):
         assert image.format == "PNG"
 
 
+@pytest.mark.parametrize("accept", ["image/*", "image/png", "*/*", "text/html,*/*;q=0.8"])
+def test_cnt4_a_share_link_opens_for_any_client_that_takes_images(client, world, accept):
+    user = sign_up(client)
+    fund(user.user_id, 1)
+    gen_id = generate(client, world, user)
+    link = client.http.post(f"/gallery/{gen_id}/shares", headers=user.headers, body="{}").json_body
+    assert client.http.get(urlsplit(link["url"]).path, headers={"Accept": accept}).status_code == 200
+
+
+def test_cnt4_a_client_that_takes_no_images_gets_a_json_error(client, world):
+    user = sign_up(client)
+    fund(user.user_id, 1)
+    gen_id = generate(client, world, user)
+    link = client.http.post(f"/gallery/{gen_id}/shares", headers=user.headers, body="{}").json_body
+    for headers in ({}, {"Accept": "application/json"}):
+        refused = client.http.get(urlsplit(link["url"]).path, headers=headers)
+        assert refused.status_code == 400
+        assert refused.json_body["error"]["code"] == "invalid_input"
+
+
 def test_cnt3_gallery_lists_newest_first_in_pages(client, world, monkeypatch):
     user = sign_up(client)
     fund(user.user_id, 3)
