@@ -9,7 +9,7 @@ from chalicelib.events import uploads as upload_events
 from chalicelib.workflows import erasure, export
 
 app = Chalice(app_name="pixelkeep")
-app.api.binary_types.extend(["image/png", "image/jpeg", "image/webp", "application/zip"])
+app.api.binary_types.extend(["image/png", "image/jpeg", "image/webp", "image/*", "application/zip"])
 observability.register(app)
 
 for module in (health, policy, auth, me, uploads, generations, gallery, billing, webhooks, rights, operators):

@@ -53,7 +53,7 @@ class BucketSpec:
     logical: str
     name: str
     lifecycle_rules: tuple[LifecycleRuleSpec, ...]
-    notifications: tuple[tuple[str, str], ...] = ()  # (key prefix, queue logical name)
+    notifications: tuple[tuple[str, str, str], ...] = ()  # (key prefix, S3 event, queue logical name)
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def _buckets(settings: Settings, profile: Profile) -> tuple[BucketSpec, ...]:
             logical=layout.CONTENT_BUCKET,
             name=settings.bucket_name(layout.CONTENT_BUCKET),
             lifecycle_rules=tuple(rules[layout.CONTENT_BUCKET]),
-            notifications=((uploads_prefix, layout.UPLOADS_QUEUE),),
+            notifications=((uploads_prefix, layout.UPLOAD_NOTIFICATION_EVENT, layout.UPLOADS_QUEUE),),
         ),
         BucketSpec(
             logical=layout.EXPORTS_BUCKET,

@@ -75,10 +75,10 @@ def create_bucket(s3: Any, spec: BucketSpec, queue_arns: dict[str, str]) -> None
                 "QueueConfigurations": [
                     {
                         "QueueArn": queue_arns[queue],
-                        "Events": ["s3:ObjectCreated:*"],
+                        "Events": [event],
                         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
                     }
-                    for prefix, queue in spec.notifications
+                    for prefix, event, queue in spec.notifications
                 ]
             },
         )

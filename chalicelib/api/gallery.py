@@ -111,15 +111,31 @@ def revoke_share(share_id):
     return json_response({"revoked": share_id})
 
 
+def _accepts(accept_header: str, content_type: str) -> bool:
+    """Whether the Accept header allows `content_type` (Chalice refuses binary bodies otherwise)."""
+    import re
+
+    wanted = {part.strip().lower() for part in re.split("[,;]", accept_header)}
+    return bool(wanted & {content_type, "image/*", "*/*"})
+
+
 @route(bp, "/s/{share_id}", methods=["GET"])
 def open_share(share_id):
-    """Public: one link, one image, by a one-minute redirect. No listing route exists."""
-    from chalicelib import wiring
+    """Public: one link, one image, served by this route itself. No listing route exists."""
+    from chalicelib import errors, wiring
     from chalicelib.domain import shares
 
-    url = shares.open_share(share_id=share_id, content=wiring.content(), objects=wiring.objects())
+    image = shares.open_share(share_id=share_id, content=wiring.content(), objects=wiring.objects())
+    if not _accepts(bp.current_request.headers.get("accept", ""), image.content_type):
+        raise errors.InvalidInput(f"This link serves an image: send an Accept header allowing {image.content_type}.")
     return Response(
-        body="",
-        status_code=302,
-        headers={"Location": url, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        body=image.data,
+        status_code=200,
+        headers={
+            "Content-Type": image.content_type,
+            "Content-Disposition": "inline",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",  # revocation takes effect at once
+            "Referrer-Policy": "no-referrer",
+        },
     )

@@ -2,9 +2,11 @@
 
 Submit: the credit hold, the job, its timeout and the generation log are written in ONE ledger
 transaction, then the provider gets ONE call carrying a webhook URL with the job's unguessable
-token. The webhook is authenticated by the provider's adapter, matched to the job by the token,
-and settled through the ledger, whose hold state is the one truth about the outcome: a duplicate,
-late or reordered delivery finds the hold settled and changes nothing.
+token, and the provider's own id for the job is recorded on it. The webhook is authenticated by the
+provider's adapter, matched to the job by the token AND by that id (GEN-3: another job's genuine
+callback posted to this URL is refused), and settled through the ledger, whose hold state is the one
+truth about the outcome: a duplicate, late or reordered delivery finds the hold settled and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import timedelta
 
 from chalicelib import clock, errors
 from chalicelib.domain.restrictions import ensure_allowed
-from chalicelib.domain.uploads import CONTENT_TYPES, MAX_UPLOAD_BYTES, deleted_on_completion, inspect_image
+from chalicelib.domain.uploads import CONTENT_TYPES, MAX_UPLOAD_BYTES, clean_image, deleted_on_completion
 from chalicelib.domain.uploads import remove as remove_upload
 from chalicelib.gateways.providers import Delivery, JobRequest
 from chalicelib.observability import logger
@@ -130,13 +132,14 @@ def submit(
         source_image_url=source_url,
     )
     try:
-        provider.submit(request, webhook_url(public_base_url, provider.name, gen_id, secret))
+        provider_request_id = provider.submit(request, webhook_url(public_base_url, provider.name, gen_id, secret))
     except Exception:
         # Nothing runs at the provider: give the credits back and say so.
         ledger.release(gen_id)
         content.finish_job(job, "failed", forget_prompt=_forgets_prompts(profile), failure="provider_unavailable")
         logger.warning("provider submit failed", extra={"gen_id": gen_id, "provider": provider.name})
         raise errors.UpstreamUnavailable("The image service is unavailable; no credits were spent.") from None
+    content.bind_job(job, provider_request_id)
     return job_view(job, profile)
 
 
@@ -171,6 +174,15 @@ def time_out(gen_id: str, *, content, ledger, profile: Profile) -> None:
 
 
 # -- webhook ------------------------------------------------------------------------------------
+def ensure_bound(recorded_request_id: str | None, delivered_request_id: str, *, job_open: bool) -> None:
+    """GEN-3: a callback speaks for the job only when it names the provider's id recorded for it at
+    submit. Until that id is recorded (a callback racing the submit) the provider is asked to retry."""
+    if recorded_request_id is None and job_open:
+        raise errors.Conflict("The job is not ready for its result yet; try again.")
+    if recorded_request_id is None or not hmac.compare_digest(recorded_request_id, delivered_request_id):
+        raise errors.SignatureInvalid("The webhook is not for this job.")
+
+
 def handle_delivery(
     *,
     provider_name: str,
@@ -183,8 +195,8 @@ def handle_delivery(
     provider,
     profile: Profile,
 ) -> dict:
-    """One provider callback. Forged, stale or foreign ones raise SignatureInvalid and change nothing;
-    repeated or out-of-order ones leave the first settlement standing."""
+    """One provider callback. Forged, stale or foreign ones, and another job's, raise SignatureInvalid
+    and change nothing; repeated or out-of-order ones leave the first settlement standing (GEN-3)."""
     if provider_name != provider.name:
         raise errors.NotFound("No such webhook.")
     gen_id, _, secret = job_token.partition(".")
@@ -194,6 +206,7 @@ def handle_delivery(
     job = content.job(gen_id)
     if job is None or job.provider != provider.name or not hmac.compare_digest(job.token_hash, token_hash(secret)):
         raise errors.SignatureInvalid("The webhook URL is not one we issued.")
+    ensure_bound(job.provider_request_id, delivery.request_id, job_open=job.status == "queued")
     if job.status != "queued":
         return {"status": job.status, "changed": False}
     delivery = provider.confirm(delivery, job.model)
@@ -210,20 +223,20 @@ def handle_delivery(
 
 def _complete(job, delivery: Delivery, *, content, objects, ledger, provider, profile: Profile) -> dict:
     stored = profile.stores(Category.GENERATED_IMAGES)
-    result: dict = {"provider_request_id": delivery.request_id}
+    result: dict = {}
     if stored:
         # Fetch and keep the image before charging: a failure here is retried by the provider.
-        data = provider.download(delivery.image_url, MAX_UPLOAD_BYTES)
-        facts = inspect_image(data)
-        if isinstance(facts, str):
+        # Kept re-encoded, never as sent (CNT-7): no embedded metadata, the type it really has.
+        image = clean_image(provider.download(delivery.image_url, MAX_UPLOAD_BYTES))
+        if isinstance(image, str):
             ledger.release(job.gen_id)
             changed = _finish_by_hold(
                 job, ledger.hold_state(job.gen_id), content=content, profile=profile, failure="invalid_result"
             )
             return {"status": "failed", "changed": changed}
         bucket, key = objects.location(Category.GENERATED_IMAGES, job.owner_id, job.gen_id)
-        objects.put(bucket, key, data, content_type=CONTENT_TYPES[facts.image_format])
-        result.update(stored_key=key, width=facts.width, height=facts.height, image_format=facts.image_format)
+        objects.put(bucket, key, image.data, content_type=image.content_type)
+        result.update(stored_key=key, width=image.width, height=image.height, image_format=image.image_format)
     else:
         result.update(delivery_url=delivery.image_url, delivery_until=clock.now() + DELIVERY_TIME)
     ledger.commit(job.gen_id)

@@ -1,16 +1,27 @@
 """Share links (CNT-4): the owner creates an unguessable link to one image, may let it expire, and
-may revoke it. The public route resolves one link to one image; nothing lists links publicly."""
+may revoke it. The public route resolves one link to one image and answers with the image's bytes
+themselves: a redirect would hand out the object's key, which names its owner. Nothing lists links
+publicly."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from chalicelib import clock, errors
-from chalicelib.domain.gallery import download_url, owned_image
+from chalicelib.domain.gallery import owned_image
+from chalicelib.profile.schema import Category
 
-SHARE_URL_SECONDS = 60  # the redirect target lives a minute; the link itself until revoked
 MAX_EXPIRY_HOURS = 24 * 365
+# A Lambda response carries at most 6 MB, and binary bodies travel base64-encoded (4/3 larger).
+SHARED_IMAGE_MAX_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SharedImage:
+    data: bytes
+    content_type: str
 
 
 def create_share(*, user_id: str, gen_id: str, expires_in_hours: int | None, content, public_base_url: str) -> dict:
@@ -34,13 +45,20 @@ def revoke_share(*, user_id: str, share_id: str, content) -> None:
     content.delete_share(link)
 
 
-def open_share(*, share_id: str, content, objects) -> str:
-    """A short-lived URL of the one image this live link points at; NotFound for anything else."""
+def open_share(*, share_id: str, content, objects) -> SharedImage:
+    """The one image this live link points at, and nothing about whose it is (CNT-4); NotFound for
+    anything else."""
     link = content.share(share_id) if share_id else None
     image = content.image(link.owner_id, link.gen_id) if link is not None else None
     if image is None:
         raise errors.NotFound("This link does not exist or was revoked.")
-    return download_url(image, objects, expires_in=SHARE_URL_SECONDS)
+    bucket, key = objects.location(Category.GENERATED_IMAGES, image.owner_id, image.gen_id)
+    stored = objects.read(bucket, key, max_bytes=SHARED_IMAGE_MAX_BYTES)
+    if stored is None:
+        raise errors.NotFound("This link does not exist or was revoked.")
+    if stored.data is None:
+        raise errors.PayloadTooLarge("This image is too large to open by link; its owner can download it.")
+    return SharedImage(data=stored.data, content_type=image.content_type)
 
 
 def share_view(link, public_base_url: str) -> dict:

@@ -1,9 +1,14 @@
-"""Uploads of source images (CNT-1, CNT-2, SEC-7).
+"""Uploads of source images (CNT-1, CNT-2, CNT-7, SEC-7).
 
 The browser sends the file straight to S3 with a presigned POST whose conditions S3 enforces (size
 range, declared type, exact per-user key). S3 then notifies the processor, which decides by the
 bytes, not by name or declared type, whether the file is a PNG, JPEG or WebP image; anything else
-is deleted and the record says why.
+is deleted and the record says why. An accepted image is re-encoded from its pixels (orientation
+applied, metadata and trailing bytes dropped, content type from the decoded format) and written
+back over the upload before anything else reads it.
+
+A presigned POST can be replayed until it expires, so every write of the key is checked again: the
+record keeps the ETag of the object we wrote, and any other version is a new file to check.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
 UPLOAD_URL_SECONDS = 600
 NOT_AN_IMAGE = "The file is not a PNG, JPEG or WebP image."
+TOO_LARGE = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+REENCODE_OPTIONS: dict[str, dict] = {"PNG": {}, "JPEG": {"quality": 90}, "WEBP": {"quality": 90}}
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ def inspect_image(data: bytes) -> ImageFacts | str:
     if not data:
         return "The file is empty."
     if len(data) > MAX_UPLOAD_BYTES:
-        return f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+        return TOO_LARGE
     try:
         with Image.open(io.BytesIO(data), formats=list(CONTENT_TYPES)) as image:
             facts = ImageFacts(image_format=image.format, width=image.width, height=image.height)
@@ -51,6 +58,43 @@ def inspect_image(data: bytes) -> ImageFacts | str:
     except (OSError, SyntaxError, ValueError):
         return "The image is damaged or truncated."
     return facts
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    """An image re-encoded from its decoded pixels: nothing else of the original file survives."""
+
+    data: bytes
+    image_format: str  # PNG | JPEG | WEBP, as decoded
+    width: int
+    height: int
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.image_format]
+
+
+def clean_image(data: bytes) -> CleanImage | str:
+    """CNT-7, SEC-7: the image re-encoded upright in its own format with no EXIF (location, camera),
+    XMP, text chunks or trailing bytes, or a reason the user can read. Only the colour profile stays,
+    as it is part of how the pixels look. Animated images keep their first frame."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    facts = inspect_image(data)
+    if isinstance(facts, str):
+        return facts
+    try:
+        with Image.open(io.BytesIO(data), formats=[facts.image_format]) as original:
+            upright = ImageOps.exif_transpose(original)  # a copy, turned as the camera meant it
+        kept = {name: upright.info[name] for name in ("icc_profile", "transparency") if name in upright.info}
+        upright.info = {}
+        buffer = io.BytesIO()
+        upright.save(buffer, format=facts.image_format, **kept, **REENCODE_OPTIONS[facts.image_format])
+    except (OSError, SyntaxError, ValueError):
+        return "The image is damaged or truncated."
+    return CleanImage(buffer.getvalue(), facts.image_format, upright.width, upright.height)
 
 
 def start_upload(*, user_id: str, content_type: str, content, objects, profile: Profile) -> dict:
@@ -77,7 +121,8 @@ def start_upload(*, user_id: str, content_type: str, content, objects, profile: 
 
 
 def process_uploaded_object(*, key: str, content, objects) -> str:
-    """Check one object that arrived under uploads/. Returns what happened (for the handler's log)."""
+    """Check one write under uploads/ (SEC-7) and keep only its re-encoded image (CNT-7).
+    Returns what happened (for the handler's log)."""
     parsed = _parse_key(objects, key)
     if parsed is None:
         return "ignored"
@@ -87,23 +132,25 @@ def process_uploaded_object(*, key: str, content, objects) -> str:
     if upload is None:  # no record (expired or never issued): nothing may keep the object
         objects.delete(bucket, key)
         return "orphan_deleted"
-    if upload.status == "ready":
-        return "already_ready"
-    data = objects.read(bucket, key, max_bytes=MAX_UPLOAD_BYTES)
-    if data is None:
-        if upload.status == "pending":
-            objects.delete(bucket, key)
-            content.mark_upload_rejected(upload, f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
-            return "rejected"
+    stored = objects.read(bucket, key, max_bytes=MAX_UPLOAD_BYTES)
+    if stored is None:
         return "missing"
-    facts = inspect_image(data)
-    if isinstance(facts, str):
+    if stored.etag == upload.checked_etag:  # what we wrote ourselves: a repeated notification
+        return "already_checked"
+    image = clean_image(stored.data) if stored.data is not None else TOO_LARGE
+    if isinstance(image, str):
         objects.delete(bucket, key)
-        content.mark_upload_rejected(upload, facts)
+        content.mark_upload_rejected(upload, image)
         logger.info("upload rejected", extra={"upload_id": upload_id})
         return "rejected"
+    etag = objects.put(bucket, key, image.data, content_type=image.content_type)
     content.mark_upload_ready(
-        upload, image_format=facts.image_format, width=facts.width, height=facts.height, size=len(data)
+        upload,
+        image_format=image.image_format,
+        width=image.width,
+        height=image.height,
+        size=len(image.data),
+        checked_etag=etag,
     )
     return "ready"
 

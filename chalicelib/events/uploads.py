@@ -1,4 +1,9 @@
-"""S3 -> SQS -> Lambda: uploaded objects are checked by content (SEC-7) and recorded (CNT-1)."""
+"""S3 -> SQS -> Lambda: uploaded objects are checked by content and re-encoded (SEC-7, CNT-7) and
+recorded (CNT-1).
+
+The event source reports partial batch failures: each message is processed on its own through
+Powertools' BatchProcessor, and only the messages that failed come back in `batchItemFailures`.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +12,37 @@ from chalice import Blueprint
 bp = Blueprint(__name__)
 
 
-def uploaded_keys(event: dict) -> list[str]:
-    """Object keys from the S3 notifications carried by an SQS batch (S3's test event has none)."""
+def uploaded_keys(body: str | None) -> list[str]:
+    """Object keys created by the S3 notification in one message (S3's test event has none)."""
     import json
     from urllib.parse import unquote_plus
 
-    from aws_lambda_powertools.utilities.data_classes import SQSEvent
+    notification = json.loads(body or "{}")
+    return [
+        unquote_plus(record["s3"]["object"]["key"])
+        for record in notification.get("Records", [])
+        if str(record.get("eventName", "")).startswith("ObjectCreated")
+    ]
 
-    keys = []
-    for message in SQSEvent(event).records:
-        notification = json.loads(message.body or "{}")
-        for record in notification.get("Records", []):
-            if str(record.get("eventName", "")).startswith("ObjectCreated"):
-                keys.append(unquote_plus(record["s3"]["object"]["key"]))
-    return keys
+
+def _process_message(record) -> list[str]:
+    """One SQS message; raising marks it (and only it) failed, so SQS delivers it again."""
+    from chalicelib import wiring
+    from chalicelib.domain import uploads
+
+    return [
+        uploads.process_uploaded_object(key=key, content=wiring.content(), objects=wiring.objects())
+        for key in uploaded_keys(record.body)
+    ]
 
 
 @bp.lambda_function(name="upload_processor")
 def upload_processor(event, context):
-    from chalicelib import wiring
-    from chalicelib.domain.uploads import process_uploaded_object
-    from chalicelib.observability import logger
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    outcomes = [
-        process_uploaded_object(key=key, content=wiring.content(), objects=wiring.objects())
-        for key in uploaded_keys(event)
-    ]
-    logger.info("uploads processed", extra={"outcomes": outcomes})
-    return {"outcomes": outcomes}
+    return process_partial_response(
+        event=event,
+        record_handler=_process_message,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=context,
+    )

@@ -39,7 +39,9 @@ class ContentStore:
     def uploads(self, user_id: str) -> list[Upload]:
         return list(Upload.query_live(f"USER#{user_id}", Upload.sk.startswith(Upload.SK_PREFIX)))
 
-    def mark_upload_ready(self, upload: Upload, *, image_format: str, width: int, height: int, size: int) -> None:
+    def mark_upload_ready(
+        self, upload: Upload, *, image_format: str, width: int, height: int, size: int, checked_etag: str
+    ) -> None:
         upload.status, upload.image_format, upload.width, upload.height, upload.size = (
             "ready",
             image_format,
@@ -47,12 +49,13 @@ class ContentStore:
             height,
             size,
         )
+        upload.checked_etag = checked_etag
         upload.reason = None
         upload.expires_at = None  # from now on the profile's retention for uploads applies
         upload.save()
 
     def mark_upload_rejected(self, upload: Upload, reason: str) -> None:
-        upload.status, upload.reason = "rejected", reason
+        upload.status, upload.reason, upload.checked_etag = "rejected", reason, None
         upload.save()
 
     def delete_upload(self, upload: Upload) -> None:
@@ -65,6 +68,13 @@ class ContentStore:
     def new_job(self, *, gen_id: str, owner_id: str, **fields: object) -> Generation:
         """Built, not saved: the ledger writes it in the same transaction as the credit hold."""
         return Generation(*Generation.key(gen_id), gen_id=gen_id, owner_id=owner_id, **fields)
+
+    def bind_job(self, job: Generation, provider_request_id: str) -> None:
+        """Record the provider's id for the job, once: callbacks must name it (GEN-3)."""
+        job.update(
+            actions=[Generation.provider_request_id.set(provider_request_id)],
+            condition=Generation.provider_request_id.does_not_exist(),
+        )
 
     def generation_log(self, *, gen_id: str, user_id: str, created_at: datetime, **fields: object) -> GenerationLog:
         return GenerationLog(

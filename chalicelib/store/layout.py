@@ -41,6 +41,9 @@ OBJECT_PREFIXES: dict[Category, tuple[str, str]] = {
 }
 
 UPLOADS_QUEUE = "uploads"
+# Browsers write uploads only by presigned POST; the processor writes the re-encoded image back with
+# PutObject, which must not notify it again (CNT-7). Every POST, replays included, is checked (SEC-7).
+UPLOAD_NOTIFICATION_EVENT = "s3:ObjectCreated:Post"
 
 
 def object_key(category: Category, user_id: str, object_id: str) -> tuple[str, str]:

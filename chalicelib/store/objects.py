@@ -11,6 +11,12 @@ from chalicelib.store.layout import OBJECT_PREFIXES, object_key
 
 
 @dataclass(frozen=True)
+class StoredObject:
+    etag: str  # names this version of the object: a rewrite of the key gets another
+    data: bytes | None  # None when the object is larger than the reader's limit
+
+
+@dataclass(frozen=True)
 class PresignedPost:
     url: str
     fields: dict[str, str]
@@ -53,19 +59,20 @@ class ObjectStore:
             params["ResponseContentType"] = content_type
         return self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
-    def read(self, bucket: str, key: str, *, max_bytes: int) -> bytes | None:
-        """The object's bytes, or None when it is missing or larger than `max_bytes`."""
+    def read(self, bucket: str, key: str, *, max_bytes: int) -> StoredObject | None:
+        """The object's bytes and ETag, or None when it is missing."""
         try:
             response = self._s3.get_object(Bucket=bucket, Key=key)
         except self._s3.exceptions.NoSuchKey:
             return None
         if int(response.get("ContentLength", 0)) > max_bytes:
             response["Body"].close()
-            return None
-        return response["Body"].read(max_bytes + 1)
+            return StoredObject(etag=response["ETag"], data=None)
+        return StoredObject(etag=response["ETag"], data=response["Body"].read(max_bytes + 1))
 
-    def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None:
-        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> str:
+        """Writes the object; returns its ETag."""
+        return self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)["ETag"]
 
     def delete(self, bucket: str, key: str) -> None:
         self._s3.delete_object(Bucket=bucket, Key=key)  # idempotent: a missing key is not an error

@@ -128,7 +128,7 @@ def notify_queues(spec: BucketSpec, created: s3.Bucket, queues: dict[str, sqs.Qu
     stack = Stack.of(created)
     bucket_arn = stack.format_arn(service="s3", region="", account="", resource=spec.name)
     configurations = []
-    for prefix, logical in spec.notifications:
+    for prefix, event, logical in spec.notifications:
         target = queues[logical]
         result = target.add_to_resource_policy(
             iam.PolicyStatement(
@@ -145,7 +145,7 @@ def notify_queues(spec: BucketSpec, created: s3.Bucket, queues: dict[str, sqs.Qu
             created.node.add_dependency(result.policy_dependable)
         configurations.append(
             s3.CfnBucket.QueueConfigurationProperty(
-                event="s3:ObjectCreated:*",
+                event=event,
                 queue=target.queue_arn,
                 filter=s3.CfnBucket.NotificationFilterProperty(
                     s3_key=s3.CfnBucket.S3KeyFilterProperty(

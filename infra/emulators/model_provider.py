@@ -9,6 +9,8 @@
 Jobs render a small real PNG on the CPU with Pillow (from the prompt, over the source image when
 one is given) and call back exactly as fal does: headers X-Fal-Webhook-Request-Id/-User-Id/
 -Timestamp/-Signature, the hex Ed25519 signature over "request_id\\nuser_id\\ntimestamp\\nsha256(body)".
+A callback answered with anything but 2xx (or not answered) is retried, up to 10 times with growing
+delays as fal does; the delays are shorter than fal's so a local developer sees the outcome soon.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import base64
 import hashlib
 import io
 import json
+import logging
+import re
 import secrets
 import threading
 import time
@@ -26,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
+
+from infra.local_secrets import LOCAL_SECRETS
 
 Deliver = Callable[[str, dict[str, str], bytes], int]  # (url, headers, body) -> HTTP status
 Fetch = Callable[[str], bytes]
@@ -38,7 +44,10 @@ SIZES = {
     "landscape_16_9": (64, 36),
     "portrait_16_9": (36, 64),
 }
-FAL_USER_ID = "local-fal-account"
+CALLBACK_RETRIES = 10  # fal retries a queue callback up to 10 times
+FIRST_RETRY_SECONDS = 0.1  # then doubling, at most MAX_RETRY_SECONDS apart
+MAX_RETRY_SECONDS = 4.0
+FAL_USER_ID = LOCAL_SECRETS["fal-user-id"]  # the account our callbacks are signed for
 
 
 @dataclass
@@ -73,12 +82,44 @@ class Job:
 
 
 def http_deliver(url: str, headers: dict[str, str], body: bytes) -> int:
+    """The callback's HTTP status, or 0 when no answer came (refused, reset, timed out)."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  (local URLs)
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
+    except OSError:
+        return 0
+
+
+# A job's webhook URL ends in its secret token ("/webhooks/providers/<provider>/<gen id>.<token>"),
+# and a submit carries that URL in its query, encoded or (as werkzeug logs it) decoded.
+WEBHOOK_TOKEN = re.compile(r"((?:/|%2F)webhooks(?:/|%2F)providers(?:/|%2F)[^/%\s]+(?:/|%2F)[^.\s]+\.)[^\s&\"]+", re.I)
+
+
+def redact_tokens(line: str) -> str:
+    return WEBHOOK_TOKEN.sub(r"\1<redacted>", line)
+
+
+class RedactedAccessLines(logging.Filter):
+    """The web server's access lines keep the method, path and status, never a job's token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        line = record.getMessage()
+        if (redacted := redact_tokens(line)) != line:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def redact_access_lines(logger_name: str = "werkzeug") -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, RedactedAccessLines) for f in logger.filters):
+        logger.addFilter(RedactedAccessLines())
+
+
+def retry_delays() -> list[float]:
+    return [min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2**attempt) for attempt in range(CALLBACK_RETRIES)]
 
 
 def http_fetch(url: str) -> bytes:
@@ -95,6 +136,7 @@ class ModelProviderEmulator:
         fetch: Fetch = http_fetch,
         autoflush: bool = True,
         seed: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -103,6 +145,7 @@ class ModelProviderEmulator:
         self.deliver = deliver
         self.fetch = fetch
         self.autoflush = autoflush
+        self.sleep = sleep
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._counter = seed or 0
@@ -155,9 +198,18 @@ class ModelProviderEmulator:
             job.error = f"could not render: {type(exc).__name__}"
         job.status = "COMPLETED"
         if job.webhook_url:
-            body = self.webhook_body(job)
-            job.deliveries.append(self.deliver(job.webhook_url, self.sign(request_id, body), body))
+            self.call_back(job)
         return job
+
+    def call_back(self, job: Job) -> None:
+        """Deliver the job's webhook until it is taken (2xx) or the retries run out, as fal does."""
+        body = self.webhook_body(job)
+        for delay in [0.0, *retry_delays()]:
+            if delay:
+                self.sleep(delay)
+            job.deliveries.append(self.deliver(job.webhook_url, self.sign(job.request_id, body), body))
+            if 200 <= job.deliveries[-1] < 300:
+                return
 
     def flush(self) -> list[Job]:
         return [self.run(rid) for rid, job in list(self.jobs.items()) if job.status == "IN_QUEUE"]
@@ -255,7 +307,9 @@ def create_app(
     *, api_base_url: str, deliver: Deliver | None = None, fetch: Fetch | None = None, autoflush: bool = True
 ) -> ModelProviderEmulator:
     """The WSGI app (the emulator object itself). Webhooks go to the URL each job names; the
-    Pixelkeep API at `api_base_url` is where the local cloud's jobs point them."""
+    Pixelkeep API at `api_base_url` is where the local cloud's jobs point them. The server's access
+    lines leave out the job tokens those URLs carry."""
+    redact_access_lines()
     return ModelProviderEmulator(
         api_base_url=api_base_url, deliver=deliver or http_deliver, fetch=fetch or http_fetch, autoflush=autoflush
     )

@@ -12,11 +12,6 @@ import pytest
 from tests.e2e.web import balance, call, eventually, sign_up, visit
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
 def _buy_credits(cloud, headers) -> None:
     status, started = call("POST", f"{cloud.api}/billing/checkout", {"product": "starter"}, headers)
     assert status == 201, started
@@ -38,13 +33,14 @@ def _post_form(url: str, fields: dict, data: bytes) -> int:
     return requests.post(url, data=fields, files={"file": ("source.png", data)}, timeout=30).status_code
 
 
-def _open_share(url: str) -> tuple[int, str | None]:
-    opener = urllib.request.build_opener(_NoRedirect)
+def _open_share(url: str) -> tuple[int, bytes]:
+    """What a browser showing a shared image does: an image Accept header, no session."""
+    request = urllib.request.Request(url, headers={"Accept": "image/avif,image/webp,image/*,*/*;q=0.8"})
     try:
-        with opener.open(url, timeout=30) as response:
-            return response.status, None
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  (loopback)
+            return response.status, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, error.headers.get("Location")
+        return error.code, error.read()
 
 
 def test_upload_generate_gallery_share_revoke(local_cloud):
@@ -83,9 +79,8 @@ def test_upload_generate_gallery_share_revoke(local_cloud):
     assert [item["id"] for item in gallery["items"]] == [job["id"]]
     status, share = call("POST", f"{cloud.api}/gallery/{job['id']}/shares", {}, headers)
     assert status == 201, share
-    status, location = _open_share(share["url"])
-    assert status == 302
-    with urllib.request.urlopen(location, timeout=30) as image:
-        assert image.read().startswith(b"\x89PNG")
+    status, image = _open_share(share["url"])
+    assert status == 200
+    assert image.startswith(b"\x89PNG")
     assert call("DELETE", f"{cloud.api}/shares/{share['id']}", headers=headers)[0] == 200
     assert _open_share(share["url"])[0] == 404

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
 
 from chalicelib import clock, errors, wiring
 from chalicelib.domain import uploads
-from tests.support.content import drain_upload_queue, image_bytes, object_keys, policy_conditions, post_file
+from chalicelib.profile.schema import Category
+from tests.support.content import (
+    ORIENTATION,
+    drain_upload_queue,
+    embedded_metadata,
+    image_bytes,
+    object_keys,
+    photo_with_location,
+    policy_conditions,
+    polyglot_png,
+    post_file,
+    sqs_event,
+    stored_object,
+    upload_messages,
+)
 
 
 def start(user_id: str = "user-a", content_type: str = "image/png") -> dict:
@@ -70,11 +85,21 @@ def test_sec7_type_is_judged_by_content_and_rejects_are_deleted(aws, payload, re
 
 
 def test_cnt1_objects_without_an_issued_upload_are_deleted(aws):
-    s3 = aws.client("s3")
-    bucket = wiring.get_settings().bucket_name("content")
-    s3.put_object(Bucket=bucket, Key="uploads/user-a/never-issued", Body=image_bytes())
+    upload = start()
+    uploads.delete_upload(user_id="user-a", upload_id=upload["id"], content=wiring.content(), objects=wiring.objects())
+    post_file(upload, image_bytes())  # the form outlives the record it was issued with
     assert drain_upload_queue(aws) == ["orphan_deleted"]
     assert object_keys(aws, "uploads/") == []
+
+
+def test_cnt7_the_processors_own_writes_do_not_notify_it(aws):
+    """Only browsers' POSTs are checked; the re-encoded image written back is not a new upload."""
+    from infra.description import describe
+
+    content_bucket = describe(wiring.get_settings(), wiring.profile()).bucket("content")
+    assert [(prefix, event) for prefix, event, _ in content_bucket.notifications] == [
+        ("uploads/", "s3:ObjectCreated:Post")
+    ]
 
 
 def test_cnt1_another_users_upload_is_not_found(aws):
@@ -170,3 +195,98 @@ def test_cnt2_content_stream_routes_ttl_deletes_of_uploads_and_images_to_their_o
     assert content_stream(image_gone, None) == {"handled": 1}
     assert object_keys(aws, "uploads/") == []
     assert object_keys(aws, "generated/") == []
+
+
+def test_sec7_a_poison_message_fails_alone_and_the_rest_of_the_batch_is_processed_once(aws):
+    """report_batch_item_failures is on: only the failed message may come back, never the batch."""
+    from chalicelib.events.uploads import upload_processor
+
+    drain_upload_queue(aws)  # S3's test event, sent when the notification was configured
+    first, second = start(), start()
+    post_file(first, image_bytes())
+    post_file(second, image_bytes())
+    one, two = upload_messages(aws)
+    poison = {"MessageId": "poison-1", "Body": "{not json"}
+    response = upload_processor(sqs_event([one, poison, two]), None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "poison-1"}]}
+    assert view("user-a", first["id"])["status"] == view("user-a", second["id"])["status"] == "ready"
+
+
+def _accepted(session, data: bytes, content_type: str = "image/png") -> tuple[dict, dict]:
+    """Upload `data` as a browser would; returns the upload's view and the stored object."""
+    upload = start(content_type=content_type)
+    post_file(upload, data)
+    assert drain_upload_queue(session) == ["ready"]
+    return view("user-a", upload["id"]), stored_object(session, f"uploads/user-a/{upload['id']}")
+
+
+def test_cnt7_location_and_camera_metadata_never_reach_the_stored_object(aws):
+    record, stored = _accepted(aws, photo_with_location("JPEG"), content_type="image/jpeg")
+    assert embedded_metadata(stored["body"]) == {"exif": {}, "info": {}}
+    assert (record["format"], record["width"], record["height"]) == ("JPEG", 12, 7)
+
+
+def test_cnt7_sec7_a_png_html_polyglot_keeps_only_its_pixels(aws):
+    _, stored = _accepted(aws, polyglot_png())
+    assert b"<script>" not in stored["body"]
+    assert b"<html>" not in stored["body"]
+    assert stored["content_type"] == "image/png"
+
+
+def test_cnt7_jpeg_declared_as_png_is_stored_and_served_as_jpeg(aws):
+    import requests
+
+    record, stored = _accepted(aws, image_bytes("JPEG", (12, 7)), content_type="image/png")
+    assert record["format"] == "JPEG"
+    assert stored["content_type"] == "image/jpeg"
+    bucket, key = wiring.objects().location(Category.UPLOADS, "user-a", record["id"])
+    served = requests.get(wiring.objects().presigned_get(bucket, key, expires_in=60), timeout=10)
+    assert served.headers["Content-Type"] == "image/jpeg"
+
+
+def test_cnt7_exif_orientation_is_applied_and_the_record_describes_the_result(aws):
+    record, stored = _accepted(aws, photo_with_location("JPEG", (12, 7), orientation=6), content_type="image/jpeg")
+    assert (record["width"], record["height"]) == (7, 12)  # rotated a quarter turn, as cameras mean it
+    from PIL import Image
+
+    with Image.open(io.BytesIO(stored["body"])) as image:
+        assert image.size == (7, 12)
+        assert ORIENTATION not in image.getexif()
+
+
+def test_sec7_cnt7_posting_the_form_again_after_the_check_is_checked_again(aws):
+    """A presigned POST can be replayed until it expires: every write is re-checked."""
+    upload = start()
+    post_file(upload, image_bytes("PNG", (9, 9)))
+    assert drain_upload_queue(aws) == ["ready"]
+    post_file(upload, b"<html><script>alert(1)</script></html>", filename="again.png")
+    drain_upload_queue(aws)
+    assert view("user-a", upload["id"])["status"] == "rejected"
+    assert object_keys(aws, "uploads/") == []
+
+
+def test_cnt7_a_replaced_image_is_re_encoded_and_recorded_anew(aws):
+    upload = start()
+    post_file(upload, image_bytes("PNG", (9, 9)))
+    drain_upload_queue(aws)
+    post_file(upload, photo_with_location("JPEG", (5, 4)))
+    drain_upload_queue(aws)
+    record = view("user-a", upload["id"])
+    assert (record["status"], record["format"], record["width"], record["height"]) == ("ready", "JPEG", 5, 4)
+    stored = stored_object(aws, f"uploads/user-a/{upload['id']}")
+    assert embedded_metadata(stored["body"])["exif"] == {}
+    assert stored["content_type"] == "image/jpeg"
+
+
+def test_cnt7_a_repeated_notification_does_not_re_encode_again(aws):
+    from chalicelib.events.uploads import upload_processor
+
+    drain_upload_queue(aws)  # S3's test event, sent when the notification was configured
+    upload = start(content_type="image/jpeg")
+    post_file(upload, image_bytes("JPEG", (9, 9)))
+    [notification] = upload_messages(aws)
+    upload_processor(sqs_event([notification]), None)
+    first = stored_object(aws, f"uploads/user-a/{upload['id']}")
+    upload_processor(sqs_event([notification]), None)  # SQS delivers at least once
+    assert stored_object(aws, f"uploads/user-a/{upload['id']}")["body"] == first["body"]
+    assert view("user-a", upload["id"])["status"] == "ready"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from chalicelib import clock, wiring
 from tests.functional import content_world
 from tests.functional.generation_helpers import fund
 from tests.support.auth import sign_up
-from tests.support.content import object_keys
+from tests.support.content import object_keys, stored_object
 
 world = content_world.world  # the fixture
 
@@ -31,6 +32,56 @@ def generate(client, world, user, **params) -> str:
 
 def get(client, path, user=None):
     return client.http.get(path, headers=user.headers if user else {})
+
+
+BROWSER_IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+
+def open_link(client, url: str):
+    """What a browser does with a share link someone sent it: no session, an image Accept header."""
+    return client.http.get(urlsplit(url).path, headers={"Accept": BROWSER_IMAGE_ACCEPT})
+
+
+def test_cnt4_a_public_link_reveals_nothing_about_its_owner(client, world, aws):
+    """The response is the image and nothing else: no user id, image id, e-mail or object key in
+    its status line, headers, body or anything it points to."""
+    user = sign_up(client)
+    fund(user.user_id, 1)
+    gen_id = generate(client, world, user)
+    link = client.http.post(f"/gallery/{gen_id}/shares", headers=user.headers, body="{}").json_body
+    opened = open_link(client, link["url"])
+    assert opened.status_code == 200
+    assert opened.headers["Content-Type"] == "image/png"
+    assert opened.headers["X-Content-Type-Options"] == "nosniff"
+    assert opened.headers["Cache-Control"] == "no-store"
+    assert "Location" not in opened.headers
+    everything = json.dumps(dict(opened.headers)).encode() + opened.body
+    for identifier in (user.user_id, gen_id, user.email, "generated/"):
+        assert identifier.encode() not in everything, identifier
+    from PIL import Image
+
+    with Image.open(io.BytesIO(opened.body)) as image:
+        assert image.format == "PNG"
+
+
+@pytest.mark.parametrize("accept", ["image/*", "image/png", "*/*", "text/html,*/*;q=0.8"])
+def test_cnt4_a_share_link_opens_for_any_client_that_takes_images(client, world, accept):
+    user = sign_up(client)
+    fund(user.user_id, 1)
+    gen_id = generate(client, world, user)
+    link = client.http.post(f"/gallery/{gen_id}/shares", headers=user.headers, body="{}").json_body
+    assert client.http.get(urlsplit(link["url"]).path, headers={"Accept": accept}).status_code == 200
+
+
+def test_cnt4_a_client_that_takes_no_images_gets_a_json_error(client, world):
+    user = sign_up(client)
+    fund(user.user_id, 1)
+    gen_id = generate(client, world, user)
+    link = client.http.post(f"/gallery/{gen_id}/shares", headers=user.headers, body="{}").json_body
+    for headers in ({}, {"Accept": "application/json"}):
+        refused = client.http.get(urlsplit(link["url"]).path, headers=headers)
+        assert refused.status_code == 400
+        assert refused.json_body["error"]["code"] == "invalid_input"
 
 
 def test_cnt3_gallery_lists_newest_first_in_pages(client, world, monkeypatch):
@@ -75,19 +126,19 @@ def test_cnt3_deleting_an_image_removes_object_record_and_links(client, world, a
     assert wiring.content().share(share["id"]) is None
 
 
-def test_cnt4_share_link_serves_one_image_until_revoked(client, world):
+def test_cnt4_share_link_serves_one_image_until_revoked(client, world, aws):
     user = sign_up(client)
     fund(user.user_id, 2)
     shared_id = generate(client, world, user)
-    other_id = generate(client, world, user)
+    other_id = generate(client, world, user, prompt="a stormy sea")
     share = client.http.post(f"/gallery/{shared_id}/shares", headers=user.headers, body="{}")
     assert share.status_code == 201
     link = share.json_body
     assert len(link["id"]) >= 32  # unguessable: 24 random bytes
-    opened = get(client, urlsplit(link["url"]).path)
-    assert opened.status_code == 302
-    assert f"generated/{user.user_id}/{shared_id}" in opened.headers["Location"]
-    assert other_id not in opened.headers["Location"]
+    opened = open_link(client, link["url"])
+    assert opened.status_code == 200
+    assert opened.body == stored_object(aws, f"generated/{user.user_id}/{shared_id}")["body"]
+    assert opened.body != stored_object(aws, f"generated/{user.user_id}/{other_id}")["body"]
     assert get(client, f"/s/{link['id']}x").status_code == 404
     assert client.http.delete(f"/shares/{link['id']}", headers=user.headers).status_code == 200
     assert get(client, f"/s/{link['id']}").status_code == 404
@@ -102,7 +153,7 @@ def test_cnt4_only_the_owner_shares_or_revokes_and_links_can_expire(client, worl
         f"/gallery/{gen_id}/shares", headers=owner.headers, body=json.dumps({"expires_in_hours": 2})
     ).json_body
     assert client.http.delete(f"/shares/{link['id']}", headers=other.headers).status_code == 404
-    assert get(client, f"/s/{link['id']}").status_code == 302
+    assert open_link(client, link["url"]).status_code == 200
     later = clock.now() + timedelta(hours=2, seconds=1)
     monkeypatch.setattr(clock, "now", lambda: later)
     assert get(client, f"/s/{link['id']}").status_code == 404

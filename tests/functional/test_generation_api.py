@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from chalicelib import wiring
 from chalicelib.domain import generations
 from tests.functional import content_world
 from tests.functional.generation_helpers import fund
@@ -128,3 +129,41 @@ def test_sec7_upload_urls_are_rate_limited(client, monkeypatch):
     body = json.dumps({"content_type": "image/png"})
     codes = [client.http.post("/uploads", headers=user.headers, body=body).status_code for _ in range(2)]
     assert codes == [201, 429]
+
+
+def test_gen3_a_callback_completes_only_the_job_it_was_issued_for(client, world):
+    """Job A's genuine, signed callback posted to job B's webhook URL changes nothing: B's own
+    result still lands in B's gallery, and A's image never does."""
+    alice, bob = sign_up(client), sign_up(client)
+    fund(alice.user_id, 1)
+    fund(bob.user_id, 1)
+    job_a = post(client, alice, {"prompt": "alice's cat", "model": "flux-schnell"}).json_body["id"]
+    job_b = post(client, bob, {"prompt": "bob's boat", "model": "flux-schnell"}).json_body["id"]
+    world.emulator.flush()
+    calls = {
+        urlsplit(url).path.split("/")[-1].split(".")[0]: (url, headers, body) for url, headers, body in world.delivered
+    }
+    _, headers_a, body_a = calls[job_a]
+    path_b = urlsplit(calls[job_b][0]).path
+    swapped = client.http.post(path_b, headers=headers_a, body=body_a)
+    assert swapped.status_code == 400
+    assert swapped.json_body["error"]["code"] == "signature_invalid"
+    assert client.http.get(f"/generations/{job_b}", headers=bob.headers).json_body["status"] == "queued"
+    assert client.http.get("/gallery", headers=bob.headers).json_body["items"] == []
+    for url, headers, body in calls.values():
+        assert client.http.post(urlsplit(url).path, headers=headers, body=body).status_code == 200
+    assert [item["id"] for item in client.http.get("/gallery", headers=bob.headers).json_body["items"]] == [job_b]
+    assert wiring.ledger().balance(bob.user_id) == 0
+
+
+def test_gen3_a_callback_signed_for_another_fal_account_changes_nothing(client, world):
+    user = sign_up(client)
+    fund(user.user_id, 1)
+    gen_id = post(client, user, {"prompt": "ok", "model": "flux-schnell"}).json_body["id"]
+    world.emulator.flush()
+    [(url, headers, body)] = world.delivered
+    foreign = world.emulator.sign(headers["X-Fal-Webhook-Request-Id"], body, user_id="another-fal-account")
+    refused = client.http.post(urlsplit(url).path, headers=foreign, body=body)
+    assert refused.status_code == 400
+    assert refused.json_body["error"]["code"] == "signature_invalid"
+    assert client.http.get(f"/generations/{gen_id}", headers=user.headers).json_body["status"] == "queued"

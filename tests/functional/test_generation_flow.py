@@ -13,7 +13,14 @@ from chalicelib.domain import generations
 from chalicelib.store.models.content import GalleryImage, Generation, GenerationLog
 from tests.functional import content_world
 from tests.functional.generation_helpers import deliver, fund, run_provider, status, submit
-from tests.support.content import PROVIDER_URL, object_keys, uploaded
+from tests.support.content import (
+    PROVIDER_URL,
+    embedded_metadata,
+    object_keys,
+    photo_with_location,
+    stored_object,
+    uploaded,
+)
 
 world = content_world.world  # the fixture
 
@@ -54,6 +61,27 @@ def test_cnt3_kaleipix_result_is_copied_into_the_gallery(world, aws):
     assert (image.image_format, int(image.width), int(image.height)) == ("PNG", 64, 64)
     assert wiring.ledger().balance("u1") == 1
     assert wiring.ledger().hold_state(job["id"]) == "committed"
+
+
+@pytest.mark.parametrize("profile_name", ["kaleipix"])
+def test_cnt7_a_provider_result_is_stored_re_encoded_with_the_type_it_really_has(world, aws):
+    """The provider's file (here JPEG with a location, served as .png) is not stored as sent."""
+    fund("u1", 1)
+    job = submit("u1")
+    world.emulator.flush()
+    [rendered] = world.emulator.jobs.values()
+    rendered.image = photo_with_location("JPEG", (12, 7), orientation=6)
+    assert [deliver(*call) for call in world.delivered] == [{"status": "completed", "changed": True}]
+    stored = stored_object(aws, f"generated/u1/{job['id']}")
+    assert embedded_metadata(stored["body"])["exif"] == {}
+    assert stored["content_type"] == "image/jpeg"
+    image = wiring.content().image("u1", job["id"])
+    assert (image.image_format, image.content_type, int(image.width), int(image.height)) == (
+        "JPEG",
+        "image/jpeg",
+        7,
+        12,
+    )
 
 
 @pytest.mark.parametrize("profile_name", ["promptpixels"])

@@ -180,13 +180,13 @@ def dynamodb_calls():
         client.meta.events.unregister("before-call", count)
 
 
-def test_a_submit_is_one_transaction_and_one_provider_call(world, dynamodb_calls):
+def test_a_submit_is_one_transaction_one_provider_call_and_the_binding(world, dynamodb_calls):
     fund("counted", 2)
     submit("counted")  # warm: clients built, the provider key read from SSM and cached
     dynamodb_calls.clear()
     world.http.calls.clear()
     submit("counted")
-    assert dynamodb_calls == ["TransactWriteItems"]
+    assert dynamodb_calls == ["TransactWriteItems", "UpdateItem"]  # the UpdateItem records the provider's id
     assert [method for method, _ in world.http.calls] == ["POST"]
 
 
@@ -199,5 +199,5 @@ def test_a_submit_from_an_upload_adds_only_the_ownership_read(world, aws, dynamo
     dynamodb_calls.clear()
     world.http.calls.clear()
     submit("counted", source_upload_id=upload["id"])
-    assert dynamodb_calls == ["GetItem", "TransactWriteItems"]
+    assert dynamodb_calls == ["GetItem", "TransactWriteItems", "UpdateItem"]
     assert [method for method, _ in world.http.calls] == ["POST"]

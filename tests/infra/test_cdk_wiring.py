@@ -78,10 +78,10 @@ def test_s3_events_reach_their_consumers_through_sqs_with_a_dead_letter_queue(te
         bucket_id, bucket = template.named("AWS::S3::Bucket", "BucketName", bucket_spec.name)
         configured = bucket["Properties"].get("NotificationConfiguration", {}).get("QueueConfigurations", [])
         assert len(configured) == len(bucket_spec.notifications)
-        for prefix, queue_logical in bucket_spec.notifications:
+        for prefix, event, queue_logical in bucket_spec.notifications:
             queue_id, queue = template.named("AWS::SQS::Queue", "QueueName", queues[queue_logical].name)
             assert {
-                "Event": "s3:ObjectCreated:*",
+                "Event": event,
                 "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": prefix}]}},
                 "Queue": {"Fn::GetAtt": [queue_id, "Arn"]},
             } in configured

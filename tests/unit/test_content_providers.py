@@ -54,12 +54,12 @@ def _keypair():
     return key, {"kty": "OKP", "crv": "Ed25519", "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode()}
 
 
-def _fal_signed(key, body: bytes, *, request_id="r1", at: datetime = NOW) -> dict:
+def _fal_signed(key, body: bytes, *, request_id="r1", at: datetime = NOW, account="acct") -> dict:
     stamp = str(int(at.timestamp()))
-    message = "\n".join([request_id, "acct", stamp, hashlib.sha256(body).hexdigest()]).encode()
+    message = "\n".join([request_id, account, stamp, hashlib.sha256(body).hexdigest()]).encode()
     return {
         "x-fal-webhook-request-id": request_id,
-        "x-fal-webhook-user-id": "acct",
+        "x-fal-webhook-user-id": account,
         "x-fal-webhook-timestamp": stamp,
         "x-fal-webhook-signature": key.sign(message).hex(),
     }
@@ -67,7 +67,7 @@ def _fal_signed(key, body: bytes, *, request_id="r1", at: datetime = NOW) -> dic
 
 def _fal(jwks_keys: list[dict]) -> tuple[FalProvider, FakeHttp]:
     http = FakeHttp({("GET", "https://fal.test/.well-known/jwks.json"): lambda: (200, {"keys": list(jwks_keys)})})
-    return FalProvider(http=http, api_key=lambda: "key", base_url="https://fal.test"), http
+    return FalProvider(http=http, api_key=lambda: "key", account_id=lambda: "acct", base_url="https://fal.test"), http
 
 
 OK_BODY = json.dumps(
@@ -93,8 +93,9 @@ def test_gen3_fal_accepts_a_genuine_signature_and_reads_the_image():
         lambda key, h, b: ({**h, "x-fal-webhook-signature": "zz"}, b),
         lambda key, h, b: (_fal_signed(_keypair()[0], b), b),
         lambda key, h, b: (_fal_signed(key, b, request_id="other"), b),
+        lambda key, h, b: (_fal_signed(key, b, account="another-fal-account"), b),
     ],
-    ids=["tampered", "stale", "future", "unsigned", "malformed", "foreign-key", "other-request"],
+    ids=["tampered", "stale", "future", "unsigned", "malformed", "foreign-key", "other-request", "other-account"],
 )
 def test_gen3_fal_refuses_anything_not_genuine(break_it):
     key, jwk = _keypair()
@@ -121,7 +122,7 @@ def test_gen3_fal_picks_up_rotated_keys_but_refetches_at_most_every_five_minutes
 
 def test_gen1_fal_submit_sends_the_parameters_and_the_webhook_to_the_queue():
     http = FakeHttp({("POST", "https://fal.test/fal-ai/flux/schnell"): (200, {"request_id": "r9"})})
-    provider = FalProvider(http=http, api_key=lambda: "k-1", base_url="https://fal.test")
+    provider = FalProvider(http=http, api_key=lambda: "k-1", account_id=lambda: "acct", base_url="https://fal.test")
     assert provider.submit(JOB, "https://api.test/webhooks/providers/fal/g1.secret") == "r9"
     [(method, url, headers, body)] = http.sent
     sent = json.loads(body)
@@ -215,3 +216,16 @@ def test_gen3_runpod_unknown_jobs_are_refused():
     provider = RunPodProvider(http=FakeHttp({}), api_key=lambda: "rp", base_url="https://runpod.test")
     with pytest.raises(errors.SignatureInvalid):
         provider.confirm(provider.read_delivery({}, b'{"id": "nope"}'), "flux-schnell")
+
+
+# -- binding a callback to its job ------------------------------------------------------------------
+def test_gen3_a_callback_must_name_the_providers_id_recorded_for_the_job():
+    from chalicelib.domain.generations import ensure_bound
+
+    ensure_bound("r1", "r1", job_open=True)
+    with pytest.raises(errors.SignatureInvalid):
+        ensure_bound("r1", "r2", job_open=True)
+    with pytest.raises(errors.Conflict):  # the submit has not recorded the id yet: retry later
+        ensure_bound(None, "r1", job_open=True)
+    with pytest.raises(errors.SignatureInvalid):  # a job that never reached the provider
+        ensure_bound(None, "r1", job_open=False)

@@ -19,7 +19,12 @@ def create_provider(name: str, *, http: Http, secret: Callable[[str], str], base
     if name == "fal":
         from chalicelib.gateways.providers.fal import FalProvider
 
-        return FalProvider(http=http, api_key=lambda: secret("fal-api-key"), base_url=base_url)
+        return FalProvider(
+            http=http,
+            api_key=lambda: secret("fal-api-key"),
+            account_id=lambda: secret("fal-user-id"),
+            base_url=base_url,
+        )
     if name == "replicate":
         from chalicelib.gateways.providers.replicate import ReplicateProvider
 

@@ -2,8 +2,8 @@
 
 Submit: POST {queue}/{model id}?fal_webhook=<url> with the model input; the answer carries the
 request id. Webhook headers X-Fal-Webhook-Request-Id/-User-Id/-Timestamp/-Signature; the signature
-(hex) covers "request_id\\nuser_id\\ntimestamp\\nsha256hex(body)" and the timestamp must be within
-300 seconds of now.
+(hex) covers "request_id\\nuser_id\\ntimestamp\\nsha256hex(body)", the timestamp must be within
+300 seconds of now and the user id must be our fal account (GEN-3).
 """
 
 from __future__ import annotations
@@ -50,9 +50,12 @@ class FalProvider:
         "sdxl": "fal-ai/fast-sdxl",
     }
 
-    def __init__(self, *, http: Http, api_key: Callable[[], str], base_url: str | None = None) -> None:
+    def __init__(
+        self, *, http: Http, api_key: Callable[[], str], account_id: Callable[[], str], base_url: str | None = None
+    ) -> None:
         self._http = http
         self._api_key = api_key
+        self._account_id = account_id  # our fal account: callbacks for any other are not ours (GEN-3)
         self._queue_url = (base_url or QUEUE_URL).rstrip("/")
         self._jwks_url = f"{base_url.rstrip('/')}/.well-known/jwks.json" if base_url else JWKS_URL
         self._keys: list = []
@@ -99,6 +102,8 @@ class FalProvider:
             raise errors.SignatureInvalid("The webhook signature is malformed.") from None
         if abs(clock.now().timestamp() - sent_at) > TOLERANCE_SECONDS:
             raise errors.SignatureInvalid("The webhook is too old or from the future.")
+        if user_id != self._account_id():  # signed by fal, but for a job of another fal account
+            raise errors.SignatureInvalid("The webhook is not for our account.")
         message = "\n".join([request_id, user_id, timestamp, hashlib.sha256(body).hexdigest()]).encode()
         if not self._verified(signature_bytes, message):
             raise errors.SignatureInvalid("The webhook signature does not match.")

@@ -42,6 +42,7 @@ class Upload(Record):
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     size = NumberAttribute(null=True)
+    checked_etag = UnicodeAttribute(null=True)  # the object version we re-encoded and wrote (CNT-7)
     reason = UnicodeAttribute(null=True)  # why it was rejected, readable by the user
     created_at = UTCDateTimeAttribute()
 
@@ -72,7 +73,7 @@ class Generation(Record):
     cost = NumberAttribute()
     status = UnicodeAttribute(default="queued")  # queued | completed | failed
     failure = UnicodeAttribute(null=True)
-    provider_request_id = UnicodeAttribute(null=True)
+    provider_request_id = UnicodeAttribute(null=True)  # the provider's id for the job, set at submit (GEN-3)
     stored_key = UnicodeAttribute(null=True)  # generated/<user>/<gen id> where images are stored
     delivery_url = UnicodeAttribute(null=True)  # the provider's URL where images are not stored
     delivery_until = UTCDateTimeAttribute(null=True)
