@@ -70,11 +70,28 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def authorized_first(bp: Blueprint, view: Callable[..., Any]) -> Callable[..., Any]:
+    """A route that asks for a user authenticates its caller before the view reads anything, so a
+    key without the route's scope is refused the same way whatever its body (ACC-9)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from chalicelib.api.access import asks_for_a_user
+        from chalicelib.api.identity import authenticate
+
+        request = bp.current_request
+        if asks_for_a_user(request):
+            authenticate(request)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`bp.route` with the one error mapping applied."""
+    """`bp.route` with the caller authorized first and the one error mapping applied."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
-        bp.route(path, **options)(json_errors(view))
+        bp.route(path, **options)(json_errors(authorized_first(bp, view)))
         return view
 
     return register
