@@ -35,6 +35,8 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.UpstreamUnavailable: 503,
 }
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+# Codes for the statuses Chalice (and API Gateway) answer on their own; the rest come from STATUS.
+EDGE_CODES = {405: "method_not_allowed", 500: "internal_error", 502: "upstream_unavailable", 504: "timeout"}
 
 
 def error_response(
@@ -50,6 +52,28 @@ def domain_error_response(exc: errors.DomainError) -> Response:
     status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.RateLimited) else None
     return error_response(status, exc.code, exc.message, exc.details, headers)
+
+
+def code_for_status(status: int) -> str:
+    by_status = {code: kind.code for kind, code in reversed(STATUS.items())}  # first listed wins
+    return EDGE_CODES.get(status) or by_status.get(status) or ("invalid_request" if status < 500 else "internal_error")
+
+
+def one_error_shape(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware, registered first: the errors Chalice emits itself (405, 415, its 400s and
+    500s, in `{"Code", "Message"}`) and any crash in the middleware below it get the one shape."""
+    try:
+        response = get_response(event)
+    except Exception:
+        logger.exception("unhandled error outside a view")
+        return error_response(500, "internal_error", "An internal error occurred.")
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        headers = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
+        return error_response(
+            response.status_code, code_for_status(response.status_code), str(body["Message"]), headers=headers
+        )
+    return response
 
 
 def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
