@@ -30,6 +30,10 @@ def test_no_raw_secret_is_stored_after_the_sign_in_flows(client, aws, profile_na
     if "password" in methods:
         body = {"email": "pw@example.com", "password": PASSWORD, "birth_date": ADULT_BIRTH_DATE}
         assert post_json(client, "/auth/password/sign-up", body).status_code == 202
+        verified = post_json(
+            client, "/auth/email/verify", {"email": "pw@example.com", "code": last_code_for("pw@example.com")}
+        )
+        secrets.append(verified.json_body["token"])
         credentials = {"email": "pw@example.com", "password": PASSWORD}
         secrets.append(post_json(client, "/auth/password/sign-in", credentials).json_body["token"])
     if "api_key" in methods:
