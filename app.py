@@ -3,13 +3,27 @@
 from chalice import Chalice
 
 from chalicelib import observability
-from chalicelib.api import auth, billing, gallery, generations, health, me, operators, policy, rights, uploads, webhooks
+from chalicelib.api import (
+    auth,
+    billing,
+    gallery,
+    generations,
+    health,
+    http,
+    me,
+    operators,
+    policy,
+    rights,
+    uploads,
+    webhooks,
+)
 from chalicelib.events import streams
 from chalicelib.events import uploads as upload_events
 from chalicelib.workflows import erasure, export
 
 app = Chalice(app_name="pixelkeep")
 app.api.binary_types.extend(["image/png", "image/jpeg", "image/webp", "image/*", "application/zip"])
+app.register_middleware(http.one_error_shape, "http")  # outermost: sees every response
 observability.register(app)
 
 for module in (health, policy, auth, me, uploads, generations, gallery, billing, webhooks, rights, operators):

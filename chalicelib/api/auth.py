@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.http import json_body, json_response, parse_body, route
+from chalicelib.api.http import email_address, json_body, json_response, parse_body, route
 
 
 def require_method(profile, method: str) -> None:
@@ -23,7 +23,7 @@ def _models():
 
     from pydantic import BaseModel, ConfigDict, Field
 
-    email_field = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    EmailAddress = email_address()
 
     class Body(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -32,20 +32,20 @@ def _models():
         session: Literal["bearer", "cookie"] = "bearer"
 
     class CodeRequest(Body):
-        email: str = email_field
+        email: EmailAddress
 
     class CodeRedeem(SessionChoice):
-        email: str = email_field
+        email: EmailAddress
         code: str = Field(min_length=4, max_length=16, pattern=r"^\s*\d+\s*$")
         birth_date: date | None = None
 
     class PasswordSignUp(Body):
-        email: str = email_field
+        email: EmailAddress
         password: str = Field(min_length=1, max_length=1024)
         birth_date: date | None = None
 
     class PasswordSignIn(SessionChoice):
-        email: str = email_field
+        email: EmailAddress
         password: str = Field(min_length=1, max_length=1024)
 
     class GoogleSignIn(SessionChoice):

@@ -8,10 +8,16 @@ credentials raise `Unauthenticated` (401). Sessions come as `Authorization: Bear
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 SESSION_COOKIE = "pk_session"
 CSRF_COOKIE = "pk_csrf"
+
+# The current request's authentication, so the edge check and the view share one lookup (and one
+# metered call per request).
+_authenticated: ContextVar[tuple[Any, Any] | None] = ContextVar("authenticated", default=None)
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ def cookies_of(request) -> dict[str, str]:
 
 
 def credentials_of(request):
+    from chalicelib.api.access import needed_by
     from chalicelib.domain.accounts.authorizer import Credentials
 
     headers = request.headers
@@ -51,20 +58,26 @@ def credentials_of(request):
         csrf_cookie=cookies.get(CSRF_COOKIE),
         csrf_header=headers.get("x-csrf-token"),
         method=request.method,
+        needs=needed_by(request),
     )
 
 
 def authenticate(request):
     """The domain's full result (user item included), for routes that need more than a Principal.
 
-    An API-key call is also rate-limited and metered per key (SEC-4)."""
+    The route's access rule is checked first (ACC-9); an API-key call is then rate-limited and
+    metered per key (SEC-4). Once per request: a second call returns the first result."""
     from chalicelib import wiring
     from chalicelib.domain.accounts.authorizer import authenticate as run
 
+    earlier = _authenticated.get()
+    if earlier is not None and earlier[0] is request:
+        return earlier[1]
     result = run(wiring.accounts_store(), credentials_of(request))
     if result.api_key_id:
         wiring.rate_limiter().check_subject("api_key", result.api_key_id)
         wiring.usage_meter().record(result.api_key_id, result.user.user_id, volume_bytes=len(request.raw_body or b""))
+    _authenticated.set((request, result))
     return result
 
 

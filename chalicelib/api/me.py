@@ -10,6 +10,7 @@ bp = Blueprint(__name__)
 
 
 def _signed_in():
+    """Who calls; account-level routes answer only a person's session (api/access.py, ACC-9)."""
     from chalicelib.api.identity import authenticate
 
     return authenticate(bp.current_request)
@@ -50,16 +51,6 @@ def patch_me():
     return json_response(update_profile(wiring.accounts_store(), user_id, **change.model_dump(exclude_none=True)))
 
 
-def _session_only():
-    """Managing credentials needs a signed-in person, not an API key."""
-    from chalicelib.errors import Forbidden
-
-    result = _signed_in()
-    if result.via != "session":
-        raise Forbidden("Sign in to manage your account; API keys cannot do this.")
-    return result
-
-
 def _bodies():
     from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,7 +78,7 @@ def create_api_key():
     from chalicelib.domain.accounts import api_keys
 
     body = parse_body(_bodies()["NewApiKey"], json_body(bp))
-    user = _session_only().user
+    user = _signed_in().user
     created = api_keys.create_key(wiring.accounts_store(), wiring.profile(), user, name=body.name, scopes=body.scopes)
     return json_response(created, 201)
 
@@ -97,14 +88,14 @@ def list_api_keys():
     from chalicelib import wiring
     from chalicelib.domain.accounts import api_keys
 
-    return json_response({"api_keys": api_keys.list_keys(wiring.accounts_store(), _session_only().user.user_id)})
+    return json_response({"api_keys": api_keys.list_keys(wiring.accounts_store(), _signed_in().user.user_id)})
 
 
 @route(bp, "/me/api-keys/{key_id}", methods=["DELETE"])
 def revoke_api_key(key_id):
     from chalicelib import wiring
 
-    wiring.accounts_store().revoke_api_key(_session_only().user.user_id, key_id)
+    wiring.accounts_store().revoke_api_key(_signed_in().user.user_id, key_id)
     return json_response({"id": key_id, "revoked": True})
 
 
@@ -129,7 +120,7 @@ def link_telegram():
     from chalicelib.store.secrets import secret
 
     body = parse_body(_bodies()["TelegramLink"], json_body(bp))
-    user_id = _session_only().user.user_id
+    user_id = _signed_in().user.user_id
     store = wiring.accounts_store()
     telegram.link(store, wiring.profile(), user_id, body.widget, secret("telegram-bot-token"))
     return json_response(profile_view(store.get_user(user_id, consistent=True)))
@@ -142,7 +133,7 @@ def unlink_telegram():
     from chalicelib.domain.accounts import telegram
     from chalicelib.domain.accounts.profile import profile_view
 
-    user_id = _session_only().user.user_id
+    user_id = _signed_in().user.user_id
     store = wiring.accounts_store()
     telegram.unlink(store, wiring.profile(), user_id)
     return json_response(profile_view(store.get_user(user_id, consistent=True)))
@@ -154,7 +145,7 @@ def change_password():
     from chalicelib.domain.accounts import passwords
 
     body = parse_body(_bodies()["PasswordChange"], json_body(bp))
-    user = _session_only().user
+    user = _signed_in().user
     passwords.change_password(
         wiring.accounts_store(),
         wiring.profile(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.http import json_body, json_response, parse_body, route
+from chalicelib.api.http import email_address, json_body, json_response, parse_body, route
 
 bp = Blueprint(__name__)
 
@@ -34,11 +34,11 @@ def _code_key() -> str:
 
 
 def _models():
-    from typing import Annotated, Literal
+    from typing import Literal
 
     from pydantic import BaseModel, ConfigDict, Field
 
-    EmailStr = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+    EmailStr = email_address()
 
     class Strict(BaseModel):
         model_config = ConfigDict(extra="forbid")

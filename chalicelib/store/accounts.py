@@ -102,8 +102,12 @@ class AccountsStore:
         if actions:
             self._update_user(user_id, actions)
 
-    def mark_email_verified(self, user_id: str) -> None:
-        self._update_user(user_id, [User.email_verified.set(True)])
+    def mark_email_verified(self, user_id: str, *, revoke_password: bool = False) -> None:
+        """One update: the address proven and, if asked, the unconfirmed password gone (ACC-10)."""
+        actions = [User.email_verified.set(True)]
+        if revoke_password:
+            actions.append(User.password_hash.remove())
+        self._update_user(user_id, actions)
 
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
         self._update_user(user_id, [User.password_hash.set(password_hash)])

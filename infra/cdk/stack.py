@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -16,6 +17,7 @@ from chalicelib.settings import Settings
 from infra.cdk import storage
 from infra.cdk.chalice_app import ChaliceApp
 from infra.description import Description, QueueSpec, StateMachineSpec, StreamConsumerSpec
+from infra.gateway_responses import GATEWAY_RESPONSES, HEADERS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHALICE_ROLE = "DefaultRole"  # the one role Chalice creates for all of the app's functions
@@ -121,6 +123,7 @@ class PixelkeepStack(Stack):
             )
         self._grant_email(settings)
         self._grant_parameters(settings)
+        self._gateway_responses()
 
     def _consumer(self, handler: str) -> lambda_.IFunction | None:
         if handler not in self.handlers:
@@ -201,6 +204,23 @@ class PixelkeepStack(Stack):
         for fn in functions.values():
             fn.grant_invoke(machine)
         return machine
+
+    def _gateway_responses(self) -> None:
+        """API Gateway's own answers in the API's one error shape (infra/gateway_responses.py)."""
+        rest_api = self.app.get_resource("RestAPI")
+        headers = {
+            f"gatewayresponse.header.{name}": f"'{value}'" for name, value in HEADERS.items() if name != "Content-Type"
+        }
+        for response in GATEWAY_RESPONSES:
+            apigateway.CfnGatewayResponse(
+                self,
+                f"GatewayResponse-{response.response_type}",
+                rest_api_id=rest_api.ref,
+                response_type=response.response_type,
+                status_code=str(response.status) if response.status else None,
+                response_templates={"application/json": response.template()},
+                response_parameters=headers,
+            )
 
     def _grant_email(self, settings: Settings) -> None:
         self.role.add_to_principal_policy(

@@ -131,13 +131,12 @@ class LocalCloud:
 
     def _serve_api(self) -> None:
         from chalice.config import Config
-        from chalice.local import create_local_server
 
-        from infra.localcloud.servers import ServerThread
+        from infra.localcloud.servers import chalice_api_server
 
         config = Config.create(chalice_stage="local", app_name=self.app.app_name, lambda_timeout=60)
-        local = create_local_server(self.app, config, HOST, self.ports.api)
-        self._stack.callback(ServerThread("api", local.server).start().stop)
+        server = chalice_api_server("api", HOST, self.ports.api, self.app, config)
+        self._stack.callback(server.start().stop)
 
     def start(self) -> LocalCloud:
         from infra.localcloud.fidelity import dynamodb_requests_one_at_a_time

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from chalice.local import ChaliceRequestHandler, ForbiddenError, ThreadedHTTPServer
+
+from infra.gateway_responses import DEFAULT_4XX, DEFAULT_5XX, HEADERS, UNKNOWN_ROUTE
+
+# socketserver's default listen backlog is 5: a page firing a burst of requests saw resets.
+API_BACKLOG = 1024
 
 
 class ServerThread:
@@ -32,3 +40,38 @@ def wsgi_server(name: str, host: str, port: int, app: Callable[..., Any]) -> Ser
     from werkzeug.serving import make_server
 
     return ServerThread(name, make_server(host, port, app, threaded=True))
+
+
+class ApiHTTPServer(ThreadedHTTPServer):
+    """Chalice's threaded local server with a real listen backlog."""
+
+    request_queue_size = API_BACKLOG
+
+
+class ApiRequestHandler(ChaliceRequestHandler):
+    """Chalice's request handler, answering what API Gateway answers itself with the Gateway
+    Responses the stack deploys (infra/gateway_responses.py)."""
+
+    def _send_error_response(self, error: Any) -> None:
+        if isinstance(error, ForbiddenError):  # Chalice's stand-in for an unknown route
+            response = UNKNOWN_ROUTE
+        else:
+            response = DEFAULT_4XX if error.CODE < 500 else DEFAULT_5XX
+        try:
+            message = json.loads(error.body or b"{}").get("message") or ""
+        except ValueError:
+            message = ""
+        status = response.status or error.CODE
+        self._send_http_response(status, {**error.headers, **HEADERS}, response.body(message))
+
+
+def chalice_api_server(name: str, host: str, port: int, app: Any, config: Any) -> ServerThread:
+    """The app behind Chalice's local API Gateway, threaded, with API Gateway's error answers."""
+    from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer
+
+    if not isinstance(app, LocalChalice):
+        # As chalice.local.create_local_server does: each request thread sees its own request.
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    local = LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler, server_cls=ApiHTTPServer)
+    return ServerThread(name, local.server)

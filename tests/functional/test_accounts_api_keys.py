@@ -57,9 +57,11 @@ def test_acc5_key_authenticates_and_records_last_use(client, mail):
     signed = sign_up(client)
     key = _create(client, signed).json_body["key"]
     for headers in ({"Authorization": f"Bearer {key}"}, {"X-Api-Key": key}):
-        me = client.http.get("/me", headers=headers)
-        assert me.status_code == 200
-        assert me.json_body["user_id"] == signed.user_id
+        started = post_json(client, "/uploads", {"content_type": "image/png"}, headers)
+        assert started.status_code == 201
+        # The key acts as its owner: the owner's session sees what the key started.
+        owned = client.http.get(f"/uploads/{started.json_body['id']}", headers=signed.headers)
+        assert owned.status_code == 200
     (listed,) = client.http.get("/me/api-keys", headers=signed.headers).json_body["api_keys"]
     assert listed["last_used_at"] is not None
 
@@ -69,9 +71,9 @@ def test_acc5_revoked_key_is_refused(client, mail):
     signed = sign_up(client)
     created = _create(client, signed).json_body
     headers = {"X-Api-Key": created["key"]}
-    assert client.http.get("/me", headers=headers).status_code == 200
+    assert client.http.get("/gallery", headers=headers).status_code == 200
     assert client.http.delete(f"/me/api-keys/{created['id']}", headers=signed.headers).status_code == 200
-    assert client.http.get("/me", headers=headers).status_code == 401
+    assert client.http.get("/gallery", headers=headers).status_code == 401
     (listed,) = client.http.get("/me/api-keys", headers=signed.headers).json_body["api_keys"]
     assert listed["revoked"] is True
 
@@ -81,7 +83,7 @@ def test_acc5_tampered_key_is_refused(client, mail):
     signed = sign_up(client)
     key = _create(client, signed).json_body["key"]
     tampered = key[:-1] + ("A" if key[-1] != "A" else "B")
-    assert client.http.get("/me", headers={"X-Api-Key": tampered}).status_code == 401
+    assert client.http.get("/gallery", headers={"X-Api-Key": tampered}).status_code == 401
 
 
 @pytest.mark.parametrize("profile_name", ["pixelrender"])
@@ -118,8 +120,8 @@ def test_sec4_usage_is_metered_per_key_with_the_profiles_retention(client, mail)
     first = _create(client, signed, name="a").json_body
     second = _create(client, signed, name="b").json_body
     for _ in range(3):
-        client.http.get("/me", headers={"X-Api-Key": first["key"]})
-    client.http.get("/me", headers={"X-Api-Key": second["key"]})
+        client.http.get("/gallery", headers={"X-Api-Key": first["key"]})
+    client.http.get("/gallery", headers={"X-Api-Key": second["key"]})
     usage = client.http.get(f"/me/api-keys/{first['id']}/usage", headers=signed.headers).json_body["usage"]
     assert [day["requests"] for day in usage] == [3]
     other = client.http.get(f"/me/api-keys/{second['id']}/usage", headers=signed.headers).json_body["usage"]
@@ -135,8 +137,11 @@ def test_sec4_usage_is_metered_per_key_with_the_profiles_retention(client, mail)
 def test_sec4_usage_counts_request_volume(client, mail):
     signed = sign_up(client)
     created = _create(client, signed).json_body
-    body = json.dumps({"theme": "dark", "language": "en"})
-    client.http.patch("/me", body=body, headers={"X-Api-Key": created["key"], "Content-Type": "application/json"})
+    body = json.dumps({"content_type": "image/png"})
+    started = client.http.post(
+        "/uploads", body=body, headers={"X-Api-Key": created["key"], "Content-Type": "application/json"}
+    )
+    assert started.status_code == 201
     (day,) = client.http.get(f"/me/api-keys/{created['id']}/usage", headers=signed.headers).json_body["usage"]
     assert day["volume_bytes"] == len(body.encode())
 
@@ -147,4 +152,4 @@ def test_someone_elses_key_cannot_be_revoked_or_read(client, mail):
     created = _create(client, owner).json_body
     assert client.http.delete(f"/me/api-keys/{created['id']}", headers=stranger.headers).status_code == 404
     assert client.http.get(f"/me/api-keys/{created['id']}/usage", headers=stranger.headers).status_code == 404
-    assert client.http.get("/me", headers={"X-Api-Key": created["key"]}).status_code == 200
+    assert client.http.get("/gallery", headers={"X-Api-Key": created["key"]}).status_code == 200

@@ -39,13 +39,54 @@ def test_acc2_password_is_stored_only_as_an_argon2id_hash(client, mail, aws):
     assert secrets_at_rest(aws, [PASSWORD]) == []
 
 
+def _verify_sign_up(client, email="pw@example.com"):
+    return post_json(client, "/auth/email/verify", {"email": email, "code": last_code_for(email)})
+
+
 def test_acc2_sign_in_with_the_password_opens_a_session(client, mail):
     _sign_up(client)
+    assert _verify_sign_up(client).status_code == 200
     response = _sign_in(client)
     assert response.status_code == 200
     me = client.http.get("/me", headers=bearer(response.json_body["token"]))
     assert me.json_body["password_set"] is True
-    assert me.json_body["email_verified"] is False
+    assert me.json_body["email_verified"] is True
+
+
+def test_acc10_a_password_account_gets_no_session_until_its_address_is_verified(client, mail):
+    assert _sign_up(client).status_code == 202
+    refused = _sign_in(client)
+    assert refused.status_code == 403
+    assert refused.json_body["error"]["details"]["reason"] == "email_unverified"
+    assert "token" not in refused.json_body
+    assert _verify_sign_up(client).status_code == 200
+    assert _sign_in(client).status_code == 200
+
+
+def test_acc10_proving_the_address_revokes_a_password_someone_else_set_and_every_session(client, mail):
+    """Pre-takeover: someone signs up with the victim's address and a password of their choosing;
+    the victim later signs in by a code they asked for. The stranger's password and sessions die."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts.sessions import open_session
+
+    attacker_password = "the attacker's chosen password"
+    assert _sign_up(client, email="victim@example.com", password=attacker_password).status_code == 202
+    store = wiring.accounts_store()
+    user_id = store.find_user_id_by_email("victim@example.com")
+    # However the stranger came by a session (one opened before this rule, say), it must not survive.
+    stranger = bearer(open_session(store, wiring.profile(), user_id).token)
+    assert client.http.get("/me", headers=stranger).status_code == 200
+
+    assert post_json(client, "/auth/email/code", {"email": "victim@example.com"}).status_code == 202
+    victim = _verify_sign_up(client, email="victim@example.com")
+    assert victim.status_code == 200
+    assert victim.json_body["user_id"] == user_id
+
+    assert client.http.get("/me", headers=stranger).status_code == 401
+    assert _sign_in(client, email="victim@example.com", password=attacker_password).status_code == 401
+    me = client.http.get("/me", headers=bearer(victim.json_body["token"])).json_body
+    assert me["password_set"] is False
+    assert me["email_verified"] is True
 
 
 def test_acc2_emailed_code_verifies_the_address(client, mail):
@@ -66,6 +107,7 @@ def test_acc2_wrong_password_and_unknown_account_answer_alike(client, mail):
 
 def test_acc2_sign_up_for_a_taken_address_leaves_its_password_alone(client, mail):
     _sign_up(client)
+    _verify_sign_up(client)
     assert _sign_up(client, password="an attacker's new password").status_code == 202
     assert _sign_in(client).status_code == 200
     assert _sign_in(client, password="an attacker's new password").status_code == 401
@@ -92,6 +134,7 @@ def test_acc2_password_guessing_is_rate_limited(client, mail):
 
 def test_acc2_change_password_needs_the_current_one(client, mail):
     _sign_up(client)
+    _verify_sign_up(client)
     headers = bearer(_sign_in(client).json_body["token"])
     body = {"current_password": "wrong password!!", "new_password": "a brand new passphrase"}
     refused = client.http.put("/me/password", body=json.dumps(body), headers=headers)

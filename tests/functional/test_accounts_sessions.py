@@ -136,6 +136,7 @@ def test_principal_carries_the_processing_flags(client, mail):
         headers = {"authorization": signed.headers["Authorization"]}
         method = "GET"
         raw_body = b""
+        context = {"httpMethod": "GET", "resourcePath": "/me"}
 
     principal = require_user(Request())
     assert principal.user_id == signed.user_id

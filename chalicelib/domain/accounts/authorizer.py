@@ -1,4 +1,5 @@
-"""One authorizer for every route: a session (cookie or bearer) or an API key.
+"""One authorizer for every route: a session (cookie or bearer) or an API key, checked against
+what the route asks of its caller (ACC-9).
 
 Cookie-authenticated state changes must echo the CSRF token (double submit, bound to the session).
 """
@@ -15,6 +16,13 @@ from chalicelib.errors import Forbidden, Unauthenticated
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALL_SCOPES = api_keys.SCOPES | {"account"}
 
+# What a route asks of its caller, besides an API-key scope (ACC-9).
+SIGNED_IN = "signed_in"  # account-level: a person's session, never an API key
+PUBLIC = "public"  # no credentials needed
+WEBHOOK = "webhook"  # the sender's signature, checked by the route
+OPERATOR = "operator"  # an operator key, checked by the route
+USER_LEVEL = api_keys.SCOPES | {SIGNED_IN}
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -24,6 +32,7 @@ class Credentials:
     csrf_cookie: str | None = None
     csrf_header: str | None = None
     method: str = "GET"
+    needs: str | None = None  # what the route asks of its caller (api/access.py); None: undeclared
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,18 @@ def _check_csrf(credentials: Credentials, token: str) -> None:
         raise Forbidden("Missing or wrong CSRF token (send the pk_csrf cookie value as X-CSRF-Token).")
 
 
+def check_route_access(needs: str | None, via: str, scopes: frozenset[str]) -> None:
+    """ACC-9 (with SEC-4, ACC-5): a key reaches only routes that ask for one of its scopes; a route
+    that declares nothing is refused to everyone (fail closed)."""
+    if needs is None:
+        raise Forbidden("This route is not open to signed-in callers.", details={"reason": "route_undeclared"})
+    if via != "api_key" or needs in scopes:
+        return
+    if needs in api_keys.SCOPES:
+        raise Forbidden(f"This API key lacks the '{needs}' scope.", details={"reason": "scope_missing", "scope": needs})
+    raise Forbidden("Sign in to do this; API keys cannot.", details={"reason": "session_required"})
+
+
 def authenticate(store: Any, credentials: Credentials) -> Authenticated:
     """Two reads for a session or a key (credential item, then user item); a key also notes its use."""
     presented_key = credentials.api_key or (
@@ -54,6 +75,7 @@ def authenticate(store: Any, credentials: Credentials) -> Authenticated:
         if key is None:
             raise Unauthenticated("The API key is invalid or revoked.")
         result = Authenticated(None, "api_key", frozenset(key.scopes or ()), api_key_id=key.key_id)
+        check_route_access(credentials.needs, result.via, result.scopes)
         user_id = key.user_id
     else:
         token = credentials.bearer or credentials.session_cookie
@@ -65,6 +87,7 @@ def authenticate(store: Any, credentials: Credentials) -> Authenticated:
         if not credentials.bearer:
             _check_csrf(credentials, token)
         result = Authenticated(None, "session", ALL_SCOPES, session_token=token)
+        check_route_access(credentials.needs, result.via, result.scopes)
         user_id = session.user_id
     user = store.get_user(user_id)
     if user is None or user.status != "active":

@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.domain.accounts.age import check_age
 from chalicelib.domain.accounts.hashing import email_hash, keyed_hash, normalize_email, same
+from chalicelib.domain.accounts.sessions import close_all_sessions
 from chalicelib.domain.accounts.users import create_account, ensure_active
 from chalicelib.errors import Forbidden, Unauthenticated
 from chalicelib.observability import logger
@@ -16,24 +17,29 @@ from chalicelib.profile.schema import Profile
 
 CODE_DIGITS = 8
 _INVALID = "The code is invalid or has expired."
+# What redeeming a code proves besides the address. A code mailed at password sign-up also
+# confirms that password; any other code proves only the address (ACC-10).
+SIGN_IN = "sign_in"
+CONFIRM_PASSWORD = "confirm_password"  # noqa: S105  (a purpose name, not a secret)
 
 
 def new_code() -> str:
     return "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
 
 
-def code_hash(key: str, hashed_email: str, code: str) -> str:
-    return keyed_hash(key, f"{hashed_email}:{code.strip()}")
+def code_hash(key: str, hashed_email: str, code: str, purpose: str = SIGN_IN) -> str:
+    tag = "" if purpose == SIGN_IN else f"{purpose}:"
+    return keyed_hash(key, f"{tag}{hashed_email}:{code.strip()}")
 
 
-def request_code(store: Any, mail: Any, profile: Profile, *, code_key: str, email: str) -> None:
+def request_code(store: Any, mail: Any, profile: Profile, *, code_key: str, email: str, purpose: str = SIGN_IN) -> None:
     """Always the same outcome for the caller, whether or not the address has an account."""
     hashed = email_hash(email)
     code = new_code()
     minutes = profile.sign_in.login_code_minutes
     store.put_login_code(
         hashed,
-        code_hash(code_key, hashed, code),
+        code_hash(code_key, hashed, code, purpose),
         attempts=profile.sign_in.login_code_attempts,
         expires_at=clock.now() + timedelta(minutes=minutes),
     )
@@ -49,12 +55,17 @@ def request_code(store: Any, mail: Any, profile: Profile, *, code_key: str, emai
 def redeem_code(
     store: Any, profile: Profile, *, code_key: str, email: str, code: str, birth_date: date | None = None
 ) -> str:
-    """The user id the code signs in, creating the (verified) account on first sign-in."""
+    """The user id the code signs in, creating the (verified) account on first sign-in.
+
+    ACC-10: the first proof of an address that an unconfirmed password was set on (by anyone)
+    revokes that password and every session, unless the code is the one that password's sign-up
+    mailed."""
     hashed = email_hash(email)
     record = store.get_login_code(hashed)
     if record is None or not store.spend_login_attempt(record):
         raise Unauthenticated(_INVALID)
-    if not same(record.code_hash, code_hash(code_key, hashed, code)):
+    confirms_password = same(record.code_hash, code_hash(code_key, hashed, code, CONFIRM_PASSWORD))
+    if not confirms_password and not same(record.code_hash, code_hash(code_key, hashed, code)):
         if record.attempts_left <= 1:  # that was the last attempt: the code dies now
             store.delete_login_code(hashed)
         raise Unauthenticated(_INVALID)
@@ -72,5 +83,9 @@ def redeem_code(
     user = store.get_user(user_id, consistent=True)
     ensure_active(user)
     if not user.email_verified:
-        store.mark_email_verified(user_id)
+        revoke = bool(user.password_hash) and not confirms_password
+        store.mark_email_verified(user_id, revoke_password=revoke)
+        if revoke:
+            close_all_sessions(store, user_id)
+            logger.info("unconfirmed password revoked on first proof of the address")
     return user_id

@@ -10,7 +10,7 @@ from chalicelib.domain.accounts import login_codes
 from chalicelib.domain.accounts.age import check_age
 from chalicelib.domain.accounts.methods import require_method
 from chalicelib.domain.accounts.users import create_account, ensure_active
-from chalicelib.errors import InvalidInput, Unauthenticated
+from chalicelib.errors import Forbidden, InvalidInput, Unauthenticated
 from chalicelib.profile.schema import Profile
 
 MIN_LENGTH = 10
@@ -34,13 +34,15 @@ def sign_up(
     password: str,
     birth_date: date | None,
 ) -> None:
-    """Create an unverified account with a password; mail a code that verifies the address.
+    """Create an unverified account with a password; mail a code that verifies the address and
+    confirms the password (ACC-10: no session until then).
 
     The caller sees the same answer whether or not the address already had an account (its
     password is then left alone and the owner just gets a sign-in code)."""
     require_method(profile, "password")
     check_strength(password)
     check_age(profile, birth_date, clock.now().date())  # refusal before any write (ACC-7)
+    purpose = login_codes.SIGN_IN
     if store.find_user_id_by_email(email) is None:
         create_account(
             store,
@@ -50,7 +52,8 @@ def sign_up(
             email_verified=False,
             password_hash=hasher.hash(password),
         )
-    login_codes.request_code(store, mail, profile, code_key=code_key, email=email)
+        purpose = login_codes.CONFIRM_PASSWORD
+    login_codes.request_code(store, mail, profile, code_key=code_key, email=email, purpose=purpose)
 
 
 def sign_in(store: Any, profile: Profile, hasher: Any, *, email: str, password: str) -> str:
@@ -70,6 +73,11 @@ def sign_in(store: Any, profile: Profile, hasher: Any, *, email: str, password: 
     if stored is None:
         raise Unauthenticated(_WRONG)
     ensure_active(user)
+    if not user.email_verified:  # ACC-10: the address is proven before the account is anyone's
+        raise Forbidden(
+            "Verify your email address with the code we sent before signing in.",
+            details={"reason": "email_unverified"},
+        )
     if hasher.check_needs_rehash(stored):
         store.set_password_hash(user.user_id, hasher.hash(password))
     return user.user_id

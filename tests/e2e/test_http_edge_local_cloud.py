@@ -1,0 +1,61 @@
+"""The local API server as a browser meets it: every error in the one shape, API Gateway's own
+answers (an unknown route) included, and no connection reset under a burst of parallel requests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.e2e.web import http_get
+
+pytestmark = pytest.mark.e2e
+
+PARALLEL_REQUESTS = 200
+
+
+def _assert_one_shape(status: int, headers: dict, body: bytes, expected_status: int, code: str) -> None:
+    assert status == expected_status, body
+    assert headers["Content-Type"].startswith("application/json")
+    error = json.loads(body)
+    assert set(error) == {"error"}, error
+    assert error["error"]["code"] == code
+    assert error["error"]["message"]
+
+
+def test_an_unknown_route_is_a_404_in_the_one_shape(local_cloud):
+    _assert_one_shape(*http_get(f"{local_cloud.api}/no/such/route"), 404, "not_found")
+
+
+def test_an_unsupported_method_is_a_405_in_the_one_shape(local_cloud):
+    request = urllib.request.Request(f"{local_cloud.api}/health", data=b"{}", method="POST")
+    request.add_header("Content-Type", "application/json")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    error = refused.value
+    _assert_one_shape(error.code, dict(error.headers), error.read(), 405, "method_not_allowed")
+
+
+def test_two_hundred_parallel_requests_are_all_answered(local_cloud):
+    """A page that fires many requests at once never sees a reset connection."""
+    start = threading.Barrier(PARALLEL_REQUESTS)
+    outcomes: list[int | str] = []
+
+    def fetch() -> None:
+        start.wait()
+        try:
+            outcomes.append(http_get(f"{local_cloud.api}/health", timeout=60)[0])
+        except OSError as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=fetch) for _ in range(PARALLEL_REQUESTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    failures = [o for o in outcomes if o != 200]
+    assert len(outcomes) == PARALLEL_REQUESTS
+    assert failures == []
