@@ -92,6 +92,15 @@ def load_catalogue(stage: str, path: Path = CATALOGUE_FILE) -> Catalogue:
 
 
 @dataclass(frozen=True)
+class WebhookEvent:
+    """The envelope of a verified Stripe delivery: the object it names is re-fetched, never trusted."""
+
+    id: str
+    type: str
+    object_id: str | None
+
+
+@dataclass(frozen=True)
 class Payment:
     """The facts kept about one payment: no card data exists in it by construction (PAY-1)."""
 
@@ -236,11 +245,10 @@ def handle_stripe_delivery(
     payload: bytes, signature_header: str | None, *, stripe: Any, payments: Any, catalogue: Catalogue
 ) -> dict:
     """Verify a webhook delivery, then reconcile the object it names. Unknown types are
-    acknowledged and ignored; unsigned, forged or stale deliveries raise SignatureInvalid."""
+    acknowledged and ignored; unsigned, forged, stale or future-dated deliveries raise
+    SignatureInvalid, and a signed body that is not an event InvalidInput."""
     event = stripe.verify_event(payload, signature_header)
-    event_type = event.get("type", "")
-    obj = (event.get("data") or {}).get("object") or {}
-    object_id = obj.get("id")
+    event_type, object_id = event.type, event.object_id
     handler = _HANDLERS.get(event_type)
     if handler is None or not object_id:
         return {"received": True, "handled": False}
@@ -249,7 +257,7 @@ def handle_stripe_delivery(
         result = fulfill_checkout(object_id, failed=True, **deps)
     else:
         result = handler(object_id, **deps)
-    logger.info("stripe event handled", extra={"event_type": event_type, "event_id": event.get("id")})
+    logger.info("stripe event handled", extra={"event_type": event_type, "event_id": event.id})
     return {"received": True, "handled": True, "result": result}
 
 
