@@ -6,16 +6,20 @@ Rules (PAY-1, PAY-4):
   Stripe, so events may arrive duplicated or in any order: the current state decides.
 - Credits are granted only for `payment_status == "paid"`, once per session or invoice (the
   ledger claim is written in the same transaction as the credits and the payment record).
-- Refunds and chargebacks take credits back in proportion; credits already spent cannot be taken
-  back, so the balance stops at zero and the shortfall is recorded for the operator (`unrecovered`
-  on the balance, `shortfall` on the entry) rather than driving the balance negative.
+- Every event about a paid payment (checkout, invoice, refund, dispute) ends in `settle_charge`,
+  which applies what Stripe reports now in one fixed order, so any delivery order of any events
+  reaches the same final state.
+- Refunds and chargebacks take credits back in proportion (`Settlement`, pure); credits already
+  spent cannot be taken back, so the balance stops at zero and the shortfall is recorded for the
+  operator (`unrecovered` on the balance, `shortfall` on the entry) rather than driving the
+  balance negative.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +168,7 @@ def fulfill_checkout(
             payments.mark(payment, "subscribed")
             return {"session_id": session_id, "status": "paid", "granted": False}
         granted = payments.fulfil(payment, reason=f"purchase: {product.title}")
+        settle_charge(payment.stripe_id, payment.payment_intent_id, stripe=stripe, payments=payments)
         return {"session_id": session_id, "status": "paid", "granted": granted}
     status = "expired" if session.get("status") == "expired" else ("failed" if failed else "pending")
     if session.get("status") in ("complete", "expired"):
@@ -200,6 +205,7 @@ def fulfill_invoice(invoice_id: str, *, stripe: Any, payments: Any, catalogue: C
         billing_reason=reason,
     )
     granted = payments.fulfil(payment, reason=f"plan period: {product.title}")
+    settle_charge(payment.stripe_id, payment.payment_intent_id, stripe=stripe, payments=payments)
     return {"invoice_id": invoice_id, "granted": granted}
 
 
@@ -214,30 +220,103 @@ def sync_subscription(subscription_id: str, *, stripe: Any, payments: Any, catal
 
 
 def reconcile_charge(charge_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
-    """Refunds (full or partial, in any order): credits follow the amount refunded so far."""
+    """A refund (full or partial, in any order): the payment behind the charge is brought in line."""
     charge = stripe.charge(charge_id)
-    payment = _payment_for_intent(charge.get("payment_intent"), stripe, payments, catalogue)
-    if payment is None:
-        return {"charge_id": charge_id, "taken": 0}
-    taken = payments.refund(payment["payment"], charge_id, int(charge.get("amount_refunded") or 0))
-    return {"charge_id": charge_id, "taken": taken}
+    return {"charge_id": charge_id, **_reconcile_intent(charge.get("payment_intent"), stripe, payments, catalogue)}
 
 
 def reconcile_dispute(dispute_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
-    """A chargeback takes the credits back while it stands; a dispute won returns them."""
+    """A chargeback opened or closed: the payment behind the disputed charge is brought in line."""
     dispute = stripe.dispute(dispute_id)
     intent = dispute.get("payment_intent") or stripe.charge(dispute["charge"]).get("payment_intent")
-    payment = _payment_for_intent(intent, stripe, payments, catalogue)
-    if payment is None:
-        return {"dispute_id": dispute_id, "moved": 0}
-    status = dispute.get("status")
-    if status in DISPUTE_RETURNED:
-        moved = payments.close_dispute(payment["payment"], dispute_id, won=True)
-    else:
-        moved = -payments.open_dispute(payment["payment"], dispute_id)
+    return {"dispute_id": dispute_id, **_reconcile_intent(intent, stripe, payments, catalogue)}
+
+
+# -- refunds and chargebacks ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Settlement:
+    """Where a paid payment's credits stand: granted, taken back for refunds, held back by a
+    standing chargeback, and the charge's latest dispute. Each step below is pure and returns the
+    new settlement with the credits it moves; the store applies it with its ledger claim."""
+
+    credits: int
+    amount: int | None  # minor units paid
+    refunded_amount: int = 0
+    credits_refunded: int = 0
+    credits_disputed: int = 0
+    dispute_id: str | None = None
+    dispute_status: str | None = None  # open | won | lost
+
+    @property
+    def standing(self) -> int:
+        """Credits the payment still stands for on the balance."""
+        return max(self.credits - self.credits_refunded - self.credits_disputed, 0)
+
+
+def after_refund(settlement: Settlement, amount_refunded: int) -> tuple[Settlement, int]:
+    """Credits follow the amount refunded so far, in proportion (PAY-4). Returns the credits to
+    take from the balance: credits a standing chargeback already took now count as refunded instead
+    of being taken twice, so a dispute won later returns only what is left of it."""
+    if amount_refunded <= settlement.refunded_amount:
+        return settlement, 0
+    total = settlement.amount or amount_refunded
+    target = settlement.credits * min(amount_refunded, total) // total
+    newly_refunded = max(0, target - settlement.credits_refunded)
+    take = min(newly_refunded, settlement.standing)
+    settled = replace(
+        settlement,
+        refunded_amount=amount_refunded,
+        credits_refunded=settlement.credits_refunded + newly_refunded,
+        credits_disputed=settlement.credits_disputed - (newly_refunded - take),
+    )
+    return settled, take
+
+
+def after_dispute_opened(settlement: Settlement, dispute_id: str) -> tuple[Settlement, int]:
+    """A chargeback takes back every credit the payment still stands for (PAY-4), once per dispute.
+    Returns the credits to take from the balance."""
+    if settlement.dispute_id == dispute_id:
+        return settlement, 0  # opened or closed already
+    take = settlement.standing
+    settled = replace(
+        settlement, credits_disputed=settlement.credits_disputed + take, dispute_id=dispute_id, dispute_status="open"
+    )
+    return settled, take
+
+
+def after_dispute_closed(settlement: Settlement, dispute_id: str, *, won: bool) -> tuple[Settlement, int]:
+    """A dispute won returns what its chargeback still holds; a lost one keeps it; one never seen
+    open (already won when first heard of) moves nothing. Returns the credits to give back."""
+    outcome = "won" if won else "lost"
+    if settlement.dispute_id != dispute_id:
+        return replace(settlement, dispute_id=dispute_id, dispute_status=outcome), 0
+    if settlement.dispute_status != "open":
+        return settlement, 0
+    returned = settlement.credits_disputed if won else 0
+    settled = replace(settlement, credits_disputed=settlement.credits_disputed - returned, dispute_status=outcome)
+    return settled, returned
+
+
+def settle_charge(stripe_id: str, payment_intent_id: str | None, *, stripe: Any, payments: Any) -> dict:
+    """Apply the refunds and disputes Stripe reports now for a paid payment's charge, always in the
+    same order (refunds, then disputes oldest first). Whichever event arrives first therefore
+    leaves the state every other order would: the later ones find each step claimed (PAY-4)."""
+    moved = {"taken": 0, "returned": 0}
+    charge_id = stripe.payment_intent(payment_intent_id).get("latest_charge") if payment_intent_id else None
+    if not charge_id:
+        return moved
+    charge = stripe.charge(charge_id)
+    moved["taken"] += payments.refund(stripe_id, charge_id, int(charge.get("amount_refunded") or 0))
+    disputes = sorted(stripe.disputes_for_charge(charge_id), key=lambda d: (d.get("created") or 0, d["id"]))
+    for dispute in disputes:
+        status = dispute.get("status")
+        if status in DISPUTE_RETURNED:
+            moved["returned"] += payments.close_dispute(stripe_id, dispute["id"], won=True)
+            continue
+        moved["taken"] += payments.open_dispute(stripe_id, dispute["id"])
         if status == "lost":
-            payments.close_dispute(payment["payment"], dispute_id, won=False)
-    return {"dispute_id": dispute_id, "moved": moved}
+            payments.close_dispute(stripe_id, dispute["id"], won=False)
+    return moved
 
 
 # -- webhook -------------------------------------------------------------------------------------
@@ -276,17 +355,19 @@ _HANDLERS = {
 
 
 # -- reading Stripe objects ----------------------------------------------------------------------
-def _payment_for_intent(intent: str | None, stripe: Any, payments: Any, catalogue: Catalogue) -> dict | None:
-    """The payment behind a payment intent; a refund that overtakes its checkout event fulfils
-    the checkout first, so the claw-back has something to take back."""
+def _reconcile_intent(intent: str | None, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
+    """Bring the payment behind a payment intent in line with Stripe. A refund or dispute that
+    overtakes its checkout or invoice event fulfils that payment first (which settles the charge),
+    so the claw-back has something to take back."""
     if not intent:
-        return None
+        return {"taken": 0, "returned": 0}
     payment = payments.payment_for_intent(intent)
-    if payment is None:
-        for session in stripe.checkout_sessions_for_payment_intent(intent):
-            fulfill_checkout(session["id"], stripe=stripe, payments=payments, catalogue=catalogue)
-        payment = payments.payment_for_intent(intent)
-    return payment
+    if payment is not None:
+        return settle_charge(payment["payment"], intent, stripe=stripe, payments=payments)
+    deps = {"stripe": stripe, "payments": payments, "catalogue": catalogue}
+    sessions = [fulfill_checkout(s["id"], **deps) for s in stripe.checkout_sessions_for_payment_intent(intent)]
+    invoices = [fulfill_invoice(invoice_id, **deps) for invoice_id in stripe.invoices_for_payment_intent(intent)]
+    return {"fulfilled_first": sessions + invoices}
 
 
 def _session_payment(session: dict, user_id: str, product: Product):

@@ -90,6 +90,19 @@ class StripeGateway:
     def dispute(self, dispute_id: str) -> dict:
         return self._call(self._client.v1.disputes.retrieve, dispute_id)
 
+    def payment_intent(self, payment_intent_id: str) -> dict:
+        return self._call(self._client.v1.payment_intents.retrieve, payment_intent_id)
+
+    def disputes_for_charge(self, charge_id: str) -> list[dict]:
+        found = self._call(self._client.v1.disputes.list, {"charge": charge_id, "limit": 100})
+        return list(found.get("data", []))
+
+    def invoices_for_payment_intent(self, payment_intent_id: str) -> list[str]:
+        """The invoices a payment intent paid (a subscription period's charge names no invoice)."""
+        payment = {"type": "payment_intent", "payment_intent": payment_intent_id}
+        found = self._call(self._client.v1.invoice_payments.list, {"payment": payment})
+        return [entry["invoice"] for entry in found.get("data", []) if entry.get("invoice")]
+
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> dict:
         try:
             return method(*args, **kwargs).to_dict()

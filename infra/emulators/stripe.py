@@ -176,6 +176,34 @@ class StripeEmulator:
             ]
         return {"object": "list", "data": data, "has_more": False, "url": "/v1/checkout/sessions"}
 
+    def list_disputes(self, charge: str | None) -> dict:
+        with self._lock:
+            data = [
+                self._public(o)
+                for o in self.objects.values()
+                if o["object"] == "dispute" and (charge is None or o["charge"] == charge)
+            ]
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/disputes"}
+
+    def list_invoice_payments(self, payment: dict | None) -> dict:
+        """Stripe's invoice payments, filtered by the payment intent that paid them."""
+        intent = (payment or {}).get("payment_intent")
+        with self._lock:
+            data = [
+                {
+                    "id": f"inpay_{invoice['id'].removeprefix('in_')}",
+                    "object": "invoice_payment",
+                    "invoice": invoice["id"],
+                    "payment": entry["payment"],
+                    "status": "paid",
+                }
+                for invoice in self.objects.values()
+                if invoice["object"] == "invoice"
+                for entry in invoice["payments"]["data"]
+                if intent is None or entry["payment"].get("payment_intent") == intent
+            ]
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/invoice_payments"}
+
     def create_refund(self, params: dict) -> dict:
         charge_id = params.get("charge")
         if not charge_id and params.get("payment_intent"):
@@ -257,6 +285,7 @@ class StripeEmulator:
                 "currency": charge["currency"],
                 "status": "needs_response",
                 "reason": "fraudulent",
+                "created": int(time.time()),
             }
             self.objects[dispute["id"]] = dispute
             self._emit("charge.dispute.created", dispute)
@@ -493,6 +522,10 @@ def _route(emulator: StripeEmulator, request: Request) -> Response:
         return _json(emulator.create_checkout_session(params, request.headers.get("Idempotency-Key")))
     if path == "/v1/checkout/sessions" and method == "GET":
         return _json(emulator.list_sessions(query.get("payment_intent")))
+    if path == "/v1/disputes" and method == "GET":
+        return _json(emulator.list_disputes(query.get("charge")))
+    if path == "/v1/invoice_payments" and method == "GET":
+        return _json(emulator.list_invoice_payments(query.get("payment")))
     if path == "/v1/refunds" and method == "POST":
         return _json(emulator.create_refund(params))
     found = _OBJECT_ROUTES.match(path)

@@ -201,3 +201,19 @@ def test_pay3_payment_records_expire_after_the_legal_period(stripe_local):
     record = PaymentRecord.get(*PaymentRecord.key(session_id))
     days = wiring.profile().category("payments").retention.days
     assert round((record.expires_at - record.created_at).total_seconds() / 86400) == days
+
+
+def test_pay4_dispute_won_after_a_partial_refund_returns_only_the_unrefunded_share(stripe_local):
+    """Dispute opened (takes all 500), half refunded meanwhile, dispute won: 250 come back, not 500."""
+    session_id = checkout("u1", "studio")
+    charge = stripe_local.retrieve(stripe_local.pay(session_id)["payment_intent"])["latest_charge"]
+    stripe_local.flush()
+    dispute = stripe_local.dispute(charge)
+    stripe_local.flush()
+    stripe_local.refund(charge, 1000)
+    stripe_local.flush()
+    assert wiring.ledger().balance("u1") == 0
+    stripe_local.close_dispute(dispute["id"], "won")
+    stripe_local.flush()
+    assert wiring.ledger().balance("u1") == 250
+    assert wiring.payments().payment(session_id)["credits_refunded"] == 250
