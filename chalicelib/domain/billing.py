@@ -4,7 +4,8 @@ Rules (PAY-1, PAY-4):
 - Fulfilment is one function per business object (session, invoice, charge, dispute), called from
   the webhook and, for sessions, from the success redirect too. Each re-fetches its object from
   Stripe, so events may arrive duplicated or in any order: the current state decides.
-- Credits are granted only for `payment_status == "paid"`, once per session or invoice (the
+- Credits are granted only for `payment_status == "paid"` at the catalogue's price (one unit, its
+  amount, its currency; anything else is held for an operator), once per session or invoice (the
   ledger claim is written in the same transaction as the credits and the payment record).
 - Every event about a paid payment (checkout, invoice, refund, dispute) ends in `settle_charge`,
   which applies what Stripe reports now in one fixed order, so any delivery order of any events
@@ -124,6 +125,19 @@ class Payment:
     billing_reason: str | None = None
 
 
+def price_mismatch(product: Product, *, amount: Any, currency: Any, quantity: Any) -> dict:
+    """What a payment paid that differs from the catalogue's price of its product (PAY-4): one
+    unit, at the product's amount, in its currency. Empty when it paid exactly that."""
+    expected = {"amount": product.amount, "currency": product.currency, "quantity": 1}
+    paid = {"amount": amount, "currency": currency.lower() if isinstance(currency, str) else currency}
+    paid["quantity"] = quantity
+    return {
+        field: {"expected": expected[field], "paid": paid[field]}
+        for field in expected
+        if paid[field] != expected[field]
+    }
+
+
 # -- checkout ------------------------------------------------------------------------------------
 def start_checkout(
     user_id: str, product_id: str, attempt: str | None, *, catalogue: Catalogue, stripe: Any, base_url: str
@@ -163,6 +177,15 @@ def fulfill_checkout(
         return {"session_id": session_id, "status": "ignored", "granted": False}
     payment = _session_payment(session, user_id, product)
     if session.get("payment_status") == "paid":
+        mismatch = price_mismatch(
+            product,
+            amount=session.get("amount_total"),
+            currency=session.get("currency"),
+            quantity=_units(session, "line_items"),
+        )
+        if mismatch:
+            _hold_for_review(payment, mismatch, payments)
+            return {"session_id": session_id, "status": "mismatch", "granted": False}
         if product.kind == "plan":
             payments.track_subscription(session.get("subscription") or "", user_id, product.id, "active")
             payments.mark(payment, "subscribed")
@@ -204,6 +227,12 @@ def fulfill_invoice(invoice_id: str, *, stripe: Any, payments: Any, catalogue: C
         customer_id=invoice.get("customer"),
         billing_reason=reason,
     )
+    mismatch = price_mismatch(
+        product, amount=payment.amount, currency=payment.currency, quantity=_units(subscription, "items")
+    )
+    if mismatch:
+        _hold_for_review(payment, mismatch, payments)
+        return {"invoice_id": invoice_id, "granted": False}
     granted = payments.fulfil(payment, reason=f"plan period: {product.title}")
     settle_charge(payment.stripe_id, payment.payment_intent_id, stripe=stripe, payments=payments)
     return {"invoice_id": invoice_id, "granted": granted}
@@ -370,6 +399,23 @@ def _reconcile_intent(intent: str | None, stripe: Any, payments: Any, catalogue:
     return {"fulfilled_first": sessions + invoices}
 
 
+def _hold_for_review(payment: Payment, mismatch: dict, payments: Any) -> None:
+    """A payment that does not match its catalogue price grants nothing and waits for an operator;
+    the log line names the product and the figures, never the buyer."""
+    if payments.hold_for_review(payment, mismatch):
+        logger.warning(
+            "payment does not match the catalogue price; held for review",
+            extra={"product": payment.product_id, "kind": payment.kind, "mismatch": mismatch},
+        )
+
+
+def payments_for_review(operator: str, *, payments: Any, audit: Any) -> list[dict]:
+    """Payments held because they did not match the catalogue, oldest first (read by operators;
+    audited like every operator action)."""
+    audit(operator, "view_payment_reviews", clock.now(), None, {})
+    return payments.held_for_review()
+
+
 def _session_payment(session: dict, user_id: str, product: Product):
     return Payment(
         stripe_id=session["id"],
@@ -391,6 +437,12 @@ def _first_price(session: dict) -> str | None:
     items = ((session.get("line_items") or {}).get("data")) or []
     price = (items[0].get("price") or {}) if items else {}
     return price.get("id") if isinstance(price, dict) else price
+
+
+def _units(obj: dict, items_field: str) -> int | None:
+    """Units bought across a session's line items or a subscription's items (None if unreadable)."""
+    quantities = [item.get("quantity") for item in ((obj.get(items_field) or {}).get("data")) or []]
+    return sum(quantities) if quantities and all(isinstance(q, int) for q in quantities) else None
 
 
 def _subscription_price(subscription: dict) -> str | None:

@@ -152,7 +152,7 @@ class LedgerStore:
                 reason=reason,
                 created_at=now,
                 open_partition=OPEN_HOLDS,
-                open_since=_stamp(now),
+                open_since=time_key(now),
             )
             try:
                 with self._transaction() as tx:
@@ -185,7 +185,7 @@ class LedgerStore:
 
     def release_stale(self, older_than: datetime) -> int:
         """Release every hold still open that was taken before `older_than`; returns how many."""
-        stale = CreditHold.open_holds.query(OPEN_HOLDS, CreditHold.open_since < _stamp(older_than))
+        stale = CreditHold.open_holds.query(OPEN_HOLDS, CreditHold.open_since < time_key(older_than))
         return sum(1 for hold in list(stale) if self.release(hold.pk.removeprefix("HOLD#")))
 
     def hold_state(self, hold_id: str) -> str | None:
@@ -293,7 +293,7 @@ def _query_raw(hash_key: str, **options: Any) -> list[LedgerRecord]:
         kwargs["exclusive_start_key"] = page["LastEvaluatedKey"]
 
 
-def _stamp(moment: datetime) -> str:
+def time_key(moment: datetime) -> str:
     """Fixed-width UTC time, so keys sort in time order (isoformat drops zero microseconds)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -336,7 +336,7 @@ def _entry(
     suffix = hashlib.sha256(f"{kind}:{reference}".encode()).hexdigest()[:16]
     return LedgerEntry(
         CreditBalance.key(user_id)[0],
-        f"{LedgerEntry.ENTRY_PREFIX}{_stamp(now)}#{suffix}",
+        f"{LedgerEntry.ENTRY_PREFIX}{time_key(now)}#{suffix}",
         owner_id=user_id,
         kind=kind,
         amount=amount,

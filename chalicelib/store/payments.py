@@ -8,6 +8,7 @@ Claim keys: `stripe:payment:<session or invoice>`, `stripe:refund:<charge>:<amou
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 
 from chalicelib import clock, errors
@@ -18,8 +19,8 @@ from chalicelib.domain.billing import (
     after_dispute_opened,
     after_refund,
 )
-from chalicelib.store.ledger import LedgerStore
-from chalicelib.store.models.ledger import PaymentRecord, PaymentReference
+from chalicelib.store.ledger import LedgerStore, time_key
+from chalicelib.store.models.ledger import PAYMENT_REVIEWS, PaymentRecord, PaymentReference
 
 RETRIES = 4
 
@@ -46,8 +47,9 @@ class PaymentStore:
         except errors.Conflict:
             return False if self._ledger.applied_amount(key) is not None else _raise_busy()
 
-    def mark(self, payment: Payment, status: str) -> bool:
-        """Record an unpaid outcome (pending, failed, expired); a paid record is never downgraded."""
+    def mark(self, payment: Payment, status: str, *, mismatch: dict | None = None) -> bool:
+        """Record an outcome that grants nothing (pending, failed, expired, subscribed, mismatch);
+        a paid record is never downgraded. A mismatch is listed for operators."""
         for _ in range(RETRIES):
             now = clock.now()
             record = self._record(payment.stripe_id) or PaymentRecord(
@@ -57,12 +59,25 @@ class PaymentStore:
                 return False
             _copy_facts(record, payment)
             record.status, record.updated_at = status, now
+            if mismatch:
+                record.mismatch = json.dumps(mismatch, sort_keys=True)
+                record.review_partition, record.review_since = PAYMENT_REVIEWS, time_key(now)
             try:
                 record.save()
                 return True
             except PaymentRecord.PutError:
                 continue
         return _raise_busy()
+
+    def hold_for_review(self, payment: Payment, mismatch: dict) -> bool:
+        """Record a paid payment that does not match its catalogue price for an operator: no
+        credits, never over a payment already granted. False when already recorded."""
+        return self.mark(payment, "mismatch", mismatch=mismatch)
+
+    def held_for_review(self, limit: int = 100) -> list[dict]:
+        """Payments held for review, oldest first."""
+        held = PaymentRecord.reviews.query(PAYMENT_REVIEWS, limit=limit)
+        return [{**_view(record), "mismatch": json.loads(record.mismatch or "{}")} for record in held]
 
     def payment_for_intent(self, payment_intent_id: str) -> dict | None:
         reference = PaymentReference.get_live(*PaymentReference.key(payment_intent_id), consistent_read=True)

@@ -378,7 +378,12 @@ class StripeEmulator:
             "status": "active",
             "customer": customer,
             "metadata": dict((session["_subscription_data"] or {}).get("metadata") or {}),
-            "items": {"object": "list", "data": [{"price": {"id": session["_line_items"][0]["price"]}}]},
+            "items": {
+                "object": "list",
+                "data": [
+                    {"price": {"id": item["price"]}, "quantity": item["quantity"]} for item in session["_line_items"]
+                ],
+            },
         }
         self.objects[subscription["id"]] = subscription
         session["subscription"] = subscription["id"]

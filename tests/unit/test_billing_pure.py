@@ -86,3 +86,19 @@ def test_pay4_dispute_already_won_when_first_seen_moves_nothing():
 
     settled, returned = after_dispute_closed(Settlement(credits=100, amount=500), "dp_9", won=True)
     assert (returned, settled.standing, settled.dispute_status) == (0, 100, "won")
+
+
+def test_pay4_price_mismatch_compares_amount_currency_and_units_with_the_catalogue():
+    from chalicelib.domain.billing import price_mismatch
+
+    starter = load_catalogue("local").get("starter")
+    assert price_mismatch(starter, amount=500, currency="EUR", quantity=1) == {}
+    assert price_mismatch(starter, amount=1000, currency="eur", quantity=2) == {
+        "amount": {"expected": 500, "paid": 1000},
+        "quantity": {"expected": 1, "paid": 2},
+    }
+    assert price_mismatch(starter, amount=None, currency=None, quantity=None).keys() == {
+        "amount",
+        "currency",
+        "quantity",
+    }

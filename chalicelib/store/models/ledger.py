@@ -9,7 +9,8 @@ Keys:
   ACCOUNT#<user>     ENTRY#<time>#<ref>          append-only ledger entries
   HOLD#<hold id>     HOLD                        a hold; `open_partition`/`open_since` while held
   CLAIM#<key>        CLAIM                       a business key already applied
-  PAYMENT#<stripe id> PAYMENT                    a checkout session or invoice paid through Stripe
+  PAYMENT#<stripe id> PAYMENT                    a checkout session or invoice paid through Stripe;
+                                                 `review_partition`/`review_since` while held
   PAYREF#<stripe id> PAYREF                      payment intent / charge / subscription -> payment
 """
 
@@ -24,6 +25,7 @@ from chalicelib.profile.schema import Category
 from chalicelib.store.base import Record
 
 OPEN_HOLDS = "OPEN"
+PAYMENT_REVIEWS = "REVIEW"
 
 
 class OpenHoldsIndex(GlobalSecondaryIndex):
@@ -35,6 +37,17 @@ class OpenHoldsIndex(GlobalSecondaryIndex):
 
     open_partition = UnicodeAttribute(hash_key=True)
     open_since = UnicodeAttribute(range_key=True)
+
+
+class PaymentReviewIndex(GlobalSecondaryIndex):
+    """Sparse: only payments held for an operator's review carry these attributes."""
+
+    class Meta:
+        index_name = "ledger_payment_reviews"
+        projection = AllProjection()
+
+    review_partition = UnicodeAttribute(hash_key=True)
+    review_since = UnicodeAttribute(range_key=True)
 
 
 class LedgerRecord(Record):
@@ -133,7 +146,7 @@ class PaymentRecord(LedgerRecord):
     kind = UnicodeAttribute()  # pack | plan
     product_id = UnicodeAttribute()  # catalogue id of the pack or plan
     mode = UnicodeAttribute()  # payment | subscription
-    status = UnicodeAttribute()  # open | paid | failed | expired
+    status = UnicodeAttribute()  # open | paid | failed | expired | subscribed | mismatch
     credits = NumberAttribute(default=0)
     amount = NumberAttribute(null=True)  # minor units
     currency = UnicodeAttribute(null=True)
@@ -148,10 +161,14 @@ class PaymentRecord(LedgerRecord):
     dispute_id = UnicodeAttribute(null=True)
     dispute_status = UnicodeAttribute(null=True)  # open | won | lost
     credits_disputed = NumberAttribute(default=0)  # credits taken back while a dispute stands
+    mismatch = UnicodeAttribute(null=True)  # JSON: what differed from the catalogue price
+    review_partition = UnicodeAttribute(null=True)  # set while held for an operator's review
+    review_since = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     paid_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
+    reviews = PaymentReviewIndex()
 
     @staticmethod
     def key(stripe_id: str) -> tuple[str, str]:
