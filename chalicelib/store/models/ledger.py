@@ -6,7 +6,7 @@ Money is never deleted by the code: every record here carries the profile's lega
 
 Keys:
   ACCOUNT#<user>     BALANCE                     the balance item (one per user)
-  ACCOUNT#<user>     ENTRY#<time>#<ref>          append-only ledger entries
+  ACCOUNT#<user>     ENTRY#<sequence, 12 digits> append-only ledger entries, in the order applied
   HOLD#<hold id>     HOLD                        a hold; `open_partition`/`open_since` while held
   CLAIM#<key>        CLAIM                       a business key already applied
   PAYMENT#<stripe id> PAYMENT                    a checkout session or invoice paid through Stripe;
@@ -64,6 +64,7 @@ class CreditBalance(LedgerRecord):
         table_name = "ledger"
 
     balance = NumberAttribute(default=0)
+    sequence = NumberAttribute(null=True)  # movements applied so far: the last entry's number (PAY-2)
     unrecovered = NumberAttribute(default=0)  # credits clawed back after they had been spent
     updated_at = UTCDateTimeAttribute(null=True)
 
@@ -73,7 +74,8 @@ class CreditBalance(LedgerRecord):
 
 
 class LedgerEntry(LedgerRecord):
-    """One movement. `amount` is signed; the entries of an account sum to its balance."""
+    """One movement. `amount` is signed; replayed in sequence, the entries of an account reach its
+    balance, each one's `balance_after` on the way (PAY-2)."""
 
     logical_table = "ledger"
     category = Category.CREDIT_LEDGER
@@ -87,9 +89,15 @@ class LedgerEntry(LedgerRecord):
     reference = UnicodeAttribute()  # the business key or hold id this entry applies
     details = UnicodeAttribute(null=True)  # JSON object, no personal data
     shortfall = NumberAttribute(null=True)  # clawback only: credits already spent
+    sequence = NumberAttribute()  # 1, 2, 3… per account, in the order applied
+    balance_after = NumberAttribute()
     created_at = UTCDateTimeAttribute()
 
     ENTRY_PREFIX: ClassVar[str] = "ENTRY#"
+
+    @staticmethod
+    def key(user_id: str, sequence: int) -> tuple[str, str]:
+        return CreditBalance.key(user_id)[0], f"{LedgerEntry.ENTRY_PREFIX}{sequence:012d}"
 
 
 class CreditHold(LedgerRecord):
