@@ -26,6 +26,7 @@ def test_pay2_checkout_and_ledger_through_the_api(stripe_local, client):  # noqa
     assert page["balance"] == 100
     assert page["entries"][0]["kind"] == "grant"
     assert page["entries"][0]["amount"] == 100
+    assert (page["entries"][0]["sequence"], page["entries"][0]["balance_after"]) == (1, 100)
     products = client.http.get("/billing/catalogue").json_body["products"]
     assert {"starter", "studio", "monthly"} <= {p["id"] for p in products}
 
