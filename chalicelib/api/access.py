@@ -75,6 +75,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/operator/requests/{request_id}"): OPERATOR,
     ("POST", "/operator/users/{user_id}/minor"): OPERATOR,
     ("GET", "/operator/audit/{month}"): OPERATOR,
+    ("GET", "/operator/payments/review"): OPERATOR,
 }
 
 

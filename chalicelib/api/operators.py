@@ -1,4 +1,5 @@
-"""HTTP routes for operators (OPS-6): request queue, request status, minor takedown, audit log.
+"""HTTP routes for operators (OPS-6): request queue, request status, minor takedown, audit log,
+payments held for review.
 
 Operators present `X-Operator-Key`; every action, reads included, lands in the audit log.
 """
@@ -73,3 +74,13 @@ def audit_log(month):
 
     operator = _operator()
     return json_response({"actions": audit_log(_deps(), operator, month)})
+
+
+@route(bp, "/operator/payments/review", methods=["GET"])
+def payments_for_review():
+    from chalicelib import wiring
+    from chalicelib.domain.billing import payments_for_review
+
+    operator = _operator()
+    held = payments_for_review(operator, payments=wiring.payments(), audit=_deps().rights.audit)
+    return json_response({"payments": held})

@@ -4,18 +4,23 @@ Rules (PAY-1, PAY-4):
 - Fulfilment is one function per business object (session, invoice, charge, dispute), called from
   the webhook and, for sessions, from the success redirect too. Each re-fetches its object from
   Stripe, so events may arrive duplicated or in any order: the current state decides.
-- Credits are granted only for `payment_status == "paid"`, once per session or invoice (the
+- Credits are granted only for `payment_status == "paid"` at the catalogue's price (one unit, its
+  amount, its currency; anything else is held for an operator), once per session or invoice (the
   ledger claim is written in the same transaction as the credits and the payment record).
-- Refunds and chargebacks take credits back in proportion; credits already spent cannot be taken
-  back, so the balance stops at zero and the shortfall is recorded for the operator (`unrecovered`
-  on the balance, `shortfall` on the entry) rather than driving the balance negative.
+- Every event about a paid payment (checkout, invoice, refund, dispute) ends in `settle_charge`,
+  which applies what Stripe reports now in one fixed order, so any delivery order of any events
+  reaches the same final state.
+- Refunds and chargebacks take credits back in proportion (`Settlement`, pure); credits already
+  spent cannot be taken back, so the balance stops at zero and the shortfall is recorded for the
+  operator (`unrecovered` on the balance, `shortfall` on the entry) rather than driving the
+  balance negative.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +97,15 @@ def load_catalogue(stage: str, path: Path = CATALOGUE_FILE) -> Catalogue:
 
 
 @dataclass(frozen=True)
+class WebhookEvent:
+    """The envelope of a verified Stripe delivery: the object it names is re-fetched, never trusted."""
+
+    id: str
+    type: str
+    object_id: str | None
+
+
+@dataclass(frozen=True)
 class Payment:
     """The facts kept about one payment: no card data exists in it by construction (PAY-1)."""
 
@@ -109,6 +123,19 @@ class Payment:
     subscription_id: str | None = None
     customer_id: str | None = None
     billing_reason: str | None = None
+
+
+def price_mismatch(product: Product, *, amount: Any, currency: Any, quantity: Any) -> dict:
+    """What a payment paid that differs from the catalogue's price of its product (PAY-4): one
+    unit, at the product's amount, in its currency. Empty when it paid exactly that."""
+    expected = {"amount": product.amount, "currency": product.currency, "quantity": 1}
+    paid = {"amount": amount, "currency": currency.lower() if isinstance(currency, str) else currency}
+    paid["quantity"] = quantity
+    return {
+        field: {"expected": expected[field], "paid": paid[field]}
+        for field in expected
+        if paid[field] != expected[field]
+    }
 
 
 # -- checkout ------------------------------------------------------------------------------------
@@ -150,11 +177,21 @@ def fulfill_checkout(
         return {"session_id": session_id, "status": "ignored", "granted": False}
     payment = _session_payment(session, user_id, product)
     if session.get("payment_status") == "paid":
+        mismatch = price_mismatch(
+            product,
+            amount=session.get("amount_total"),
+            currency=session.get("currency"),
+            quantity=_units(session, "line_items"),
+        )
+        if mismatch:
+            _hold_for_review(payment, mismatch, payments)
+            return {"session_id": session_id, "status": "mismatch", "granted": False}
         if product.kind == "plan":
             payments.track_subscription(session.get("subscription") or "", user_id, product.id, "active")
             payments.mark(payment, "subscribed")
             return {"session_id": session_id, "status": "paid", "granted": False}
         granted = payments.fulfil(payment, reason=f"purchase: {product.title}")
+        settle_charge(payment.stripe_id, payment.payment_intent_id, stripe=stripe, payments=payments)
         return {"session_id": session_id, "status": "paid", "granted": granted}
     status = "expired" if session.get("status") == "expired" else ("failed" if failed else "pending")
     if session.get("status") in ("complete", "expired"):
@@ -190,7 +227,14 @@ def fulfill_invoice(invoice_id: str, *, stripe: Any, payments: Any, catalogue: C
         customer_id=invoice.get("customer"),
         billing_reason=reason,
     )
+    mismatch = price_mismatch(
+        product, amount=payment.amount, currency=payment.currency, quantity=_units(subscription, "items")
+    )
+    if mismatch:
+        _hold_for_review(payment, mismatch, payments)
+        return {"invoice_id": invoice_id, "granted": False}
     granted = payments.fulfil(payment, reason=f"plan period: {product.title}")
+    settle_charge(payment.stripe_id, payment.payment_intent_id, stripe=stripe, payments=payments)
     return {"invoice_id": invoice_id, "granted": granted}
 
 
@@ -205,30 +249,103 @@ def sync_subscription(subscription_id: str, *, stripe: Any, payments: Any, catal
 
 
 def reconcile_charge(charge_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
-    """Refunds (full or partial, in any order): credits follow the amount refunded so far."""
+    """A refund (full or partial, in any order): the payment behind the charge is brought in line."""
     charge = stripe.charge(charge_id)
-    payment = _payment_for_intent(charge.get("payment_intent"), stripe, payments, catalogue)
-    if payment is None:
-        return {"charge_id": charge_id, "taken": 0}
-    taken = payments.refund(payment["payment"], charge_id, int(charge.get("amount_refunded") or 0))
-    return {"charge_id": charge_id, "taken": taken}
+    return {"charge_id": charge_id, **_reconcile_intent(charge.get("payment_intent"), stripe, payments, catalogue)}
 
 
 def reconcile_dispute(dispute_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
-    """A chargeback takes the credits back while it stands; a dispute won returns them."""
+    """A chargeback opened or closed: the payment behind the disputed charge is brought in line."""
     dispute = stripe.dispute(dispute_id)
     intent = dispute.get("payment_intent") or stripe.charge(dispute["charge"]).get("payment_intent")
-    payment = _payment_for_intent(intent, stripe, payments, catalogue)
-    if payment is None:
-        return {"dispute_id": dispute_id, "moved": 0}
-    status = dispute.get("status")
-    if status in DISPUTE_RETURNED:
-        moved = payments.close_dispute(payment["payment"], dispute_id, won=True)
-    else:
-        moved = -payments.open_dispute(payment["payment"], dispute_id)
+    return {"dispute_id": dispute_id, **_reconcile_intent(intent, stripe, payments, catalogue)}
+
+
+# -- refunds and chargebacks ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Settlement:
+    """Where a paid payment's credits stand: granted, taken back for refunds, held back by a
+    standing chargeback, and the charge's latest dispute. Each step below is pure and returns the
+    new settlement with the credits it moves; the store applies it with its ledger claim."""
+
+    credits: int
+    amount: int | None  # minor units paid
+    refunded_amount: int = 0
+    credits_refunded: int = 0
+    credits_disputed: int = 0
+    dispute_id: str | None = None
+    dispute_status: str | None = None  # open | won | lost
+
+    @property
+    def standing(self) -> int:
+        """Credits the payment still stands for on the balance."""
+        return max(self.credits - self.credits_refunded - self.credits_disputed, 0)
+
+
+def after_refund(settlement: Settlement, amount_refunded: int) -> tuple[Settlement, int]:
+    """Credits follow the amount refunded so far, in proportion (PAY-4). Returns the credits to
+    take from the balance: credits a standing chargeback already took now count as refunded instead
+    of being taken twice, so a dispute won later returns only what is left of it."""
+    if amount_refunded <= settlement.refunded_amount:
+        return settlement, 0
+    total = settlement.amount or amount_refunded
+    target = settlement.credits * min(amount_refunded, total) // total
+    newly_refunded = max(0, target - settlement.credits_refunded)
+    take = min(newly_refunded, settlement.standing)
+    settled = replace(
+        settlement,
+        refunded_amount=amount_refunded,
+        credits_refunded=settlement.credits_refunded + newly_refunded,
+        credits_disputed=settlement.credits_disputed - (newly_refunded - take),
+    )
+    return settled, take
+
+
+def after_dispute_opened(settlement: Settlement, dispute_id: str) -> tuple[Settlement, int]:
+    """A chargeback takes back every credit the payment still stands for (PAY-4), once per dispute.
+    Returns the credits to take from the balance."""
+    if settlement.dispute_id == dispute_id:
+        return settlement, 0  # opened or closed already
+    take = settlement.standing
+    settled = replace(
+        settlement, credits_disputed=settlement.credits_disputed + take, dispute_id=dispute_id, dispute_status="open"
+    )
+    return settled, take
+
+
+def after_dispute_closed(settlement: Settlement, dispute_id: str, *, won: bool) -> tuple[Settlement, int]:
+    """A dispute won returns what its chargeback still holds; a lost one keeps it; one never seen
+    open (already won when first heard of) moves nothing. Returns the credits to give back."""
+    outcome = "won" if won else "lost"
+    if settlement.dispute_id != dispute_id:
+        return replace(settlement, dispute_id=dispute_id, dispute_status=outcome), 0
+    if settlement.dispute_status != "open":
+        return settlement, 0
+    returned = settlement.credits_disputed if won else 0
+    settled = replace(settlement, credits_disputed=settlement.credits_disputed - returned, dispute_status=outcome)
+    return settled, returned
+
+
+def settle_charge(stripe_id: str, payment_intent_id: str | None, *, stripe: Any, payments: Any) -> dict:
+    """Apply the refunds and disputes Stripe reports now for a paid payment's charge, always in the
+    same order (refunds, then disputes oldest first). Whichever event arrives first therefore
+    leaves the state every other order would: the later ones find each step claimed (PAY-4)."""
+    moved = {"taken": 0, "returned": 0}
+    charge_id = stripe.payment_intent(payment_intent_id).get("latest_charge") if payment_intent_id else None
+    if not charge_id:
+        return moved
+    charge = stripe.charge(charge_id)
+    moved["taken"] += payments.refund(stripe_id, charge_id, int(charge.get("amount_refunded") or 0))
+    disputes = sorted(stripe.disputes_for_charge(charge_id), key=lambda d: (d.get("created") or 0, d["id"]))
+    for dispute in disputes:
+        status = dispute.get("status")
+        if status in DISPUTE_RETURNED:
+            moved["returned"] += payments.close_dispute(stripe_id, dispute["id"], won=True)
+            continue
+        moved["taken"] += payments.open_dispute(stripe_id, dispute["id"])
         if status == "lost":
-            payments.close_dispute(payment["payment"], dispute_id, won=False)
-    return {"dispute_id": dispute_id, "moved": moved}
+            payments.close_dispute(stripe_id, dispute["id"], won=False)
+    return moved
 
 
 # -- webhook -------------------------------------------------------------------------------------
@@ -236,11 +353,10 @@ def handle_stripe_delivery(
     payload: bytes, signature_header: str | None, *, stripe: Any, payments: Any, catalogue: Catalogue
 ) -> dict:
     """Verify a webhook delivery, then reconcile the object it names. Unknown types are
-    acknowledged and ignored; unsigned, forged or stale deliveries raise SignatureInvalid."""
+    acknowledged and ignored; unsigned, forged, stale or future-dated deliveries raise
+    SignatureInvalid, and a signed body that is not an event InvalidInput."""
     event = stripe.verify_event(payload, signature_header)
-    event_type = event.get("type", "")
-    obj = (event.get("data") or {}).get("object") or {}
-    object_id = obj.get("id")
+    event_type, object_id = event.type, event.object_id
     handler = _HANDLERS.get(event_type)
     if handler is None or not object_id:
         return {"received": True, "handled": False}
@@ -249,7 +365,7 @@ def handle_stripe_delivery(
         result = fulfill_checkout(object_id, failed=True, **deps)
     else:
         result = handler(object_id, **deps)
-    logger.info("stripe event handled", extra={"event_type": event_type, "event_id": event.get("id")})
+    logger.info("stripe event handled", extra={"event_type": event_type, "event_id": event.id})
     return {"received": True, "handled": True, "result": result}
 
 
@@ -268,17 +384,36 @@ _HANDLERS = {
 
 
 # -- reading Stripe objects ----------------------------------------------------------------------
-def _payment_for_intent(intent: str | None, stripe: Any, payments: Any, catalogue: Catalogue) -> dict | None:
-    """The payment behind a payment intent; a refund that overtakes its checkout event fulfils
-    the checkout first, so the claw-back has something to take back."""
+def _reconcile_intent(intent: str | None, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
+    """Bring the payment behind a payment intent in line with Stripe. A refund or dispute that
+    overtakes its checkout or invoice event fulfils that payment first (which settles the charge),
+    so the claw-back has something to take back."""
     if not intent:
-        return None
+        return {"taken": 0, "returned": 0}
     payment = payments.payment_for_intent(intent)
-    if payment is None:
-        for session in stripe.checkout_sessions_for_payment_intent(intent):
-            fulfill_checkout(session["id"], stripe=stripe, payments=payments, catalogue=catalogue)
-        payment = payments.payment_for_intent(intent)
-    return payment
+    if payment is not None:
+        return settle_charge(payment["payment"], intent, stripe=stripe, payments=payments)
+    deps = {"stripe": stripe, "payments": payments, "catalogue": catalogue}
+    sessions = [fulfill_checkout(s["id"], **deps) for s in stripe.checkout_sessions_for_payment_intent(intent)]
+    invoices = [fulfill_invoice(invoice_id, **deps) for invoice_id in stripe.invoices_for_payment_intent(intent)]
+    return {"fulfilled_first": sessions + invoices}
+
+
+def _hold_for_review(payment: Payment, mismatch: dict, payments: Any) -> None:
+    """A payment that does not match its catalogue price grants nothing and waits for an operator;
+    the log line names the product and the figures, never the buyer."""
+    if payments.hold_for_review(payment, mismatch):
+        logger.warning(
+            "payment does not match the catalogue price; held for review",
+            extra={"product": payment.product_id, "kind": payment.kind, "mismatch": mismatch},
+        )
+
+
+def payments_for_review(operator: str, *, payments: Any, audit: Any) -> list[dict]:
+    """Payments held because they did not match the catalogue, oldest first (read by operators;
+    audited like every operator action)."""
+    audit(operator, "view_payment_reviews", clock.now(), None, {})
+    return payments.held_for_review()
 
 
 def _session_payment(session: dict, user_id: str, product: Product):
@@ -302,6 +437,12 @@ def _first_price(session: dict) -> str | None:
     items = ((session.get("line_items") or {}).get("data")) or []
     price = (items[0].get("price") or {}) if items else {}
     return price.get("id") if isinstance(price, dict) else price
+
+
+def _units(obj: dict, items_field: str) -> int | None:
+    """Units bought across a session's line items or a subscription's items (None if unreadable)."""
+    quantities = [item.get("quantity") for item in ((obj.get(items_field) or {}).get("data")) or []]
+    return sum(quantities) if quantities and all(isinstance(q, int) for q in quantities) else None
 
 
 def _subscription_price(subscription: dict) -> str | None:

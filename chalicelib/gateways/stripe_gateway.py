@@ -1,5 +1,9 @@
 """Stripe, through its SDK: Checkout Sessions, re-fetching the objects events name, and webhook
-signature verification. Returns plain dicts so the domain never handles SDK objects.
+signature verification. Returns plain values so the domain never handles SDK objects.
+
+A delivery is verified by the SDK (HMAC, and timestamps too old), refused when signed more than the
+tolerance in the future too, and only then parsed, by a pydantic model of the event envelope: a
+signed body that is not an event is a 400, never a 500 that Stripe would retry for days (PAY-4).
 
 Locally `api_base` points the same client at the embedded emulator; the code path is the same.
 """
@@ -8,9 +12,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import errors
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
-WEBHOOK_TOLERANCE_SECONDS = 300
+from chalicelib import clock, errors
+from chalicelib.domain.billing import WebhookEvent
+
+WEBHOOK_TOLERANCE_SECONDS = 300  # either side of now, as for fal.ai's webhooks
+
+
+class _EventObject(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: StrictStr | None = Field(default=None, min_length=1, max_length=255)  # balance events have none
+
+
+class _EventData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    object: _EventObject
+
+
+class _EventEnvelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: StrictStr = Field(min_length=1, max_length=255)
+    type: StrictStr = Field(min_length=1, max_length=255)
+    data: _EventData
 
 
 class StripeGateway:
@@ -23,15 +47,22 @@ class StripeGateway:
         self._webhook_secret = webhook_secret
 
     # -- webhooks ------------------------------------------------------------------------------
-    def verify_event(self, payload: bytes, signature_header: str | None) -> dict:
-        """The event in a signed delivery; SignatureInvalid when unsigned, forged or stale."""
+    def verify_event(self, payload: bytes, signature_header: str | None) -> WebhookEvent:
+        """The event in a signed delivery. SignatureInvalid when unsigned, forged, stale or signed in
+        the future; InvalidInput when the signed body is not a Stripe event."""
         try:
-            event = self._stripe.Webhook.construct_event(
-                payload, signature_header or "", self._webhook_secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+            self._stripe.WebhookSignature.verify_header(
+                payload, signature_header, self._webhook_secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
             )
         except (self._stripe.SignatureVerificationError, ValueError) as exc:
             raise errors.SignatureInvalid("The webhook signature is invalid.") from exc
-        return event.to_dict()
+        if _signed_at(signature_header or "") > clock.now().timestamp() + WEBHOOK_TOLERANCE_SECONDS:
+            raise errors.SignatureInvalid("The webhook signature is invalid.")
+        try:
+            envelope = _EventEnvelope.model_validate_json(payload)
+        except ValidationError as exc:
+            raise errors.InvalidInput("The webhook body is not a Stripe event.") from exc
+        return WebhookEvent(id=envelope.id, type=envelope.type, object_id=envelope.data.object.id)
 
     # -- checkout ------------------------------------------------------------------------------
     def create_checkout_session(self, params: dict, *, idempotency_key: str) -> dict:
@@ -59,6 +90,19 @@ class StripeGateway:
     def dispute(self, dispute_id: str) -> dict:
         return self._call(self._client.v1.disputes.retrieve, dispute_id)
 
+    def payment_intent(self, payment_intent_id: str) -> dict:
+        return self._call(self._client.v1.payment_intents.retrieve, payment_intent_id)
+
+    def disputes_for_charge(self, charge_id: str) -> list[dict]:
+        found = self._call(self._client.v1.disputes.list, {"charge": charge_id, "limit": 100})
+        return list(found.get("data", []))
+
+    def invoices_for_payment_intent(self, payment_intent_id: str) -> list[str]:
+        """The invoices a payment intent paid (a subscription period's charge names no invoice)."""
+        payment = {"type": "payment_intent", "payment_intent": payment_intent_id}
+        found = self._call(self._client.v1.invoice_payments.list, {"payment": payment})
+        return [entry["invoice"] for entry in found.get("data", []) if entry.get("invoice")]
+
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> dict:
         try:
             return method(*args, **kwargs).to_dict()
@@ -68,3 +112,9 @@ class StripeGateway:
             raise errors.InvalidInput("Stripe refused the request.") from exc
         except self._stripe.StripeError as exc:
             raise errors.UpstreamUnavailable("The payment provider is unavailable; please retry.") from exc
+
+
+def _signed_at(signature_header: str) -> int:
+    """The `t=` of a header the SDK has already verified (the SDK checks only the past side)."""
+    fields = dict(part.split("=", 1) for part in signature_header.split(",") if "=" in part)
+    return int(fields["t"])

@@ -4,14 +4,21 @@ claim a business key and apply its effect together (PAY-2, PAY-4).
 Every mutation is one TransactWriteItems: the claim (a condition that the key was never applied),
 the conditional balance update (never below zero) and the entry. A retried or duplicated call finds
 its claim and changes nothing.
+
+Replayable history (PAY-2): the balance item counts its movements (`sequence`). Each transaction
+reads the balance and its sequence, writes the entry as number sequence + 1 with the balance after
+it, and updates the balance only if the sequence is still the one read. Entries are keyed by that
+number, so the listing is the order applied and replays, entry by entry, to the balance.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
+import random
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,7 +38,7 @@ from chalicelib.store.models.ledger import (
     record_class_for,
 )
 
-CONFLICT_RETRIES = 8  # concurrent transactions on one balance cancel each other; retry a few times
+CONFLICT_RETRIES = 40  # concurrent transactions on one balance cancel each other; retry with jitter
 
 
 class LedgerStore:
@@ -57,10 +64,12 @@ class LedgerStore:
         """Add `amount` credits once per business `key`; False when the key was already applied."""
         _require_positive(amount)
         extra = list(with_records)
-        for _ in range(CONFLICT_RETRIES):
+        for _ in _attempts():
             now = clock.now()
-            entry = _entry(user_id, "grant", amount, reason, key, details, now)
-            applied = self._move_once(key, user_id, amount, now, _balance_actions(user_id, amount, now), entry, extra)
+            position = _position(user_id)
+            entry = _entry(user_id, "grant", amount, reason, key, details, now, position)
+            actions = _balance_actions(user_id, amount, now, position)
+            applied = self._move_once(key, user_id, amount, now, actions, entry, extra, _unmoved(position))
             if applied is not None:
                 return applied
         raise errors.Conflict("The ledger is busy; please retry.")
@@ -83,23 +92,18 @@ class LedgerStore:
         """
         _require_positive(amount)
         extra = list(with_records)
-        for _ in range(CONFLICT_RETRIES):
+        for _ in _attempts():
             now = clock.now()
-            current = self.balance(user_id)
-            taken = min(amount, current)
+            position = _position(user_id)
+            taken = min(amount, position.balance)
             shortfall = amount - taken
-            entry = _entry(user_id, "clawback", -taken, reason, key, details, now)
+            entry = _entry(user_id, "clawback", -taken, reason, key, details, now, position)
             entry.shortfall = shortfall or None
-            actions = _balance_actions(user_id, -taken, now)
+            actions = _balance_actions(user_id, -taken, now, position)
             if shortfall:
                 actions.append(CreditBalance.unrecovered.add(shortfall))
-            # The balance must still be what was read, so `taken` is exact and never overdraws.
-            unchanged = (
-                CreditBalance.balance == current
-                if current
-                else CreditBalance.balance.does_not_exist() | (CreditBalance.balance == 0)
-            )
-            applied = self._move_once(key, user_id, taken, now, actions, entry, extra, condition=unchanged)
+            # The balance must still be the one read, so `taken` is exact and never overdraws.
+            applied = self._move_once(key, user_id, taken, now, actions, entry, extra, _unmoved(position))
             if applied is not None:
                 return (taken, shortfall) if applied else None
         raise errors.Conflict("The ledger is busy; please retry.")
@@ -113,7 +117,7 @@ class LedgerStore:
         actions: list,
         entry: LedgerEntry,
         extra: list[Record],
-        condition=None,
+        condition,
     ) -> bool | None:
         """Claim `key`, update the balance, write the entry and the caller's records in one transaction.
 
@@ -142,8 +146,15 @@ class LedgerStore:
         charges nothing."""
         _require_positive(amount)
         extra = list(with_records)
-        for _ in range(CONFLICT_RETRIES):
+        for _ in _attempts():
             now = clock.now()
+            position = _position(user_id)
+            if position.balance < amount:
+                if _hold(hold_id) is not None:
+                    return
+                raise errors.InsufficientCredits(
+                    "Not enough credits.", details={"required": amount, "balance": position.balance}
+                )
             hold = CreditHold(
                 *CreditHold.key(hold_id),
                 owner_id=user_id,
@@ -152,27 +163,23 @@ class LedgerStore:
                 reason=reason,
                 created_at=now,
                 open_partition=OPEN_HOLDS,
-                open_since=_stamp(now),
+                open_since=time_key(now),
             )
             try:
                 with self._transaction() as tx:
                     tx.save(hold, condition=CreditHold.pk.does_not_exist())
                     tx.update(
                         _balance(user_id),
-                        _balance_actions(user_id, -amount, now),
-                        condition=CreditBalance.balance >= amount,
+                        _balance_actions(user_id, -amount, now, position),
+                        condition=_unmoved(position),
                     )
-                    tx.save(_entry(user_id, "hold", -amount, reason, hold_id, None, now))
+                    tx.save(_entry(user_id, "hold", -amount, reason, hold_id, None, now, position))
                     for record in extra:
                         tx.save(record)
                 return
             except TransactWriteError:
                 if _hold(hold_id) is not None:
                     return
-                if self.balance(user_id) < amount:
-                    raise errors.InsufficientCredits(
-                        "Not enough credits.", details={"required": amount, "balance": self.balance(user_id)}
-                    ) from None
         raise errors.Conflict("The ledger is busy; please retry.")
 
     def commit(self, hold_id: str) -> bool:
@@ -185,7 +192,7 @@ class LedgerStore:
 
     def release_stale(self, older_than: datetime) -> int:
         """Release every hold still open that was taken before `older_than`; returns how many."""
-        stale = CreditHold.open_holds.query(OPEN_HOLDS, CreditHold.open_since < _stamp(older_than))
+        stale = CreditHold.open_holds.query(OPEN_HOLDS, CreditHold.open_since < time_key(older_than))
         return sum(1 for hold in list(stale) if self.release(hold.pk.removeprefix("HOLD#")))
 
     def hold_state(self, hold_id: str) -> str | None:
@@ -193,37 +200,43 @@ class LedgerStore:
         return hold.state if hold else None
 
     def _settle(self, hold_id: str, state: str) -> bool:
-        hold = _hold(hold_id)
-        if hold is None or hold.state != "held":
-            return False
-        now = clock.now()
-        user_id = hold.owner_id
-        amount = int(hold.amount)
-        returned = amount if state == "released" else 0
-        kind = "release" if state == "released" else "commit"
-        try:
-            with self._transaction() as tx:
-                tx.update(
-                    hold,
-                    [
-                        CreditHold.state.set(state),
-                        CreditHold.settled_at.set(now),
-                        CreditHold.open_partition.remove(),
-                        CreditHold.open_since.remove(),
-                    ],
-                    condition=CreditHold.state == "held",
-                )
-                if returned:
-                    tx.update(_balance(user_id), _balance_actions(user_id, returned, now))
-                entry = _entry(user_id, kind, returned, hold.reason, hold_id, {"held": amount}, now)
-                tx.save(entry)
-        except TransactWriteError:
-            return False  # settled concurrently the other way (or the same way) first
-        return True
+        for _ in _attempts():
+            hold = _hold(hold_id)
+            if hold is None or hold.state != "held":
+                return False
+            now = clock.now()
+            user_id = hold.owner_id
+            amount = int(hold.amount)
+            returned = amount if state == "released" else 0
+            kind = "release" if state == "released" else "commit"
+            position = _position(user_id)
+            try:
+                with self._transaction() as tx:
+                    tx.update(
+                        hold,
+                        [
+                            CreditHold.state.set(state),
+                            CreditHold.settled_at.set(now),
+                            CreditHold.open_partition.remove(),
+                            CreditHold.open_since.remove(),
+                        ],
+                        condition=CreditHold.state == "held",
+                    )
+                    tx.update(
+                        _balance(user_id),
+                        _balance_actions(user_id, returned, now, position),
+                        condition=_unmoved(position),
+                    )
+                    tx.save(_entry(user_id, kind, returned, hold.reason, hold_id, {"held": amount}, now, position))
+            except TransactWriteError:
+                continue  # settled concurrently (the next read says so), or the balance moved
+            return True
+        raise errors.Conflict("The ledger is busy; please retry.")
 
     # -- reading -------------------------------------------------------------------------------
     def entries(self, user_id: str, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
-        """Newest first. `cursor` is opaque; pass back the `next_cursor` of the previous page."""
+        """Newest first in the order applied (by sequence). `cursor` is opaque; pass back the
+        `next_cursor` of the previous page."""
         limit = max(1, min(int(limit), 200))
         start = _decode_cursor(cursor, user_id) if cursor else None
         results = LedgerEntry.query(
@@ -293,7 +306,7 @@ def _query_raw(hash_key: str, **options: Any) -> list[LedgerRecord]:
         kwargs["exclusive_start_key"] = page["LastEvaluatedKey"]
 
 
-def _stamp(moment: datetime) -> str:
+def time_key(moment: datetime) -> str:
     """Fixed-width UTC time, so keys sort in time order (isoformat drops zero microseconds)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -307,15 +320,50 @@ def _balance(user_id: str) -> CreditBalance:
     return CreditBalance(*CreditBalance.key(user_id))
 
 
-def _balance_actions(user_id: str, delta: int, now: datetime) -> list:
+@dataclass(frozen=True)
+class _Position:
+    """A balance as read, with the number of movements applied to it so far."""
+
+    balance: int
+    sequence: int
+
+
+def _position(user_id: str) -> _Position:
+    # Not `get_live`: the writer must see the item even past its TTL, or the sequence would restart.
+    try:
+        item = CreditBalance.get(*CreditBalance.key(user_id), consistent_read=True)
+    except CreditBalance.DoesNotExist:
+        return _Position(0, 0)
+    return _Position(int(item.balance or 0), int(item.sequence or 0))
+
+
+def _unmoved(position: _Position):
+    """The balance has had no movement since `position` was read."""
+    if position.sequence:
+        return CreditBalance.sequence == position.sequence
+    return CreditBalance.sequence.does_not_exist()
+
+
+def _attempts():
+    """Attempt numbers for an optimistic write, with a short jittered pause between them."""
+    for attempt in range(CONFLICT_RETRIES):
+        if attempt:
+            time.sleep(random.uniform(0, 0.002 * min(attempt, 10)))  # noqa: S311 (jitter, not secrecy)
+        yield attempt
+
+
+def _balance_actions(user_id: str, delta: int, now: datetime, position: _Position) -> list:
     # An update expression bypasses `serialize`, so the legal-retention TTL is set here: the
     # balance outlives its last movement by the profile's legal period.
-    return [
-        CreditBalance.balance.add(delta),
+    actions = [
+        CreditBalance.sequence.set(position.sequence + 1),
         CreditBalance.owner_id.set(user_id),
         CreditBalance.updated_at.set(now),
         CreditBalance.expires_at.set(expiry(CreditBalance._profile, CreditBalance.category, now)),
     ]
+    if delta:
+        actions.append(CreditBalance.balance.add(delta))
+    return actions
 
 
 def _claim(key: str, user_id: str, amount: int, now: datetime) -> LedgerClaim:
@@ -331,24 +379,35 @@ def _hold(hold_id: str) -> CreditHold | None:
 
 
 def _entry(
-    user_id: str, kind: str, amount: int, reason: str, reference: str, details: dict | None, now: datetime
+    user_id: str,
+    kind: str,
+    amount: int,
+    reason: str,
+    reference: str,
+    details: dict | None,
+    now: datetime,
+    position: _Position,
 ) -> LedgerEntry:
-    suffix = hashlib.sha256(f"{kind}:{reference}".encode()).hexdigest()[:16]
+    """The movement applied on top of `position`: number sequence + 1, with the balance after it."""
+    sequence = position.sequence + 1
     return LedgerEntry(
-        CreditBalance.key(user_id)[0],
-        f"{LedgerEntry.ENTRY_PREFIX}{_stamp(now)}#{suffix}",
+        *LedgerEntry.key(user_id, sequence),
         owner_id=user_id,
         kind=kind,
         amount=amount,
         reason=reason,
         reference=reference,
         details=json.dumps(details, sort_keys=True) if details else None,
+        sequence=sequence,
+        balance_after=position.balance + amount,
         created_at=now,
     )
 
 
 def _entry_view(entry: LedgerEntry) -> dict:
     view = {
+        "sequence": int(entry.sequence),
+        "balance_after": int(entry.balance_after),
         "at": entry.created_at.isoformat(),
         "kind": entry.kind,
         "amount": int(entry.amount),

@@ -7,10 +7,20 @@ Claim keys: `stripe:payment:<session or invoice>`, `stripe:refund:<charge>:<amou
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Callable
+
 from chalicelib import clock, errors
-from chalicelib.domain.billing import Payment
-from chalicelib.store.ledger import LedgerStore
-from chalicelib.store.models.ledger import PaymentRecord, PaymentReference
+from chalicelib.domain.billing import (
+    Payment,
+    Settlement,
+    after_dispute_closed,
+    after_dispute_opened,
+    after_refund,
+)
+from chalicelib.store.ledger import LedgerStore, time_key
+from chalicelib.store.models.ledger import PAYMENT_REVIEWS, PaymentRecord, PaymentReference
 
 RETRIES = 4
 
@@ -37,8 +47,9 @@ class PaymentStore:
         except errors.Conflict:
             return False if self._ledger.applied_amount(key) is not None else _raise_busy()
 
-    def mark(self, payment: Payment, status: str) -> bool:
-        """Record an unpaid outcome (pending, failed, expired); a paid record is never downgraded."""
+    def mark(self, payment: Payment, status: str, *, mismatch: dict | None = None) -> bool:
+        """Record an outcome that grants nothing (pending, failed, expired, subscribed, mismatch);
+        a paid record is never downgraded. A mismatch is listed for operators."""
         for _ in range(RETRIES):
             now = clock.now()
             record = self._record(payment.stripe_id) or PaymentRecord(
@@ -48,12 +59,25 @@ class PaymentStore:
                 return False
             _copy_facts(record, payment)
             record.status, record.updated_at = status, now
+            if mismatch:
+                record.mismatch = json.dumps(mismatch, sort_keys=True)
+                record.review_partition, record.review_since = PAYMENT_REVIEWS, time_key(now)
             try:
                 record.save()
                 return True
             except PaymentRecord.PutError:
                 continue
         return _raise_busy()
+
+    def hold_for_review(self, payment: Payment, mismatch: dict) -> bool:
+        """Record a paid payment that does not match its catalogue price for an operator: no
+        credits, never over a payment already granted. False when already recorded."""
+        return self.mark(payment, "mismatch", mismatch=mismatch)
+
+    def held_for_review(self, limit: int = 100) -> list[dict]:
+        """Payments held for review, oldest first."""
+        held = PaymentRecord.reviews.query(PAYMENT_REVIEWS, limit=limit)
+        return [{**_view(record), "mismatch": json.loads(record.mismatch or "{}")} for record in held]
 
     def payment_for_intent(self, payment_intent_id: str) -> dict | None:
         reference = PaymentReference.get_live(*PaymentReference.key(payment_intent_id), consistent_read=True)
@@ -69,81 +93,58 @@ class PaymentStore:
     # -- claw-backs ----------------------------------------------------------------------------
     def refund(self, stripe_id: str, charge_id: str, amount_refunded: int) -> int:
         """Take back credits in proportion to the amount refunded so far. Returns credits taken."""
-        for _ in range(RETRIES):
-            record = self._record(stripe_id)
-            if record is None or record.status != "paid" or amount_refunded <= (record.refunded_amount or 0):
-                return 0
-            total = int(record.amount or 0) or amount_refunded
-            target = int(record.credits) * min(amount_refunded, total) // total
-            delta = max(0, target - int(record.credits_refunded))
-            still_held = int(record.credits) - int(record.credits_refunded) - int(record.credits_disputed)
-            from_balance = max(0, min(delta, still_held))
-            # Credits an open dispute already took now count as refunded: a dispute won later
-            # returns only what is left of it.
-            record.credits_disputed = int(record.credits_disputed) - (delta - from_balance)
-            record.refunded_amount, record.credits_refunded = amount_refunded, int(record.credits_refunded) + delta
-            record.updated_at = clock.now()
-            if from_balance == 0:
-                record.save()
-                return 0
-            key = f"stripe:refund:{charge_id}:{amount_refunded}"
-            details = {"payment": stripe_id, "refunded": amount_refunded}
-            try:
-                applied = self._ledger.claw_back(
-                    record.owner_id, from_balance, key, "refund", details, with_records=[record]
-                )
-            except errors.Conflict:
-                continue
-            return applied[0] if applied else 0
-        return _raise_busy()
+        key = f"stripe:refund:{charge_id}:{amount_refunded}"
+        details = {"payment": stripe_id, "refunded": amount_refunded}
+        return self._settle(stripe_id, key, "refund", details, lambda s: after_refund(s, amount_refunded))
 
     def open_dispute(self, stripe_id: str, dispute_id: str) -> int:
         """A chargeback takes back the credits the payment still stands for. Returns credits taken."""
         key = f"stripe:dispute:{dispute_id}:opened"
-        for _ in range(RETRIES):
-            record = self._record(stripe_id)
-            if record is None or record.status != "paid" or self._ledger.applied_amount(key) is not None:
-                return 0
-            amount = int(record.credits) - int(record.credits_refunded) - int(record.credits_disputed)
-            record.dispute_id, record.dispute_status, record.updated_at = dispute_id, "open", clock.now()
-            record.credits_disputed = int(record.credits_disputed) + max(amount, 0)
-            if amount <= 0:
-                record.save()
-                return 0
-            details = {"payment": stripe_id, "dispute": dispute_id}
-            try:
-                applied = self._ledger.claw_back(
-                    record.owner_id, amount, key, "payment disputed", details, with_records=[record]
-                )
-            except errors.Conflict:
-                continue
-            return applied[0] if applied else 0
-        return _raise_busy()
+        details = {"payment": stripe_id, "dispute": dispute_id}
+        return self._settle(stripe_id, key, "payment disputed", details, lambda s: after_dispute_opened(s, dispute_id))
 
     def close_dispute(self, stripe_id: str, dispute_id: str, *, won: bool) -> int:
-        """A dispute won gives back exactly what its opening took. Returns credits returned."""
-        taken = self._ledger.applied_amount(f"stripe:dispute:{dispute_id}:opened")
+        """A dispute won gives back what its opening still holds. Returns credits returned."""
+        key = f"stripe:dispute:{dispute_id}:{'won' if won else 'lost'}"
+        details = {"payment": stripe_id, "dispute": dispute_id}
+        step = functools.partial(after_dispute_closed, dispute_id=dispute_id, won=won)
+        return self._settle(stripe_id, key, "dispute won", details, step, returning=True)
+
+    def _settle(
+        self,
+        stripe_id: str,
+        key: str,
+        reason: str,
+        details: dict,
+        step: Callable[[Settlement], tuple[Settlement, int]],
+        *,
+        returning: bool = False,
+    ) -> int:
+        """Apply one settlement step to a paid payment (PAY-4): the record and the ledger movement
+        (credits taken back, or given back when `returning`) change in one transaction with the
+        step's claim `key`, so a step already applied shows in the record and changes nothing.
+        Returns the credits moved."""
         for _ in range(RETRIES):
             record = self._record(stripe_id)
-            if record is None or record.dispute_status in ("won", "lost"):
+            if record is None or record.status != "paid":
                 return 0
-            record.dispute_id, record.dispute_status, record.updated_at = (
-                dispute_id,
-                "won" if won else "lost",
-                clock.now(),
-            )
-            returned = min(taken or 0, int(record.credits_disputed))
-            if not won or not returned:
-                record.save()
+            before = _settlement(record)
+            settled, credits = step(before)
+            if settled == before:
                 return 0
-            record.credits_disputed = int(record.credits_disputed) - returned
-            key = f"stripe:dispute:{dispute_id}:won"
-            details = {"payment": stripe_id, "dispute": dispute_id}
+            _store_settlement(record, settled)
+            record.updated_at = clock.now()
             try:
-                granted = self._ledger.grant(record.owner_id, taken, key, "dispute won", details, with_records=[record])
-            except errors.Conflict:
+                if not credits:
+                    record.save()
+                    return 0
+                if returning:
+                    granted = self._ledger.grant(record.owner_id, credits, key, reason, details, with_records=[record])
+                    return credits if granted else 0
+                applied = self._ledger.claw_back(record.owner_id, credits, key, reason, details, with_records=[record])
+                return applied[0] if applied else 0
+            except (errors.Conflict, PaymentRecord.PutError):
                 continue
-            return taken if granted else 0
         return _raise_busy()
 
     # -- subscriptions -------------------------------------------------------------------------
@@ -190,6 +191,25 @@ def _copy_facts(record: PaymentRecord, payment: Payment) -> None:
         setattr(record, name, getattr(payment, name))
 
 
+def _settlement(record: PaymentRecord) -> Settlement:
+    return Settlement(
+        credits=int(record.credits),
+        amount=None if record.amount is None else int(record.amount),
+        refunded_amount=int(record.refunded_amount or 0),
+        credits_refunded=int(record.credits_refunded or 0),
+        credits_disputed=int(record.credits_disputed or 0),
+        dispute_id=record.dispute_id,
+        dispute_status=record.dispute_status,
+    )
+
+
+def _store_settlement(record: PaymentRecord, settled: Settlement) -> None:
+    record.refunded_amount = settled.refunded_amount
+    record.credits_refunded = settled.credits_refunded
+    record.credits_disputed = settled.credits_disputed
+    record.dispute_id, record.dispute_status = settled.dispute_id, settled.dispute_status
+
+
 def _reference(stripe_id: str, user_id: str, payment_key: str, now) -> PaymentReference:
     return PaymentReference(*PaymentReference.key(stripe_id), owner_id=user_id, payment_key=payment_key, created_at=now)
 
@@ -207,6 +227,7 @@ def _view(record: PaymentRecord) -> dict:
         "refunded_amount": int(record.refunded_amount or 0),
         "credits_refunded": int(record.credits_refunded or 0),
         "dispute_status": record.dispute_status,
+        "payment_intent": record.payment_intent_id,
         "created_at": record.created_at.isoformat(),
         "paid_at": record.paid_at.isoformat() if record.paid_at else None,
     }

@@ -4,8 +4,29 @@ It speaks the parts of Stripe's API the service calls (form-encoded requests, St
 objects and errors, Idempotency-Key honoured), serves a local pay page, and sends webhooks signed
 exactly as Stripe signs them: `Stripe-Signature: t=<unix time>,v1=<HMAC-SHA256(secret, "t.body")>`.
 
+Like Stripe, it refuses API calls (`/v1/...`) without the secret key (401, Stripe's error shape),
+and retries a delivery answered with anything but 2xx, signed afresh each time, with backoff:
+bounded and faster than Stripe's three days (by default after 0.5, 1, 2 and 4 s, then it gives up).
+
 Deliveries are queued; `flush()` sends them, with optional duplicates and reordering so tests and
 demos can show that fulfilment does not depend on Stripe's delivery order.
+
+Control endpoints (local only, no key; JSON bodies; each answers the object it changed):
+
+  POST /_emulator/sessions/{session}/pay      {"method": "card" | "delayed"}  pay a Checkout
+       Session; "delayed" (e.g. SEPA) completes it unpaid until settled
+  POST /_emulator/sessions/{session}/settle   {"outcome": "succeeded" | "failed"}  a delayed payment
+  POST /_emulator/sessions/{session}/expire   an open session expires
+  POST /_emulator/disputes                    {"payment": charge, payment intent, session or invoice id}
+  POST /_emulator/disputes/{dispute}/close    {"status": "won" | "lost"}
+  POST /_emulator/subscriptions/{id}/renew    the next period's paid invoice (id: the subscription
+  POST /_emulator/subscriptions/{id}/cancel   or the Checkout Session that started it)
+  POST /_emulator/config                      {"duplicate_rate", "reorder", "autoflush"}
+  POST /_emulator/flush                       deliver what is queued now
+  GET  /_emulator/events                      deliveries so far, queued, retrying and given up
+
+Access lines (logger `infra.emulators.stripe`) name the method, the path without its query and
+the status, and each delivery's event type, attempt and status: never a key or a signature.
 """
 
 from __future__ import annotations
@@ -14,6 +35,7 @@ import hashlib
 import hmac
 import html
 import json
+import logging
 import os
 import random
 import re
@@ -28,7 +50,9 @@ from urllib.parse import parse_qsl
 from werkzeug.wrappers import Request, Response
 
 API_VERSION = "2026-10-28.endive"
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # seconds before each retry; Stripe spreads its over three days
 Deliver = Callable[[bytes, dict[str, str]], int]  # (body, headers) -> HTTP status
+access_log = logging.getLogger(__name__)
 
 
 def sign(payload: bytes, secret: str, timestamp: int) -> str:
@@ -65,7 +89,9 @@ def decode_form(pairs: list[tuple[str, str]]) -> dict:
 
 
 class StripeError(Exception):
-    def __init__(self, status: int, message: str, *, code: str = "resource_missing", param: str | None = None):
+    def __init__(
+        self, status: int, message: str, *, code: str | None = "resource_missing", param: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.code, self.param = status, message, code, param
 
@@ -82,8 +108,10 @@ class StripeEmulator:
         public_url: str = "http://127.0.0.1:12111",
         autoflush: bool = True,
         seed: int | None = None,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         self.webhook_secret = webhook_secret
+        self.retry_delays = tuple(retry_delays)
         self.prices = prices  # price id -> {"amount", "currency", "recurring": bool}
         self.public_url = public_url.rstrip("/")
         self.autoflush = autoflush
@@ -92,10 +120,13 @@ class StripeEmulator:
         self.objects: dict[str, dict] = {}
         self.idempotent: dict[str, tuple[str, dict]] = {}
         self.pending: list[dict] = []
-        self.delivered: list[tuple[str, int]] = []  # (event type, status)
+        self.delivered: list[tuple[str, int]] = []  # (event type, status), every attempt
+        self.failed: list[dict] = []  # deliveries given up after the last retry
         self._deliver = deliver
         self._random = random.Random(seed)
         self._lock = threading.RLock()
+        self._retries_done = threading.Condition(self._lock)
+        self._retrying = 0
 
     # -- API ----------------------------------------------------------------------------------
     def create_checkout_session(self, params: dict, idempotency_key: str | None) -> dict:
@@ -176,6 +207,34 @@ class StripeEmulator:
             ]
         return {"object": "list", "data": data, "has_more": False, "url": "/v1/checkout/sessions"}
 
+    def list_disputes(self, charge: str | None) -> dict:
+        with self._lock:
+            data = [
+                self._public(o)
+                for o in self.objects.values()
+                if o["object"] == "dispute" and (charge is None or o["charge"] == charge)
+            ]
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/disputes"}
+
+    def list_invoice_payments(self, payment: dict | None) -> dict:
+        """Stripe's invoice payments, filtered by the payment intent that paid them."""
+        intent = (payment or {}).get("payment_intent")
+        with self._lock:
+            data = [
+                {
+                    "id": f"inpay_{invoice['id'].removeprefix('in_')}",
+                    "object": "invoice_payment",
+                    "invoice": invoice["id"],
+                    "payment": entry["payment"],
+                    "status": "paid",
+                }
+                for invoice in self.objects.values()
+                if invoice["object"] == "invoice"
+                for entry in invoice["payments"]["data"]
+                if intent is None or entry["payment"].get("payment_intent") == intent
+            ]
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/invoice_payments"}
+
     def create_refund(self, params: dict) -> dict:
         charge_id = params.get("charge")
         if not charge_id and params.get("payment_intent"):
@@ -183,9 +242,10 @@ class StripeEmulator:
         return self.refund(charge_id, int(params["amount"]) if params.get("amount") else None)
 
     # -- what a customer or the bank does -------------------------------------------------------
-    def pay(self, session_id: str, *, asynchronous: bool = False, fail: bool = False) -> dict:
-        """Complete a session as the pay page does. `asynchronous`: a delayed method (e.g. SEPA)
-        whose outcome arrives later as async_payment_succeeded or _failed."""
+    def pay(self, session_id: str, *, asynchronous: bool = False, fail: bool = False, settle: bool = True) -> dict:
+        """Complete a session as the pay page does. `asynchronous`: a delayed method (e.g. SEPA):
+        the session completes unpaid and the outcome arrives as async_payment_succeeded or _failed,
+        at once when `settle`, else when `settle_delayed` is called."""
         with self._lock:
             session = self._get(session_id, "checkout.session")
             if session["status"] != "open":
@@ -203,18 +263,31 @@ class StripeEmulator:
                     "status": "processing",
                     "latest_charge": None,
                 }
-            if asynchronous:
+            if not asynchronous:
+                self._succeed(session)
                 self._emit("checkout.session.completed", session)
-                if fail:
-                    self._emit("checkout.session.async_payment_failed", session)
-                    return self._public(session)
-            if session["mode"] == "subscription":
-                self._start_subscription(session, customer)
-            self._mark_paid(session)
-            self._emit(
-                "checkout.session.async_payment_succeeded" if asynchronous else "checkout.session.completed", session
-            )
+                return self._public(session)
+            self._emit("checkout.session.completed", session)
+            return self.settle_delayed(session_id, succeeded=not fail) if settle else self._public(session)
+
+    def settle_delayed(self, session_id: str, *, succeeded: bool) -> dict:
+        """The outcome of a delayed payment method."""
+        with self._lock:
+            session = self._get(session_id, "checkout.session")
+            if session["status"] != "complete" or session["payment_status"] != "unpaid" or session.get("_settled"):
+                raise StripeError(400, "This Checkout Session has no payment awaiting settlement.", code=None)
+            session["_settled"] = True
+            if not succeeded:
+                self._emit("checkout.session.async_payment_failed", session)
+                return self._public(session)
+            self._succeed(session)
+            self._emit("checkout.session.async_payment_succeeded", session)
             return self._public(session)
+
+    def _succeed(self, session: dict) -> None:
+        if session["mode"] == "subscription":
+            self._start_subscription(session, session["customer"])
+        self._mark_paid(session)
 
     def expire(self, session_id: str) -> dict:
         with self._lock:
@@ -257,15 +330,40 @@ class StripeEmulator:
                 "currency": charge["currency"],
                 "status": "needs_response",
                 "reason": "fraudulent",
+                "created": int(time.time()),
             }
             self.objects[dispute["id"]] = dispute
             self._emit("charge.dispute.created", dispute)
             return dict(dispute)
 
+    def dispute_payment(self, reference: str) -> dict:
+        """Dispute the charge behind a charge, payment intent, Checkout Session or invoice id."""
+        with self._lock:
+            obj = self.objects.get(reference or "")
+            kind = obj["object"] if obj else None
+            intent = {
+                "charge": lambda: None,
+                "payment_intent": lambda: obj["id"],
+                "checkout.session": lambda: obj["payment_intent"],
+                "invoice": lambda: obj["payments"]["data"][0]["payment"]["payment_intent"],
+            }.get(kind, lambda: None)()
+            charge_id = obj["id"] if kind == "charge" else (self.objects.get(intent or "") or {}).get("latest_charge")
+            if not charge_id:
+                raise StripeError(404, f"No paid charge behind '{reference}'.")
+            return self.dispute(charge_id)
+
+    def subscription_of(self, reference: str) -> str:
+        """A subscription id, given itself or the Checkout Session that started it."""
+        with self._lock:
+            obj = self.objects.get(reference or "") or {}
+            return (obj.get("subscription") or reference) if obj.get("object") == "checkout.session" else reference
+
     def close_dispute(self, dispute_id: str, status: str) -> dict:
         with self._lock:
             dispute = self._get(dispute_id, "dispute")
-            dispute["status"] = status  # won | lost
+            if status not in ("won", "lost"):
+                raise StripeError(400, "A dispute closes as won or lost.", code="parameter_invalid", param="status")
+            dispute["status"] = status
             self._emit("charge.dispute.closed", dispute)
             return dict(dispute)
 
@@ -284,24 +382,48 @@ class StripeEmulator:
 
     # -- webhooks -------------------------------------------------------------------------------
     def flush(self) -> list[tuple[str, int]]:
-        """Deliver every queued event (duplicated and reordered when those switches are on)."""
+        """Deliver every queued event (duplicated and reordered when those switches are on).
+        Returns each first attempt's (type, status); failed ones are retried in the background."""
         with self._lock:
             batch, self.pending = self.pending, []
             batch = batch + [e for e in batch if self._random.random() < self.duplicate_rate]
             if self.reorder:
                 self._random.shuffle(batch)
-        results = []
-        for event in batch:
-            body = json.dumps(event).encode()
-            headers = {
-                "Stripe-Signature": sign(body, self.webhook_secret, int(time.time())),
-                "Content-Type": "application/json; charset=utf-8",
-            }
-            status = self._deliver(body, headers)
-            results.append((event["type"], status))
+        return [(event["type"], self._send(event, attempt=1)) for event in batch]
+
+    def wait_for_retries(self, timeout: float) -> bool:
+        """Wait until no delivery awaits a retry; False if some still do after `timeout` seconds."""
+        with self._retries_done:
+            return self._retries_done.wait_for(lambda: self._retrying == 0, timeout)
+
+    def _send(self, event: dict, attempt: int) -> int:
+        body = json.dumps(event).encode()
+        headers = {
+            "Stripe-Signature": sign(body, self.webhook_secret, int(time.time())),  # signed afresh each attempt
+            "Content-Type": "application/json; charset=utf-8",
+        }
+        status = self._deliver(body, headers)
+        access_log.info("delivery %s %s attempt %d: %s", event["type"], event["id"], attempt, status)
         with self._lock:
-            self.delivered.extend(results)
-        return results
+            self.delivered.append((event["type"], status))
+            if 200 <= status < 300:
+                return status
+            if attempt > len(self.retry_delays):
+                self.failed.append({"type": event["type"], "attempts": attempt})
+                return status
+            self._retrying += 1
+        timer = threading.Timer(self.retry_delays[attempt - 1], self._retry, (event, attempt + 1))
+        timer.daemon = True
+        timer.start()
+        return status
+
+    def _retry(self, event: dict, attempt: int) -> None:
+        try:
+            self._send(event, attempt)
+        finally:
+            with self._retries_done:
+                self._retrying -= 1
+                self._retries_done.notify_all()
 
     def _emit(self, event_type: str, obj: dict) -> None:
         event = {
@@ -349,7 +471,12 @@ class StripeEmulator:
             "status": "active",
             "customer": customer,
             "metadata": dict((session["_subscription_data"] or {}).get("metadata") or {}),
-            "items": {"object": "list", "data": [{"price": {"id": session["_line_items"][0]["price"]}}]},
+            "items": {
+                "object": "list",
+                "data": [
+                    {"price": {"id": item["price"]}, "quantity": item["quantity"]} for item in session["_line_items"]
+                ],
+            },
         }
         self.objects[subscription["id"]] = subscription
         session["subscription"] = subscription["id"]
@@ -446,15 +573,17 @@ def create_app(
     deliver: Deliver | None = None,
     autoflush: bool = True,
     seed: int | None = None,
+    api_key: str | None = None,
+    retry_delays: tuple[float, ...] = RETRY_DELAYS,
 ):
     """A WSGI app for the emulator; webhooks go to `{api_base_url}/webhooks/stripe`.
     The emulator itself is `app.emulator` (tests drive it directly)."""
     # In the local cloud the app's setting names the emulator's own address (for pay page links).
     public_url = public_url or os.environ.get("PIXELKEEP_STRIPE_API_BASE") or "http://127.0.0.1:8010"
-    if webhook_secret is None:
-        from infra.local_secrets import LOCAL_SECRETS
+    from infra.local_secrets import LOCAL_SECRETS
 
-        webhook_secret = LOCAL_SECRETS["stripe-webhook-secret"]
+    webhook_secret = webhook_secret or LOCAL_SECRETS["stripe-webhook-secret"]
+    api_key = api_key or LOCAL_SECRETS["stripe-api-key"]
     emulator = StripeEmulator(
         webhook_secret=webhook_secret,
         prices=default_prices(),
@@ -462,24 +591,42 @@ def create_app(
         public_url=public_url,
         autoflush=autoflush,
         seed=seed,
+        retry_delays=retry_delays,
     )
 
     def app(environ, start_response):
         request = Request(environ)
         try:
+            if request.path.startswith("/v1/") and not _presents(request, api_key):
+                raise StripeError(401, _AUTHENTICATION_HELP, code=None)
             response = _route(emulator, request)
         except StripeError as exc:
             kind = "idempotency_error" if exc.code == "idempotency_key_in_use" else "invalid_request_error"
-            body = {"error": {"type": kind, "code": exc.code, "message": exc.message}}
-            if exc.param:
-                body["error"]["param"] = exc.param
+            body = {"error": {"type": kind, "message": exc.message}}
+            body["error"].update({k: v for k, v in (("code", exc.code), ("param", exc.param)) if v})
             response = _json(body, exc.status)
+        access_log.info("%s %s %s", request.method, request.path, response.status_code)
         return response(environ, start_response)
 
     app.emulator = emulator  # type: ignore[attr-defined]
     return app
 
 
+_AUTHENTICATION_HELP = (
+    "Invalid API Key provided. Pass your secret key as a bearer token (Authorization: Bearer sk_...)."
+)
+
+
+def _presents(request: Request, api_key: str) -> bool:
+    """Whether the request carries the secret key, as Stripe accepts it: bearer or basic user."""
+    header = request.headers.get("Authorization", "")
+    presented = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
+    if presented is None and request.authorization and request.authorization.type == "basic":
+        presented = request.authorization.username
+    return bool(presented) and hmac.compare_digest(presented.encode(), api_key.encode())
+
+
+_CONTROLS = re.compile(r"^/_emulator/(sessions|disputes|subscriptions)/([\w]+)/(\w+)$")
 _OBJECT_ROUTES = re.compile(
     r"^/v1/(checkout/sessions|invoices|subscriptions|charges|disputes|payment_intents|refunds)/([\w]+)$"
 )
@@ -493,6 +640,10 @@ def _route(emulator: StripeEmulator, request: Request) -> Response:
         return _json(emulator.create_checkout_session(params, request.headers.get("Idempotency-Key")))
     if path == "/v1/checkout/sessions" and method == "GET":
         return _json(emulator.list_sessions(query.get("payment_intent")))
+    if path == "/v1/disputes" and method == "GET":
+        return _json(emulator.list_disputes(query.get("charge")))
+    if path == "/v1/invoice_payments" and method == "GET":
+        return _json(emulator.list_invoice_payments(query.get("payment")))
     if path == "/v1/refunds" and method == "POST":
         return _json(emulator.create_refund(params))
     found = _OBJECT_ROUTES.match(path)
@@ -500,6 +651,10 @@ def _route(emulator: StripeEmulator, request: Request) -> Response:
         return _json(emulator.retrieve(found.group(2), list(query.get("expand") or [])))
     if path.startswith("/pay/"):
         return _pay_page(emulator, request, path.removeprefix("/pay/").split("/"))
+    if path.startswith("/_emulator/") and method == "POST":
+        response = _control(emulator, path, request.get_json(silent=True) or {})
+        if response is not None:
+            return response
     if path == "/_emulator/config" and method == "POST":
         body = request.get_json(silent=True) or {}
         emulator.duplicate_rate = float(body.get("duplicate_rate", emulator.duplicate_rate))
@@ -511,8 +666,42 @@ def _route(emulator: StripeEmulator, request: Request) -> Response:
     if path == "/_emulator/flush" and method == "POST":
         return _json({"delivered": emulator.flush()})
     if path == "/_emulator/events" and method == "GET":
-        return _json({"delivered": emulator.delivered, "pending": len(emulator.pending)})
+        with emulator._lock:
+            return _json(
+                {
+                    "delivered": emulator.delivered,
+                    "pending": len(emulator.pending),
+                    "retrying": emulator._retrying,
+                    "failed": emulator.failed,
+                }
+            )
     raise StripeError(404, f"Unrecognized request URL ({method}: {path}).", code="resource_missing")
+
+
+def _control(emulator: StripeEmulator, path: str, body: dict) -> Response | None:
+    """What a customer, a bank or time would do, triggered over HTTP (see the module docstring)."""
+    if path == "/_emulator/disputes":
+        return _json(emulator.dispute_payment(str(body.get("payment") or "")))
+    found = _CONTROLS.match(path)
+    if not found:
+        return None
+    kind, object_id, action = found.groups()
+    actions = {
+        ("sessions", "pay"): lambda: emulator.pay(
+            object_id, asynchronous=body.get("method") == "delayed", settle=False
+        ),
+        ("sessions", "settle"): lambda: emulator.settle_delayed(
+            object_id, succeeded=body.get("outcome", "succeeded") == "succeeded"
+        ),
+        ("sessions", "expire"): lambda: emulator.expire(object_id),
+        ("disputes", "close"): lambda: emulator.close_dispute(object_id, str(body.get("status") or "")),
+        ("subscriptions", "renew"): lambda: emulator.renew(emulator.subscription_of(object_id)),
+        ("subscriptions", "cancel"): lambda: emulator.cancel(emulator.subscription_of(object_id)),
+    }
+    action_call = actions.get((kind, action))
+    if action_call is None:
+        raise StripeError(404, f"Unrecognized control ({path}).")
+    return _json(action_call())
 
 
 def _pay_page(emulator: StripeEmulator, request: Request, parts: list[str]) -> Response:

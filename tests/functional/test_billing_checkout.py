@@ -201,3 +201,111 @@ def test_pay3_payment_records_expire_after_the_legal_period(stripe_local):
     record = PaymentRecord.get(*PaymentRecord.key(session_id))
     days = wiring.profile().category("payments").retention.days
     assert round((record.expires_at - record.created_at).total_seconds() / 86400) == days
+
+
+def test_pay4_dispute_won_after_a_partial_refund_returns_only_the_unrefunded_share(stripe_local):
+    """Dispute opened (takes all 500), half refunded meanwhile, dispute won: 250 come back, not 500."""
+    session_id = checkout("u1", "studio")
+    charge = stripe_local.retrieve(stripe_local.pay(session_id)["payment_intent"])["latest_charge"]
+    stripe_local.flush()
+    dispute = stripe_local.dispute(charge)
+    stripe_local.flush()
+    stripe_local.refund(charge, 1000)
+    stripe_local.flush()
+    assert wiring.ledger().balance("u1") == 0
+    stripe_local.close_dispute(dispute["id"], "won")
+    stripe_local.flush()
+    assert wiring.ledger().balance("u1") == 250
+    assert wiring.payments().payment(session_id)["credits_refunded"] == 250
+
+
+OPERATOR = {"X-Operator-Key": "local-only-operator-key"}
+
+
+@pytest.fixture
+def written_logs():
+    """The service's log lines as its formatter writes them."""
+    import io
+    import logging
+
+    from chalicelib.observability import SERVICE, logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logging.getLogger(SERVICE).addHandler(handler)
+    yield stream
+    logging.getLogger(SERVICE).removeHandler(handler)
+
+
+def _reviews(client) -> list[dict]:
+    response = client.http.get("/operator/payments/review", headers=OPERATOR)
+    assert response.status_code == 200, response.body
+    return response.json_body["payments"]
+
+
+@pytest.mark.parametrize(
+    ("change", "mismatch"),
+    [
+        ({"amount": 50}, {"amount": {"expected": 500, "paid": 50}}),
+        ({"currency": "usd"}, {"currency": {"expected": "eur", "paid": "usd"}}),
+    ],
+)
+def test_pay4_session_that_paid_another_price_grants_nothing_and_is_kept_for_operators(
+    stripe_local,
+    client,
+    written_logs,
+    change,
+    mismatch,
+):
+    price_id = wiring.catalogue().get("starter").price_id
+    stripe_local.prices[price_id] = {**stripe_local.prices[price_id], **change}
+    session_id = checkout("buyer-mismatch-1", "starter")
+    stripe_local.pay(session_id)
+    assert {status for _, status in stripe_local.flush()} == {200}
+    assert client.http.get(f"/billing/success?session_id={session_id}").status_code == 200
+    assert wiring.ledger().balance("buyer-mismatch-1") == 0
+    assert wiring.payments().payment(session_id)["status"] == "mismatch"
+    [review] = _reviews(client)
+    assert review["payment"] == session_id
+    assert review["mismatch"] == mismatch
+    logged = [line for line in written_logs.getvalue().splitlines() if "catalogue" in line]
+    assert len(logged) == 1, "the mismatch is logged once"
+    assert '"product":"starter"' in logged[0]
+    assert "buyer-mismatch-1" not in logged[0]
+    assert stripe_local.objects[session_id]["customer"] not in logged[0]
+
+
+def test_pay4_session_for_several_units_grants_nothing(stripe_local, client):
+    price_id = wiring.catalogue().get("starter").price_id
+    session = stripe_local.create_checkout_session(
+        {"mode": "payment", "client_reference_id": "buyer-2", "line_items": [{"price": price_id, "quantity": "3"}]},
+        None,
+    )
+    stripe_local.pay(session["id"])
+    stripe_local.flush()
+    assert wiring.ledger().balance("buyer-2") == 0
+    assert _reviews(client)[0]["mismatch"] == {
+        "amount": {"expected": 500, "paid": 1500},
+        "quantity": {"expected": 1, "paid": 3},
+    }
+
+
+def test_pay4_renewal_invoice_at_another_price_grants_nothing(stripe_local, client):
+    session_id = checkout("buyer-3", "monthly")
+    stripe_local.pay(session_id)
+    stripe_local.flush()
+    assert wiring.ledger().balance("buyer-3") == 1000
+    price_id = wiring.catalogue().get("monthly").price_id
+    stripe_local.prices[price_id] = {**stripe_local.prices[price_id], "amount": 1}
+    renewal = stripe_local.renew(stripe_local.retrieve(session_id)["subscription"])
+    stripe_local.flush()
+    assert wiring.ledger().balance("buyer-3") == 1000
+    [review] = _reviews(client)
+    assert (review["payment"], review["mismatch"]) == (renewal["id"], {"amount": {"expected": 1500, "paid": 1}})
+
+
+def test_operator_payment_review_needs_an_operator_key(stripe_local, client):
+    response = client.http.get("/operator/payments/review")
+    assert response.status_code == 401
+    assert response.json_body["error"]["code"] == "unauthenticated"

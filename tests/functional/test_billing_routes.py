@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.functional.test_billing_checkout import stripe_local  # noqa: F401  (fixture)
 from tests.support.auth import sign_up
 
@@ -24,6 +26,7 @@ def test_pay2_checkout_and_ledger_through_the_api(stripe_local, client):  # noqa
     assert page["balance"] == 100
     assert page["entries"][0]["kind"] == "grant"
     assert page["entries"][0]["amount"] == 100
+    assert (page["entries"][0]["sequence"], page["entries"][0]["balance_after"]) == (1, 100)
     products = client.http.get("/billing/catalogue").json_body["products"]
     assert {"starter", "studio", "monthly"} <= {p["id"] for p in products}
 
@@ -40,3 +43,62 @@ def test_pay4_unsigned_or_forged_webhook_is_a_json_400_and_changes_nothing(strip
         assert response.status_code == 400
         assert response.json_body["error"]["code"] == "signature_invalid"
     assert wiring.payments().payment("cs_x") is None
+
+
+def _signed_post(client, emulator, body: bytes, at: int):
+    from infra.emulators.stripe import sign
+
+    headers = {"Content-Type": "application/json", "Stripe-Signature": sign(body, emulator.webhook_secret, at)}
+    return client.http.post("/webhooks/stripe", body=body, headers=headers)
+
+
+def test_pay4_webhook_signed_in_the_future_is_refused_like_a_stale_one(stripe_local, client):  # noqa: F811
+    """A signature timestamp is accepted within 300 s either side of now, as the fal adapter does."""
+    import time
+
+    body = json.dumps({"id": "evt_f", "object": "event", "type": "ping", "data": {"object": {"id": "x_1"}}}).encode()
+    now = int(time.time())
+    for skew in (3600, 301, -301):
+        response = _signed_post(client, stripe_local, body, now + skew)
+        assert response.status_code == 400, skew
+        assert response.json_body["error"]["code"] == "signature_invalid"
+    for skew in (240, -240):
+        assert _signed_post(client, stripe_local, body, now + skew).status_code == 200, skew
+
+
+MALFORMED_EVENTS = {
+    "a list": [],
+    "a string": "checkout.session.completed",
+    "a number": 42,
+    "null": None,
+    "a numeric object id": {"id": "evt_1", "type": "charge.refunded", "data": {"object": {"id": 7}}},
+    "a list object id": {"id": "evt_1", "type": "charge.refunded", "data": {"object": {"id": ["ch_1"]}}},
+    "a list as type": {"id": "evt_1", "type": ["charge.refunded"], "data": {"object": {"id": "ch_1"}}},
+    "a list as data": {"id": "evt_1", "type": "charge.refunded", "data": []},
+    "a string as object": {"id": "evt_1", "type": "charge.refunded", "data": {"object": "ch_1"}},
+    "no type": {"id": "evt_1", "data": {"object": {"id": "ch_1"}}},
+    "not JSON": b"{not json",
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_EVENTS)
+def test_pay4_validly_signed_malformed_event_is_a_json_400(stripe_local, client, case):  # noqa: F811
+    """Stripe retries any 5xx for three days: a body that can never be processed is refused for good."""
+    import time
+
+    event = MALFORMED_EVENTS[case]
+    body = event if isinstance(event, bytes) else json.dumps(event).encode()
+    response = _signed_post(client, stripe_local, body, int(time.time()))
+    assert response.status_code == 400, response.body
+    assert set(response.json_body) == {"error"}
+    assert response.json_body["error"]["code"] == "invalid_input"
+
+
+def test_pay4_signed_event_whose_object_has_no_id_is_acknowledged(stripe_local, client):  # noqa: F811
+    """Some Stripe events (balance.available) carry an object without an id: not an error."""
+    import time
+
+    body = json.dumps({"id": "evt_b", "type": "balance.available", "data": {"object": {"object": "balance"}}})
+    response = _signed_post(client, stripe_local, body.encode(), int(time.time()))
+    assert response.status_code == 200
+    assert response.json_body == {"received": True, "handled": False}

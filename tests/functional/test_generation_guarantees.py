@@ -181,12 +181,14 @@ def dynamodb_calls():
 
 
 def test_a_submit_is_one_transaction_one_provider_call_and_the_binding(world, dynamodb_calls):
+    """One transaction, after one read of the balance (its entry records the balance after it, PAY-2),
+    then one update that binds the provider's request id to the job (GEN-3)."""
     fund("counted", 2)
     submit("counted")  # warm: clients built, the provider key read from SSM and cached
     dynamodb_calls.clear()
     world.http.calls.clear()
     submit("counted")
-    assert dynamodb_calls == ["TransactWriteItems", "UpdateItem"]  # the UpdateItem records the provider's id
+    assert dynamodb_calls == ["GetItem", "TransactWriteItems", "UpdateItem"]
     assert [method for method, _ in world.http.calls] == ["POST"]
 
 
@@ -199,5 +201,5 @@ def test_a_submit_from_an_upload_adds_only_the_ownership_read(world, aws, dynamo
     dynamodb_calls.clear()
     world.http.calls.clear()
     submit("counted", source_upload_id=upload["id"])
-    assert dynamodb_calls == ["GetItem", "TransactWriteItems", "UpdateItem"]
+    assert dynamodb_calls == ["GetItem", "GetItem", "TransactWriteItems", "UpdateItem"]
     assert [method for method, _ in world.http.calls] == ["POST"]

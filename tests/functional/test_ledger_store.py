@@ -156,3 +156,48 @@ def test_pay3_pseudonymize_keeps_money_records_and_detaches_them(aws, ledger):
     assert ledger.balance("user-abc") == 0
     assert ledger.entries("user-abc")[0] == []
     assert ledger.pseudonymize("user-abc", "anon-1") == 0
+
+
+def _all_entries(ledger, user_id: str) -> list[dict]:
+    """Every entry, oldest first, gathered through the paged listing."""
+    entries, cursor = [], None
+    while True:
+        page, cursor = ledger.entries(user_id, limit=7, cursor=cursor)
+        entries.extend(page)
+        if cursor is None:
+            return entries[::-1]
+
+
+def test_pay2_concurrent_movements_replay_from_the_listed_entries_to_the_balance(ledger, serialized_dynamodb):
+    """Each entry carries its sequence number and the balance after it, in the order applied: the
+    listing replays, entry by entry, to the balance, whatever ran concurrently."""
+    ledger.grant("u1", 20, "g0", "grant")
+
+    def move(n: int) -> None:
+        kind = n % 5
+        try:
+            if kind == 0:
+                ledger.grant("u1", 3, f"g{n}", "grant")
+            elif kind == 1:
+                ledger.hold("u1", 2, f"job-{n}", "generation")
+                ledger.commit(f"job-{n}")
+            elif kind == 2:
+                ledger.hold("u1", 4, f"job-{n}", "generation")
+                ledger.release(f"job-{n}")
+            elif kind == 3:
+                ledger.claw_back("u1", 5, f"refund-{n}", "refund")
+            else:
+                ledger.hold("u1", 1, f"job-{n}", "generation")
+        except errors.InsufficientCredits:
+            pass
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(move, range(60)))
+    entries = _all_entries(ledger, "u1")
+    assert [e["sequence"] for e in entries] == list(range(1, len(entries) + 1))
+    replayed = 0
+    for entry in entries:
+        replayed += entry["amount"]
+        assert entry["balance_after"] == replayed, entry
+    assert replayed == ledger.balance("u1")
+    assert {e["kind"] for e in entries} == {"grant", "hold", "commit", "release", "clawback"}

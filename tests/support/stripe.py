@@ -43,7 +43,8 @@ def running_emulator(monkeypatch, deliver, *, in_process: bool = True) -> Iterat
     from chalicelib import wiring
     from infra.emulators.stripe import create_app
 
-    app = create_app(api_base_url="http://app.invalid", deliver=deliver, autoflush=False, seed=1234)
+    # No background retries: a test sees each delivery's answer in `flush()` and nothing arrives later.
+    app = create_app(api_base_url="http://app.invalid", deliver=deliver, autoflush=False, seed=1234, retry_delays=())
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -6,10 +6,11 @@ Money is never deleted by the code: every record here carries the profile's lega
 
 Keys:
   ACCOUNT#<user>     BALANCE                     the balance item (one per user)
-  ACCOUNT#<user>     ENTRY#<time>#<ref>          append-only ledger entries
+  ACCOUNT#<user>     ENTRY#<sequence, 12 digits> append-only ledger entries, in the order applied
   HOLD#<hold id>     HOLD                        a hold; `open_partition`/`open_since` while held
   CLAIM#<key>        CLAIM                       a business key already applied
-  PAYMENT#<stripe id> PAYMENT                    a checkout session or invoice paid through Stripe
+  PAYMENT#<stripe id> PAYMENT                    a checkout session or invoice paid through Stripe;
+                                                 `review_partition`/`review_since` while held
   PAYREF#<stripe id> PAYREF                      payment intent / charge / subscription -> payment
 """
 
@@ -24,6 +25,7 @@ from chalicelib.profile.schema import Category
 from chalicelib.store.base import Record
 
 OPEN_HOLDS = "OPEN"
+PAYMENT_REVIEWS = "REVIEW"
 
 
 class OpenHoldsIndex(GlobalSecondaryIndex):
@@ -35,6 +37,17 @@ class OpenHoldsIndex(GlobalSecondaryIndex):
 
     open_partition = UnicodeAttribute(hash_key=True)
     open_since = UnicodeAttribute(range_key=True)
+
+
+class PaymentReviewIndex(GlobalSecondaryIndex):
+    """Sparse: only payments held for an operator's review carry these attributes."""
+
+    class Meta:
+        index_name = "ledger_payment_reviews"
+        projection = AllProjection()
+
+    review_partition = UnicodeAttribute(hash_key=True)
+    review_since = UnicodeAttribute(range_key=True)
 
 
 class LedgerRecord(Record):
@@ -51,6 +64,7 @@ class CreditBalance(LedgerRecord):
         table_name = "ledger"
 
     balance = NumberAttribute(default=0)
+    sequence = NumberAttribute(null=True)  # movements applied so far: the last entry's number (PAY-2)
     unrecovered = NumberAttribute(default=0)  # credits clawed back after they had been spent
     updated_at = UTCDateTimeAttribute(null=True)
 
@@ -60,7 +74,8 @@ class CreditBalance(LedgerRecord):
 
 
 class LedgerEntry(LedgerRecord):
-    """One movement. `amount` is signed; the entries of an account sum to its balance."""
+    """One movement. `amount` is signed; replayed in sequence, the entries of an account reach its
+    balance, each one's `balance_after` on the way (PAY-2)."""
 
     logical_table = "ledger"
     category = Category.CREDIT_LEDGER
@@ -74,9 +89,15 @@ class LedgerEntry(LedgerRecord):
     reference = UnicodeAttribute()  # the business key or hold id this entry applies
     details = UnicodeAttribute(null=True)  # JSON object, no personal data
     shortfall = NumberAttribute(null=True)  # clawback only: credits already spent
+    sequence = NumberAttribute()  # 1, 2, 3… per account, in the order applied
+    balance_after = NumberAttribute()
     created_at = UTCDateTimeAttribute()
 
     ENTRY_PREFIX: ClassVar[str] = "ENTRY#"
+
+    @staticmethod
+    def key(user_id: str, sequence: int) -> tuple[str, str]:
+        return CreditBalance.key(user_id)[0], f"{LedgerEntry.ENTRY_PREFIX}{sequence:012d}"
 
 
 class CreditHold(LedgerRecord):
@@ -133,7 +154,7 @@ class PaymentRecord(LedgerRecord):
     kind = UnicodeAttribute()  # pack | plan
     product_id = UnicodeAttribute()  # catalogue id of the pack or plan
     mode = UnicodeAttribute()  # payment | subscription
-    status = UnicodeAttribute()  # open | paid | failed | expired
+    status = UnicodeAttribute()  # open | paid | failed | expired | subscribed | mismatch
     credits = NumberAttribute(default=0)
     amount = NumberAttribute(null=True)  # minor units
     currency = UnicodeAttribute(null=True)
@@ -148,10 +169,14 @@ class PaymentRecord(LedgerRecord):
     dispute_id = UnicodeAttribute(null=True)
     dispute_status = UnicodeAttribute(null=True)  # open | won | lost
     credits_disputed = NumberAttribute(default=0)  # credits taken back while a dispute stands
+    mismatch = UnicodeAttribute(null=True)  # JSON: what differed from the catalogue price
+    review_partition = UnicodeAttribute(null=True)  # set while held for an operator's review
+    review_since = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     paid_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
+    reviews = PaymentReviewIndex()
 
     @staticmethod
     def key(stripe_id: str) -> tuple[str, str]:
