@@ -35,7 +35,7 @@ e2e: install
 # Unit and functional tests spread over both cores; infra (one synth) and e2e (one local cloud)
 # share expensive session fixtures, so they run in one process.
 test: install lint
-	$(PY) -m pytest tests/unit tests/functional -n 2
+	$(PY) -m pytest tests/unit tests/domain tests/contract tests/functional -n 2
 	$(PY) -m pytest tests/infra tests/e2e
 
 bench: install

@@ -21,6 +21,9 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
+# The moto-backed `aws` fixture (and `profile_name`) for functional and contract suites.
+pytest_plugins = ["tests.support.aws"]
+
 PROFILES = ("pixera", "promptpixels", "pixelrender", "kaleipix", "pictomancer")
 
 

@@ -1,0 +1,1 @@
+"""Domain tests: business rules over the in-memory fakes (tests/fakes). No moto, no AWS SDK."""
