@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import logging
-import re
 import secrets
 import threading
 import time
@@ -32,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from infra.local_secrets import LOCAL_SECRETS
+from infra.redaction import redact_tokens
 
 Deliver = Callable[[str, dict[str, str], bytes], int]  # (url, headers, body) -> HTTP status
 Fetch = Callable[[str], bytes]
@@ -91,15 +91,6 @@ def http_deliver(url: str, headers: dict[str, str], body: bytes) -> int:
         return exc.code
     except OSError:
         return 0
-
-
-# A job's webhook URL ends in its secret token ("/webhooks/providers/<provider>/<gen id>.<token>"),
-# and a submit carries that URL in its query, encoded or (as werkzeug logs it) decoded.
-WEBHOOK_TOKEN = re.compile(r"((?:/|%2F)webhooks(?:/|%2F)providers(?:/|%2F)[^/%\s]+(?:/|%2F)[^.\s]+\.)[^\s&\"]+", re.I)
-
-
-def redact_tokens(line: str) -> str:
-    return WEBHOOK_TOKEN.sub(r"\1<redacted>", line)
 
 
 class RedactedAccessLines(logging.Filter):

@@ -10,6 +10,7 @@ from typing import Any
 from chalice.local import ChaliceRequestHandler, ForbiddenError, ThreadedHTTPServer
 
 from infra.gateway_responses import DEFAULT_4XX, DEFAULT_5XX, HEADERS, UNKNOWN_ROUTE
+from infra.redaction import redact_tokens
 
 # socketserver's default listen backlog is 5: a page firing a burst of requests saw resets.
 API_BACKLOG = 1024
@@ -51,6 +52,9 @@ class ApiHTTPServer(ThreadedHTTPServer):
 class ApiRequestHandler(ChaliceRequestHandler):
     """Chalice's request handler, answering what API Gateway answers itself with the Gateway
     Responses the stack deploys (infra/gateway_responses.py)."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the base class's name)
+        super().log_message(format, *(redact_tokens(arg) if isinstance(arg, str) else arg for arg in args))
 
     def _send_error_response(self, error: Any) -> None:
         if isinstance(error, ForbiddenError):  # Chalice's stand-in for an unknown route

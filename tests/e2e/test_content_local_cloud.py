@@ -4,6 +4,7 @@ the gallery -> the share link serves it -> revoke -> 404 (CNT-1..4, GEN-1, GEN-3
 from __future__ import annotations
 
 import io
+import re
 import urllib.error
 import urllib.request
 
@@ -43,6 +44,14 @@ def _open_share(url: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
+def _assert_no_job_token_logged(log: str, gen_id: str) -> None:
+    """GEN-3: the token in a job's webhook URL is its only credential; no access line may carry it."""
+    callbacks = [line for line in log.splitlines() if f"/{gen_id}." in line]
+    assert callbacks, "the callback's access line should be in the log"
+    leaked = [line for line in callbacks if not re.search(rf"/{gen_id}\.<redacted>", line)]
+    assert not leaked, leaked
+
+
 def test_upload_generate_gallery_share_revoke(local_cloud):
     cloud = local_cloud
     if cloud.provider is None or cloud.stripe is None:
@@ -74,6 +83,7 @@ def test_upload_generate_gallery_share_revoke(local_cloud):
         "the generation to leave the queue",
     )
     assert done["status"] == "completed", done
+    _assert_no_job_token_logged(cloud.log(), job["id"])
 
     status, gallery = call("GET", f"{cloud.api}/gallery", headers=headers)
     assert [item["id"] for item in gallery["items"]] == [job["id"]]
