@@ -21,8 +21,8 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-# The moto-backed `aws` fixture (and `profile_name`) for functional and contract suites.
-pytest_plugins = ["tests.support.aws"]
+# Shared fixtures: the moto-backed `aws` (and `profile_name`), and `written_logs`.
+pytest_plugins = ["tests.support.aws", "tests.support.logs"]
 
 PROFILES = ("pixera", "promptpixels", "pixelrender", "kaleipix", "pictomancer")
 

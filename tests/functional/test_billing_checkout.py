@@ -222,22 +222,6 @@ def test_pay4_dispute_won_after_a_partial_refund_returns_only_the_unrefunded_sha
 OPERATOR = {"X-Operator-Key": "local-only-operator-key"}
 
 
-@pytest.fixture
-def written_logs():
-    """The service's log lines as its formatter writes them."""
-    import io
-    import logging
-
-    from chalicelib.observability import SERVICE, logger
-
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    logging.getLogger(SERVICE).addHandler(handler)
-    yield stream
-    logging.getLogger(SERVICE).removeHandler(handler)
-
-
 def _reviews(client) -> list[dict]:
     response = client.http.get("/operator/payments/review", headers=OPERATOR)
     assert response.status_code == 200, response.body
