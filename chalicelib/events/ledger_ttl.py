@@ -8,8 +8,7 @@ from __future__ import annotations
 
 def expired_hold(image: dict) -> None:
     from chalicelib import wiring
-    from chalicelib.store.ledger import lapsed_hold
 
-    hold = lapsed_hold(image)
+    hold = wiring.ledger().lapsed_hold(image)
     if hold is not None:
         wiring.billing_service().release_lapsed_hold(hold)

@@ -278,6 +278,20 @@ class LedgerStore:
             return True
         raise errors.Conflict("The ledger is busy; please retry.")
 
+    @staticmethod
+    def lapsed_hold(image: Mapping[str, Any]) -> Hold | None:
+        """The hold a TTL delete removed, from the stream record's old image; None for other records."""
+        hold_id = str(image.get("pk", "")).removeprefix("HOLD#")
+        if not hold_id or image.get("sk") != CreditHold.key(hold_id)[1]:
+            return None
+        return Hold(
+            hold_id=hold_id,
+            user_id=str(image["owner_id"]),
+            amount=int(image["amount"]),
+            state=HoldState(image["state"]),
+            reason=str(image.get("reason", "")),
+        )
+
     # -- reading -------------------------------------------------------------------------------
     def entries(self, user_id: str, limit: int = 50, cursor: str | None = None) -> EntryPage:
         """Newest first in the order applied (by sequence). `cursor` is opaque; pass back the
@@ -425,20 +439,6 @@ def _hold(hold_id: str) -> CreditHold | None:
         return CreditHold.get(*CreditHold.key(hold_id), consistent_read=True)
     except CreditHold.DoesNotExist:
         return None
-
-
-def lapsed_hold(image: Mapping[str, Any]) -> Hold | None:
-    """The hold a TTL delete removed, from the stream record's old image; None for other records."""
-    hold_id = str(image.get("pk", "")).removeprefix("HOLD#")
-    if image.get("sk") != CreditHold.key(hold_id)[1] or not hold_id:
-        return None
-    return Hold(
-        hold_id=hold_id,
-        user_id=str(image["owner_id"]),
-        amount=int(image["amount"]),
-        state=HoldState(image["state"]),
-        reason=str(image.get("reason", "")),
-    )
 
 
 def _legal_expiry(now: datetime) -> datetime | None:

@@ -39,16 +39,19 @@ def _dynamodb(aws) -> Ports:
 
     from chalicelib import wiring
     from chalicelib.settings import get_settings
-    from chalicelib.store.ledger import lapsed_hold
+
+    ledger = wiring.ledger()
 
     def ttl_delete(hold_id: str) -> Hold | None:
         key = {"pk": {"S": f"HOLD#{hold_id}"}, "sk": {"S": "HOLD"}}
         table = get_settings().table_name("ledger")
         old = aws.client("dynamodb").delete_item(TableName=table, Key=key, ReturnValues="ALL_OLD").get("Attributes")
         deserializer = TypeDeserializer()
-        return lapsed_hold({name: deserializer.deserialize(value) for name, value in old.items()}) if old else None
+        return (
+            ledger.lapsed_hold({name: deserializer.deserialize(value) for name, value in old.items()}) if old else None
+        )
 
-    return Ports(wiring.ledger(), wiring.payments(), ttl_delete)
+    return Ports(ledger, wiring.payments(), ttl_delete)
 
 
 @pytest.fixture(params=["fake", "dynamodb"])
