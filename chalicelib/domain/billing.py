@@ -1,7 +1,7 @@
 """Buying credits through Stripe Checkout: the catalogue, checkout, and fulfilment from every path.
 
-Rules (PAY-1, PAY-4):
-- Fulfilment is one function per business object (session, invoice, charge, dispute), called from
+Rules (PAY-1, PAY-2, PAY-4):
+- Fulfilment is one method per business object (session, invoice, charge, dispute), called from
   the webhook and, for sessions, from the success redirect too. Each re-fetches its object from
   Stripe, so events may arrive duplicated or in any order: the current state decides.
 - Credits are granted only for `payment_status == "paid"` at the catalogue's price (one unit, its
