@@ -207,6 +207,20 @@ def catalogue():
 
 
 @lru_cache(maxsize=1)
+def billing_service():
+    """Credits and payments: checkout, Stripe fulfilment, refunds and disputes, the ledger page."""
+    from chalicelib.domain.billing import BillingService
+
+    return BillingService(
+        ledger=ledger(),
+        payments=payments(),
+        provider=stripe,
+        catalogue=catalogue(),
+        public_base_url=get_settings().public_base_url,
+    )
+
+
+@lru_cache(maxsize=1)
 def provider_http():
     """HTTP to the model provider (tests swap in an in-process transport to the embedded one)."""
     from chalicelib.gateways.providers.common import UrllibHttp

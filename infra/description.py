@@ -122,6 +122,7 @@ class Description:
 STREAM_CONSUMERS = (
     StreamConsumerSpec(table="accounts", consumer="accounts_stream"),
     StreamConsumerSpec(table="content", consumer="content_stream"),
+    StreamConsumerSpec(table="ledger", consumer="ledger_stream"),
 )
 UPLOAD_CONSUMER = "upload_processor"
 

@@ -13,34 +13,18 @@ bp = Blueprint(__name__)
 def catalogue_view():
     from chalicelib import wiring
 
-    products = wiring.catalogue().products.values()
-    return json_response({"products": [p.public() for p in products]})
+    return json_response({"products": wiring.billing_service().products()})
 
 
 @route(bp, "/billing/checkout", methods=["POST"])
 def checkout():
-    from pydantic import BaseModel, ConfigDict, Field
-
     from chalicelib import wiring
     from chalicelib.api.identity import require_user
-    from chalicelib.domain.billing import start_checkout
-    from chalicelib.settings import get_settings
-
-    class CheckoutRequest(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        product: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")
-        attempt: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    from chalicelib.api.schemas.billing import CheckoutRequest
 
     user = require_user(bp.current_request)
     body = parse_body(CheckoutRequest, json_body(bp))
-    result = start_checkout(
-        user.user_id,
-        body.product,
-        body.attempt,
-        catalogue=wiring.catalogue(),
-        stripe=wiring.stripe(),
-        base_url=get_settings().public_base_url,
-    )
+    result = wiring.billing_service().start_checkout(user.user_id, body.product, body.attempt)
     return json_response(result, status=201)
 
 
@@ -49,14 +33,11 @@ def checkout_success():
     """Stripe's success redirect: fulfil now rather than wait for the webhook (both paths run the
     same idempotent fulfilment). Needs no session: the Checkout Session names its buyer."""
     from chalicelib import errors, wiring
-    from chalicelib.domain.billing import fulfill_checkout
 
     session_id = (bp.current_request.query_params or {}).get("session_id", "")
     if not session_id.startswith("cs_") or len(session_id) > 255:
         raise errors.InvalidInput("A checkout session id is required.")
-    result = fulfill_checkout(
-        session_id, stripe=wiring.stripe(), payments=wiring.payments(), catalogue=wiring.catalogue()
-    )
+    result = wiring.billing_service().fulfill_checkout(session_id)
     return json_response({"session_id": session_id, "status": result["status"]})
 
 
@@ -69,7 +50,6 @@ def checkout_cancelled():
 def my_ledger():
     from chalicelib import errors, wiring
     from chalicelib.api.identity import require_user
-    from chalicelib.domain.credits import ledger_page
 
     user = require_user(bp.current_request)
     query = bp.current_request.query_params or {}
@@ -77,5 +57,4 @@ def my_ledger():
         limit = int(query.get("limit", 50))
     except ValueError:
         raise errors.InvalidInput("limit must be a whole number.") from None
-    page = ledger_page(user.user_id, ledger=wiring.ledger(), limit=limit, cursor=query.get("cursor"))
-    return json_response(page)
+    return json_response(wiring.billing_service().ledger_page(user.user_id, limit=limit, cursor=query.get("cursor")))

@@ -12,14 +12,9 @@ bp = Blueprint(__name__)
 @route(bp, "/webhooks/stripe", methods=["POST"], content_types=["application/json", "text/plain"])
 def stripe_webhook():
     from chalicelib import wiring
-    from chalicelib.domain.billing import handle_stripe_delivery
 
     request = bp.current_request
-    result = handle_stripe_delivery(
-        request.raw_body or b"",
-        request.headers.get("stripe-signature"),
-        stripe=wiring.stripe(),
-        payments=wiring.payments(),
-        catalogue=wiring.catalogue(),
+    result = wiring.billing_service().handle_stripe_delivery(
+        request.raw_body or b"", request.headers.get("stripe-signature")
     )
     return json_response({"received": result["received"], "handled": result["handled"]})

@@ -1,7 +1,7 @@
 """Buying credits through Stripe Checkout: the catalogue, checkout, and fulfilment from every path.
 
-Rules (PAY-1, PAY-4):
-- Fulfilment is one function per business object (session, invoice, charge, dispute), called from
+Rules (PAY-1, PAY-2, PAY-4):
+- Fulfilment is one method per business object (session, invoice, charge, dispute), called from
   the webhook and, for sessions, from the success redirect too. Each re-fetches its object from
   Stripe, so events may arrive duplicated or in any order: the current state decides.
 - Credits are granted only for `payment_status == "paid"` at the catalogue's price (one unit, its
@@ -10,26 +10,46 @@ Rules (PAY-1, PAY-4):
 - Every event about a paid payment (checkout, invoice, refund, dispute) ends in `settle_charge`,
   which applies what Stripe reports now in one fixed order, so any delivery order of any events
   reaches the same final state.
-- Refunds and chargebacks take credits back in proportion (`Settlement`, pure); credits already
-  spent cannot be taken back, so the balance stops at zero and the shortfall is recorded for the
-  operator (`unrecovered` on the balance, `shortfall` on the entry) rather than driving the
-  balance negative.
+- Refunds and chargebacks take credits back in proportion (`Settlement`, pure steps below);
+  credits already spent cannot be taken back, so the balance stops at zero and the shortfall is
+  recorded for the operator (`unrecovered` on the balance, `shortfall` on the entry) rather than
+  driving the balance negative.
+- A hold that lapsed while still held returns its credits once; a result arriving after that finds
+  the hold released and cannot spend it (PAY-4).
+
+`BillingService` is the one entry point of the area; the rules it applies are the pure functions.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from chalicelib import clock, errors
+from chalicelib.domain.ports.billing import (
+    CreditMovement,
+    Hold,
+    HoldState,
+    Ledger,
+    LedgerEntry,
+    Payment,
+    PaymentProvider,
+    PaymentRecords,
+    Settlement,
+    StoredPayment,
+    as_details,
+)
 from chalicelib.observability import logger
 
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "billing_catalogue.toml"
 PERIOD_REASONS = ("subscription_create", "subscription_cycle")
 DISPUTE_RETURNED = ("won", "warning_closed")
+SETTLE_RETRIES = 4  # a settlement step computed from a payment that changed meanwhile is recomputed
 
 
 @dataclass(frozen=True)
@@ -96,35 +116,6 @@ def load_catalogue(stage: str, path: Path = CATALOGUE_FILE) -> Catalogue:
     return Catalogue(products)
 
 
-@dataclass(frozen=True)
-class WebhookEvent:
-    """The envelope of a verified Stripe delivery: the object it names is re-fetched, never trusted."""
-
-    id: str
-    type: str
-    object_id: str | None
-
-
-@dataclass(frozen=True)
-class Payment:
-    """The facts kept about one payment: no card data exists in it by construction (PAY-1)."""
-
-    stripe_id: str  # checkout session id (packs) or invoice id (plan periods)
-    user_id: str
-    kind: str  # pack | plan
-    product_id: str
-    mode: str  # payment | subscription
-    credits: int
-    amount: int | None
-    currency: str | None
-    session_id: str | None = None
-    invoice_id: str | None = None
-    payment_intent_id: str | None = None
-    subscription_id: str | None = None
-    customer_id: str | None = None
-    billing_reason: str | None = None
-
-
 def price_mismatch(product: Product, *, amount: Any, currency: Any, quantity: Any) -> dict:
     """What a payment paid that differs from the catalogue's price of its product (PAY-4): one
     unit, at the product's amount, in its currency. Empty when it paid exactly that."""
@@ -138,150 +129,7 @@ def price_mismatch(product: Product, *, amount: Any, currency: Any, quantity: An
     }
 
 
-# -- checkout ------------------------------------------------------------------------------------
-def start_checkout(
-    user_id: str, product_id: str, attempt: str | None, *, catalogue: Catalogue, stripe: Any, base_url: str
-) -> dict:
-    """Create a hosted Checkout Session and return its URL.
-
-    The idempotency key is derived from the user, the product and the caller's attempt id (or the
-    current hour), so a double click or a retried request returns the same session.
-    """
-    product = catalogue.get(product_id)
-    attempt = attempt or clock.now().strftime("%Y%m%dT%H")
-    digest = hashlib.sha256(f"{user_id}|{product.id}|{attempt}".encode()).hexdigest()[:32]
-    params: dict[str, Any] = {
-        "mode": product.mode,
-        "line_items": [{"price": product.price_id, "quantity": 1}],
-        "client_reference_id": user_id,
-        "success_url": f"{base_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
-        "cancel_url": f"{base_url}/billing/cancelled",
-    }
-    if product.kind == "plan":
-        # Invoices reach us without the session; the subscription carries its owner.
-        params["subscription_data"] = {"metadata": {"user_id": user_id, "plan": product.id}}
-    session = stripe.create_checkout_session(params, idempotency_key=f"checkout-{digest}")
-    return {"session_id": session["id"], "url": session["url"], "product": product.id}
-
-
-def fulfill_checkout(
-    session_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue, failed: bool = False
-) -> dict:
-    """Bring our records in line with the session as Stripe reports it now. Safe to call any
-    number of times from any path: credits are granted once, and only when paid."""
-    session = stripe.checkout_session(session_id)
-    user_id = session.get("client_reference_id")
-    product = catalogue.by_price(_first_price(session))
-    if not user_id or product is None:
-        logger.warning("checkout session not from this service", extra={"session": session_id})
-        return {"session_id": session_id, "status": "ignored", "granted": False}
-    payment = _session_payment(session, user_id, product)
-    if session.get("payment_status") == "paid":
-        mismatch = price_mismatch(
-            product,
-            amount=session.get("amount_total"),
-            currency=session.get("currency"),
-            quantity=_units(session, "line_items"),
-        )
-        if mismatch:
-            _hold_for_review(payment, mismatch, payments)
-            return {"session_id": session_id, "status": "mismatch", "granted": False}
-        if product.kind == "plan":
-            payments.track_subscription(session.get("subscription") or "", user_id, product.id, "active")
-            payments.mark(payment, "subscribed")
-            return {"session_id": session_id, "status": "paid", "granted": False}
-        granted = payments.fulfil(payment, reason=f"purchase: {product.title}")
-        settle_charge(payment.stripe_id, payment.payment_intent_id, stripe=stripe, payments=payments)
-        return {"session_id": session_id, "status": "paid", "granted": granted}
-    status = "expired" if session.get("status") == "expired" else ("failed" if failed else "pending")
-    if session.get("status") in ("complete", "expired"):
-        payments.mark(payment, status)
-    return {"session_id": session_id, "status": status if session.get("status") != "open" else "open", "granted": False}
-
-
-def fulfill_invoice(invoice_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
-    """A paid subscription period grants the plan's credits once per invoice."""
-    invoice = stripe.invoice(invoice_id)
-    reason = invoice.get("billing_reason")
-    if invoice.get("status") != "paid" or reason not in PERIOD_REASONS:
-        return {"invoice_id": invoice_id, "granted": False}
-    subscription_id = _invoice_subscription(invoice)
-    subscription = stripe.subscription(subscription_id) if subscription_id else {}
-    user_id = (subscription.get("metadata") or {}).get("user_id")
-    product = catalogue.by_price(_subscription_price(subscription))
-    if not user_id or product is None:
-        logger.warning("invoice not from this service", extra={"invoice": invoice_id})
-        return {"invoice_id": invoice_id, "granted": False}
-    payment = Payment(
-        stripe_id=invoice_id,
-        user_id=user_id,
-        kind="plan",
-        product_id=product.id,
-        mode="subscription",
-        credits=product.credits,
-        amount=invoice.get("amount_paid"),
-        currency=invoice.get("currency"),
-        invoice_id=invoice_id,
-        payment_intent_id=_invoice_payment_intent(invoice),
-        subscription_id=subscription_id,
-        customer_id=invoice.get("customer"),
-        billing_reason=reason,
-    )
-    mismatch = price_mismatch(
-        product, amount=payment.amount, currency=payment.currency, quantity=_units(subscription, "items")
-    )
-    if mismatch:
-        _hold_for_review(payment, mismatch, payments)
-        return {"invoice_id": invoice_id, "granted": False}
-    granted = payments.fulfil(payment, reason=f"plan period: {product.title}")
-    settle_charge(payment.stripe_id, payment.payment_intent_id, stripe=stripe, payments=payments)
-    return {"invoice_id": invoice_id, "granted": granted}
-
-
-def sync_subscription(subscription_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
-    subscription = stripe.subscription(subscription_id)
-    user_id = (subscription.get("metadata") or {}).get("user_id")
-    product = catalogue.by_price(_subscription_price(subscription))
-    if not user_id or product is None:
-        return {"subscription_id": subscription_id, "status": "ignored"}
-    payments.track_subscription(subscription_id, user_id, product.id, subscription.get("status", "unknown"))
-    return {"subscription_id": subscription_id, "status": subscription.get("status")}
-
-
-def reconcile_charge(charge_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
-    """A refund (full or partial, in any order): the payment behind the charge is brought in line."""
-    charge = stripe.charge(charge_id)
-    return {"charge_id": charge_id, **_reconcile_intent(charge.get("payment_intent"), stripe, payments, catalogue)}
-
-
-def reconcile_dispute(dispute_id: str, *, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
-    """A chargeback opened or closed: the payment behind the disputed charge is brought in line."""
-    dispute = stripe.dispute(dispute_id)
-    intent = dispute.get("payment_intent") or stripe.charge(dispute["charge"]).get("payment_intent")
-    return {"dispute_id": dispute_id, **_reconcile_intent(intent, stripe, payments, catalogue)}
-
-
-# -- refunds and chargebacks ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class Settlement:
-    """Where a paid payment's credits stand: granted, taken back for refunds, held back by a
-    standing chargeback, and the charge's latest dispute. Each step below is pure and returns the
-    new settlement with the credits it moves; the store applies it with its ledger claim."""
-
-    credits: int
-    amount: int | None  # minor units paid
-    refunded_amount: int = 0
-    credits_refunded: int = 0
-    credits_disputed: int = 0
-    dispute_id: str | None = None
-    dispute_status: str | None = None  # open | won | lost
-
-    @property
-    def standing(self) -> int:
-        """Credits the payment still stands for on the balance."""
-        return max(self.credits - self.credits_refunded - self.credits_disputed, 0)
-
-
+# -- refunds and chargebacks: pure steps --------------------------------------------------------
 def after_refund(settlement: Settlement, amount_refunded: int) -> tuple[Settlement, int]:
     """Credits follow the amount refunded so far, in proportion (PAY-4). Returns the credits to
     take from the balance: credits a standing chargeback already took now count as refunded instead
@@ -326,94 +174,342 @@ def after_dispute_closed(settlement: Settlement, dispute_id: str, *, won: bool) 
     return settled, returned
 
 
-def settle_charge(stripe_id: str, payment_intent_id: str | None, *, stripe: Any, payments: Any) -> dict:
-    """Apply the refunds and disputes Stripe reports now for a paid payment's charge, always in the
-    same order (refunds, then disputes oldest first). Whichever event arrives first therefore
-    leaves the state every other order would: the later ones find each step claimed (PAY-4)."""
-    moved = {"taken": 0, "returned": 0}
-    charge_id = stripe.payment_intent(payment_intent_id).get("latest_charge") if payment_intent_id else None
-    if not charge_id:
-        return moved
-    charge = stripe.charge(charge_id)
-    moved["taken"] += payments.refund(stripe_id, charge_id, int(charge.get("amount_refunded") or 0))
-    disputes = sorted(stripe.disputes_for_charge(charge_id), key=lambda d: (d.get("created") or 0, d["id"]))
-    for dispute in disputes:
-        status = dispute.get("status")
-        if status in DISPUTE_RETURNED:
-            moved["returned"] += payments.close_dispute(stripe_id, dispute["id"], won=True)
-            continue
-        moved["taken"] += payments.open_dispute(stripe_id, dispute["id"])
-        if status == "lost":
-            payments.close_dispute(stripe_id, dispute["id"], won=False)
-    return moved
+# -- the service ---------------------------------------------------------------------------------
+class BillingService:
+    """Credits bought and spent: checkout, fulfilment from every path, refunds and disputes, the
+    ledger page, and lapsed holds (PAY-1, PAY-2, PAY-4)."""
 
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        payments: PaymentRecords,
+        provider: Callable[[], PaymentProvider],
+        catalogue: Catalogue,
+        public_base_url: str,
+    ) -> None:
+        """`provider` is called on first use: reading the ledger needs no payment rail."""
+        self._ledger = ledger
+        self._payments = payments
+        self._connect = provider
+        self._catalogue = catalogue
+        self._base_url = public_base_url
 
-# -- webhook -------------------------------------------------------------------------------------
-def handle_stripe_delivery(
-    payload: bytes, signature_header: str | None, *, stripe: Any, payments: Any, catalogue: Catalogue
-) -> dict:
-    """Verify a webhook delivery, then reconcile the object it names. Unknown types are
-    acknowledged and ignored; unsigned, forged, stale or future-dated deliveries raise
-    SignatureInvalid, and a signed body that is not an event InvalidInput."""
-    event = stripe.verify_event(payload, signature_header)
-    event_type, object_id = event.type, event.object_id
-    handler = _HANDLERS.get(event_type)
-    if handler is None or not object_id:
-        return {"received": True, "handled": False}
-    deps = {"stripe": stripe, "payments": payments, "catalogue": catalogue}
-    if event_type == "checkout.session.async_payment_failed":
-        result = fulfill_checkout(object_id, failed=True, **deps)
-    else:
-        result = handler(object_id, **deps)
-    logger.info("stripe event handled", extra={"event_type": event_type, "event_id": event.id})
-    return {"received": True, "handled": True, "result": result}
+    @property
+    def _provider(self) -> PaymentProvider:
+        return self._connect()
 
+    # -- catalogue and checkout ----------------------------------------------------------------
+    def products(self) -> list[dict]:
+        return [product.public() for product in self._catalogue.products.values()]
 
-_HANDLERS = {
-    "checkout.session.completed": fulfill_checkout,
-    "checkout.session.async_payment_succeeded": fulfill_checkout,
-    "checkout.session.async_payment_failed": fulfill_checkout,
-    "checkout.session.expired": fulfill_checkout,
-    "invoice.paid": fulfill_invoice,
-    "customer.subscription.updated": sync_subscription,
-    "customer.subscription.deleted": sync_subscription,
-    "charge.refunded": reconcile_charge,
-    "charge.dispute.created": reconcile_dispute,
-    "charge.dispute.closed": reconcile_dispute,
-}
+    def start_checkout(self, user_id: str, product_id: str, attempt: str | None) -> dict:
+        """Create a hosted Checkout Session and return its URL.
 
+        The idempotency key is derived from the user, the product and the caller's attempt id (or
+        the current hour), so a double click or a retried request returns the same session.
+        """
+        product = self._catalogue.get(product_id)
+        attempt = attempt or clock.now().strftime("%Y%m%dT%H")
+        digest = hashlib.sha256(f"{user_id}|{product.id}|{attempt}".encode()).hexdigest()[:32]
+        params: dict[str, Any] = {
+            "mode": product.mode,
+            "line_items": [{"price": product.price_id, "quantity": 1}],
+            "client_reference_id": user_id,
+            "success_url": f"{self._base_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+            "cancel_url": f"{self._base_url}/billing/cancelled",
+        }
+        if product.kind == "plan":
+            # Invoices reach us without the session; the subscription carries its owner.
+            params["subscription_data"] = {"metadata": {"user_id": user_id, "plan": product.id}}
+        session = self._provider.create_checkout_session(params, idempotency_key=f"checkout-{digest}")
+        return {"session_id": session["id"], "url": session["url"], "product": product.id}
 
-# -- reading Stripe objects ----------------------------------------------------------------------
-def _reconcile_intent(intent: str | None, stripe: Any, payments: Any, catalogue: Catalogue) -> dict:
-    """Bring the payment behind a payment intent in line with Stripe. A refund or dispute that
-    overtakes its checkout or invoice event fulfils that payment first (which settles the charge),
-    so the claw-back has something to take back."""
-    if not intent:
-        return {"taken": 0, "returned": 0}
-    payment = payments.payment_for_intent(intent)
-    if payment is not None:
-        return settle_charge(payment["payment"], intent, stripe=stripe, payments=payments)
-    deps = {"stripe": stripe, "payments": payments, "catalogue": catalogue}
-    sessions = [fulfill_checkout(s["id"], **deps) for s in stripe.checkout_sessions_for_payment_intent(intent)]
-    invoices = [fulfill_invoice(invoice_id, **deps) for invoice_id in stripe.invoices_for_payment_intent(intent)]
-    return {"fulfilled_first": sessions + invoices}
+    def fulfill_checkout(self, session_id: str, *, failed: bool = False) -> dict:
+        """Bring our records in line with the session as Stripe reports it now. Safe to call any
+        number of times from any path: credits are granted once, and only when paid."""
+        session = self._provider.checkout_session(session_id)
+        user_id = session.get("client_reference_id")
+        product = self._catalogue.by_price(_first_price(session))
+        if not user_id or product is None:
+            logger.warning("checkout session not from this service", extra={"session": session_id})
+            return {"session_id": session_id, "status": "ignored", "granted": False}
+        payment = _session_payment(session, user_id, product)
+        if session.get("payment_status") == "paid":
+            mismatch = price_mismatch(
+                product,
+                amount=session.get("amount_total"),
+                currency=session.get("currency"),
+                quantity=_units(session, "line_items"),
+            )
+            if mismatch:
+                self._hold_for_review(payment, mismatch)
+                return {"session_id": session_id, "status": "mismatch", "granted": False}
+            if product.kind == "plan":
+                self._payments.track_subscription(session.get("subscription") or "", user_id, product.id, "active")
+                self._payments.mark(payment, "subscribed")
+                return {"session_id": session_id, "status": "paid", "granted": False}
+            granted = self._fulfil(payment, f"purchase: {product.title}")
+            return {"session_id": session_id, "status": "paid", "granted": granted}
+        status = "expired" if session.get("status") == "expired" else ("failed" if failed else "pending")
+        if session.get("status") in ("complete", "expired"):
+            self._payments.mark(payment, status)
+        shown = status if session.get("status") != "open" else "open"
+        return {"session_id": session_id, "status": shown, "granted": False}
 
-
-def _hold_for_review(payment: Payment, mismatch: dict, payments: Any) -> None:
-    """A payment that does not match its catalogue price grants nothing and waits for an operator;
-    the log line names the product and the figures, never the buyer."""
-    if payments.hold_for_review(payment, mismatch):
-        logger.warning(
-            "payment does not match the catalogue price; held for review",
-            extra={"product": payment.product_id, "kind": payment.kind, "mismatch": mismatch},
+    def fulfill_invoice(self, invoice_id: str) -> dict:
+        """A paid subscription period grants the plan's credits once per invoice."""
+        invoice = self._provider.invoice(invoice_id)
+        reason = invoice.get("billing_reason")
+        if invoice.get("status") != "paid" or reason not in PERIOD_REASONS:
+            return {"invoice_id": invoice_id, "granted": False}
+        subscription_id = _invoice_subscription(invoice)
+        subscription = self._provider.subscription(subscription_id) if subscription_id else {}
+        user_id = (subscription.get("metadata") or {}).get("user_id")
+        product = self._catalogue.by_price(_subscription_price(subscription))
+        if not user_id or product is None:
+            logger.warning("invoice not from this service", extra={"invoice": invoice_id})
+            return {"invoice_id": invoice_id, "granted": False}
+        payment = Payment(
+            stripe_id=invoice_id,
+            user_id=user_id,
+            kind="plan",
+            product_id=product.id,
+            mode="subscription",
+            credits=product.credits,
+            amount=invoice.get("amount_paid"),
+            currency=invoice.get("currency"),
+            invoice_id=invoice_id,
+            payment_intent_id=_invoice_payment_intent(invoice),
+            subscription_id=subscription_id,
+            customer_id=invoice.get("customer"),
+            billing_reason=reason,
         )
+        mismatch = price_mismatch(
+            product, amount=payment.amount, currency=payment.currency, quantity=_units(subscription, "items")
+        )
+        if mismatch:
+            self._hold_for_review(payment, mismatch)
+            return {"invoice_id": invoice_id, "granted": False}
+        return {"invoice_id": invoice_id, "granted": self._fulfil(payment, f"plan period: {product.title}")}
+
+    def sync_subscription(self, subscription_id: str) -> dict:
+        subscription = self._provider.subscription(subscription_id)
+        user_id = (subscription.get("metadata") or {}).get("user_id")
+        product = self._catalogue.by_price(_subscription_price(subscription))
+        if not user_id or product is None:
+            return {"subscription_id": subscription_id, "status": "ignored"}
+        status = subscription.get("status", "unknown")
+        self._payments.track_subscription(subscription_id, user_id, product.id, status)
+        return {"subscription_id": subscription_id, "status": subscription.get("status")}
+
+    def reconcile_charge(self, charge_id: str) -> dict:
+        """A refund (full or partial, in any order): the payment behind the charge is brought in line."""
+        charge = self._provider.charge(charge_id)
+        return {"charge_id": charge_id, **self._reconcile_intent(charge.get("payment_intent"))}
+
+    def reconcile_dispute(self, dispute_id: str) -> dict:
+        """A chargeback opened or closed: the payment behind the disputed charge is brought in line."""
+        dispute = self._provider.dispute(dispute_id)
+        intent = dispute.get("payment_intent") or self._provider.charge(dispute["charge"]).get("payment_intent")
+        return {"dispute_id": dispute_id, **self._reconcile_intent(intent)}
+
+    # -- webhook -------------------------------------------------------------------------------
+    def handle_stripe_delivery(self, payload: bytes, signature_header: str | None) -> dict:
+        """Verify a webhook delivery, then reconcile the object it names. Unknown types are
+        acknowledged and ignored; unsigned, forged, stale or future-dated deliveries raise
+        SignatureInvalid, and a signed body that is not an event InvalidInput."""
+        event = self._provider.verify_event(payload, signature_header)
+        handler = self._handlers().get(event.type)
+        if handler is None or not event.object_id:
+            return {"received": True, "handled": False}
+        result = handler(event.object_id)
+        logger.info("stripe event handled", extra={"event_type": event.type, "event_id": event.id})
+        return {"received": True, "handled": True, "result": result}
+
+    def _handlers(self) -> dict[str, Callable[[str], dict]]:
+        def checkout_failed(session_id: str) -> dict:
+            return self.fulfill_checkout(session_id, failed=True)
+
+        return {
+            "checkout.session.completed": self.fulfill_checkout,
+            "checkout.session.async_payment_succeeded": self.fulfill_checkout,
+            "checkout.session.async_payment_failed": checkout_failed,
+            "checkout.session.expired": self.fulfill_checkout,
+            "invoice.paid": self.fulfill_invoice,
+            "customer.subscription.updated": self.sync_subscription,
+            "customer.subscription.deleted": self.sync_subscription,
+            "charge.refunded": self.reconcile_charge,
+            "charge.dispute.created": self.reconcile_dispute,
+            "charge.dispute.closed": self.reconcile_dispute,
+        }
+
+    # -- the ledger ----------------------------------------------------------------------------
+    def ledger_page(self, user_id: str, *, limit: int = 50, cursor: str | None = None) -> dict:
+        """What a user sees of their credits (PAY-2): balance and movements, newest first."""
+        page = self._ledger.entries(user_id, limit=limit, cursor=cursor)
+        return {
+            "balance": self._ledger.balance(user_id),
+            "entries": [entry_view(entry) for entry in page.entries],
+            "next_cursor": page.next_cursor,
+        }
+
+    def release_lapsed_hold(self, hold: Hold) -> bool:
+        """A hold deleted by its TTL (its work's deadline and margin passed) while still held
+        returns its credits, once; a settled one stays as it was (PAY-4)."""
+        if hold.state is not HoldState.HELD:
+            return False
+        return self._ledger.restore_lapsed(hold)
+
+    # -- refunds and chargebacks ---------------------------------------------------------------
+    def settle_charge(self, stripe_id: str, payment_intent_id: str | None) -> dict:
+        """Apply the refunds and disputes Stripe reports now for a paid payment's charge, always in
+        the same order (refunds, then disputes oldest first). Whichever event arrives first
+        therefore leaves the state every other order would: the later ones find each step claimed
+        (PAY-4)."""
+        moved = {"taken": 0, "returned": 0}
+        intent = self._provider.payment_intent(payment_intent_id) if payment_intent_id else {}
+        charge_id = intent.get("latest_charge")
+        if not charge_id:
+            return moved
+        charge = self._provider.charge(charge_id)
+        refunded = int(charge.get("amount_refunded") or 0)
+        moved["taken"] += self._settle(
+            stripe_id,
+            CreditMovement(f"stripe:refund:{charge_id}:{refunded}", "refund", 0, _refs(stripe_id, refunded=refunded)),
+            lambda s: after_refund(s, refunded),
+        )
+        disputes = sorted(self._provider.disputes_for_charge(charge_id), key=lambda d: (d.get("created") or 0, d["id"]))
+        for dispute in disputes:
+            dispute_id, status = dispute["id"], dispute.get("status")
+            if status in DISPUTE_RETURNED:
+                moved["returned"] += self._close_dispute(stripe_id, dispute_id, won=True)
+                continue
+            moved["taken"] += self._settle(
+                stripe_id,
+                CreditMovement(
+                    f"stripe:dispute:{dispute_id}:opened", "payment disputed", 0, _refs(stripe_id, dispute=dispute_id)
+                ),
+                lambda s, d=dispute_id: after_dispute_opened(s, d),
+            )
+            if status == "lost":
+                self._close_dispute(stripe_id, dispute_id, won=False)
+        return moved
+
+    def _close_dispute(self, stripe_id: str, dispute_id: str, *, won: bool) -> int:
+        outcome = "won" if won else "lost"
+        movement = CreditMovement(
+            f"stripe:dispute:{dispute_id}:{outcome}", "dispute won", 0, _refs(stripe_id, dispute=dispute_id), True
+        )
+        return self._settle(stripe_id, movement, lambda s: after_dispute_closed(s, dispute_id, won=won))
+
+    def _settle(
+        self, stripe_id: str, movement: CreditMovement, step: Callable[[Settlement], tuple[Settlement, int]]
+    ) -> int:
+        """Apply one settlement step to a paid payment; the payment record and the credits the step
+        moves change together under the movement's claim key, once (PAY-4). Returns the credits
+        moved."""
+        for _ in range(SETTLE_RETRIES):
+            stored = self._payments.payment(stripe_id)
+            if stored is None or stored.status != "paid":
+                return 0
+            settled, credits = step(stored.settlement)
+            if settled == stored.settlement:
+                return 0
+            applied = replace(movement, credits=credits) if credits else None
+            moved = self._payments.settle(stripe_id, stored.settlement, settled, applied)
+            if moved is not None:
+                return moved
+        raise errors.Conflict("The payment is being updated concurrently; please retry.")
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _fulfil(self, payment: Payment, reason: str) -> bool:
+        """Grant a paid payment's credits once, then apply what its charge reports now."""
+        grant = CreditMovement(
+            f"stripe:payment:{payment.stripe_id}",
+            reason,
+            payment.credits,
+            as_details({"product": payment.product_id, "payment": payment.stripe_id}),
+        )
+        granted = self._payments.fulfil(payment, grant)
+        self.settle_charge(payment.stripe_id, payment.payment_intent_id)
+        return granted
+
+    def _reconcile_intent(self, intent: str | None) -> dict:
+        """Bring the payment behind a payment intent in line with Stripe. A refund or dispute that
+        overtakes its checkout or invoice event fulfils that payment first (which settles the
+        charge), so the claw-back has something to take back."""
+        if not intent:
+            return {"taken": 0, "returned": 0}
+        stored = self._payments.payment_for_intent(intent)
+        if stored is not None:
+            return self.settle_charge(stored.payment.stripe_id, intent)
+        sessions = [self.fulfill_checkout(s["id"]) for s in self._provider.checkout_sessions_for_payment_intent(intent)]
+        invoices = [
+            self.fulfill_invoice(invoice_id) for invoice_id in self._provider.invoices_for_payment_intent(intent)
+        ]
+        return {"fulfilled_first": sessions + invoices}
+
+    def _hold_for_review(self, payment: Payment, mismatch: dict) -> None:
+        """A payment that does not match its catalogue price grants nothing and waits for an
+        operator; the log line names the product and the figures, never the buyer."""
+        if self._payments.mark(payment, "mismatch", mismatch=mismatch):
+            logger.warning(
+                "payment does not match the catalogue price; held for review",
+                extra={"product": payment.product_id, "kind": payment.kind, "mismatch": mismatch},
+            )
 
 
-def payments_for_review(operator: str, *, payments: Any, audit: Any) -> list[dict]:
+def payments_for_review(operator: str, *, payments: PaymentRecords, audit: Any) -> list[dict]:
     """Payments held because they did not match the catalogue, oldest first (read by operators;
     audited like every operator action)."""
     audit(operator, "view_payment_reviews", clock.now(), None, {})
-    return payments.held_for_review()
+    return [
+        {**payment_view(held), "mismatch": json.loads(held.mismatch or "{}")} for held in payments.held_for_review()
+    ]
+
+
+# -- views ---------------------------------------------------------------------------------------
+def payment_view(stored: StoredPayment) -> dict:
+    """A payment record as operators and tests read it (PAY-1: no card data exists to show)."""
+    payment, settlement = stored.payment, stored.settlement
+    return {
+        "payment": payment.stripe_id,
+        "user_id": payment.user_id,
+        "kind": payment.kind,
+        "product": payment.product_id,
+        "status": stored.status,
+        "credits": payment.credits,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "refunded_amount": settlement.refunded_amount,
+        "credits_refunded": settlement.credits_refunded,
+        "dispute_status": settlement.dispute_status,
+        "payment_intent": payment.payment_intent_id,
+        "created_at": stored.created_at.isoformat(),
+        "paid_at": stored.paid_at.isoformat() if stored.paid_at else None,
+    }
+
+
+def entry_view(entry: LedgerEntry) -> dict:
+    """One ledger movement as the user sees it (PAY-2)."""
+    view = {
+        "sequence": entry.sequence,
+        "balance_after": entry.balance_after,
+        "at": entry.at.isoformat(),
+        "kind": entry.kind,
+        "amount": entry.amount,
+        "reason": entry.reason,
+        "reference": entry.reference,
+        "details": dict(entry.details),
+    }
+    if entry.shortfall:
+        view["shortfall"] = entry.shortfall
+    return view
+
+
+def _refs(stripe_id: str, **more: Any) -> tuple[tuple[str, Any], ...]:
+    return as_details({"payment": stripe_id, **more})
 
 
 def _session_payment(session: dict, user_id: str, product: Product):

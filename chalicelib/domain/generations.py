@@ -119,7 +119,7 @@ def submit(
                 created_at=now,
             )
         )
-    ledger.hold(user_id, COST, gen_id, "generation", with_records=records)
+    ledger.hold(user_id, COST, gen_id, "generation", deadline=now + JOB_TIMEOUT, with_records=records)
 
     request = JobRequest(
         gen_id=gen_id,

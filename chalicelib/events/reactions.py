@@ -9,3 +9,4 @@ register_ttl_reaction("accounts", "TOMBSTONE", "chalicelib.workflows.erasure:sta
 register_ttl_reaction("content", "UPLOAD#", "chalicelib.events.content_ttl:expired_upload")
 register_ttl_reaction("content", "IMG#", "chalicelib.events.content_ttl:expired_image")
 register_ttl_reaction("content", "DEADLINE", "chalicelib.events.content_ttl:expired_deadline")
+register_ttl_reaction("ledger", "HOLD", "chalicelib.events.ledger_ttl:expired_hold")

@@ -1,6 +1,6 @@
 """DynamoDB stream consumers. A TTL delete (principal dynamodb.amazonaws.com) of a record triggers
-the reaction registered for its kind: clean dependent objects, or start an account's erasure once
-its grace-period tombstone expires. No scheduler anywhere.
+the reaction registered for its kind: clean dependent objects, start an account's erasure once
+its grace-period tombstone expires, or return a lapsed hold's credits. No scheduler anywhere.
 """
 
 from __future__ import annotations
@@ -64,3 +64,8 @@ def accounts_stream(event, context):
 @bp.lambda_function(name="content_stream")
 def content_stream(event, context):
     return dispatch("content", event)
+
+
+@bp.lambda_function(name="ledger_stream")
+def ledger_stream(event, context):
+    return dispatch("ledger", event)

@@ -1,5 +1,7 @@
-"""Stripe, through its SDK: Checkout Sessions, re-fetching the objects events name, and webhook
-signature verification. Returns plain values so the domain never handles SDK objects.
+"""Stripe, through its SDK: the PaymentProvider port (chalicelib/domain/ports/billing.py) for
+Checkout Sessions, re-fetching the objects events name, and webhook signature verification.
+Returns plain values so the domain never handles SDK objects. Refunds, subscription cancellation
+and customer deletion, declared by the port, are not used by any flow yet and not implemented.
 
 A delivery is verified by the SDK (HMAC, and timestamps too old), refused when signed more than the
 tolerance in the future too, and only then parsed, by a pydantic model of the event envelope: a
@@ -15,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from chalicelib import clock, errors
-from chalicelib.domain.billing import WebhookEvent
+from chalicelib.domain.ports.billing import ProviderEvent
 
 WEBHOOK_TOLERANCE_SECONDS = 300  # either side of now, as for fal.ai's webhooks
 
@@ -47,7 +49,7 @@ class StripeGateway:
         self._webhook_secret = webhook_secret
 
     # -- webhooks ------------------------------------------------------------------------------
-    def verify_event(self, payload: bytes, signature_header: str | None) -> WebhookEvent:
+    def verify_event(self, payload: bytes, signature_header: str | None) -> ProviderEvent:
         """The event in a signed delivery. SignatureInvalid when unsigned, forged, stale or signed in
         the future; InvalidInput when the signed body is not a Stripe event."""
         try:
@@ -62,7 +64,7 @@ class StripeGateway:
             envelope = _EventEnvelope.model_validate_json(payload)
         except ValidationError as exc:
             raise errors.InvalidInput("The webhook body is not a Stripe event.") from exc
-        return WebhookEvent(id=envelope.id, type=envelope.type, object_id=envelope.data.object.id)
+        return ProviderEvent(id=envelope.id, type=envelope.type, object_id=envelope.data.object.id)
 
     # -- checkout ------------------------------------------------------------------------------
     def create_checkout_session(self, params: dict, *, idempotency_key: str) -> dict:

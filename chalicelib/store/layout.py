@@ -14,14 +14,14 @@ from chalicelib.profile.schema import Category
 
 @dataclass(frozen=True)
 class TableTraits:
-    stream: bool  # a stream feeds TTL-delete handlers (dependent objects, grace-period erasure)
+    stream: bool  # a stream feeds TTL-delete handlers (dependent objects, grace-period erasure, lapsed holds)
     point_in_time_recovery: bool = True
 
 
 TABLES: dict[str, TableTraits] = {
     "accounts": TableTraits(stream=True),
     "content": TableTraits(stream=True),
-    "ledger": TableTraits(stream=False),
+    "ledger": TableTraits(stream=True),
     "logs": TableTraits(stream=False),
     "requests": TableTraits(stream=False),
 }

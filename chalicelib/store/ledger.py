@@ -5,6 +5,10 @@ Every mutation is one TransactWriteItems: the claim (a condition that the key wa
 the conditional balance update (never below zero) and the entry. A retried or duplicated call finds
 its claim and changes nothing.
 
+Holds lapse (PAY-4): a hold's TTL is its work's deadline plus a margin. Past it the hold can only be
+released, never committed; and if nobody settled it, its TTL delete (a stream REMOVE by DynamoDB)
+brings `restore_lapsed`, which writes the hold back as released and returns its credits, once.
+
 Replayable history (PAY-2): the balance item counts its movements (`sequence`). Each transaction
 reads the balance and its sequence, writes the entry as number sequence + 1 with the balance after
 it, and updates the balance only if the sequence is still the one read. Entries are keyed by that
@@ -17,7 +21,7 @@ import base64
 import json
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -26,10 +30,11 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors
+from chalicelib.domain.ports.billing import EntryPage, Hold, HoldState, as_details, hold_lapses_at
+from chalicelib.domain.ports.billing import LedgerEntry as Entry
 from chalicelib.retention import expiry
 from chalicelib.store.base import Record
 from chalicelib.store.models.ledger import (
-    OPEN_HOLDS,
     CreditBalance,
     CreditHold,
     LedgerClaim,
@@ -57,7 +62,7 @@ class LedgerStore:
         amount: int,
         key: str,
         reason: str,
-        details: dict | None = None,
+        details: Mapping | None = None,
         *,
         with_records: Iterable[Record] = (),
     ) -> bool:
@@ -80,7 +85,7 @@ class LedgerStore:
         amount: int,
         key: str,
         reason: str,
-        details: dict | None = None,
+        details: Mapping | None = None,
         *,
         with_records: Iterable[Record] = (),
     ) -> tuple[int, int] | None:
@@ -140,10 +145,19 @@ class LedgerStore:
         return None if claim is None else int(claim.amount or 0)
 
     # -- holds ---------------------------------------------------------------------------------
-    def hold(self, user_id: str, amount: int, hold_id: str, reason: str, with_records: Iterable[Record] = ()) -> None:
+    def hold(
+        self,
+        user_id: str,
+        amount: int,
+        hold_id: str,
+        reason: str,
+        *,
+        deadline: datetime | None = None,
+        with_records: Iterable[Record] = (),
+    ) -> None:
         """Reserve `amount` credits under `hold_id`, together with the caller's records, in one
-        transaction. Raises InsufficientCredits when the balance is short; a repeated hold_id
-        charges nothing."""
+        transaction; the hold lapses a margin after `deadline`. Raises InsufficientCredits when the
+        balance is short; a repeated hold_id charges nothing."""
         _require_positive(amount)
         extra = list(with_records)
         for _ in _attempts():
@@ -159,11 +173,10 @@ class LedgerStore:
                 *CreditHold.key(hold_id),
                 owner_id=user_id,
                 amount=amount,
-                state="held",
+                state=HoldState.HELD.value,
                 reason=reason,
                 created_at=now,
-                open_partition=OPEN_HOLDS,
-                open_since=time_key(now),
+                expires_at=hold_lapses_at(now, deadline),
             )
             try:
                 with self._transaction() as tx:
@@ -183,44 +196,41 @@ class LedgerStore:
         raise errors.Conflict("The ledger is busy; please retry.")
 
     def commit(self, hold_id: str) -> bool:
-        """Spend a held amount. True only when this call committed it (not released, not twice)."""
-        return self._settle(hold_id, "committed")
+        """Spend a held amount. True only when this call committed it (not released, not lapsed,
+        not twice)."""
+        return self._settle(hold_id, HoldState.COMMITTED)
 
     def release(self, hold_id: str) -> bool:
         """Return a held amount to the balance. True only when this call released it."""
-        return self._settle(hold_id, "released")
+        return self._settle(hold_id, HoldState.RELEASED)
 
-    def release_stale(self, older_than: datetime) -> int:
-        """Release every hold still open that was taken before `older_than`; returns how many."""
-        stale = CreditHold.open_holds.query(OPEN_HOLDS, CreditHold.open_since < time_key(older_than))
-        return sum(1 for hold in list(stale) if self.release(hold.pk.removeprefix("HOLD#")))
-
-    def hold_state(self, hold_id: str) -> str | None:
+    def hold_state(self, hold_id: str) -> HoldState | None:
         hold = _hold(hold_id)
-        return hold.state if hold else None
+        return HoldState(hold.state) if hold else None
 
-    def _settle(self, hold_id: str, state: str) -> bool:
+    def _settle(self, hold_id: str, state: HoldState) -> bool:
+        """A hold past its lapse is released whatever was asked: its deadline has passed (PAY-4)."""
         for _ in _attempts():
             hold = _hold(hold_id)
-            if hold is None or hold.state != "held":
+            if hold is None or hold.state != HoldState.HELD:
                 return False
             now = clock.now()
+            applied = HoldState.RELEASED if not hold.is_live(now) else state
             user_id = hold.owner_id
             amount = int(hold.amount)
-            returned = amount if state == "released" else 0
-            kind = "release" if state == "released" else "commit"
+            returned = amount if applied is HoldState.RELEASED else 0
+            kind = "release" if applied is HoldState.RELEASED else "commit"
             position = _position(user_id)
             try:
                 with self._transaction() as tx:
                     tx.update(
                         hold,
                         [
-                            CreditHold.state.set(state),
+                            CreditHold.state.set(applied.value),
                             CreditHold.settled_at.set(now),
-                            CreditHold.open_partition.remove(),
-                            CreditHold.open_since.remove(),
+                            CreditHold.expires_at.set(_legal_expiry(now)),
                         ],
-                        condition=CreditHold.state == "held",
+                        condition=CreditHold.state == HoldState.HELD.value,
                     )
                     tx.update(
                         _balance(user_id),
@@ -230,11 +240,60 @@ class LedgerStore:
                     tx.save(_entry(user_id, kind, returned, hold.reason, hold_id, {"held": amount}, now, position))
             except TransactWriteError:
                 continue  # settled concurrently (the next read says so), or the balance moved
+            return applied is state
+        raise errors.Conflict("The ledger is busy; please retry.")
+
+    def restore_lapsed(self, hold: Hold) -> bool:
+        """Write a lapsed hold, deleted by its TTL while still held, back as released and return
+        its credits, in one transaction conditional on the hold being absent (PAY-4). False when
+        it was restored already."""
+        for _ in _attempts():
+            now = clock.now()
+            position = _position(hold.user_id)
+            released = CreditHold(
+                *CreditHold.key(hold.hold_id),
+                owner_id=hold.user_id,
+                amount=hold.amount,
+                state=HoldState.RELEASED.value,
+                reason=hold.reason,
+                created_at=now,
+                settled_at=now,
+            )
+            details = {"held": hold.amount, "lapsed": True}
+            try:
+                with self._transaction() as tx:
+                    tx.save(released, condition=CreditHold.pk.does_not_exist())
+                    tx.update(
+                        _balance(hold.user_id),
+                        _balance_actions(hold.user_id, hold.amount, now, position),
+                        condition=_unmoved(position),
+                    )
+                    tx.save(
+                        _entry(hold.user_id, "release", hold.amount, hold.reason, hold.hold_id, details, now, position)
+                    )
+            except TransactWriteError:
+                if _hold(hold.hold_id) is not None:
+                    return False
+                continue
             return True
         raise errors.Conflict("The ledger is busy; please retry.")
 
+    @staticmethod
+    def lapsed_hold(image: Mapping[str, Any]) -> Hold | None:
+        """The hold a TTL delete removed, from the stream record's old image; None for other records."""
+        hold_id = str(image.get("pk", "")).removeprefix("HOLD#")
+        if not hold_id or image.get("sk") != CreditHold.key(hold_id)[1]:
+            return None
+        return Hold(
+            hold_id=hold_id,
+            user_id=str(image["owner_id"]),
+            amount=int(image["amount"]),
+            state=HoldState(image["state"]),
+            reason=str(image.get("reason", "")),
+        )
+
     # -- reading -------------------------------------------------------------------------------
-    def entries(self, user_id: str, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
+    def entries(self, user_id: str, limit: int = 50, cursor: str | None = None) -> EntryPage:
         """Newest first in the order applied (by sequence). `cursor` is opaque; pass back the
         `next_cursor` of the previous page."""
         limit = max(1, min(int(limit), 200))
@@ -247,9 +306,9 @@ class LedgerStore:
             last_evaluated_key=start,
         )
         now = clock.now()
-        page = [_entry_view(entry) for entry in results if entry.is_live(now)]
+        page = tuple(_entry_value(entry) for entry in results if entry.is_live(now))
         last = results.last_evaluated_key
-        return page, _encode_cursor(last) if last else None
+        return EntryPage(page, _encode_cursor(last) if last else None)
 
     # -- erasure -------------------------------------------------------------------------------
     def pseudonymize(self, user_id: str, pseudonym: str) -> int:
@@ -359,7 +418,7 @@ def _balance_actions(user_id: str, delta: int, now: datetime, position: _Positio
         CreditBalance.sequence.set(position.sequence + 1),
         CreditBalance.owner_id.set(user_id),
         CreditBalance.updated_at.set(now),
-        CreditBalance.expires_at.set(expiry(CreditBalance._profile, CreditBalance.category, now)),
+        CreditBalance.expires_at.set(_legal_expiry(now)),
     ]
     if delta:
         actions.append(CreditBalance.balance.add(delta))
@@ -375,7 +434,16 @@ def _claimed(key: str) -> bool:
 
 
 def _hold(hold_id: str) -> CreditHold | None:
-    return CreditHold.get_live(*CreditHold.key(hold_id), consistent_read=True)
+    # Not `get_live`: a hold past its lapse is still the truth about its credits until settled.
+    try:
+        return CreditHold.get(*CreditHold.key(hold_id), consistent_read=True)
+    except CreditHold.DoesNotExist:
+        return None
+
+
+def _legal_expiry(now: datetime) -> datetime | None:
+    """Every money record outlives its last change by the profile's legal period (PAY-3)."""
+    return expiry(CreditBalance._profile, CreditBalance.category, now)
 
 
 def _entry(
@@ -384,7 +452,7 @@ def _entry(
     amount: int,
     reason: str,
     reference: str,
-    details: dict | None,
+    details: Mapping | None,
     now: datetime,
     position: _Position,
 ) -> LedgerEntry:
@@ -404,20 +472,18 @@ def _entry(
     )
 
 
-def _entry_view(entry: LedgerEntry) -> dict:
-    view = {
-        "sequence": int(entry.sequence),
-        "balance_after": int(entry.balance_after),
-        "at": entry.created_at.isoformat(),
-        "kind": entry.kind,
-        "amount": int(entry.amount),
-        "reason": entry.reason,
-        "reference": entry.reference,
-        "details": json.loads(entry.details) if entry.details else {},
-    }
-    if entry.shortfall:
-        view["shortfall"] = int(entry.shortfall)
-    return view
+def _entry_value(entry: LedgerEntry) -> Entry:
+    return Entry(
+        sequence=int(entry.sequence),
+        balance_after=int(entry.balance_after),
+        at=entry.created_at,
+        kind=entry.kind,
+        amount=int(entry.amount),
+        reason=entry.reason,
+        reference=entry.reference,
+        details=as_details(json.loads(entry.details) if entry.details else None),
+        shortfall=int(entry.shortfall or 0),
+    )
 
 
 def _encode_cursor(key: dict) -> str:

@@ -1,24 +1,17 @@
 """Payment records and their effect on the ledger, each applied in one transaction with the
 ledger claim of its business object (session, invoice, refund state, dispute) — PAY-1, PAY-3, PAY-4.
 
-Claim keys: `stripe:payment:<session or invoice>`, `stripe:refund:<charge>:<amount refunded>`,
-`stripe:dispute:<dispute>:opened` and `stripe:dispute:<dispute>:won`.
+The arithmetic of refunds and disputes is the domain's (chalicelib/domain/billing.py); this store
+records a settlement step only if the payment still stands where the step was computed from.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
+from collections.abc import Mapping
 
 from chalicelib import clock, errors
-from chalicelib.domain.billing import (
-    Payment,
-    Settlement,
-    after_dispute_closed,
-    after_dispute_opened,
-    after_refund,
-)
+from chalicelib.domain.ports.billing import CreditMovement, Payment, Settlement, StoredPayment, Subscription
 from chalicelib.store.ledger import LedgerStore, time_key
 from chalicelib.store.models.ledger import PAYMENT_REVIEWS, PaymentRecord, PaymentReference
 
@@ -29,7 +22,7 @@ class PaymentStore:
     def __init__(self, ledger: LedgerStore) -> None:
         self._ledger = ledger
 
-    def fulfil(self, payment: Payment, reason: str) -> bool:
+    def fulfil(self, payment: Payment, grant: CreditMovement) -> bool:
         """Record a paid payment and grant its credits, once. False when already fulfilled."""
         now = clock.now()
         record = self._record(payment.stripe_id) or PaymentRecord(*PaymentRecord.key(payment.stripe_id), created_at=now)
@@ -40,14 +33,15 @@ class PaymentStore:
         records = [record]
         if payment.payment_intent_id:
             records.append(_reference(payment.payment_intent_id, payment.user_id, payment.stripe_id, now))
-        key = f"stripe:payment:{payment.stripe_id}"
-        details = {"product": payment.product_id, "payment": payment.stripe_id}
+        details = dict(grant.details)
         try:
-            return self._ledger.grant(payment.user_id, payment.credits, key, reason, details, with_records=records)
+            return self._ledger.grant(
+                payment.user_id, grant.credits, grant.key, grant.reason, details, with_records=records
+            )
         except errors.Conflict:
-            return False if self._ledger.applied_amount(key) is not None else _raise_busy()
+            return False if self._ledger.applied_amount(grant.key) is not None else _raise_busy()
 
-    def mark(self, payment: Payment, status: str, *, mismatch: dict | None = None) -> bool:
+    def mark(self, payment: Payment, status: str, *, mismatch: Mapping | None = None) -> bool:
         """Record an outcome that grants nothing (pending, failed, expired, subscribed, mismatch);
         a paid record is never downgraded. A mismatch is listed for operators."""
         for _ in range(RETRIES):
@@ -69,83 +63,48 @@ class PaymentStore:
                 continue
         return _raise_busy()
 
-    def hold_for_review(self, payment: Payment, mismatch: dict) -> bool:
-        """Record a paid payment that does not match its catalogue price for an operator: no
-        credits, never over a payment already granted. False when already recorded."""
-        return self.mark(payment, "mismatch", mismatch=mismatch)
-
-    def held_for_review(self, limit: int = 100) -> list[dict]:
+    def held_for_review(self, limit: int = 100) -> list[StoredPayment]:
         """Payments held for review, oldest first."""
-        held = PaymentRecord.reviews.query(PAYMENT_REVIEWS, limit=limit)
-        return [{**_view(record), "mismatch": json.loads(record.mismatch or "{}")} for record in held]
+        return [_stored(record) for record in PaymentRecord.reviews.query(PAYMENT_REVIEWS, limit=limit)]
 
-    def payment_for_intent(self, payment_intent_id: str) -> dict | None:
+    def payment_for_intent(self, payment_intent_id: str) -> StoredPayment | None:
         reference = PaymentReference.get_live(*PaymentReference.key(payment_intent_id), consistent_read=True)
         if reference is None or not reference.payment_key:
             return None
-        record = self._record(reference.payment_key)
-        return _view(record) if record else None
+        return self.payment(reference.payment_key)
 
-    def payment(self, stripe_id: str) -> dict | None:
+    def payment(self, stripe_id: str) -> StoredPayment | None:
         record = self._record(stripe_id)
-        return _view(record) if record else None
+        return _stored(record) if record else None
 
-    # -- claw-backs ----------------------------------------------------------------------------
-    def refund(self, stripe_id: str, charge_id: str, amount_refunded: int) -> int:
-        """Take back credits in proportion to the amount refunded so far. Returns credits taken."""
-        key = f"stripe:refund:{charge_id}:{amount_refunded}"
-        details = {"payment": stripe_id, "refunded": amount_refunded}
-        return self._settle(stripe_id, key, "refund", details, lambda s: after_refund(s, amount_refunded))
-
-    def open_dispute(self, stripe_id: str, dispute_id: str) -> int:
-        """A chargeback takes back the credits the payment still stands for. Returns credits taken."""
-        key = f"stripe:dispute:{dispute_id}:opened"
-        details = {"payment": stripe_id, "dispute": dispute_id}
-        return self._settle(stripe_id, key, "payment disputed", details, lambda s: after_dispute_opened(s, dispute_id))
-
-    def close_dispute(self, stripe_id: str, dispute_id: str, *, won: bool) -> int:
-        """A dispute won gives back what its opening still holds. Returns credits returned."""
-        key = f"stripe:dispute:{dispute_id}:{'won' if won else 'lost'}"
-        details = {"payment": stripe_id, "dispute": dispute_id}
-        step = functools.partial(after_dispute_closed, dispute_id=dispute_id, won=won)
-        return self._settle(stripe_id, key, "dispute won", details, step, returning=True)
-
-    def _settle(
-        self,
-        stripe_id: str,
-        key: str,
-        reason: str,
-        details: dict,
-        step: Callable[[Settlement], tuple[Settlement, int]],
-        *,
-        returning: bool = False,
-    ) -> int:
-        """Apply one settlement step to a paid payment (PAY-4): the record and the ledger movement
-        (credits taken back, or given back when `returning`) change in one transaction with the
-        step's claim `key`, so a step already applied shows in the record and changes nothing.
-        Returns the credits moved."""
-        for _ in range(RETRIES):
-            record = self._record(stripe_id)
-            if record is None or record.status != "paid":
+    def settle(
+        self, stripe_id: str, expected: Settlement, settled: Settlement, movement: CreditMovement | None
+    ) -> int | None:
+        """Record one settlement step of a paid payment and its ledger movement (credits taken back,
+        or given back when `returning`) in one transaction with the movement's claim (PAY-4).
+        Returns the credits moved; None when the payment no longer stands at `expected` (the
+        caller reads again)."""
+        record = self._record(stripe_id)
+        if record is None or record.status != "paid" or _settlement(record) != expected:
+            return None
+        _store_settlement(record, settled)
+        record.updated_at = clock.now()
+        try:
+            if movement is None:
+                record.save()
                 return 0
-            before = _settlement(record)
-            settled, credits = step(before)
-            if settled == before:
-                return 0
-            _store_settlement(record, settled)
-            record.updated_at = clock.now()
-            try:
-                if not credits:
-                    record.save()
-                    return 0
-                if returning:
-                    granted = self._ledger.grant(record.owner_id, credits, key, reason, details, with_records=[record])
-                    return credits if granted else 0
-                applied = self._ledger.claw_back(record.owner_id, credits, key, reason, details, with_records=[record])
-                return applied[0] if applied else 0
-            except (errors.Conflict, PaymentRecord.PutError):
-                continue
-        return _raise_busy()
+            owner, details = record.owner_id, dict(movement.details)
+            if movement.returning:
+                granted = self._ledger.grant(
+                    owner, movement.credits, movement.key, movement.reason, details, with_records=[record]
+                )
+                return movement.credits if granted else 0
+            applied = self._ledger.claw_back(
+                owner, movement.credits, movement.key, movement.reason, details, with_records=[record]
+            )
+            return applied[0] if applied else 0
+        except (errors.Conflict, PaymentRecord.PutError):
+            return None
 
     # -- subscriptions -------------------------------------------------------------------------
     def track_subscription(self, subscription_id: str, user_id: str, plan_id: str, status: str) -> None:
@@ -161,11 +120,11 @@ class PaymentStore:
         )
         reference.save()
 
-    def subscription(self, subscription_id: str) -> dict | None:
+    def subscription(self, subscription_id: str) -> Subscription | None:
         reference = PaymentReference.get_live(*PaymentReference.key(subscription_id), consistent_read=True)
         if reference is None:
             return None
-        return {"subscription_id": subscription_id, "plan": reference.product_id, "status": reference.status}
+        return Subscription(subscription_id, plan=reference.product_id, status=reference.status)
 
     @staticmethod
     def _record(stripe_id: str) -> PaymentRecord | None:
@@ -214,23 +173,31 @@ def _reference(stripe_id: str, user_id: str, payment_key: str, now) -> PaymentRe
     return PaymentReference(*PaymentReference.key(stripe_id), owner_id=user_id, payment_key=payment_key, created_at=now)
 
 
-def _view(record: PaymentRecord) -> dict:
-    return {
-        "payment": record.pk.removeprefix("PAYMENT#"),
-        "user_id": record.owner_id,
-        "kind": record.kind,
-        "product": record.product_id,
-        "status": record.status,
-        "credits": int(record.credits),
-        "amount": None if record.amount is None else int(record.amount),
-        "currency": record.currency,
-        "refunded_amount": int(record.refunded_amount or 0),
-        "credits_refunded": int(record.credits_refunded or 0),
-        "dispute_status": record.dispute_status,
-        "payment_intent": record.payment_intent_id,
-        "created_at": record.created_at.isoformat(),
-        "paid_at": record.paid_at.isoformat() if record.paid_at else None,
-    }
+def _stored(record: PaymentRecord) -> StoredPayment:
+    payment = Payment(
+        stripe_id=record.pk.removeprefix("PAYMENT#"),
+        user_id=record.owner_id,
+        kind=record.kind,
+        product_id=record.product_id,
+        mode=record.mode,
+        credits=int(record.credits),
+        amount=None if record.amount is None else int(record.amount),
+        currency=record.currency,
+        session_id=record.session_id,
+        invoice_id=record.invoice_id,
+        payment_intent_id=record.payment_intent_id,
+        subscription_id=record.subscription_id,
+        customer_id=record.customer_id,
+        billing_reason=record.billing_reason,
+    )
+    return StoredPayment(
+        payment=payment,
+        status=record.status,
+        settlement=_settlement(record),
+        created_at=record.created_at,
+        paid_at=record.paid_at,
+        mismatch=record.mismatch,
+    )
 
 
 def _raise_busy():

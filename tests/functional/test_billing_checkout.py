@@ -35,15 +35,13 @@ def stripe_local(aws, client, monkeypatch):
         yield emulator
 
 
-def deps() -> dict:
-    return {"stripe": wiring.stripe(), "payments": wiring.payments(), "catalogue": wiring.catalogue()}
+def payment(stripe_id: str) -> dict | None:
+    stored = wiring.payments().payment(stripe_id)
+    return billing.payment_view(stored) if stored else None
 
 
 def checkout(user_id: str, product: str, attempt: str = "a1") -> str:
-    started = billing.start_checkout(
-        user_id, product, attempt, catalogue=wiring.catalogue(), stripe=wiring.stripe(), base_url="http://app"
-    )
-    return started["session_id"]
+    return wiring.billing_service().start_checkout(user_id, product, attempt)["session_id"]
 
 
 def test_checkout_session_is_idempotent_and_names_its_buyer(stripe_local):
@@ -65,14 +63,14 @@ def test_pay4_webhook_and_redirect_together_grant_once(stripe_local, client):
     assert [status for _, status in stripe_local.flush()] == [200, 200]
     client.http.get(f"/billing/success?session_id={session_id}")
     assert wiring.ledger().balance("u1") == 100
-    assert wiring.payments().payment(session_id)["status"] == "paid"
+    assert payment(session_id)["status"] == "paid"
 
 
 def test_pay4_unpaid_session_grants_nothing_until_paid(stripe_local):
     session_id = checkout("u1", "starter")
-    assert billing.fulfill_checkout(session_id, **deps())["status"] == "open"
+    assert wiring.billing_service().fulfill_checkout(session_id)["status"] == "open"
     stripe_local.pay(session_id, asynchronous=True)
-    pending = billing.fulfill_checkout(session_id, **deps())
+    pending = wiring.billing_service().fulfill_checkout(session_id)
     assert pending["status"] == "paid"  # the emulator settles the delayed method at once
     failed_session = checkout("u2", "starter")
     stripe_local.pay(failed_session, asynchronous=True, fail=True)
@@ -81,8 +79,8 @@ def test_pay4_unpaid_session_grants_nothing_until_paid(stripe_local):
     stripe_local.expire(expired)
     stripe_local.flush()
     assert wiring.ledger().balance("u2") == 0
-    assert wiring.payments().payment(failed_session)["status"] == "failed"
-    assert wiring.payments().payment(expired)["status"] == "expired"
+    assert payment(failed_session)["status"] == "failed"
+    assert payment(expired)["status"] == "expired"
     assert wiring.ledger().balance("u3") == 0
 
 
@@ -141,18 +139,16 @@ def test_pay4_subscription_periods_grant_once_per_invoice(stripe_local):
     assert wiring.ledger().balance("u1") == 2000
     stripe_local.cancel(subscription_id)
     stripe_local.flush()
-    assert wiring.payments().subscription(subscription_id)["status"] == "canceled"
+    assert wiring.payments().subscription(subscription_id).status == "canceled"
 
 
 def test_pay2_purchases_and_usage_are_listed_in_the_ledger(stripe_local):
-    from chalicelib.domain.credits import ledger_page
-
     session_id = checkout("u1", "starter")
     stripe_local.pay(session_id)
     stripe_local.flush()
     wiring.ledger().hold("u1", 30, "job-1", "generation")
     wiring.ledger().commit("job-1")
-    page = ledger_page("u1", ledger=wiring.ledger())
+    page = wiring.billing_service().ledger_page("u1")
     assert page["balance"] == 70
     assert [(e["kind"], e["amount"]) for e in page["entries"]] == [("commit", 0), ("hold", -30), ("grant", 100)]
     assert page["entries"][2]["details"]["payment"] == session_id
@@ -182,10 +178,10 @@ def test_pay3_payment_record_outlives_erasure_without_personal_data(aws, stripe_
     stripe_local.pay(session_id)
     stripe_local.flush()
     customer = stripe_local.retrieve(session_id)["customer"]
-    record = wiring.payments().payment(session_id)
+    record = payment(session_id)
     assert record["user_id"] == "user-erased-1"
     assert wiring.ledger().pseudonymize("user-erased-1", "erased-7f3a") > 0
-    kept = wiring.payments().payment(session_id)
+    kept = payment(session_id)
     assert kept["status"] == "paid"
     assert kept["amount"] == 500
     assert kept["user_id"] == "erased-7f3a"
@@ -216,7 +212,7 @@ def test_pay4_dispute_won_after_a_partial_refund_returns_only_the_unrefunded_sha
     stripe_local.close_dispute(dispute["id"], "won")
     stripe_local.flush()
     assert wiring.ledger().balance("u1") == 250
-    assert wiring.payments().payment(session_id)["credits_refunded"] == 250
+    assert payment(session_id)["credits_refunded"] == 250
 
 
 OPERATOR = {"X-Operator-Key": "local-only-operator-key"}
@@ -249,7 +245,7 @@ def test_pay4_session_that_paid_another_price_grants_nothing_and_is_kept_for_ope
     assert {status for _, status in stripe_local.flush()} == {200}
     assert client.http.get(f"/billing/success?session_id={session_id}").status_code == 200
     assert wiring.ledger().balance("buyer-mismatch-1") == 0
-    assert wiring.payments().payment(session_id)["status"] == "mismatch"
+    assert payment(session_id)["status"] == "mismatch"
     [review] = _reviews(client)
     assert review["payment"] == session_id
     assert review["mismatch"] == mismatch

@@ -9,7 +9,6 @@ import random
 import time
 
 from chalicelib import wiring
-from chalicelib.domain import billing
 from infra.emulators.stripe import sign
 from tests.functional.test_billing_checkout import stripe_local  # noqa: F401  (fixture)
 
@@ -64,15 +63,12 @@ def test_pay4_thousand_deliveries_duplicated_reordered_and_forged_leave_exact_ba
     emulator = stripe_local
     rng = random.Random(20261122)
     catalogue = wiring.catalogue()
-    stripe = wiring.stripe()
     users = [f"buyer-{n}" for n in range(12)]
     sessions: dict[str, str] = {}
     for n in range(70):
         user = rng.choice(users)
         product = rng.choice(["starter", "studio", "starter", "studio", "monthly"])
-        session_id = billing.start_checkout(
-            user, product, f"attempt-{n}", catalogue=catalogue, stripe=stripe, base_url="http://app"
-        )["session_id"]
+        session_id = wiring.billing_service().start_checkout(user, product, f"attempt-{n}")["session_id"]
         sessions[session_id] = user
         fate = rng.random()
         if fate < 0.08:
@@ -127,5 +123,5 @@ def test_pay4_thousand_deliveries_duplicated_reordered_and_forged_leave_exact_ba
     assert sum(expected.values()) > 0
     for user in expected:
         assert ledger.unrecovered(user) == 0
-        entries, _ = ledger.entries(user, limit=200)
-        assert sum(e["amount"] for e in entries) == actual[user]
+        entries = ledger.entries(user, limit=200).entries
+        assert sum(e.amount for e in entries) == actual[user]

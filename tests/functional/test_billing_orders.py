@@ -13,6 +13,7 @@ import random
 import pytest
 
 from chalicelib import wiring
+from chalicelib.domain import billing
 from tests.functional.test_billing_checkout import checkout, stripe_local  # noqa: F401  (fixture)
 
 PAYMENT_EVENTS = (
@@ -83,8 +84,9 @@ def _named(value, ids: dict[str, str]):
 def _final_state(user_id: str, payment: dict) -> dict:
     """Everything a payment leaves behind, with times dropped and Stripe ids replaced by names."""
     ledger = wiring.ledger()
-    entries, _ = ledger.entries(user_id, limit=200)
-    record = wiring.payments().payment(payment["invoice"]) or {}
+    entries = [billing.entry_view(entry) for entry in ledger.entries(user_id, limit=200).entries]
+    stored = wiring.payments().payment(payment["invoice"])
+    record = billing.payment_view(stored) if stored else {}
     ids = {**payment["ids"], user_id: "USER"}
     return _named(
         {
@@ -103,8 +105,8 @@ def test_pay4_refund_delivered_before_its_subscription_invoice_is_not_lost(strip
     order = ["charge.refunded", "invoice.paid", "checkout.session.completed"]
     _deliver(stripe_local, [events[t] for t in order])
     assert wiring.ledger().balance("u-refund-first") == 500
-    record = wiring.payments().payment(payment["invoice"])
-    assert (record["refunded_amount"], record["credits_refunded"]) == (REFUNDED, 500)
+    settlement = wiring.payments().payment(payment["invoice"]).settlement
+    assert (settlement.refunded_amount, settlement.credits_refunded) == (REFUNDED, 500)
 
 
 @pytest.mark.parametrize(("dispute", "balance", "every"), [("won", 500, 1), ("lost", 0, 5)])

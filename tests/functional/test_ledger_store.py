@@ -1,5 +1,5 @@
 """The credit ledger against moto: idempotent grants, holds that never overdraw, commit/release,
-stale holds, paging, pseudonymization (PAY-2, PAY-3, PAY-4)."""
+lapsed holds released by their TTL delete, paging, pseudonymization (PAY-2, PAY-3, PAY-4)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def ledger(aws):
 def _entry_sum(ledger, user_id: str) -> int:
     total, cursor = 0, None
     while True:
-        page, cursor = ledger.entries(user_id, limit=7, cursor=cursor)
-        total += sum(entry["amount"] for entry in page)
+        page = ledger.entries(user_id, limit=7, cursor=cursor)
+        total, cursor = total + sum(entry.amount for entry in page.entries), page.next_cursor
         if cursor is None:
             return total
 
@@ -81,20 +81,61 @@ def test_pay4_commit_and_release_are_idempotent_and_exclusive(ledger):
     assert _entry_sum(ledger, "u1") == 6
 
 
-def test_pay4_stale_holds_are_released(ledger, monkeypatch):
+@pytest.fixture
+def sweep(aws):
+    """DynamoDB's TTL as the local cloud's sweeper plays it: expired items deleted, and their TTL
+    stream records delivered to the app's own stream consumers through Lambda."""
+    from app import app
+    from chalicelib import wiring
+    from chalicelib.settings import get_settings
+    from infra.description import describe
+    from infra.localcloud.lambda_hook import lambda_dispatch
+    from infra.localcloud.sweeper import sweep_once
+    from infra.provision import create_execution_role, provision_event_sources, provision_functions
+
+    description = describe(get_settings(), wiring.profile())
+    with lambda_dispatch(app):
+        handlers = [f.name for f in app.pure_lambda_functions]
+        provision_event_sources(aws, description, provision_functions(aws, handlers, create_execution_role(aws)))
+
+        def run(now):
+            report = sweep_once(aws, description, now)
+            assert report.consumer_errors == []
+            return report
+
+        yield run
+
+
+def test_pay4_lapsed_holds_are_released_by_their_ttl_delete_once(ledger, sweep, monkeypatch):
     start = clock.now()
     ledger.grant("u1", 10, "g1", "grant")
     monkeypatch.setattr(clock, "now", lambda: start)
-    ledger.hold("u1", 4, "old", "generation")
-    monkeypatch.setattr(clock, "now", lambda: start + timedelta(hours=2))
-    ledger.hold("u1", 2, "new", "generation")
+    ledger.hold("u1", 4, "old", "generation", deadline=start + timedelta(minutes=15))
+    later = start + timedelta(hours=2)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    ledger.hold("u1", 2, "new", "generation", deadline=later + timedelta(minutes=15))
     ledger.hold("u1", 1, "done", "generation")
     ledger.commit("done")
-    assert ledger.release_stale(start + timedelta(hours=1)) == 1
+    sweep(later)
     assert ledger.hold_state("old") == "released"
     assert ledger.hold_state("new") == "held"
+    assert ledger.hold_state("done") == "committed"
     assert ledger.balance("u1") == 7
-    assert ledger.release_stale(start + timedelta(hours=1)) == 0
+    assert ledger.commit("old") is False  # a result arriving late spends nothing
+    sweep(later)
+    assert ledger.balance("u1") == 7
+    assert _entry_sum(ledger, "u1") == 7
+
+
+def test_pay4_a_hold_past_its_lapse_is_released_even_when_committed(ledger, monkeypatch):
+    start = clock.now()
+    ledger.grant("u1", 5, "g1", "grant")
+    ledger.hold("u1", 3, "late", "generation", deadline=start)
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(hours=3))  # lapsed; TTL not yet run
+    assert ledger.commit("late") is False
+    assert ledger.hold_state("late") == "released"
+    assert ledger.balance("u1") == 5
+    assert _entry_sum(ledger, "u1") == 5
 
 
 def test_pay4_parallel_holds_on_a_small_balance_never_overdraw(ledger, serialized_dynamodb):
@@ -122,9 +163,9 @@ def test_pay4_claw_back_never_goes_below_zero_and_records_the_shortfall(ledger):
     assert ledger.claw_back("u1", 10, "refund:ch_1", "refund") is None
     assert ledger.balance("u1") == 0
     assert ledger.unrecovered("u1") == 7
-    page, _ = ledger.entries("u1")
-    assert page[0]["kind"] == "clawback"
-    assert page[0]["shortfall"] == 7
+    newest = ledger.entries("u1").entries[0]
+    assert newest.kind == "clawback"
+    assert newest.shortfall == 7
 
 
 def test_pay2_entries_are_newest_first_and_paged(ledger, monkeypatch):
@@ -132,10 +173,12 @@ def test_pay2_entries_are_newest_first_and_paged(ledger, monkeypatch):
     for n in range(5):
         monkeypatch.setattr(clock, "now", lambda n=n: start + timedelta(seconds=n))
         ledger.grant("u1", n + 1, f"g{n}", f"grant {n}")
-    first, cursor = ledger.entries("u1", limit=3)
-    second, last = ledger.entries("u1", limit=3, cursor=cursor)
-    assert [e["amount"] for e in first + second] == [5, 4, 3, 2, 1]
-    assert last is None or ledger.entries("u1", cursor=last)[0] == []
+    first = ledger.entries("u1", limit=3)
+    cursor = first.next_cursor
+    second = ledger.entries("u1", limit=3, cursor=cursor)
+    last = second.next_cursor
+    assert [e.amount for e in first.entries + second.entries] == [5, 4, 3, 2, 1]
+    assert last is None or ledger.entries("u1", cursor=last).entries == ()
     with pytest.raises(errors.InvalidInput):
         ledger.entries("u2", cursor=cursor)  # a cursor from another account
 
@@ -154,16 +197,17 @@ def test_pay3_pseudonymize_keeps_money_records_and_detaches_them(aws, ledger):
     assert ledger.balance("anon-1") == 6
     assert _entry_sum(ledger, "anon-1") == 6
     assert ledger.balance("user-abc") == 0
-    assert ledger.entries("user-abc")[0] == []
+    assert ledger.entries("user-abc").entries == ()
     assert ledger.pseudonymize("user-abc", "anon-1") == 0
 
 
-def _all_entries(ledger, user_id: str) -> list[dict]:
+def _all_entries(ledger, user_id: str) -> list:
     """Every entry, oldest first, gathered through the paged listing."""
     entries, cursor = [], None
     while True:
-        page, cursor = ledger.entries(user_id, limit=7, cursor=cursor)
-        entries.extend(page)
+        page = ledger.entries(user_id, limit=7, cursor=cursor)
+        entries.extend(page.entries)
+        cursor = page.next_cursor
         if cursor is None:
             return entries[::-1]
 
@@ -194,10 +238,10 @@ def test_pay2_concurrent_movements_replay_from_the_listed_entries_to_the_balance
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(move, range(60)))
     entries = _all_entries(ledger, "u1")
-    assert [e["sequence"] for e in entries] == list(range(1, len(entries) + 1))
+    assert [e.sequence for e in entries] == list(range(1, len(entries) + 1))
     replayed = 0
     for entry in entries:
-        replayed += entry["amount"]
-        assert entry["balance_after"] == replayed, entry
+        replayed += entry.amount
+        assert entry.balance_after == replayed, entry
     assert replayed == ledger.balance("u1")
-    assert {e["kind"] for e in entries} == {"grant", "hold", "commit", "release", "clawback"}
+    assert {e.kind for e in entries} == {"grant", "hold", "commit", "release", "clawback"}

@@ -2,12 +2,13 @@
 and payment records.
 
 Money is never deleted by the code: every record here carries the profile's legal retention
-(7 years) as its TTL and is pseudonymized, not deleted, when its person is erased (PAY-3).
+(7 years) as its TTL and is pseudonymized, not deleted, when its person is erased (PAY-3). The one
+exception is a hold still held, whose TTL is its lapse (PAY-4).
 
 Keys:
   ACCOUNT#<user>     BALANCE                     the balance item (one per user)
   ACCOUNT#<user>     ENTRY#<sequence, 12 digits> append-only ledger entries, in the order applied
-  HOLD#<hold id>     HOLD                        a hold; `open_partition`/`open_since` while held
+  HOLD#<hold id>     HOLD                        a hold; its TTL is its lapse while held (PAY-4)
   CLAIM#<key>        CLAIM                       a business key already applied
   PAYMENT#<stripe id> PAYMENT                    a checkout session or invoice paid through Stripe;
                                                  `review_partition`/`review_since` while held
@@ -24,19 +25,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from chalicelib.profile.schema import Category
 from chalicelib.store.base import Record
 
-OPEN_HOLDS = "OPEN"
 PAYMENT_REVIEWS = "REVIEW"
-
-
-class OpenHoldsIndex(GlobalSecondaryIndex):
-    """Sparse: only holds still held carry these attributes, so stale ones are found by age."""
-
-    class Meta:
-        index_name = "ledger_open_holds"
-        projection = AllProjection()
-
-    open_partition = UnicodeAttribute(hash_key=True)
-    open_since = UnicodeAttribute(range_key=True)
 
 
 class PaymentReviewIndex(GlobalSecondaryIndex):
@@ -101,6 +90,9 @@ class LedgerEntry(LedgerRecord):
 
 
 class CreditHold(LedgerRecord):
+    """Credits reserved for work. While held, `expires_at` is the hold's lapse (deadline + margin),
+    not the legal retention: its TTL delete releases it (PAY-4). Settling restores the legal TTL."""
+
     logical_table = "ledger"
     category = Category.CREDIT_LEDGER
 
@@ -112,9 +104,6 @@ class CreditHold(LedgerRecord):
     reason = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     settled_at = UTCDateTimeAttribute(null=True)
-    open_partition = UnicodeAttribute(null=True)
-    open_since = UnicodeAttribute(null=True)
-    open_holds = OpenHoldsIndex()
 
     @staticmethod
     def key(hold_id: str) -> tuple[str, str]:

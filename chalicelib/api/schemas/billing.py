@@ -1,0 +1,11 @@
+"""Request models of the billing routes (PAY-1)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CheckoutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")
+    attempt: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")

@@ -1,0 +1,233 @@
+"""What credits, the ledger and payments need from the world (PAY-1, PAY-2, PAY-3, PAY-4).
+
+The ledger: a balance per account, append-only entries, holds, and business keys applied exactly
+once. Payment records: what a payment leaves behind and where its refunds and disputes stand. A
+payment provider: hosted checkout, verified webhooks and the authoritative objects they name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+# A hold outlives the deadline of the work it pays for by this much; past it the hold has lapsed:
+# its credits return, by the caller or by the TTL delete of the hold (PAY-4).
+HOLD_MARGIN = timedelta(hours=1)
+# The deadline of a hold taken without one.
+DEFAULT_HOLD_DEADLINE = timedelta(minutes=15)
+
+
+def hold_lapses_at(now: datetime, deadline: datetime | None) -> datetime:
+    """When a hold taken `now` for work due at `deadline` lapses."""
+    return (deadline or now + DEFAULT_HOLD_DEADLINE) + HOLD_MARGIN
+
+
+class HoldState(StrEnum):
+    HELD = "held"
+    COMMITTED = "committed"
+    RELEASED = "released"
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Credits reserved for work not yet done, as the ledger holds them."""
+
+    hold_id: str
+    user_id: str
+    amount: int
+    state: HoldState
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One movement; replayed by `sequence`, the entries reach the balance (PAY-2)."""
+
+    sequence: int
+    balance_after: int
+    at: datetime
+    kind: str  # grant | hold | commit | release | clawback
+    amount: int  # signed
+    reason: str
+    reference: str  # the business key or hold id applied
+    details: tuple[tuple[str, Any], ...] = ()
+    shortfall: int = 0  # clawback only: credits already spent, not taken back
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    entries: tuple[LedgerEntry, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditMovement:
+    """Credits moved once per business `key` (claimed in the same transaction as the movement)."""
+
+    key: str
+    reason: str
+    credits: int
+    details: tuple[tuple[str, Any], ...] = ()
+    returning: bool = False  # a settlement step that gives credits back rather than takes them
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """The facts kept about one payment: no card data exists in it by construction (PAY-1)."""
+
+    stripe_id: str  # checkout session id (packs) or invoice id (plan periods)
+    user_id: str
+    kind: str  # pack | plan
+    product_id: str
+    mode: str  # payment | subscription
+    credits: int
+    amount: int | None
+    currency: str | None
+    session_id: str | None = None
+    invoice_id: str | None = None
+    payment_intent_id: str | None = None
+    subscription_id: str | None = None
+    customer_id: str | None = None
+    billing_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """Where a paid payment's credits stand: granted, taken back for refunds, held back by a
+    standing chargeback, and the charge's latest dispute (PAY-4)."""
+
+    credits: int
+    amount: int | None  # minor units paid
+    refunded_amount: int = 0
+    credits_refunded: int = 0
+    credits_disputed: int = 0
+    dispute_id: str | None = None
+    dispute_status: str | None = None  # open | won | lost
+
+    @property
+    def standing(self) -> int:
+        """Credits the payment still stands for on the balance."""
+        return max(self.credits - self.credits_refunded - self.credits_disputed, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPayment:
+    """A payment record as kept: its facts, its outcome, and its settlement."""
+
+    payment: Payment
+    status: str  # open | paid | failed | expired | subscribed | mismatch
+    settlement: Settlement
+    created_at: datetime
+    paid_at: datetime | None = None
+    mismatch: str | None = None  # JSON: what differed from the catalogue price
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    subscription_id: str
+    plan: str | None
+    status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderEvent:
+    """The envelope of a verified delivery: the object it names is re-fetched, never trusted."""
+
+    id: str
+    type: str
+    object_id: str | None
+
+
+class Ledger(Protocol):
+    """Balances, entries and holds. Every mutation claims its business key (or hold id) in the
+    same transaction as its effect, so a retried call changes nothing (PAY-2, PAY-4)."""
+
+    def balance(self, user_id: str) -> int: ...
+
+    def unrecovered(self, user_id: str) -> int: ...
+
+    def entries(self, user_id: str, limit: int = 50, cursor: str | None = None) -> EntryPage: ...
+
+    def grant(self, user_id: str, amount: int, key: str, reason: str, details: Mapping | None = None) -> bool: ...
+
+    def claw_back(
+        self, user_id: str, amount: int, key: str, reason: str, details: Mapping | None = None
+    ) -> tuple[int, int] | None: ...
+
+    def hold(
+        self, user_id: str, amount: int, hold_id: str, reason: str, *, deadline: datetime | None = None
+    ) -> None: ...
+
+    def commit(self, hold_id: str) -> bool: ...
+
+    def release(self, hold_id: str) -> bool: ...
+
+    def hold_state(self, hold_id: str) -> HoldState | None: ...
+
+    def restore_lapsed(self, hold: Hold) -> bool: ...
+
+    def pseudonymize(self, user_id: str, pseudonym: str) -> int: ...
+
+
+class PaymentRecords(Protocol):
+    """Payment records, each change applied with its ledger movement in one transaction (PAY-1)."""
+
+    def fulfil(self, payment: Payment, grant: CreditMovement) -> bool: ...
+
+    def mark(self, payment: Payment, status: str, *, mismatch: Mapping | None = None) -> bool: ...
+
+    def payment(self, stripe_id: str) -> StoredPayment | None: ...
+
+    def payment_for_intent(self, payment_intent_id: str) -> StoredPayment | None: ...
+
+    def held_for_review(self, limit: int = 100) -> list[StoredPayment]: ...
+
+    def settle(
+        self, stripe_id: str, expected: Settlement, settled: Settlement, movement: CreditMovement | None
+    ) -> int | None: ...
+
+    def track_subscription(self, subscription_id: str, user_id: str, plan_id: str, status: str) -> None: ...
+
+    def subscription(self, subscription_id: str) -> Subscription | None: ...
+
+
+class PaymentProvider(Protocol):
+    """A payment rail: hosted checkout, verified webhooks, and the authoritative objects events name
+    (re-fetched, never trusted from the delivery). Objects are the provider's own JSON shapes."""
+
+    def verify_event(self, payload: bytes, signature_header: str | None) -> ProviderEvent: ...
+
+    def create_checkout_session(self, params: Mapping[str, Any], *, idempotency_key: str) -> dict: ...
+
+    def checkout_session(self, session_id: str) -> dict: ...
+
+    def checkout_sessions_for_payment_intent(self, payment_intent_id: str) -> list[dict]: ...
+
+    def invoice(self, invoice_id: str) -> dict: ...
+
+    def invoices_for_payment_intent(self, payment_intent_id: str) -> list[str]: ...
+
+    def subscription(self, subscription_id: str) -> dict: ...
+
+    def payment_intent(self, payment_intent_id: str) -> dict: ...
+
+    def charge(self, charge_id: str) -> dict: ...
+
+    def dispute(self, dispute_id: str) -> dict: ...
+
+    def disputes_for_charge(self, charge_id: str) -> list[dict]: ...
+
+    # Declared for the rails to come; no flow calls them yet.
+    def refund(self, payment_intent_id: str, amount: int | None = None) -> dict: ...
+
+    def cancel_subscription(self, subscription_id: str) -> dict: ...
+
+    def delete_customer(self, customer_id: str) -> None: ...
+
+
+def as_details(details: Mapping | None) -> tuple[tuple[str, Any], ...]:
+    """Entry details as sorted pairs (hashable, stable)."""
+    return tuple(sorted((details or {}).items()))

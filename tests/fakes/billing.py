@@ -1,0 +1,367 @@
+"""In-memory ledger, payment records and payment provider (chalicelib/domain/ports/billing.py).
+
+Same semantics as the DynamoDB stores: business keys applied once, holds that never overdraw and
+settle once, lapsed holds released, claw-backs that stop at zero and record the shortfall, paged
+entries newest first with a cursor bound to its account, and pseudonymization that keeps the money.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from chalicelib import clock, errors
+from chalicelib.domain.ports.billing import (
+    CreditMovement,
+    EntryPage,
+    Hold,
+    HoldState,
+    LedgerEntry,
+    Payment,
+    ProviderEvent,
+    Settlement,
+    StoredPayment,
+    Subscription,
+    as_details,
+    hold_lapses_at,
+)
+
+
+@dataclass
+class _HoldRecord:
+    hold: Hold
+    lapses_at: datetime | None  # None once settled: it then keeps the legal retention
+
+
+def _now() -> datetime:
+    return clock.now()  # looked up at each call, so tests that move the clock move the fake too
+
+
+@dataclass
+class FakeLedger:
+    now: Callable[[], datetime] = _now
+    balances: dict[str, int] = field(default_factory=dict)
+    unrecovered_credits: dict[str, int] = field(default_factory=dict)
+    movements: dict[str, list[LedgerEntry]] = field(default_factory=dict)
+    claims: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (owner, credits moved)
+    holds: dict[str, _HoldRecord] = field(default_factory=dict)
+    detached: list[Any] = field(default_factory=list)  # other fakes whose records move at pseudonymization
+
+    def balance(self, user_id: str) -> int:
+        return self.balances.get(user_id, 0)
+
+    def unrecovered(self, user_id: str) -> int:
+        return self.unrecovered_credits.get(user_id, 0)
+
+    def grant(self, user_id: str, amount: int, key: str, reason: str, details: Mapping | None = None) -> bool:
+        _require_positive(amount)
+        if key in self.claims:
+            return False
+        self.claims[key] = (user_id, amount)
+        self._move(user_id, "grant", amount, reason, key, details)
+        return True
+
+    def claw_back(
+        self, user_id: str, amount: int, key: str, reason: str, details: Mapping | None = None
+    ) -> tuple[int, int] | None:
+        _require_positive(amount)
+        if key in self.claims:
+            return None
+        taken = min(amount, self.balance(user_id))
+        shortfall = amount - taken
+        self.claims[key] = (user_id, taken)
+        self._move(user_id, "clawback", -taken, reason, key, details, shortfall=shortfall)
+        if shortfall:
+            self.unrecovered_credits[user_id] = self.unrecovered(user_id) + shortfall
+        return taken, shortfall
+
+    def hold(self, user_id: str, amount: int, hold_id: str, reason: str, *, deadline: datetime | None = None) -> None:
+        _require_positive(amount)
+        balance = self.balance(user_id)
+        if balance < amount and hold_id not in self.holds:
+            raise errors.InsufficientCredits("Not enough credits.", details={"required": amount, "balance": balance})
+        if hold_id in self.holds:
+            return
+        now = self.now()
+        self.holds[hold_id] = _HoldRecord(
+            Hold(hold_id, user_id, amount, HoldState.HELD, reason), hold_lapses_at(now, deadline)
+        )
+        self._move(user_id, "hold", -amount, reason, hold_id, None)
+
+    def commit(self, hold_id: str) -> bool:
+        return self._settle(hold_id, HoldState.COMMITTED)
+
+    def release(self, hold_id: str) -> bool:
+        return self._settle(hold_id, HoldState.RELEASED)
+
+    def hold_state(self, hold_id: str) -> HoldState | None:
+        record = self.holds.get(hold_id)
+        return record.hold.state if record else None
+
+    def restore_lapsed(self, hold: Hold) -> bool:
+        if hold.hold_id in self.holds:
+            return False
+        self.holds[hold.hold_id] = _HoldRecord(replace(hold, state=HoldState.RELEASED), None)
+        details = {"held": hold.amount, "lapsed": True}
+        self._move(hold.user_id, "release", hold.amount, hold.reason, hold.hold_id, details)
+        return True
+
+    def ttl_delete_lapsed(self) -> list[Hold]:
+        """What DynamoDB's TTL does: holds past their lapse and never settled disappear; returns
+        their last images, as the stream would deliver them."""
+        now = self.now()
+        gone = [r.hold for r in self.holds.values() if r.lapses_at is not None and r.lapses_at <= now]
+        for hold in gone:
+            del self.holds[hold.hold_id]
+        return gone
+
+    def entries(self, user_id: str, limit: int = 50, cursor: str | None = None) -> EntryPage:
+        limit = max(1, min(int(limit), 200))
+        newest_first = self.movements.get(user_id, [])[::-1]
+        start = _decode_cursor(cursor, user_id) if cursor else None
+        if start is not None:
+            newest_first = [entry for entry in newest_first if entry.sequence < start]
+        page = tuple(newest_first[:limit])
+        next_cursor = f"{user_id}|{page[-1].sequence}" if len(page) == limit else None
+        return EntryPage(page, next_cursor)
+
+    def pseudonymize(self, user_id: str, pseudonym: str) -> int:
+        if not pseudonym or pseudonym == user_id:
+            raise errors.InvalidInput("A pseudonym different from the user id is required.")
+        moved = 0
+        if user_id in self.balances or user_id in self.movements:
+            self.balances[pseudonym] = self.balances.pop(user_id, 0)
+            self.unrecovered_credits[pseudonym] = self.unrecovered_credits.pop(user_id, 0)
+            entries = self.movements.pop(user_id, [])
+            self.movements[pseudonym] = [_detached_entry(e, user_id, pseudonym) for e in entries]
+            moved += 1 + len(entries)
+        for key, (owner, credits) in list(self.claims.items()):
+            if owner == user_id:
+                del self.claims[key]
+                self.claims[key.replace(user_id, pseudonym)] = (pseudonym, credits)
+                moved += 1
+        for record in self.holds.values():
+            if record.hold.user_id == user_id:
+                record.hold = replace(record.hold, user_id=pseudonym)
+                moved += 1
+        return moved + sum(other.detach(user_id, pseudonym) for other in self.detached)
+
+    def _settle(self, hold_id: str, state: HoldState) -> bool:
+        record = self.holds.get(hold_id)
+        if record is None or record.hold.state is not HoldState.HELD:
+            return False
+        lapsed = record.lapses_at is not None and record.lapses_at <= self.now()
+        applied = HoldState.RELEASED if lapsed else state
+        hold = record.hold
+        record.hold, record.lapses_at = replace(hold, state=applied), None
+        returned = hold.amount if applied is HoldState.RELEASED else 0
+        kind = "release" if applied is HoldState.RELEASED else "commit"
+        self._move(hold.user_id, kind, returned, hold.reason, hold_id, {"held": hold.amount})
+        return applied is state
+
+    def _move(
+        self,
+        user_id: str,
+        kind: str,
+        amount: int,
+        reason: str,
+        reference: str,
+        details: Mapping | None,
+        *,
+        shortfall: int = 0,
+    ) -> None:
+        entries = self.movements.setdefault(user_id, [])
+        balance = self.balance(user_id) + amount
+        self.balances[user_id] = balance
+        entries.append(
+            LedgerEntry(
+                sequence=len(entries) + 1,
+                balance_after=balance,
+                at=self.now(),
+                kind=kind,
+                amount=amount,
+                reason=reason,
+                reference=reference,
+                details=as_details(details),
+                shortfall=shortfall,
+            )
+        )
+
+
+@dataclass
+class FakePayments:
+    ledger: FakeLedger
+    records: dict[str, StoredPayment] = field(default_factory=dict)
+    intents: dict[str, str] = field(default_factory=dict)  # payment intent -> stripe id
+    subscriptions: dict[str, tuple[str, Subscription]] = field(default_factory=dict)  # id -> (owner, state)
+    reviews: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ledger.detached.append(self)
+
+    def fulfil(self, payment: Payment, grant: CreditMovement) -> bool:
+        current = self.records.get(payment.stripe_id)
+        if current is not None and current.status == "paid":
+            return False
+        if not self.ledger.grant(payment.user_id, grant.credits, grant.key, grant.reason, dict(grant.details)):
+            return False
+        now = self.ledger.now()
+        self.records[payment.stripe_id] = StoredPayment(
+            payment=payment,
+            status="paid",
+            settlement=Settlement(credits=payment.credits, amount=payment.amount),
+            created_at=current.created_at if current else now,
+            paid_at=now,
+            mismatch=current.mismatch if current else None,
+        )
+        if payment.payment_intent_id:
+            self.intents[payment.payment_intent_id] = payment.stripe_id
+        return True
+
+    def mark(self, payment: Payment, status: str, *, mismatch: Mapping | None = None) -> bool:
+        current = self.records.get(payment.stripe_id)
+        if current is not None and current.status in ("paid", status):
+            return False
+        self.records[payment.stripe_id] = StoredPayment(
+            payment=payment,
+            status=status,
+            settlement=Settlement(credits=payment.credits, amount=payment.amount),
+            created_at=current.created_at if current else self.ledger.now(),
+            mismatch=json.dumps(mismatch, sort_keys=True) if mismatch else (current.mismatch if current else None),
+        )
+        if mismatch and payment.stripe_id not in self.reviews:
+            self.reviews.append(payment.stripe_id)
+        return True
+
+    def payment(self, stripe_id: str) -> StoredPayment | None:
+        return self.records.get(stripe_id)
+
+    def payment_for_intent(self, payment_intent_id: str) -> StoredPayment | None:
+        stripe_id = self.intents.get(payment_intent_id)
+        return self.records.get(stripe_id) if stripe_id else None
+
+    def held_for_review(self, limit: int = 100) -> list[StoredPayment]:
+        return [self.records[stripe_id] for stripe_id in self.reviews[:limit]]
+
+    def settle(
+        self, stripe_id: str, expected: Settlement, settled: Settlement, movement: CreditMovement | None
+    ) -> int | None:
+        current = self.records.get(stripe_id)
+        if current is None or current.status != "paid" or current.settlement != expected:
+            return None
+        owner = current.payment.user_id
+        moved = 0
+        if movement is not None:
+            details = dict(movement.details)
+            if movement.returning:
+                if not self.ledger.grant(owner, movement.credits, movement.key, movement.reason, details):
+                    return 0
+                moved = movement.credits
+            else:
+                applied = self.ledger.claw_back(owner, movement.credits, movement.key, movement.reason, details)
+                if applied is None:
+                    return 0
+                moved = applied[0]
+        self.records[stripe_id] = replace(current, settlement=settled)
+        return moved
+
+    def track_subscription(self, subscription_id: str, user_id: str, plan_id: str, status: str) -> None:
+        self.subscriptions[subscription_id] = (user_id, Subscription(subscription_id, plan_id, status))
+
+    def subscription(self, subscription_id: str) -> Subscription | None:
+        found = self.subscriptions.get(subscription_id)
+        return found[1] if found else None
+
+    def detach(self, user_id: str, pseudonym: str) -> int:
+        moved = 0
+        for stripe_id, stored in self.records.items():
+            if stored.payment.user_id == user_id:
+                payment = replace(stored.payment, user_id=pseudonym, customer_id=None)
+                self.records[stripe_id] = replace(stored, payment=payment)
+                moved += 1
+        for subscription_id, (owner, state) in self.subscriptions.items():
+            if owner == user_id:
+                self.subscriptions[subscription_id] = (pseudonym, state)
+                moved += 1
+        return moved
+
+
+@dataclass
+class FakePaymentProvider:
+    """Stripe's objects as plain dicts, keyed by id; a delivery is genuine when signed "valid"."""
+
+    objects: dict[str, dict] = field(default_factory=dict)
+    sessions_created: list[tuple[dict, str]] = field(default_factory=list)
+
+    def verify_event(self, payload: bytes, signature_header: str | None) -> ProviderEvent:
+        if signature_header != "valid":
+            raise errors.SignatureInvalid("The webhook signature is invalid.")
+        event = json.loads(payload)
+        return ProviderEvent(id=event["id"], type=event["type"], object_id=event["data"]["object"].get("id"))
+
+    def create_checkout_session(self, params: Mapping[str, Any], *, idempotency_key: str) -> dict:
+        session_id = f"cs_{idempotency_key.removeprefix('checkout-')[:12]}"
+        session = self.objects.setdefault(session_id, {"id": session_id, "url": f"https://pay/{session_id}"})
+        self.sessions_created.append((dict(params), idempotency_key))
+        return session
+
+    def checkout_session(self, session_id: str) -> dict:
+        return self._get(session_id)
+
+    def checkout_sessions_for_payment_intent(self, payment_intent_id: str) -> list[dict]:
+        return self._paying("cs_", payment_intent_id)
+
+    def invoice(self, invoice_id: str) -> dict:
+        return self._get(invoice_id)
+
+    def invoices_for_payment_intent(self, payment_intent_id: str) -> list[str]:
+        return [invoice["id"] for invoice in self._paying("in_", payment_intent_id)]
+
+    def subscription(self, subscription_id: str) -> dict:
+        return self._get(subscription_id)
+
+    def payment_intent(self, payment_intent_id: str) -> dict:
+        return self._get(payment_intent_id)
+
+    def charge(self, charge_id: str) -> dict:
+        return self._get(charge_id)
+
+    def dispute(self, dispute_id: str) -> dict:
+        return self._get(dispute_id)
+
+    def disputes_for_charge(self, charge_id: str) -> list[dict]:
+        return [o for o in self.objects.values() if o["id"].startswith("dp_") and o.get("charge") == charge_id]
+
+    def _paying(self, prefix: str, payment_intent_id: str) -> list[dict]:
+        """Objects of one kind (by id prefix) that the payment intent paid."""
+        return [
+            o
+            for o in self.objects.values()
+            if o["id"].startswith(prefix) and o.get("payment_intent") == payment_intent_id
+        ]
+
+    def _get(self, object_id: str) -> dict:
+        try:
+            return self.objects[object_id]
+        except KeyError:
+            raise errors.NotFound("Stripe does not know this object.") from None
+
+
+def _require_positive(amount: int) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise errors.InvalidInput("A credit amount must be a positive whole number.")
+
+
+def _decode_cursor(cursor: str, user_id: str) -> int:
+    owner, _, sequence = cursor.rpartition("|")
+    if owner != user_id or not sequence.isdigit():
+        raise errors.InvalidInput("The cursor is invalid.")
+    return int(sequence)
+
+
+def _detached_entry(entry: LedgerEntry, user_id: str, pseudonym: str) -> LedgerEntry:
+    details = tuple((k, v.replace(user_id, pseudonym) if isinstance(v, str) else v) for k, v in entry.details)
+    return replace(entry, reason=entry.reason.replace(user_id, pseudonym), details=details)
