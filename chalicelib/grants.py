@@ -39,12 +39,6 @@ class Uses:
     def __or__(self, other: Uses) -> Uses:
         return Uses(**{field.name: getattr(self, field.name) | getattr(other, field.name) for field in fields(self)})
 
-    def tables(self) -> frozenset[str]:
-        return self.read_tables | self.write_tables
-
-    def buckets(self) -> frozenset[str]:
-        return self.read_buckets | self.write_buckets
-
 
 NOTHING = Uses()
 

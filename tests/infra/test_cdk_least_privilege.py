@@ -163,8 +163,8 @@ def test_no_function_touches_a_table_it_never_uses(template):
 def test_every_table_bucket_queue_and_state_machine_is_used_by_some_function(template):
     description = description_for(template.profile)
     used = [f.uses for f in description.functions]
-    assert {t.logical for t in description.all_tables()} <= {t for u in used for t in u.tables()}
-    assert {b.logical for b in description.buckets} <= {b for u in used for b in u.buckets()}
+    assert {t.logical for t in description.all_tables()} <= {t for u in used for t in u.read_tables | u.write_tables}
+    assert {b.logical for b in description.buckets} <= {b for u in used for b in u.read_buckets | u.write_buckets}
     assert {q.logical for q in description.queues} <= {q for u in used for q in u.consume_queues}
     assert {m.logical for m in description.state_machines} <= {m for u in used for m in u.start_workflows}
 
