@@ -127,7 +127,7 @@ class Description:
         return (*self.tables, self.idempotency_table)
 
 
-def _functions() -> tuple[FunctionSpec, ...]:
+def functions() -> tuple[FunctionSpec, ...]:
     """Every function of the app with what it touches: as declared where it is registered, and for
     each table with TTL reactions, its stream consumer with what those reactions declare.
 
@@ -147,8 +147,8 @@ def _functions() -> tuple[FunctionSpec, ...]:
     return declared + consumers
 
 
-def _queue_consumer(functions: tuple[FunctionSpec, ...], queue: str) -> str:
-    (consumer,) = (f.name for f in functions if queue in f.uses.consume_queues)
+def _queue_consumer(specs: tuple[FunctionSpec, ...], queue: str) -> str:
+    (consumer,) = (f.name for f in specs if queue in f.uses.consume_queues)
     return consumer
 
 
@@ -237,8 +237,8 @@ def _log_retention_days(profile: Profile) -> int:
 
 
 def describe(settings: Settings, profile: Profile) -> Description:
-    functions = _functions()
-    streamed = {f.stream for f in functions if f.stream}
+    every_function = functions()
+    streamed = {f.stream for f in every_function if f.stream}
     return Description(
         tables=tuple(_table_spec(settings, logical, streamed) for logical in layout.TABLES),
         idempotency_table=_idempotency_table(settings),
@@ -247,11 +247,11 @@ def describe(settings: Settings, profile: Profile) -> Description:
             QueueSpec(
                 logical=layout.UPLOADS_QUEUE,
                 name=settings.queue_name(layout.UPLOADS_QUEUE),
-                consumer=_queue_consumer(functions, layout.UPLOADS_QUEUE),
+                consumer=_queue_consumer(every_function, layout.UPLOADS_QUEUE),
             ),
         ),
-        stream_consumers=tuple(StreamConsumerSpec(table=f.stream, consumer=f.name) for f in functions if f.stream),
+        stream_consumers=tuple(StreamConsumerSpec(table=f.stream, consumer=f.name) for f in every_function if f.stream),
         state_machines=_state_machines(settings),
         log_retention_days=_log_retention_days(profile),
-        functions=functions,
+        functions=every_function,
     )
