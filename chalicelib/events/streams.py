@@ -66,7 +66,7 @@ def _ttl_consumer(table: str) -> Callable[[dict, Any], dict[str, int]]:
         return dispatch(table, event)
 
     # Chalice finds a function by module and name: the module attribute must carry this name.
-    consume.__name__ = consume.__qualname__ = name
+    consume.__name__ = name
     return bp.lambda_function(name=name)(consume)
 
 
