@@ -3,6 +3,9 @@
 Each reaction receives the deleted item's old image (a dict) and declares what it touches; the
 consumer function of the record's table is granted exactly that (chalicelib/grants.py).
 Imported by the stream consumers on their first record, never at `import app`.
+
+A record class reacts once it has an `SK_PREFIX`; the first reaction on a table also needs that
+table's consumer line in chalicelib/events/streams.py (tests/unit/test_event_registrations.py says so).
 """
 
 from chalicelib.events.content_ttl import expired_deadline, expired_image, expired_upload
