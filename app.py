@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib import observability
+from chalicelib import grants, observability
 from chalicelib.api import (
     auth,
     billing,
@@ -22,6 +22,31 @@ from chalicelib.events import uploads as upload_events
 from chalicelib.workflows import erasure, export
 
 app = Chalice(app_name="pixelkeep")
+# Every route runs in Chalice's one API function: it reaches every table and its own secrets, reads
+# and writes content objects (presigned uploads, gallery), and starts the rights workflows.
+grants.declare(
+    "api_handler",
+    grants.Uses(
+        write_tables=(*grants.CATEGORY_TABLES, "idempotency"),
+        write_buckets="content",
+        start_workflows=("export", "erasure"),
+        secrets=(
+            "ip-hash-key",
+            "login-code-key",
+            "operator-api-keys",
+            "google-client-id",
+            "telegram-bot-token",
+            "stripe-api-key",
+            "stripe-webhook-secret",
+            "fal-api-key",
+            "fal-user-id",
+            "replicate-api-token",
+            "replicate-webhook-secret",
+            "runpod-api-key",
+        ),
+        send_email=True,
+    ),
+)
 app.api.binary_types.extend(["image/png", "image/jpeg", "image/webp", "image/*", "application/zip"])
 app.register_middleware(http.one_error_shape, "http")  # outermost: sees every response
 observability.register(app)

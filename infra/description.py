@@ -8,9 +8,10 @@ to AWS; `infra/cdk/` and `infra/localcloud/` turn it into resources.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib.grants import Uses
 from chalicelib.profile.schema import Category, Profile
 from chalicelib.retention import lifecycle_days
 from chalicelib.settings import Settings
@@ -60,7 +61,7 @@ class BucketSpec:
 class QueueSpec:
     logical: str
     name: str
-    consumer: str  # Chalice handler name
+    consumer: str  # Chalice handler name: the function that declares it consumes the queue
     visibility_timeout: int = 120
 
 
@@ -68,6 +69,15 @@ class QueueSpec:
 class StreamConsumerSpec:
     table: str  # logical table name
     consumer: str  # Chalice handler name
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function and everything its role grants (SEC-6: least privilege per function)."""
+
+    name: str  # Chalice handler name
+    uses: Uses
+    stream: str | None = None  # logical table whose stream it consumes
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,7 @@ class Description:
     stream_consumers: tuple[StreamConsumerSpec, ...]
     state_machines: tuple[StateMachineSpec, ...]
     log_retention_days: int
-    extra: dict = field(default_factory=dict)
+    functions: tuple[FunctionSpec, ...]
 
     def table(self, logical: str) -> TableSpec:
         return next(t for t in self.all_tables() if t.logical == logical)
@@ -117,17 +127,32 @@ class Description:
         return (*self.tables, self.idempotency_table)
 
 
-# Event consumers: Chalice `lambda_function` handlers wired to their sources here, not by
-# decorators, so the handlers need no resource names at import time.
-STREAM_CONSUMERS = (
-    StreamConsumerSpec(table="accounts", consumer="accounts_stream"),
-    StreamConsumerSpec(table="content", consumer="content_stream"),
-    StreamConsumerSpec(table="ledger", consumer="ledger_stream"),
-)
-UPLOAD_CONSUMER = "upload_processor"
+def functions() -> tuple[FunctionSpec, ...]:
+    """Every function of the app with what it touches: as declared where it is registered, and for
+    each table with TTL reactions, its stream consumer with what those reactions declare.
+
+    Event sources are wired here, not by Chalice decorators, so handlers need no resource names at
+    import time."""
+    import app  # noqa: F401  (registers every function and its declaration)
+    from chalicelib.events.expiry import stream_consumer_name
+    from chalicelib.events.reactions import TTL_REACTIONS
+    from chalicelib.events.streams import consumer_uses
+    from chalicelib.grants import DECLARED
+
+    declared = tuple(FunctionSpec(name=name, uses=uses) for name, uses in sorted(DECLARED.items()))
+    tables = sorted({reaction.table for reaction in TTL_REACTIONS})
+    consumers = tuple(
+        FunctionSpec(name=stream_consumer_name(table), uses=consumer_uses(table), stream=table) for table in tables
+    )
+    return declared + consumers
 
 
-def _table_spec(settings: Settings, logical: str) -> TableSpec:
+def _queue_consumer(specs: tuple[FunctionSpec, ...], queue: str) -> str:
+    (consumer,) = (f.name for f in specs if queue in f.uses.consume_queues)
+    return consumer
+
+
+def _table_spec(settings: Settings, logical: str, streamed: set[str]) -> TableSpec:
     """Keys, indexes and attribute types merged from every model stored in the table."""
     attribute_types: dict[str, str] = {"pk": "S", "sk": "S"}
     indexes: dict[str, IndexSpec] = {}
@@ -150,7 +175,7 @@ def _table_spec(settings: Settings, logical: str) -> TableSpec:
         attribute_types=attribute_types,
         indexes=tuple(sorted(indexes.values(), key=lambda i: i.name)),
         ttl_attribute="expires_at",
-        stream=traits.stream,
+        stream=logical in streamed,
         point_in_time_recovery=traits.point_in_time_recovery,
     )
 
@@ -212,16 +237,21 @@ def _log_retention_days(profile: Profile) -> int:
 
 
 def describe(settings: Settings, profile: Profile) -> Description:
+    every_function = functions()
+    streamed = {f.stream for f in every_function if f.stream}
     return Description(
-        tables=tuple(_table_spec(settings, logical) for logical in layout.TABLES),
+        tables=tuple(_table_spec(settings, logical, streamed) for logical in layout.TABLES),
         idempotency_table=_idempotency_table(settings),
         buckets=_buckets(settings, profile),
         queues=(
             QueueSpec(
-                logical=layout.UPLOADS_QUEUE, name=settings.queue_name(layout.UPLOADS_QUEUE), consumer=UPLOAD_CONSUMER
+                logical=layout.UPLOADS_QUEUE,
+                name=settings.queue_name(layout.UPLOADS_QUEUE),
+                consumer=_queue_consumer(every_function, layout.UPLOADS_QUEUE),
             ),
         ),
-        stream_consumers=STREAM_CONSUMERS,
+        stream_consumers=tuple(StreamConsumerSpec(table=f.stream, consumer=f.name) for f in every_function if f.stream),
         state_machines=_state_machines(settings),
         log_retention_days=_log_retention_days(profile),
+        functions=every_function,
     )

@@ -1,12 +1,26 @@
-"""What happens when a record's TTL deletes it. One line per record kind.
+"""What happens when a record's TTL deletes it: one line per record class.
 
-Each target is "module:function" and receives the deleted item's old image (a dict).
+Each reaction receives the deleted item's old image (a dict) and declares what it touches; the
+consumer function of the record's table is granted exactly that (chalicelib/grants.py).
+Imported by the stream consumers on their first record, never at `import app`.
+
+A record class reacts once it has an `SK_PREFIX`; the first reaction on a table also needs that
+table's consumer line in chalicelib/events/streams.py (tests/unit/test_event_registrations.py says so).
 """
 
-from chalicelib.events.streams import register_ttl_reaction
+from chalicelib.events.content_ttl import expired_deadline, expired_image, expired_upload
+from chalicelib.events.expiry import on_expiry
+from chalicelib.events.ledger_ttl import expired_hold
+from chalicelib.grants import Uses
+from chalicelib.store.models.content import GalleryImage, JobDeadline, Upload
+from chalicelib.store.models.ledger import CreditHold
+from chalicelib.store.models.rights import Tombstone
+from chalicelib.workflows.erasure import start_after_grace
 
-register_ttl_reaction("accounts", "TOMBSTONE", "chalicelib.workflows.erasure:start_after_grace")
-register_ttl_reaction("content", "UPLOAD#", "chalicelib.events.content_ttl:expired_upload")
-register_ttl_reaction("content", "IMG#", "chalicelib.events.content_ttl:expired_image")
-register_ttl_reaction("content", "DEADLINE", "chalicelib.events.content_ttl:expired_deadline")
-register_ttl_reaction("ledger", "HOLD", "chalicelib.events.ledger_ttl:expired_hold")
+TTL_REACTIONS = (
+    on_expiry(Tombstone, start_after_grace, uses=Uses(start_workflows="erasure")),
+    on_expiry(Upload, expired_upload, uses=Uses(write_buckets="content")),
+    on_expiry(GalleryImage, expired_image, uses=Uses(write_buckets="content")),
+    on_expiry(JobDeadline, expired_deadline, uses=Uses(write_tables=("content", "ledger"))),
+    on_expiry(CreditHold, expired_hold, uses=Uses(write_tables="ledger")),
+)

@@ -1,6 +1,10 @@
 """DynamoDB stream consumers. A TTL delete (principal dynamodb.amazonaws.com) of a record triggers
-the reaction registered for its kind: clean dependent objects, start an account's erasure once
-its grace-period tombstone expires, or return a lapsed hold's credits. No scheduler anywhere.
+the reactions registered for its record class (chalicelib/events/reactions.py): clean dependent
+objects, fail a timed-out job, return a lapsed hold's credits (PAY-4), or start an account's
+erasure once its grace-period tombstone expires (DSR-9, CNT-2, CNT-3). No scheduler anywhere.
+
+Each table with a reaction has one consumer function, `<table>_stream`, declared here in one line;
+the resource description gives that table a stream and the function a role from its reactions.
 """
 
 from __future__ import annotations
@@ -10,24 +14,12 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.events.expiry import stream_consumer_name
+from chalicelib.grants import Uses
+
 bp = Blueprint(__name__)
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
-
-# (logical table, sort-key prefix) -> "module:function" taking the expired item's old image.
-# Strings, so the consumers import only what a record needs.
-TTL_REACTIONS: dict[tuple[str, str], str] = {}
-
-
-def register_ttl_reaction(table: str, sk_prefix: str, target: str) -> None:
-    TTL_REACTIONS[(table, sk_prefix)] = target
-
-
-def _resolve(target: str) -> Callable[[dict[str, Any]], Any]:
-    import importlib
-
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def expired_images(event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -44,28 +36,40 @@ def expired_images(event: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def dispatch(table: str, event: dict[str, Any]) -> dict[str, int]:
-    import chalicelib.events.reactions  # noqa: F401  (registers the reactions)
+    from chalicelib.events import reactions
 
     handled = 0
     for image in expired_images(event):
         sk = str(image.get("sk", ""))
-        for (reaction_table, prefix), target in TTL_REACTIONS.items():
-            if reaction_table == table and sk.startswith(prefix):
-                _resolve(target)(image)
+        for reaction in reactions.TTL_REACTIONS:
+            if reaction.matches(table, sk):
+                reaction.react(image)
                 handled += 1
     return {"handled": handled}
 
 
-@bp.lambda_function(name="accounts_stream")
-def accounts_stream(event, context):
-    return dispatch("accounts", event)
+def consumer_uses(table: str) -> Uses:
+    """What `table`'s consumer touches besides the stream itself: what its reactions declare."""
+    from chalicelib.events import reactions
+
+    uses = Uses()
+    for reaction in reactions.TTL_REACTIONS:
+        if reaction.table == table:
+            uses |= reaction.uses
+    return uses
 
 
-@bp.lambda_function(name="content_stream")
-def content_stream(event, context):
-    return dispatch("content", event)
+def _ttl_consumer(table: str) -> Callable[[dict, Any], dict[str, int]]:
+    name = stream_consumer_name(table)
+
+    def consume(event, context):
+        return dispatch(table, event)
+
+    # Chalice finds a function by module and name: the module attribute must carry this name.
+    consume.__name__ = name
+    return bp.lambda_function(name=name)(consume)
 
 
-@bp.lambda_function(name="ledger_stream")
-def ledger_stream(event, context):
-    return dispatch("ledger", event)
+accounts_stream = _ttl_consumer("accounts")
+content_stream = _ttl_consumer("content")
+ledger_stream = _ttl_consumer("ledger")

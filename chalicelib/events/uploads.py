@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.grants import Uses, lambda_function
+
 bp = Blueprint(__name__)
 
 
@@ -36,7 +38,9 @@ def _process_message(record) -> list[str]:
     ]
 
 
-@bp.lambda_function(name="upload_processor")
+@lambda_function(
+    bp, "upload_processor", uses=Uses(consume_queues="uploads", write_tables="content", write_buckets="content")
+)
 def upload_processor(event, context):
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 

@@ -14,16 +14,17 @@ from chalicelib.profile.schema import Category
 
 @dataclass(frozen=True)
 class TableTraits:
-    stream: bool  # a stream feeds TTL-delete handlers (dependent objects, grace-period erasure, lapsed holds)
+    # A table's stream is not a trait: a table has one when a TTL reaction is registered for one of
+    # its record classes (chalicelib/events/reactions.py).
     point_in_time_recovery: bool = True
 
 
 TABLES: dict[str, TableTraits] = {
-    "accounts": TableTraits(stream=True),
-    "content": TableTraits(stream=True),
-    "ledger": TableTraits(stream=True),
-    "logs": TableTraits(stream=False),
-    "requests": TableTraits(stream=False),
+    "accounts": TableTraits(),
+    "content": TableTraits(),
+    "ledger": TableTraits(),
+    "logs": TableTraits(),
+    "requests": TableTraits(),
 }
 
 IDEMPOTENCY_TABLE = "idempotency"

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.grants import CATEGORY_TABLES, Uses, lambda_function
+
 bp = Blueprint(__name__)
+
+# The run record and the request it serves live in the requests table; every step reads or updates them.
+RUN = Uses(write_tables="requests")
 
 
 def _step(name: str, event: dict) -> dict:
@@ -18,42 +23,46 @@ def _step(name: str, event: dict) -> dict:
     return getattr(erasure, name)(wiring.rights_deps(), event)
 
 
-@bp.lambda_function(name="erasure_plan")
+@lambda_function(bp, "erasure_plan", uses=RUN | Uses(read_tables="accounts"))
 def erasure_plan(event, context):
     return _step("plan", event)
 
 
-@bp.lambda_function(name="erasure_delete_objects")
+@lambda_function(
+    bp, "erasure_delete_objects", uses=RUN | Uses(read_tables="content", write_buckets=("content", "exports"))
+)
 def erasure_delete_objects(event, context):
     return _step("delete_objects", event)
 
 
-@bp.lambda_function(name="erasure_delete_records")
+@lambda_function(bp, "erasure_delete_records", uses=Uses(write_tables=CATEGORY_TABLES))
 def erasure_delete_records(event, context):
     return _step("delete_records", event)
 
 
-@bp.lambda_function(name="erasure_pseudonymize")
+@lambda_function(bp, "erasure_pseudonymize", uses=Uses(write_tables=CATEGORY_TABLES))
 def erasure_pseudonymize(event, context):
     return _step("pseudonymize", event)
 
 
-@bp.lambda_function(name="erasure_residual_scan")
+@lambda_function(
+    bp, "erasure_residual_scan", uses=RUN | Uses(read_tables=CATEGORY_TABLES, read_buckets=("content", "exports"))
+)
 def erasure_residual_scan(event, context):
     return _step("residual_scan", event)
 
 
-@bp.lambda_function(name="erasure_receipt")
+@lambda_function(bp, "erasure_receipt", uses=RUN)
 def erasure_receipt(event, context):
     return _step("receipt", event)
 
 
-@bp.lambda_function(name="erasure_notify")
+@lambda_function(bp, "erasure_notify", uses=RUN | Uses(send_email=True))
 def erasure_notify(event, context):
     return _step("notify", event)
 
 
-@bp.lambda_function(name="erasure_fail")
+@lambda_function(bp, "erasure_fail", uses=RUN)
 def erasure_fail(event, context):
     return _step("fail", event)
 

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.grants import CATEGORY_TABLES, Uses, lambda_function
+
 bp = Blueprint(__name__)
+
+# The export record (status, progress) lives in the requests table; every step updates it.
+PROGRESS = Uses(write_tables="requests")
 
 
 def _step(name: str, event: dict) -> dict:
@@ -18,21 +23,27 @@ def _step(name: str, event: dict) -> dict:
     return getattr(export, name)(wiring.rights_deps(), event)
 
 
-@bp.lambda_function(name="export_collect")
+@lambda_function(bp, "export_collect", uses=PROGRESS | Uses(read_tables=CATEGORY_TABLES, read_buckets="content"))
 def export_collect(event, context):
     return _step("collect", event)
 
 
-@bp.lambda_function(name="export_archive")
+@lambda_function(
+    bp,
+    "export_archive",
+    uses=PROGRESS | Uses(read_tables=CATEGORY_TABLES, read_buckets="content", write_buckets="exports"),
+)
 def export_archive(event, context):
     return _step("archive", event)
 
 
-@bp.lambda_function(name="export_notify")
+@lambda_function(
+    bp, "export_notify", uses=PROGRESS | Uses(read_tables="accounts", read_buckets="exports", send_email=True)
+)
 def export_notify(event, context):
     return _step("notify", event)
 
 
-@bp.lambda_function(name="export_fail")
+@lambda_function(bp, "export_fail", uses=PROGRESS)
 def export_fail(event, context):
     return _step("fail", event)

@@ -16,11 +16,15 @@ from constructs import Construct
 from chalicelib.settings import Settings
 from infra.cdk import storage
 from infra.cdk.chalice_app import ChaliceApp
-from infra.description import Description, QueueSpec, StateMachineSpec, StreamConsumerSpec
+from infra.description import Description, FunctionSpec, QueueSpec, StateMachineSpec, StreamConsumerSpec
 from infra.gateway_responses import GATEWAY_RESPONSES, HEADERS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CHALICE_ROLE = "DefaultRole"  # the one role Chalice creates for all of the app's functions
+# Chalice would create one role for every function; each function gets its own role instead, set on
+# the function after packaging, so the ARN Chalice packages is never used.
+UNUSED_CHALICE_ROLE_ARN = "arn:aws:iam::000000000000:role/replaced-per-function"
+EXECUTION_POLICIES = ("service-role/AWSLambdaBasicExecutionRole", "AWSXRayDaemonWriteAccess")
+API_HANDLER, API_HANDLER_LOGICAL_ID = "api_handler", "APIHandler"  # Chalice's names for the API function
 SERVICE = "pixelkeep"
 LAMBDA_MEMORY_MB = 512  # image checks with Pillow; more memory also means more CPU for cold starts
 
@@ -85,6 +89,8 @@ class PixelkeepStack(Stack):
                 "lambda_memory_size": LAMBDA_MEMORY_MB,
                 "automatic_layer": True,
                 "xray": True,
+                "manage_iam_role": False,
+                "iam_role_arn": UNUSED_CHALICE_ROLE_ARN,
                 "log_retention_in_days": description.log_retention_days,
                 "environment_variables": environment(
                     settings,
@@ -92,7 +98,6 @@ class PixelkeepStack(Stack):
                 ),
             },
         )
-        self.role = self.app.get_role(CHALICE_ROLE)
         self.handlers = set(self.app_handlers())
 
         self.tables = {spec.logical: storage.table(self, spec, key) for spec in description.all_tables()}
@@ -100,10 +105,8 @@ class PixelkeepStack(Stack):
         self.buckets = {spec.logical: storage.bucket(self, spec, key) for spec in description.buckets}
         for spec in description.buckets:
             storage.notify_queues(spec, self.buckets[spec.logical], self.queues)
-        for table in self.tables.values():
-            table.grant_read_write_data(self.role)
-        for bucket in self.buckets.values():
-            bucket.grant_read_write(self.role)
+        self.machine_arns = machine_arns
+        self.roles = self._roles(settings)
 
         # Event sources the Chalice decorators would otherwise declare; a consumer not yet in the
         # app is listed in `unwired_consumers` (the infra tests insist every consumer is wired).
@@ -117,13 +120,50 @@ class PixelkeepStack(Stack):
             spec.logical: self._state_machine(spec, description.log_retention_days)
             for spec in description.state_machines
         }
-        if machine_arns:
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["states:StartExecution"], resources=list(machine_arns.values()))
-            )
-        self._grant_email(settings)
-        self._grant_parameters(settings)
         self._gateway_responses()
+
+    def _roles(self, settings: Settings) -> dict[str, iam.Role]:
+        """One role per function, granting exactly what its declaration names (SEC-6)."""
+        declared = {spec.name: spec for spec in self.description.functions}
+        undeclared = sorted(self.handlers - set(declared))
+        if undeclared:
+            raise ValueError(f"functions with no declaration of what they touch (chalicelib/grants.py): {undeclared}")
+        roles = {}
+        for name in sorted(self.handlers):
+            role = iam.Role(
+                self,
+                f"Role-{name}",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(p) for p in EXECUTION_POLICIES],
+            )
+            self.app.get_resource(_logical_id(name)).add_property_override("Role", role.role_arn)
+            self._grant(role, declared[name], settings)
+            roles[name] = role
+        return roles
+
+    def _grant(self, role: iam.Role, spec: FunctionSpec, settings: Settings) -> None:
+        uses = spec.uses
+        for logical in uses.read_tables - uses.write_tables:
+            self.tables[logical].grant_read_data(role)
+        for logical in uses.write_tables:
+            self.tables[logical].grant_read_write_data(role)
+        for logical in uses.read_buckets - uses.write_buckets:
+            self.buckets[logical].grant_read(role)
+        for logical in uses.write_buckets:
+            self.buckets[logical].grant_read_write(role)
+        for logical in uses.consume_queues:
+            self.queues[logical].grant_consume_messages(role)
+        if uses.start_workflows:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["states:StartExecution"],
+                    resources=[self.machine_arns[logical] for logical in sorted(uses.start_workflows)],
+                )
+            )
+        if uses.send_email:
+            self._grant_email(role, settings)
+        if uses.secrets:
+            self._grant_parameters(role, settings, sorted(uses.secrets))
 
     def _consumer(self, handler: str) -> lambda_.IFunction | None:
         if handler not in self.handlers:
@@ -135,8 +175,7 @@ class PixelkeepStack(Stack):
         consumer = self._consumer(spec.consumer)
         if consumer is None:
             return
-        self.queues[spec.logical].grant_consume_messages(self.role)
-        lambda_.EventSourceMapping(
+        mapping = lambda_.EventSourceMapping(
             self,
             f"Source-{spec.logical}",
             target=consumer,
@@ -144,18 +183,21 @@ class PixelkeepStack(Stack):
             batch_size=10,
             report_batch_item_failures=True,
         )
+        # Lambda checks the function's role can read the source when the mapping is created.
+        mapping.node.add_dependency(self.roles[spec.consumer])
 
     def _consume_stream(self, spec: StreamConsumerSpec) -> None:
         consumer = self._consumer(spec.consumer)
         if consumer is None:
             return
         table = self.tables[spec.table]
-        table.grant_stream_read(self.role)
+        role = self.roles[spec.consumer]
+        table.grant_stream_read(role)
         # A batch that keeps failing is recorded here (shard and sequence numbers), not dropped.
         failures = storage.dead_letter_queue(
             self, f"StreamFailures-{spec.table}", f"{self.description.table(spec.table).name}-stream-failures"
         )
-        failures.grant_send_messages(self.role)
+        failures.grant_send_messages(role)
         mapping = lambda_.EventSourceMapping(
             self,
             f"Stream-{spec.table}",
@@ -166,6 +208,7 @@ class PixelkeepStack(Stack):
             bisect_batch_on_error=True,
             retry_attempts=10,
         )
+        mapping.node.add_dependency(role)
         # Set on the resource: CDK's SqsDlq grants through the function's role, which an imported
         # Chalice function does not expose (the grant above covers it).
         mapping.node.default_child.destination_config = lambda_.CfnEventSourceMapping.DestinationConfigProperty(
@@ -173,10 +216,11 @@ class PixelkeepStack(Stack):
         )
 
     def app_handlers(self) -> list[str]:
-        """Names of the app's Lambda functions (handler names), as Chalice packages them."""
+        """Names of the app's Lambda functions, as Chalice packages them: one per `lambda_function`,
+        and the API function serving every route."""
         import app
 
-        return sorted(app.app.handler_map)
+        return sorted([f.name for f in app.app.pure_lambda_functions] + [API_HANDLER])
 
     def _state_machine(self, spec: StateMachineSpec, retention_days: int) -> sfn.StateMachine:
         missing = [name for name in spec.task_functions() if name not in self.handlers]
@@ -222,8 +266,8 @@ class PixelkeepStack(Stack):
                 response_parameters=headers,
             )
 
-    def _grant_email(self, settings: Settings) -> None:
-        self.role.add_to_principal_policy(
+    def _grant_email(self, role: iam.Role, settings: Settings) -> None:
+        role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
                 resources=[self.format_arn(service="ses", resource="identity", resource_name="*")],
@@ -231,19 +275,22 @@ class PixelkeepStack(Stack):
             )
         )
 
-    def _grant_parameters(self, settings: Settings) -> None:
-        """Secrets by name under the deployment's parameter prefix; values live only in SSM."""
-        self.role.add_to_principal_policy(
+    def _grant_parameters(self, role: iam.Role, settings: Settings, secrets: list[str]) -> None:
+        """The function's secrets by name under the deployment's parameter prefix; values live only in SSM."""
+        role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ssm:GetParameter", "ssm:GetParameters"],
                 resources=[
                     self.format_arn(
-                        service="ssm", resource="parameter", resource_name=settings.parameter_prefix.strip("/") + "/*"
+                        service="ssm",
+                        resource="parameter",
+                        resource_name=settings.parameter_name(secret).strip("/"),
                     )
+                    for secret in secrets
                 ],
             )
         )
-        self.role.add_to_principal_policy(
+        role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["kms:Decrypt"],
                 resources=["*"],
@@ -255,4 +302,4 @@ class PixelkeepStack(Stack):
 def _logical_id(handler: str) -> str:
     from chalice.utils import to_cfn_resource_name
 
-    return to_cfn_resource_name(handler)
+    return API_HANDLER_LOGICAL_ID if handler == API_HANDLER else to_cfn_resource_name(handler)

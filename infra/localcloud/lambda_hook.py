@@ -4,6 +4,8 @@ moto funnels every Lambda invocation (Invoke, Step Functions Lambda tasks, SQS a
 event source mappings) through `LambdaFunction._invoke_lambda(self, event)`, which normally runs
 a container. Replacing that one private method runs `app.handler_map[function_name]` in-process
 instead. tests/functional/test_lambda_dispatch.py guards the hook against moto upgrades.
+
+While a handler runs, its AWS calls are held to what its role would allow (roles.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from infra.localcloud.roles import acting_as, enforced
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +71,8 @@ def invoke_handler(app: Any, function: Any, event: Any) -> tuple[str, bool, str]
         timeout_seconds=int(function.timeout or 3),
     )
     try:
-        result = handler(_decode(event), context)
+        with acting_as(function.function_name):
+            result = handler(_decode(event), context)
     except Exception as exc:  # a Lambda function error, reported the way Lambda reports it
         log.exception("handler %s failed", function.function_name)
         error = {
@@ -92,6 +97,7 @@ def lambda_dispatch(app: Any) -> Iterator[None]:
 
     LambdaFunction._invoke_lambda = _invoke_lambda
     try:
-        yield
+        with enforced():
+            yield
     finally:
         LambdaFunction._invoke_lambda = original

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.events import streams
+from chalicelib.events import reactions, streams
+from chalicelib.events.expiry import on_expiry
 from infra.localcloud.lambda_hook import lambda_dispatch
 from infra.localcloud.sweeper import TTL_IDENTITY, sweep_once, ttl_stream_record
 from infra.provision import create_execution_role, provision_event_sources, provision_functions
@@ -21,16 +22,24 @@ def record_expired(image: dict) -> None:
     EXPIRED_REACTIONS.append(image)
 
 
+class SweepTestRecord:
+    """Stands in for a record class of the accounts table: a reaction needs only its table and prefix."""
+
+    logical_table = "accounts"
+    SK_PREFIX = "SWEEPTEST#"
+
+
 @pytest.fixture
 def cloud(aws, monkeypatch):
     """Storage plus the real app's handlers as Lambda functions, with a test TTL reaction."""
-    import chalicelib.events.reactions  # noqa: F401  (its registrations must exist before ours)
     from app import app
     from chalicelib import wiring
     from chalicelib.settings import get_settings
     from infra.description import describe
 
-    monkeypatch.setattr(streams, "TTL_REACTIONS", dict(streams.TTL_REACTIONS))
+    monkeypatch.setattr(
+        reactions, "TTL_REACTIONS", (*reactions.TTL_REACTIONS, on_expiry(SweepTestRecord, record_expired))
+    )
     original_dispatch = streams.dispatch
 
     def recording_dispatch(table, event):
@@ -39,7 +48,6 @@ def cloud(aws, monkeypatch):
 
     monkeypatch.setattr(streams, "dispatch", recording_dispatch)
     DELIVERED.clear()
-    streams.register_ttl_reaction("accounts", "SWEEPTEST#", f"{__name__}:record_expired")
     EXPIRED_REACTIONS.clear()
     description = describe(get_settings(), wiring.profile())
     with lambda_dispatch(app):

@@ -1,5 +1,5 @@
 """SEC-5 (technical logs kept 90 days) and SEC-6 (encryption in transit and at rest) in the template,
-plus least-privilege grants and no secret values."""
+and no secret values (least-privilege grants: test_cdk_least_privilege.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import json
 
 from chalicelib.profile.loader import load_profile
 from chalicelib.profile.schema import Category
-from tests.infra.conftest import description_for, settings_for
+from tests.infra.conftest import description_for
 
 TECHNICAL_LOG_DAYS = 90
-UNSCOPABLE_ACTIONS = {
-    "dynamodb:ListStreams"
-}  # IAM offers no resource-level scoping for these  # SEC-5: "Technical and error logs are kept 90 days"
+# SEC-5: "Technical and error logs are kept 90 days"
 
 
 def test_sec6_every_table_is_encrypted_at_rest(template):
@@ -122,41 +120,6 @@ def test_template_holds_no_secret_values(template):
         assert value not in text
     for key in ("sk_live_", "sk_test_", "whsec_", "rk_live_"):
         assert key not in text
-
-
-def _role_statements(template, role_logical_id: str) -> list[dict]:
-    return [
-        statement
-        for policy in template.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role_logical_id} in policy["Properties"].get("Roles", [])
-        or any(role_logical_id in json.dumps(r) for r in policy["Properties"].get("Roles", []))
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def test_app_role_reads_only_parameters_under_its_prefix(template):
-    parameter_prefix = settings_for(template.profile).parameter_prefix
-    statements = _role_statements(template, "DefaultRole")
-    ssm = [s for s in statements if any(a.startswith("ssm:") for a in _as_list(s["Action"]))]
-    assert ssm
-    for statement in ssm:
-        assert set(_as_list(statement["Action"])) <= {"ssm:GetParameter", "ssm:GetParameters"}
-        assert json.dumps(statement["Resource"]).endswith(f':parameter{parameter_prefix}/*"]]}}')
-
-
-def test_app_role_reaches_every_table_bucket_and_state_machine(template):
-    statements = json.dumps(_role_statements(template, "DefaultRole"))
-    for name in (*template.of_type("AWS::DynamoDB::Table"), *template.of_type("AWS::S3::Bucket")):
-        assert name in statements, f"the app cannot reach {name}"
-    for spec in description_for(template.profile).state_machines:
-        assert f"stateMachine:{spec.name}" in statements
-    for statement in _role_statements(template, "DefaultRole"):
-        if statement["Resource"] == "*" and "Condition" not in statement:
-            assert set(_as_list(statement["Action"])) <= UNSCOPABLE_ACTIONS, statement
-
-
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 def test_sec6_customer_managed_key_encrypts_every_table_and_bucket(synthesized):

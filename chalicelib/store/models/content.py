@@ -102,11 +102,13 @@ class JobDeadline(Record):
     class Meta:
         table_name = "content"
 
+    SK_PREFIX = "DEADLINE"
+
     gen_id = UnicodeAttribute()
 
     @staticmethod
     def key(gen_id: str) -> tuple[str, str]:
-        return f"GEN#{gen_id}", "DEADLINE"
+        return f"GEN#{gen_id}", JobDeadline.SK_PREFIX
 
 
 class GalleryImage(Record):

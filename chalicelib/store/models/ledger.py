@@ -95,6 +95,7 @@ class CreditHold(LedgerRecord):
 
     logical_table = "ledger"
     category = Category.CREDIT_LEDGER
+    SK_PREFIX = "HOLD"
 
     class Meta:
         table_name = "ledger"
@@ -107,7 +108,7 @@ class CreditHold(LedgerRecord):
 
     @staticmethod
     def key(hold_id: str) -> tuple[str, str]:
-        return f"HOLD#{hold_id}", "HOLD"
+        return f"HOLD#{hold_id}", CreditHold.SK_PREFIX
 
 
 class LedgerClaim(LedgerRecord):

@@ -144,6 +144,8 @@ class Tombstone(Record):
     class Meta:
         table_name = "accounts"
 
+    SK_PREFIX = "TOMBSTONE"
+
     user_id = UnicodeAttribute()
     erasure_id = UnicodeAttribute()
     request_id = UnicodeAttribute(null=True)
@@ -152,7 +154,7 @@ class Tombstone(Record):
 
     @staticmethod
     def key(user_id: str) -> tuple[str, str]:
-        return f"USER#{user_id}", "TOMBSTONE"
+        return f"USER#{user_id}", Tombstone.SK_PREFIX
 
 
 class ExportRecord(Record):
