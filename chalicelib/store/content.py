@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors
@@ -129,10 +129,13 @@ class ContentStore:
         self._ledger.hold(job.owner_id, job.cost, job.gen_id, HOLD_REASON, with_records=records)
 
     def bind_job(self, gen_id: str, provider_request_id: str) -> None:
-        Generation(*Generation.key(gen_id)).update(
-            actions=[Generation.provider_request_id.set(provider_request_id)],
-            condition=Generation.provider_request_id.does_not_exist(),
-        )
+        try:
+            Generation(*Generation.key(gen_id)).update(
+                actions=[Generation.provider_request_id.set(provider_request_id)],
+                condition=Generation.provider_request_id.does_not_exist(),
+            )
+        except UpdateError as exc:
+            raise errors.Conflict("The job is bound already.") from exc
 
     def finish_job(
         self,
