@@ -25,8 +25,10 @@ def generated(k, user_id: str = "u1", count: int = 1) -> list[str]:
     return ids
 
 
-def test_cnt3_the_gallery_lists_ones_own_images_newest_first_by_pages():
+def test_cnt3_the_gallery_lists_ones_own_images_newest_first_by_pages(monkeypatch):
     k = kit()
+    start, ticks = clock.now(), iter(range(1_000_000))
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(milliseconds=next(ticks)))  # ids sort by time
     ids = generated(k, count=3)
     generated(k, "u2")
     first = k.service.list_images("u1", limit=2, cursor=None)
