@@ -115,10 +115,26 @@ def objects():
 
 @lru_cache(maxsize=1)
 def content():
+    """Uploads, generation jobs, gallery images and share links; a job's credit hold is taken with it."""
     from chalicelib.store.content import ContentStore
 
     bound_models()
-    return ContentStore()
+    return ContentStore(ledger=ledger())
+
+
+@lru_cache(maxsize=1)
+def content_service():
+    """Uploads, generation, the gallery and share links."""
+    from chalicelib.domain.content import ContentService
+
+    return ContentService(
+        records=content(),
+        objects=objects(),
+        holds=ledger(),
+        provider=provider(),
+        profile=profile(),
+        public_base_url=get_settings().public_base_url,
+    )
 
 
 def _ip_hash_key() -> str:

@@ -9,21 +9,10 @@ from chalicelib.api.http import json_body, json_response, parse_body, route
 bp = Blueprint(__name__)
 
 
-def _share_model():
-    from pydantic import BaseModel, ConfigDict, Field
-
-    class ShareRequest(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        expires_in_hours: int | None = Field(default=None, ge=1, le=24 * 365)
-
-    return ShareRequest
-
-
 @route(bp, "/gallery", methods=["GET"])
 def list_gallery():
     from chalicelib import errors, wiring
     from chalicelib.api.identity import require_user
-    from chalicelib.domain import gallery
 
     principal = require_user(bp.current_request)
     query = bp.current_request.query_params or {}
@@ -32,13 +21,7 @@ def list_gallery():
     except ValueError:
         raise errors.InvalidInput("limit must be a whole number.") from None
     return json_response(
-        gallery.list_images(
-            user_id=principal.user_id,
-            limit=limit,
-            cursor=query.get("cursor"),
-            content=wiring.content(),
-            objects=wiring.objects(),
-        )
+        wiring.content_service().list_images(principal.user_id, limit=limit, cursor=query.get("cursor"))
     )
 
 
@@ -46,22 +29,18 @@ def list_gallery():
 def view_image(gen_id):
     from chalicelib import wiring
     from chalicelib.api.identity import require_user
-    from chalicelib.domain import gallery
 
     principal = require_user(bp.current_request)
-    return json_response(
-        gallery.get_image(user_id=principal.user_id, gen_id=gen_id, content=wiring.content(), objects=wiring.objects())
-    )
+    return json_response(wiring.content_service().get_image(principal.user_id, gen_id))
 
 
 @route(bp, "/gallery/{gen_id}", methods=["DELETE"])
 def delete_image(gen_id):
     from chalicelib import wiring
     from chalicelib.api.identity import require_user
-    from chalicelib.domain import gallery
 
     principal = require_user(bp.current_request)
-    gallery.delete_image(user_id=principal.user_id, gen_id=gen_id, content=wiring.content(), objects=wiring.objects())
+    wiring.content_service().delete_image(principal.user_id, gen_id)
     return json_response({"deleted": gen_id})
 
 
@@ -69,17 +48,11 @@ def delete_image(gen_id):
 def create_share(gen_id):
     from chalicelib import wiring
     from chalicelib.api.identity import require_user
-    from chalicelib.domain import shares
+    from chalicelib.api.schemas.content import ShareRequest
 
     principal = require_user(bp.current_request)
-    body = parse_body(_share_model(), json_body(bp))
-    link = shares.create_share(
-        user_id=principal.user_id,
-        gen_id=gen_id,
-        expires_in_hours=body.expires_in_hours,
-        content=wiring.content(),
-        public_base_url=wiring.get_settings().public_base_url,
-    )
+    body = parse_body(ShareRequest, json_body(bp))
+    link = wiring.content_service().create_share(principal.user_id, gen_id, body.expires_in_hours)
     return json_response(link, status=201)
 
 
@@ -87,27 +60,18 @@ def create_share(gen_id):
 def list_shares(gen_id):
     from chalicelib import wiring
     from chalicelib.api.identity import require_user
-    from chalicelib.domain import shares
 
     principal = require_user(bp.current_request)
-    return json_response(
-        shares.list_shares(
-            user_id=principal.user_id,
-            gen_id=gen_id,
-            content=wiring.content(),
-            public_base_url=wiring.get_settings().public_base_url,
-        )
-    )
+    return json_response(wiring.content_service().list_shares(principal.user_id, gen_id))
 
 
 @route(bp, "/shares/{share_id}", methods=["DELETE"])
 def revoke_share(share_id):
     from chalicelib import wiring
     from chalicelib.api.identity import require_user
-    from chalicelib.domain import shares
 
     principal = require_user(bp.current_request)
-    shares.revoke_share(user_id=principal.user_id, share_id=share_id, content=wiring.content())
+    wiring.content_service().revoke_share(principal.user_id, share_id)
     return json_response({"revoked": share_id})
 
 
@@ -123,9 +87,8 @@ def _accepts(accept_header: str, content_type: str) -> bool:
 def open_share(share_id):
     """Public: one link, one image, served by this route itself. No listing route exists."""
     from chalicelib import errors, wiring
-    from chalicelib.domain import shares
 
-    image = shares.open_share(share_id=share_id, content=wiring.content(), objects=wiring.objects())
+    image = wiring.content_service().open_share(share_id)
     if not _accepts(bp.current_request.headers.get("accept", ""), image.content_type):
         raise errors.InvalidInput(f"This link serves an image: send an Accept header allowing {image.content_type}.")
     return Response(

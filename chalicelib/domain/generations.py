@@ -19,10 +19,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from chalicelib import clock, errors
+from chalicelib.domain.ports.content import (
+    ContentRecords,
+    CreditHolds,
+    DeliveredResult,
+    Delivery,
+    GenerationJob,
+    GenerationLogEntry,
+    JobRequest,
+    JobStatus,
+    ModelProvider,
+    ObjectStorage,
+    StoredResult,
+    UploadStatus,
+)
 from chalicelib.domain.restrictions import ensure_allowed
-from chalicelib.domain.uploads import CONTENT_TYPES, MAX_UPLOAD_BYTES, clean_image, deleted_on_completion
+from chalicelib.domain.uploads import MAX_UPLOAD_BYTES, clean_image, deleted_on_completion
 from chalicelib.domain.uploads import remove as remove_upload
-from chalicelib.gateways.providers import Delivery, JobRequest
 from chalicelib.observability import logger
 from chalicelib.profile.schema import Category, Profile, RetentionKind
 
@@ -48,7 +61,7 @@ class GenerationParams:
     source_upload_id: str | None = None
 
 
-def listed_in_policy(provider, profile: Profile) -> bool:
+def listed_in_policy(provider: ModelProvider, profile: Profile) -> bool:
     """Prompts go only to a model provider the published policy names (GEN-1, OPS-4)."""
     return any(p.name.casefold() == provider.title.casefold() for p in profile.model_providers)
 
@@ -73,10 +86,10 @@ def submit(
     restricted: bool,
     objections: frozenset[str],
     params: GenerationParams,
-    content,
-    objects,
-    ledger,
-    provider,
+    content: ContentRecords,
+    objects: ObjectStorage,
+    holds: CreditHolds,
+    provider: ModelProvider,
     profile: Profile,
     public_base_url: str,
 ) -> dict:
@@ -91,7 +104,7 @@ def submit(
     now = clock.now()
     gen_id, secret = new_gen_id(), secrets.token_urlsafe(32)
     keep_prompt = profile.stores(Category.PROMPTS)
-    job = content.new_job(
+    job = GenerationJob(
         gen_id=gen_id,
         owner_id=user_id,
         token_hash=token_hash(secret),
@@ -106,20 +119,18 @@ def submit(
         cost=COST,
         created_at=now,
     )
-    records = [job, content.deadline(gen_id, user_id, now + JOB_TIMEOUT)]
+    log = None
     if profile.stores(Category.GENERATION_LOGS):
-        records.append(
-            content.generation_log(
-                gen_id=gen_id,
-                user_id=user_id,
-                prompt=params.prompt,
-                negative_prompt=params.negative_prompt,
-                model=params.model,
-                parameters=log_parameters(params),
-                created_at=now,
-            )
+        log = GenerationLogEntry(
+            gen_id=gen_id,
+            user_id=user_id,
+            prompt=params.prompt,
+            negative_prompt=params.negative_prompt,
+            model=params.model,
+            parameters=log_parameters(params),
+            created_at=now,
         )
-    ledger.hold(user_id, COST, gen_id, "generation", deadline=now + JOB_TIMEOUT, with_records=records)
+    content.open_job(job, deadline=now + JOB_TIMEOUT, log=log)
 
     request = JobRequest(
         gen_id=gen_id,
@@ -135,42 +146,44 @@ def submit(
         provider_request_id = provider.submit(request, webhook_url(public_base_url, provider.name, gen_id, secret))
     except Exception:
         # Nothing runs at the provider: give the credits back and say so.
-        ledger.release(gen_id)
-        content.finish_job(job, "failed", forget_prompt=_forgets_prompts(profile), failure="provider_unavailable")
+        holds.release(gen_id)
+        content.finish_job(
+            job, JobStatus.FAILED, forget_prompt=_forgets_prompts(profile), failure="provider_unavailable"
+        )
         logger.warning("provider submit failed", extra={"gen_id": gen_id, "provider": provider.name})
         raise errors.UpstreamUnavailable("The image service is unavailable; no credits were spent.") from None
-    content.bind_job(job, provider_request_id)
+    content.bind_job(gen_id, provider_request_id)
     return job_view(job, profile)
 
 
-def _source_url(user_id: str, upload_id: str, content, objects) -> str:
+def _source_url(user_id: str, upload_id: str, content: ContentRecords, objects: ObjectStorage) -> str:
     upload = content.upload(user_id, upload_id)
     if upload is None:  # someone else's upload looks exactly like a missing one (CNT-1)
         raise errors.NotFound("No such upload.")
-    if upload.status != "ready":
+    if upload.status != UploadStatus.READY:
         raise errors.Conflict("The upload has not been checked yet, or it was rejected.")
     bucket, key = objects.location(Category.UPLOADS, user_id, upload_id)
     return objects.presigned_get(bucket, key, expires_in=SOURCE_URL_SECONDS)
 
 
 # -- status -------------------------------------------------------------------------------------
-def status(*, user_id: str, gen_id: str, content, ledger, profile: Profile) -> dict:
+def status(*, user_id: str, gen_id: str, content: ContentRecords, holds: CreditHolds, profile: Profile) -> dict:
     job = content.job(gen_id)
     if job is None or job.owner_id != user_id:
         raise errors.NotFound("No such generation.")
-    if job.status == "queued" and clock.now() - job.created_at > JOB_TIMEOUT:
-        time_out(gen_id, content=content, ledger=ledger, profile=profile)
+    if job.status == JobStatus.QUEUED and clock.now() - job.created_at > JOB_TIMEOUT:
+        time_out(gen_id, content=content, holds=holds, profile=profile)
         job = content.job(gen_id)
     return job_view(job, profile)
 
 
-def time_out(gen_id: str, *, content, ledger, profile: Profile) -> None:
+def time_out(gen_id: str, *, content: ContentRecords, holds: CreditHolds, profile: Profile) -> None:
     """A job that never heard back: its credits return (unless a result committed them first)."""
     job = content.job(gen_id)
-    if job is None or job.status != "queued":
+    if job is None or job.status != JobStatus.QUEUED:
         return
-    ledger.release(gen_id)
-    _finish_by_hold(job, ledger.hold_state(gen_id), content=content, profile=profile, failure="timed_out")
+    holds.release(gen_id)
+    _finish_by_hold(job, holds.hold_state(gen_id), content=content, profile=profile, failure="timed_out")
 
 
 # -- webhook ------------------------------------------------------------------------------------
@@ -189,10 +202,10 @@ def handle_delivery(
     job_token: str,
     headers: dict,
     body: bytes,
-    content,
-    objects,
-    ledger,
-    provider,
+    content: ContentRecords,
+    objects: ObjectStorage,
+    holds: CreditHolds,
+    provider: ModelProvider,
     profile: Profile,
 ) -> dict:
     """One provider callback. Forged, stale or foreign ones, and another job's, raise SignatureInvalid
@@ -206,71 +219,81 @@ def handle_delivery(
     job = content.job(gen_id)
     if job is None or job.provider != provider.name or not hmac.compare_digest(job.token_hash, token_hash(secret)):
         raise errors.SignatureInvalid("The webhook URL is not one we issued.")
-    ensure_bound(job.provider_request_id, delivery.request_id, job_open=job.status == "queued")
-    if job.status != "queued":
-        return {"status": job.status, "changed": False}
+    ensure_bound(job.provider_request_id, delivery.request_id, job_open=job.status == JobStatus.QUEUED)
+    if job.status != JobStatus.QUEUED:
+        return {"status": str(job.status), "changed": False}
     delivery = provider.confirm(delivery, job.model)
     if delivery.succeeded:
         return _complete(
-            job, delivery, content=content, objects=objects, ledger=ledger, provider=provider, profile=profile
+            job, delivery, content=content, objects=objects, holds=holds, provider=provider, profile=profile
         )
-    ledger.release(gen_id)
+    holds.release(gen_id)
     changed = _finish_by_hold(
-        job, ledger.hold_state(gen_id), content=content, profile=profile, failure="provider_failed"
+        job, holds.hold_state(gen_id), content=content, profile=profile, failure="provider_failed"
     )
     return {"status": "failed", "changed": changed}
 
 
-def _complete(job, delivery: Delivery, *, content, objects, ledger, provider, profile: Profile) -> dict:
+def _complete(
+    job: GenerationJob,
+    delivery: Delivery,
+    *,
+    content: ContentRecords,
+    objects: ObjectStorage,
+    holds: CreditHolds,
+    provider: ModelProvider,
+    profile: Profile,
+) -> dict:
     stored = profile.stores(Category.GENERATED_IMAGES)
-    result: dict = {}
+    result: StoredResult | DeliveredResult
     if stored:
         # Fetch and keep the image before charging: a failure here is retried by the provider.
         # Kept re-encoded, never as sent (CNT-7): no embedded metadata, the type it really has.
         image = clean_image(provider.download(delivery.image_url, MAX_UPLOAD_BYTES))
         if isinstance(image, str):
-            ledger.release(job.gen_id)
+            holds.release(job.gen_id)
             changed = _finish_by_hold(
-                job, ledger.hold_state(job.gen_id), content=content, profile=profile, failure="invalid_result"
+                job, holds.hold_state(job.gen_id), content=content, profile=profile, failure="invalid_result"
             )
             return {"status": "failed", "changed": changed}
         bucket, key = objects.location(Category.GENERATED_IMAGES, job.owner_id, job.gen_id)
         objects.put(bucket, key, image.data, content_type=image.content_type)
-        result.update(stored_key=key, width=image.width, height=image.height, image_format=image.image_format)
+        result = StoredResult(key, image.image_format, image.content_type, image.width, image.height)
     else:
-        result.update(delivery_url=delivery.image_url, delivery_until=clock.now() + DELIVERY_TIME)
-    ledger.commit(job.gen_id)
-    changed = _finish_by_hold(job, ledger.hold_state(job.gen_id), content=content, profile=profile, result=result)
+        result = DeliveredResult(url=delivery.image_url or "", until=clock.now() + DELIVERY_TIME)
+    holds.commit(job.gen_id)
+    changed = _finish_by_hold(job, holds.hold_state(job.gen_id), content=content, profile=profile, result=result)
     if changed and job.source_upload_id and deleted_on_completion(profile):
         upload = content.upload(job.owner_id, job.source_upload_id)
         if upload is not None:
             remove_upload(upload, content=content, objects=objects)
-    now_status = "completed" if changed else content.job(job.gen_id).status
-    if stored and now_status != "completed":  # the job failed meanwhile: keep no orphan image
+    now_status = JobStatus.COMPLETED if changed else _status_now(content, job.gen_id)
+    if stored and now_status != JobStatus.COMPLETED:  # the job failed meanwhile: keep no orphan image
         objects.delete(*objects.location(Category.GENERATED_IMAGES, job.owner_id, job.gen_id))
-    return {"status": now_status, "changed": changed}
+    return {"status": str(now_status), "changed": changed}
 
 
-def _finish_by_hold(job, hold_state: str | None, *, content, profile: Profile, failure: str = "", result=None) -> bool:
-    """Bring the job in line with its hold: committed -> completed, released -> failed."""
+def _status_now(content: ContentRecords, gen_id: str) -> JobStatus | None:
+    job = content.job(gen_id)
+    return job.status if job else None
+
+
+def _finish_by_hold(
+    job: GenerationJob,
+    hold_state: str | None,
+    *,
+    content: ContentRecords,
+    profile: Profile,
+    failure: str = "",
+    result: StoredResult | DeliveredResult | None = None,
+) -> bool:
+    """Bring the job in line with its hold: committed -> completed, released -> failed (GEN-1)."""
     forget = _forgets_prompts(profile)
     if hold_state == "committed" and result is not None:
-        return content.finish_job(job, "completed", forget_prompt=forget, image=_image_for(result), **result)
+        return content.finish_job(job, JobStatus.COMPLETED, forget_prompt=forget, result=result)
     if hold_state == "released":
-        return content.finish_job(job, "failed", forget_prompt=forget, failure=failure or "released")
+        return content.finish_job(job, JobStatus.FAILED, forget_prompt=forget, failure=failure or "released")
     return False
-
-
-def _image_for(result: dict) -> dict | None:
-    if "stored_key" not in result:
-        return None
-    return {
-        "object_key": result["stored_key"],
-        "image_format": result["image_format"],
-        "content_type": CONTENT_TYPES[result["image_format"]],
-        "width": result["width"],
-        "height": result["height"],
-    }
 
 
 def _forgets_prompts(profile: Profile) -> bool:
@@ -280,15 +303,15 @@ def _forgets_prompts(profile: Profile) -> bool:
     )
 
 
-def job_view(job, profile: Profile) -> dict:
+def job_view(job: GenerationJob, profile: Profile) -> dict:
     view = {
         "id": job.gen_id,
-        "status": job.status,
+        "status": str(job.status),
         "model": job.model,
         "aspect_ratio": job.aspect_ratio,
         "style": job.style,
         "safety_level": job.safety_level,
-        "cost": int(job.cost),
+        "cost": job.cost,
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
@@ -297,9 +320,9 @@ def job_view(job, profile: Profile) -> dict:
         view["negative_prompt"] = job.negative_prompt
     if job.failure:
         view["failure"] = job.failure
-    if job.status == "completed":
+    if job.status == JobStatus.COMPLETED:
         if job.stored_key:
-            view.update(gallery_id=job.gen_id, width=int(job.width), height=int(job.height))
+            view.update(gallery_id=job.gen_id, width=job.width, height=job.height)
         elif job.delivery_url and job.delivery_until and clock.now() < job.delivery_until:
             view["result_url"] = job.delivery_url  # delivered, never copied (CNT-3)
             view["result_url_expires_at"] = job.delivery_until.isoformat()

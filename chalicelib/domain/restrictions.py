@@ -20,7 +20,3 @@ _MESSAGES = {
 def ensure_allowed(*, restricted: bool, objections: frozenset[str], purpose: Purpose) -> None:
     if restricted or purpose in objections:
         raise Restricted(_MESSAGES[purpose])
-
-
-def is_allowed(*, restricted: bool, objections: frozenset[str], purpose: Purpose) -> bool:
-    return not restricted and purpose not in objections

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from chalicelib import clock, errors
 from chalicelib.domain.gallery import owned_image
+from chalicelib.domain.ports.content import ContentRecords, ObjectStorage, ShareLink
 from chalicelib.profile.schema import Category
 
 MAX_EXPIRY_HOURS = 24 * 365
@@ -24,28 +25,33 @@ class SharedImage:
     content_type: str
 
 
-def create_share(*, user_id: str, gen_id: str, expires_in_hours: int | None, content, public_base_url: str) -> dict:
+def create_share(
+    *, user_id: str, gen_id: str, expires_in_hours: int | None, content: ContentRecords, public_base_url: str
+) -> dict:
     owned_image(content, user_id, gen_id)
     if expires_in_hours is not None and not 1 <= expires_in_hours <= MAX_EXPIRY_HOURS:
         raise errors.InvalidInput(f"expires_in_hours must be between 1 and {MAX_EXPIRY_HOURS}.")
-    expires_at = clock.now() + timedelta(hours=expires_in_hours) if expires_in_hours else None
-    link = content.new_share(secrets.token_urlsafe(24), user_id, gen_id, expires_at)
+    now = clock.now()
+    expires_at = now + timedelta(hours=expires_in_hours) if expires_in_hours else None
+    link = content.new_share(
+        ShareLink(secrets.token_urlsafe(24), user_id, gen_id, created_at=now, expires_at=expires_at)
+    )
     return share_view(link, public_base_url)
 
 
-def list_shares(*, user_id: str, gen_id: str, content, public_base_url: str) -> dict:
+def list_shares(*, user_id: str, gen_id: str, content: ContentRecords, public_base_url: str) -> dict:
     owned_image(content, user_id, gen_id)
     return {"items": [share_view(link, public_base_url) for link in content.shares_of(user_id, gen_id)]}
 
 
-def revoke_share(*, user_id: str, share_id: str, content) -> None:
+def revoke_share(*, user_id: str, share_id: str, content: ContentRecords) -> None:
     link = content.share(share_id)
     if link is None or link.owner_id != user_id:
         raise errors.NotFound("No such share link.")
-    content.delete_share(link)
+    content.delete_share(link.share_id, link.gen_id)
 
 
-def open_share(*, share_id: str, content, objects) -> SharedImage:
+def open_share(*, share_id: str, content: ContentRecords, objects: ObjectStorage) -> SharedImage:
     """The one image this live link points at, and nothing about whose it is (CNT-4); NotFound for
     anything else."""
     link = content.share(share_id) if share_id else None
@@ -61,7 +67,7 @@ def open_share(*, share_id: str, content, objects) -> SharedImage:
     return SharedImage(data=stored.data, content_type=image.content_type)
 
 
-def share_view(link, public_base_url: str) -> dict:
+def share_view(link: ShareLink, public_base_url: str) -> dict:
     return {
         "id": link.share_id,
         "image_id": link.gen_id,

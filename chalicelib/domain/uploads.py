@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
-from chalicelib import errors
+from chalicelib import clock, errors
+from chalicelib.domain.ports.content import CheckedImage, ContentRecords, ObjectStorage, Upload, UploadStatus
 from chalicelib.observability import logger
 from chalicelib.profile.schema import Category, Profile, RetentionKind
 
@@ -25,6 +27,7 @@ CONTENT_TYPES = {fmt: content_type for content_type, fmt in ACCEPTED_TYPES.items
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
 UPLOAD_URL_SECONDS = 600
+PENDING_UPLOAD_TIME = timedelta(days=1)  # an upload URL never used leaves a record that expires by itself
 NOT_AN_IMAGE = "The file is not a PNG, JPEG or WebP image."
 TOO_LARGE = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
 REENCODE_OPTIONS: dict[str, dict] = {"PNG": {}, "JPEG": {"quality": 90}, "WEBP": {"quality": 90}}
@@ -97,13 +100,16 @@ def clean_image(data: bytes) -> CleanImage | str:
     return CleanImage(buffer.getvalue(), facts.image_format, upright.width, upright.height)
 
 
-def start_upload(*, user_id: str, content_type: str, content, objects, profile: Profile) -> dict:
+def start_upload(
+    *, user_id: str, content_type: str, content: ContentRecords, objects: ObjectStorage, profile: Profile
+) -> dict:
+    """CNT-2: the record of an upload never sent expires by itself; SEC-7: S3 enforces the POST."""
     if not profile.stores(Category.UPLOADS):
         raise errors.Forbidden("This service does not accept uploads.")
     if content_type not in ACCEPTED_TYPES:
         raise errors.UnsupportedMediaType("Only PNG, JPEG and WebP images can be uploaded.")
     upload_id = secrets.token_urlsafe(16)
-    bucket, key = objects.location(Category.UPLOADS, user_id, upload_id)
+    _, key = objects.location(Category.UPLOADS, user_id, upload_id)
     post = objects.presigned_post(
         Category.UPLOADS,
         user_id,
@@ -112,7 +118,16 @@ def start_upload(*, user_id: str, content_type: str, content, objects, profile: 
         max_bytes=MAX_UPLOAD_BYTES,
         expires_in=UPLOAD_URL_SECONDS,
     )
-    upload = content.new_upload(user_id, upload_id, key, content_type)
+    now = clock.now()
+    upload = Upload(
+        owner_id=user_id,
+        upload_id=upload_id,
+        object_key=key,
+        declared_type=content_type,
+        created_at=now,
+        expires_at=now + PENDING_UPLOAD_TIME,
+    )
+    content.new_upload(upload)
     return {
         **upload_view(upload, profile),
         "upload": {"url": post.url, "fields": post.fields, "expires_in": post.expires_in},
@@ -120,7 +135,7 @@ def start_upload(*, user_id: str, content_type: str, content, objects, profile: 
     }
 
 
-def process_uploaded_object(*, key: str, content, objects) -> str:
+def process_uploaded_object(*, key: str, content: ContentRecords, objects: ObjectStorage) -> str:
     """Check one write under uploads/ (SEC-7) and keep only its re-encoded image (CNT-7).
     Returns what happened (for the handler's log)."""
     parsed = _parse_key(objects, key)
@@ -140,47 +155,39 @@ def process_uploaded_object(*, key: str, content, objects) -> str:
     image = clean_image(stored.data) if stored.data is not None else TOO_LARGE
     if isinstance(image, str):
         objects.delete(bucket, key)
-        content.mark_upload_rejected(upload, image)
+        content.mark_upload_rejected(user_id, upload_id, image)
         logger.info("upload rejected", extra={"upload_id": upload_id})
         return "rejected"
     etag = objects.put(bucket, key, image.data, content_type=image.content_type)
-    content.mark_upload_ready(
-        upload,
-        image_format=image.image_format,
-        width=image.width,
-        height=image.height,
-        size=len(image.data),
-        checked_etag=etag,
-    )
+    checked = CheckedImage(image.image_format, image.width, image.height, size=len(image.data), etag=etag)
+    content.mark_upload_ready(user_id, upload_id, checked)
     return "ready"
 
 
-def get_upload(*, user_id: str, upload_id: str, content, profile: Profile) -> dict:
+def get_upload(*, user_id: str, upload_id: str, content: ContentRecords, profile: Profile) -> dict:
     return upload_view(_owned(content, user_id, upload_id), profile)
 
 
-def list_uploads(*, user_id: str, content, profile: Profile) -> dict:
+def list_uploads(*, user_id: str, content: ContentRecords, profile: Profile) -> dict:
     uploads = sorted(content.uploads(user_id), key=lambda u: u.created_at, reverse=True)
     return {"items": [upload_view(u, profile) for u in uploads]}
 
 
-def delete_upload(*, user_id: str, upload_id: str, content, objects) -> None:
+def delete_upload(*, user_id: str, upload_id: str, content: ContentRecords, objects: ObjectStorage) -> None:
     upload = _owned(content, user_id, upload_id)
     remove(upload, content=content, objects=objects)
 
 
-def remove(upload, *, content, objects) -> None:
+def remove(upload: Upload, *, content: ContentRecords, objects: ObjectStorage) -> None:
     """Object first, then the record: a failure in between leaves a record that can be retried."""
     bucket, key = objects.location(Category.UPLOADS, upload.owner_id, upload.upload_id)
     objects.delete(bucket, key)
-    content.delete_upload(upload)
+    content.delete_upload(upload.owner_id, upload.upload_id)
 
 
-def delete_expired_object(image: dict, *, objects) -> None:
+def delete_expired_object(owner_id: str, upload_id: str, *, objects: ObjectStorage) -> None:
     """TTL reaction: the upload's record expired, so its object goes too (CNT-2)."""
-    owner, upload_id = image.get("owner_id"), image.get("upload_id")
-    if owner and upload_id:
-        objects.delete(*objects.location(Category.UPLOADS, str(owner), str(upload_id)))
+    objects.delete(*objects.location(Category.UPLOADS, owner_id, upload_id))
 
 
 def deleted_on_completion(profile: Profile) -> bool:
@@ -191,29 +198,29 @@ def deleted_on_completion(profile: Profile) -> bool:
     )
 
 
-def upload_view(upload, profile: Profile) -> dict:
+def upload_view(upload: Upload, profile: Profile) -> dict:
     view = {
         "id": upload.upload_id,
-        "status": upload.status,
+        "status": str(upload.status),
         "created_at": upload.created_at.isoformat(),
         "retention": profile.category(Category.UPLOADS).retention.kind.value,
         "expires_at": upload.expires_at.isoformat() if upload.expires_at else None,
     }
-    if upload.status == "ready":
-        view.update(format=upload.image_format, width=int(upload.width), height=int(upload.height))
-    if upload.status == "rejected":
+    if upload.status == UploadStatus.READY:
+        view.update(format=upload.image_format, width=upload.width, height=upload.height)
+    if upload.status == UploadStatus.REJECTED:
         view["reason"] = upload.reason
     return view
 
 
-def _owned(content, user_id: str, upload_id: str):
+def _owned(content: ContentRecords, user_id: str, upload_id: str) -> Upload:
     upload = content.upload(user_id, upload_id)
     if upload is None:  # another user's upload is indistinguishable from a missing one (CNT-1)
         raise errors.NotFound("No such upload.")
     return upload
 
 
-def _parse_key(objects, key: str) -> tuple[str, str] | None:
+def _parse_key(objects: ObjectStorage, key: str) -> tuple[str, str] | None:
     prefix = objects.prefix(Category.UPLOADS)
     parts = key.removeprefix(prefix).split("/") if key.startswith(prefix) else []
     if len(parts) != 2 or not all(parts):

@@ -30,12 +30,9 @@ def uploaded_keys(body: str | None) -> list[str]:
 def _process_message(record) -> list[str]:
     """One SQS message; raising marks it (and only it) failed, so SQS delivers it again."""
     from chalicelib import wiring
-    from chalicelib.domain import uploads
 
-    return [
-        uploads.process_uploaded_object(key=key, content=wiring.content(), objects=wiring.objects())
-        for key in uploaded_keys(record.body)
-    ]
+    service = wiring.content_service()
+    return [service.process_uploaded_object(key) for key in uploaded_keys(record.body)]
 
 
 @lambda_function(

@@ -1,121 +1,176 @@
-"""Repository for the content records: uploads, generation jobs, gallery images, share links."""
+"""The content records (uploads, generation jobs, gallery images, share links) on DynamoDB: the
+ContentRecords port. Records are mapped to the port's dataclasses here and never leave."""
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors
-from chalicelib.store.models.content import GalleryImage, Generation, GenerationLog, JobDeadline, ShareLink, Upload
+from chalicelib.domain.ports.content import (
+    CheckedImage,
+    DeliveredResult,
+    GenerationJob,
+    GenerationLogEntry,
+    JobStatus,
+    ShareLink,
+    StoredResult,
+    Upload,
+    UploadStatus,
+)
+from chalicelib.domain.ports.content import GalleryImage as GalleryImageView
+from chalicelib.store.models.content import GalleryImage, Generation, GenerationLog, JobDeadline
+from chalicelib.store.models.content import ShareLink as LinkRecord
+from chalicelib.store.models.content import Upload as UploadRecord
+from chalicelib.store.paging import decode_cursor, encode_cursor
 
-OPEN = "queued"
-PENDING_UPLOAD_DAYS = 1  # an upload URL never used leaves a record that expires by itself
+HOLD_REASON = "generation"
 
 
 class ContentStore:
+    """CNT-1: every read is by the owner's key, so another user's record is simply not found."""
+
+    def __init__(self, *, ledger: Any) -> None:
+        self._ledger = ledger  # takes the credit hold in the job's own transaction (GEN-1)
+
     # -- uploads --------------------------------------------------------------------------------
-    def new_upload(self, user_id: str, upload_id: str, object_key: str, declared_type: str) -> Upload:
-        now = clock.now()
-        upload = Upload(
-            *Upload.key(user_id, upload_id),
-            owner_id=user_id,
-            upload_id=upload_id,
-            object_key=object_key,
-            declared_type=declared_type,
-            created_at=now,
-            expires_at=now + timedelta(days=PENDING_UPLOAD_DAYS),
+    def new_upload(self, upload: Upload) -> None:
+        record = UploadRecord(
+            *UploadRecord.key(upload.owner_id, upload.upload_id),
+            owner_id=upload.owner_id,
+            upload_id=upload.upload_id,
+            object_key=upload.object_key,
+            declared_type=upload.declared_type,
+            status=str(upload.status),
+            created_at=upload.created_at,
+            expires_at=upload.expires_at,
         )
-        upload.save(condition=Upload.pk.does_not_exist())
-        return upload
+        try:
+            record.save(condition=UploadRecord.pk.does_not_exist())
+        except PutError as exc:
+            raise errors.Conflict("The upload exists already.") from exc
 
-    def upload(self, user_id: str, upload_id: str) -> Upload | None:
-        return Upload.get_live(*Upload.key(user_id, upload_id), consistent_read=True)
+    def upload(self, owner_id: str, upload_id: str) -> Upload | None:
+        record = _upload_record(owner_id, upload_id)
+        return _upload(record) if record else None
 
-    def uploads(self, user_id: str) -> list[Upload]:
-        return list(Upload.query_live(f"USER#{user_id}", Upload.sk.startswith(Upload.SK_PREFIX)))
+    def uploads(self, owner_id: str) -> list[Upload]:
+        records = UploadRecord.query_live(f"USER#{owner_id}", UploadRecord.sk.startswith(UploadRecord.SK_PREFIX))
+        return [_upload(record) for record in records]
 
-    def mark_upload_ready(
-        self, upload: Upload, *, image_format: str, width: int, height: int, size: int, checked_etag: str
-    ) -> None:
-        upload.status, upload.image_format, upload.width, upload.height, upload.size = (
+    def mark_upload_ready(self, owner_id: str, upload_id: str, image: CheckedImage) -> None:
+        record = _upload_record(owner_id, upload_id)
+        if record is None:
+            return
+        record.status, record.image_format, record.checked_etag, record.reason = (
             "ready",
-            image_format,
-            width,
-            height,
-            size,
+            image.image_format,
+            image.etag,
+            None,
         )
-        upload.checked_etag = checked_etag
-        upload.reason = None
-        upload.expires_at = None  # from now on the profile's retention for uploads applies
-        upload.save()
+        record.width, record.height, record.size = image.width, image.height, image.size
+        record.expires_at = None  # restamped on save: from now on the profile's retention for uploads applies
+        record.save()
 
-    def mark_upload_rejected(self, upload: Upload, reason: str) -> None:
-        upload.status, upload.reason, upload.checked_etag = "rejected", reason, None
-        upload.save()
+    def mark_upload_rejected(self, owner_id: str, upload_id: str, reason: str) -> None:
+        record = _upload_record(owner_id, upload_id)
+        if record is None:
+            return
+        record.status, record.reason, record.checked_etag = "rejected", reason, None
+        record.save()
 
-    def delete_upload(self, upload: Upload) -> None:
-        upload.delete()
+    def delete_upload(self, owner_id: str, upload_id: str) -> None:
+        UploadRecord(*UploadRecord.key(owner_id, upload_id)).delete()
 
     # -- generation jobs ------------------------------------------------------------------------
-    def job(self, gen_id: str) -> Generation | None:
-        return Generation.get_live(*Generation.key(gen_id), consistent_read=True)
+    def job(self, gen_id: str) -> GenerationJob | None:
+        record = Generation.get_live(*Generation.key(gen_id), consistent_read=True)
+        return _job(record) if record else None
 
-    def new_job(self, *, gen_id: str, owner_id: str, **fields: object) -> Generation:
-        """Built, not saved: the ledger writes it in the same transaction as the credit hold."""
-        return Generation(*Generation.key(gen_id), gen_id=gen_id, owner_id=owner_id, **fields)
+    def open_job(self, job: GenerationJob, *, deadline: datetime, log: GenerationLogEntry | None) -> None:
+        """GEN-1, GEN-2: the hold, the job, its timeout and its log in ONE ledger transaction."""
+        records: list[Any] = [
+            Generation(
+                *Generation.key(job.gen_id),
+                gen_id=job.gen_id,
+                owner_id=job.owner_id,
+                token_hash=job.token_hash,
+                provider=job.provider,
+                model=job.model,
+                aspect_ratio=job.aspect_ratio,
+                style=job.style,
+                safety_level=job.safety_level,
+                prompt=job.prompt,
+                negative_prompt=job.negative_prompt,
+                source_upload_id=job.source_upload_id,
+                cost=job.cost,
+                status=str(job.status),
+                created_at=job.created_at,
+            ),
+            JobDeadline(*JobDeadline.key(job.gen_id), gen_id=job.gen_id, owner_id=job.owner_id, expires_at=deadline),
+        ]
+        if log is not None:
+            records.append(
+                GenerationLog(
+                    *GenerationLog.key(log.user_id, log.created_at, log.gen_id),
+                    gen_id=log.gen_id,
+                    user_id=log.user_id,
+                    owner_id=log.user_id,
+                    prompt=log.prompt,
+                    negative_prompt=log.negative_prompt,
+                    model=log.model,
+                    parameters=log.parameters,
+                    created_at=log.created_at,
+                )
+            )
+        self._ledger.hold(job.owner_id, job.cost, job.gen_id, HOLD_REASON, deadline=deadline, with_records=records)
 
-    def bind_job(self, job: Generation, provider_request_id: str) -> None:
-        """Record the provider's id for the job, once: callbacks must name it (GEN-3)."""
-        job.update(
-            actions=[Generation.provider_request_id.set(provider_request_id)],
-            condition=Generation.provider_request_id.does_not_exist(),
-        )
-
-    def generation_log(self, *, gen_id: str, user_id: str, created_at: datetime, **fields: object) -> GenerationLog:
-        return GenerationLog(
-            *GenerationLog.key(user_id, created_at, gen_id),
-            gen_id=gen_id,
-            user_id=user_id,
-            owner_id=user_id,
-            created_at=created_at,
-            **fields,
-        )
-
-    def deadline(self, gen_id: str, owner_id: str, at: datetime) -> JobDeadline:
-        return JobDeadline(*JobDeadline.key(gen_id), gen_id=gen_id, owner_id=owner_id, expires_at=at)
+    def bind_job(self, gen_id: str, provider_request_id: str) -> None:
+        try:
+            Generation(*Generation.key(gen_id)).update(
+                actions=[Generation.provider_request_id.set(provider_request_id)],
+                condition=Generation.provider_request_id.does_not_exist(),
+            )
+        except UpdateError as exc:
+            raise errors.Conflict("The job is bound already.") from exc
 
     def finish_job(
-        self, job: Generation, status: str, *, forget_prompt: bool, image: dict | None = None, **fields: object
+        self,
+        job: GenerationJob,
+        status: JobStatus,
+        *,
+        forget_prompt: bool,
+        failure: str | None = None,
+        result: StoredResult | DeliveredResult | None = None,
     ) -> bool:
-        """Move an open job to `status` once, with its gallery image if any, in one transaction.
-        False when another delivery finished it first."""
+        """CNT-3: a stored result's gallery image is written in the same transaction as the job's end."""
         now = clock.now()
-        actions = [Generation.status.set(status), Generation.finished_at.set(now)]
-        actions += [getattr(Generation, name).set(value) for name, value in fields.items() if value is not None]
+        actions = [Generation.status.set(str(status)), Generation.finished_at.set(now)]
+        if failure:
+            actions.append(Generation.failure.set(failure))
+        if isinstance(result, StoredResult):
+            actions += [
+                Generation.stored_key.set(result.object_key),
+                Generation.width.set(result.width),
+                Generation.height.set(result.height),
+                Generation.image_format.set(result.image_format),
+            ]
+        if isinstance(result, DeliveredResult):
+            actions += [Generation.delivery_url.set(result.url), Generation.delivery_until.set(result.until)]
         if forget_prompt:
             actions += [Generation.prompt.remove(), Generation.negative_prompt.remove()]
+        record = Generation(*Generation.key(job.gen_id))
         try:
             with TransactWrite(connection=Generation._get_connection().connection) as tx:
-                tx.update(job, actions=actions, condition=Generation.status == OPEN)
-                if image is not None:
-                    tx.save(
-                        GalleryImage(
-                            *GalleryImage.key(job.owner_id, job.gen_id),
-                            owner_id=job.owner_id,
-                            gen_id=job.gen_id,
-                            model=job.model,
-                            created_at=now,
-                            **image,
-                        )
-                    )
+                tx.update(record, actions=actions, condition=Generation.status == str(JobStatus.QUEUED))
+                if isinstance(result, StoredResult):
+                    tx.save(_gallery_record(job, result, now))
         except TransactWriteError:
             current = self.job(job.gen_id)
-            if current is not None and current.status != OPEN:
+            if current is not None and current.status != JobStatus.QUEUED:
                 return False
             raise
         return True
@@ -125,13 +180,13 @@ class ContentStore:
             cls(*key).delete()
 
     # -- gallery --------------------------------------------------------------------------------
-    def image(self, user_id: str, gen_id: str) -> GalleryImage | None:
-        return GalleryImage.get_live(*GalleryImage.key(user_id, gen_id))
+    def image(self, owner_id: str, gen_id: str) -> GalleryImageView | None:
+        record = GalleryImage.get_live(*GalleryImage.key(owner_id, gen_id))
+        return _image(record) if record else None
 
-    def images(self, user_id: str, *, limit: int, cursor: str | None) -> tuple[list[GalleryImage], str | None]:
-        """Newest first; the cursor is opaque and bound to the user."""
-        pk = GalleryImage.key(user_id, "")[0]
-        start = _decode_cursor(cursor, pk) if cursor else None
+    def images(self, owner_id: str, *, limit: int, cursor: str | None) -> tuple[list[GalleryImageView], str | None]:
+        pk = GalleryImage.key(owner_id, "")[0]
+        start = decode_cursor(cursor, pk=pk, sk_prefix=GalleryImage.SK_PREFIX) if cursor else None
         results = GalleryImage.query(
             pk,
             GalleryImage.sk.startswith(GalleryImage.SK_PREFIX),
@@ -140,50 +195,131 @@ class ContentStore:
             last_evaluated_key=start,
         )
         now = clock.now()
-        page = [image for image in results if image.is_live(now)]
+        page = [_image(record) for record in results if record.is_live(now)]
         last = results.last_evaluated_key
-        return page, _encode_cursor(last) if last else None
+        return page, encode_cursor(last) if last else None
 
-    def delete_image(self, image: GalleryImage) -> None:
-        image.delete()
+    def delete_image(self, owner_id: str, gen_id: str) -> None:
+        GalleryImage(*GalleryImage.key(owner_id, gen_id)).delete()
 
     # -- share links ----------------------------------------------------------------------------
-    def new_share(self, share_id: str, owner_id: str, gen_id: str, expires_at: datetime | None) -> ShareLink:
-        link = ShareLink(
-            *ShareLink.key(share_id, gen_id),
-            share_id=share_id,
-            gen_id=gen_id,
-            owner_id=owner_id,
-            created_at=clock.now(),
-            expires_at=expires_at,
+    def new_share(self, link: ShareLink) -> ShareLink:
+        """CNT-4: the link's TTL is the owner's expiry, capped by the image's own retention."""
+        record = LinkRecord(
+            *LinkRecord.key(link.share_id, link.gen_id),
+            share_id=link.share_id,
+            gen_id=link.gen_id,
+            owner_id=link.owner_id,
+            created_at=link.created_at,
+            expires_at=link.expires_at,
         )
-        link.save(condition=ShareLink.pk.does_not_exist())
-        return link
+        try:
+            record.save(condition=LinkRecord.pk.does_not_exist())
+        except PutError as exc:
+            raise errors.Conflict("The share link exists already.") from exc
+        return _share(record)
 
     def share(self, share_id: str) -> ShareLink | None:
-        return next(ShareLink.query_live(f"SHARE#{share_id}", limit=1), None)
+        record = next(LinkRecord.query_live(f"SHARE#{share_id}", limit=1), None)
+        return _share(record) if record else None
 
-    def shares_of(self, owner_id: str, gen_id: str) -> Iterator[ShareLink]:
+    def shares_of(self, owner_id: str, gen_id: str) -> list[ShareLink]:
         now = clock.now()
-        prefix = ShareLink.key("", gen_id)[1]
-        for link in ShareLink.by_owner.query(owner_id, ShareLink.sk == prefix):
-            if link.is_live(now):
-                yield link
+        sk = LinkRecord.key("", gen_id)[1]
+        return [_share(r) for r in LinkRecord.by_owner.query(owner_id, LinkRecord.sk == sk) if r.is_live(now)]
 
-    def delete_share(self, link: ShareLink) -> None:
-        link.delete()
+    def delete_share(self, share_id: str, gen_id: str) -> None:
+        LinkRecord(*LinkRecord.key(share_id, gen_id)).delete()
 
 
-def _encode_cursor(key: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+def _upload_record(owner_id: str, upload_id: str) -> UploadRecord | None:
+    return UploadRecord.get_live(*UploadRecord.key(owner_id, upload_id), consistent_read=True)
 
 
-def _decode_cursor(cursor: str, pk: str) -> dict:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        valid = key["pk"]["S"] == pk and key["sk"]["S"].startswith(GalleryImage.SK_PREFIX)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        valid = False
-    if not valid:
-        raise errors.InvalidInput("The cursor is invalid.")
-    return key
+def _upload(record: UploadRecord) -> Upload:
+    return Upload(
+        owner_id=record.owner_id,
+        upload_id=record.upload_id,
+        object_key=record.object_key,
+        declared_type=record.declared_type,
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+        status=UploadStatus(record.status),
+        image_format=record.image_format,
+        width=_int(record.width),
+        height=_int(record.height),
+        size=_int(record.size),
+        checked_etag=record.checked_etag,
+        reason=record.reason,
+    )
+
+
+def _job(record: Generation) -> GenerationJob:
+    return GenerationJob(
+        gen_id=record.gen_id,
+        owner_id=record.owner_id,
+        token_hash=record.token_hash,
+        provider=record.provider,
+        model=record.model,
+        aspect_ratio=record.aspect_ratio,
+        style=record.style,
+        safety_level=record.safety_level,
+        cost=int(record.cost),
+        created_at=record.created_at,
+        prompt=record.prompt,
+        negative_prompt=record.negative_prompt,
+        source_upload_id=record.source_upload_id,
+        status=JobStatus(record.status),
+        failure=record.failure,
+        provider_request_id=record.provider_request_id,
+        stored_key=record.stored_key,
+        delivery_url=record.delivery_url,
+        delivery_until=record.delivery_until,
+        width=_int(record.width),
+        height=_int(record.height),
+        image_format=record.image_format,
+        finished_at=record.finished_at,
+    )
+
+
+def _gallery_record(job: GenerationJob, result: StoredResult, now: datetime) -> GalleryImage:
+    return GalleryImage(
+        *GalleryImage.key(job.owner_id, job.gen_id),
+        owner_id=job.owner_id,
+        gen_id=job.gen_id,
+        model=job.model,
+        created_at=now,
+        object_key=result.object_key,
+        image_format=result.image_format,
+        content_type=result.content_type,
+        width=result.width,
+        height=result.height,
+    )
+
+
+def _image(record: GalleryImage) -> GalleryImageView:
+    return GalleryImageView(
+        owner_id=record.owner_id,
+        gen_id=record.gen_id,
+        object_key=record.object_key,
+        image_format=record.image_format,
+        content_type=record.content_type,
+        width=int(record.width),
+        height=int(record.height),
+        model=record.model,
+        created_at=record.created_at,
+    )
+
+
+def _share(record: LinkRecord) -> ShareLink:
+    return ShareLink(
+        share_id=record.share_id,
+        owner_id=record.owner_id,
+        gen_id=record.gen_id,
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+    )
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else int(value)

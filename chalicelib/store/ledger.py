@@ -17,7 +17,6 @@ number, so the listing is the order applied and replays, entry by entry, to the 
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 import time
@@ -42,6 +41,7 @@ from chalicelib.store.models.ledger import (
     LedgerRecord,
     record_class_for,
 )
+from chalicelib.store.paging import decode_cursor, encode_cursor
 
 CONFLICT_RETRIES = 40  # concurrent transactions on one balance cancel each other; retry with jitter
 
@@ -297,9 +297,10 @@ class LedgerStore:
         """Newest first in the order applied (by sequence). `cursor` is opaque; pass back the
         `next_cursor` of the previous page."""
         limit = max(1, min(int(limit), 200))
-        start = _decode_cursor(cursor, user_id) if cursor else None
+        pk = CreditBalance.key(user_id)[0]
+        start = decode_cursor(cursor, pk=pk, sk_prefix=LedgerEntry.ENTRY_PREFIX) if cursor else None
         results = LedgerEntry.query(
-            CreditBalance.key(user_id)[0],
+            pk,
             LedgerEntry.sk.startswith(LedgerEntry.ENTRY_PREFIX),
             scan_index_forward=False,
             limit=limit,
@@ -308,7 +309,7 @@ class LedgerStore:
         now = clock.now()
         page = tuple(_entry_value(entry) for entry in results if entry.is_live(now))
         last = results.last_evaluated_key
-        return EntryPage(page, _encode_cursor(last) if last else None)
+        return EntryPage(page, encode_cursor(last) if last else None)
 
     # -- erasure -------------------------------------------------------------------------------
     def pseudonymize(self, user_id: str, pseudonym: str) -> int:
@@ -484,19 +485,3 @@ def _entry_value(entry: LedgerEntry) -> Entry:
         details=as_details(json.loads(entry.details) if entry.details else None),
         shortfall=int(entry.shortfall or 0),
     )
-
-
-def _encode_cursor(key: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
-
-
-def _decode_cursor(cursor: str, user_id: str) -> dict:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        pk = key["pk"]["S"]
-        key["sk"]["S"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise errors.InvalidInput("The cursor is invalid.") from exc
-    if pk != CreditBalance.key(user_id)[0]:
-        raise errors.InvalidInput("The cursor is invalid.")
-    return key

@@ -3,27 +3,16 @@ short-lived download links. Keys always come from `layout.object_key` (per-user 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain.ports.content import PresignedPost, StoredObject
 from chalicelib.profile.schema import Category
 from chalicelib.store.layout import OBJECT_PREFIXES, object_key
 
 
-@dataclass(frozen=True)
-class StoredObject:
-    etag: str  # names this version of the object: a rewrite of the key gets another
-    data: bytes | None  # None when the object is larger than the reader's limit
-
-
-@dataclass(frozen=True)
-class PresignedPost:
-    url: str
-    fields: dict[str, str]
-    expires_in: int
-
-
 class ObjectStore:
+    """The ObjectStorage port on S3."""
+
     def __init__(self, *, client: Any, bucket_for: Any) -> None:
         self._s3 = client
         self._bucket_for = bucket_for  # logical bucket name -> physical name

@@ -1,4 +1,4 @@
-"""Driving generations through the domain functions, with the real stores and the embedded provider."""
+"""Driving generations through the content service, with the real stores and the embedded provider."""
 
 from __future__ import annotations
 
@@ -14,34 +14,18 @@ def fund(user_id: str, credits: int) -> None:
 
 def submit(user_id: str, *, restricted: bool = False, objections=frozenset(), **params) -> dict:
     values = {"prompt": "a lighthouse at dusk", "model": "flux-schnell", **params}
-    return generations.submit(
-        user_id=user_id,
+    return wiring.content_service().submit(
+        user_id,
+        generations.GenerationParams(**values),
         restricted=restricted,
         objections=frozenset(objections),
-        params=generations.GenerationParams(**values),
-        content=wiring.content(),
-        objects=wiring.objects(),
-        ledger=wiring.ledger(),
-        provider=wiring.provider(),
-        profile=wiring.profile(),
-        public_base_url=wiring.get_settings().public_base_url,
     )
 
 
 def deliver(url: str, headers: dict, body: bytes) -> dict:
     """What the webhook route does with one delivery."""
     _, _, _, provider_name, job_token = urlsplit(url).path.split("/")
-    return generations.handle_delivery(
-        provider_name=provider_name,
-        job_token=job_token,
-        headers=headers,
-        body=body,
-        content=wiring.content(),
-        objects=wiring.objects(),
-        ledger=wiring.ledger(),
-        provider=wiring.provider(),
-        profile=wiring.profile(),
-    )
+    return wiring.content_service().provider_delivery(provider_name, job_token, headers, body)
 
 
 def run_provider(world) -> list[dict]:
@@ -53,6 +37,4 @@ def run_provider(world) -> list[dict]:
 
 
 def status(user_id: str, gen_id: str) -> dict:
-    return generations.status(
-        user_id=user_id, gen_id=gen_id, content=wiring.content(), ledger=wiring.ledger(), profile=wiring.profile()
-    )
+    return wiring.content_service().generation_status(user_id, gen_id)

@@ -27,17 +27,11 @@ from tests.support.content import (
 
 
 def start(user_id: str = "user-a", content_type: str = "image/png") -> dict:
-    return uploads.start_upload(
-        user_id=user_id,
-        content_type=content_type,
-        content=wiring.content(),
-        objects=wiring.objects(),
-        profile=wiring.profile(),
-    )
+    return wiring.content_service().start_upload(user_id, content_type)
 
 
 def view(user_id: str, upload_id: str) -> dict:
-    return uploads.get_upload(user_id=user_id, upload_id=upload_id, content=wiring.content(), profile=wiring.profile())
+    return wiring.content_service().get_upload(user_id, upload_id)
 
 
 def test_sec7_presigned_post_limits_size_type_and_key(aws):
@@ -86,7 +80,7 @@ def test_sec7_type_is_judged_by_content_and_rejects_are_deleted(aws, payload, re
 
 def test_cnt1_objects_without_an_issued_upload_are_deleted(aws):
     upload = start()
-    uploads.delete_upload(user_id="user-a", upload_id=upload["id"], content=wiring.content(), objects=wiring.objects())
+    wiring.content_service().delete_upload("user-a", upload["id"])
     post_file(upload, image_bytes())  # the form outlives the record it was issued with
     assert drain_upload_queue(aws) == ["orphan_deleted"]
     assert object_keys(aws, "uploads/") == []
@@ -109,9 +103,7 @@ def test_cnt1_another_users_upload_is_not_found(aws):
     with pytest.raises(errors.NotFound):
         view("someone-else", upload["id"])
     with pytest.raises(errors.NotFound):
-        uploads.delete_upload(
-            user_id="someone-else", upload_id=upload["id"], content=wiring.content(), objects=wiring.objects()
-        )
+        wiring.content_service().delete_upload("someone-else", upload["id"])
     assert object_keys(aws, "uploads/owner/") == [f"uploads/owner/{upload['id']}"]
 
 
@@ -123,7 +115,7 @@ def test_cnt2_kaleipix_uploads_are_kept_until_the_user_deletes_them(aws):
     assert view("user-a", upload["id"])["expires_at"] is None
     description_rules = _upload_lifecycle_days()
     assert description_rules is None
-    uploads.delete_upload(user_id="user-a", upload_id=upload["id"], content=wiring.content(), objects=wiring.objects())
+    wiring.content_service().delete_upload("user-a", upload["id"])
     assert object_keys(aws, "uploads/") == []
     with pytest.raises(errors.NotFound):
         view("user-a", upload["id"])
@@ -149,7 +141,7 @@ def test_cnt2_expired_upload_record_takes_its_object_along(aws):
     record = wiring.content().upload("user-a", upload["id"])
     from chalicelib.events.content_ttl import expired_upload
 
-    expired_upload({"sk": record.sk, "owner_id": record.owner_id, "upload_id": record.upload_id})
+    expired_upload({"sk": f"UPLOAD#{record.upload_id}", "owner_id": record.owner_id, "upload_id": record.upload_id})
     assert object_keys(aws, "uploads/") == []
 
 

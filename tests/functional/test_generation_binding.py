@@ -11,6 +11,7 @@ from itertools import count
 import pytest
 
 from chalicelib import errors, wiring
+from chalicelib.profile.schema import Category
 from infra.local_secrets import LOCAL_SECRETS
 from tests.functional import content_world
 from tests.functional.generation_helpers import deliver, fund, status, submit
@@ -79,7 +80,7 @@ def _gallery_image(user_id: str, gen_id: str) -> bytes | None:
     image = wiring.content().image(user_id, gen_id)
     if image is None:
         return None
-    bucket, key = wiring.objects().location(image.category, user_id, gen_id)
+    bucket, key = wiring.objects().location(Category.GENERATED_IMAGES, user_id, gen_id)
     return wiring.objects().read(bucket, key, max_bytes=1 << 20).data
 
 

@@ -59,13 +59,7 @@ def uploaded(session, user_id: str, fmt: str = "PNG", size: tuple[int, int] = (8
     from chalicelib import wiring
     from chalicelib.domain import uploads
 
-    upload = uploads.start_upload(
-        user_id=user_id,
-        content_type=uploads.CONTENT_TYPES[fmt],
-        content=wiring.content(),
-        objects=wiring.objects(),
-        profile=wiring.profile(),
-    )
+    upload = wiring.content_service().start_upload(user_id, uploads.CONTENT_TYPES[fmt])
     post_file(upload, image_bytes(fmt, size))
     upload["outcomes"] = drain_upload_queue(session)
     return upload

@@ -64,10 +64,12 @@ def _json(value: Any) -> str:
 def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, Any]:
     """Leave a trace in every store a person can reach today; returns what was made."""
     from chalicelib import clock, wiring
+    from chalicelib.domain.ports.content import Upload
+    from chalicelib.domain.uploads import PENDING_UPLOAD_TIME
     from chalicelib.profile.schema import Category
     from chalicelib.settings import get_settings
     from chalicelib.store.layout import object_key
-    from chalicelib.store.models.content import Generation, ShareLink
+    from chalicelib.store.models.content import Generation, GenerationLog, JobDeadline, ShareLink
 
     profile, settings = wiring.profile(), get_settings()
     user_id, now = person.user_id, clock.now()
@@ -78,7 +80,9 @@ def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, 
     upload_id, gen_id = uuid.uuid4().hex, uuid.uuid4().hex
     bucket, key = object_key(Category.UPLOADS, user_id, upload_id)
     s3.put_object(Bucket=settings.bucket_name(bucket), Key=key, Body=b"\x89PNG upload of " + person.email.encode())
-    content.new_upload(user_id, upload_id, key, "image/png")
+    content.new_upload(
+        Upload(user_id, upload_id, key, "image/png", created_at=now, expires_at=now + PENDING_UPLOAD_TIME)
+    )
     image_key = None
     if profile.stores(Category.GENERATED_IMAGES):
         bucket, image_key = object_key(Category.GENERATED_IMAGES, user_id, gen_id)
@@ -104,10 +108,19 @@ def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, 
         ShareLink(
             *ShareLink.key(share_id, gen_id), share_id=share_id, owner_id=user_id, gen_id=gen_id, created_at=now
         ).save()
-    content.deadline(gen_id, user_id, now + timedelta(minutes=10)).save()
+    JobDeadline(
+        *JobDeadline.key(gen_id), gen_id=gen_id, owner_id=user_id, expires_at=now + timedelta(minutes=10)
+    ).save()
     if profile.stores(Category.GENERATION_LOGS):
-        content.generation_log(
-            gen_id=gen_id, user_id=user_id, created_at=now, prompt="a cat", model="flux", parameters="{}"
+        GenerationLog(
+            *GenerationLog.key(user_id, now, gen_id),
+            gen_id=gen_id,
+            user_id=user_id,
+            owner_id=user_id,
+            created_at=now,
+            prompt="a cat",
+            model="flux",
+            parameters="{}",
         ).save()
     made["generation"] = gen_id
 

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib import clock, errors
-from chalicelib.gateways.providers.common import HttpResponse, JobRequest
+from chalicelib.domain.ports.content import JobRequest
+from chalicelib.gateways.providers.common import HttpResponse
 from chalicelib.gateways.providers.fal import FalProvider
 from chalicelib.gateways.providers.replicate import ReplicateProvider
 from chalicelib.gateways.providers.runpod import RunPodProvider

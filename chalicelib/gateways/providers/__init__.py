@@ -1,4 +1,4 @@
-"""Model providers: one interface, three real protocols (fal.ai, Replicate, RunPod).
+"""Model providers: one port (ModelProvider), three real protocols (fal.ai, Replicate, RunPod).
 
 A job's parameters go only to the provider that runs it (GEN-1); its result comes back by a
 webhook the adapter authenticates in the provider's own way (GEN-3).
@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chalicelib.gateways.providers.common import Delivery, Http, JobRequest, ModelProvider
-
-__all__ = ["Delivery", "Http", "JobRequest", "ModelProvider", "create_provider"]
+from chalicelib.domain.ports.content import ModelProvider
+from chalicelib.gateways.providers.common import Http
 
 PROVIDERS = ("fal", "replicate", "runpod")
 

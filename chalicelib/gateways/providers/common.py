@@ -1,4 +1,5 @@
-"""What every provider adapter offers, and the HTTP transport they share."""
+"""The HTTP transport the provider adapters share, and their common steps. What an adapter offers
+is the ModelProvider port (chalicelib/domain/ports/content.py)."""
 
 from __future__ import annotations
 
@@ -10,33 +11,6 @@ from typing import Any, Protocol
 from chalicelib import errors
 
 ASPECT_SIZES = {"1:1": (1024, 1024), "4:3": (1152, 864), "3:4": (864, 1152), "16:9": (1344, 768), "9:16": (768, 1344)}
-
-
-@dataclass(frozen=True)
-class JobRequest:
-    """Everything the provider needs for one job, and nothing about the person asking."""
-
-    gen_id: str
-    model: str  # our public model name; the adapter maps it to the provider's id
-    prompt: str
-    negative_prompt: str | None
-    aspect_ratio: str
-    style: str
-    safety_level: str
-    source_image_url: str | None = None  # a short-lived GET of the user's own upload
-
-    def styled_prompt(self) -> str:
-        return self.prompt if self.style == "none" else f"{self.prompt}, {self.style.replace('-', ' ')} style"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A webhook's claim about a job, once the adapter has authenticated it."""
-
-    request_id: str
-    succeeded: bool
-    image_url: str | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,24 +30,6 @@ class Http(Protocol):
     def request(
         self, method: str, url: str, *, headers: Mapping[str, str] | None = None, body: bytes | None = None
     ) -> HttpResponse: ...
-
-
-class ModelProvider(Protocol):
-    name: str
-    title: str
-    models: Mapping[str, str]  # public model name -> the provider's model or endpoint id
-
-    def submit(self, job: JobRequest, webhook_url: str) -> str:
-        """Queue the job with the webhook to call; returns the provider's request id."""
-
-    def read_delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery:
-        """Authenticate a webhook and read it; raises SignatureInvalid for anything not genuine."""
-
-    def confirm(self, delivery: Delivery, model: str) -> Delivery:
-        """What the provider itself says about the job (RunPod: re-fetched; signed ones: as is)."""
-
-    def download(self, url: str, max_bytes: int) -> bytes:
-        """The result image's bytes."""
 
 
 class UrllibHttp:

@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from chalicelib import clock, errors
+from chalicelib.domain.ports.content import Delivery, JobRequest
 from chalicelib.gateways.providers.common import (
-    Delivery,
     Http,
-    JobRequest,
     download,
     ensure_ok,
     header,

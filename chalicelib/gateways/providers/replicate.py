@@ -12,7 +12,8 @@ import json
 from collections.abc import Callable, Mapping
 
 from chalicelib import errors
-from chalicelib.gateways.providers.common import Delivery, Http, JobRequest, download, header, queued_id
+from chalicelib.domain.ports.content import Delivery, JobRequest
+from chalicelib.gateways.providers.common import Http, download, header, queued_id
 
 API_URL = "https://api.replicate.com"
 SAFETY_TOLERANCE = {"strict": 1, "standard": 2, "relaxed": 4}

@@ -12,11 +12,10 @@ from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 from chalicelib import errors
+from chalicelib.domain.ports.content import Delivery, JobRequest
 from chalicelib.gateways.providers.common import (
     ASPECT_SIZES,
-    Delivery,
     Http,
-    JobRequest,
     download,
     ensure_ok,
     queued_id,

@@ -1,0 +1,128 @@
+"""The content service: uploads, generation jobs, the gallery and share links, bound to their ports.
+
+Each method is what one route, consumer or TTL reaction does; the rules live in the modules it
+delegates to (uploads, generations, gallery, shares).
+"""
+
+from __future__ import annotations
+
+from chalicelib.domain import gallery, generations, shares, uploads
+from chalicelib.domain.ports.content import ContentRecords, CreditHolds, ModelProvider, ObjectStorage
+from chalicelib.profile.schema import Profile
+
+
+class ContentService:
+    def __init__(
+        self,
+        *,
+        records: ContentRecords,
+        objects: ObjectStorage,
+        holds: CreditHolds,
+        provider: ModelProvider,
+        profile: Profile,
+        public_base_url: str,
+    ) -> None:
+        self._records = records
+        self._objects = objects
+        self._holds = holds
+        self._provider = provider
+        self._profile = profile
+        self._public_base_url = public_base_url
+
+    # -- uploads (CNT-1, CNT-2, CNT-7, SEC-7) -----------------------------------------------------
+    def start_upload(self, user_id: str, content_type: str) -> dict:
+        return uploads.start_upload(
+            user_id=user_id,
+            content_type=content_type,
+            content=self._records,
+            objects=self._objects,
+            profile=self._profile,
+        )
+
+    def list_uploads(self, user_id: str) -> dict:
+        return uploads.list_uploads(user_id=user_id, content=self._records, profile=self._profile)
+
+    def get_upload(self, user_id: str, upload_id: str) -> dict:
+        return uploads.get_upload(user_id=user_id, upload_id=upload_id, content=self._records, profile=self._profile)
+
+    def delete_upload(self, user_id: str, upload_id: str) -> None:
+        uploads.delete_upload(user_id=user_id, upload_id=upload_id, content=self._records, objects=self._objects)
+
+    def process_uploaded_object(self, key: str) -> str:
+        return uploads.process_uploaded_object(key=key, content=self._records, objects=self._objects)
+
+    def upload_expired(self, owner_id: str, upload_id: str) -> None:
+        uploads.delete_expired_object(owner_id, upload_id, objects=self._objects)
+
+    # -- generations (GEN-1, GEN-2, GEN-3, CNT-3) -------------------------------------------------
+    def submit(
+        self, user_id: str, params: generations.GenerationParams, *, restricted: bool, objections: frozenset[str]
+    ) -> dict:
+        return generations.submit(
+            user_id=user_id,
+            restricted=restricted,
+            objections=objections,
+            params=params,
+            content=self._records,
+            objects=self._objects,
+            holds=self._holds,
+            provider=self._provider,
+            profile=self._profile,
+            public_base_url=self._public_base_url,
+        )
+
+    def generation_status(self, user_id: str, gen_id: str) -> dict:
+        return generations.status(
+            user_id=user_id, gen_id=gen_id, content=self._records, holds=self._holds, profile=self._profile
+        )
+
+    def deadline_passed(self, gen_id: str) -> None:
+        generations.time_out(gen_id, content=self._records, holds=self._holds, profile=self._profile)
+
+    def provider_delivery(self, provider_name: str, job_token: str, headers: dict, body: bytes) -> dict:
+        return generations.handle_delivery(
+            provider_name=provider_name,
+            job_token=job_token,
+            headers=headers,
+            body=body,
+            content=self._records,
+            objects=self._objects,
+            holds=self._holds,
+            provider=self._provider,
+            profile=self._profile,
+        )
+
+    # -- gallery and share links (CNT-1, CNT-3, CNT-4) --------------------------------------------
+    def list_images(self, user_id: str, *, limit: int, cursor: str | None) -> dict:
+        return gallery.list_images(
+            user_id=user_id, limit=limit, cursor=cursor, content=self._records, objects=self._objects
+        )
+
+    def get_image(self, user_id: str, gen_id: str) -> dict:
+        return gallery.get_image(user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects)
+
+    def delete_image(self, user_id: str, gen_id: str) -> None:
+        gallery.delete_image(user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects)
+
+    def image_expired(self, owner_id: str, gen_id: str) -> None:
+        gallery.delete_expired_object(owner_id, gen_id, objects=self._objects)
+
+    def create_share(self, user_id: str, gen_id: str, expires_in_hours: int | None) -> dict:
+        return shares.create_share(
+            user_id=user_id,
+            gen_id=gen_id,
+            expires_in_hours=expires_in_hours,
+            content=self._records,
+            public_base_url=self._public_base_url,
+        )
+
+    def list_shares(self, user_id: str, gen_id: str) -> dict:
+        return shares.list_shares(
+            user_id=user_id, gen_id=gen_id, content=self._records, public_base_url=self._public_base_url
+        )
+
+    def revoke_share(self, user_id: str, share_id: str) -> None:
+        shares.revoke_share(user_id=user_id, share_id=share_id, content=self._records)
+
+    def open_share(self, share_id: str) -> shares.SharedImage:
+        return shares.open_share(share_id=share_id, content=self._records, objects=self._objects)
