@@ -141,8 +141,12 @@ class RightsStore:
         return self.put_request(request)
 
     def put_request(self, request: ports.RightsRequest) -> ports.RightsRequest:
+        """Saves `request` if it is the stored version (or new); a stale copy is a Conflict."""
         record = _request_record(request)
-        record.save()
+        try:
+            record.save()
+        except PutError as exc:
+            raise Conflict("The request changed meanwhile; try again.") from exc
         return _request(record)
 
     def get_request(self, request_id: str) -> ports.RightsRequest | None:
