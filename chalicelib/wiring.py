@@ -163,6 +163,7 @@ def rights_service():
     """Export, erasure, the requests ledger, consent, contact, operators and minors."""
     from chalicelib.domain.rights.context import RightsContext
     from chalicelib.domain.rights.service import RightsService
+    from chalicelib.idempotency import PowertoolsIdempotency
     from chalicelib.store.secrets import secret
 
     settings = get_settings()
@@ -175,6 +176,7 @@ def rights_service():
         export_workflow=workflow("export"),
         erasure_workflow=workflow("erasure"),
         ledger=ledger(),
+        idempotency=PowertoolsIdempotency(idempotency_store),
         limiter=rate_limiter(),
         code_key=lambda: secret("login-code-key"),
         grace_days_override=settings.grace_days_override,

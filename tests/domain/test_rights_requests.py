@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.rights.rights_requests import MAX_VERIFICATION_ATTEMPTS
-from chalicelib.errors import Forbidden, InvalidInput, NotFound, Restricted, Unauthenticated
+from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, Restricted, Unauthenticated
 from chalicelib.profile.loader import load_profile
 from tests.fakes.rights import rights_world
 
@@ -129,3 +129,13 @@ def test_dsr10_a_profile_that_keeps_no_messages_refuses_them():
     world = _world("kaleipix")
     with pytest.raises(InvalidInput):
         world.service.submit_contact(user_id="u1", email=None, subject="Hi", body="Help", idempotency_key=None)
+
+
+def test_dsr10_a_retried_form_with_one_idempotency_key_stores_one_message():
+    world = _world("pixera")
+    sent = {"user_id": "u1", "email": None, "subject": "Hi", "body": "Help", "idempotency_key": "k1"}
+    first = world.service.submit_contact(**sent)
+    assert world.service.submit_contact(**sent) == first
+    assert len(world.records.messages) == 1
+    with pytest.raises(Conflict):
+        world.service.submit_contact(**{**sent, "body": "Something else"})

@@ -303,6 +303,28 @@ class FakeLedger:
         return 1
 
 
+class FakeIdempotency:
+    """One result per key (a JMESPath over the attempt); the same key with another payload is a Conflict."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, tuple[str, Any]] = {}
+
+    def run_once(
+        self, function: Callable[..., Any], *args: Any, attempt: dict[str, Any], key: str, payload: str
+    ) -> Any:
+        import jmespath
+
+        seen_key, seen_payload = repr(jmespath.search(key, attempt)), repr(jmespath.search(payload, attempt))
+        if seen_key in self.results:
+            first_payload, result = self.results[seen_key]
+            if first_payload != seen_payload:
+                raise Conflict("This idempotency key was already used for a different request.")
+            return result
+        result = function(*args, attempt=attempt)
+        self.results[seen_key] = (seen_payload, result)
+        return result
+
+
 class FakeLimiter:
     def __init__(self) -> None:
         self.checked: list[tuple[str, str]] = []
@@ -343,6 +365,7 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -
         export_workflow=exports,
         erasure_workflow=erasures,
         ledger=ledger,
+        idempotency=FakeIdempotency(),
         limiter=limiter,
         code_key=lambda: "code-key-for-tests",
         public_base_url="https://api.invalid",

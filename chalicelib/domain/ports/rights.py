@@ -4,7 +4,7 @@ small views of what other areas own (accounts, the credit ledger, email, rate li
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, Protocol
@@ -224,6 +224,12 @@ class Mailer(Protocol):
 
 class LedgerPseudonymizer(Protocol):
     def pseudonymize(self, user_id: str, pseudonym: str) -> int: ...
+
+
+class Idempotency(Protocol):
+    def run_once(
+        self, function: Callable[..., Any], *args: Any, attempt: dict[str, Any], key: str, payload: str
+    ) -> Any: ...
 
 
 class AddressLimiter(Protocol):

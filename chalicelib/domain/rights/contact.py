@@ -9,7 +9,6 @@ from chalicelib import clock
 from chalicelib.domain.rights import rights_requests
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import InvalidInput
-from chalicelib.idempotency import once
 from chalicelib.profile.schema import Category
 
 
@@ -31,10 +30,15 @@ def submit(ctx: RightsContext, *, user_id: str | None, email: str | None, subjec
     return {"id": message_id, "status": "received"}
 
 
-@once(data_keyword_argument="attempt", key="[idempotency_key, sender]", payload="[subject, body]")
 def submit_once(ctx: RightsContext, *, attempt: dict[str, Any]) -> dict[str, Any]:
-    """`submit`, for a client that sent an Idempotency-Key: a retried form stores one message and
-    gets the first answer again; the same key with another message is refused."""
+    """`submit`, for a client that sent an Idempotency-Key (DSR-10): a retried form stores one message
+    and gets the first answer again; the same key with another message is refused."""
+    return ctx.idempotency.run_once(
+        _submit_attempt, ctx, attempt=attempt, key="[idempotency_key, sender]", payload="[subject, body]"
+    )
+
+
+def _submit_attempt(ctx: RightsContext, *, attempt: dict[str, Any]) -> dict[str, Any]:
     return submit(
         ctx,
         user_id=attempt["user_id"],

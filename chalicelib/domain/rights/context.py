@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain.ports.rights import (
     AddressLimiter,
+    Idempotency,
     LedgerPseudonymizer,
     Mailer,
     PersonalData,
@@ -27,6 +28,7 @@ class RightsContext:
     export_workflow: WorkflowStarter
     erasure_workflow: WorkflowStarter
     ledger: LedgerPseudonymizer
+    idempotency: Idempotency
     limiter: AddressLimiter  # SEC-1: guesses at an emailed request's code count against the address
     code_key: Callable[[], str]  # the login codes' server secret, read on first use (DSR-7)
     grace_days_override: int | None = None
