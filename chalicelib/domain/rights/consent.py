@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.domain.ports.rights import Person
 from chalicelib.domain.restrictions import ensure_allowed
 from chalicelib.domain.rights import rights_requests
 from chalicelib.domain.rights.context import RightsContext
@@ -19,7 +20,7 @@ PURPOSES = ("marketing", "service_improvement")
 OBJECTIONS = frozenset({"generation", "service_improvement", "marketing"})
 
 
-def _user(ctx: RightsContext, user_id: str):
+def _user(ctx: RightsContext, user_id: str) -> Person:
     user = ctx.accounts.get_user(user_id, consistent=True)
     if user is None:
         raise NotFound("No such account.")
