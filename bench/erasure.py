@@ -62,7 +62,7 @@ def erase_once(count: int) -> dict[str, float]:
         wiring.bound_models()
         user_id = uuid.uuid4().hex
         seed_gallery(session, user_id, count)
-        deps = wiring.rights_deps()
+        deps = wiring.rights_service().context
         CALLS.clear()
         started = time.perf_counter()
         state = run_erasure(deps, {"user_id": user_id, "erasure_id": uuid.uuid4().hex, "reason": "user"})

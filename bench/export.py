@@ -76,7 +76,7 @@ def prepare(url: str, count: int) -> tuple[str, str]:
     ExportRecord(
         *ExportRecord.key(user_id, export_id), export_id=export_id, owner_id=user_id, status="queued", created_at=now
     ).save()
-    export.collect(wiring.rights_deps(), {"user_id": user_id, "export_id": export_id})
+    export.collect(wiring.rights_service().context, {"user_id": user_id, "export_id": export_id})
     return user_id, export_id
 
 
@@ -85,7 +85,7 @@ def measure(url: str, count: int) -> tuple[int, float, int]:
     from chalicelib.domain.rights import export
 
     user_id, export_id = prepare(url, count)
-    deps = wiring.rights_deps()
+    deps = wiring.rights_service().context
     tracemalloc.start()
     started = time.perf_counter()
     result = export.archive(deps, {"user_id": user_id, "export_id": export_id})

@@ -174,12 +174,16 @@ def usage_meter():
     return UsageMeter(abuse_store(), profile())
 
 
-def rights_deps():
-    """Everything the rights workflows need, from the factories above (each cached on its own)."""
-    from chalicelib.domain.rights.deps import RightsDeps
+@lru_cache(maxsize=1)
+def rights_service():
+    """Export, erasure, the requests ledger, consent, contact, operators and minors."""
+    from chalicelib.domain.rights.context import RightsContext
+    from chalicelib.domain.rights.service import RightsService
+    from chalicelib.idempotency import PowertoolsIdempotency
+    from chalicelib.store.secrets import secret
 
     settings = get_settings()
-    return RightsDeps(
+    context = RightsContext(
         profile=profile(),
         rights=rights(),
         personal=personal_data(),
@@ -188,9 +192,13 @@ def rights_deps():
         export_workflow=workflow("export"),
         erasure_workflow=workflow("erasure"),
         ledger=ledger(),
+        idempotency=PowertoolsIdempotency(idempotency_store),
+        limiter=rate_limiter(),
+        code_key=lambda: secret("login-code-key"),
         grace_days_override=settings.grace_days_override,
         public_base_url=settings.public_base_url,
     )
+    return RightsService(context, operator_keys=lambda: secret("operator-api-keys"))
 
 
 @lru_cache(maxsize=1)

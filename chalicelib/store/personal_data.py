@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import accumulate, islice
 from typing import IO, Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from chalicelib.domain.ports.rights import PersonalItem, StoredObject
 from chalicelib.profile.schema import Category
 from chalicelib.settings import Settings
 from chalicelib.store import layout
@@ -30,42 +32,32 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-@dataclass(frozen=True)
-class OwnedItem:
-    table: str  # logical table name
-    item: dict[str, Any]  # DynamoDB JSON
-
-    @property
-    def key(self) -> dict[str, Any]:
-        return {"pk": self.item["pk"], "sk": self.item["sk"]}
-
-    @property
-    def kind(self) -> str:
-        """The record kind, from the sort key ("CONSENT#..." -> "consent", "PROFILE" -> "profile")."""
-        return self.item["sk"]["S"].split("#", 1)[0].lower()
-
-    def plain(self) -> dict[str, Any]:
-        from boto3.dynamodb.types import TypeDeserializer
-
-        deserializer = TypeDeserializer()
-        return {name: deserializer.deserialize(value) for name, value in self.item.items()}
+_DESERIALIZER = TypeDeserializer()
+_SERIALIZER = TypeSerializer()
 
 
-@dataclass(frozen=True)
-class OwnedObject:
-    bucket: str  # logical bucket name
-    key: str
-    size: int
+def _personal_item(table: str, item: dict[str, Any]) -> PersonalItem:
+    """The record kind comes from the sort key ("CONSENT#..." -> "consent", "PROFILE" -> "profile")."""
+    fields = {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
+    pk, sk = fields["pk"], fields["sk"]
+    return PersonalItem(table=table, kind=sk.split("#", 1)[0].lower(), key=(pk, sk), fields=fields)
+
+
+def _dynamo_key(key: tuple[str, str]) -> dict[str, Any]:
+    pk, sk = key
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
 class PersonalDataStore:
+    """Implements `ports.PersonalData` (DSR-1, DSR-4): items as plain values, objects by key."""
+
     def __init__(self, *, dynamodb: Any, s3: Any, settings: Settings) -> None:
         self.dynamodb = dynamodb
         self.s3 = s3
         self.settings = settings
 
     # -- tables ----------------------------------------------------------------------------------
-    def owned_items(self, user_id: str, tables: Iterable[str] = tuple(layout.TABLES)) -> Iterator[OwnedItem]:
+    def owned_items(self, user_id: str, tables: Iterable[str] = tuple(layout.TABLES)) -> Iterator[PersonalItem]:
         for table in tables:
             paginator = self.dynamodb.get_paginator("query")
             pages = paginator.paginate(
@@ -77,13 +69,14 @@ class PersonalDataStore:
             )
             for page in pages:
                 for item in page["Items"]:
-                    yield OwnedItem(table, item)
+                    yield _personal_item(table, item)
 
-    def delete_items(self, table: str, keys: Iterable[dict[str, Any]]) -> int:
-        return self._batch_write(table, ({"DeleteRequest": {"Key": key}} for key in keys))
+    def delete_items(self, table: str, keys: Iterable[tuple[str, str]]) -> int:
+        return self._batch_write(table, ({"DeleteRequest": {"Key": _dynamo_key(key)}} for key in keys))
 
-    def put_items(self, table: str, items: Iterable[dict[str, Any]]) -> int:
-        return self._batch_write(table, ({"PutRequest": {"Item": item}} for item in items))
+    def put_items(self, table: str, items: Iterable[Mapping[str, Any]]) -> int:
+        serialized = ({name: _SERIALIZER.serialize(value) for name, value in item.items()} for item in items)
+        return self._batch_write(table, ({"PutRequest": {"Item": item}} for item in serialized))
 
     def _batch_write(self, table: str, requests: Iterable[dict[str, Any]]) -> int:
         name = self.settings.table_name(table)
@@ -96,7 +89,7 @@ class PersonalDataStore:
         return written
 
     # -- objects -----------------------------------------------------------------------------------
-    def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[OwnedObject]:
+    def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[StoredObject]:
         skipped = set(skip)
         places = {place for category, place in layout.OBJECT_PREFIXES.items() if category not in skipped}
         for bucket, prefix in sorted(places):
@@ -104,24 +97,23 @@ class PersonalDataStore:
             pages = paginator.paginate(Bucket=self.settings.bucket_name(bucket), Prefix=f"{prefix}{user_id}/")
             for page in pages:
                 for obj in page.get("Contents", []):
-                    yield OwnedObject(bucket, obj["Key"], obj["Size"])
+                    yield StoredObject(bucket, obj["Key"], obj["Size"])
 
-    def referenced_objects(self, user_id: str) -> Iterator[OwnedObject]:
+    def referenced_objects(self, user_id: str) -> Iterator[StoredObject]:
         """Objects the person's records point at (any attribute holding a key under their prefixes):
         deleting these needs no listing, so a large erasure costs one S3 call per 1,000 objects."""
         places = {f"{prefix}{user_id}/": bucket for bucket, prefix in layout.OBJECT_PREFIXES.values()}
         seen: set[str] = set()
         for owned in self.owned_items(user_id, tables=("content",)):
-            for value in owned.item.values():
-                key = value.get("S") if isinstance(value, dict) else None
-                if not key or key in seen:
+            for key in owned.fields.values():
+                if not isinstance(key, str) or key in seen:
                     continue
                 bucket = next((b for prefix, b in places.items() if key.startswith(prefix)), None)
                 if bucket:
                     seen.add(key)
-                    yield OwnedObject(bucket, key, 0)
+                    yield StoredObject(bucket, key, 0)
 
-    def delete_objects(self, objects: Iterable[OwnedObject]) -> int:
+    def delete_objects(self, objects: Iterable[StoredObject]) -> int:
         deleted = 0
         by_bucket: dict[str, list[str]] = {}
         for obj in objects:
@@ -144,16 +136,15 @@ class PersonalDataStore:
             raise RuntimeError(f"{len(response['Errors'])} objects could not be deleted; the step will retry")
         return len(keys)
 
-    def open_object(self, obj: OwnedObject) -> IO[bytes]:
+    def open_object(self, obj: StoredObject) -> IO[bytes]:
         return self.s3.get_object(Bucket=self.settings.bucket_name(obj.bucket), Key=obj.key)["Body"]
 
     # -- export archives -----------------------------------------------------------------------
+    def archive_key(self, user_id: str, export_id: str) -> str:
+        return layout.object_key(Category.EXPORTS, user_id, f"{export_id}.zip")[1]
+
     def archive_writer(self, key: str) -> MultipartWriter:
         return MultipartWriter(self.s3, self.settings.bucket_name(layout.EXPORTS_BUCKET), key)
-
-    def archive_exists(self, key: str) -> bool:
-        response = self.s3.list_objects_v2(Bucket=self.settings.bucket_name(layout.EXPORTS_BUCKET), Prefix=key)
-        return any(obj["Key"] == key for obj in response.get("Contents", []))
 
     def download_url(self, key: str, expires_seconds: int) -> str:
         return self.s3.generate_presigned_url(

@@ -1,16 +1,20 @@
-"""Reads and writes of the rights records, and the starter of the export and erasure workflows."""
+"""Reads and writes of the rights records, and the starter of the export and erasure workflows.
+
+Records stay here: every method takes and returns the plain types of `chalicelib.domain.ports.rights`.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib import clock
+from chalicelib.domain.ports import rights as ports
 from chalicelib.errors import Conflict
 from chalicelib.store.models.rights import (
     OPEN_QUEUE,
@@ -31,56 +35,134 @@ def _user_pk(user_id: str) -> str:
     return f"USER#{user_id}"
 
 
+# -- records <-> plain types ---------------------------------------------------------------------
+def _request(record: RightsRequest) -> ports.RightsRequest:
+    return ports.RightsRequest(
+        request_id=record.request_id,
+        kind=record.kind,
+        status=record.status,
+        channel=record.channel,
+        policy_version=record.policy_version,
+        created_at=record.created_at,
+        due_at=record.due_at,
+        contact_email=record.contact_email,
+        verification_hash=record.verification_hash,
+        verification_attempts=int(record.verification_attempts or 0),
+        owner_id=record.owner_id,
+        completed_at=record.completed_at,
+        reference=record.reference,
+        version=record.version,
+    )
+
+
+def _request_record(request: ports.RightsRequest) -> RightsRequest:
+    """The open-queue index keys are set only while the request is owed an answer (DSR-8)."""
+    owed = request.status in ports.OPEN_STATUSES
+    record = RightsRequest(
+        *RightsRequest.key(request.request_id),
+        request_id=request.request_id,
+        kind=request.kind,
+        status=request.status,
+        channel=request.channel,
+        contact_email=request.contact_email,
+        verification_hash=request.verification_hash,
+        verification_attempts=request.verification_attempts,
+        owner_id=request.owner_id,
+        policy_version=request.policy_version,
+        created_at=request.created_at,
+        due_at=request.due_at,
+        completed_at=request.completed_at,
+        reference=request.reference,
+        queue=OPEN_QUEUE if owed else None,
+        due_key=request.due_at.isoformat() if owed else None,
+    )
+    if request.version is not None:  # the optimistic lock: a stale copy fails to save
+        record.version = request.version
+    return record
+
+
+def _tombstone(record: Tombstone) -> ports.Tombstone:
+    return ports.Tombstone(
+        user_id=record.user_id,
+        erasure_id=record.erasure_id,
+        request_id=record.request_id,
+        cancel_hash=record.cancel_hash,
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+    )
+
+
+def _export(record: ExportRecord) -> ports.ExportJob:
+    return ports.ExportJob(
+        user_id=record.owner_id,
+        export_id=record.export_id,
+        status=record.status,
+        created_at=record.created_at,
+        items_total=int(record.items_total or 0),
+        items_done=int(record.items_done or 0),
+        object_key=record.object_key,
+        request_id=record.request_id,
+        ready_at=record.ready_at,
+    )
+
+
+def _run(record: ErasureRun) -> ports.ErasureRun:
+    return ports.ErasureRun(
+        erasure_id=record.erasure_id,
+        user_id=record.user_id,
+        email=record.email,
+        pseudonym=record.pseudonym,
+        request_id=record.request_id,
+        reason=record.reason,
+        created_at=record.created_at,
+        status=record.status,
+        failure=record.failure,
+        passes=int(record.passes or 0),
+    )
+
+
+def _receipt(record: ErasureReceipt) -> ports.ErasureReceipt:
+    return ports.ErasureReceipt(
+        erasure_id=record.erasure_id,
+        reason=record.reason,
+        profile=record.profile,
+        policy_version=record.policy_version,
+        counts=dict(record.counts or {}),
+        started_at=record.started_at,
+        completed_at=record.completed_at,
+    )
+
+
 class RightsStore:
-    # -- requests ledger -------------------------------------------------------------------------
-    def open_request(
-        self,
-        request_id: str,
-        *,
-        kind: str,
-        status: str,
-        channel: str,
-        contact_email: str | None,
-        verification_hash: str | None,
-        owner_id: str | None,
-        policy_version: str,
-        created_at: datetime,
-        due_at: datetime,
-    ) -> RightsRequest:
-        request = RightsRequest(
-            *RightsRequest.key(request_id),
-            request_id=request_id,
-            kind=kind,
-            status=status,
-            channel=channel,
-            contact_email=contact_email,
-            verification_hash=verification_hash,
-            owner_id=owner_id,
-            policy_version=policy_version,
-            created_at=created_at,
-            due_at=due_at,
-        )
-        self.put_request(request)
-        return request
+    """Implements `ports.RightsRecords` on the requests and accounts tables."""
 
-    def put_request(self, request: RightsRequest) -> None:
-        if request.status in ("open", "in_progress", "failed"):
-            request.queue, request.due_key = OPEN_QUEUE, request.due_at.isoformat()
-        else:
-            request.queue = request.due_key = None
-        request.save()
+    # -- requests ledger (DSR-7, DSR-8) ------------------------------------------------------------
+    def open_request(self, request: ports.RightsRequest) -> ports.RightsRequest:
+        return self.put_request(request)
 
-    def get_request(self, request_id: str) -> RightsRequest | None:
-        return RightsRequest.get_live(*RightsRequest.key(request_id), consistent_read=True)
+    def put_request(self, request: ports.RightsRequest) -> ports.RightsRequest:
+        """Saves `request` if it is the stored version (or new); a stale copy is a Conflict."""
+        record = _request_record(request)
+        try:
+            record.save()
+        except PutError as exc:
+            raise Conflict("The request changed meanwhile; try again.") from exc
+        return _request(record)
 
-    def open_requests(self, limit: int = 100) -> list[RightsRequest]:
-        return list(RightsRequest.open_requests.query(OPEN_QUEUE, limit=limit, scan_index_forward=True))
+    def get_request(self, request_id: str) -> ports.RightsRequest | None:
+        record = RightsRequest.get_live(*RightsRequest.key(request_id), consistent_read=True)
+        return _request(record) if record is not None else None
 
-    def user_requests(self, user_id: str) -> list[RightsRequest]:
+    def open_requests(self, limit: int = 100) -> list[ports.RightsRequest]:
+        records = RightsRequest.open_requests.query(OPEN_QUEUE, limit=limit, scan_index_forward=True)
+        return [_request(r) for r in records]
+
+    def user_requests(self, user_id: str) -> list[ports.RightsRequest]:
         """The owner index also holds each request's events, exports and messages: keep the META items."""
         _, meta = RightsRequest.key("")
         now = clock.now()
-        return [r for r in RightsRequest.by_owner.query(user_id, RightsRequest.sk == meta) if r.is_live(now)]
+        records = RightsRequest.by_owner.query(user_id, RightsRequest.sk == meta)
+        return [_request(r) for r in records if r.is_live(now)]
 
     def add_event(self, request_id: str, what: str, actor: str, at: datetime, owner_id: str | None) -> None:
         pk, _ = RightsRequest.key(request_id)
@@ -93,12 +175,15 @@ class RightsStore:
             owner_id=owner_id,
         ).save()
 
-    def events(self, request_id: str) -> list[RequestEvent]:
+    def events(self, request_id: str) -> list[ports.RequestEvent]:
         pk, _ = RightsRequest.key(request_id)
-        return list(RequestEvent.query_live(pk, RequestEvent.sk.startswith("EVENT#")))
+        return [
+            ports.RequestEvent(what=e.what, actor=e.actor, created_at=e.created_at)
+            for e in RequestEvent.query_live(pk, RequestEvent.sk.startswith("EVENT#"))
+        ]
 
     # -- operators' audit log (OPS-6) --------------------------------------------------------------
-    def audit(self, operator: str, action: str, at: datetime, target: str | None, details: dict[str, Any]) -> None:
+    def audit(self, operator: str, action: str, at: datetime, target: str | None, details: Mapping[str, Any]) -> None:
         OperatorAction(
             f"OPERATOR_AUDIT#{at:%Y-%m}",
             f"{at.isoformat()}#{uuid.uuid4().hex[:8]}",
@@ -106,16 +191,21 @@ class RightsStore:
             action=action,
             target=target,
             owner_id=target,
-            details=details,
+            details=dict(details),
             created_at=at,
         ).save()
 
-    def audit_log(self, month: str) -> list[OperatorAction]:
-        return list(OperatorAction.query_live(f"OPERATOR_AUDIT#{month}"))
+    def audit_log(self, month: str) -> list[ports.OperatorAction]:
+        return [
+            ports.OperatorAction(
+                operator=a.operator, action=a.action, target=a.target, details=a.details or {}, created_at=a.created_at
+            )
+            for a in OperatorAction.query_live(f"OPERATOR_AUDIT#{month}")
+        ]
 
     # -- consent and marketing (DSR-6) ----------------------------------------------------------
-    def add_consent(self, user_id: str, purpose: str, granted: bool, policy_version: str, at: datetime) -> Consent:
-        consent = Consent(
+    def add_consent(self, user_id: str, purpose: str, granted: bool, policy_version: str, at: datetime) -> None:
+        Consent(
             _user_pk(user_id),
             f"CONSENT#{purpose}#{at.isoformat()}",
             purpose=purpose,
@@ -123,18 +213,24 @@ class RightsStore:
             policy_version=policy_version,
             created_at=at,
             owner_id=user_id,
-        )
-        consent.save()
-        return consent
+        ).save()
 
-    def consents(self, user_id: str) -> list[Consent]:
-        return list(Consent.query_live(_user_pk(user_id), Consent.sk.startswith("CONSENT#")))
+    def consents(self, user_id: str) -> list[ports.Consent]:
+        return [
+            ports.Consent(
+                purpose=c.purpose, granted=c.granted, policy_version=c.policy_version, created_at=c.created_at
+            )
+            for c in Consent.query_live(_user_pk(user_id), Consent.sk.startswith("CONSENT#"))
+        ]
 
     def put_marketing_contact(self, user_id: str, email: str, at: datetime) -> None:
         MarketingContact(_user_pk(user_id), "MARKETING", email=email, created_at=at, owner_id=user_id).save()
 
-    def marketing_contact(self, user_id: str) -> MarketingContact | None:
-        return MarketingContact.get_live(_user_pk(user_id), "MARKETING")
+    def marketing_contact(self, user_id: str) -> ports.MarketingContact | None:
+        record = MarketingContact.get_live(_user_pk(user_id), "MARKETING")
+        if record is None:
+            return None
+        return ports.MarketingContact(email=record.email, created_at=record.created_at, expires_at=record.expires_at)
 
     def delete_marketing_contact(self, user_id: str) -> None:
         MarketingContact(_user_pk(user_id), "MARKETING").delete()
@@ -155,133 +251,110 @@ class RightsStore:
         ).save()
 
     # -- grace-period tombstone (DSR-9) -----------------------------------------------------------
-    def put_tombstone(
-        self,
-        user_id: str,
-        *,
-        erasure_id: str,
-        request_id: str | None,
-        cancel_hash: str,
-        created_at: datetime,
-        erase_after: datetime,
-    ) -> None:
-        """The tombstone's TTL is the end of the grace period (`erase_after`)."""
-        tombstone = Tombstone(
-            *Tombstone.key(user_id),
-            user_id=user_id,
-            owner_id=user_id,
-            erasure_id=erasure_id,
-            request_id=request_id,
-            cancel_hash=cancel_hash,
-            created_at=created_at,
-            expires_at=erase_after,
+    def put_tombstone(self, tombstone: ports.Tombstone) -> None:
+        """The tombstone's TTL is the end of the grace period; one per account."""
+        record = Tombstone(
+            *Tombstone.key(tombstone.user_id),
+            user_id=tombstone.user_id,
+            owner_id=tombstone.user_id,
+            erasure_id=tombstone.erasure_id,
+            request_id=tombstone.request_id,
+            cancel_hash=tombstone.cancel_hash,
+            created_at=tombstone.created_at,
+            expires_at=tombstone.expires_at,
         )
         try:
-            tombstone.save(condition=Tombstone.pk.does_not_exist())
+            record.save(condition=Tombstone.pk.does_not_exist())
         except PutError as exc:
             raise Conflict("The account is already scheduled for erasure.") from exc
 
-    def get_tombstone(self, user_id: str) -> Tombstone | None:
-        return Tombstone.get_live(*Tombstone.key(user_id), consistent_read=True)
+    def get_tombstone(self, user_id: str) -> ports.Tombstone | None:
+        record = Tombstone.get_live(*Tombstone.key(user_id), consistent_read=True)
+        return _tombstone(record) if record is not None else None
 
-    def delete_tombstone(self, tombstone: Tombstone) -> bool:
+    def delete_tombstone(self, tombstone: ports.Tombstone) -> bool:
         """False when the tombstone is already gone (its TTL fired: erasure has begun)."""
         try:
-            tombstone.delete(condition=Tombstone.cancel_hash == tombstone.cancel_hash)
+            Tombstone(*Tombstone.key(tombstone.user_id)).delete(
+                condition=Tombstone.cancel_hash == tombstone.cancel_hash
+            )
         except DeleteError:
             return False
         return True
 
-    # -- exports -----------------------------------------------------------------------------------
-    def add_export(self, user_id: str, export_id: str, *, request_id: str | None, at: datetime) -> ExportRecord:
-        record = ExportRecord(
-            *ExportRecord.key(user_id, export_id),
-            export_id=export_id,
-            owner_id=user_id,
-            status="queued",
-            request_id=request_id,
-            created_at=at,
-        )
-        record.save()
-        return record
+    # -- exports (DSR-1) -------------------------------------------------------------------------
+    def add_export(self, job: ports.ExportJob) -> None:
+        ExportRecord(
+            *ExportRecord.key(job.user_id, job.export_id),
+            export_id=job.export_id,
+            owner_id=job.user_id,
+            status=job.status,
+            request_id=job.request_id,
+            created_at=job.created_at,
+        ).save()
 
-    def get_export(self, user_id: str, export_id: str) -> ExportRecord | None:
-        return ExportRecord.get_live(*ExportRecord.key(user_id, export_id), consistent_read=True)
+    def get_export(self, user_id: str, export_id: str) -> ports.ExportJob | None:
+        record = ExportRecord.get_live(*ExportRecord.key(user_id, export_id), consistent_read=True)
+        return _export(record) if record is not None else None
 
-    def update_export(self, record: ExportRecord, **values: Any) -> None:
+    def update_export(self, user_id: str, export_id: str, **values: Any) -> None:
+        record = ExportRecord(*ExportRecord.key(user_id, export_id))
         record.update(actions=[getattr(ExportRecord, name).set(value) for name, value in values.items()])
 
-    # -- erasure runs and receipts ---------------------------------------------------------------
-    def create_run(
-        self,
-        erasure_id: str,
-        *,
-        user_id: str,
-        email: str | None,
-        pseudonym: str,
-        request_id: str | None,
-        reason: str,
-        at: datetime,
-    ) -> ErasureRun:
+    # -- erasure runs and receipts (DSR-4) -------------------------------------------------------
+    def create_run(self, run: ports.ErasureRun) -> ports.ErasureRun:
         """The first plan writes the run; a retried plan gets the stored one back unchanged."""
-        run = ErasureRun(
-            *ErasureRun.key(erasure_id),
-            erasure_id=erasure_id,
-            user_id=user_id,
-            email=email,
-            pseudonym=pseudonym,
-            request_id=request_id,
-            reason=reason,
-            created_at=at,
+        record = ErasureRun(
+            *ErasureRun.key(run.erasure_id),
+            erasure_id=run.erasure_id,
+            user_id=run.user_id,
+            email=run.email,
+            pseudonym=run.pseudonym,
+            request_id=run.request_id,
+            reason=run.reason,
+            created_at=run.created_at,
         )
         try:
-            run.save(condition=ErasureRun.pk.does_not_exist())
+            record.save(condition=ErasureRun.pk.does_not_exist())
         except PutError:
             existing = self.get_run(run.erasure_id)
             if existing is None:
                 raise
             return existing
-        return run
+        return _run(record)
 
-    def get_run(self, erasure_id: str) -> ErasureRun | None:
-        return ErasureRun.get_live(*ErasureRun.key(erasure_id), consistent_read=True)
+    def get_run(self, erasure_id: str) -> ports.ErasureRun | None:
+        record = ErasureRun.get_live(*ErasureRun.key(erasure_id), consistent_read=True)
+        return _run(record) if record is not None else None
 
-    def update_run(self, run: ErasureRun, **values: Any) -> None:
-        run.update(actions=[getattr(ErasureRun, name).set(value) for name, value in values.items()])
+    def update_run(self, erasure_id: str, **values: Any) -> None:
+        record = ErasureRun(*ErasureRun.key(erasure_id))
+        record.update(actions=[getattr(ErasureRun, name).set(value) for name, value in values.items()])
 
-    def delete_run(self, run: ErasureRun) -> None:
-        run.delete()
+    def delete_run(self, erasure_id: str) -> None:
+        ErasureRun(*ErasureRun.key(erasure_id)).delete()
 
-    def put_receipt(
-        self,
-        erasure_id: str,
-        *,
-        reason: str,
-        profile: str,
-        policy_version: str,
-        counts: dict[str, int],
-        started_at: datetime,
-        completed_at: datetime,
-    ) -> None:
+    def put_receipt(self, receipt: ports.ErasureReceipt) -> None:
         ErasureReceipt(
-            *ErasureReceipt.key(erasure_id),
-            erasure_id=erasure_id,
-            reason=reason,
-            profile=profile,
-            policy_version=policy_version,
-            counts=counts,
-            started_at=started_at,
-            completed_at=completed_at,
+            *ErasureReceipt.key(receipt.erasure_id),
+            erasure_id=receipt.erasure_id,
+            reason=receipt.reason,
+            profile=receipt.profile,
+            policy_version=receipt.policy_version,
+            counts=dict(receipt.counts),
+            started_at=receipt.started_at,
+            completed_at=receipt.completed_at,
         ).save()
 
-    def get_receipt(self, erasure_id: str) -> ErasureReceipt | None:
-        return ErasureReceipt.get_live(*ErasureReceipt.key(erasure_id), consistent_read=True)
+    def get_receipt(self, erasure_id: str) -> ports.ErasureReceipt | None:
+        record = ErasureReceipt.get_live(*ErasureReceipt.key(erasure_id), consistent_read=True)
+        return _receipt(record) if record is not None else None
 
 
 class WorkflowStarter:
     """Starts a Step Functions execution named after its business key, so a repeat start is a no-op
     while that execution runs or after it succeeded. After it failed, a repeat start is a rerun under
-    the next name (`<key>-rerun-2`, …); the steps are idempotent, so the rerun resumes the work."""
+    the next name (`<key>-rerun-2`, …); the steps are idempotent, so the rerun resumes the work (DSR-4)."""
 
     ENDED_UNFINISHED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
     MAX_RUNS = 20
@@ -304,7 +377,3 @@ class WorkflowStarter:
                 continue
             return response["executionArn"]
         raise Conflict(f"{name} has failed {self.MAX_RUNS} times; it needs an operator.")
-
-    def iter_executions(self) -> Iterator[dict[str, Any]]:
-        for page in self.client.get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn):
-            yield from page["executions"]

@@ -1,4 +1,4 @@
-"""Step Functions task handlers for the erasure workflow: one small function per task.
+"""Step Functions task handlers for the erasure workflow (DSR-4): one small function per task.
 
 Each receives the execution's state (user_id, erasure_id, earlier results) and runs one idempotent
 step; the ASL (infra/asl/erasure.asl.json) retries every task and catches into `erasure_fail`.
@@ -16,60 +16,56 @@ bp = Blueprint(__name__)
 RUN = Uses(write_tables="requests")
 
 
-def _step(name: str, event: dict) -> dict:
+def _rights():
     from chalicelib import wiring
-    from chalicelib.domain.rights import erasure
 
-    return getattr(erasure, name)(wiring.rights_deps(), event)
+    return wiring.rights_service()
 
 
 @lambda_function(bp, "erasure_plan", uses=RUN | Uses(read_tables="accounts"))
 def erasure_plan(event, context):
-    return _step("plan", event)
+    return _rights().erasure_plan(event)
 
 
 @lambda_function(
     bp, "erasure_delete_objects", uses=RUN | Uses(read_tables="content", write_buckets=("content", "exports"))
 )
 def erasure_delete_objects(event, context):
-    return _step("delete_objects", event)
+    return _rights().erasure_delete_objects(event)
 
 
 @lambda_function(bp, "erasure_delete_records", uses=Uses(write_tables=CATEGORY_TABLES))
 def erasure_delete_records(event, context):
-    return _step("delete_records", event)
+    return _rights().erasure_delete_records(event)
 
 
 @lambda_function(bp, "erasure_pseudonymize", uses=Uses(write_tables=CATEGORY_TABLES))
 def erasure_pseudonymize(event, context):
-    return _step("pseudonymize", event)
+    return _rights().erasure_pseudonymize(event)
 
 
 @lambda_function(
     bp, "erasure_residual_scan", uses=RUN | Uses(read_tables=CATEGORY_TABLES, read_buckets=("content", "exports"))
 )
 def erasure_residual_scan(event, context):
-    return _step("residual_scan", event)
+    return _rights().erasure_residual_scan(event)
 
 
 @lambda_function(bp, "erasure_receipt", uses=RUN)
 def erasure_receipt(event, context):
-    return _step("receipt", event)
+    return _rights().erasure_receipt(event)
 
 
 @lambda_function(bp, "erasure_notify", uses=RUN | Uses(send_email=True))
 def erasure_notify(event, context):
-    return _step("notify", event)
+    return _rights().erasure_notify(event)
 
 
 @lambda_function(bp, "erasure_fail", uses=RUN)
 def erasure_fail(event, context):
-    return _step("fail", event)
+    return _rights().erasure_fail(event)
 
 
 def start_after_grace(image: dict) -> str:
-    """TTL reaction (events/reactions.py): the grace-period tombstone expired, so erasure begins."""
-    from chalicelib import wiring
-    from chalicelib.domain.rights import erasure
-
-    return erasure.start_after_grace(wiring.rights_deps(), image)
+    """TTL reaction (events/reactions.py): the grace-period tombstone expired, so erasure begins (DSR-9)."""
+    return _rights().start_after_grace(image)

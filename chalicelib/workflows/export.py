@@ -1,4 +1,4 @@
-"""Step Functions task handlers for the export workflow: one small function per task.
+"""Step Functions task handlers for the export workflow (DSR-1): one small function per task.
 
 Each receives the execution's state (user_id, export_id, earlier results) and runs one idempotent
 step; the ASL (infra/asl/export.asl.json) retries every task and marks the export failed at the end.
@@ -16,16 +16,15 @@ bp = Blueprint(__name__)
 PROGRESS = Uses(write_tables="requests")
 
 
-def _step(name: str, event: dict) -> dict:
+def _rights():
     from chalicelib import wiring
-    from chalicelib.domain.rights import export
 
-    return getattr(export, name)(wiring.rights_deps(), event)
+    return wiring.rights_service()
 
 
 @lambda_function(bp, "export_collect", uses=PROGRESS | Uses(read_tables=CATEGORY_TABLES, read_buckets="content"))
 def export_collect(event, context):
-    return _step("collect", event)
+    return _rights().export_collect(event)
 
 
 @lambda_function(
@@ -34,16 +33,16 @@ def export_collect(event, context):
     uses=PROGRESS | Uses(read_tables=CATEGORY_TABLES, read_buckets="content", write_buckets="exports"),
 )
 def export_archive(event, context):
-    return _step("archive", event)
+    return _rights().export_archive(event)
 
 
 @lambda_function(
     bp, "export_notify", uses=PROGRESS | Uses(read_tables="accounts", read_buckets="exports", send_email=True)
 )
 def export_notify(event, context):
-    return _step("notify", event)
+    return _rights().export_notify(event)
 
 
 @lambda_function(bp, "export_fail", uses=PROGRESS)
 def export_fail(event, context):
-    return _step("fail", event)
+    return _rights().export_fail(event)

@@ -30,7 +30,7 @@ def test_dsr4_erasure_state_machine_succeeds_for_a_user_with_no_data(client, aws
 
     with state_machines(aws, monkeypatch) as machines:
         user_id = sign_up(client).user_id
-        deps = wiring.rights_deps()
+        deps = wiring.rights_service().context
         erasure.start_erasure(deps, user_id=user_id, erasure_id="e1", request_id=None, reason="user")
         wait_for_executions()
         status, output = _final(aws, machines["erasure"])
@@ -46,7 +46,7 @@ def test_dsr1_export_state_machine_succeeds_for_a_user_with_no_data(client, aws,
 
     with state_machines(aws, monkeypatch) as machines:
         user_id = sign_up(client).user_id
-        deps = wiring.rights_deps()
+        deps = wiring.rights_service().context
         started = export.request_export(deps, user_id)
         wait_for_executions()
         status, _ = _final(aws, machines["export"])
@@ -74,7 +74,7 @@ def test_dsr4_state_machine_retries_a_failed_task_and_completes(client, aws, mon
 
         monkeypatch.setattr(erasure, "delete_records", fails_once)
         erasure.start_erasure(
-            wiring.rights_deps(), user_id=person.user_id, erasure_id="e2", request_id=None, reason="user"
+            wiring.rights_service().context, user_id=person.user_id, erasure_id="e2", request_id=None, reason="user"
         )
         wait_for_executions()
         status, output = _final(aws, machines["erasure"])
@@ -119,7 +119,7 @@ def test_dsr4_a_step_that_exhausts_its_retries_fails_the_run_and_the_request_the
         (execution,) = executions(aws, machines["erasure"])
         described = aws.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
         assert (described["status"], described.get("error")) == ("FAILED", "ErasureFailed")
-        deps = wiring.rights_deps()
+        deps = wiring.rights_service().context
         request = deps.rights.get_request(request_id)
         assert request.status == "failed"
         run = deps.rights.get_run(request.reference)
@@ -168,7 +168,7 @@ def test_dsr1_an_export_that_keeps_failing_shows_failed_and_fails_its_request_th
         assert [m for m in metrics if m[0] == "ExportFailed"] == [("ExportFailed", {"service": "pixelkeep"})]
 
         monkeypatch.setattr(export, "archive", real_step)
-        wiring.rights_deps().export_workflow.start(
+        wiring.rights_service().context.export_workflow.start(
             export.execution_name(export_id), {"user_id": person.user_id, "export_id": export_id}
         )
         wait_for_executions()

@@ -28,7 +28,7 @@ def starter(monkeypatch):
 def _deps():
     from chalicelib import wiring
 
-    return wiring.rights_deps()
+    return wiring.rights_service().context
 
 
 def _description():

@@ -46,7 +46,7 @@ def test_dsr1_dsr2_export_holds_every_record_and_file_as_json_and_originals(clie
     export_id = started.json_body["id"]
     assert client.http.get(f"/me/exports/{export_id}", headers=person.headers).json_body["status"] == "queued"
 
-    run_export(wiring.rights_deps(), starter.started[-1][1])
+    run_export(wiring.rights_service().context, starter.started[-1][1])
 
     status = client.http.get(f"/me/exports/{export_id}", headers=person.headers).json_body
     assert status["status"] == "ready"
@@ -101,7 +101,7 @@ def test_dsr1_a_failed_archive_step_is_retried_to_the_same_complete_archive(clie
     use_every_feature(client, aws, person)
     client.http.post("/me/exports", headers=person.headers)
     payload = starter.started[-1][1]
-    deps = wiring.rights_deps()
+    deps = wiring.rights_service().context
     export.collect(deps, payload)
     calls = {"n": 0}
     real_open = deps.personal.open_object

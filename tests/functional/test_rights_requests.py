@@ -154,13 +154,15 @@ def test_ops6_operator_routes_refuse_without_a_valid_key(client, aws):
 
 def test_dsr8_export_and_erasure_requests_complete_in_the_ledger(client, aws, starter):
     from chalicelib import wiring
+    from chalicelib.store.models.rights import RightsRequest
 
     person = sign_up(client)
     client.http.post("/me/exports", headers=person.headers)
-    run_export(wiring.rights_deps(), starter.started[-1][1])
+    run_export(wiring.rights_service().context, starter.started[-1][1])
     access = next(r for r in wiring.rights().user_requests(person.user_id) if r.kind == "access")
     assert access.status == "completed"
-    assert access.queue is None
+    stored = RightsRequest.get(*RightsRequest.key(access.request_id), consistent_read=True)
+    assert stored.queue is None
 
 
 # -- DSR-6 ----------------------------------------------------------------------------------------
@@ -191,13 +193,13 @@ def test_dsr6_marketing_data_is_kept_until_withdrawal_then_deleted_pictomancer(c
     contact = wiring.rights().marketing_contact(person.user_id)
     assert contact is not None
     assert contact.expires_at is None  # until consent is withdrawn: no timer
-    consent.send_marketing(wiring.rights_deps(), person.user_id, "News", "Hello")
+    consent.send_marketing(wiring.rights_service().context, person.user_id, "News", "Hello")
     client.http.post(
         "/me/consents", body=json.dumps({"purpose": "marketing", "granted": False}), headers=person.headers
     )
     assert wiring.rights().marketing_contact(person.user_id) is None
     with pytest.raises(Exception, match="consent"):
-        consent.send_marketing(wiring.rights_deps(), person.user_id, "News", "Hello")
+        consent.send_marketing(wiring.rights_service().context, person.user_id, "News", "Hello")
 
 
 # -- DSR-5 ----------------------------------------------------------------------------------------
@@ -217,7 +219,7 @@ def test_dsr5_restriction_stops_generation_and_marketing(client, aws, starter):
     assert generation.status_code == 403
     assert generation.json_body["error"]["code"] == "processing_restricted"
     with pytest.raises(Restricted):
-        consent.send_marketing(wiring.rights_deps(), person.user_id, "News", "Hello")
+        consent.send_marketing(wiring.rights_service().context, person.user_id, "News", "Hello")
     # Their own requests still work while restricted.
     assert client.http.post("/me/exports", headers=person.headers).status_code == 202
     assert starter.started[-1][1]["user_id"] == person.user_id
@@ -230,11 +232,11 @@ def test_dsr5_objection_to_marketing_is_honoured_and_recorded(client, aws):
 
     person = sign_up(client)
     client.http.post("/me/consents", body=json.dumps({"purpose": "marketing", "granted": True}), headers=person.headers)
-    consent.send_marketing(wiring.rights_deps(), person.user_id, "News", "Hello")
+    consent.send_marketing(wiring.rights_service().context, person.user_id, "News", "Hello")
     objected = client.http.put("/me/processing", body=json.dumps({"objections": ["marketing"]}), headers=person.headers)
     assert objected.json_body["objections"] == ["marketing"]
     with pytest.raises(Restricted):
-        consent.send_marketing(wiring.rights_deps(), person.user_id, "News", "Hello")
+        consent.send_marketing(wiring.rights_service().context, person.user_id, "News", "Hello")
     kinds = {r.kind: r.status for r in wiring.rights().user_requests(person.user_id)}
     assert kinds["objection"] == "completed"
     bad = client.http.put("/me/processing", body=json.dumps({"objections": ["breathing"]}), headers=person.headers)
@@ -260,7 +262,7 @@ def test_dsr10_contact_messages_are_stored_exported_and_erased(client, aws, star
     assert len(owned) == 2
 
     client.http.delete("/me", headers=person.headers)
-    run_erasure(wiring.rights_deps(), starter.started[-1][1])
+    run_erasure(wiring.rights_service().context, starter.started[-1][1])
     from chalicelib.settings import get_settings
     from infra.description import describe
 
@@ -397,7 +399,7 @@ def test_dsr7_a_fresh_request_does_not_reset_the_guess_budget_of_an_address(clie
     """Each request locks after a few wrong codes; the address's budget spans all its requests."""
     from chalicelib import wiring
     from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
-    from chalicelib.domain.rights.requests import MAX_VERIFICATION_ATTEMPTS
+    from chalicelib.domain.rights.rights_requests import MAX_VERIFICATION_ATTEMPTS
 
     allow_sending()
     budget = ROUTE_LIMITS["rights_code_guess"].requests

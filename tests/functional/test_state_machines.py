@@ -66,7 +66,7 @@ def test_state_machine_succeeds_for_a_user_without_data(aws, monkeypatch, logica
         wiring.reset()
         sfn = aws.client("stepfunctions")
         if logical in STARTERS:
-            STARTERS[logical](wiring.rights_deps(), "user-without-data")
+            STARTERS[logical](wiring.rights_service().context, "user-without-data")
         else:
             sfn.start_execution(stateMachineArn=machine_arn, input=json.dumps(workflow_input("user-without-data")))
         (started,) = sfn.list_executions(stateMachineArn=machine_arn)["executions"]

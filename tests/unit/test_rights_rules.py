@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.rights.deps import RightsDeps
 from chalicelib.domain.rights.erasure import ERASED, detach
 from chalicelib.domain.rights.operators import authenticate
-from chalicelib.domain.rights.requests import due_at
+from chalicelib.domain.rights.rights_requests import due_at
 from chalicelib.errors import Unauthenticated
 from chalicelib.profile.loader import available_profiles, load_profile
 
@@ -46,19 +45,18 @@ def test_ops6_operator_key_names_the_operator_and_wrong_keys_are_refused():
 @pytest.mark.parametrize("name", available_profiles())
 def test_dsr8_due_dates_follow_each_profile(name):
     profile = load_profile(name)
-    deps = RightsDeps(profile=profile, rights=None, personal=None, accounts=None, email=None)
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    assert due_at(deps, "access", at) == at + timedelta(hours=profile.rights.response_hours)
-    erasure_due = due_at(deps, "erasure", at)
+    assert due_at(profile, "access", at) == at + timedelta(hours=profile.rights.response_hours)
+    erasure_due = due_at(profile, "erasure", at)
     assert erasure_due >= at + timedelta(days=profile.rights.erasure_days)
     # DSR-8/DSR-9: the grace period fits inside the promised erasure deadline.
     assert profile.account_grace_days <= profile.rights.erasure_days
 
 
 def test_dsr8_promptpixels_answers_within_48_hours():
-    deps = RightsDeps(profile=load_profile("promptpixels"), rights=None, personal=None, accounts=None, email=None)
+    profile = load_profile("promptpixels")
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    assert due_at(deps, "access", at) - at == timedelta(hours=48)
+    assert due_at(profile, "access", at) - at == timedelta(hours=48)
 
 
 @pytest.mark.parametrize("machine", ["export", "erasure"])

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.domain.ports.rights import Person
 from chalicelib.domain.restrictions import ensure_allowed
-from chalicelib.domain.rights import requests as ledger_of_requests
-from chalicelib.domain.rights.deps import RightsDeps
+from chalicelib.domain.rights import rights_requests
+from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.profile.schema import Category
 
@@ -19,34 +20,34 @@ PURPOSES = ("marketing", "service_improvement")
 OBJECTIONS = frozenset({"generation", "service_improvement", "marketing"})
 
 
-def _user(deps: RightsDeps, user_id: str):
-    user = deps.accounts.get_user(user_id, consistent=True)
+def _user(ctx: RightsContext, user_id: str) -> Person:
+    user = ctx.accounts.get_user(user_id, consistent=True)
     if user is None:
         raise NotFound("No such account.")
     return user
 
 
-def record_consent(deps: RightsDeps, user_id: str, purpose: str, granted: bool) -> dict[str, Any]:
+def record_consent(ctx: RightsContext, user_id: str, purpose: str, granted: bool) -> dict[str, Any]:
     if purpose not in PURPOSES:
         raise InvalidInput(f"Unknown purpose; use one of: {', '.join(PURPOSES)}.")
-    user = _user(deps, user_id)
+    user = _user(ctx, user_id)
     now = clock.now()
-    deps.rights.add_consent(user_id, purpose, granted, deps.profile.policy.version, now)
-    if purpose == "marketing" and deps.profile.stores(Category.MARKETING):
+    ctx.rights.add_consent(user_id, purpose, granted, ctx.profile.policy.version, now)
+    if purpose == "marketing" and ctx.profile.stores(Category.MARKETING):
         if granted:
-            deps.rights.put_marketing_contact(user_id, user.email, now)
+            ctx.rights.put_marketing_contact(user_id, user.email, now)
         else:
-            deps.rights.delete_marketing_contact(user_id)
+            ctx.rights.delete_marketing_contact(user_id)
     if not granted:
-        ledger_of_requests.complete(
-            deps,
-            ledger_of_requests.open_request(deps, kind="withdraw_consent", user_id=user_id, actor="user").request_id,
+        rights_requests.complete(
+            ctx,
+            rights_requests.open_request(ctx, kind="withdraw_consent", user_id=user_id, actor="user").request_id,
         )
-    return current_consents(deps, user_id)
+    return current_consents(ctx, user_id)
 
 
-def current_consents(deps: RightsDeps, user_id: str) -> dict[str, Any]:
-    history = sorted(deps.rights.consents(user_id), key=lambda c: c.created_at)
+def current_consents(ctx: RightsContext, user_id: str) -> dict[str, Any]:
+    history = sorted(ctx.rights.consents(user_id), key=lambda c: c.created_at)
     state: dict[str, bool] = {}
     for consent in history:
         state[consent.purpose] = consent.granted
@@ -64,31 +65,31 @@ def current_consents(deps: RightsDeps, user_id: str) -> dict[str, Any]:
     }
 
 
-def send_marketing(deps: RightsDeps, user_id: str, subject: str, text: str) -> None:
+def send_marketing(ctx: RightsContext, user_id: str, subject: str, text: str) -> None:
     """The one marketing path: it needs standing consent and no restriction or objection (DSR-5)."""
-    user = _user(deps, user_id)
+    user = _user(ctx, user_id)
     ensure_allowed(
         restricted=bool(user.processing_restricted), objections=frozenset(user.objections or ()), purpose="marketing"
     )
-    if not current_consents(deps, user_id)["consents"].get("marketing"):
+    if not current_consents(ctx, user_id)["consents"].get("marketing"):
         raise Forbidden("No marketing consent.")
-    contact = deps.rights.marketing_contact(user_id) if deps.profile.stores(Category.MARKETING) else None
-    deps.email.send(contact.email if contact else user.email, subject, text)
+    contact = ctx.rights.marketing_contact(user_id) if ctx.profile.stores(Category.MARKETING) else None
+    ctx.email.send(contact.email if contact else user.email, subject, text)
 
 
 def set_processing(
-    deps: RightsDeps, user_id: str, *, restricted: bool | None, objections: list[str] | None
+    ctx: RightsContext, user_id: str, *, restricted: bool | None, objections: list[str] | None
 ) -> dict[str, Any]:
     """Restriction and objections are requests too: recorded in the ledger and effective at once."""
     if objections is not None and not set(objections) <= OBJECTIONS:
         raise InvalidInput(f"Objections can be to: {', '.join(sorted(OBJECTIONS))}.")
-    _user(deps, user_id)
-    deps.accounts.set_processing_flags(
+    _user(ctx, user_id)
+    ctx.accounts.set_processing_flags(
         user_id, restricted=restricted, objections=set(objections) if objections is not None else None
     )
     for kind, changed in (("restriction", restricted is not None), ("objection", objections is not None)):
         if changed:
-            request = ledger_of_requests.open_request(deps, kind=kind, user_id=user_id, actor="user")
-            ledger_of_requests.complete(deps, request.request_id)
-    user = _user(deps, user_id)
+            request = rights_requests.open_request(ctx, kind=kind, user_id=user_id, actor="user")
+            rights_requests.complete(ctx, request.request_id)
+    user = _user(ctx, user_id)
     return {"restricted": bool(user.processing_restricted), "objections": sorted(user.objections or ())}

@@ -12,17 +12,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.rights import failures
-from chalicelib.domain.rights import requests as ledger_of_requests
-from chalicelib.domain.rights.deps import RightsDeps
+from chalicelib.domain.ports.rights import ErasureReceipt, ErasureRun, PersonalItem, Tombstone
+from chalicelib.domain.rights import failures, rights_requests
+from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import Conflict, Gone, InvalidInput, NotFound
 from chalicelib.retention import grace_expiry
-
-if TYPE_CHECKING:
-    from chalicelib.store.models.rights import ErasureRun
 
 ERASED = "[erased]"
 MAX_PASSES = 3
@@ -36,8 +34,8 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def grace_days(deps: RightsDeps) -> int:
-    return deps.profile.account_grace_days if deps.grace_days_override is None else deps.grace_days_override
+def grace_days(ctx: RightsContext) -> int:
+    return ctx.profile.account_grace_days if ctx.grace_days_override is None else ctx.grace_days_override
 
 
 def execution_name(erasure_id: str) -> str:
@@ -46,66 +44,68 @@ def execution_name(erasure_id: str) -> str:
 
 # -- request and cancel -----------------------------------------------------------------------------
 def request_erasure(
-    deps: RightsDeps, user_id: str, *, reason: str = "user", actor: str = "user", request_id: str | None = None
+    ctx: RightsContext, user_id: str, *, reason: str = "user", actor: str = "user", request_id: str | None = None
 ) -> dict[str, Any]:
     """Disable the account now; erase after the grace period (or at once when it is zero / a minor)."""
-    user = deps.accounts.get_user(user_id, consistent=True)
+    user = ctx.accounts.get_user(user_id, consistent=True)
     if user is None:
         raise NotFound("No such account.")
-    if deps.rights.get_tombstone(user_id) is not None:
+    if ctx.rights.get_tombstone(user_id) is not None:
         raise Conflict("The account is already scheduled for erasure.")
     now = clock.now()
-    deps.accounts.set_status(user_id, "disabled")
+    ctx.accounts.set_status(user_id, "disabled")
     if request_id is None:
-        request_id = ledger_of_requests.open_request(deps, kind="erasure", user_id=user_id, actor=actor).request_id
+        request_id = rights_requests.open_request(ctx, kind="erasure", user_id=user_id, actor=actor).request_id
     erasure_id = uuid.uuid4().hex
-    days = 0 if reason == "minor" else grace_days(deps)
+    days = 0 if reason == "minor" else grace_days(ctx)
     if days == 0:
-        start_erasure(deps, user_id=user_id, erasure_id=erasure_id, request_id=request_id, reason=reason)
+        start_erasure(ctx, user_id=user_id, erasure_id=erasure_id, request_id=request_id, reason=reason)
         return {"request_id": request_id, "status": "erasing", "erase_after": now.isoformat()}
     token = f"{user_id}.{secrets.token_urlsafe(24)}"
-    erase_after = grace_expiry(deps.profile, now, days)
-    deps.rights.put_tombstone(
-        user_id,
-        erasure_id=erasure_id,
-        request_id=request_id,
-        cancel_hash=_hash(token),
-        created_at=now,
-        erase_after=erase_after,
+    erase_after = grace_expiry(ctx.profile, now, days)
+    ctx.rights.put_tombstone(
+        Tombstone(
+            user_id=user_id,
+            erasure_id=erasure_id,
+            request_id=request_id,
+            cancel_hash=_hash(token),
+            created_at=now,
+            expires_at=erase_after,
+        )
     )
-    deps.email.send(
+    ctx.email.send(
         user.email,
-        f"{deps.profile.service.name}: your account will be erased",
+        f"{ctx.profile.service.name}: your account will be erased",
         f"Your account is disabled and will be erased after {erase_after:%Y-%m-%d %H:%M} UTC.\n"
         f"Changed your mind? Cancel before then with this code:\n\n{token}\n\n"
-        f"{deps.public_base_url}/me/erasure/cancel",
+        f"{ctx.public_base_url}/me/erasure/cancel",
     )
     return {"request_id": request_id, "status": "scheduled", "erase_after": erase_after.isoformat()}
 
 
-def cancel_erasure(deps: RightsDeps, token: str) -> dict[str, Any]:
+def cancel_erasure(ctx: RightsContext, token: str) -> dict[str, Any]:
     """The emailed code proves identity while the account is disabled; valid only inside the grace."""
     user_id, _, _ = token.partition(".")
-    tombstone = deps.rights.get_tombstone(user_id) if user_id else None
+    tombstone = ctx.rights.get_tombstone(user_id) if user_id else None
     if tombstone is None or not secrets.compare_digest(tombstone.cancel_hash, _hash(token)):
         raise InvalidInput("That cancel code is not valid, or the grace period has ended.")
-    if not deps.rights.delete_tombstone(tombstone):
+    if not ctx.rights.delete_tombstone(tombstone):
         raise Gone("The grace period has ended; the erasure has started.")
-    deps.accounts.set_status(user_id, "active")
+    ctx.accounts.set_status(user_id, "active")
     if tombstone.request_id:
-        ledger_of_requests.set_status(deps, tombstone.request_id, "cancelled", actor="user")
+        rights_requests.set_status(ctx, tombstone.request_id, "cancelled", actor="user")
     return {"status": "cancelled"}
 
 
-def start_erasure(deps: RightsDeps, *, user_id: str, erasure_id: str, request_id: str | None, reason: str) -> str:
+def start_erasure(ctx: RightsContext, *, user_id: str, erasure_id: str, request_id: str | None, reason: str) -> str:
     payload = {"user_id": user_id, "erasure_id": erasure_id, "request_id": request_id, "reason": reason}
-    return deps.erasure_workflow.start(execution_name(erasure_id), payload)
+    return ctx.erasure_workflow.start(execution_name(erasure_id), payload)
 
 
-def start_after_grace(deps: RightsDeps, image: dict[str, Any]) -> str:
+def start_after_grace(ctx: RightsContext, image: dict[str, Any]) -> str:
     """The tombstone's TTL fired (DSR-9): the grace is over and nobody cancelled."""
     return start_erasure(
-        deps,
+        ctx,
         user_id=str(image["user_id"]),
         erasure_id=str(image["erasure_id"]),
         request_id=image.get("request_id"),
@@ -114,168 +114,169 @@ def start_after_grace(deps: RightsDeps, image: dict[str, Any]) -> str:
 
 
 # -- workflow steps -----------------------------------------------------------------------------
-def _run(deps: RightsDeps, event: dict[str, Any]) -> ErasureRun | None:
-    return deps.rights.get_run(event["erasure_id"])
+def _run(ctx: RightsContext, event: dict[str, Any]) -> ErasureRun | None:
+    return ctx.rights.get_run(event["erasure_id"])
 
 
-def plan(deps: RightsDeps, event: dict[str, Any]) -> dict[str, Any]:
+def plan(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     """Capture what the last step needs (the address for the final email) before anything is deleted."""
-    if deps.rights.get_receipt(event["erasure_id"]) is not None:
+    if ctx.rights.get_receipt(event["erasure_id"]) is not None:
         return {"done": True}
-    user = deps.accounts.get_user(event["user_id"], consistent=True)
-    run = deps.rights.create_run(
-        event["erasure_id"],
-        user_id=event["user_id"],
-        email=user.email if user else None,
-        pseudonym=f"erased-{uuid.uuid4().hex}",
-        request_id=event.get("request_id"),
-        reason=event.get("reason") or "user",
-        at=clock.now(),
+    user = ctx.accounts.get_user(event["user_id"], consistent=True)
+    run = ctx.rights.create_run(
+        ErasureRun(
+            erasure_id=event["erasure_id"],
+            user_id=event["user_id"],
+            email=user.email if user else None,
+            pseudonym=f"erased-{uuid.uuid4().hex}",
+            request_id=event.get("request_id"),
+            reason=event.get("reason") or "user",
+            created_at=clock.now(),
+        )
     )
     if run.status == "failed":  # a rerun: resume the same run with a fresh pass budget
-        deps.rights.update_run(run, status="running", passes=0)
+        ctx.rights.update_run(run.erasure_id, status="running", passes=0)
     if run.request_id:
-        ledger_of_requests.set_status(deps, run.request_id, "in_progress", actor="system")
+        rights_requests.set_status(ctx, run.request_id, "in_progress", actor="system")
     return {"done": False}
 
 
-def delete_objects(deps: RightsDeps, event: dict[str, Any]) -> dict[str, int]:
+def delete_objects(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
     """Every object under the user's prefixes, 1,000 keys per DeleteObjects call.
 
     A rerun deletes keys that are already gone, which S3 accepts; the count is what was asked."""
-    if _run(deps, event) is None:
+    if _run(ctx, event) is None:
         return {"deleted": 0}
     user_id = event["user_id"]
-    deleted = deps.personal.delete_objects(deps.personal.referenced_objects(user_id))
+    deleted = ctx.personal.delete_objects(ctx.personal.referenced_objects(user_id))
     # Then whatever no record points at; after the first pass the listing finds (nearly) nothing.
-    deleted += deps.personal.delete_objects(deps.personal.owned_objects(user_id))
+    deleted += ctx.personal.delete_objects(ctx.personal.owned_objects(user_id))
     return {"deleted": deleted}
 
 
-def _deleted_outright(owned) -> bool:
-    if owned.table in DETACHED_TABLES:
+def deleted_outright(item: PersonalItem) -> bool:
+    """The fate of one stored item (DSR-4, PAY-3): deleted, or kept detached from the person."""
+    if item.table in DETACHED_TABLES:
         return False
-    if owned.table == "requests":
-        return owned.item["pk"]["S"].startswith(DELETED_REQUEST_KINDS) or owned.item["sk"]["S"].startswith(
-            DELETED_REQUEST_KINDS
-        )
+    if item.table == "requests":
+        return any(part.startswith(DELETED_REQUEST_KINDS) for part in item.key)
     return True
 
 
-def delete_records(deps: RightsDeps, event: dict[str, Any]) -> dict[str, int]:
+def delete_records(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
     """Every record the person owns that no law keeps, 25 per BatchWriteItem."""
-    if _run(deps, event) is None:
+    if _run(ctx, event) is None:
         return {"deleted": 0}
     deleted = 0
-    by_table: dict[str, list[dict[str, Any]]] = {}
-    for owned in deps.personal.owned_items(event["user_id"]):
-        if _deleted_outright(owned):
+    by_table: dict[str, list[tuple[str, str]]] = {}
+    for owned in ctx.personal.owned_items(event["user_id"]):
+        if deleted_outright(owned):
             by_table.setdefault(owned.table, []).append(owned.key)
     for table, keys in by_table.items():
-        deleted += deps.personal.delete_items(table, keys)
+        deleted += ctx.personal.delete_items(table, keys)
     return {"deleted": deleted}
 
 
 def detach(value: Any, user_id: str, pseudonym: str, email: str | None) -> Any:
-    """A DynamoDB JSON value with the person's id replaced by the pseudonym and their address removed."""
+    """A stored value with the person's id replaced by the pseudonym and their address removed (PAY-3)."""
     if isinstance(value, str):
         value = value.replace(user_id, pseudonym)
         return value.replace(email, ERASED) if email else value
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [detach(v, user_id, pseudonym, email) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, set | frozenset):
+        return {detach(v, user_id, pseudonym, email) for v in value}
+    if isinstance(value, Mapping):
         return {k: detach(v, user_id, pseudonym, email) for k, v in value.items()}
     return value
 
 
-def pseudonymize(deps: RightsDeps, event: dict[str, Any]) -> dict[str, int]:
+def pseudonymize(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
     """What law keeps stays, detached: ids replaced by a pseudonym, the address removed, no owner."""
-    run = _run(deps, event)
+    run = _run(ctx, event)
     if run is None:
         return {"detached": 0}
     user_id = event["user_id"]
-    if deps.ledger is not None:
-        deps.ledger.pseudonymize(user_id, run.pseudonym)
+    ctx.ledger.pseudonymize(user_id, run.pseudonym)
     detached = 0
-    for owned in list(deps.personal.owned_items(user_id)):
-        if _deleted_outright(owned):
+    for owned in list(ctx.personal.owned_items(user_id)):
+        if deleted_outright(owned):
             continue
-        item = {k: v for k, v in owned.item.items() if k != "owner_id"}
-        item = detach(item, user_id, run.pseudonym, run.email)
-        deps.personal.put_items(owned.table, [item])
-        if item["pk"] != owned.item["pk"] or item["sk"] != owned.item["sk"]:
-            deps.personal.delete_items(owned.table, [owned.key])
+        item = detach({k: v for k, v in owned.fields.items() if k != "owner_id"}, user_id, run.pseudonym, run.email)
+        ctx.personal.put_items(owned.table, [item])
+        if (item["pk"], item["sk"]) != owned.key:
+            ctx.personal.delete_items(owned.table, [owned.key])
         detached += 1
     return {"detached": detached}
 
 
-def residual_scan(deps: RightsDeps, event: dict[str, Any]) -> dict[str, Any]:
+def residual_scan(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     """Nothing may still point at the person; if something does, the workflow deletes again."""
-    run = _run(deps, event)
+    run = _run(ctx, event)
     if run is None:
         return {"clean": True, "remaining": 0}
     user_id = event["user_id"]
-    remaining = sum(1 for _ in deps.personal.owned_items(user_id)) + sum(
-        1 for _ in deps.personal.owned_objects(user_id)
-    )
-    if deps.accounts.get_user(user_id, consistent=True) is not None:
+    remaining = sum(1 for _ in ctx.personal.owned_items(user_id)) + sum(1 for _ in ctx.personal.owned_objects(user_id))
+    if ctx.accounts.get_user(user_id, consistent=True) is not None:
         remaining += 1
     if remaining:
         if run.passes + 1 >= MAX_PASSES:
             raise RuntimeError(f"erasure {run.erasure_id}: {remaining} items remain after {MAX_PASSES} passes")
-        deps.rights.update_run(run, passes=run.passes + 1)
+        ctx.rights.update_run(run.erasure_id, passes=run.passes + 1)
     return {"clean": remaining == 0, "remaining": remaining}
 
 
-def receipt(deps: RightsDeps, event: dict[str, Any]) -> dict[str, Any]:
+def receipt(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     """Proof of erasure with no personal data: the erasure id, the rule set and the counts."""
-    run = _run(deps, event)
-    existing = deps.rights.get_receipt(event["erasure_id"])
+    run = _run(ctx, event)
+    existing = ctx.rights.get_receipt(event["erasure_id"])
     if existing is not None or run is None:
         return {"erasure_id": event["erasure_id"]}
     counts = {
         step: int((event.get(step) or {}).get(field, 0))
         for step, field in (("objects", "deleted"), ("records", "deleted"), ("pseudonymized", "detached"))
     }
-    deps.rights.put_receipt(
-        run.erasure_id,
-        reason=run.reason,
-        profile=deps.profile.id,
-        policy_version=deps.profile.policy.version,
-        counts=counts,
-        started_at=run.created_at,
-        completed_at=clock.now(),
+    ctx.rights.put_receipt(
+        ErasureReceipt(
+            erasure_id=run.erasure_id,
+            reason=run.reason,
+            profile=ctx.profile.id,
+            policy_version=ctx.profile.policy.version,
+            counts=counts,
+            started_at=run.created_at,
+            completed_at=clock.now(),
+        )
     )
     if run.request_id:
-        ledger_of_requests.complete(deps, run.request_id, reference=run.erasure_id)
+        rights_requests.complete(ctx, run.request_id, reference=run.erasure_id)
     return {"erasure_id": run.erasure_id}
 
 
-def notify(deps: RightsDeps, event: dict[str, Any]) -> dict[str, bool]:
+def notify(ctx: RightsContext, event: dict[str, Any]) -> dict[str, bool]:
     """Tell the person it is done, then forget the address: the run record goes, the receipt stays."""
-    run = _run(deps, event)
+    run = _run(ctx, event)
     if run is None:
         return {"sent": False}
     if run.email:
-        deps.email.send(
+        ctx.email.send(
             run.email,
-            f"{deps.profile.service.name}: your account has been erased",
+            f"{ctx.profile.service.name}: your account has been erased",
             f"Your account and personal data have been erased. Receipt: {run.erasure_id}.\n"
             "Payment records the law requires us to keep are retained without your name or email.",
         )
-    deps.rights.delete_run(run)
+    ctx.rights.delete_run(run.erasure_id)
     return {"sent": bool(run.email)}
 
 
-def fail(deps: RightsDeps, event: dict[str, Any]) -> dict[str, str]:
+def fail(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
     """The Catch path (DSR-4): mark the run and the request failed and count `ErasureFailed`.
 
     The run keeps what a rerun needs (the address for the final email, the pseudonym)."""
     why = failures.reason(event)
-    run = _run(deps, event)
+    run = _run(ctx, event)
     if run is not None:
-        deps.rights.update_run(run, status="failed", failure=why)
+        ctx.rights.update_run(run.erasure_id, status="failed", failure=why)
     failures.report(
-        deps, metric="ErasureFailed", request_id=event.get("request_id"), reference=event["erasure_id"], why=why
+        ctx, metric="ErasureFailed", request_id=event.get("request_id"), reference=event["erasure_id"], why=why
     )
     return {"status": "failed", "reason": why}

@@ -11,18 +11,14 @@ import json
 import shutil
 import uuid
 import zipfile
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.rights import failures
-from chalicelib.domain.rights import requests as ledger_of_requests
-from chalicelib.domain.rights.deps import RightsDeps
+from chalicelib.domain.ports.rights import ExportJob
+from chalicelib.domain.rights import failures, rights_requests
+from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import NotFound
 from chalicelib.profile.schema import Category
-from chalicelib.store.layout import object_key
-
-if TYPE_CHECKING:
-    from chalicelib.store.models.rights import ExportRecord
 
 PROGRESS_EVERY = 500
 MAX_LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
@@ -38,21 +34,20 @@ def _visible(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in _HIDDEN and not k.endswith("_hash")}
 
 
-def _archive_key(user_id: str, export_id: str) -> str:
-    return object_key(Category.EXPORTS, user_id, f"{export_id}.zip")[1]
-
-
-def request_export(deps: RightsDeps, user_id: str, *, request_id: str | None = None) -> dict[str, Any]:
+def request_export(ctx: RightsContext, user_id: str, *, request_id: str | None = None) -> dict[str, Any]:
     """Start an export; `request_id` when it answers a request already in the ledger."""
     if request_id is None:
-        request_id = ledger_of_requests.open_request(deps, kind="access", user_id=user_id, actor="user").request_id
+        request_id = rights_requests.open_request(ctx, kind="access", user_id=user_id, actor="user").request_id
     export_id = uuid.uuid4().hex
-    record = deps.rights.add_export(user_id, export_id, request_id=request_id, at=clock.now())
-    deps.export_workflow.start(execution_name(export_id), {"user_id": user_id, "export_id": export_id})
+    record = ExportJob(
+        user_id=user_id, export_id=export_id, status="queued", request_id=request_id, created_at=clock.now()
+    )
+    ctx.rights.add_export(record)
+    ctx.export_workflow.start(execution_name(export_id), {"user_id": user_id, "export_id": export_id})
     return describe(record)
 
 
-def describe(record: ExportRecord) -> dict[str, Any]:
+def describe(record: ExportJob) -> dict[str, Any]:
     return {
         "id": record.export_id,
         "status": record.status,
@@ -62,32 +57,33 @@ def describe(record: ExportRecord) -> dict[str, Any]:
     }
 
 
-def status(deps: RightsDeps, user_id: str, export_id: str) -> dict[str, Any]:
-    record = deps.rights.get_export(user_id, export_id)
+def status(ctx: RightsContext, user_id: str, export_id: str) -> dict[str, Any]:
+    record = ctx.rights.get_export(user_id, export_id)
     if record is None:
         raise NotFound("No such export.")
     return describe(record)
 
 
-def _record(deps: RightsDeps, event: dict[str, Any]) -> ExportRecord:
-    record = deps.rights.get_export(event["user_id"], event["export_id"])
+def _record(ctx: RightsContext, event: dict[str, Any]) -> ExportJob:
+    record = ctx.rights.get_export(event["user_id"], event["export_id"])
     if record is None:
         raise NotFound("The export record is gone.")
     return record
 
 
 # -- workflow steps -----------------------------------------------------------------------------
-def collect(deps: RightsDeps, event: dict[str, Any]) -> dict[str, int]:
+def collect(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
     """Count what will go in, so progress means something."""
     user_id = event["user_id"]
-    items = sum(1 for _ in deps.personal.owned_items(user_id))
-    files = sum(1 for _ in deps.personal.owned_objects(user_id, skip=[Category.EXPORTS]))
-    deps.rights.update_export(_record(deps, event), status="collecting", items_total=items + files, items_done=0)
+    items = sum(1 for _ in ctx.personal.owned_items(user_id))
+    files = sum(1 for _ in ctx.personal.owned_objects(user_id, skip=[Category.EXPORTS]))
+    record = _record(ctx, event)
+    ctx.rights.update_export(user_id, record.export_id, status="collecting", items_total=items + files, items_done=0)
     return {"items": items, "files": files}
 
 
-def _manifest(deps: RightsDeps, user_id: str) -> dict[str, Any]:
-    profile = deps.profile
+def _manifest(ctx: RightsContext, user_id: str) -> dict[str, Any]:
+    profile = ctx.profile
     return {
         "service": profile.service.name,
         "user_id": user_id,
@@ -109,19 +105,19 @@ def _manifest(deps: RightsDeps, user_id: str) -> dict[str, Any]:
 
 
 class _Progress:
-    def __init__(self, deps: RightsDeps, record: ExportRecord) -> None:
-        self.deps, self.record, self.done = deps, record, 0
+    def __init__(self, ctx: RightsContext, record: ExportJob) -> None:
+        self.ctx, self.record, self.done = ctx, record, 0
 
     def tick(self) -> None:
         self.done += 1
         if self.done % PROGRESS_EVERY == 0:
-            self.deps.rights.update_export(self.record, items_done=self.done)
+            self.ctx.rights.update_export(self.record.user_id, self.record.export_id, items_done=self.done)
 
 
-def _write_records(deps: RightsDeps, archive: zipfile.ZipFile, user_id: str, progress: _Progress) -> None:
+def _write_records(ctx: RightsContext, archive: zipfile.ZipFile, user_id: str, progress: _Progress) -> None:
     """One JSON array per (table, kind); by_owner returns items sorted by sk, so kinds arrive together."""
     current, stream, written = None, None, set()
-    for owned in deps.personal.owned_items(user_id):
+    for owned in ctx.personal.owned_items(user_id):
         name = f"records/{owned.table}/{owned.kind}.json"
         if name != current:
             if stream:
@@ -135,7 +131,7 @@ def _write_records(deps: RightsDeps, archive: zipfile.ZipFile, user_id: str, pro
             written.add(name)
             stream = archive.open(name, "w")
             stream.write(b"[\n")
-        stream.write((b"" if first else b",\n") + json.dumps(_visible(owned.plain()), default=str).encode())
+        stream.write((b"" if first else b",\n") + json.dumps(_visible(owned.fields), default=str).encode())
         first = False
         progress.tick()
     if stream:
@@ -143,64 +139,64 @@ def _write_records(deps: RightsDeps, archive: zipfile.ZipFile, user_id: str, pro
         stream.close()
 
 
-def archive(deps: RightsDeps, event: dict[str, Any]) -> dict[str, Any]:
+def archive(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     """Stream the zip into the exports bucket (multipart). A rerun rebuilds the same archive key."""
-    user_id, record = event["user_id"], _record(deps, event)
+    user_id, record = event["user_id"], _record(ctx, event)
     if record.status == "ready":
         return {"key": record.object_key}
-    key = _archive_key(user_id, record.export_id)
-    deps.rights.update_export(record, status="archiving")
-    writer = deps.personal.archive_writer(key)
-    progress = _Progress(deps, record)
+    key = ctx.personal.archive_key(user_id, record.export_id)
+    ctx.rights.update_export(user_id, record.export_id, status="archiving")
+    writer = ctx.personal.archive_writer(key)
+    progress = _Progress(ctx, record)
     stamp = clock.now().timetuple()[:6]  # one shared timestamp: no tuple per entry kept until the end
     try:
         with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_DEFLATED) as archive_file:
-            archive_file.writestr("manifest.json", json.dumps(_manifest(deps, user_id), indent=2))
-            _write_records(deps, archive_file, user_id, progress)
-            for obj in deps.personal.owned_objects(user_id, skip=[Category.EXPORTS]):
+            archive_file.writestr("manifest.json", json.dumps(_manifest(ctx, user_id), indent=2))
+            _write_records(ctx, archive_file, user_id, progress)
+            for obj in ctx.personal.owned_objects(user_id, skip=[Category.EXPORTS]):
                 name = "files/" + obj.key.replace(f"/{user_id}/", "/", 1)
                 info = zipfile.ZipInfo(name, date_time=stamp)
                 info.compress_type = zipfile.ZIP_STORED  # images are compressed already
                 with archive_file.open(info, "w", force_zip64=obj.size > 2**31) as target:
-                    shutil.copyfileobj(deps.personal.open_object(obj), target, 1024 * 1024)
+                    shutil.copyfileobj(ctx.personal.open_object(obj), target, 1024 * 1024)
                 progress.tick()
         del archive_file  # its per-entry bookkeeping is written out; free it before the last part uploads
         writer.complete()
     except BaseException:
         writer.abort()
         raise
-    deps.rights.update_export(record, object_key=key, items_done=progress.done)
+    ctx.rights.update_export(user_id, record.export_id, object_key=key, items_done=progress.done)
     return {"key": key, "entries": progress.done}
 
 
-def notify(deps: RightsDeps, event: dict[str, Any]) -> dict[str, bool]:
+def notify(ctx: RightsContext, event: dict[str, Any]) -> dict[str, bool]:
     """Email a link that expires with the archive (the exports lifecycle rule is the backstop)."""
-    record = _record(deps, event)
+    record = _record(ctx, event)
     if record.status == "ready":
         return {"sent": False}
-    user = deps.accounts.get_user(event["user_id"], consistent=True)
-    days = deps.profile.category(Category.EXPORTS).retention.days if deps.profile.has(Category.EXPORTS) else 7
+    user = ctx.accounts.get_user(event["user_id"], consistent=True)
+    days = ctx.profile.category(Category.EXPORTS).retention.days if ctx.profile.has(Category.EXPORTS) else 7
     seconds = min(MAX_LINK_SECONDS, max(1, days or 1) * 24 * 3600)
-    url = deps.personal.download_url(record.object_key, seconds)
+    url = ctx.personal.download_url(record.object_key, seconds)
     if user is not None:
-        deps.email.send(
+        ctx.email.send(
             user.email,
-            f"{deps.profile.service.name}: your data export is ready",
+            f"{ctx.profile.service.name}: your data export is ready",
             f"Download your data (a zip archive of JSON files and your original files):\n\n{url}\n\n"
             f"The link expires in {seconds // 3600} hours.",
         )
-    deps.rights.update_export(record, status="ready", ready_at=clock.now())
+    ctx.rights.update_export(record.user_id, record.export_id, status="ready", ready_at=clock.now())
     if record.request_id:
-        ledger_of_requests.complete(deps, record.request_id, reference=record.export_id)
+        rights_requests.complete(ctx, record.request_id, reference=record.export_id)
     return {"sent": user is not None}
 
 
-def fail(deps: RightsDeps, event: dict[str, Any]) -> dict[str, str]:
+def fail(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
     """The Catch path (DSR-4): the user sees the export failed, the request fails, `ExportFailed` counts."""
     why = failures.reason(event)
-    record = deps.rights.get_export(event["user_id"], event["export_id"])
+    record = ctx.rights.get_export(event["user_id"], event["export_id"])
     if record is not None:
-        deps.rights.update_export(record, status="failed")
+        ctx.rights.update_export(record.user_id, record.export_id, status="failed")
     request_id = record.request_id if record is not None else None
-    failures.report(deps, metric="ExportFailed", request_id=request_id, reference=event["export_id"], why=why)
+    failures.report(ctx, metric="ExportFailed", request_id=request_id, reference=event["export_id"], why=why)
     return {"status": "failed", "reason": why}

@@ -8,8 +8,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib.domain.rights import requests as ledger_of_requests
-from chalicelib.domain.rights.deps import RightsDeps
+from chalicelib.domain.rights import rights_requests
+from chalicelib.domain.rights.context import RightsContext
 from chalicelib.observability import logger, metrics
 
 UNKNOWN = "unknown"
@@ -30,11 +30,11 @@ def reason(event: dict[str, Any]) -> str:
     return f"{UNKNOWN}:{UNKNOWN}"
 
 
-def report(deps: RightsDeps, *, metric: str, request_id: str | None, reference: str, why: str) -> None:
+def report(ctx: RightsContext, *, metric: str, request_id: str | None, reference: str, why: str) -> None:
     """Count `metric` (no dimension but the service), log the reference and reason, fail the request.
 
     A failed request stays in the operators' queue: it is still owed an answer by its due date."""
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     logger.error("workflow failed", extra={"metric": metric, "reference": reference, "reason": why})
     if request_id:
-        ledger_of_requests.set_status(deps, request_id, "failed", actor="system", reference=reference, note=why)
+        rights_requests.set_status(ctx, request_id, "failed", actor="system", reference=reference, note=why)

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.rights import requests as ledger_of_requests
-from chalicelib.domain.rights.deps import RightsDeps
+from chalicelib.domain.rights import rights_requests
+from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import InvalidInput, NotFound, Unauthenticated
 
 OPERATOR_STATUSES = ("in_progress", "completed", "rejected")
@@ -23,24 +23,24 @@ def authenticate(keys_json: str, presented: str | None) -> str:
     raise Unauthenticated("Operator credentials are missing or wrong.")
 
 
-def request_queue(deps: RightsDeps, operator: str) -> list[dict[str, Any]]:
-    deps.rights.audit(operator, "view_request_queue", clock.now(), None, {})
-    return ledger_of_requests.open_queue(deps)
+def request_queue(ctx: RightsContext, operator: str) -> list[dict[str, Any]]:
+    ctx.rights.audit(operator, "view_request_queue", clock.now(), None, {})
+    return rights_requests.open_queue(ctx)
 
 
-def set_request_status(deps: RightsDeps, operator: str, request_id: str, status: str) -> dict[str, Any]:
+def set_request_status(ctx: RightsContext, operator: str, request_id: str, status: str) -> dict[str, Any]:
     if status not in OPERATOR_STATUSES:
         raise InvalidInput(f"Status must be one of: {', '.join(OPERATOR_STATUSES)}.")
-    request = deps.rights.get_request(request_id)
+    request = ctx.rights.get_request(request_id)
     if request is None or request.status == "unverified":
         raise NotFound("No such request.")
-    deps.rights.audit(operator, f"request_{status}", clock.now(), request.owner_id, {"request_id": request_id})
-    ledger_of_requests.set_status(deps, request_id, status, actor=f"operator:{operator}")
-    return ledger_of_requests.describe(deps.rights.get_request(request_id))
+    ctx.rights.audit(operator, f"request_{status}", clock.now(), request.owner_id, {"request_id": request_id})
+    rights_requests.set_status(ctx, request_id, status, actor=f"operator:{operator}")
+    return rights_requests.describe(ctx.rights.get_request(request_id))
 
 
-def audit_log(deps: RightsDeps, operator: str, month: str) -> list[dict[str, Any]]:
-    deps.rights.audit(operator, "view_audit_log", clock.now(), None, {"month": month})
+def audit_log(ctx: RightsContext, operator: str, month: str) -> list[dict[str, Any]]:
+    ctx.rights.audit(operator, "view_audit_log", clock.now(), None, {"month": month})
     return [
         {
             "operator": a.operator,
@@ -49,5 +49,5 @@ def audit_log(deps: RightsDeps, operator: str, month: str) -> list[dict[str, Any
             "details": a.details,
             "at": a.created_at.isoformat(),
         }
-        for a in deps.rights.audit_log(month)
+        for a in ctx.rights.audit_log(month)
     ]

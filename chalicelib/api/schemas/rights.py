@@ -1,0 +1,56 @@
+"""Request bodies of the rights and operator routes (DSR-4 … DSR-10, ACC-7, OPS-6)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.api.http import email_address
+
+EmailStr = email_address()
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Cancel(Strict):
+    token: str = Field(min_length=10, max_length=200)
+
+
+class EmailRequest(Strict):
+    kind: Literal["access", "portability", "rectification", "erasure", "restriction", "objection"]
+    email: EmailStr
+
+
+class Verify(Strict):
+    code: str = Field(pattern=r"^\d{6}$")
+
+
+class SignedInRequest(Strict):
+    kind: Literal["rectification", "objection", "restriction"]
+
+
+class ConsentChange(Strict):
+    purpose: Literal["marketing", "service_improvement"]
+    granted: bool
+
+
+class Processing(Strict):
+    restricted: bool | None = None
+    objections: list[Literal["generation", "service_improvement", "marketing"]] | None = None
+
+
+class Contact(Strict):
+    email: EmailStr | None = None
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class StatusChange(Strict):
+    status: Literal["in_progress", "completed", "rejected"]
+
+
+class MinorReport(Strict):
+    note: str | None = Field(default=None, max_length=500)

@@ -1,0 +1,236 @@
+"""What the rights domain (export, erasure, requests, consent, contact, operators, minors) needs from
+the world: plain records of the rights work, everything stored about one person, the workflows, and
+small views of what other areas own (accounts, the credit ledger, email, rate limits)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any, Protocol
+
+from chalicelib.profile.schema import Category
+
+OPEN_STATUSES = frozenset({"open", "in_progress", "failed"})  # still owed an answer (DSR-8)
+
+
+# -- the records of the rights work -------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RightsRequest:
+    """A data-subject request and its deadline (DSR-7, DSR-8); `version` guards concurrent writes."""
+
+    request_id: str
+    kind: str  # access | portability | erasure | restriction | objection | rectification | withdraw_consent
+    status: str  # unverified | open | in_progress | failed | completed | rejected | cancelled
+    channel: str  # signed_in | email
+    policy_version: str
+    created_at: datetime
+    due_at: datetime
+    contact_email: str | None = None
+    verification_hash: str | None = None
+    verification_attempts: int = 0
+    owner_id: str | None = None
+    completed_at: datetime | None = None
+    reference: str | None = None  # the export or erasure id the request led to
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEvent:
+    what: str
+    actor: str  # "user" | "system" | "requester" | "operator:<name>"
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorAction:
+    operator: str
+    action: str
+    target: str | None
+    details: Mapping[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    purpose: str
+    granted: bool
+    policy_version: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MarketingContact:
+    email: str
+    created_at: datetime
+    expires_at: datetime | None = None  # none while the profile keeps it until consent is withdrawn
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """The grace period (DSR-9): its expiry is the end of the grace, and its TTL delete starts erasure."""
+
+    user_id: str
+    erasure_id: str
+    request_id: str | None
+    cancel_hash: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExportJob:
+    user_id: str
+    export_id: str
+    status: str  # queued | collecting | archiving | ready | failed
+    created_at: datetime
+    items_total: int = 0
+    items_done: int = 0
+    object_key: str | None = None
+    request_id: str | None = None
+    ready_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureRun:
+    """Working state of one erasure; holds the address for the final email until it is sent."""
+
+    erasure_id: str
+    user_id: str
+    email: str | None
+    pseudonym: str
+    request_id: str | None
+    reason: str  # user | minor
+    created_at: datetime
+    status: str = "running"  # running | failed
+    failure: str | None = None
+    passes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReceipt:
+    erasure_id: str
+    reason: str
+    profile: str
+    policy_version: str
+    counts: Mapping[str, int]
+    started_at: datetime
+    completed_at: datetime
+
+
+# -- what is stored about one person --------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PersonalItem:
+    """One stored record owned by a person: its table, its kind ("consent", "profile", "message", …),
+    its key and every attribute as plain values (str, Decimal, bool, list, dict, set, bytes)."""
+
+    table: str  # logical table name
+    kind: str
+    key: tuple[str, str]  # (pk, sk)
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    bucket: str  # logical bucket name
+    key: str
+    size: int
+
+
+# -- ports -----------------------------------------------------------------------------------------
+class RightsRecords(Protocol):
+    """The requests ledger, consents, contact messages, tombstones, exports, erasure runs and
+    receipts, and the operators' audit log."""
+
+    def open_request(self, request: RightsRequest) -> RightsRequest: ...
+    def put_request(self, request: RightsRequest) -> RightsRequest: ...
+    def get_request(self, request_id: str) -> RightsRequest | None: ...
+    def open_requests(self, limit: int = 100) -> list[RightsRequest]: ...
+    def user_requests(self, user_id: str) -> list[RightsRequest]: ...
+    def add_event(self, request_id: str, what: str, actor: str, at: datetime, owner_id: str | None) -> None: ...
+    def events(self, request_id: str) -> list[RequestEvent]: ...
+    def audit(
+        self, operator: str, action: str, at: datetime, target: str | None, details: Mapping[str, Any]
+    ) -> None: ...
+    def audit_log(self, month: str) -> list[OperatorAction]: ...
+    def add_consent(self, user_id: str, purpose: str, granted: bool, policy_version: str, at: datetime) -> None: ...
+    def consents(self, user_id: str) -> list[Consent]: ...
+    def put_marketing_contact(self, user_id: str, email: str, at: datetime) -> None: ...
+    def marketing_contact(self, user_id: str) -> MarketingContact | None: ...
+    def delete_marketing_contact(self, user_id: str) -> None: ...
+    def add_contact_message(
+        self, message_id: str, *, email: str, subject: str, body: str, owner_id: str | None, at: datetime
+    ) -> None: ...
+    def put_tombstone(self, tombstone: Tombstone) -> None: ...
+    def get_tombstone(self, user_id: str) -> Tombstone | None: ...
+    def delete_tombstone(self, tombstone: Tombstone) -> bool: ...
+    def add_export(self, job: ExportJob) -> None: ...
+    def get_export(self, user_id: str, export_id: str) -> ExportJob | None: ...
+    def update_export(self, user_id: str, export_id: str, **values: Any) -> None: ...
+    def create_run(self, run: ErasureRun) -> ErasureRun: ...
+    def get_run(self, erasure_id: str) -> ErasureRun | None: ...
+    def update_run(self, erasure_id: str, **values: Any) -> None: ...
+    def delete_run(self, erasure_id: str) -> None: ...
+    def put_receipt(self, receipt: ErasureReceipt) -> None: ...
+    def get_receipt(self, erasure_id: str) -> ErasureReceipt | None: ...
+
+
+class ArchiveWriter(Protocol):
+    def write(self, data: bytes) -> int: ...
+    def flush(self) -> None: ...
+    def complete(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+class PersonalData(Protocol):
+    """Everything stored about one person across every table and bucket, found and removed in bulk."""
+
+    def owned_items(self, user_id: str) -> Iterator[PersonalItem]: ...
+    def delete_items(self, table: str, keys: Iterable[tuple[str, str]]) -> int: ...
+    def put_items(self, table: str, items: Iterable[Mapping[str, Any]]) -> int: ...
+    def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[StoredObject]: ...
+    def referenced_objects(self, user_id: str) -> Iterator[StoredObject]: ...
+    def delete_objects(self, objects: Iterable[StoredObject]) -> int: ...
+    def open_object(self, obj: StoredObject) -> IO[bytes]: ...
+    def archive_key(self, user_id: str, export_id: str) -> str: ...
+    def archive_writer(self, key: str) -> ArchiveWriter: ...
+    def download_url(self, key: str, expires_seconds: int) -> str: ...
+
+
+class WorkflowStarter(Protocol):
+    def start(self, name: str, payload: dict[str, Any]) -> str: ...
+
+
+# -- what other areas own, as far as rights needs it -----------------------------------------------
+class Person(Protocol):
+    @property
+    def email(self) -> str: ...
+    @property
+    def processing_restricted(self) -> bool | None: ...
+    @property
+    def objections(self) -> Iterable[str] | None: ...
+
+
+class Users(Protocol):
+    def get_user(self, user_id: str, *, consistent: bool = False) -> Person | None: ...
+    def find_user_id_by_email(self, email: str) -> str | None: ...
+    def set_status(self, user_id: str, status: str) -> None: ...
+    def set_processing_flags(self, user_id: str, *, restricted: bool | None, objections: set[str] | None) -> None: ...
+
+
+class Mailer(Protocol):
+    def send(self, to: str, subject: str, text: str) -> Any: ...
+
+
+class LedgerPseudonymizer(Protocol):
+    def pseudonymize(self, user_id: str, pseudonym: str) -> int: ...
+
+
+class Idempotency(Protocol):
+    def run_once(
+        self, function: Callable[..., Any], *args: Any, attempt: dict[str, Any], key: str, payload: str
+    ) -> Any: ...
+
+
+class AddressLimiter(Protocol):
+    def check_address(self, route_class: str, email: str) -> None: ...

@@ -1,0 +1,35 @@
+"""What the rights work is done with: the ports it speaks to, the profile, and deployment values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chalicelib.domain.ports.rights import (
+    AddressLimiter,
+    Idempotency,
+    LedgerPseudonymizer,
+    Mailer,
+    PersonalData,
+    RightsRecords,
+    Users,
+    WorkflowStarter,
+)
+from chalicelib.profile.schema import Profile
+
+
+@dataclass(frozen=True, slots=True)
+class RightsContext:
+    profile: Profile
+    rights: RightsRecords
+    personal: PersonalData
+    accounts: Users
+    email: Mailer
+    export_workflow: WorkflowStarter
+    erasure_workflow: WorkflowStarter
+    ledger: LedgerPseudonymizer
+    idempotency: Idempotency
+    limiter: AddressLimiter  # SEC-1: guesses at an emailed request's code count against the address
+    code_key: Callable[[], str]  # the login codes' server secret, read on first use (DSR-7)
+    grace_days_override: int | None = None
+    public_base_url: str = ""

@@ -1,0 +1,243 @@
+"""The rights ports' contract (DSR-1, DSR-4, DSR-6 … DSR-9, OPS-6): the in-memory fakes and the
+DynamoDB/S3 stores behave the same for every method the rights domain calls."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.domain.ports.rights import ErasureReceipt, ErasureRun, ExportJob, RightsRequest, StoredObject, Tombstone
+from chalicelib.errors import Conflict
+from chalicelib.profile.schema import Category
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def records(request):
+    if request.param == "fake":
+        from tests.fakes.rights import FakeRightsRecords
+
+        return FakeRightsRecords()
+    request.getfixturevalue("aws")
+    from chalicelib import wiring
+
+    return wiring.rights()
+
+
+class _Objects:
+    """The personal-data port, and a way to put an object where a person's uploads would be."""
+
+    def __init__(self, store, put_object) -> None:
+        self.store, self.put_object = store, put_object
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def personal(request):
+    if request.param == "fake":
+        from tests.fakes.rights import FakePersonalData
+
+        fake = FakePersonalData()
+        return _Objects(fake, lambda bucket, key, body: fake.objects.__setitem__((bucket, key), body))
+    session = request.getfixturevalue("aws")
+    from chalicelib import wiring
+    from chalicelib.settings import get_settings
+
+    s3, settings = session.client("s3"), get_settings()
+    return _Objects(
+        wiring.personal_data(),
+        lambda bucket, key, body: s3.put_object(Bucket=settings.bucket_name(bucket), Key=key, Body=body),
+    )
+
+
+def _request(request_id="r1", *, owner_id="u1", status="open", due_in=timedelta(days=30)):
+    now = clock.now().replace(microsecond=0)
+    return RightsRequest(
+        request_id=request_id,
+        kind="access",
+        status=status,
+        channel="signed_in",
+        policy_version="2026-01",
+        created_at=now,
+        due_at=now + due_in,
+        owner_id=owner_id,
+    )
+
+
+# -- the requests ledger ----------------------------------------------------------------------------
+def test_dsr8_a_request_reads_back_as_written_and_a_stale_copy_is_refused(records):
+    opened = records.open_request(_request())
+    assert records.get_request("r1") == opened
+    assert opened.version is not None
+    done = records.put_request(replace(opened, status="completed", reference="x1", completed_at=clock.now()))
+    assert records.get_request("r1") == done
+    with pytest.raises(Conflict):
+        records.put_request(replace(opened, status="rejected"))
+    assert records.get_request("missing") is None
+
+
+def test_dsr8_the_open_queue_holds_only_requests_owed_an_answer_most_urgent_first(records):
+    records.open_request(_request("late", due_in=timedelta(days=30)))
+    records.open_request(_request("soon", due_in=timedelta(days=1)))
+    records.open_request(_request("failed", status="failed", due_in=timedelta(days=2)))
+    records.open_request(_request("unverified", status="unverified"))
+    done = records.open_request(_request("done"))
+    records.put_request(replace(done, status="completed"))
+    assert [r.request_id for r in records.open_requests()] == ["soon", "failed", "late"]
+
+
+def test_dsr7_a_persons_requests_are_theirs_only_and_their_trail_is_kept_in_order(records):
+    records.open_request(_request("mine"))
+    records.open_request(_request("theirs", owner_id="u2"))
+    now = clock.now()
+    records.add_event("mine", "received (signed_in)", "user", now, "u1")
+    records.add_event("mine", "completed", "system", now + timedelta(seconds=1), "u1")
+    assert [r.request_id for r in records.user_requests("u1")] == ["mine"]
+    assert [(e.what, e.actor) for e in records.events("mine")] == [
+        ("received (signed_in)", "user"),
+        ("completed", "system"),
+    ]
+
+
+def test_ops6_the_audit_log_is_read_by_month(records):
+    now = clock.now()
+    records.audit("alice", "view_request_queue", now, None, {})
+    records.audit("alice", "minor_takedown", now + timedelta(seconds=1), "u1", {"note": "reported"})
+    records.audit("bob", "view_audit_log", now - timedelta(days=40), None, {"month": "x"})
+    log = records.audit_log(f"{now:%Y-%m}")
+    assert [(a.operator, a.action, a.target, dict(a.details)) for a in log] == [
+        ("alice", "view_request_queue", None, {}),
+        ("alice", "minor_takedown", "u1", {"note": "reported"}),
+    ]
+
+
+# -- consent and marketing ---------------------------------------------------------------------------
+@pytest.mark.parametrize("profile_name", ["pictomancer"])  # a profile that keeps a marketing contact
+def test_dsr6_consents_are_kept_and_the_marketing_contact_goes_with_withdrawal(records, profile_name):
+    now = clock.now()
+    records.add_consent("u1", "marketing", True, "2026-01", now)
+    records.add_consent("u1", "marketing", False, "2026-01", now + timedelta(seconds=1))
+    assert [(c.purpose, c.granted) for c in sorted(records.consents("u1"), key=lambda c: c.created_at)] == [
+        ("marketing", True),
+        ("marketing", False),
+    ]
+    assert records.consents("u2") == []
+    records.put_marketing_contact("u1", "ana@example.org", now)
+    assert records.marketing_contact("u1").email == "ana@example.org"
+    records.delete_marketing_contact("u1")
+    records.delete_marketing_contact("u1")
+    assert records.marketing_contact("u1") is None
+
+
+# -- the grace-period tombstone ------------------------------------------------------------------------
+NOW = clock.now().replace(microsecond=0)
+
+
+def _tombstone(user_id="u1", *, expires_in=timedelta(days=30)):
+    now = NOW
+    return Tombstone(
+        user_id=user_id,
+        erasure_id="e1",
+        request_id="r1",
+        cancel_hash="h" * 64,
+        created_at=now,
+        expires_at=now + expires_in,
+    )
+
+
+def test_dsr9_one_tombstone_per_account_deleted_only_with_its_cancel_hash(records):
+    records.put_tombstone(_tombstone())
+    assert records.get_tombstone("u1") == _tombstone()
+    with pytest.raises(Conflict):
+        records.put_tombstone(_tombstone())
+    assert records.delete_tombstone(replace(_tombstone(), cancel_hash="x" * 64)) is False
+    assert records.delete_tombstone(_tombstone()) is True
+    assert records.delete_tombstone(_tombstone()) is False
+    assert records.get_tombstone("u1") is None
+
+
+def test_dsr9_a_tombstone_past_its_grace_is_not_read_back(records):
+    records.put_tombstone(_tombstone("u2", expires_in=timedelta(seconds=-1)))
+    assert records.get_tombstone("u2") is None
+
+
+# -- exports, erasure runs, receipts ---------------------------------------------------------------------
+def test_dsr1_an_export_job_is_updated_in_place(records):
+    now = clock.now().replace(microsecond=0)
+    records.add_export(ExportJob(user_id="u1", export_id="x1", status="queued", created_at=now, request_id="r1"))
+    records.update_export("u1", "x1", status="ready", items_total=3, items_done=3, object_key="k", ready_at=now)
+    assert records.get_export("u1", "x1") == ExportJob(
+        user_id="u1",
+        export_id="x1",
+        status="ready",
+        created_at=now,
+        items_total=3,
+        items_done=3,
+        object_key="k",
+        request_id="r1",
+        ready_at=now,
+    )
+    assert records.get_export("u2", "x1") is None
+
+
+def test_dsr4_a_run_is_created_once_updated_and_deleted_and_the_receipt_stays(records):
+    now = clock.now().replace(microsecond=0)
+    first = ErasureRun("e1", "u1", "ana@example.org", "erased-1", "r1", "user", now)
+    assert records.create_run(first) == first
+    assert records.create_run(replace(first, pseudonym="erased-2")) == first
+    records.update_run("e1", status="failed", failure="Plan:RuntimeError", passes=1)
+    assert records.get_run("e1") == replace(first, status="failed", failure="Plan:RuntimeError", passes=1)
+    records.delete_run("e1")
+    assert records.get_run("e1") is None
+    receipt = ErasureReceipt("e1", "user", "kaleipix", "2026-01", {"objects": 2}, now, now)
+    records.put_receipt(receipt)
+    assert records.get_receipt("e1") == receipt
+
+
+# -- what is stored about one person -----------------------------------------------------------------------
+def test_dsr4_a_persons_items_read_back_as_plain_values_and_are_deleted_by_key(personal):
+    store = personal.store
+    consent = {"pk": "USER#u1", "sk": "CONSENT#marketing#1", "owner_id": "u1", "granted": True, "n": Decimal(2)}
+    message = {"pk": "CONTACT#m1", "sk": "MESSAGE", "owner_id": "u1", "tags": {"a", "b"}, "body": "hi"}
+    assert store.put_items("accounts", [consent, {**consent, "sk": "CONSENT#marketing#2", "owner_id": "u2"}]) == 2
+    store.put_items("requests", [message])
+    owned = {(i.table, i.kind, i.key): dict(i.fields) for i in store.owned_items("u1")}
+    assert owned == {
+        ("accounts", "consent", ("USER#u1", "CONSENT#marketing#1")): consent,
+        ("requests", "message", ("CONTACT#m1", "MESSAGE")): message,
+    }
+    assert store.delete_items("accounts", [("USER#u1", "CONSENT#marketing#1")]) == 1
+    assert [i.table for i in store.owned_items("u1")] == ["requests"]
+
+
+def test_dsr4_a_persons_objects_are_found_by_prefix_and_by_reference_and_deleted(personal):
+    store = personal.store
+    personal.put_object("content", "uploads/u1/a", b"aa")
+    personal.put_object("content", "generated/u1/g", b"g")
+    personal.put_object("content", "uploads/u2/b", b"b")
+    store.put_items("content", [{"pk": "GEN#g", "sk": "META", "owner_id": "u1", "stored_key": "generated/u1/g"}])
+    assert {(o.bucket, o.key, o.size) for o in store.owned_objects("u1")} == {
+        ("content", "uploads/u1/a", 2),
+        ("content", "generated/u1/g", 1),
+    }
+    assert list(store.referenced_objects("u1")) == [StoredObject("content", "generated/u1/g", 0)]
+    assert store.open_object(StoredObject("content", "uploads/u1/a", 2)).read() == b"aa"
+    assert store.delete_objects(store.owned_objects("u1")) == 2
+    assert list(store.owned_objects("u1")) == []
+    assert [o.key for o in store.owned_objects("u2")] == ["uploads/u2/b"]
+
+
+def test_dsr1_an_archive_is_written_under_the_persons_exports_prefix(personal):
+    store = personal.store
+    key = store.archive_key("u1", "x1")
+    writer = store.archive_writer(key)
+    writer.write(b"PK")
+    writer.write(b"zip")
+    writer.complete()
+    (archive,) = store.owned_objects("u1")
+    assert archive.key == key
+    assert store.open_object(archive).read() == b"PKzip"
+    assert list(store.owned_objects("u1", skip=[Category.EXPORTS])) == []
+    assert key in store.download_url(key, 3600)

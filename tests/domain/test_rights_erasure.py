@@ -1,0 +1,206 @@
+"""Erasure rules on fakes (DSR-4, DSR-9, PAY-3, ACC-7): grace, cancel, the fate of each stored item,
+every step idempotent, the receipt without personal data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.domain.ports.rights import PersonalItem, StoredObject
+from chalicelib.domain.rights import erasure
+from chalicelib.errors import Conflict, InvalidInput
+from chalicelib.profile.loader import load_profile
+from tests.fakes.rights import rights_world
+
+STEPS = ("plan", "delete_objects", "delete_records", "pseudonymize", "residual_scan", "receipt", "notify")
+RESULT_PATHS = {"delete_objects": "objects", "delete_records": "records", "pseudonymize": "pseudonymized"}
+
+
+def _world(profile_name="kaleipix", now=clock.now):
+    world = rights_world(load_profile(profile_name), now=now)
+    world.users.add("u1", "ana@example.org")
+    world.users.add("u2", "bo@example.org")
+    return world
+
+
+def _stored_traces(world, user_id="u1"):
+    personal = world.personal
+    personal.add_item("accounts", {"pk": f"USER#{user_id}", "sk": "CONSENT#marketing#1", "owner_id": user_id})
+    image = f"generated/{user_id}/g1"
+    personal.add_item("content", {"pk": "GEN#g1", "sk": "META", "owner_id": user_id, "stored_key": image, "cost": 1})
+    personal.add_item("ledger", {"pk": f"USER#{user_id}", "sk": f"ENTRY#1#{user_id}", "owner_id": user_id, "n": 3})
+    personal.add_item("requests", {"pk": "REQUEST#r1", "sk": "META", "owner_id": user_id, "kind": "erasure"})
+    personal.add_item("requests", {"pk": f"USER#{user_id}", "sk": "EXPORT#x1", "owner_id": user_id})
+    message = {"pk": "CONTACT#m1", "sk": "MESSAGE", "owner_id": user_id, "email": "ana@example.org"}
+    personal.add_item("requests", message)
+    personal.objects[("content", image)] = b"png"
+    personal.objects[("content", f"uploads/{user_id}/up1")] = b"png"
+    personal.add_item("accounts", {"pk": "USER#u2", "sk": "CONSENT#marketing#1", "owner_id": "u2"})
+    personal.objects[("content", "uploads/u2/up2")] = b"png"
+
+
+def _run(world, payload):
+    state = dict(payload)
+    for step in STEPS:
+        state[RESULT_PATHS.get(step, step)] = getattr(erasure, step)(world.context, state)
+    return state
+
+
+def _start(world, user_id="u1"):
+    world.service.erase_minor("alice", user_id, None)
+    return world.erasures.started[-1][1]
+
+
+def test_dsr9_delete_disables_now_and_the_tombstone_ends_the_grace():
+    world = _world()
+    answer = world.service.request_erasure("u1")
+    assert answer["status"] == "scheduled"
+    assert world.users.users["u1"].status == "disabled"
+    tombstone = world.records.get_tombstone("u1")
+    assert timedelta(days=29) < tombstone.expires_at - clock.now() <= timedelta(days=30, minutes=1)
+    assert world.erasures.started == []
+    ((to, _, text),) = world.outbox.sent
+    assert to == "ana@example.org"
+    assert "cancel" in text.lower()
+    with pytest.raises(Conflict):
+        world.service.request_erasure("u1")
+
+
+def test_dsr9_the_emailed_code_cancels_inside_the_grace_and_nothing_else_does():
+    world = _world()
+    request_id = world.service.request_erasure("u1")["request_id"]
+    token = next(line for line in world.outbox.sent[0][2].splitlines() if line.startswith("u1."))
+    with pytest.raises(InvalidInput):
+        world.service.cancel_erasure("u1.not-the-code-at-all")
+    assert world.service.cancel_erasure(token) == {"status": "cancelled"}
+    assert world.users.users["u1"].status == "active"
+    assert world.records.get_tombstone("u1") is None
+    assert world.records.get_request(request_id).status == "cancelled"
+
+
+def test_dsr9_after_the_grace_the_code_is_refused():
+    later = {"now": clock.now()}
+    world = _world(now=lambda: later["now"])
+    world.service.request_erasure("u1")
+    token = next(line for line in world.outbox.sent[0][2].splitlines() if line.startswith("u1."))
+    later["now"] += timedelta(days=31)
+    with pytest.raises(InvalidInput):
+        world.service.cancel_erasure(token)
+
+
+@pytest.mark.parametrize("profile_name", ["pixera", "pictomancer"])
+def test_dsr4_grace_zero_starts_the_workflow_at_once(profile_name):
+    world = _world(profile_name)
+    assert world.service.request_erasure("u1")["status"] == "erasing"
+    ((name, payload),) = world.erasures.started
+    assert name == erasure.execution_name(payload["erasure_id"])
+    assert world.records.get_tombstone("u1") is None
+
+
+def test_acc7_a_minor_is_erased_without_grace_and_the_takedown_is_audited():
+    world = _world()
+    world.service.request_erasure("u1")  # already counting down: cut short
+    assert world.service.erase_minor("alice", "u1", "reported") == {"status": "erasing"}
+    ((_, payload),) = world.erasures.started
+    assert payload["reason"] == "minor"
+    assert [(a.operator, a.action, a.target) for a in world.records.actions] == [("alice", "minor_takedown", "u1")]
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "deleted"),
+    [
+        ("accounts", ("USER#u1", "PROFILE"), True),
+        ("content", ("GEN#g1", "META"), True),
+        ("ledger", ("USER#u1", "ENTRY#1"), False),
+        ("logs", ("LOG#1", "AT#1"), False),
+        ("requests", ("REQUEST#r1", "META"), False),
+        ("requests", ("USER#u1", "EXPORT#x1"), True),
+        ("requests", ("CONTACT#m1", "MESSAGE"), True),
+    ],
+)
+def test_dsr4_pay3_each_stored_item_is_deleted_or_kept_detached(table, key, deleted):
+    item = PersonalItem(table=table, kind=key[1].split("#")[0].lower(), key=key, fields={})
+    assert erasure.deleted_outright(item) is deleted
+
+
+def test_dsr4_pay3_the_workflow_leaves_nothing_tied_to_the_person_and_keeps_what_law_keeps():
+    world = _world()
+    _stored_traces(world)
+    state = _run(world, _start(world))
+    assert state["residual_scan"] == {"clean": True, "remaining": 0}
+    assert list(world.personal.owned_items("u1")) == []
+    assert list(world.personal.owned_objects("u1")) == []
+    everything = repr(world.personal.items) + repr(world.personal.objects)
+    assert "u1" not in everything
+    assert "ana@example.org" not in everything
+    run_pseudonym = world.ledger.pseudonyms["u1"]
+    kept = [fields for (table, _, _), fields in world.personal.items.items() if table in ("ledger", "requests")]
+    assert {"pk": f"USER#{run_pseudonym}", "sk": f"ENTRY#1#{run_pseudonym}", "n": 3} in kept
+    assert any(f.get("kind") == "erasure" for f in kept)  # the request proving the answer stays
+    assert ("content", "uploads/u2/up2") in world.personal.objects  # the other person is untouched
+    assert world.users.get_user("u2") is not None
+    receipt = world.records.get_receipt(state["erasure_id"])
+    assert receipt.counts["objects"] >= 2
+    assert receipt.counts["records"] >= 4
+    assert "ana@example.org" not in repr(receipt)
+    assert world.outbox.sent[-1][0] == "ana@example.org"
+    assert world.records.get_run(state["erasure_id"]) is None  # the address it held is gone
+
+
+def test_dsr4_every_step_run_twice_reaches_the_same_end():
+    world = _world()
+    _stored_traces(world)
+    payload = _start(world)
+    first = _run(world, payload)
+    receipt = world.records.get_receipt(payload["erasure_id"])
+    sent = len(world.outbox.sent)
+    again = _run(world, payload)
+    assert again["residual_scan"]["clean"]
+    assert first["residual_scan"]["clean"]
+    assert world.records.get_receipt(payload["erasure_id"]) == receipt
+    assert len(world.outbox.sent) == sent  # the run is gone: no second final email
+
+
+def test_dsr4_the_residual_scan_sends_the_workflow_back_then_gives_up():
+    world = _world()
+    payload = _start(world)
+    erasure.plan(world.context, payload)
+    world.personal.objects[("content", "uploads/u1/late")] = b"png"
+    assert erasure.residual_scan(world.context, payload)["clean"] is False
+    erasure.residual_scan(world.context, payload)
+    with pytest.raises(RuntimeError):
+        erasure.residual_scan(world.context, payload)
+
+
+def test_dsr4_a_failed_run_reports_a_reason_and_a_rerun_resumes_it():
+    world = _world("pixera")
+    request_id = world.service.request_erasure("u1")["request_id"]
+    payload = world.erasures.started[-1][1]
+    erasure.plan(world.context, payload)
+    failed = {**payload, "failure": {"DeleteRecords": {"Error": "RuntimeError", "Cause": "ana@example.org"}}}
+    assert erasure.fail(world.context, failed) == {"status": "failed", "reason": "DeleteRecords:RuntimeError"}
+    run = world.records.get_run(payload["erasure_id"])
+    assert (run.status, run.failure) == ("failed", "DeleteRecords:RuntimeError")
+    assert world.records.get_request(request_id).status == "failed"
+    erasure.plan(world.context, payload)
+    assert world.records.get_run(payload["erasure_id"]).status == "running"
+
+
+def test_pay3_detach_replaces_the_id_in_every_plain_value():
+    value = {"pk": "USER#u1", "tags": ["u1", Decimal(3)], "set": {"u1", "x"}, "map": {"who": "mail a@example.org"}}
+    detached = erasure.detach(value, "u1", "erased-x", "a@example.org")
+    assert detached == {
+        "pk": "USER#erased-x",
+        "tags": ["erased-x", Decimal(3)],
+        "set": {"erased-x", "x"},
+        "map": {"who": f"mail {erasure.ERASED}"},
+    }
+
+
+def test_dsr4_objects_the_records_point_at_are_deleted_without_listing():
+    world = _world()
+    _stored_traces(world)
+    assert list(world.personal.referenced_objects("u1")) == [StoredObject("content", "generated/u1/g1", 0)]

@@ -1,0 +1,374 @@
+"""In-memory rights ports: the records of the rights work, what is stored about a person, the
+workflows, and the small views of accounts, ledger, email and rate limits the rights domain uses."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import IO, Any
+
+from chalicelib import clock
+from chalicelib.domain.ports.rights import (
+    Consent,
+    ErasureReceipt,
+    ErasureRun,
+    ExportJob,
+    MarketingContact,
+    OperatorAction,
+    PersonalItem,
+    RequestEvent,
+    RightsRequest,
+    StoredObject,
+    Tombstone,
+)
+from chalicelib.domain.rights.context import RightsContext
+from chalicelib.domain.rights.service import RightsService
+from chalicelib.errors import Conflict
+from chalicelib.profile.schema import Category, Profile
+
+EXPORTS_PREFIX = "exports/"
+
+
+class FakeRightsRecords:
+    """Same semantics as store.rights.RightsStore: optimistic versions on requests, one tombstone per
+    account hidden once it expires, a conditional delete of the tombstone, a run created once."""
+
+    def __init__(self, now: Callable[[], datetime] = clock.now) -> None:
+        self.now = now
+        self.requests: dict[str, RightsRequest] = {}
+        self.request_events: dict[str, list[RequestEvent]] = {}
+        self.actions: list[OperatorAction] = []
+        self.consent_history: dict[str, list[Consent]] = {}
+        self.marketing: dict[str, MarketingContact] = {}
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.tombstones: dict[str, Tombstone] = {}
+        self.exports: dict[tuple[str, str], ExportJob] = {}
+        self.runs: dict[str, ErasureRun] = {}
+        self.receipts: dict[str, ErasureReceipt] = {}
+
+    # -- requests ledger
+    def open_request(self, request: RightsRequest) -> RightsRequest:
+        return self.put_request(request)
+
+    def put_request(self, request: RightsRequest) -> RightsRequest:
+        stored = self.requests.get(request.request_id)
+        if (stored.version if stored else None) != request.version:
+            raise Conflict("The request changed meanwhile; try again.")
+        saved = replace(request, version=(request.version or 0) + 1)
+        self.requests[request.request_id] = saved
+        return saved
+
+    def get_request(self, request_id: str) -> RightsRequest | None:
+        return self.requests.get(request_id)
+
+    def open_requests(self, limit: int = 100) -> list[RightsRequest]:
+        owed = [r for r in self.requests.values() if r.status in ("open", "in_progress", "failed")]
+        return sorted(owed, key=lambda r: r.due_at)[:limit]
+
+    def user_requests(self, user_id: str) -> list[RightsRequest]:
+        return [r for r in self.requests.values() if r.owner_id == user_id]
+
+    def add_event(self, request_id: str, what: str, actor: str, at: datetime, owner_id: str | None) -> None:
+        self.request_events.setdefault(request_id, []).append(RequestEvent(what=what, actor=actor, created_at=at))
+
+    def events(self, request_id: str) -> list[RequestEvent]:
+        return sorted(self.request_events.get(request_id, []), key=lambda e: e.created_at)
+
+    # -- operators' audit log
+    def audit(self, operator: str, action: str, at: datetime, target: str | None, details: Mapping[str, Any]) -> None:
+        self.actions.append(OperatorAction(operator, action, target, dict(details), at))
+
+    def audit_log(self, month: str) -> list[OperatorAction]:
+        return sorted((a for a in self.actions if f"{a.created_at:%Y-%m}" == month), key=lambda a: a.created_at)
+
+    # -- consent and marketing
+    def add_consent(self, user_id: str, purpose: str, granted: bool, policy_version: str, at: datetime) -> None:
+        self.consent_history.setdefault(user_id, []).append(Consent(purpose, granted, policy_version, at))
+
+    def consents(self, user_id: str) -> list[Consent]:
+        return list(self.consent_history.get(user_id, []))
+
+    def put_marketing_contact(self, user_id: str, email: str, at: datetime) -> None:
+        self.marketing[user_id] = MarketingContact(email=email, created_at=at)
+
+    def marketing_contact(self, user_id: str) -> MarketingContact | None:
+        return self.marketing.get(user_id)
+
+    def delete_marketing_contact(self, user_id: str) -> None:
+        self.marketing.pop(user_id, None)
+
+    # -- contact messages
+    def add_contact_message(
+        self, message_id: str, *, email: str, subject: str, body: str, owner_id: str | None, at: datetime
+    ) -> None:
+        self.messages[message_id] = {"email": email, "subject": subject, "body": body, "owner_id": owner_id, "at": at}
+
+    # -- tombstones
+    def put_tombstone(self, tombstone: Tombstone) -> None:
+        if self.get_tombstone(tombstone.user_id) is not None:
+            raise Conflict("The account is already scheduled for erasure.")
+        self.tombstones[tombstone.user_id] = tombstone
+
+    def get_tombstone(self, user_id: str) -> Tombstone | None:
+        tombstone = self.tombstones.get(user_id)
+        return tombstone if tombstone is not None and tombstone.expires_at > self.now() else None
+
+    def delete_tombstone(self, tombstone: Tombstone) -> bool:
+        stored = self.tombstones.get(tombstone.user_id)
+        if stored is None or stored.cancel_hash != tombstone.cancel_hash:
+            return False
+        del self.tombstones[tombstone.user_id]
+        return True
+
+    # -- exports
+    def add_export(self, job: ExportJob) -> None:
+        self.exports[(job.user_id, job.export_id)] = job
+
+    def get_export(self, user_id: str, export_id: str) -> ExportJob | None:
+        return self.exports.get((user_id, export_id))
+
+    def update_export(self, user_id: str, export_id: str, **values: Any) -> None:
+        self.exports[(user_id, export_id)] = replace(self.exports[(user_id, export_id)], **values)
+
+    # -- erasure runs and receipts
+    def create_run(self, run: ErasureRun) -> ErasureRun:
+        return self.runs.setdefault(run.erasure_id, run)
+
+    def get_run(self, erasure_id: str) -> ErasureRun | None:
+        return self.runs.get(erasure_id)
+
+    def update_run(self, erasure_id: str, **values: Any) -> None:
+        self.runs[erasure_id] = replace(self.runs[erasure_id], **values)
+
+    def delete_run(self, erasure_id: str) -> None:
+        self.runs.pop(erasure_id, None)
+
+    def put_receipt(self, receipt: ErasureReceipt) -> None:
+        self.receipts[receipt.erasure_id] = receipt
+
+    def get_receipt(self, erasure_id: str) -> ErasureReceipt | None:
+        return self.receipts.get(erasure_id)
+
+
+class _Archive(io.BytesIO):
+    def __init__(self, store: FakePersonalData, key: str) -> None:
+        super().__init__()
+        self.store, self.key = store, key
+
+    def complete(self) -> None:
+        self.store.objects[("exports", self.key)] = self.getvalue()
+
+    def abort(self) -> None:
+        self.seek(0)
+        self.truncate()
+
+
+class FakePersonalData:
+    """Items by (table, pk, sk) with their owner; objects by (bucket, key) under per-user prefixes."""
+
+    PREFIXES = {
+        Category.UPLOADS: ("content", "uploads/"),
+        Category.GENERATED_IMAGES: ("content", "generated/"),
+        Category.EXPORTS: ("exports", EXPORTS_PREFIX),
+    }
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.objects: dict[tuple[str, str], bytes] = {}
+
+    def add_item(self, table: str, fields: Mapping[str, Any]) -> None:
+        self.items[(table, fields["pk"], fields["sk"])] = dict(fields)
+
+    def owned_items(self, user_id: str) -> Iterator[PersonalItem]:
+        for (table, pk, sk), fields in sorted(self.items.items()):
+            if fields.get("owner_id") == user_id:
+                yield PersonalItem(table=table, kind=sk.split("#", 1)[0].lower(), key=(pk, sk), fields=dict(fields))
+
+    def delete_items(self, table: str, keys: Iterable[tuple[str, str]]) -> int:
+        keys = list(keys)
+        for pk, sk in keys:
+            self.items.pop((table, pk, sk), None)
+        return len(keys)
+
+    def put_items(self, table: str, items: Iterable[Mapping[str, Any]]) -> int:
+        items = list(items)
+        for item in items:
+            self.add_item(table, item)
+        return len(items)
+
+    def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[StoredObject]:
+        skipped = set(skip)
+        places = [place for category, place in self.PREFIXES.items() if category not in skipped]
+        for bucket, key in sorted(self.objects):
+            if any(bucket == b and key.startswith(f"{prefix}{user_id}/") for b, prefix in places):
+                yield StoredObject(bucket, key, len(self.objects[(bucket, key)]))
+
+    def referenced_objects(self, user_id: str) -> Iterator[StoredObject]:
+        prefixes = [(b, f"{p}{user_id}/") for b, p in self.PREFIXES.values()]
+        seen: set[str] = set()
+        for item in self.owned_items(user_id):
+            for value in item.fields.values():
+                if isinstance(value, str) and value not in seen:
+                    bucket = next((b for b, p in prefixes if value.startswith(p)), None)
+                    if bucket:
+                        seen.add(value)
+                        yield StoredObject(bucket, value, 0)
+
+    def delete_objects(self, objects: Iterable[StoredObject]) -> int:
+        objects = list(objects)
+        for obj in objects:
+            self.objects.pop((obj.bucket, obj.key), None)
+        return len(objects)
+
+    def open_object(self, obj: StoredObject) -> IO[bytes]:
+        return io.BytesIO(self.objects[(obj.bucket, obj.key)])
+
+    def archive_key(self, user_id: str, export_id: str) -> str:
+        return f"{EXPORTS_PREFIX}{user_id}/{export_id}.zip"
+
+    def archive_writer(self, key: str) -> _Archive:
+        return _Archive(self, key)
+
+    def download_url(self, key: str, expires_seconds: int) -> str:
+        return f"https://exports.invalid/{key}?expires={expires_seconds}"
+
+
+class CapturingWorkflow:
+    def __init__(self) -> None:
+        self.started: list[tuple[str, dict[str, Any]]] = []
+
+    def start(self, name: str, payload: dict[str, Any]) -> str:
+        self.started.append((name, payload))
+        return f"execution:{name}"
+
+
+@dataclass
+class FakePerson:
+    email: str
+    status: str = "active"
+    processing_restricted: bool | None = None
+    objections: set[str] = field(default_factory=set)
+
+
+class FakeUsers:
+    """Accounts whose profile lives as an item in `personal` (accounts table, USER#<id>/PROFILE), as in
+    DynamoDB: erasing the person's items erases the account."""
+
+    def __init__(self, personal: FakePersonalData) -> None:
+        self.personal = personal
+        self.users: dict[str, FakePerson] = {}
+
+    def add(self, user_id: str, email: str) -> None:
+        self.users[user_id] = FakePerson(email)
+        self.personal.add_item(
+            "accounts", {"pk": f"USER#{user_id}", "sk": "PROFILE", "owner_id": user_id, "email": email}
+        )
+
+    def get_user(self, user_id: str, *, consistent: bool = False) -> FakePerson | None:
+        if ("accounts", f"USER#{user_id}", "PROFILE") not in self.personal.items:
+            return None
+        return self.users.get(user_id)
+
+    def find_user_id_by_email(self, email: str) -> str | None:
+        return next((uid for uid, u in self.users.items() if u.email == email), None)
+
+    def set_status(self, user_id: str, status: str) -> None:
+        self.users[user_id].status = status
+
+    def set_processing_flags(self, user_id: str, *, restricted: bool | None, objections: set[str] | None) -> None:
+        user = self.users[user_id]
+        if restricted is not None:
+            user.processing_restricted = restricted
+        if objections is not None:
+            user.objections = set(objections)
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, to: str, subject: str, text: str) -> str:
+        self.sent.append((to, subject, text))
+        return f"message-{len(self.sent)}"
+
+
+class FakeLedger:
+    def __init__(self) -> None:
+        self.pseudonyms: dict[str, str] = {}
+
+    def pseudonymize(self, user_id: str, pseudonym: str) -> int:
+        self.pseudonyms[user_id] = pseudonym
+        return 1
+
+
+class FakeIdempotency:
+    """One result per key (a JMESPath over the attempt); the same key with another payload is a Conflict."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, tuple[str, Any]] = {}
+
+    def run_once(
+        self, function: Callable[..., Any], *args: Any, attempt: dict[str, Any], key: str, payload: str
+    ) -> Any:
+        import jmespath
+
+        seen_key, seen_payload = repr(jmespath.search(key, attempt)), repr(jmespath.search(payload, attempt))
+        if seen_key in self.results:
+            first_payload, result = self.results[seen_key]
+            if first_payload != seen_payload:
+                raise Conflict("This idempotency key was already used for a different request.")
+            return result
+        result = function(*args, attempt=attempt)
+        self.results[seen_key] = (seen_payload, result)
+        return result
+
+
+class FakeLimiter:
+    def __init__(self) -> None:
+        self.checked: list[tuple[str, str]] = []
+
+    def check_address(self, route_class: str, email: str) -> None:
+        self.checked.append((route_class, email))
+
+
+@dataclass
+class RightsWorld:
+    """A rights service over fakes, and the fakes themselves for the test to look into."""
+
+    service: RightsService
+    records: FakeRightsRecords
+    personal: FakePersonalData
+    users: FakeUsers
+    outbox: Outbox
+    exports: CapturingWorkflow
+    erasures: CapturingWorkflow
+    ledger: FakeLedger
+    limiter: FakeLimiter
+
+    @property
+    def context(self) -> RightsContext:
+        return self.service.context
+
+
+def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -> RightsWorld:
+    personal = FakePersonalData()
+    records, users, outbox = FakeRightsRecords(now), FakeUsers(personal), Outbox()
+    exports, erasures, ledger, limiter = CapturingWorkflow(), CapturingWorkflow(), FakeLedger(), FakeLimiter()
+    context = RightsContext(
+        profile=profile,
+        rights=records,
+        personal=personal,
+        accounts=users,
+        email=outbox,
+        export_workflow=exports,
+        erasure_workflow=erasures,
+        ledger=ledger,
+        idempotency=FakeIdempotency(),
+        limiter=limiter,
+        code_key=lambda: "code-key-for-tests",
+        public_base_url="https://api.invalid",
+    )
+    service = RightsService(context, operator_keys=lambda: '{"alice": "alice-operator-key"}')
+    return RightsWorld(service, records, personal, users, outbox, exports, erasures, ledger, limiter)
