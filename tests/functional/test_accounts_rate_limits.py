@@ -116,10 +116,11 @@ def test_sec2_sec3_sign_in_signals_keep_hashes_and_headers_for_the_profiles_peri
 @pytest.mark.parametrize("profile_name", ["kaleipix", "pictomancer"])
 def test_sec1_abuse_signal_ttl_follows_the_profile(aws, profile_name):
     from chalicelib import wiring
-    from chalicelib.domain.accounts.abuse import ClientTraits
+    from chalicelib.domain.accounts.abuse import AbuseSignals, ClientTraits
     from chalicelib.store.models.abuse import AbuseSignal
 
-    assert wiring.abuse_signals().record("probe", ClientTraits(ip="192.0.2.1"), None)
+    signals = AbuseSignals(wiring.abuse_store(), wiring.profile(), lambda: "ip-hash-key")
+    assert signals.record("probe", ClientTraits(ip="192.0.2.1"), None)
     (signal,) = AbuseSignal.scan(AbuseSignal.pk.startswith("SIGNAL#"))
     days = wiring.profile().category(Category.ABUSE_SIGNALS).retention.days
     assert days <= 90

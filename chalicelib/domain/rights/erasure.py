@@ -9,12 +9,12 @@ resumes the same run.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock
+from chalicelib.domain.ports.accounts import token_hash
 from chalicelib.domain.rights import failures
 from chalicelib.domain.rights import requests as ledger_of_requests
 from chalicelib.domain.rights.deps import RightsDeps
@@ -30,10 +30,6 @@ MAX_PASSES = 3
 # period (they expire by their own TTL), and the rights requests that prove the erasure was answered.
 DETACHED_TABLES = frozenset({"ledger", "logs"})
 DELETED_REQUEST_KINDS = ("EXPORT#", "CONTACT#")
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def grace_days(deps: RightsDeps) -> int:
@@ -69,7 +65,7 @@ def request_erasure(
         user_id,
         erasure_id=erasure_id,
         request_id=request_id,
-        cancel_hash=_hash(token),
+        cancel_hash=token_hash(token),
         created_at=now,
         erase_after=erase_after,
     )
@@ -87,7 +83,7 @@ def cancel_erasure(deps: RightsDeps, token: str) -> dict[str, Any]:
     """The emailed code proves identity while the account is disabled; valid only inside the grace."""
     user_id, _, _ = token.partition(".")
     tombstone = deps.rights.get_tombstone(user_id) if user_id else None
-    if tombstone is None or not secrets.compare_digest(tombstone.cancel_hash, _hash(token)):
+    if tombstone is None or not secrets.compare_digest(tombstone.cancel_hash, token_hash(token)):
         raise InvalidInput("That cancel code is not valid, or the grace period has ended.")
     if not deps.rights.delete_tombstone(tombstone):
         raise Gone("The grace period has ended; the erasure has started.")

@@ -12,8 +12,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock
-from chalicelib.domain.accounts.hashing import same
 from chalicelib.domain.accounts.login_codes import code_hash
+from chalicelib.domain.ports.accounts import same
 from chalicelib.domain.rights.deps import RightsDeps
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
 

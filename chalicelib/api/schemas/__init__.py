@@ -1,0 +1,1 @@
+"""Request and response models, built once per process; views import them inside the view."""
