@@ -66,7 +66,8 @@ def test_a_new_user_reads_back_active_with_a_normalized_address(store):
     assert (user.user_id, user.email, user.status, user.email_verified) == ("u1", "ada@example.com", "active", False)
     assert (user.display_name, user.password_hash, user.minimum_age_attested) == ("Ada", "argon2-hash", 18)
     assert user.created_at == user.age_attested_at == NOW
-    assert user.objections == frozenset() and user.preferences is None
+    assert user.objections == frozenset()
+    assert user.preferences is None
     assert store.find_user_id_by_email(" ADA@example.COM ") == "u1"
     assert store.get_user("nobody") is None
     assert store.find_user_id_by_email("other@example.com") is None
@@ -87,7 +88,8 @@ def test_flag_updates_move_the_version(store):
     store.mark_email_verified("u1", revoke_password=True)
     user = store.get_user("u1", consistent=True)
     assert (user.status, user.processing_restricted, user.objections) == ("disabled", True, frozenset({"marketing"}))
-    assert user.email_verified and user.password_hash is None
+    assert user.email_verified
+    assert user.password_hash is None
     assert user.version == before + 3
     store.set_processing_flags("u1", objections=set())
     store.set_password_hash("u1", "new-hash")
