@@ -15,6 +15,7 @@ from chalicelib.domain.ports.accounts import (
     AbuseSignal,
     Account,
     ApiKey,
+    GoogleIdentity,
     LoginCode,
     NewAccount,
     NewApiKey,
@@ -264,3 +265,28 @@ class FakeAbuseStore:
 
     def usage(self, key_id: str) -> list[UsageDay]:
         return sorted((u for (k, _), u in self.meters.items() if k == key_id), key=lambda u: u.day)
+
+
+class FakeMailer:
+    """Keeps every message sent: (to, subject, text)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, to: str, subject: str, text: str) -> str:
+        self.sent.append((to, subject, text))
+        return f"message-{len(self.sent)}"
+
+    def last_code_for(self, address: str) -> str:
+        text = next(text for to, _, text in reversed(self.sent) if to == address)
+        return text.split("code is ", 1)[1].split()[0]
+
+
+class FakeGoogle:
+    """Accepts an ID token spelled "<email>|<nonce>" (verified unless the email starts with "unverified")."""
+
+    def verify(self, id_token: str, nonce: str) -> GoogleIdentity:
+        email, _, minted_for = id_token.partition("|")
+        if minted_for != nonce:
+            raise errors.Unauthenticated("The Google ID token was not issued for this sign-in.")
+        return GoogleIdentity(email=email, email_verified=not email.startswith("unverified"), name="G", picture=None)
