@@ -290,3 +290,10 @@ def test_sessions_expire_after_the_profiles_session_days(world, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOW + timedelta(days=days, seconds=1))
     with pytest.raises(errors.Unauthenticated):
         world.bearer(signed_in.session.token)
+
+
+@pytest.mark.parametrize("profile_name", ["pixera", "promptpixels", "pixelrender", "kaleipix", "pictomancer"])
+def test_ops3_session_cookies_carry_the_names_the_policy_declares(profile_name):
+    world = World(profile_name)
+    declared = {c.role: c.name for c in world.profile.cookies if c.storage == "cookie"}
+    assert (world.service.cookies.session, world.service.cookies.csrf) == (declared["session"], declared["csrf"])

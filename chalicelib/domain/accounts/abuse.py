@@ -57,7 +57,7 @@ def address_subject(key: str, email: str) -> str:
 
 
 class RateLimiter:
-    """Fixed-window counters per route class and subject (SEC-2, SEC-3)."""
+    """Fixed-window counters per route class and subject; an IP counts only as its keyed hash (SEC-1)."""
 
     def __init__(self, store: AbuseStore, ip_key: Callable[[], str], limits: dict[str, Limit] | None = None) -> None:
         self._store = store
