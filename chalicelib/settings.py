@@ -29,10 +29,6 @@ class Settings:
     provider: str  # model provider adapter: "fal" | "replicate" | "runpod"
     provider_base_url: str | None  # None: the provider's own URL; locally, the embedded provider
 
-    @property
-    def is_local(self) -> bool:
-        return self.stage == LOCAL_STAGE
-
     def table_name(self, logical: str) -> str:
         return f"{self.resource_prefix}-{logical}"
 

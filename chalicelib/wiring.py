@@ -160,18 +160,22 @@ def rate_limiter():
 
 
 @lru_cache(maxsize=1)
-def abuse_signals():
-    from chalicelib.domain.accounts.abuse import AbuseSignals
+def accounts_service():
+    """Sign-in, sessions, the authorizer, the profile and API keys (chalicelib/domain/accounts)."""
+    from chalicelib.domain.accounts.service import AccountsService
+    from chalicelib.store.secrets import secret
 
-    return AbuseSignals(abuse_store(), profile(), _ip_hash_key)
-
-
-@lru_cache(maxsize=1)
-def usage_meter():
-    """`usage_meter().record(key_id, owner_id, volume_bytes=..., units=...)` meters an API-key call."""
-    from chalicelib.domain.accounts.abuse import UsageMeter
-
-    return UsageMeter(abuse_store(), profile())
+    return AccountsService(
+        store=accounts_store(),
+        abuse=abuse_store(),
+        limiter=rate_limiter(),
+        profile=profile(),
+        secrets=secret,
+        ip_key=_ip_hash_key,
+        mail=email,
+        hasher=password_hasher,
+        google_verifier=google_verifier,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -2,8 +2,8 @@
 
 Routes call `require_user(bp.current_request)` and get a `Principal`; anonymous or invalid
 credentials raise `Unauthenticated` (401). Sessions come as `Authorization: Bearer <token>` or the
-`pk_session` cookie (state-changing cookie requests also need `X-CSRF-Token`); API keys as
-`Authorization: Bearer pk_...` or `X-Api-Key`.
+session cookie the profile names (state-changing cookie requests also need `X-CSRF-Token`); API
+keys as `Authorization: Bearer pk_...` or `X-Api-Key`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
-
-SESSION_COOKIE = "pk_session"
-CSRF_COOKIE = "pk_csrf"
 
 # The current request's authentication, so the edge check and the view share one lookup (and one
 # metered call per request).
@@ -43,7 +40,7 @@ def cookies_of(request) -> dict[str, str]:
     return {name: morsel.value for name, morsel in jar.items()}
 
 
-def credentials_of(request):
+def credentials_of(request, cookie_names):
     from chalicelib.api.access import needed_by
     from chalicelib.domain.accounts.authorizer import Credentials
 
@@ -54,8 +51,8 @@ def credentials_of(request):
     return Credentials(
         bearer=value.strip() or None if scheme.lower() == "bearer" else None,
         api_key=(headers.get("x-api-key") or "").strip() or None,
-        session_cookie=cookies.get(SESSION_COOKIE),
-        csrf_cookie=cookies.get(CSRF_COOKIE),
+        session_cookie=cookies.get(cookie_names.session),
+        csrf_cookie=cookies.get(cookie_names.csrf),
         csrf_header=headers.get("x-csrf-token"),
         method=request.method,
         needs=needed_by(request),
@@ -68,21 +65,19 @@ def authenticate(request):
     The route's access rule is checked first (ACC-9); an API-key call is then rate-limited and
     metered per key (SEC-4). Once per request: a second call returns the first result."""
     from chalicelib import wiring
-    from chalicelib.domain.accounts.authorizer import authenticate as run
 
     earlier = _authenticated.get()
     if earlier is not None and earlier[0] is request:
         return earlier[1]
-    result = run(wiring.accounts_store(), credentials_of(request))
-    if result.api_key_id:
-        wiring.rate_limiter().check_subject("api_key", result.api_key_id)
-        wiring.usage_meter().record(result.api_key_id, result.user.user_id, volume_bytes=len(request.raw_body or b""))
+    accounts = wiring.accounts_service()
+    credentials = credentials_of(request, accounts.cookies)
+    result = accounts.authenticate(credentials, volume_bytes=len(request.raw_body or b""))
     _authenticated.set((request, result))
     return result
 
 
 def principal_of(result) -> Principal:
-    from chalicelib.domain.accounts.hashing import token_hash
+    from chalicelib.domain.ports.accounts import token_hash
 
     user = result.user
     return Principal(
@@ -91,8 +86,8 @@ def principal_of(result) -> Principal:
         scopes=result.scopes,
         session_id=token_hash(result.session_token) if result.session_token else None,
         api_key_id=result.api_key_id,
-        restricted=bool(user.processing_restricted),
-        objections=frozenset(user.objections or ()),
+        restricted=user.processing_restricted,
+        objections=user.objections,
     )
 
 

@@ -11,7 +11,6 @@ nothing.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from chalicelib import clock, errors
+from chalicelib.domain.ports.accounts import token_hash
 from chalicelib.domain.ports.content import (
     ContentRecords,
     CreditHolds,
@@ -69,10 +69,6 @@ def listed_in_policy(provider: ModelProvider, profile: Profile) -> bool:
 def new_gen_id() -> str:
     """Creation time first (hex milliseconds), so ids sort newest-last; then randomness."""
     return f"{int(clock.now().timestamp() * 1000):012x}{secrets.token_hex(8)}"
-
-
-def token_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def webhook_url(public_base_url: str, provider: str, gen_id: str, secret: str) -> str:

@@ -6,23 +6,13 @@ tests and the local cloud can serve their own keys over HTTP; production uses Go
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain.ports.accounts import GoogleIdentity
 from chalicelib.errors import Unauthenticated
 
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
-
-
-@dataclass(frozen=True)
-class GoogleIdentity:
-    """Only what the profile keeps: email, name, picture (and whether Google verified the email)."""
-
-    email: str
-    email_verified: bool
-    name: str | None
-    picture: str | None
 
 
 class GoogleIdTokens:

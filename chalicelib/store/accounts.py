@@ -1,4 +1,8 @@
-"""The accounts table: users, uniqueness claims, login codes, sessions and API keys."""
+"""The accounts table: users, uniqueness claims, login codes, sessions and API keys.
+
+Implements the accounts port (chalicelib/domain/ports/accounts.py): records stay here, the domain
+gets frozen dataclasses.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, Updat
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors
-from chalicelib.domain.accounts.hashing import email_hash, normalize_email
+from chalicelib.domain.ports import accounts as port
+from chalicelib.domain.ports.accounts import email_hash, normalize_email
 from chalicelib.store.models.accounts import ApiKey, Claim, LoginCode, Nonce, Preferences, Session, User
 
 EMAIL, USERNAME, TELEGRAM = "EMAIL", "USERNAME", "TELEGRAM"
@@ -21,7 +26,59 @@ def _conflict(kinds: Iterable[str]) -> errors.Conflict:
     return errors.Conflict(f"That {labels} is already in use.")
 
 
+def _preferences(record: Preferences | None) -> port.Preferences | None:
+    if record is None:
+        return None
+    notifications = record.notifications.as_dict() if record.notifications else {}
+    return port.Preferences(
+        language=record.language,
+        theme=record.theme,
+        notifications=tuple(sorted((str(k), bool(v)) for k, v in notifications.items())),
+    )
+
+
+def _account(user: User) -> port.Account:
+    return port.Account(
+        user_id=user.user_id,
+        email=user.email,
+        created_at=user.created_at,
+        email_verified=bool(user.email_verified),
+        status=user.status,
+        username=user.username,
+        display_name=user.display_name,
+        picture=user.picture,
+        password_hash=user.password_hash,
+        telegram_id=user.telegram_id,
+        processing_restricted=bool(user.processing_restricted),
+        objections=frozenset(user.objections or ()),
+        preferences=_preferences(user.preferences),
+        minimum_age_attested=int(user.minimum_age_attested) if user.minimum_age_attested is not None else None,
+        age_attested_at=user.age_attested_at,
+        version=int(user.version or 0),
+    )
+
+
+def _versioned(account: port.Account) -> User:
+    """The user record to update in a transaction: its version guards the write (optimistic)."""
+    return User(*User.key(account.user_id), user_id=account.user_id, version=account.version)
+
+
+def _api_key(record: ApiKey) -> port.ApiKey:
+    return port.ApiKey(
+        key_id=record.key_id,
+        user_id=record.user_id,
+        secret_hash=record.secret_hash,
+        created_at=record.created_at,
+        name=record.name,
+        scopes=frozenset(record.scopes or ()),
+        last_used_at=record.last_used_at,
+        revoked_at=record.revoked_at,
+    )
+
+
 class AccountsStore:
+    """The DynamoDB adapter of `ports.accounts.AccountStore` (ACC-1..10)."""
+
     def __init__(self) -> None:
         self._table = User._get_connection()
 
@@ -29,8 +86,9 @@ class AccountsStore:
         return TransactWrite(connection=self._table.connection)
 
     # -- users ---------------------------------------------------------------------------------
-    def get_user(self, user_id: str, *, consistent: bool = False) -> User | None:
-        return User.get_live(*User.key(user_id), consistent_read=consistent)
+    def get_user(self, user_id: str, *, consistent: bool = False) -> port.Account | None:
+        user = User.get_live(*User.key(user_id), consistent_read=consistent)
+        return _account(user) if user else None
 
     def find_user_id_by_email(self, email: str) -> str | None:
         """The id of the user holding this email address, if any (looked up by its hash)."""
@@ -41,34 +99,24 @@ class AccountsStore:
         claim = Claim.get_live(*Claim.key(TELEGRAM, telegram_id), consistent_read=True)
         return claim.user_id if claim else None
 
-    def create_user(
-        self,
-        *,
-        user_id: str,
-        email: str,
-        email_verified: bool,
-        minimum_age_attested: int,
-        display_name: str | None = None,
-        picture: str | None = None,
-        password_hash: str | None = None,
-    ) -> None:
+    def create_user(self, account: port.NewAccount) -> None:
         """Write the user and its email claim in one transaction; Conflict when the email is taken."""
         now = clock.now()
         user = User(
-            *User.key(user_id),
-            user_id=user_id,
-            owner_id=user_id,
-            email=normalize_email(email),
-            email_verified=email_verified,
-            status="active",
-            display_name=display_name,
-            picture=picture,
-            password_hash=password_hash,
-            minimum_age_attested=minimum_age_attested,
+            *User.key(account.user_id),
+            user_id=account.user_id,
+            owner_id=account.user_id,
+            email=normalize_email(account.email),
+            email_verified=account.email_verified,
+            status=port.ACTIVE,
+            display_name=account.display_name,
+            picture=account.picture,
+            password_hash=account.password_hash,
+            minimum_age_attested=account.minimum_age_attested,
             age_attested_at=now,
             created_at=now,
         )
-        claim = Claim(*Claim.key(EMAIL, email_hash(email)), user_id=user_id, owner_id=user_id)
+        claim = Claim(*Claim.key(EMAIL, email_hash(account.email)), user_id=account.user_id, owner_id=account.user_id)
         try:
             with self._transaction() as tx:
                 tx.save(user, condition=User.pk.does_not_exist())
@@ -80,25 +128,26 @@ class AccountsStore:
         """Last write wins for single flags, but the version still moves so optimistic writers notice."""
         pk, sk = User.key(user_id)
         try:
-            User._get_connection().update_item(
+            self._table.update_item(
                 pk, range_key=sk, actions=[*actions, User.version.add(1)], condition=User.pk.exists()
             )
         except UpdateError as exc:
             raise errors.NotFound("No such account.") from exc
 
     def set_status(self, user_id: str, status: str) -> None:
-        if status not in {"active", "disabled", "erased"}:
+        if status not in port.ACCOUNT_STATUSES:
             raise ValueError(status)
         self._update_user(user_id, [User.status.set(status)])
 
     def set_processing_flags(
-        self, user_id: str, *, restricted: bool | None = None, objections: set[str] | None = None
+        self, user_id: str, *, restricted: bool | None = None, objections: Iterable[str] | None = None
     ) -> None:
         actions = []
         if restricted is not None:
             actions.append(User.processing_restricted.set(restricted))
         if objections is not None:
-            actions.append(User.objections.set(set(objections)) if objections else User.objections.remove())
+            wanted = set(objections)
+            actions.append(User.objections.set(wanted) if wanted else User.objections.remove())
         if actions:
             self._update_user(user_id, actions)
 
@@ -112,71 +161,79 @@ class AccountsStore:
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
         self._update_user(user_id, [User.password_hash.set(password_hash)])
 
-    def update_profile(
-        self,
-        user: User,
-        *,
-        username: str | None = None,
-        display_name: str | None = None,
-        preferences: dict | None = None,
-    ) -> None:
-        """Correct profile fields (DSR-3); a new username moves its claim in the same transaction."""
+    def update_profile(self, account: port.Account, correction: port.ProfileCorrection) -> None:
+        """Correct profile fields (DSR-3); a new username moves its claim in the same transaction.
+        Conflict when the username is taken or the account changed since `account` was read."""
         actions = []
-        if display_name is not None:
-            actions.append(User.display_name.set(display_name))
-        if preferences is not None:
-            actions.append(User.preferences.set(Preferences(**preferences)))
-        new_name = username if username is not None and username != user.username else None
+        if correction.display_name is not None:
+            actions.append(User.display_name.set(correction.display_name))
+        if correction.preferences is not None:
+            wanted = correction.preferences
+            actions.append(
+                User.preferences.set(
+                    Preferences(language=wanted.language, theme=wanted.theme, notifications=dict(wanted.notifications))
+                )
+            )
+        username = correction.username
+        new_name = username if username is not None and username != account.username else None
         if new_name is not None:
             actions.append(User.username.set(new_name))
         if not actions:
             return
+        user_id = account.user_id
         try:
             with self._transaction() as tx:
-                tx.update(user, actions=actions)
+                tx.update(_versioned(account), actions=actions)
                 if new_name is not None:
-                    claim = Claim(*Claim.key(USERNAME, new_name.lower()), user_id=user.user_id, owner_id=user.user_id)
-                    tx.save(claim, condition=Claim.pk.does_not_exist() | (Claim.user_id == user.user_id))
-                    if user.username and user.username.lower() != new_name.lower():
-                        tx.delete(Claim(*Claim.key(USERNAME, user.username.lower())))
+                    claim = Claim(*Claim.key(USERNAME, new_name.lower()), user_id=user_id, owner_id=user_id)
+                    tx.save(claim, condition=Claim.pk.does_not_exist() | (Claim.user_id == user_id))
+                    if account.username and account.username.lower() != new_name.lower():
+                        tx.delete(Claim(*Claim.key(USERNAME, account.username.lower())))
         except TransactWriteError as exc:
             raise errors.Conflict("That username is already in use, or the profile changed meanwhile.") from exc
 
-    def link_telegram(self, user: User, telegram_id: str) -> None:
+    def link_telegram(self, account: port.Account, telegram_id: str) -> None:
+        user_id = account.user_id
         try:
             with self._transaction() as tx:
-                tx.update(user, actions=[User.telegram_id.set(telegram_id)], condition=User.pk.exists())
-                claim = Claim(*Claim.key(TELEGRAM, telegram_id), user_id=user.user_id, owner_id=user.user_id)
-                tx.save(claim, condition=Claim.pk.does_not_exist() | (Claim.user_id == user.user_id))
-                if user.telegram_id and user.telegram_id != telegram_id:
-                    tx.delete(Claim(*Claim.key(TELEGRAM, user.telegram_id)))
+                tx.update(_versioned(account), actions=[User.telegram_id.set(telegram_id)], condition=User.pk.exists())
+                claim = Claim(*Claim.key(TELEGRAM, telegram_id), user_id=user_id, owner_id=user_id)
+                tx.save(claim, condition=Claim.pk.does_not_exist() | (Claim.user_id == user_id))
+                if account.telegram_id and account.telegram_id != telegram_id:
+                    tx.delete(Claim(*Claim.key(TELEGRAM, account.telegram_id)))
         except TransactWriteError as exc:
             raise _conflict([TELEGRAM]) from exc
 
-    def unlink_telegram(self, user: User) -> None:
+    def unlink_telegram(self, account: port.Account) -> None:
         """ACC-6: the Telegram id leaves both the user item and its claim."""
         with self._transaction() as tx:
-            tx.update(user, actions=[User.telegram_id.remove()], condition=User.pk.exists())
-            if user.telegram_id:
-                tx.delete(Claim(*Claim.key(TELEGRAM, user.telegram_id)))
+            tx.update(_versioned(account), actions=[User.telegram_id.remove()], condition=User.pk.exists())
+            if account.telegram_id:
+                tx.delete(Claim(*Claim.key(TELEGRAM, account.telegram_id)))
 
     # -- login codes (ACC-1) -----------------------------------------------------------------
-    def put_login_code(self, hashed_email: str, code_hash: str, *, attempts: int, expires_at: datetime) -> None:
+    def put_login_code(self, code: port.LoginCode, *, expires_at: datetime) -> None:
         LoginCode(
-            *LoginCode.key(hashed_email),
-            code_hash=code_hash,
-            attempts_left=attempts,
+            *LoginCode.key(code.hashed_email),
+            code_hash=code.code_hash,
+            attempts_left=code.attempts_left,
             created_at=clock.now(),
             expires_at=expires_at,
         ).save()
 
-    def get_login_code(self, hashed_email: str) -> LoginCode | None:
-        return LoginCode.get_live(*LoginCode.key(hashed_email), consistent_read=True)
+    def get_login_code(self, hashed_email: str) -> port.LoginCode | None:
+        record = LoginCode.get_live(*LoginCode.key(hashed_email), consistent_read=True)
+        if record is None:
+            return None
+        return port.LoginCode(hashed_email, record.code_hash, int(record.attempts_left))
 
-    def spend_login_attempt(self, code: LoginCode) -> bool:
+    def spend_login_attempt(self, hashed_email: str) -> bool:
         """Atomically use one attempt; False when none is left (or the code is gone)."""
+        pk, sk = LoginCode.key(hashed_email)
         try:
-            code.update(
+            self._table.update_item(
+                pk,
+                range_key=sk,
                 actions=[LoginCode.attempts_left.add(-1)],
                 condition=LoginCode.pk.exists() & (LoginCode.attempts_left > 0),
             )
@@ -213,8 +270,9 @@ class AccountsStore:
             *Session.key(token_hash), user_id=user_id, owner_id=user_id, created_at=clock.now(), expires_at=expires_at
         ).save()
 
-    def get_session(self, token_hash: str) -> Session | None:
-        return Session.get_live(*Session.key(token_hash))
+    def get_session(self, token_hash: str) -> port.Session | None:
+        record = Session.get_live(*Session.key(token_hash))
+        return port.Session(token_hash, record.user_id) if record else None
 
     def delete_session(self, token_hash: str) -> None:
         Session(*Session.key(token_hash)).delete()
@@ -228,32 +286,33 @@ class AccountsStore:
         return len(sessions)
 
     # -- API keys (ACC-5) ------------------------------------------------------------------
-    def put_api_key(self, *, key_id: str, user_id: str, name: str | None, secret_hash: str, scopes: set[str]) -> None:
-        key = ApiKey(
-            *ApiKey.key(key_id),
-            key_id=key_id,
-            user_id=user_id,
-            owner_id=user_id,
-            name=name,
-            secret_hash=secret_hash,
-            scopes=scopes,
+    def put_api_key(self, key: port.NewApiKey) -> None:
+        record = ApiKey(
+            *ApiKey.key(key.key_id),
+            key_id=key.key_id,
+            user_id=key.user_id,
+            owner_id=key.user_id,
+            name=key.name,
+            secret_hash=key.secret_hash,
+            scopes=set(key.scopes),
             created_at=clock.now(),
         )
         try:
-            key.save(condition=ApiKey.pk.does_not_exist())
+            record.save(condition=ApiKey.pk.does_not_exist())
         except PutError as exc:
             raise errors.Conflict("Key id collision; try again.") from exc
 
-    def get_api_key(self, key_id: str) -> ApiKey | None:
-        return ApiKey.get_live(*ApiKey.key(key_id))
+    def get_api_key(self, key_id: str) -> port.ApiKey | None:
+        record = ApiKey.get_live(*ApiKey.key(key_id))
+        return _api_key(record) if record else None
 
-    def api_keys_of(self, user_id: str) -> list[ApiKey]:
-        return list(ApiKey.by_owner.query(user_id, ApiKey.sk == ApiKey.SORT_KEY))
+    def api_keys_of(self, user_id: str) -> list[port.ApiKey]:
+        return [_api_key(k) for k in ApiKey.by_owner.query(user_id, ApiKey.sk == ApiKey.SORT_KEY)]
 
     def revoke_api_key(self, user_id: str, key_id: str) -> None:
-        key = ApiKey(*ApiKey.key(key_id))
+        """NotFound for a missing key and for someone else's (the two answer alike)."""
         try:
-            key.update(
+            ApiKey(*ApiKey.key(key_id)).update(
                 actions=[ApiKey.revoked_at.set(clock.now())],
                 condition=ApiKey.pk.exists() & (ApiKey.user_id == user_id),
             )

@@ -12,7 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support.auth import bearer, post_json
+from tests.support.auth import bearer, post_json, stored_user_item
 
 ISSUER = "https://accounts.google.com"
 CLIENT_ID = "local-only-client.apps.googleusercontent.com"
@@ -90,7 +90,6 @@ def _sign_in(client, token, nonce, birth_date="2000-01-01"):
 
 
 def test_acc3_verified_token_signs_up_keeping_only_email_name_picture(client, google, signing_key):
-    from chalicelib import wiring
 
     nonce = _nonce(client)
     response = _sign_in(client, id_token(signing_key, nonce), nonce)
@@ -101,7 +100,7 @@ def test_acc3_verified_token_signs_up_keeping_only_email_name_picture(client, go
         "Gina Example",
         "https://lh3.googleusercontent.com/a/photo",
     )
-    stored = wiring.accounts_store().get_user(me["user_id"]).attribute_values
+    stored = stored_user_item(me["user_id"])
     from_google = set(stored) - {"pk", "sk", "user_id", "owner_id", "status", "created_at", "version"}
     from_google -= {"email_verified", "minimum_age_attested", "age_attested_at", "processing_restricted"}
     assert from_google == {"email", "display_name", "picture"}
@@ -153,3 +152,18 @@ def test_google_sign_in_is_refused_where_the_profile_offers_none(client, google,
     assert client.http.post("/auth/google/nonce").status_code == 403
     response = _sign_in(client, id_token(signing_key, "n" * 16), "n" * 16)
     assert response.status_code == 403
+
+
+def test_ops3_a_cookie_session_uses_the_cookie_names_the_policy_declares(client, google, signing_key):
+    nonce = _nonce(client)
+    body = {"id_token": id_token(signing_key, nonce), "nonce": nonce, "birth_date": "2000-01-01", "session": "cookie"}
+    response = post_json(client, "/auth/google", body)
+    assert response.status_code == 200
+    set_cookie = response.headers["Set-Cookie"]
+    cookies = dict(
+        c.split(";", 1)[0].split("=", 1) for c in (set_cookie if isinstance(set_cookie, list) else [set_cookie])
+    )
+    assert set(cookies) == {"sessionid", "csrftoken"}  # promptpixels.toml, [[cookies]] with roles session and csrf
+    header = {"Cookie": f"sessionid={cookies['sessionid']}; csrftoken={cookies['csrftoken']}"}
+    assert client.http.get("/me", headers=header).status_code == 200
+    assert client.http.get("/me", headers={"Cookie": f"pk_session={cookies['sessionid']}"}).status_code == 401

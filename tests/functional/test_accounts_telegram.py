@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import clock
-from tests.support.auth import post_json, secrets_at_rest, sign_up
+from tests.support.auth import post_json, secrets_at_rest, sign_up, stored_user_item
 from tests.support.mail import allow_sending
 
 TELEGRAM_ID = "987654321"
@@ -82,11 +82,10 @@ def test_acc6_a_telegram_account_links_to_one_user_only(client, mail):
 
 
 def test_acc6_only_the_telegram_id_is_kept(client, mail):
-    from chalicelib import wiring
 
     signed = sign_up(client)
     _link(client, signed, widget())
-    stored = json.dumps(wiring.accounts_store().get_user(signed.user_id).attribute_values, default=str)
+    stored = json.dumps(stored_user_item(signed.user_id), default=str)
     assert TELEGRAM_ID in stored
     assert "tele_user" not in stored
     assert "Tele" not in stored

@@ -361,7 +361,7 @@ def _refused_as_rate_limited(response) -> None:
 
 def test_dsr7_requests_without_sign_in_are_limited_per_address(client, aws):
     from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
-    from chalicelib.domain.accounts.hashing import email_hash
+    from chalicelib.domain.ports.accounts import email_hash
     from chalicelib.store.models.abuse import RateCounter
 
     allow_sending()

@@ -85,6 +85,13 @@ def stored_user(email: str | None = None, *, email_verified: bool = True) -> Sig
     return SignedIn(user_id, email, bearer(issued.token), issued.token)
 
 
+def stored_user_item(user_id: str) -> dict:
+    """The user's item as DynamoDB holds it (every attribute written), not the domain's view of it."""
+    from chalicelib.store.models.accounts import User
+
+    return User.get(*User.key(user_id), consistent_read=True).attribute_values
+
+
 def secrets_at_rest(session, needles: list[str]) -> list[tuple[str, str]]:
     """Where any of the given raw secrets (IP, code, password, token, key) is stored; [] is clean."""
     from chalicelib import wiring

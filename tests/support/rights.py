@@ -64,6 +64,7 @@ def _json(value: Any) -> str:
 def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, Any]:
     """Leave a trace in every store a person can reach today; returns what was made."""
     from chalicelib import clock, wiring
+    from chalicelib.domain.ports.accounts import AbuseSignal
     from chalicelib.domain.ports.content import Upload
     from chalicelib.domain.uploads import PENDING_UPLOAD_TIME
     from chalicelib.profile.schema import Category
@@ -126,13 +127,14 @@ def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, 
 
     wiring.ledger().grant(user_id, 10, f"test-grant-{user_id}", "purchase", {"pack": "small"})
     wiring.abuse_store().record_signal(
-        event="sign_in",
-        ip_hash="f" * 64,
-        owner_id=user_id,
-        fingerprint_hash=None,
-        user_agent="test-agent",
-        accept_language="en",
-        sort=f"AT#{now.isoformat()}",
+        AbuseSignal(
+            event="sign_in",
+            ip_hash="f" * 64,
+            sort=f"AT#{now.isoformat()}",
+            owner_id=user_id,
+            user_agent="test-agent",
+            accept_language="en",
+        )
     )
 
     headers = person.headers
@@ -164,6 +166,7 @@ def seed_gallery(session: Any, user_id: str, count: int, image: bytes | None = N
     import os
 
     from chalicelib import clock, wiring
+    from chalicelib.domain.ports.accounts import NewAccount
     from chalicelib.profile.schema import Category
     from chalicelib.settings import get_settings
     from chalicelib.store.layout import object_key
@@ -171,7 +174,7 @@ def seed_gallery(session: Any, user_id: str, count: int, image: bytes | None = N
 
     settings, s3, now = get_settings(), session.client("s3"), clock.now()
     wiring.accounts_store().create_user(
-        user_id=user_id, email=f"bench-{user_id[:8]}@example.org", email_verified=True, minimum_age_attested=18
+        NewAccount(user_id, f"bench-{user_id[:8]}@example.org", email_verified=True, minimum_age_attested=18)
     )
     with GalleryImage.batch_write() as batch:
         for index in range(count):

@@ -10,8 +10,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from chalicelib import clock, errors
-from chalicelib.domain.accounts import age, api_keys, hashing, sessions, telegram
+from chalicelib.domain.accounts import age, api_keys, sessions, telegram
 from chalicelib.domain.accounts.abuse import ip_subject
+from chalicelib.domain.ports import accounts as hashing
 from chalicelib.profile.loader import load_profile
 
 BOT_TOKEN = "123456:unit-test-bot-token"

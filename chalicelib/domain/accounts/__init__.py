@@ -1,4 +1,5 @@
 """Accounts: sign-in by every method a profile enables, sessions, API keys, profile, abuse controls.
 
-Functions here take stores, gateways and the profile as arguments; nothing here touches AWS.
+Rules are functions over the accounts ports (chalicelib/domain/ports/accounts.py); routes reach
+them through one `AccountsService` (service.py). Nothing here touches AWS.
 """

@@ -2,7 +2,8 @@
 
 The IP address is only ever used as HMAC(secret, IP), with IPv6 folded to its /64, and an e-mail
 address as HMAC(secret, normalized address); neither is stored or logged raw. Other areas call
-`wiring.rate_limiter().check(route_class, ip)` or `.check_address(route_class, email)`.
+`wiring.rate_limiter().check(route_class, ip)`, `.check_address(route_class, email)` or
+`.check_subject(route_class, subject)`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.accounts.hashing import keyed_hash, network_of, normalize_email
+from chalicelib.domain.ports.accounts import AbuseSignal, AbuseStore, keyed_hash, network_of, normalize_email
 from chalicelib.errors import RateLimited
 from chalicelib.profile.schema import Category, Profile
 
@@ -22,7 +22,7 @@ COUNTER_GRACE = timedelta(hours=1)  # a counter outlives its window only briefly
 MAX_HEADER_CHARS = 512
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Limit:
     requests: int
     window_seconds: int
@@ -57,7 +57,9 @@ def address_subject(key: str, email: str) -> str:
 
 
 class RateLimiter:
-    def __init__(self, store: Any, ip_key: Callable[[], str], limits: dict[str, Limit] | None = None) -> None:
+    """Fixed-window counters per route class and subject; an IP counts only as its keyed hash (SEC-1)."""
+
+    def __init__(self, store: AbuseStore, ip_key: Callable[[], str], limits: dict[str, Limit] | None = None) -> None:
         self._store = store
         self._ip_key = ip_key
         self._limits = limits or ROUTE_LIMITS
@@ -86,7 +88,7 @@ class RateLimiter:
             raise RateLimited(f"Too many requests; try again in {retry_after} seconds.", retry_after=retry_after)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientTraits:
     ip: str
     user_agent: str | None = None
@@ -97,7 +99,7 @@ class ClientTraits:
 class AbuseSignals:
     """Sign-in signals for multi-account and bot detection, where the profile keeps them (SEC-1..3)."""
 
-    def __init__(self, store: Any, profile: Profile, ip_key: Callable[[], str]) -> None:
+    def __init__(self, store: AbuseStore, profile: Profile, ip_key: Callable[[], str]) -> None:
         self._store = store
         self._profile = profile
         self._ip_key = ip_key
@@ -107,13 +109,15 @@ class AbuseSignals:
             return False
         key = self._ip_key()
         self._store.record_signal(
-            event=event,
-            ip_hash=ip_subject(key, client.ip),
-            owner_id=user_id,
-            fingerprint_hash=keyed_hash(key, "fp:" + client.fingerprint) if client.fingerprint else None,
-            user_agent=(client.user_agent or "")[:MAX_HEADER_CHARS] or None,
-            accept_language=(client.accept_language or "")[:MAX_HEADER_CHARS] or None,
-            sort=f"{clock.now().isoformat()}#{event}#{secrets.token_hex(4)}",
+            AbuseSignal(
+                event=event,
+                ip_hash=ip_subject(key, client.ip),
+                sort=f"{clock.now().isoformat()}#{event}#{secrets.token_hex(4)}",
+                owner_id=user_id,
+                fingerprint_hash=keyed_hash(key, "fp:" + client.fingerprint) if client.fingerprint else None,
+                user_agent=(client.user_agent or "")[:MAX_HEADER_CHARS] or None,
+                accept_language=(client.accept_language or "")[:MAX_HEADER_CHARS] or None,
+            )
         )
         return True
 
@@ -121,24 +125,18 @@ class AbuseSignals:
 class UsageMeter:
     """Per-API-key daily counters (SEC-4), kept as long as the profile's usage_logs say."""
 
-    def __init__(self, store: Any, profile: Profile) -> None:
+    def __init__(self, store: AbuseStore, profile: Profile) -> None:
         self._store = store
         self._profile = profile
 
     def record(self, key_id: str, owner_id: str, *, volume_bytes: int = 0, units: int = 1) -> bool:
         if not self._profile.stores(Category.USAGE_LOGS):
             return False
-        day = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-        self._store.meter(key_id, owner_id, day, volume_bytes=volume_bytes, units=units)
+        self._store.meter(key_id, owner_id, clock.now().date(), volume_bytes=volume_bytes, units=units)
         return True
 
     def usage(self, key_id: str) -> list[dict]:
         return [
-            {
-                "day": c.sk.split("#", 1)[1],
-                "requests": int(c.requests),
-                "volume_bytes": int(c.volume_bytes),
-                "units": int(c.units),
-            }
-            for c in self._store.usage(key_id)
+            {"day": d.day.isoformat(), "requests": d.requests, "volume_bytes": d.volume_bytes, "units": d.units}
+            for d in self._store.usage(key_id)
         ]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.accounts.hashing import same, token_hash
 from chalicelib.domain.accounts.methods import require_method
 from chalicelib.domain.accounts.sessions import API_KEY_PREFIX
-from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.domain.ports.accounts import Account, AccountStore, ApiKey, NewApiKey, same, token_hash
+from chalicelib.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.profile.schema import Profile
 
 SCOPES = frozenset({"generate", "gallery", "uploads", "usage"})
@@ -29,7 +28,9 @@ def parse_key(raw: str) -> tuple[str, str] | None:
     return key_id, raw
 
 
-def create_key(store: Any, profile: Profile, user: Any, *, name: str | None, scopes: list[str] | None) -> dict:
+def create_key(
+    store: AccountStore, profile: Profile, user: Account, *, name: str | None, scopes: list[str] | None
+) -> dict:
     require_method(profile, "api_key")
     if profile.sign_in.api_requires_verified_email and not user.email_verified:
         raise Forbidden("Verify your email address before creating an API key.", details={"reason": "email_unverified"})
@@ -42,28 +43,28 @@ def create_key(store: Any, profile: Profile, user: Any, *, name: str | None, sco
     key_id = secrets.token_hex(5)
     prefix = f"{API_KEY_PREFIX}{key_id}"
     whole = f"{prefix}_{secrets.token_urlsafe(32)}"  # returned once, never stored
-    store.put_api_key(key_id=key_id, user_id=user.user_id, name=name, secret_hash=token_hash(whole), scopes=set(wanted))
+    store.put_api_key(NewApiKey(key_id, user.user_id, token_hash(whole), wanted, name))
     return {"id": key_id, "prefix": prefix, "key": whole, "name": name, "scopes": sorted(wanted)}
 
 
-def describe(key: Any) -> dict:
+def describe(key: ApiKey) -> dict:
     return {
         "id": key.key_id,
         "prefix": f"{API_KEY_PREFIX}{key.key_id}",
         "name": key.name,
-        "scopes": sorted(key.scopes or ()),
+        "scopes": sorted(key.scopes),
         "created_at": key.created_at.isoformat(),
         "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
         "revoked": key.revoked_at is not None,
     }
 
 
-def list_keys(store: Any, user_id: str) -> list[dict]:
+def list_keys(store: AccountStore, user_id: str) -> list[dict]:
     return [describe(k) for k in sorted(store.api_keys_of(user_id), key=lambda k: k.created_at)]
 
 
-def key_record(store: Any, raw: str) -> Any:
-    """The live, unrevoked key record matching a presented key, or None; notes when it was used."""
+def live_key(store: AccountStore, raw: str) -> ApiKey | None:
+    """The live, unrevoked key matching a presented key, or None; notes when it was used."""
     parsed = parse_key(raw)
     if parsed is None:
         return None
@@ -76,9 +77,7 @@ def key_record(store: Any, raw: str) -> Any:
     return key
 
 
-def ensure_owner(key: Any, user_id: str) -> None:
+def ensure_owner(key: ApiKey | None, user_id: str) -> None:
     """Someone else's key answers exactly like a missing one."""
-    from chalicelib.errors import NotFound
-
     if key is None or key.user_id != user_id:
         raise NotFound("No such API key.")

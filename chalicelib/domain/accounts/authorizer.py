@@ -7,10 +7,9 @@ Cookie-authenticated state changes must echo the CSRF token (double submit, boun
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from chalicelib.domain.accounts import api_keys, sessions
-from chalicelib.domain.accounts.hashing import same
+from chalicelib.domain.ports.accounts import ACTIVE, Account, AccountStore, same
 from chalicelib.errors import Forbidden, Unauthenticated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -24,7 +23,7 @@ OPERATOR = "operator"  # an operator key, checked by the route
 USER_LEVEL = api_keys.SCOPES | {SIGNED_IN}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Credentials:
     bearer: str | None = None
     api_key: str | None = None
@@ -35,22 +34,22 @@ class Credentials:
     needs: str | None = None  # what the route asks of its caller (api/access.py); None: undeclared
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Authenticated:
-    user: Any
+    user: Account
     via: str  # "session" | "api_key"
     scopes: frozenset[str]
     session_token: str | None = None
     api_key_id: str | None = None
 
 
-def _check_csrf(credentials: Credentials, token: str) -> None:
+def _check_csrf(credentials: Credentials, token: str, csrf_cookie: str) -> None:
     if credentials.method.upper() in SAFE_METHODS:
         return
     expected = sessions.csrf_token_for(token)
     header, cookie = credentials.csrf_header or "", credentials.csrf_cookie or ""
     if not (same(header, expected) and same(cookie, expected)):
-        raise Forbidden("Missing or wrong CSRF token (send the pk_csrf cookie value as X-CSRF-Token).")
+        raise Forbidden(f"Missing or wrong CSRF token (send the {csrf_cookie} cookie value as X-CSRF-Token).")
 
 
 def check_route_access(needs: str | None, via: str, scopes: frozenset[str]) -> None:
@@ -65,31 +64,30 @@ def check_route_access(needs: str | None, via: str, scopes: frozenset[str]) -> N
     raise Forbidden("Sign in to do this; API keys cannot.", details={"reason": "session_required"})
 
 
-def authenticate(store: Any, credentials: Credentials) -> Authenticated:
+def authenticate(store: AccountStore, credentials: Credentials, *, csrf_cookie: str) -> Authenticated:
     """Two reads for a session or a key (credential item, then user item); a key also notes its use."""
     presented_key = credentials.api_key or (
         credentials.bearer if credentials.bearer and credentials.bearer.startswith(sessions.API_KEY_PREFIX) else None
     )
     if presented_key:
-        key = api_keys.key_record(store, presented_key)
+        key = api_keys.live_key(store, presented_key)
         if key is None:
             raise Unauthenticated("The API key is invalid or revoked.")
-        result = Authenticated(None, "api_key", frozenset(key.scopes or ()), api_key_id=key.key_id)
-        check_route_access(credentials.needs, result.via, result.scopes)
+        via, scopes, session_token, api_key_id = "api_key", key.scopes, None, key.key_id
         user_id = key.user_id
     else:
         token = credentials.bearer or credentials.session_cookie
         if not token:
             raise Unauthenticated("Sign in first.")
-        session = sessions.session_user(store, token)
+        session = sessions.session_of(store, token)
         if session is None:
             raise Unauthenticated("The session is invalid or has expired.")
         if not credentials.bearer:
-            _check_csrf(credentials, token)
-        result = Authenticated(None, "session", ALL_SCOPES, session_token=token)
-        check_route_access(credentials.needs, result.via, result.scopes)
+            _check_csrf(credentials, token, csrf_cookie)
+        via, scopes, session_token, api_key_id = "session", ALL_SCOPES, token, None
         user_id = session.user_id
+    check_route_access(credentials.needs, via, scopes)
     user = store.get_user(user_id)
-    if user is None or user.status != "active":
+    if user is None or user.status != ACTIVE:
         raise Unauthenticated("This account is not active.")
-    return Authenticated(user, result.via, result.scopes, result.session_token, result.api_key_id)
+    return Authenticated(user, via, scopes, session_token, api_key_id)

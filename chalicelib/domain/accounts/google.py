@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, timedelta
-from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.accounts.age import check_age
-from chalicelib.domain.accounts.hashing import token_hash
 from chalicelib.domain.accounts.methods import require_method
 from chalicelib.domain.accounts.users import create_account, ensure_active
+from chalicelib.domain.ports.accounts import AccountStore, GoogleVerifier, token_hash
 from chalicelib.errors import Forbidden, Unauthenticated
 from chalicelib.profile.schema import Profile
 
@@ -18,14 +17,22 @@ NONCE_MINUTES = 10
 PURPOSE = "google"
 
 
-def issue_nonce(store: Any, profile: Profile) -> str:
+def issue_nonce(store: AccountStore, profile: Profile) -> str:
     require_method(profile, "google")
     nonce = secrets.token_urlsafe(24)
     store.put_nonce(token_hash(nonce), PURPOSE, clock.now() + timedelta(minutes=NONCE_MINUTES))
     return nonce
 
 
-def sign_in(store: Any, profile: Profile, verifier: Any, *, id_token: str, nonce: str, birth_date: date | None) -> str:
+def sign_in(
+    store: AccountStore,
+    profile: Profile,
+    verifier: GoogleVerifier,
+    *,
+    id_token: str,
+    nonce: str,
+    birth_date: date | None,
+) -> str:
     """The user id signed in; creates the account (email, name, picture only) on first sign-in."""
     require_method(profile, "google")
     identity = verifier.verify(id_token, nonce)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, timedelta
-from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.accounts.age import check_age
-from chalicelib.domain.accounts.hashing import email_hash, keyed_hash, normalize_email, same
 from chalicelib.domain.accounts.sessions import close_all_sessions
 from chalicelib.domain.accounts.users import create_account, ensure_active
+from chalicelib.domain.ports.accounts import (
+    AccountStore,
+    LoginCode,
+    Mailer,
+    email_hash,
+    keyed_hash,
+    normalize_email,
+    same,
+)
 from chalicelib.errors import Forbidden, Unauthenticated
 from chalicelib.observability import logger
 from chalicelib.profile.schema import Profile
@@ -32,15 +39,15 @@ def code_hash(key: str, hashed_email: str, code: str, purpose: str = SIGN_IN) ->
     return keyed_hash(key, f"{tag}{hashed_email}:{code.strip()}")
 
 
-def request_code(store: Any, mail: Any, profile: Profile, *, code_key: str, email: str, purpose: str = SIGN_IN) -> None:
+def request_code(
+    store: AccountStore, mail: Mailer, profile: Profile, *, code_key: str, email: str, purpose: str = SIGN_IN
+) -> None:
     """Always the same outcome for the caller, whether or not the address has an account."""
     hashed = email_hash(email)
     code = new_code()
     minutes = profile.sign_in.login_code_minutes
     store.put_login_code(
-        hashed,
-        code_hash(code_key, hashed, code, purpose),
-        attempts=profile.sign_in.login_code_attempts,
+        LoginCode(hashed, code_hash(code_key, hashed, code, purpose), profile.sign_in.login_code_attempts),
         expires_at=clock.now() + timedelta(minutes=minutes),
     )
     mail.send(
@@ -53,7 +60,7 @@ def request_code(store: Any, mail: Any, profile: Profile, *, code_key: str, emai
 
 
 def redeem_code(
-    store: Any, profile: Profile, *, code_key: str, email: str, code: str, birth_date: date | None = None
+    store: AccountStore, profile: Profile, *, code_key: str, email: str, code: str, birth_date: date | None = None
 ) -> str:
     """The user id the code signs in, creating the (verified) account on first sign-in.
 
@@ -62,7 +69,7 @@ def redeem_code(
     mailed."""
     hashed = email_hash(email)
     record = store.get_login_code(hashed)
-    if record is None or not store.spend_login_attempt(record):
+    if record is None or not store.spend_login_attempt(hashed):
         raise Unauthenticated(_INVALID)
     confirms_password = same(record.code_hash, code_hash(code_key, hashed, code, CONFIRM_PASSWORD))
     if not confirms_password and not same(record.code_hash, code_hash(code_key, hashed, code)):
@@ -80,8 +87,7 @@ def redeem_code(
         raise Unauthenticated(_INVALID)  # a concurrent request used it
     if user_id is None:
         return create_account(store, profile, email=email, birth_date=birth_date, email_verified=True)
-    user = store.get_user(user_id, consistent=True)
-    ensure_active(user)
+    user = ensure_active(store.get_user(user_id, consistent=True))
     if not user.email_verified:
         revoke = bool(user.password_hash) and not confirms_password
         store.mark_email_verified(user_id, revoke_password=revoke)

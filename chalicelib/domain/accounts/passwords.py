@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.accounts import login_codes
 from chalicelib.domain.accounts.age import check_age
 from chalicelib.domain.accounts.methods import require_method
 from chalicelib.domain.accounts.users import create_account, ensure_active
+from chalicelib.domain.ports.accounts import Account, AccountStore, Mailer, PasswordHasher
 from chalicelib.errors import Forbidden, InvalidInput, Unauthenticated
 from chalicelib.profile.schema import Profile
 
@@ -24,10 +24,10 @@ def check_strength(password: str) -> None:
 
 
 def sign_up(
-    store: Any,
-    mail: Any,
+    store: AccountStore,
+    mail: Mailer,
     profile: Profile,
-    hasher: Any,
+    hasher: PasswordHasher,
     *,
     code_key: str,
     email: str,
@@ -56,7 +56,7 @@ def sign_up(
     login_codes.request_code(store, mail, profile, code_key=code_key, email=email, purpose=purpose)
 
 
-def sign_in(store: Any, profile: Profile, hasher: Any, *, email: str, password: str) -> str:
+def sign_in(store: AccountStore, profile: Profile, hasher: PasswordHasher, *, email: str, password: str) -> str:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     require_method(profile, "password")
@@ -72,7 +72,7 @@ def sign_in(store: Any, profile: Profile, hasher: Any, *, email: str, password: 
         raise Unauthenticated(_WRONG) from exc
     if stored is None:
         raise Unauthenticated(_WRONG)
-    ensure_active(user)
+    user = ensure_active(user)
     if not user.email_verified:  # ACC-10: the address is proven before the account is anyone's
         raise Forbidden(
             "Verify your email address with the code we sent before signing in.",
@@ -83,7 +83,9 @@ def sign_in(store: Any, profile: Profile, hasher: Any, *, email: str, password: 
     return user.user_id
 
 
-def change_password(store: Any, profile: Profile, hasher: Any, user: Any, *, current: str | None, new: str) -> None:
+def change_password(
+    store: AccountStore, profile: Profile, hasher: PasswordHasher, user: Account, *, current: str | None, new: str
+) -> None:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     require_method(profile, "password")
@@ -99,5 +101,5 @@ def change_password(store: Any, profile: Profile, hasher: Any, user: Any, *, cur
 _DUMMY: dict[int, str] = {}
 
 
-def _dummy_hash(hasher: Any) -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     return _DUMMY.setdefault(id(hasher), hasher.hash("not-a-real-password-for-timing"))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from chalicelib.errors import InvalidInput
+from chalicelib.domain.ports.accounts import Account, AccountStore, Preferences, ProfileCorrection
+from chalicelib.errors import InvalidInput, NotFound
 
 NOTIFICATION_KINDS = frozenset({"product_updates", "billing", "generation_done", "policy_changes"})
 
 
-def profile_view(user: Any) -> dict:
+def profile_view(user: Account) -> dict:
     prefs = user.preferences
     return {
         "user_id": user.user_id,
@@ -23,7 +22,7 @@ def profile_view(user: Any) -> dict:
         "preferences": {
             "language": prefs.language if prefs else None,
             "theme": prefs.theme if prefs else None,
-            "notifications": dict(prefs.notifications.as_dict()) if prefs and prefs.notifications else {},
+            "notifications": dict(prefs.notifications) if prefs else {},
         },
         "processing": {
             "restricted": bool(user.processing_restricted),
@@ -33,30 +32,45 @@ def profile_view(user: Any) -> dict:
     }
 
 
-def merged_preferences(user: Any, *, language=None, theme=None, notifications=None) -> dict | None:
+def merged_preferences(user: Account, *, language=None, theme=None, notifications=None) -> Preferences | None:
     """The full preferences after a partial change, or None when nothing changes."""
     if language is None and theme is None and notifications is None:
         return None
-    current = profile_view(user)["preferences"]
+    current = user.preferences or Preferences()
+    wanted = dict(current.notifications)
     if notifications is not None:
         unknown = sorted(set(notifications) - NOTIFICATION_KINDS)
         if unknown:
             raise InvalidInput(
                 "Unknown notification settings.", details={"unknown": unknown, "allowed": sorted(NOTIFICATION_KINDS)}
             )
-        current["notifications"] = {**current["notifications"], **notifications}
-    if language is not None:
-        current["language"] = language
-    if theme is not None:
-        current["theme"] = theme
-    return current
+        wanted.update(notifications)
+    return Preferences(
+        language=current.language if language is None else language,
+        theme=current.theme if theme is None else theme,
+        notifications=tuple(sorted(wanted.items())),
+    )
+
+
+def fresh_user(store: AccountStore, user_id: str) -> Account:
+    user = store.get_user(user_id, consistent=True)
+    if user is None:
+        raise NotFound("No such account.")
+    return user
 
 
 def update_profile(
-    store: Any, user_id: str, *, username=None, display_name=None, language=None, theme=None, notifications=None
+    store: AccountStore,
+    user_id: str,
+    *,
+    username=None,
+    display_name=None,
+    language=None,
+    theme=None,
+    notifications=None,
 ) -> dict:
     """Apply a partial correction to the freshest copy of the user (its version guards the write)."""
-    user = store.get_user(user_id, consistent=True)
+    user = fresh_user(store, user_id)
     preferences = merged_preferences(user, language=language, theme=theme, notifications=notifications)
-    store.update_profile(user, username=username, display_name=display_name, preferences=preferences)
-    return profile_view(store.get_user(user_id, consistent=True))
+    store.update_profile(user, ProfileCorrection(username=username, display_name=display_name, preferences=preferences))
+    return profile_view(fresh_user(store, user_id))

@@ -6,10 +6,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.accounts.hashing import token_hash
+from chalicelib.domain.ports.accounts import AccountStore, Session, token_hash
 from chalicelib.profile.schema import Profile
 
 API_KEY_PREFIX = "pk_"
@@ -28,7 +27,7 @@ def csrf_token_for(token: str) -> str:
     return hashlib.sha256(f"csrf:{token}".encode()).hexdigest()[:43]
 
 
-def open_session(store: Any, profile: Profile, user_id: str) -> IssuedSession:
+def open_session(store: AccountStore, profile: Profile, user_id: str) -> IssuedSession:
     token = "s_" + secrets.token_urlsafe(32)
     lifetime = timedelta(days=profile.sign_in.session_days)
     expires_at = clock.now() + lifetime
@@ -36,16 +35,16 @@ def open_session(store: Any, profile: Profile, user_id: str) -> IssuedSession:
     return IssuedSession(token, csrf_token_for(token), expires_at, int(lifetime.total_seconds()))
 
 
-def session_user(store: Any, token: str) -> Any:
-    """The live session record for a token, or None."""
+def session_of(store: AccountStore, token: str) -> Session | None:
+    """The live session for a token, or None."""
     if not token or token.startswith(API_KEY_PREFIX):
         return None
     return store.get_session(token_hash(token))
 
 
-def close_session(store: Any, token: str) -> None:
+def close_session(store: AccountStore, token: str) -> None:
     store.delete_session(token_hash(token))
 
 
-def close_all_sessions(store: Any, user_id: str) -> int:
+def close_all_sessions(store: AccountStore, user_id: str) -> int:
     return store.delete_sessions_of(user_id)

@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.domain.accounts.methods import require_method
 from chalicelib.domain.accounts.users import ensure_active
+from chalicelib.domain.ports.accounts import AccountStore
 from chalicelib.errors import Unauthenticated
 from chalicelib.profile.schema import Profile
 
@@ -40,18 +41,18 @@ def verified_telegram_id(data: dict[str, Any], bot_token: str) -> str:
     return telegram_id
 
 
-def link(store: Any, profile: Profile, user_id: str, data: dict[str, Any], bot_token: str) -> None:
+def link(store: AccountStore, profile: Profile, user_id: str, data: dict[str, Any], bot_token: str) -> None:
     require_method(profile, "telegram")
     telegram_id = verified_telegram_id(data, bot_token)
-    store.link_telegram(store.get_user(user_id, consistent=True), telegram_id)
+    store.link_telegram(ensure_active(store.get_user(user_id, consistent=True)), telegram_id)
 
 
-def unlink(store: Any, profile: Profile, user_id: str) -> None:
+def unlink(store: AccountStore, profile: Profile, user_id: str) -> None:
     require_method(profile, "telegram")
-    store.unlink_telegram(store.get_user(user_id, consistent=True))
+    store.unlink_telegram(ensure_active(store.get_user(user_id, consistent=True)))
 
 
-def sign_in(store: Any, profile: Profile, data: dict[str, Any], bot_token: str) -> str:
+def sign_in(store: AccountStore, profile: Profile, data: dict[str, Any], bot_token: str) -> str:
     require_method(profile, "telegram")
     user_id = store.find_user_id_by_telegram(verified_telegram_id(data, bot_token))
     if user_id is None:

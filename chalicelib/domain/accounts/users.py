@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.accounts.age import check_age
+from chalicelib.domain.ports.accounts import ACTIVE, Account, AccountStore, NewAccount
 from chalicelib.errors import Unauthenticated
 from chalicelib.profile.schema import Profile
 
@@ -17,7 +17,7 @@ def new_user_id() -> str:
 
 
 def create_account(
-    store: Any,
+    store: AccountStore,
     profile: Profile,
     *,
     email: str,
@@ -31,17 +31,20 @@ def create_account(
     attested = check_age(profile, birth_date, clock.now().date())
     user_id = new_user_id()
     store.create_user(
-        user_id=user_id,
-        email=email,
-        email_verified=email_verified,
-        minimum_age_attested=attested,
-        display_name=display_name,
-        picture=picture,
-        password_hash=password_hash,
+        NewAccount(
+            user_id=user_id,
+            email=email,
+            email_verified=email_verified,
+            minimum_age_attested=attested,
+            display_name=display_name,
+            picture=picture,
+            password_hash=password_hash,
+        )
     )
     return user_id
 
 
-def ensure_active(user: Any) -> None:
-    if user is None or user.status != "active":
+def ensure_active(user: Account | None) -> Account:
+    if user is None or user.status != ACTIVE:
         raise Unauthenticated("This account cannot sign in.")
+    return user

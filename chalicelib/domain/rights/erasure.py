@@ -9,13 +9,13 @@ resumes the same run.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.domain.ports.accounts import token_hash
 from chalicelib.domain.ports.rights import ErasureReceipt, ErasureRun, PersonalItem, Tombstone
 from chalicelib.domain.rights import failures, rights_requests
 from chalicelib.domain.rights.context import RightsContext
@@ -28,10 +28,6 @@ MAX_PASSES = 3
 # period (they expire by their own TTL), and the rights requests that prove the erasure was answered.
 DETACHED_TABLES = frozenset({"ledger", "logs"})
 DELETED_REQUEST_KINDS = ("EXPORT#", "CONTACT#")
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def grace_days(ctx: RightsContext) -> int:
@@ -68,7 +64,7 @@ def request_erasure(
             user_id=user_id,
             erasure_id=erasure_id,
             request_id=request_id,
-            cancel_hash=_hash(token),
+            cancel_hash=token_hash(token),
             created_at=now,
             expires_at=erase_after,
         )
@@ -87,7 +83,7 @@ def cancel_erasure(ctx: RightsContext, token: str) -> dict[str, Any]:
     """The emailed code proves identity while the account is disabled; valid only inside the grace."""
     user_id, _, _ = token.partition(".")
     tombstone = ctx.rights.get_tombstone(user_id) if user_id else None
-    if tombstone is None or not secrets.compare_digest(tombstone.cancel_hash, _hash(token)):
+    if tombstone is None or not secrets.compare_digest(tombstone.cancel_hash, token_hash(token)):
         raise InvalidInput("That cancel code is not valid, or the grace period has ended.")
     if not ctx.rights.delete_tombstone(tombstone):
         raise Gone("The grace period has ended; the erasure has started.")

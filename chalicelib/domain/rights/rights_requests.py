@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.accounts.hashing import same
 from chalicelib.domain.accounts.login_codes import code_hash
+from chalicelib.domain.ports.accounts import same
 from chalicelib.domain.ports.rights import RightsRequest
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
