@@ -182,3 +182,99 @@ def test_pay4_a_hold_settled_before_its_ttl_delete_is_left_alone(world):
     stale = ledger.holds["job-1"].hold
     assert service.release_lapsed_hold(stale) is False
     assert ledger.balance("u1") == 2
+
+
+MONTHLY = "price_local_plan_monthly"
+SUBSCRIPTION_EVENTS = (
+    "checkout.session.completed",
+    "invoice.paid",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+)
+
+
+def _paid_subscription(provider, *, dispute: str, refunded: int = 750) -> dict[str, str]:
+    """Stripe's final state for a monthly plan's first invoice, half refunded and disputed: every
+    handler re-reads these objects, so only the order of the deliveries differs between runs."""
+    intent, charge = "pi_sub", "ch_sub"
+    provider.objects.update(
+        {
+            "cs_sub": {
+                "id": "cs_sub",
+                "client_reference_id": "u1",
+                "payment_status": "paid",
+                "status": "complete",
+                "mode": "subscription",
+                "amount_total": 1500,
+                "currency": "eur",
+                "subscription": "sub_1",
+                "customer": "cus_1",
+                "line_items": {"data": [{"price": {"id": MONTHLY}, "quantity": 1}]},
+            },
+            "sub_1": {
+                "id": "sub_1",
+                "status": "active",
+                "metadata": {"user_id": "u1"},
+                "items": {"data": [{"price": {"id": MONTHLY}, "quantity": 1}]},
+            },
+            "in_1": {
+                "id": "in_1",
+                "status": "paid",
+                "billing_reason": "subscription_create",
+                "amount_paid": 1500,
+                "currency": "eur",
+                "customer": "cus_1",
+                "payment_intent": intent,
+                "parent": {"subscription_details": {"subscription": "sub_1"}},
+            },
+            intent: {"id": intent, "latest_charge": charge},
+            charge: {"id": charge, "payment_intent": intent, "amount_refunded": refunded},
+            "dp_sub": {"id": "dp_sub", "charge": charge, "payment_intent": intent, "status": dispute, "created": 1},
+        }
+    )
+    return {
+        "checkout.session.completed": "cs_sub",
+        "invoice.paid": "in_1",
+        "charge.refunded": charge,
+        "charge.dispute.created": "dp_sub",
+        "charge.dispute.closed": "dp_sub",
+    }
+
+
+def _final_state(ledger, payments) -> dict:
+    stored = payments.payment("in_1")
+    return {
+        "balance": ledger.balance("u1"),
+        "unrecovered": ledger.unrecovered("u1"),
+        "entries": [(e.kind, e.amount, e.reason, e.balance_after) for e in ledger.entries("u1").entries],
+        "settlement": stored.settlement if stored else None,
+    }
+
+
+@pytest.mark.parametrize(("dispute", "balance"), [("won", 500), ("lost", 0)])
+def test_pay4_every_order_of_a_subscription_payments_events_ends_in_one_state(dispute, balance):
+    """All 120 orders of {checkout completed, invoice paid, charge refunded, dispute created, dispute
+    closed} for one subscription payment, each on fresh ports, end in one state (PAY-4)."""
+    states = {}
+    for order in itertools.permutations(SUBSCRIPTION_EVENTS):
+        ledger = FakeLedger()
+        payments = FakePayments(ledger)
+        provider = FakePaymentProvider()
+        service = BillingService(
+            ledger=ledger,
+            payments=payments,
+            provider=lambda provider=provider: provider,
+            catalogue=load_catalogue("local"),
+            public_base_url="https://app.example",
+        )
+        objects = _paid_subscription(provider, dispute=dispute)
+        for event_type in order:
+            _deliver(service, event_type, objects[event_type])
+        states[order] = _final_state(ledger, payments)
+    assert len(states) == 120
+    first = next(iter(states.values()))
+    assert first["balance"] == balance
+    assert first["settlement"].refunded_amount == 750
+    different = [order for order, state in states.items() if state != first]
+    assert different == [], (first, states[different[0]] if different else None)
