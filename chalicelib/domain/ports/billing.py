@@ -220,13 +220,6 @@ class PaymentProvider(Protocol):
 
     def disputes_for_charge(self, charge_id: str) -> list[dict]: ...
 
-    # Declared for the rails to come; no flow calls them yet.
-    def refund(self, payment_intent_id: str, amount: int | None = None) -> dict: ...
-
-    def cancel_subscription(self, subscription_id: str) -> dict: ...
-
-    def delete_customer(self, customer_id: str) -> None: ...
-
 
 def as_details(details: Mapping | None) -> tuple[tuple[str, Any], ...]:
     """Entry details as sorted pairs (hashable, stable)."""
