@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib import errors
+from chalicelib.observability import lambda_context
 
 
 class PowertoolsIdempotency:
@@ -37,6 +38,9 @@ class PowertoolsIdempotency:
             hash_function="sha256",
             use_local_cache=False,
         )
+        if (context := lambda_context.get()) is not None:
+            # An in-progress record then expires with the invocation, not after the whole window.
+            config.register_lambda_context(context)
         once = idempotent_function(
             function, data_keyword_argument="attempt", persistence_store=self._persistence_store(), config=config
         )

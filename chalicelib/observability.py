@@ -7,6 +7,7 @@ addresses, and the values of keys that carry prompts, secrets or contact data.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -100,12 +101,20 @@ def _logging_middleware() -> Any:
     return ConvertToMiddleware(logger.inject_lambda_context(clear_state=True))
 
 
+# The current invocation's Lambda context, for what needs its remaining time (idempotency).
+lambda_context: ContextVar[Any] = ContextVar("lambda_context", default=None)
+
+
 def _log_context(event: Any, get_response: Any) -> Any:
     # A handler invoked without a Lambda context (a direct call in a test) has nothing to inject.
     context = getattr(event, "lambda_context", None) or getattr(event, "context", None)
     if context is None:
         return get_response(event)
-    return _logging_middleware()(event, get_response)
+    token = lambda_context.set(context)
+    try:
+        return _logging_middleware()(event, get_response)
+    finally:
+        lambda_context.reset(token)
 
 
 def register(app: Any) -> None:
