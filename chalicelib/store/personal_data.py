@@ -12,14 +12,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from itertools import accumulate, islice
 from typing import IO, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer
 
 from chalicelib.domain.ports.rights import PersonalItem, StoredObject
 from chalicelib.profile.schema import Category
 from chalicelib.settings import Settings
 from chalicelib.store import layout
 
-DYNAMO_BATCH = 25
 S3_BATCH = 1000
 QUERY_PAGE = 1000  # items per query page: bounds memory (a 1 MB page parses to several MB of dicts)
 PART_SIZE = 5 * 1024 * 1024  # S3's minimum part size (except the last): the least memory held
@@ -33,7 +32,6 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 _DESERIALIZER = TypeDeserializer()
-_SERIALIZER = TypeSerializer()
 
 
 def _personal_item(table: str, item: dict[str, Any]) -> PersonalItem:
@@ -41,11 +39,6 @@ def _personal_item(table: str, item: dict[str, Any]) -> PersonalItem:
     fields = {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
     pk, sk = fields["pk"], fields["sk"]
     return PersonalItem(table=table, kind=sk.split("#", 1)[0].lower(), key=(pk, sk), fields=fields)
-
-
-def _dynamo_key(key: tuple[str, str]) -> dict[str, Any]:
-    pk, sk = key
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
 class PersonalDataStore:
@@ -72,21 +65,26 @@ class PersonalDataStore:
                     yield _personal_item(table, item)
 
     def delete_items(self, table: str, keys: Iterable[tuple[str, str]]) -> int:
-        return self._batch_write(table, ({"DeleteRequest": {"Key": _dynamo_key(key)}} for key in keys))
+        deleted = 0
+        with self._table(table).batch_writer() as batch:
+            for pk, sk in keys:
+                batch.delete_item(Key={"pk": pk, "sk": sk})
+                deleted += 1
+        return deleted
 
     def put_items(self, table: str, items: Iterable[Mapping[str, Any]]) -> int:
-        serialized = ({name: _SERIALIZER.serialize(value) for name, value in item.items()} for item in items)
-        return self._batch_write(table, ({"PutRequest": {"Item": item}} for item in serialized))
-
-    def _batch_write(self, table: str, requests: Iterable[dict[str, Any]]) -> int:
-        name = self.settings.table_name(table)
         written = 0
-        for batch in chunks(requests, DYNAMO_BATCH):
-            pending = {name: batch}
-            while pending:  # DynamoDB may hand back part of a batch under load; resend just that
-                pending = self.dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-            written += len(batch)
+        with self._table(table).batch_writer() as batch:
+            for item in items:
+                batch.put_item(Item=dict(item))
+                written += 1
         return written
+
+    def _table(self, table: str) -> Any:
+        """boto3's batch writer sends 25 items a call and resends what DynamoDB hands back unprocessed."""
+        import boto3
+
+        return boto3.resource("dynamodb", region_name=self.settings.region).Table(self.settings.table_name(table))
 
     # -- objects -----------------------------------------------------------------------------------
     def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[StoredObject]:
