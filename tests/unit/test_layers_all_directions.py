@@ -142,3 +142,18 @@ def test_no_import_cycles_not_even_through_function_level_imports():
 
 def test_the_cycle_finder_finds_a_cycle_through_three_modules():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+@pytest.mark.parametrize("folder", ["tests/domain", "tests/fakes"])
+def test_domain_tests_and_fakes_run_without_aws(folder):
+    """The domain suite proves business rules on the in-memory fakes: no moto, no SDK, no store
+    (but the object layout, plain data the fakes share so their keys match the adapters')."""
+    forbidden = ("moto", "boto3", "botocore", "pynamodb")
+    forbidden += ("chalicelib.store", "chalicelib.wiring", "chalicelib.gateways")
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for name in _imports(path)
+        if any(_matches(name, prefix) for prefix in forbidden) and not _matches(name, "chalicelib.store.layout")
+    ]
+    assert offenders == []
