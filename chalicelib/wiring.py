@@ -100,7 +100,7 @@ def accounts_store():
     from chalicelib.store.accounts import AccountsStore
 
     bound_models()
-    return AccountsStore()
+    return AccountsStore(subject_key=_ip_hash_key)
 
 
 @lru_cache(maxsize=1)
