@@ -195,10 +195,10 @@ def rights_service():
         email=email(),
         export_workflow=workflow("export"),
         erasure_workflow=workflow("erasure"),
-        ledger=ledger(),
         idempotency=PowertoolsIdempotency(idempotency_store),
         limiter=rate_limiter(),
         code_key=lambda: secret("login-code-key"),
+        subject_key=_ip_hash_key,
         grace_days_override=settings.grace_days_override,
         public_base_url=settings.public_base_url,
     )

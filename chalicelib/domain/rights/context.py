@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from chalicelib.domain.ports.rights import (
     AddressLimiter,
     Idempotency,
-    LedgerPseudonymizer,
     Mailer,
     PersonalData,
     RightsRecords,
@@ -27,9 +26,9 @@ class RightsContext:
     email: Mailer
     export_workflow: WorkflowStarter
     erasure_workflow: WorkflowStarter
-    ledger: LedgerPseudonymizer
     idempotency: Idempotency
     limiter: AddressLimiter  # SEC-1: guesses at an emailed request's code count against the address
     code_key: Callable[[], str]  # the login codes' server secret, read on first use (DSR-7)
+    subject_key: Callable[[], str]  # the secret of every identifier hash in a key (DSR-13)
     grace_days_override: int | None = None
     public_base_url: str = ""
