@@ -52,10 +52,14 @@ def _personal_item(table: str, item: dict[str, Any]) -> PersonalItem:
 class PersonalDataStore:
     """Implements `ports.PersonalData` (DSR-1, DSR-4): items as plain values, objects by key."""
 
-    def __init__(self, *, dynamodb: Any, s3: Any, settings: Settings) -> None:
+    def __init__(self, *, dynamodb: Any, s3: Any, settings: Settings, tables: Mapping[str, str] | None = None) -> None:
         self.dynamodb = dynamodb
         self.s3 = s3
         self.settings = settings
+        self.tables = dict(tables or {})  # logical -> physical, for tables restored under another name
+
+    def table_name(self, table: str) -> str:
+        return self.tables.get(table) or self.table_name(table)
 
     # -- tables ----------------------------------------------------------------------------------
     def record_kinds(self) -> list[RecordKind]:
@@ -78,7 +82,7 @@ class PersonalDataStore:
         for table, pks in sorted(partitions.items()):
             for pk in sorted(pks):
                 pages = self.dynamodb.get_paginator("query").paginate(
-                    TableName=self.settings.table_name(table),
+                    TableName=self.table_name(table),
                     KeyConditionExpression="pk = :pk",
                     ExpressionAttributeValues={":pk": {"S": pk}},
                     ConsistentRead=True,
@@ -92,7 +96,7 @@ class PersonalDataStore:
                 yield from self._batch_get(table, batch)
 
     def _batch_get(self, table: str, keys: list[tuple[str, str]]) -> Iterator[PersonalItem]:
-        name = self.settings.table_name(table)
+        name = self.table_name(table)
         request = {name: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys], "ConsistentRead": True}}
         while request:
             response = self.dynamodb.batch_get_item(RequestItems=request)
@@ -100,11 +104,20 @@ class PersonalDataStore:
                 yield _personal_item(table, item)
             request = response.get("UnprocessedKeys") or {}
 
+    def scan_items(self, table: str) -> Iterator[PersonalItem]:
+        """Every item of a table (a restore's replay only: DSR-13), a page at a time."""
+        pages = self.dynamodb.get_paginator("scan").paginate(
+            TableName=self.table_name(table), PaginationConfig={"PageSize": QUERY_PAGE}
+        )
+        for page in pages:
+            for item in page["Items"]:
+                yield _personal_item(table, item)
+
     def owned_items(self, user_id: str, tables: Iterable[str] = tuple(layout.TABLES)) -> Iterator[PersonalItem]:
         for table in tables:
             paginator = self.dynamodb.get_paginator("query")
             pages = paginator.paginate(
-                TableName=self.settings.table_name(table),
+                TableName=self.table_name(table),
                 IndexName="by_owner",
                 KeyConditionExpression="owner_id = :owner",
                 ExpressionAttributeValues={":owner": {"S": user_id}},
@@ -134,7 +147,7 @@ class PersonalDataStore:
         """boto3's batch writer sends 25 items a call and resends what DynamoDB hands back unprocessed."""
         import boto3
 
-        return boto3.resource("dynamodb", region_name=self.settings.region).Table(self.settings.table_name(table))
+        return boto3.resource("dynamodb", region_name=self.settings.region).Table(self.table_name(table))
 
     # -- objects -----------------------------------------------------------------------------------
     def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[StoredObject]:

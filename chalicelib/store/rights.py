@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError
@@ -31,6 +31,11 @@ from chalicelib.store.models.rights import (
     RightsRequest,
     Tombstone,
 )
+
+
+def _time_key(moment: datetime) -> str:
+    """Fixed-width UTC time, so keys sort in time order."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _user_pk(user_id: str) -> str:
@@ -378,7 +383,7 @@ class RightsStore:
     def add_erased(self, erased: ports.ErasedSubject, *, keep_days: int) -> None:
         ErasedSubject(
             ErasedSubject.PARTITION,
-            f"{erased.erased_at.isoformat()}#{erased.subject_hash}",
+            f"{_time_key(erased.erased_at)}#{erased.subject_hash}",
             subject_hash=erased.subject_hash,
             erased_at=erased.erased_at,
             expires_at=erased.erased_at + timedelta(days=keep_days),
@@ -387,7 +392,7 @@ class RightsStore:
     def erased_since(self, since: datetime) -> list[ports.ErasedSubject]:
         """Erasures from `since` on (the restored backup's time): the ones a restore would undo."""
         records = ErasedSubject.query(
-            ErasedSubject.PARTITION, ErasedSubject.sk >= since.isoformat(), consistent_read=True
+            ErasedSubject.PARTITION, ErasedSubject.sk >= _time_key(since), consistent_read=True
         )
         return [ports.ErasedSubject(subject_hash=r.subject_hash, erased_at=r.erased_at) for r in records]
 

@@ -244,6 +244,11 @@ class FakePersonalData:
             if fields.get("owner_id") == user_id:
                 yield self._item(table, pk, sk, fields)
 
+    def scan_items(self, table: str) -> Iterator[PersonalItem]:
+        for (t, pk, sk), fields in sorted(self.items.items()):
+            if t == table:
+                yield self._item(t, pk, sk, fields)
+
     def subject_items(self, subject: Subject) -> Iterator[PersonalItem]:
         """Items under keys derived from the person: their partitions, hashes and captured ids."""
         derived = {f"USER#{subject.user_id}", f"ACCOUNT#{subject.user_id}"}
