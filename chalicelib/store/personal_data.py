@@ -59,7 +59,7 @@ class PersonalDataStore:
         self.tables = dict(tables or {})  # logical -> physical, for tables restored under another name
 
     def table_name(self, table: str) -> str:
-        return self.tables.get(table) or self.table_name(table)
+        return self.tables.get(table) or self.settings.table_name(table)
 
     # -- tables ----------------------------------------------------------------------------------
     def record_kinds(self) -> list[RecordKind]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from chalicelib import clock
-from chalicelib.domain.ports.accounts import email_hash, user_hash
+from chalicelib.domain.ports.accounts import email_hash, erased_hash, user_hash
 from chalicelib.domain.ports.rights import StoredObject
 from chalicelib.domain.rights import erasure, erasure_plan
 from chalicelib.errors import Conflict, InvalidInput
@@ -149,7 +149,7 @@ def test_dsr4_pay3_the_workflow_leaves_nothing_tied_to_the_person_and_keeps_what
     assert state["erasure_id"] not in world.outbox.sent[-1][2]
     assert receipt.receipt_id in world.outbox.sent[-1][2]
     ((erased, days),) = world.records.erased  # DSR-13: only a keyed hash of the id, for the backup window
-    assert (erased.subject_hash, days) == (user_hash(key, "u1"), world.context.profile.backups.days)
+    assert (erased.subject_hash, days) == (erased_hash(key, "u1"), world.context.profile.backups.days)
     assert world.records.get_run(state["erasure_id"]) is None  # the address it held is gone
 
 

@@ -34,6 +34,12 @@ def user_hash(key: str, user_id: str) -> str:
     return keyed_hash(key, "user:" + user_id)
 
 
+def erased_hash(key: str, user_id: str) -> str:
+    """What an erasure keeps for the backup window (DSR-13): no live key is derived this way, so it
+    finds nothing but the same person's items in a restored backup."""
+    return keyed_hash(key, "erased:" + user_id)
+
+
 def token_hash(token: str) -> str:
     """Session tokens, API key secrets, nonces and webhook or cancel tokens carry 128 bits or more of
     randomness: a plain SHA-256 suffices to store them (ACC-5)."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
-from chalicelib.domain.ports.accounts import email_hash, token_hash, user_hash
+from chalicelib.domain.ports.accounts import email_hash, erased_hash, token_hash, user_hash
 from chalicelib.domain.ports.rights import (
     CapturedIds,
     ErasedSubject,
@@ -284,7 +284,7 @@ def receipt(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     }
     now = clock.now()
     ctx.rights.add_erased(
-        ErasedSubject(subject_hash=user_hash(ctx.subject_key(), run.user_id), erased_at=now),
+        ErasedSubject(subject_hash=erased_hash(ctx.subject_key(), run.user_id), erased_at=now),
         keep_days=ctx.profile.backups.days,
     )
     ctx.rights.put_receipt(

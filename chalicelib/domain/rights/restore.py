@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
-from chalicelib.domain.ports.accounts import user_hash
+from chalicelib.domain.ports.accounts import erased_hash, user_hash
 from chalicelib.domain.ports.rights import ErasedSubject
 from chalicelib.domain.rights import erasure_plan
 from chalicelib.domain.rights.context import RightsContext
@@ -31,6 +31,7 @@ def replay(ctx: RightsContext, erased: Iterable[ErasedSubject], tables: Iterable
     """Erase again, in the restored `tables`, everyone in `erased`. Returns counts by fate."""
     key = ctx.subject_key()
     hashes = {e.subject_hash for e in erased}
+    erased_ids: dict[str, str] = {}  # a counter keyed by a user hash belongs to the same person
     fates = erasure_plan.plan(ctx.profile, ctx.personal.record_kinds())
     pseudonyms: dict[str, str] = {}
     counts: Counter[str] = Counter()
@@ -38,8 +39,9 @@ def replay(ctx: RightsContext, erased: Iterable[ErasedSubject], tables: Iterable
         doomed: list[tuple[str, str]] = []
         for item in list(ctx.personal.scan_items(table)):
             owner = item.fields.get("owner_id") or item.fields.get("user_id")
-            keyed_by_hash = any(part in hashes for part in item.key[0].split("#"))
-            if not keyed_by_hash and not (isinstance(owner, str) and user_hash(key, owner) in hashes):
+            if isinstance(owner, str) and erased_hash(key, owner) in hashes:
+                erased_ids[user_hash(key, owner)] = owner
+            elif not any(part in erased_ids for part in item.key[0].split("#")):
                 continue
             fate, personal = fates.get(item.record or "", (Fate.DELETE, ()))
             if fate is Fate.DELETE or not isinstance(owner, str):
