@@ -5,7 +5,9 @@ back people erased since the restore point. Each erasure leaves only `ErasedSubj
 of the user id and the time, kept exactly that long. Before a restored table serves anyone, the
 replay reads it whole and applies the same plan to every item whose owner hashes to an erased
 subject: deleted, or detached under a fresh pseudonym (the one an erasure used is not kept).
-Counters keyed by such a hash go too. README, "Restoring a backup", gives the steps.
+Counters keyed by such a hash go too, and so does every item whose TTL has passed: the live table
+has forgotten it, and short-lived items keyed by an address's keyed hash (login codes, rate
+counters) have no owner to recognise. README, "Restoring a backup", gives the steps.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
+from chalicelib import clock
 from chalicelib.domain.ports.accounts import erased_hash, user_hash
 from chalicelib.domain.ports.rights import ErasedSubject
 from chalicelib.domain.rights import erasure_plan
@@ -35,10 +38,15 @@ def replay(ctx: RightsContext, erased: Iterable[ErasedSubject], tables: Iterable
     fates = erasure_plan.plan(ctx.profile, ctx.personal.record_kinds())
     pseudonyms: dict[str, str] = {}
     counts: Counter[str] = Counter()
+    now = int(clock.now().timestamp())
     for table in tables:
         doomed: list[tuple[str, str]] = []
         for item in list(ctx.personal.scan_items(table)):
             owner = item.fields.get("owner_id") or item.fields.get("user_id")
+            if (item.fields.get("expires_at") or now + 1) <= now:
+                doomed.append(item.key)
+                counts["expired"] += 1
+                continue
             if isinstance(owner, str) and erased_hash(key, owner) in hashes:
                 erased_ids[user_hash(key, owner)] = owner
             elif not any(part in erased_ids for part in item.key[0].split("#")):
