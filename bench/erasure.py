@@ -55,8 +55,10 @@ def erase_once(count: int) -> dict[str, float]:
     from chalicelib import wiring
     from chalicelib.domain.rights import erasure
     from chalicelib.settings import get_settings
+    from chalicelib.store import secrets
     from infra.description import describe
-    from infra.provision import provision_storage
+    from infra.local_secrets import LOCAL_SECRETS
+    from infra.provision import provision_storage, put_local_parameters
     from tests.support.rights import CapturingStarter, run_erasure, seed_gallery
 
     wiring.reset()
@@ -64,6 +66,8 @@ def erase_once(count: int) -> dict[str, float]:
         session = boto3.Session(region_name=get_settings().region)
         provision_storage(session, describe(get_settings(), wiring.profile()))
         session.client("ses").verify_email_identity(EmailAddress=get_settings().email_sender)
+        put_local_parameters(session, get_settings().parameter_prefix, LOCAL_SECRETS)
+        secrets.clear_cache()
         wiring.bound_models()
         user_id = uuid.uuid4().hex
         seed_gallery(session, user_id, count)
