@@ -38,7 +38,8 @@ def _stored_traces(world, user_id="u1"):
     image = f"generated/{user_id}/g1"
     job = {"pk": "GEN#g1", "sk": "JOB", "owner_id": user_id, "gen_id": "g1", "stored_key": image, "cost": 1}
     personal.add_item("content", job)
-    personal.add_item("content", {"pk": "SHARE#s1", "sk": "LINK#g1", "owner_id": user_id, "share_id": "s1"})
+    share = {"pk": "SHARE#s1", "sk": "LINK#g1", "owner_id": user_id, "share_id": "s1", "gen_id": "g1"}
+    personal.add_item("content", share)
     personal.add_item(
         "ledger", {"pk": f"ACCOUNT#{user_id}", "sk": f"ENTRY#1#{user_id}", "owner_id": user_id, "n": 3}
     )

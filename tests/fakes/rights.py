@@ -255,7 +255,8 @@ class FakePersonalData:
         derived |= {f"LOGINCODE#{subject.email_hash}"} if subject.email_hash else set()
         hashes = (subject.email_hash, subject.user_hash)
         derived |= {f"RATE#{route}#{h}" for route in subject.rate_route_classes for h in hashes}
-        derived |= {f"SHARE#{s}" for s in subject.captured.share_ids} | {f"GEN#{g}" for g in subject.captured.gen_ids}
+        derived |= {f"SHARE#{s.split('/')[0]}" for s in subject.captured.share_ids}
+        derived |= {f"GEN#{g}" for g in subject.captured.gen_ids}
         for (table, pk, sk), fields in sorted(self.items.items()):
             if pk in derived:
                 yield self._item(table, pk, sk, fields)

@@ -44,7 +44,7 @@ def person_identifiers(person: SignedIn, made: dict[str, Any]) -> list[Any]:
     for name in ("username", "telegram_id", "share_id", "provider_request_id", "upload_key", "image_key"):
         if made.get(name):
             needles.append(made[name])
-    return needles
+    return needles + list(made.get("object_keys", ()))
 
 
 def run_erasure(deps: Any, event: dict[str, Any]) -> dict[str, Any]:
@@ -151,6 +151,11 @@ def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, 
         ).save()
     made["generation"] = gen_id
     made["upload_key"], made["image_key"] = key, image_key
+    for category in (Category.TRAINING_IMAGES, Category.RENDER_INPUTS):  # where the profile has them
+        if profile.stores(category):
+            bucket, other_key = object_key(category, user_id, uuid.uuid4().hex)
+            s3.put_object(Bucket=settings.bucket_name(bucket), Key=other_key, Body=b"\x89PNG working copy")
+            made.setdefault("object_keys", []).append(other_key)
 
     wiring.ledger().grant(user_id, 10, f"test-grant-{user_id}", "purchase", {"pack": "small"})
     wiring.abuse_store().record_signal(

@@ -118,7 +118,7 @@ class CapturedIds:
     """Identifiers found while planning that no key derives from the user id: the scan looks them up
     by their own keys after the delete (DSR-13). Stored in pages beside the run."""
 
-    share_ids: tuple[str, ...] = ()
+    share_ids: tuple[str, ...] = ()  # "<share id>/<gen id>": a share link's whole key
     gen_ids: tuple[str, ...] = ()
     provider_request_ids: tuple[str, ...] = ()
 

@@ -133,8 +133,9 @@ def _run(ctx: RightsContext, event: dict[str, Any]) -> ErasureRun | None:
     return ctx.rights.get_run(event["erasure_id"])
 
 
-def subject(ctx: RightsContext, run: ErasureRun) -> Subject:
-    """Every way the person can be found (DSR-13): ids, their keyed hashes, what the plan captured."""
+def subject(ctx: RightsContext, run: ErasureRun, *, captured: bool = True) -> Subject:
+    """Every way the person can be found (DSR-13): ids, their keyed hashes, what the plan captured
+    (the scan reads those; the delete finds the same records through their owner)."""
     key = ctx.subject_key()
     return Subject(
         user_id=run.user_id,
@@ -143,7 +144,7 @@ def subject(ctx: RightsContext, run: ErasureRun) -> Subject:
         user_hash=user_hash(key, run.user_id),
         username=run.username,
         telegram_id=run.telegram_id,
-        captured=ctx.rights.captured(run.erasure_id),
+        captured=ctx.rights.captured(run.erasure_id) if captured else CapturedIds(),
         rate_route_classes=tuple(ROUTE_LIMITS),
     )
 
@@ -165,7 +166,7 @@ def plan(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
         for owned in ctx.personal.owned_items(run.user_id):
             fields = owned.fields
             if owned.record == "ShareLink":
-                shares.add(str(fields["share_id"]))
+                shares.add(f"{fields['share_id']}/{fields['gen_id']}")
             if "gen_id" in fields:
                 gens.add(str(fields["gen_id"]))
             if fields.get("provider_request_id"):
@@ -206,7 +207,7 @@ def delete_records(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
         return {"deleted": 0}
     fates = _plan(ctx)
     by_table: dict[str, set[tuple[str, str]]] = {}
-    found = [*ctx.personal.owned_items(run.user_id), *ctx.personal.subject_items(subject(ctx, run))]
+    found = [*ctx.personal.owned_items(run.user_id), *ctx.personal.subject_items(subject(ctx, run, captured=False))]
     for item in found:
         if item.record in fates and fates[item.record][0] is Fate.DELETE:
             by_table.setdefault(item.table, set()).add(item.key)

@@ -101,7 +101,8 @@ class Generation(Record):
 
     @classmethod
     def subject_keys(cls, subject):
-        return [(f"GEN#{gen_id}", None) for gen_id in subject.captured.gen_ids]  # the job and its deadline
+        # The job and its deadline, by exact key: 100 per BatchGetItem, however many the person made.
+        return [key for gen_id in subject.captured.gen_ids for key in (cls.key(gen_id), JobDeadline.key(gen_id))]
 
     def stamp_expiry(self) -> None:
         if self.expires_at is None and self._profile is not None and not self._profile.stores(Category.PROMPTS):
@@ -184,7 +185,8 @@ class ShareLink(Record):
 
     @classmethod
     def subject_keys(cls, subject):
-        return [(f"SHARE#{share_id}", None) for share_id in subject.captured.share_ids]
+        # Captured as "<share id>/<gen id>": the exact key, 100 per BatchGetItem.
+        return [cls.key(*captured.split("/", 1)) for captured in subject.captured.share_ids]
 
     def stamp_expiry(self) -> None:
         # The link never outlives the image's own retention, nor the expiry its owner chose.
