@@ -63,8 +63,8 @@ def test_dsr7_request_without_sign_in_does_nothing_until_the_emailed_code_is_giv
     assert right.status_code == 200, right.body
     # Verified: the erasure runs on that account (no grace in these profiles), under the same request.
     ((name, payload),) = starter.started
-    assert payload["user_id"] == person.user_id
-    assert payload["request_id"] == request_id
+    run = wiring.rights_service().context.rights.get_run(payload["erasure_id"])  # DSR-13: the run id alone
+    assert (run.user_id, run.request_id) == (person.user_id, request_id)
     assert wiring.accounts_store().get_user(person.user_id).status == "disabled"
 
 
@@ -223,7 +223,8 @@ def test_dsr5_restriction_stops_generation_and_marketing(client, aws, starter):
         consent.send_marketing(wiring.rights_service().context, person.user_id, "News", "Hello")
     # Their own requests still work while restricted.
     assert client.http.post("/me/exports", headers=person.headers).status_code == 202
-    assert starter.started[-1][1]["user_id"] == person.user_id
+    export_id = starter.started[-1][1]["export_id"]
+    assert wiring.rights_service().context.rights.find_export(export_id).user_id == person.user_id
 
 
 def test_dsr5_objection_to_marketing_is_honoured_and_recorded(client, aws):
