@@ -10,12 +10,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from chalicelib.settings import Settings
 from infra.cdk import storage
 from infra.cdk.chalice_app import ChaliceApp
+from infra.cdk.monitoring import Monitoring
 from infra.description import Description, FunctionSpec, QueueSpec, StateMachineSpec, StreamConsumerSpec
 from infra.gateway_responses import GATEWAY_RESPONSES, HEADERS
 
@@ -26,6 +28,7 @@ UNUSED_CHALICE_ROLE_ARN = "arn:aws:iam::000000000000:role/replaced-per-function"
 EXECUTION_POLICIES = ("service-role/AWSLambdaBasicExecutionRole", "AWSXRayDaemonWriteAccess")
 API_HANDLER, API_HANDLER_LOGICAL_ID = "api_handler", "APIHandler"  # Chalice's names for the API function
 SERVICE = "pixelkeep"
+API_STAGE = "api"
 LAMBDA_MEMORY_MB = 512  # image checks with Pillow; more memory also means more CPU for cold starts
 
 
@@ -85,7 +88,7 @@ class PixelkeepStack(Stack):
             stage=settings.stage,
             with_dependencies=with_dependencies,
             stage_config={
-                "api_gateway_stage": "api",
+                "api_gateway_stage": API_STAGE,
                 "lambda_memory_size": LAMBDA_MEMORY_MB,
                 "automatic_layer": True,
                 "xray": True,
@@ -102,6 +105,10 @@ class PixelkeepStack(Stack):
 
         self.tables = {spec.logical: storage.table(self, spec, key) for spec in description.all_tables()}
         self.queues = {spec.logical: storage.queue(self, spec) for spec in description.queues}
+        # Every dead-letter queue, by what it collects for: each gets an alarm (OPS-7).
+        self.dead_letter_queues: dict[str, sqs.IQueue] = {
+            logical: queue.dead_letter_queue.queue for logical, queue in self.queues.items()
+        }
         self.buckets = {spec.logical: storage.bucket(self, spec, key) for spec in description.buckets}
         for spec in description.buckets:
             storage.notify_queues(spec, self.buckets[spec.logical], self.queues)
@@ -121,6 +128,16 @@ class PixelkeepStack(Stack):
             for spec in description.state_machines
         }
         self._gateway_responses()
+        self.monitoring = Monitoring(
+            self,
+            description=description,
+            prefix=settings.resource_prefix,
+            functions={name: self.app.get_function(_logical_id(name)) for name in sorted(self.handlers)},
+            dead_letter_queues=self.dead_letter_queues,
+            state_machines=self.state_machines,
+            api_name=self.app_name(),
+            api_stage=API_STAGE,
+        )
 
     def _roles(self, settings: Settings) -> dict[str, iam.Role]:
         """One role per function, granting exactly what its declaration names (SEC-6)."""
@@ -198,6 +215,7 @@ class PixelkeepStack(Stack):
             self, f"StreamFailures-{spec.table}", f"{self.description.table(spec.table).name}-stream-failures"
         )
         failures.grant_send_messages(role)
+        self.dead_letter_queues[f"{spec.table}-stream"] = failures
         mapping = lambda_.EventSourceMapping(
             self,
             f"Stream-{spec.table}",
@@ -214,6 +232,12 @@ class PixelkeepStack(Stack):
         mapping.node.default_child.destination_config = lambda_.CfnEventSourceMapping.DestinationConfigProperty(
             on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(destination=failures.queue_arn)
         )
+
+    def app_name(self) -> str:
+        """The Chalice app's name, which Chalice gives the REST API (its CloudWatch `ApiName`)."""
+        import app
+
+        return app.app.app_name
 
     def app_handlers(self) -> list[str]:
         """Names of the app's Lambda functions, as Chalice packages them: one per `lambda_function`,
