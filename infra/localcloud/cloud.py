@@ -65,6 +65,15 @@ def available(emulator: Emulator) -> bool:
         return False
 
 
+def _pages(session: Any) -> dict[str, Any]:
+    from infra.localcloud.monitoring import overview, page
+
+    return {
+        "/metrics": lambda: (page(overview(session)), "text/html; charset=utf-8"),
+        "/metrics.json": lambda: (json.dumps(overview(session)), "application/json"),
+    }
+
+
 @dataclass
 class LocalCloud:
     ports: Ports
@@ -141,6 +150,7 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         from infra.localcloud.fidelity import dynamodb_requests_one_at_a_time
         from infra.localcloud.lambda_hook import lambda_dispatch
+        from infra.localcloud.monitoring import evaluate_alarms
         from infra.localcloud.outbox import tools_app
         from infra.localcloud.servers import wsgi_server
         from infra.localcloud.sweeper import Sweeper
@@ -164,14 +174,26 @@ class LocalCloud:
                 wsgi_app = importlib.import_module(emulator.module).create_app(api_base_url=self.urls["api"])
                 server = wsgi_server(emulator.name, HOST, self.ports.emulators[emulator.name], wsgi_app)
                 self._stack.callback(server.start().stop)
-            tools = wsgi_server("tools", HOST, self.ports.tools, tools_app(session.region_name))
+            self._ship_metrics(session, description)
+            tools = wsgi_server("tools", HOST, self.ports.tools, tools_app(session.region_name, _pages(session)))
             self._stack.callback(tools.start().stop)
             self._serve_api()
-            self._stack.callback(Sweeper(session, description, self.sweep_seconds).start().stop)
+            sweeper = Sweeper(session, description, self.sweep_seconds, also=(evaluate_alarms,))
+            self._stack.callback(sweeper.start().stop)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _ship_metrics(self, session: Any, description: Any) -> None:
+        """The app's metrics land in moto's CloudWatch, where the described alarms watch them (OPS-7)."""
+        from chalicelib import metrics
+        from infra.localcloud.monitoring import emf_to_cloudwatch, provision_alarms
+
+        provision_alarms(session, description)
+        sink = emf_to_cloudwatch(session)
+        metrics.sinks.append(sink)
+        self._stack.callback(metrics.sinks.remove, sink)
 
     def stop(self) -> None:
         """Stops everything started, newest first: sweeper, servers, the Lambda hook, moto."""
