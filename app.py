@@ -33,7 +33,6 @@ grants.declare(
         secrets=(
             "ip-hash-key",
             "login-code-key",
-            "operator-api-keys",
             "google-client-id",
             "telegram-bot-token",
             "stripe-api-key",

@@ -202,7 +202,7 @@ def rights_service():
         grace_days_override=settings.grace_days_override,
         public_base_url=settings.public_base_url,
     )
-    return RightsService(context, operator_keys=lambda: secret("operator-api-keys"))
+    return RightsService(context)
 
 
 @lru_cache(maxsize=1)

@@ -259,6 +259,11 @@ def _metric_alarms(settings: Settings) -> tuple[MetricAlarmSpec, ...]:
     )
 
 
+def operators_group(settings: Settings) -> str:
+    """The IAM group whose members may call the operator routes and actions (OPS-6)."""
+    return f"{settings.resource_prefix}-operators"
+
+
 def describe(settings: Settings, profile: Profile) -> Description:
     every_function = functions()
     streamed = {f.stream for f in every_function if f.stream}

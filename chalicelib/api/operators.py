@@ -1,16 +1,22 @@
 """HTTP routes for operators (OPS-6): request queue, request status, minor takedown, audit log,
 payments held for review.
 
-Operators present `X-Operator-Key`; every action, reads included, lands in the audit log.
+Operators are IAM principals: every route here takes API Gateway's IAM authorization (SigV4, as the
+AWS CLI and SDKs sign), and the caller's ARN API Gateway passes on is recorded with every action,
+reads included, in the audit log. There is no shared operator secret.
 """
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from functools import partial
 
-from chalicelib.api.http import json_body, json_response, parse_body, route
+from chalice import Blueprint, IAMAuthorizer
+
+from chalicelib.api.http import json_body, json_response, parse_body
+from chalicelib.api.http import route as any_route
 
 bp = Blueprint(__name__)
+route = partial(any_route, authorizer=IAMAuthorizer())  # every operator route: SigV4 only
 
 
 def _service():
@@ -20,7 +26,10 @@ def _service():
 
 
 def _operator() -> str:
-    return _service().operator(bp.current_request.headers.get("x-operator-key"))
+    """The caller's IAM principal, as API Gateway's IAM authorization passes it on."""
+    from chalicelib.domain.rights.operators import principal
+
+    return principal((bp.current_request.context or {}).get("identity") or {})
 
 
 @route(bp, "/operator/requests", methods=["GET"])

@@ -10,6 +10,7 @@ import os
 import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -82,6 +83,7 @@ class LocalCloud:
     urls: dict[str, str] = field(default_factory=dict)
     state_machine_arns: dict[str, str] = field(default_factory=dict)
     skipped_consumers: list[str] = field(default_factory=list)
+    _iam: dict[str, Any] = field(default_factory=dict)  # the operators' group and the IAM client (OPS-6)
     _stack: ExitStack = field(default_factory=ExitStack)
 
     def _configure_environment(self, emulators: list[Emulator]) -> None:
@@ -117,8 +119,9 @@ class LocalCloud:
         from chalicelib import wiring
         from chalicelib.settings import get_settings
         from chalicelib.store import secrets
-        from infra.description import describe
+        from infra.description import describe, operators_group
         from infra.local_secrets import LOCAL_SECRETS
+        from infra.localcloud.iam_auth import provision_operators
         from infra.provision import provision_compute, provision_storage, put_local_parameters, verify_sender
 
         wiring.reset()
@@ -128,6 +131,7 @@ class LocalCloud:
         provision_storage(session, description)
         put_local_parameters(session, settings.parameter_prefix, LOCAL_SECRETS)
         verify_sender(session, settings.email_sender)
+        self._iam = provision_operators(session, operators_group(settings))
         compute = provision_compute(session, description, [f.name for f in self.app.pure_lambda_functions])
         self.state_machine_arns = compute.state_machine_arns
         self.skipped_consumers = compute.skipped_consumers
@@ -141,10 +145,13 @@ class LocalCloud:
     def _serve_api(self) -> None:
         from chalice.config import Config
 
+        from infra.localcloud.iam_auth import signing_gateway
         from infra.localcloud.servers import chalice_api_server
 
         config = Config.create(chalice_stage="local", app_name=self.app.app_name, lambda_timeout=60)
-        server = chalice_api_server("api", HOST, self.ports.api, self.app, config)
+        server = chalice_api_server(
+            "api", HOST, self.ports.api, self.app, config, gateway_factory=partial(signing_gateway, **self._iam)
+        )
         self._stack.callback(server.start().stop)
 
     def start(self) -> LocalCloud:
