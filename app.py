@@ -11,6 +11,7 @@ from chalicelib.api import (
     health,
     http,
     me,
+    operator_actions,
     operators,
     policy,
     rights,
@@ -52,5 +53,5 @@ observability.register(app)
 
 for module in (health, policy, auth, me, uploads, generations, gallery, billing, webhooks, rights, operators):
     app.register_blueprint(module.bp)
-for module in (streams, upload_events, export, erasure):
+for module in (streams, upload_events, export, erasure, operator_actions):
     app.register_blueprint(module.bp)

@@ -18,7 +18,14 @@ from chalicelib.settings import Settings
 from infra.cdk import storage
 from infra.cdk.chalice_app import ChaliceApp
 from infra.cdk.monitoring import Monitoring
-from infra.description import Description, FunctionSpec, QueueSpec, StateMachineSpec, StreamConsumerSpec
+from infra.description import (
+    Description,
+    FunctionSpec,
+    QueueSpec,
+    StateMachineSpec,
+    StreamConsumerSpec,
+    operators_group,
+)
 from infra.gateway_responses import GATEWAY_RESPONSES, HEADERS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +36,7 @@ EXECUTION_POLICIES = ("service-role/AWSLambdaBasicExecutionRole", "AWSXRayDaemon
 API_HANDLER, API_HANDLER_LOGICAL_ID = "api_handler", "APIHandler"  # Chalice's names for the API function
 SERVICE = "pixelkeep"
 API_STAGE = "api"
+OPERATOR_ACTION_PREFIX = "operator_"
 LAMBDA_MEMORY_MB = 512  # image checks with Pillow; more memory also means more CPU for cold starts
 
 
@@ -128,6 +136,7 @@ class PixelkeepStack(Stack):
             for spec in description.state_machines
         }
         self._gateway_responses()
+        self.operators = self._operators_group(settings)
         self.monitoring = Monitoring(
             self,
             description=description,
@@ -272,6 +281,34 @@ class PixelkeepStack(Stack):
         for fn in functions.values():
             fn.grant_invoke(machine)
         return machine
+
+    def _operators_group(self, settings: Settings) -> iam.Group:
+        """OPS-6: operators are IAM users (or roles) in this group; it may call the operator routes,
+        which take IAM authorization (SigV4), and invoke the operator actions' functions (named
+        `operator_*`, chalicelib/api/operator_actions.py), and nothing else of the app."""
+        group = iam.Group(self, "Operators", group_name=operators_group(settings))
+        rest_api = self.app.get_resource("RestAPI")
+        group.add_to_policy(
+            iam.PolicyStatement(
+                actions=["execute-api:Invoke"],
+                resources=[
+                    self.format_arn(
+                        service="execute-api",
+                        resource=rest_api.ref,
+                        resource_name=f"{API_STAGE}/*/operator/*",
+                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        actions = [name for name in sorted(self.handlers) if name.startswith(OPERATOR_ACTION_PREFIX)]
+        group.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[self.app.get_function(_logical_id(name)).function_arn for name in actions],
+            )
+        )
+        return group
 
     def _gateway_responses(self) -> None:
         """API Gateway's own answers in the API's one error shape (infra/gateway_responses.py)."""

@@ -84,6 +84,7 @@ class LocalCloud:
     state_machine_arns: dict[str, str] = field(default_factory=dict)
     skipped_consumers: list[str] = field(default_factory=list)
     _iam: dict[str, Any] = field(default_factory=dict)  # the operators' group and the IAM client (OPS-6)
+    operator_credentials: dict[str, str] = field(default_factory=dict)  # local-operator's access key
     _stack: ExitStack = field(default_factory=ExitStack)
 
     def _configure_environment(self, emulators: list[Emulator]) -> None:
@@ -131,7 +132,7 @@ class LocalCloud:
         provision_storage(session, description)
         put_local_parameters(session, settings.parameter_prefix, LOCAL_SECRETS)
         verify_sender(session, settings.email_sender)
-        self._iam = provision_operators(session, operators_group(settings))
+        self._iam, self.operator_credentials = provision_operators(session, operators_group(settings))
         compute = provision_compute(session, description, [f.name for f in self.app.pure_lambda_functions])
         self.state_machine_arns = compute.state_machine_arns
         self.skipped_consumers = compute.skipped_consumers

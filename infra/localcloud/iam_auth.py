@@ -175,9 +175,16 @@ def signing_gateway(app_object: Any, config: Any, *, operators_group: str, iam: 
     return gateway
 
 
-def provision_operators(session: Any, group: str) -> dict[str, Any]:
-    """The operators' group in the local IAM; add a user with an access key to it to call operator
-    routes (README: "Operating Pixelkeep from the console")."""
+LOCAL_OPERATOR = "local-operator"
+
+
+def provision_operators(session: Any, group: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The operators' group in the local IAM with one member, `local-operator`: (what the SigV4
+    authorizer needs, that user's access key). More operators: add IAM users to the group."""
     iam = session.client("iam")
     iam.create_group(GroupName=group)
-    return {"operators_group": group, "iam": iam}
+    iam.create_user(UserName=LOCAL_OPERATOR)
+    iam.add_user_to_group(GroupName=group, UserName=LOCAL_OPERATOR)
+    key = iam.create_access_key(UserName=LOCAL_OPERATOR)["AccessKey"]
+    credentials = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    return {"operators_group": group, "iam": iam}, credentials

@@ -29,3 +29,50 @@ def test_ops7_a_sign_up_is_counted_in_cloudwatch_and_the_tools_page_shows_alarm_
     status, headers, html = http_get(f"{local_cloud.tools}/metrics")
     assert status == 200
     assert b"SignUps" in html
+
+
+def _operator(cloud, name: str):
+    from tests.support.operators import new_operator
+
+    iam = cloud.client("iam")
+    (group,) = [g["GroupName"] for g in iam.list_groups()["Groups"] if g["GroupName"].endswith("-operators")]
+    return new_operator(iam, group, name)
+
+
+def _signed(cloud, operator, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else b""
+    url = f"{cloud.api}{path}"
+    headers = operator.headers(method, url, data, {"Content-Type": "application/json"} if data else {})
+    request = urllib.request.Request(url, data=data or None, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_ops6_an_operator_signs_with_iam_credentials_and_the_audit_names_the_principal(local_cloud):
+    from datetime import UTC, datetime
+
+    from tests.e2e.web import call
+
+    ana = _operator(local_cloud, "e2e-operator-ana")
+    person = sign_up(local_cloud, prefix="ops6")
+    status, opened = call("POST", f"{local_cloud.api}/me/requests", {"kind": "objection"}, person.headers)
+    assert status == 202, opened
+
+    status, queue = _signed(local_cloud, ana, "GET", "/operator/requests")
+    assert status == 200, queue
+    assert opened["id"] in [r["id"] for r in queue["requests"]]
+    status, changed = _signed(local_cloud, ana, "POST", f"/operator/requests/{opened['id']}", {"status": "completed"})
+    assert (status, changed["status"]) == (200, "completed")
+    status, audit = _signed(local_cloud, ana, "GET", f"/operator/audit/{datetime.now(UTC):%Y-%m}")
+    mine = [a for a in audit["actions"] if a["operator"] == ana.arn]
+    assert [a["action"] for a in mine] == ["view_request_queue", "request_completed", "view_audit_log"]
+
+    assert call("GET", f"{local_cloud.api}/operator/requests")[0] == 404  # unsigned: no such route
+    status, refused = call("GET", f"{local_cloud.api}/operator/requests", headers=person.headers)
+    assert (status, refused["error"]["code"]) == (403, "unauthenticated")

@@ -55,7 +55,7 @@ def _statements(template, role_id: str) -> list[dict]:
     return [
         statement
         for policy in template.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
 
