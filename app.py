@@ -30,6 +30,7 @@ grants.declare(
     grants.Uses(
         write_tables=(*grants.CATEGORY_TABLES, "idempotency"),
         write_buckets="content",
+        read_buckets="exports",  # an incident's affected people include those with export archives
         start_workflows=("export", "erasure"),
         secrets=(
             "ip-hash-key",

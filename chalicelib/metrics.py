@@ -81,6 +81,24 @@ class Metric(Enum):
         alarms=(AlarmRule("erasure-failed", "an erasure owed to a person stopped; rerun it before its due date"),),
     )
     EXPORTS_COMPLETED = MetricSpec("ExportsCompleted", "export archives delivered")
+    INCIDENTS_OPENED = MetricSpec("IncidentsOpened", "security incidents entered in the breach register (OPS-5)")
+    INCIDENT_CLOCK = MetricSpec(
+        "IncidentClock",
+        "an incident's notice clock passed a mark (warning: 48 h of 72) with the authority not yet notified",
+        (("mark", ("warning", "deadline")),),
+        alarms=(
+            AlarmRule(
+                "incident-clock-warning",
+                "an incident is two thirds into its breach-notice period (48 h of 72): notify the authority",
+                series=(("mark", "warning"),),
+            ),
+            AlarmRule(
+                "incident-clock-deadline",
+                "an incident's breach-notice period (72 h) passed without notifying the authority",
+                series=(("mark", "deadline"),),
+            ),
+        ),
+    )
     EXPORT_FAILED = MetricSpec(
         "ExportFailed",
         "export workflow runs that exhausted a step's retries",

@@ -76,6 +76,11 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/operator/users/{user_id}/minor"): OPERATOR,
     ("GET", "/operator/audit/{month}"): OPERATOR,
     ("GET", "/operator/payments/review"): OPERATOR,
+    ("POST", "/operator/incidents"): OPERATOR,
+    ("GET", "/operator/incidents"): OPERATOR,
+    ("GET", "/operator/incidents/{incident_id}"): OPERATOR,
+    ("POST", "/operator/incidents/{incident_id}/authority-notified"): OPERATOR,
+    ("POST", "/operator/incidents/{incident_id}/notify-users"): OPERATOR,
 }
 
 

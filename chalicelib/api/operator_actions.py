@@ -16,7 +16,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import errors
-from chalicelib.grants import Uses, lambda_function
+from chalicelib.grants import CATEGORY_TABLES, Uses, lambda_function
 
 bp = Blueprint(__name__)
 
@@ -93,3 +93,73 @@ def operator_audit_log(event, context):
     from chalicelib.api.schemas.rights import AuditMonth
 
     return _answer(lambda: _service().audit_log(invocation(context), _event(AuditMonth, event).month))
+
+
+# -- incidents (OPS-5) ------------------------------------------------------------------------------
+def _incidents():
+    from chalicelib import wiring
+
+    return wiring.incident_service()
+
+
+# Computing who an incident affected reads every table and bucket holding personal data.
+FINDS_AFFECTED = AUDITED | Uses(read_tables=CATEGORY_TABLES, read_buckets=("content", "exports"))
+
+
+@lambda_function(bp, "operator_open_incident", uses=FINDS_AFFECTED)
+def operator_open_incident(event, context):
+    """Test event: `{"window_start": "2026-12-01T00:00:00Z", "window_end": "2026-12-02T00:00:00Z",
+    "detected_at": "2026-12-02T09:00:00Z", "categories": ["account"], "systems": ["accounts"],
+    "description": "…"}`."""
+    from chalicelib import clock
+    from chalicelib.api.schemas.incidents import OpenIncidentAction
+
+    def act():
+        body = _event(OpenIncidentAction, event)
+        return _incidents().open(
+            invocation(context),
+            detected_at=body.detected_at or clock.now(),
+            window_start=body.window_start,
+            window_end=body.window_end,
+            categories=body.categories,
+            systems=body.systems,
+            description=body.description,
+        )
+
+    return _answer(act)
+
+
+@lambda_function(bp, "operator_breach_register", uses=AUDITED)
+def operator_breach_register(event, context):
+    """Test event: `{}`; with `{"incident_id": "…"}`, that incident and drafts of both notices."""
+    from chalicelib.api.schemas.incidents import IncidentRef
+
+    if isinstance(event, dict) and event.get("incident_id") is not None:
+        return _answer(lambda: _incidents().get(invocation(context), _event(IncidentRef, event).incident_id))
+    return _answer(lambda: _incidents().register(invocation(context)))
+
+
+@lambda_function(bp, "operator_authority_notified", uses=AUDITED)
+def operator_authority_notified(event, context):
+    """Test event: `{"incident_id": "…", "reference": "the authority's case number"}`."""
+    from chalicelib.api.schemas.incidents import AuthorityNotifiedAction
+
+    def act():
+        body = _event(AuthorityNotifiedAction, event)
+        return _incidents().authority_notified(invocation(context), body.incident_id, body.reference)
+
+    return _answer(act)
+
+
+@lambda_function(bp, "operator_notify_affected_users", uses=AUDITED | Uses(read_tables="accounts", send_email=True))
+def operator_notify_affected_users(event, context):
+    """Test event: `{"incident_id": "…", "consequences": "…", "measures": "…"}`."""
+    from chalicelib.api.schemas.incidents import NotifyUsersAction
+
+    def act():
+        body = _event(NotifyUsersAction, event)
+        return _incidents().notify_users(
+            invocation(context), body.incident_id, consequences=body.consequences, measures=body.measures
+        )
+
+    return _answer(act)

@@ -1,5 +1,5 @@
 """HTTP routes for operators (OPS-6): request queue, request status, minor takedown, audit log,
-payments held for review.
+payments held for review, incidents and the breach register (OPS-5).
 
 Operators are IAM principals: every route here takes API Gateway's IAM authorization (SigV4, as the
 AWS CLI and SDKs sign), and the caller's ARN API Gateway passes on is recorded with every action,
@@ -70,3 +70,60 @@ def payments_for_review():
     operator = _operator()
     held = payments_for_review(operator, payments=wiring.payments(), audit=_service().context.rights.audit)
     return json_response({"payments": held})
+
+
+# -- incidents (OPS-5) ------------------------------------------------------------------------------
+def _incidents():
+    from chalicelib import wiring
+
+    return wiring.incident_service()
+
+
+@route(bp, "/operator/incidents", methods=["POST"])
+def open_incident():
+    from chalicelib import clock
+    from chalicelib.api.schemas.incidents import OpenIncident
+
+    operator = _operator()
+    body = parse_body(OpenIncident, json_body(bp))
+    opened = _incidents().open(
+        operator,
+        detected_at=body.detected_at or clock.now(),
+        window_start=body.window_start,
+        window_end=body.window_end,
+        categories=body.categories,
+        systems=body.systems,
+        description=body.description,
+    )
+    return json_response(opened, status=201)
+
+
+@route(bp, "/operator/incidents", methods=["GET"])
+def breach_register():
+    operator = _operator()
+    return json_response({"incidents": _incidents().register(operator)})
+
+
+@route(bp, "/operator/incidents/{incident_id}", methods=["GET"])
+def incident(incident_id):
+    operator = _operator()
+    return json_response(_incidents().get(operator, incident_id))
+
+
+@route(bp, "/operator/incidents/{incident_id}/authority-notified", methods=["POST"])
+def authority_notified(incident_id):
+    from chalicelib.api.schemas.incidents import AuthorityNotified
+
+    operator = _operator()
+    body = parse_body(AuthorityNotified, json_body(bp))
+    return json_response(_incidents().authority_notified(operator, incident_id, body.reference))
+
+
+@route(bp, "/operator/incidents/{incident_id}/notify-users", methods=["POST"])
+def notify_users(incident_id):
+    from chalicelib.api.schemas.incidents import NotifyUsers
+
+    operator = _operator()
+    body = parse_body(NotifyUsers, json_body(bp))
+    notified = _incidents().notify_users(operator, incident_id, consequences=body.consequences, measures=body.measures)
+    return json_response(notified)

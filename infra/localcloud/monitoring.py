@@ -63,8 +63,11 @@ def emf_to_cloudwatch(session: Any) -> Callable[[dict[str, Any]], None]:
     cloudwatch = session.client("cloudwatch")
 
     def put(document: dict[str, Any]) -> None:
+        from infra.localcloud.roles import as_the_platform
+
         namespace, data = metric_data(document)
-        cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
+        with as_the_platform():  # in AWS the function prints; CloudWatch Logs does the putting
+            cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
 
     return put
 
