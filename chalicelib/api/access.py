@@ -76,6 +76,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/operator/users/{user_id}/minor"): OPERATOR,
     ("GET", "/operator/audit/{month}"): OPERATOR,
     ("GET", "/operator/payments/review"): OPERATOR,
+    ("GET", "/operator/ropa"): OPERATOR,
     ("POST", "/operator/incidents"): OPERATOR,
     ("GET", "/operator/incidents"): OPERATOR,
     ("GET", "/operator/incidents/{incident_id}"): OPERATOR,

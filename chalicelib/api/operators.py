@@ -127,3 +127,24 @@ def notify_users(incident_id):
     body = parse_body(NotifyUsers, json_body(bp))
     notified = _incidents().notify_users(operator, incident_id, consequences=body.consequences, measures=body.measures)
     return json_response(notified)
+
+
+# -- record of processing (OPS-8) -------------------------------------------------------------------
+@route(bp, "/operator/ropa", methods=["GET"])
+def record_of_processing():
+    """The Art. 30 record from the active profile: JSON, or HTML for `?format=html`."""
+    from chalice import Response
+
+    from chalicelib import clock, wiring
+    from chalicelib.profile.ropa import record_of_processing, record_of_processing_html
+
+    operator = _operator()
+    _service().context.rights.audit(operator, "view_record_of_processing", clock.now(), None, {})
+    record = record_of_processing(wiring.profile())
+    if (bp.current_request.query_params or {}).get("format") == "html":
+        return Response(
+            body=record_of_processing_html(record),
+            status_code=200,
+            headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"},
+        )
+    return json_response(record)

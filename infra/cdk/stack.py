@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aws_cdk import ArnFormat, Duration, Stack
@@ -38,6 +39,27 @@ SERVICE = "pixelkeep"
 API_STAGE = "api"
 OPERATOR_ACTION_PREFIX = "operator_"
 LAMBDA_MEMORY_MB = 512  # image checks with Pillow; more memory also means more CPU for cold starts
+# Reserved concurrency: the API most, stream consumers a few, every task and action little. The sum
+# (about 100) must leave AWS's 100 unreserved in the account's limit.
+API_CONCURRENCY, STREAM_CONCURRENCY, TASK_CONCURRENCY = 40, 5, 2
+# API Gateway's access log (SEC-1): no $context.identity.sourceIp, caller, user or user agent, and the
+# route template rather than the path, whose ids could name a person.
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "time": "$context.requestTimeEpoch",
+    "method": "$context.httpMethod",
+    "route": "$context.resourcePath",
+    "status": "$context.status",
+    "bytes": "$context.responseLength",
+    "latencyMs": "$context.responseLatency",
+    "error": "$context.error.responseType",
+}
+
+
+def reserved_concurrency(function: str) -> int:
+    if function == API_HANDLER:
+        return API_CONCURRENCY
+    return STREAM_CONCURRENCY if function.endswith("_stream") else TASK_CONCURRENCY
 
 
 def state_machine_env_name(spec: StateMachineSpec) -> str:
@@ -76,6 +98,7 @@ class PixelkeepStack(Stack):
     ) -> None:
         super().__init__(scope, id, **kwargs)
         self.description = description
+        self.description_prefix = settings.resource_prefix
         key = kms.Key(self, "DataKey", enable_key_rotation=True) if customer_managed_key else None
 
         # State machine ARNs are built from their names, so the functions' environment and the
@@ -136,6 +159,8 @@ class PixelkeepStack(Stack):
             for spec in description.state_machines
         }
         self._gateway_responses()
+        self._api_access_log(description.log_retention_days, key)
+        self._harden_functions(key)
         self.operators = self._operators_group(settings)
         self.monitoring = Monitoring(
             self,
@@ -281,6 +306,45 @@ class PixelkeepStack(Stack):
         for fn in functions.values():
             fn.grant_invoke(machine)
         return machine
+
+    def _api_access_log(self, retention_days: int, key: kms.IKey | None) -> None:
+        """API Gateway's access log (SEC-1): the route template, never the path with its ids, and
+        no source IP, caller or user agent; kept as long as technical logs."""
+        if key is not None:  # CloudWatch Logs encrypts with the key itself
+            key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
+        log_group = logs.LogGroup(self, "ApiAccessLog", encryption_key=key)
+        log_group.node.default_child.retention_in_days = retention_days
+        rest_api = self.app.get_resource("RestAPI")
+        rest_api.add_property_override(
+            "AccessLogSetting", {"DestinationArn": log_group.log_group_arn, "Format": json.dumps(ACCESS_LOG_FORMAT)}
+        )
+        rest_api.add_property_override("TracingEnabled", True)
+        # API Gateway writes logs through one role per account and region.
+        role = iam.Role(
+            self,
+            "ApiGatewayLogging",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+            ],
+        )
+        account = apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
+        rest_api.node.add_dependency(account)
+
+    def _harden_functions(self, key: kms.IKey | None) -> None:
+        """Every function: a reserved concurrency (a flood in one cannot starve the others or
+        the account), a dead-letter queue for failed asynchronous invocations, and its
+        environment encrypted with the customer key when there is one."""
+        failures = storage.dead_letter_queue(self, "AsyncFailures", f"{self.description_prefix}-async-failures")
+        self.dead_letter_queues["async-invocations"] = failures
+        for name in sorted(self.handlers):
+            resource = self.app.get_resource(_logical_id(name))
+            resource.add_property_override("ReservedConcurrentExecutions", reserved_concurrency(name))
+            resource.add_property_override("DeadLetterQueue", {"Type": "SQS", "TargetArn": failures.queue_arn})
+            failures.grant_send_messages(self.roles[name])
+            if key is not None:
+                resource.add_property_override("KmsKeyArn", key.key_arn)
+                key.grant_decrypt(self.roles[name])
 
     def _operators_group(self, settings: Settings) -> iam.Group:
         """OPS-6: operators are IAM users (or roles) in this group; it may call the operator routes,

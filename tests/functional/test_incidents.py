@@ -71,3 +71,16 @@ def test_ops5_an_incoherent_incident_is_a_400_and_nothing_is_written(client, ope
         assert response.status_code == 400, body
         assert response.json_body["error"]["code"] == "invalid_input"
     assert list(IncidentRecord.scan()) == []
+
+
+def test_ops8_the_record_of_processing_is_served_to_operators_as_json_and_html(client, operator, aws):
+    from chalicelib import wiring
+    from chalicelib.profile.ropa import record_of_processing
+
+    as_json = operator.get("/operator/ropa")
+    assert as_json.status_code == 200
+    assert as_json.json_body == record_of_processing(wiring.profile())
+    as_html = operator.get("/operator/ropa?format=html")
+    assert as_html.headers["Content-Type"].startswith("text/html")
+    assert b"Record of processing activities" in as_html.body
+    assert client.http.get("/operator/ropa").status_code == 404  # unsigned

@@ -46,6 +46,7 @@ def dead_letter_queues(template) -> set[str]:
         found.add(_arn_of(destination))
     for function in template.functions().values():
         found.add(_arn_of((function["Properties"].get("DeadLetterConfig") or {}).get("TargetArn")))
+        found.add(_arn_of((function["Properties"].get("DeadLetterQueue") or {}).get("TargetArn")))  # SAM's name
     for config in template.of_type("AWS::Lambda::EventInvokeConfig").values():
         on_failure = config["Properties"].get("DestinationConfig", {}).get("OnFailure", {})
         found.add(_arn_of(on_failure.get("Destination")))
