@@ -312,7 +312,9 @@ class PixelkeepStack(Stack):
         no source IP, caller or user agent; kept as long as technical logs."""
         if key is not None:  # CloudWatch Logs encrypts with the key itself
             key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
-        log_group = logs.LogGroup(self, "ApiAccessLog", encryption_key=key)
+        log_group = logs.LogGroup(
+            self, "ApiAccessLog", log_group_name=f"/aws/apigateway/{self.description_prefix}/access", encryption_key=key
+        )
         log_group.node.default_child.retention_in_days = retention_days
         rest_api = self.app.get_resource("RestAPI")
         rest_api.add_property_override(
