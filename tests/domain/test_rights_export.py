@@ -73,3 +73,30 @@ def test_dsr4_a_failed_export_shows_failed_and_fails_its_request_then_a_rerun_co
     _run(world, payload)
     assert world.service.export_status("u1", export_id)["status"] == "ready"
     assert world.service.user_requests("u1")[0]["status"] == "completed"
+
+
+def test_dsr1_one_export_in_flight_a_new_one_once_it_finished_or_was_abandoned(monkeypatch):
+    """A second export while one is being prepared is refused (429): each sends an e-mail and runs a
+    workflow. Once the first is ready or failed, or stuck past the abandon limit, a new one starts."""
+    from datetime import timedelta
+
+    from chalicelib import clock
+    from chalicelib.errors import RateLimited
+
+    world = _world()
+    first = world.service.request_export("u1")
+    with pytest.raises(RateLimited) as refused:
+        world.service.request_export("u1")
+    assert refused.value.retry_after > 0
+    assert len(world.exports.started) == 1
+    assert len(world.service.user_requests("u1")) == 1  # nothing half-written
+    assert world.limiter.checked == [("export", "u1")]  # the daily cap counts exports started only
+    world.service.request_export("u2")  # another person is not held up
+    _run(world, world.exports.started[0][1])
+    second = world.service.request_export("u1")
+    world.service.export_fail({**world.exports.started[-1][1], "failure": {"Collect": {"Error": "X"}}})
+    third = world.service.request_export("u1")
+    later = clock.now() + export.EXPORT_ABANDONED_AFTER + timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    fourth = world.service.request_export("u1")  # the third never finished
+    assert len({first["id"], second["id"], third["id"], fourth["id"]}) == 4

@@ -44,7 +44,7 @@ class FakeRightsRecords:
         self.marketing: dict[str, MarketingContact] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.tombstones: dict[str, Tombstone] = {}
-        self.exports: dict[tuple[str, str], ExportJob] = {}
+        self.export_jobs: dict[tuple[str, str], ExportJob] = {}
         self.runs: dict[str, ErasureRun] = {}
         self.receipts: dict[str, ErasureReceipt] = {}
 
@@ -124,13 +124,16 @@ class FakeRightsRecords:
 
     # -- exports
     def add_export(self, job: ExportJob) -> None:
-        self.exports[(job.user_id, job.export_id)] = job
+        self.export_jobs[(job.user_id, job.export_id)] = job
 
     def get_export(self, user_id: str, export_id: str) -> ExportJob | None:
-        return self.exports.get((user_id, export_id))
+        return self.export_jobs.get((user_id, export_id))
+
+    def exports(self, user_id: str) -> list[ExportJob]:
+        return [job for (owner, _), job in self.export_jobs.items() if owner == user_id]
 
     def update_export(self, user_id: str, export_id: str, **values: Any) -> None:
-        self.exports[(user_id, export_id)] = replace(self.exports[(user_id, export_id)], **values)
+        self.export_jobs[(user_id, export_id)] = replace(self.export_jobs[(user_id, export_id)], **values)
 
     # -- erasure runs and receipts
     def create_run(self, run: ErasureRun) -> ErasureRun:
@@ -331,6 +334,9 @@ class FakeLimiter:
 
     def check_address(self, route_class: str, email: str) -> None:
         self.checked.append((route_class, email))
+
+    def check_person(self, route_class: str, user_id: str) -> None:
+        self.checked.append((route_class, user_id))
 
 
 @dataclass
