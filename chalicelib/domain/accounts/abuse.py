@@ -34,6 +34,7 @@ ROUTE_LIMITS: dict[str, Limit] = {
     "sign_in": Limit(20, 900),
     "password": Limit(10, 900),
     "password_account": Limit(10, 900),  # per account, whichever IPs the guesses come from
+    "password_change": Limit(10, 3600),  # current-password guesses of a signed-in person (ACC-2)
     "api_key": Limit(600, 60),
     "upload": Limit(60, 60),
     "generation": Limit(30, 60),
