@@ -262,6 +262,7 @@ class FakeUsers:
     def __init__(self, personal: FakePersonalData) -> None:
         self.personal = personal
         self.users: dict[str, FakePerson] = {}
+        self.sessions: dict[str, str] = {}  # token hash -> user id
 
     def add(self, user_id: str, email: str) -> None:
         self.users[user_id] = FakePerson(email)
@@ -279,6 +280,12 @@ class FakeUsers:
 
     def set_status(self, user_id: str, status: str) -> None:
         self.users[user_id].status = status
+
+    def delete_sessions_of(self, user_id: str) -> int:
+        closed = [token for token, owner in self.sessions.items() if owner == user_id]
+        for token in closed:
+            del self.sessions[token]
+        return len(closed)
 
     def set_processing_flags(self, user_id: str, *, restricted: bool | None, objections: set[str] | None) -> None:
         user = self.users[user_id]
