@@ -100,3 +100,23 @@ def test_dsr1_one_export_in_flight_a_new_one_once_it_finished_or_was_abandoned(m
     monkeypatch.setattr(clock, "now", lambda: later)
     fourth = world.service.request_export("u1")  # the third never finished
     assert len({first["id"], second["id"], third["id"], fourth["id"]}) == 4
+
+
+def test_dsr2_archive_entry_names_are_valid_file_names_everywhere():
+    """DSR-2: the archive unpacks on Windows and macOS too: no entry name holds a character those
+    file systems refuse (a timestamp's colons), and records keyed by time are grouped by kind."""
+    world = _world()
+    for second in (1, 2):
+        at = f"2026-12-03T05:03:0{second}.123+00:00"
+        world.personal.add_item("logs", {"pk": "SIGNAL#iphash", "sk": f"{at}#sign_in#ab", "owner_id": "u1"})
+    world.personal.add_item("logs", {"pk": "OPERATOR_AUDIT#2026-12", "sk": "2026-12-03T05:04:00#cd", "owner_id": "u1"})
+    world.personal.objects[("content", "uploads/u1/up:2")] = b"original"
+    started = world.service.request_export("u1")
+    state = _run(world, world.exports.started[-1][1])
+    archive = zipfile.ZipFile(io.BytesIO(world.personal.objects[("exports", state["archive"]["key"])]))
+    names = archive.namelist()
+    assert [name for name in names if set(name) & set('<>:"\\|?*')] == []
+    assert len(json.loads(archive.read("records/logs/signal.json"))) == 2
+    assert len(json.loads(archive.read("records/logs/operator_audit.json"))) == 1
+    assert archive.read("files/uploads/up-2") == b"original"
+    assert world.service.export_status("u1", started["id"])["status"] == "ready"

@@ -22,6 +22,7 @@ from chalicelib.domain.ports.rights import (
     RightsRequest,
     StoredObject,
     Tombstone,
+    record_kind,
 )
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.domain.rights.service import RightsService
@@ -187,7 +188,7 @@ class FakePersonalData:
     def owned_items(self, user_id: str) -> Iterator[PersonalItem]:
         for (table, pk, sk), fields in sorted(self.items.items()):
             if fields.get("owner_id") == user_id:
-                yield PersonalItem(table=table, kind=sk.split("#", 1)[0].lower(), key=(pk, sk), fields=dict(fields))
+                yield PersonalItem(table=table, kind=record_kind(pk, sk), key=(pk, sk), fields=dict(fields))
 
     def delete_items(self, table: str, keys: Iterable[tuple[str, str]]) -> int:
         keys = list(keys)

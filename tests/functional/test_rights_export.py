@@ -53,6 +53,7 @@ def test_dsr1_dsr2_export_holds_every_record_and_file_as_json_and_originals(clie
     assert status["progress"]["done"] == status["progress"]["total"] > 0
     archive = _archive(aws, person.user_id, export_id)
     names = archive.namelist()
+    assert [name for name in names if set(name) & set('<>:"\\|?*')] == []  # DSR-2: unzips anywhere
     manifest = json.loads(archive.read("manifest.json"))
     assert {c["id"] for c in manifest["categories"]} == {c.id.value for c in wiring.profile().categories}
     records = {name: json.loads(archive.read(name)) for name in names if name.startswith("records/")}

@@ -4,6 +4,7 @@ small views of what other areas own (accounts, the credit ledger, email, rate li
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,6 +120,16 @@ class ErasureReceipt:
 
 
 # -- what is stored about one person --------------------------------------------------------------
+def record_kind(pk: str, sk: str) -> str:
+    """A record's kind: its sort key's first part ("CONSENT#..." -> "consent", "PROFILE" ->
+    "profile"), or its partition key's where the sort key starts with a time ("SIGNAL#..." ->
+    "signal"), so the export groups records by kind under names every file system accepts (DSR-2)."""
+    head = sk.split("#", 1)[0]
+    if not re.fullmatch(r"[A-Za-z_]+", head):
+        head = pk.split("#", 1)[0]
+    return re.sub(r"[^a-z0-9_-]", "_", head.lower()) or "record"
+
+
 @dataclass(frozen=True, slots=True)
 class PersonalItem:
     """One stored record owned by a person: its table, its kind ("consent", "profile", "message", …),

@@ -8,6 +8,7 @@ through one at a time into a multipart upload, so memory stays flat however much
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import uuid
 import zipfile
@@ -30,6 +31,13 @@ IN_FLIGHT_RETRY_SECONDS = 60
 MAX_LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 # Secrets and bookkeeping say nothing about the person and must not leave the system.
 _HIDDEN = {"pk", "sk", "version", "expires_at", "queue", "due_key"}
+_UNPORTABLE = re.compile(r'[<>:"\\|?*\x00-\x1f]')
+
+
+def portable_name(path: str) -> str:
+    """An entry name every unzip accepts (DSR-2): no character Windows or macOS refuse in a file
+    name (a timestamp's colons), no control character."""
+    return _UNPORTABLE.sub("-", path)
 
 
 def execution_name(export_id: str) -> str:
@@ -176,7 +184,7 @@ def archive(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
             archive_file.writestr("manifest.json", json.dumps(_manifest(ctx, user_id), indent=2))
             _write_records(ctx, archive_file, user_id, progress)
             for obj in ctx.personal.owned_objects(user_id, skip=[Category.EXPORTS]):
-                name = "files/" + obj.key.replace(f"/{user_id}/", "/", 1)
+                name = "files/" + portable_name(obj.key.replace(f"/{user_id}/", "/", 1))
                 info = zipfile.ZipInfo(name, date_time=stamp)
                 info.compress_type = zipfile.ZIP_STORED  # images are compressed already
                 with archive_file.open(info, "w", force_zip64=obj.size > 2**31) as target:
