@@ -161,9 +161,11 @@ def test_acc2_changing_the_password_signs_out_every_other_session(client, mail):
     assert client.http.get("/me", headers=here).status_code == 200  # the caller stays signed in
 
 
-def test_acc2_current_password_guesses_are_limited_per_account(client, mail):
-    from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
+def test_acc2_current_password_guesses_are_limited_per_account(client, mail, monkeypatch):
+    from chalicelib.domain.accounts.abuse import ROUTE_LIMITS, Limit
 
+    assert ROUTE_LIMITS["password_change"] == Limit(10, 3600)
+    monkeypatch.setitem(ROUTE_LIMITS, "password_change", Limit(3, 3600))  # each guess is a slow hash
     _sign_up(client)
     _verify_sign_up(client)
     headers = bearer(_sign_in(client).json_body["token"])
