@@ -53,6 +53,16 @@ SETTLE_RETRIES = 4  # a settlement step computed from a payment that changed mea
 
 
 @dataclass(frozen=True)
+class Offer:
+    """A product as one rail sells it: the rail's reference, and its price there (PAY-5)."""
+
+    rail: str
+    ref: str
+    amount: int  # minor units; Telegram Stars in whole Stars
+    currency: str
+
+
+@dataclass(frozen=True)
 class Product:
     id: str
     kind: str  # pack | plan
@@ -62,6 +72,10 @@ class Product:
     currency: str
     price_id: str
     interval: str | None = None
+    offers: tuple[Offer, ...] = ()  # how the other rails sell it (PAY-5)
+
+    def offer(self, rail: str) -> Offer | None:
+        return next((offer for offer in self.offers if offer.rail == rail), None)
 
     @property
     def mode(self) -> str:
@@ -94,6 +108,13 @@ class Catalogue:
     def by_price(self, price_id: str | None) -> Product | None:
         return next((p for p in self.products.values() if p.price_id == price_id), None)
 
+    def by_offer(self, rail: str, ref: str | None) -> tuple[Product, Offer] | None:
+        for product in self.products.values():
+            offer = product.offer(rail)
+            if offer is not None and ref is not None and offer.ref == ref:
+                return product, offer
+        return None
+
 
 def load_catalogue(stage: str, path: Path = CATALOGUE_FILE) -> Catalogue:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -112,8 +133,22 @@ def load_catalogue(stage: str, path: Path = CATALOGUE_FILE) -> Catalogue:
                 currency=spec["currency"],
                 price_id=price_id,
                 interval=spec.get("interval"),
+                offers=_offers(spec, stage, product_id),
             )
     return Catalogue(products)
+
+
+def _offers(spec: dict, stage: str, product_id: str) -> tuple[Offer, ...]:
+    """The product's offers on the other rails in this stage: Polar products and Lemon Squeezy
+    variants are priced like the catalogue entry; Telegram Stars sell at their own Stars price."""
+    offers = []
+    for rail, field in (("polar", "polar_products"), ("lemonsqueezy", "lemonsqueezy_variants")):
+        ref = (spec.get(field) or {}).get(stage)
+        if ref:
+            offers.append(Offer(rail, str(ref), int(spec["amount"]), spec["currency"]))
+    if spec.get("telegram_stars"):
+        offers.append(Offer("telegram_stars", product_id, int(spec["telegram_stars"]), "XTR"))
+    return tuple(offers)
 
 
 def price_mismatch(product: Product, *, amount: Any, currency: Any, quantity: Any) -> dict:
@@ -406,21 +441,7 @@ class BillingService:
     def _settle(
         self, stripe_id: str, movement: CreditMovement, step: Callable[[Settlement], tuple[Settlement, int]]
     ) -> int:
-        """Apply one settlement step to a paid payment; the payment record and the credits the step
-        moves change together under the movement's claim key, once (PAY-4). Returns the credits
-        moved."""
-        for _ in range(SETTLE_RETRIES):
-            stored = self._payments.payment(stripe_id)
-            if stored is None or stored.status != "paid":
-                return 0
-            settled, credits = step(stored.settlement)
-            if settled == stored.settlement:
-                return 0
-            applied = replace(movement, credits=credits) if credits else None
-            moved = self._payments.settle(stripe_id, stored.settlement, settled, applied)
-            if moved is not None:
-                return moved
-        raise errors.Conflict("The payment is being updated concurrently; please retry.")
+        return settle_step(self._payments, stripe_id, movement, step)
 
     # -- helpers -------------------------------------------------------------------------------
     def _fulfil(self, payment: Payment, reason: str) -> bool:
@@ -458,6 +479,29 @@ class BillingService:
                 "payment does not match the catalogue price; held for review",
                 extra={"product": payment.product_id, "kind": payment.kind, "mismatch": mismatch},
             )
+
+
+def settle_step(
+    payments: PaymentRecords,
+    payment_id: str,
+    movement: CreditMovement,
+    step: Callable[[Settlement], tuple[Settlement, int]],
+) -> int:
+    """Apply one settlement step to a paid payment, on any rail; the payment record and the credits
+    the step moves change together under the movement's claim key, once (PAY-4). Returns the
+    credits moved."""
+    for _ in range(SETTLE_RETRIES):
+        stored = payments.payment(payment_id)
+        if stored is None or stored.status != "paid":
+            return 0
+        settled, credits = step(stored.settlement)
+        if settled == stored.settlement:
+            return 0
+        applied = replace(movement, credits=credits) if credits else None
+        moved = payments.settle(payment_id, stored.settlement, settled, applied)
+        if moved is not None:
+            return moved
+    raise errors.Conflict("The payment is being updated concurrently; please retry.")
 
 
 def payments_for_review(operator: str, *, payments: PaymentRecords, audit: Any) -> list[dict]:
