@@ -52,9 +52,6 @@ class RailBilling:
         self._catalogue = catalogue
         self._base_url = public_base_url
 
-    def enabled(self) -> list[str]:
-        return sorted(self._factories)
-
     def rail(self, name: str) -> PaymentRail:
         """The adapter of an enabled rail; NotFound for any rail the profile does not name (PAY-5)."""
         if name not in self._factories:
@@ -173,6 +170,12 @@ class RailBilling:
             return {"subscription_id": subscription_id, "status": "ignored"}
         self._payments.track_subscription(subscription_id, user_id, found[0].id, subscription.status)
         return {"subscription_id": subscription_id, "status": subscription.status}
+
+    def end_billing(self, rail_name: str, customer_ref: str) -> list[ProcessorAck]:
+        """Erasure on one rail: the customer's subscriptions cancelled, then the customer deleted
+        (or redacted where the rail deletes none); the acks go on the erasure receipt (PAY-6)."""
+        rail = self.rail(rail_name)
+        return [rail.cancel_subscriptions(customer_ref), rail.delete_customer(customer_ref)]
 
     def refund(self, rail_name: str, order_id: str, amount: int | None = None) -> ProcessorAck:
         """Ask the rail to refund an order; the credits follow when the rail reports it (PAY-4)."""
