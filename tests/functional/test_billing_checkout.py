@@ -10,6 +10,12 @@ import pytest
 from chalicelib import wiring
 from chalicelib.domain import billing
 
+
+@pytest.fixture
+def profile_name():
+    return "pixera"  # a profile whose policy names Stripe (PAY-5)
+
+
 CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){13,19}\b")
 CARD_FIELDS = ["cvc", "cvv", "exp_month", "exp_year", "card_number", '"last4"', "fingerprint"]
 
