@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import html
 import itertools
+import os
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -248,7 +249,7 @@ def create_app(
     api_base_url: str,
     api_key: str | None = None,
     webhook_secret: str | None = None,
-    public_url: str = "http://127.0.0.1:8013",
+    public_url: str | None = None,
     deliver: Deliver | None = None,
     autoflush: bool = True,
     seed: int | None = None,
@@ -256,6 +257,9 @@ def create_app(
 ):
     """A WSGI app for the emulator; deliveries go to `{api_base_url}/webhooks/lemonsqueezy`."""
     from infra.local_secrets import LOCAL_SECRETS
+
+    # In the local cloud the app's setting names the emulator's own address (for checkout links).
+    public_url = public_url or os.environ.get("PIXELKEEP_LEMONSQUEEZY_API_BASE") or "http://127.0.0.1:8013"
 
     api_key = api_key or LOCAL_SECRETS["lemonsqueezy-api-key"]
     emulator = LemonSqueezyEmulator(

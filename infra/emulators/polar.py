@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import html
+import os
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -230,7 +231,7 @@ def create_app(
     api_base_url: str,
     access_token: str | None = None,
     webhook_secret: str | None = None,
-    public_url: str = "http://127.0.0.1:8012",
+    public_url: str | None = None,
     deliver: Deliver | None = None,
     autoflush: bool = True,
     seed: int | None = None,
@@ -239,6 +240,9 @@ def create_app(
     """A WSGI app for the emulator; deliveries go to `{api_base_url}/webhooks/polar`. The emulator
     itself is `app.emulator`."""
     from infra.local_secrets import LOCAL_SECRETS
+
+    # In the local cloud the app's setting names the emulator's own address (for checkout links).
+    public_url = public_url or os.environ.get("PIXELKEEP_POLAR_API_BASE") or "http://127.0.0.1:8012"
 
     access_token = access_token or LOCAL_SECRETS["polar-access-token"]
     emulator = PolarEmulator(

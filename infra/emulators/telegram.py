@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import itertools
+import os
 import secrets
 import threading
 import time
@@ -221,7 +222,7 @@ def create_app(
     api_base_url: str,
     bot_token: str | None = None,
     webhook_secret: str | None = None,
-    public_url: str = "http://127.0.0.1:8014",
+    public_url: str | None = None,
     deliver: Deliver | None = None,
     autoflush: bool = True,
     seed: int | None = None,
@@ -229,6 +230,9 @@ def create_app(
 ):
     """A WSGI app for the emulator; updates go to `{api_base_url}/webhooks/telegram`."""
     from infra.local_secrets import LOCAL_SECRETS
+
+    # In the local cloud the app's setting names the emulator's own address (for checkout links).
+    public_url = public_url or os.environ.get("PIXELKEEP_TELEGRAM_API_BASE") or "http://127.0.0.1:8014"
 
     bot_token = bot_token or LOCAL_SECRETS["telegram-bot-token"]
     emulator = TelegramEmulator(
