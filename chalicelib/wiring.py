@@ -255,6 +255,22 @@ def payment_rails() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
+def telegram_bot():
+    """The Kaleipix bot: it answers through the Telegram Stars rail's Bot API client."""
+    from chalicelib.domain.telegram_bot import STARS, TelegramBot
+
+    rails = rail_billing()
+    return TelegramBot(
+        accounts=accounts_store(),
+        ledger=ledger(),
+        rails=rails,
+        messenger=rails.rail(STARS),
+        profile=profile(),
+        public_base_url=get_settings().public_base_url,
+    )
+
+
+@lru_cache(maxsize=1)
 def payments_http():
     """HTTP to the payment rails (tests swap in an in-process transport to their emulators)."""
     from chalicelib.gateways.providers.common import UrllibHttp

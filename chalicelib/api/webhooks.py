@@ -44,5 +44,15 @@ def lemonsqueezy_webhook():
 
 @route(bp, "/webhooks/telegram", methods=["POST"], content_types=["application/json", "text/plain"])
 def telegram_webhook():
-    """The Telegram bot's updates, Stars payments among them (PAY-5)."""
-    return _rail_delivery("telegram_stars")
+    """The Telegram bot's updates: Stars payments go to the rail (which checks the secret token
+    first); any other update, once checked, to the bot."""
+    import json
+
+    from chalicelib import wiring
+
+    request = bp.current_request
+    body = request.raw_body or b""
+    result = wiring.rail_billing().handle_delivery("telegram_stars", body, dict(request.headers))
+    if not result["handled"]:
+        wiring.telegram_bot().handle_update(json.loads(body))
+    return json_response({"received": True, "handled": True})

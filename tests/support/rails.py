@@ -9,6 +9,7 @@ as Telegram waits for it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +51,7 @@ class RailWorld:
     captured: list[tuple[bytes, dict]] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
     telegram_users: dict[str, int] = field(default_factory=dict)
+    bot: Any = None  # the Telegram bot, given the updates that are not payments (as the route does)
 
     @property
     def emulator(self):
@@ -66,7 +68,9 @@ class RailWorld:
         """What the webhook route answers: "ok", or the code of the domain error (the API's error
         shape carries the same code)."""
         try:
-            self.billing.handle_delivery(self.rail, body, headers)
+            result = self.billing.handle_delivery(self.rail, body, headers)
+            if self.bot is not None and not result["handled"]:
+                self.bot.handle_update(json.loads(body))
         except (errors.SignatureInvalid, errors.InvalidInput, errors.NotFound) as exc:
             outcome = exc.code
         else:

@@ -155,6 +155,10 @@ class TelegramStarsRail:
     def delete_customer(self, customer_ref: str) -> ProcessorAck:
         return ProcessorAck(self.title, "delete_customer", True, 0, "Telegram keeps no customer record for a bot")
 
+    def send_message(self, chat_id: str, text: str) -> None:
+        """The bot's answer in a chat (the BotMessenger port of the Telegram bot)."""
+        self._bot("sendMessage", {"chat_id": chat_id, "text": text})
+
     def _transactions(self, charge_id: str) -> tuple[dict | None, dict | None]:
         """The incoming payment with this id and its refund, if any."""
         paid = refund = None
