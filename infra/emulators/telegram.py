@@ -10,8 +10,8 @@ the adapter calls (chalicelib/gateways/payments/telegram_stars.py) and webhook u
 Updates carry X-Telegram-Bot-Api-Secret-Token. Controls (POST): /_emulator/invoices/<slug>/pay
 {"user_id": <telegram user>}: Telegram sends the pre_checkout_query and waits up to 10 s for the
 answer; only a yes takes the Stars and sends message.successful_payment.
-/_emulator/messages {"user_id", "text"} sends a user's message to the bot; plus the shared delivery
-controls (infra/emulators/deliveries.py).
+/_emulator/messages {"user_id", "text"} sends a user's message to the bot, GET /_emulator/sent lists
+what the bot sent; plus the shared delivery controls (infra/emulators/deliveries.py).
 """
 
 from __future__ import annotations
@@ -267,6 +267,9 @@ def _route(emulator: TelegramEmulator, request: Request, bot_token: str) -> Resp
         return json_response({"ok": True, "result": emulator.call(parts[1], body)})
     if request.method == "POST" and len(parts) == 4 and parts[:2] == ["_emulator", "invoices"] and parts[3] == "pay":
         return json_response(emulator.pay(parts[2], int(body.get("user_id") or 0)))
+    if request.method == "GET" and parts == ["_emulator", "sent"]:
+        with emulator._lock:
+            return json_response({"sent": list(emulator.sent)})
     if request.method == "POST" and parts == ["_emulator", "messages"]:
         emulator.user_message(int(body.get("user_id") or 0), str(body.get("text") or ""))
         return json_response({"queued": True})

@@ -55,6 +55,47 @@ def test_pay4_a_stars_purchase_is_asked_first_then_granted_once(local_cloud):
     assert [(kind, amount) for kind, amount, _ in _entries(cloud, headers)] == [("grant", 100)]
 
 
+def _link_telegram(cloud, headers, telegram_id: int) -> None:
+    """What the login widget hands the web page, signed as Telegram signs it (ACC-6)."""
+    import hashlib
+    import hmac
+
+    fields = {"id": str(telegram_id), "first_name": "Kai", "auth_date": str(int(time.time()))}
+    check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
+    secret = hashlib.sha256(LOCAL_SECRETS["telegram-bot-token"].encode()).digest()
+    widget = {**fields, "hash": hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()}
+    status, linked = call("PUT", f"{cloud.api}/me/telegram", {"widget": widget}, headers)
+    assert status == 200, linked
+
+
+def _bot_sent(cloud, since: int) -> list[dict]:
+    status, found = call("GET", f"{cloud.telegram}/_emulator/sent")
+    assert status == 200, found
+    return found["sent"][since:]
+
+
+def test_pay2_buy_credits_with_stars_in_the_bot_then_ask_the_balance(local_cloud):
+    cloud, telegram_id = local_cloud, 5550777
+    headers = sign_up(cloud, "bot").headers
+    _link_telegram(cloud, headers, telegram_id)
+    since = len(_bot_sent(cloud, 0))
+    assert call("POST", f"{cloud.telegram}/_emulator/messages", {"user_id": telegram_id, "text": "/buy"})[0] == 200
+    invoices = eventually(
+        lambda: [m for m in _bot_sent(cloud, since) if m.get("method") == "sendInvoice"], "the bot's invoice"
+    )
+    assert invoices[0]["chat_id"] == str(telegram_id)
+    status, paid = call(
+        "POST", f"{cloud.telegram}/_emulator/invoices/{invoices[0]['slug']}/pay", {"user_id": telegram_id}
+    )
+    assert status == 200, paid
+    assert paid["paid"] is True, paid
+    eventually(lambda: balance(cloud, headers) == 100, "the Stars purchase's credits", detail=cloud.log)
+    since = len(_bot_sent(cloud, 0))
+    call("POST", f"{cloud.telegram}/_emulator/messages", {"user_id": telegram_id, "text": "/balance"})
+    replies = eventually(lambda: [m.get("text") for m in _bot_sent(cloud, since) if m.get("text")], "the answer")
+    assert replies == ["Your balance: 100 credits."]
+
+
 def test_pay5_kaleipix_takes_no_payment_through_stripe_or_polar(local_cloud):
     headers = sign_up(local_cloud, "rails").headers
     for rail in ("stripe", "polar"):
