@@ -71,6 +71,9 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/requests/{request_id}/verify"): PUBLIC,
     # Signed by their sender, checked in the view.
     ("POST", "/webhooks/stripe"): WEBHOOK,
+    ("POST", "/webhooks/polar"): WEBHOOK,
+    ("POST", "/webhooks/lemonsqueezy"): WEBHOOK,
+    ("POST", "/webhooks/telegram"): WEBHOOK,
     ("POST", "/webhooks/providers/{provider}/{job_token}"): WEBHOOK,
     ("GET", "/operator/requests"): OPERATOR,
     ("POST", "/operator/requests/{request_id}"): OPERATOR,

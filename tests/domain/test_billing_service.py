@@ -61,9 +61,9 @@ def test_pay1_checkout_names_the_buyer_and_repeats_for_the_same_attempt(world):
     first = service.start_checkout("u1", "starter", "a1")
     assert service.start_checkout("u1", "starter", "a1") == first
     assert service.start_checkout("u1", "starter", "a2")["session_id"] != first["session_id"]
-    params, _ = provider.sessions_created[0]
-    assert params["client_reference_id"] == "u1"
-    assert params["success_url"].startswith("https://app.example/billing/success")
+    request = provider.sessions_created[0]
+    assert (request.user_id, request.price_ref, request.mode) == ("u1", STARTER, "payment")
+    assert request.success_url.startswith("https://app.example/billing/success")
     with pytest.raises(errors.NotFound):
         service.start_checkout("u1", "no-such-pack", None)
 

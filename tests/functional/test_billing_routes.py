@@ -10,6 +10,11 @@ from tests.functional.test_billing_checkout import stripe_local  # noqa: F401  (
 from tests.support.auth import sign_up
 
 
+@pytest.fixture
+def profile_name():
+    return "pixera"  # a profile whose policy names Stripe (PAY-5)
+
+
 def test_pay2_checkout_and_ledger_through_the_api(stripe_local, client):  # noqa: F811
     user = sign_up(client)
     assert client.http.post("/billing/checkout", body=json.dumps({"product": "starter"})).status_code == 401

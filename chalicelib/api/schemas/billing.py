@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -12,3 +14,5 @@ class CheckoutRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")
     attempt: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    # The processor to pay through; the profile's first rail when absent (PAY-5).
+    rail: Literal["stripe", "polar", "lemonsqueezy", "telegram_stars"] | None = None
