@@ -45,7 +45,7 @@ class MetricSpec:
         return sets
 
 
-_SENDERS = ("sender", ("stripe", "model_provider"))
+_SENDERS = ("sender", ("stripe", "polar", "lemonsqueezy", "telegram_stars", "model_provider"))
 FORGERIES_PER_FIVE_MINUTES = 5  # a few are noise (a stale retry); a burst is an attack or a rotated secret
 _REQUEST_KINDS = (
     "kind",
