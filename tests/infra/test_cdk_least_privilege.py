@@ -54,7 +54,8 @@ def _role_id(template, function: str) -> str:
 def _statements(template, role_id: str) -> list[dict]:
     return [
         statement
-        for policy in template.of_type("AWS::IAM::Policy").values()
+        # CDK moves what overflows a role's inline policy into managed policies attached to it.
+        for policy in template.of_type("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy").values()
         if {"Ref": role_id} in policy["Properties"].get("Roles", [])
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
