@@ -11,6 +11,7 @@ from chalicelib.api import (
     health,
     http,
     me,
+    operator_actions,
     operators,
     policy,
     rights,
@@ -29,11 +30,11 @@ grants.declare(
     grants.Uses(
         write_tables=(*grants.CATEGORY_TABLES, "idempotency"),
         write_buckets="content",
+        read_buckets="exports",  # an incident's affected people include those with export archives
         start_workflows=("export", "erasure"),
         secrets=(
             "ip-hash-key",
             "login-code-key",
-            "operator-api-keys",
             "google-client-id",
             "telegram-bot-token",
             "stripe-api-key",
@@ -58,5 +59,5 @@ observability.register(app)
 
 for module in (health, policy, auth, me, uploads, generations, gallery, billing, webhooks, rights, operators):
     app.register_blueprint(module.bp)
-for module in (streams, upload_events, export, erasure):
+for module in (streams, upload_events, export, erasure, operator_actions):
     app.register_blueprint(module.bp)

@@ -202,7 +202,7 @@ def rights_service():
         grace_days_override=settings.grace_days_override,
         public_base_url=settings.public_base_url,
     )
-    return RightsService(context, operator_keys=lambda: secret("operator-api-keys"))
+    return RightsService(context)
 
 
 @lru_cache(maxsize=1)
@@ -347,3 +347,27 @@ def idempotency_store():
     from chalicelib.store.idempotency import persistence_layer
 
     return persistence_layer()
+
+
+@lru_cache(maxsize=1)
+def incident_service():
+    """The breach register, its notice clock and the notices (OPS-5)."""
+    import boto3
+
+    from chalicelib.domain.incidents import IncidentService
+    from chalicelib.store.incidents import AccountAddresses, IncidentStore, StoredPeople
+
+    bound_models()
+    settings = get_settings()
+    return IncidentService(
+        records=IncidentStore(),
+        personal=StoredPeople(
+            dynamodb=boto3.client("dynamodb", region_name=settings.region),
+            s3=boto3.client("s3", region_name=settings.region),
+            settings=settings,
+        ),
+        audit=rights().audit,
+        addresses=AccountAddresses(accounts_store()),
+        mailer=email(),
+        profile=profile(),
+    )

@@ -80,6 +80,12 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/operator/users/{user_id}/minor"): OPERATOR,
     ("GET", "/operator/audit/{month}"): OPERATOR,
     ("GET", "/operator/payments/review"): OPERATOR,
+    ("GET", "/operator/ropa"): OPERATOR,
+    ("POST", "/operator/incidents"): OPERATOR,
+    ("GET", "/operator/incidents"): OPERATOR,
+    ("GET", "/operator/incidents/{incident_id}"): OPERATOR,
+    ("POST", "/operator/incidents/{incident_id}/authority-notified"): OPERATOR,
+    ("POST", "/operator/incidents/{incident_id}/notify-users"): OPERATOR,
 }
 
 

@@ -48,6 +48,7 @@ from chalicelib.domain.ports.billing import (
     StoredPayment,
     as_details,
 )
+from chalicelib.metrics import Metric, emit
 from chalicelib.observability import logger
 
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "billing_catalogue.toml"
@@ -374,7 +375,12 @@ class BillingService:
         """Verify a webhook delivery, then reconcile the object it names. Unknown types are
         acknowledged and ignored; unsigned, forged, stale or future-dated deliveries raise
         SignatureInvalid, and a signed body that is not an event InvalidInput."""
-        event = self._provider.verify_event(payload, signature_header)
+        try:
+            event = self._provider.verify_event(payload, signature_header)
+        except errors.SignatureInvalid:
+            emit(Metric.WEBHOOK_DELIVERIES, sender="stripe", outcome="forged")
+            raise
+        emit(Metric.WEBHOOK_DELIVERIES, sender="stripe", outcome="accepted")
         handler = self._handlers().get(event.type)
         if handler is None or not event.object_id:
             return {"received": True, "handled": False}
@@ -471,6 +477,8 @@ class BillingService:
             as_details({"product": payment.product_id, "payment": payment.stripe_id}),
         )
         granted = self._payments.fulfil(payment, grant)
+        if granted:
+            emit(Metric.CREDITS_SOLD, payment.credits)
         self.settle_charge(payment.stripe_id, payment.payment_intent_id)
         return granted
 

@@ -36,6 +36,7 @@ from chalicelib.domain.ports.content import (
 from chalicelib.domain.restrictions import ensure_allowed
 from chalicelib.domain.uploads import MAX_UPLOAD_BYTES, clean_image, deleted_on_completion
 from chalicelib.domain.uploads import remove as remove_upload
+from chalicelib.metrics import Metric, emit
 from chalicelib.observability import logger
 from chalicelib.profile.schema import Category, Profile, RetentionKind
 
@@ -286,9 +287,16 @@ def _finish_by_hold(
     """Bring the job in line with its hold: committed -> completed, released -> failed (GEN-1)."""
     forget = _forgets_prompts(profile)
     if hold_state == "committed" and result is not None:
-        return content.finish_job(job, JobStatus.COMPLETED, forget_prompt=forget, result=result)
+        changed = content.finish_job(job, JobStatus.COMPLETED, forget_prompt=forget, result=result)
+        if changed:
+            emit(Metric.GENERATIONS, outcome="completed")
+            emit(Metric.CREDITS_SPENT, job.cost)
+        return changed
     if hold_state == "released":
-        return content.finish_job(job, JobStatus.FAILED, forget_prompt=forget, failure=failure or "released")
+        changed = content.finish_job(job, JobStatus.FAILED, forget_prompt=forget, failure=failure or "released")
+        if changed:
+            emit(Metric.GENERATIONS, outcome="failed")
+        return changed
     return False
 
 

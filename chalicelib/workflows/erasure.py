@@ -9,6 +9,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.grants import CATEGORY_TABLES, Uses, lambda_function
+from chalicelib.metrics import Metric, emit
 
 bp = Blueprint(__name__)
 
@@ -58,7 +59,9 @@ def erasure_receipt(event, context):
 
 @lambda_function(bp, "erasure_notify", uses=RUN | Uses(send_email=True))
 def erasure_notify(event, context):
-    return _rights().erasure_notify(event)
+    result = _rights().erasure_notify(event)
+    emit(Metric.ERASURES_COMPLETED)
+    return result
 
 
 @lambda_function(bp, "erasure_fail", uses=RUN)

@@ -384,5 +384,5 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -
         code_key=lambda: "code-key-for-tests",
         public_base_url="https://api.invalid",
     )
-    service = RightsService(context, operator_keys=lambda: '{"alice": "alice-operator-key"}')
+    service = RightsService(context)
     return RightsWorld(service, records, personal, users, outbox, exports, erasures, ledger, limiter)

@@ -20,6 +20,7 @@ from chalicelib.domain.ports.rights import ErasureReceipt, ErasureRun, PersonalI
 from chalicelib.domain.rights import failures, rights_requests
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import Conflict, Gone, InvalidInput, NotFound
+from chalicelib.metrics import Metric
 from chalicelib.retention import grace_expiry
 
 ERASED = "[erased]"
@@ -275,6 +276,6 @@ def fail(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
     if run is not None:
         ctx.rights.update_run(run.erasure_id, status="failed", failure=why)
     failures.report(
-        ctx, metric="ErasureFailed", request_id=event.get("request_id"), reference=event["erasure_id"], why=why
+        ctx, metric=Metric.ERASURE_FAILED, request_id=event.get("request_id"), reference=event["erasure_id"], why=why
     )
     return {"status": "failed", "reason": why}

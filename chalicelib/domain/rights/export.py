@@ -20,6 +20,7 @@ from chalicelib.domain.ports.rights import ExportJob
 from chalicelib.domain.rights import failures, rights_requests
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import NotFound, RateLimited
+from chalicelib.metrics import Metric
 from chalicelib.profile.schema import Category
 
 PROGRESS_EVERY = 500
@@ -228,5 +229,5 @@ def fail(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
     if record is not None:
         ctx.rights.update_export(record.user_id, record.export_id, status="failed")
     request_id = record.request_id if record is not None else None
-    failures.report(ctx, metric="ExportFailed", request_id=request_id, reference=event["export_id"], why=why)
+    failures.report(ctx, metric=Metric.EXPORT_FAILED, request_id=request_id, reference=event["export_id"], why=why)
     return {"status": "failed", "reason": why}

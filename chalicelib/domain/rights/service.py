@@ -3,7 +3,6 @@ work (DSR-1 … DSR-10, ACC-7, OPS-6). Each method hands its context to the rule
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.rights import consent, contact, erasure, export, minors, operators, rights_requests
@@ -11,9 +10,8 @@ from chalicelib.domain.rights.context import RightsContext
 
 
 class RightsService:
-    def __init__(self, context: RightsContext, *, operator_keys: Callable[[], str]) -> None:
+    def __init__(self, context: RightsContext) -> None:
         self.context = context
-        self._operator_keys = operator_keys
 
     # -- export (DSR-1, DSR-2) and erasure (DSR-4, DSR-9) -----------------------------------------
     def request_export(self, user_id: str) -> dict[str, Any]:
@@ -81,9 +79,6 @@ class RightsService:
         return contact.submit_once(self.context, attempt=attempt)
 
     # -- operators (OPS-6) and minors (ACC-7) -----------------------------------------------------
-    def operator(self, presented_key: str | None) -> str:
-        return operators.authenticate(self._operator_keys(), presented_key)
-
     def request_queue(self, operator: str) -> list[dict[str, Any]]:
         return operators.request_queue(self.context, operator)
 
