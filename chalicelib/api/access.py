@@ -44,6 +44,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/generations/{gen_id}"): "generate",
     ("GET", "/gallery"): "gallery",
     ("GET", "/gallery/{gen_id}"): "gallery",
+    ("GET", "/gallery/{gen_id}/result"): "gallery",
     ("DELETE", "/gallery/{gen_id}"): "gallery",
     ("GET", "/gallery/{gen_id}/shares"): "gallery",
     ("POST", "/gallery/{gen_id}/shares"): "gallery",

@@ -59,6 +59,12 @@ _NEEDS_DAYS = {
 class Retention(Strict):
     kind: RetentionKind
     days: int | None = Field(default=None, ge=0, le=3660)
+    deleted_within_hours: int | None = Field(
+        default=None,
+        ge=0,
+        description="OPS-9: a deadline the policy promises in hours; the profile loads only if the "
+        "mechanisms keep it (chalicelib/profile/bounds.py).",
+    )
 
     @model_validator(mode="after")
     def _days_match_kind(self) -> Retention:
@@ -66,6 +72,8 @@ class Retention(Strict):
             raise ValueError(f"retention kind '{self.kind}' needs 'days'")
         if self.kind not in _NEEDS_DAYS and self.days is not None:
             raise ValueError(f"retention kind '{self.kind}' takes no 'days'")
+        if self.deleted_within_hours is not None and not self.time_limited:
+            raise ValueError(f"retention kind '{self.kind}' runs no timer: it cannot promise 'deleted_within_hours'")
         return self
 
     @property
