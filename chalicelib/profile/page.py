@@ -167,6 +167,7 @@ def policy_document(profile: Profile) -> dict[str, Any]:
                 "id": c.id.value,
                 "title": c.title,
                 "fields": list(c.fields),
+                "signals": list(c.signals),
                 "purposes": list(c.purposes),
                 "legal_basis": c.legal_basis.value,
                 "retention": {
