@@ -32,6 +32,7 @@ from typing import Any
 
 from chalicelib import clock, errors
 from chalicelib.domain.ports.billing import (
+    AccountHolders,
     CreditMovement,
     Hold,
     HoldState,
@@ -187,8 +188,10 @@ class BillingService:
         provider: Callable[[], PaymentProvider],
         catalogue: Catalogue,
         public_base_url: str,
+        accounts: AccountHolders,
     ) -> None:
         """`provider` is called on first use: reading the ledger needs no payment rail."""
+        self._accounts = accounts
         self._ledger = ledger
         self._payments = payments
         self._connect = provider
@@ -424,7 +427,11 @@ class BillingService:
 
     # -- helpers -------------------------------------------------------------------------------
     def _fulfil(self, payment: Payment, reason: str) -> bool:
-        """Grant a paid payment's credits once, then apply what its charge reports now."""
+        """Grant a paid payment's credits once, then apply what its charge reports now. An erased
+        person gets nothing (PAY-6): a late `invoice.paid` must not bring a balance back under their id."""
+        if self._accounts.get_user(payment.user_id, consistent=True) is None:
+            logger.warning("payment for an account that no longer exists", extra={"payment": payment.stripe_id})
+            return False
         grant = CreditMovement(
             f"stripe:payment:{payment.stripe_id}",
             reason,

@@ -1,7 +1,7 @@
 """Stripe, through its SDK: the PaymentProvider port (chalicelib/domain/ports/billing.py) for
 Checkout Sessions, re-fetching the objects events name, and webhook signature verification.
-Returns plain values so the domain never handles SDK objects. Refunds, subscription cancellation
-and customer deletion, declared by the port, are not used by any flow yet and not implemented.
+Returns plain values so the domain never handles SDK objects. Erasure cancels the customer's
+subscriptions and deletes the customer (PAY-6): DELETE /v1/subscriptions/{id}, DELETE /v1/customers/{id}.
 
 A delivery is verified by the SDK (HMAC, and timestamps too old), refused when signed more than the
 tolerance in the future too, and only then parsed, by a pydantic model of the event envelope: a
@@ -17,9 +17,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from chalicelib import clock, errors
-from chalicelib.domain.ports.billing import ProviderEvent
+from chalicelib.domain.ports.billing import ProcessorAck, ProviderEvent
 
 WEBHOOK_TOLERANCE_SECONDS = 300  # either side of now, as for fal.ai's webhooks
+PROCESSOR = "Stripe"  # as the policy profiles list it
+ENDED = ("canceled", "incomplete_expired")
 
 
 class _EventObject(BaseModel):
@@ -104,6 +106,30 @@ class StripeGateway:
         payment = {"type": "payment_intent", "payment_intent": payment_intent_id}
         found = self._call(self._client.v1.invoice_payments.list, {"payment": payment})
         return [entry["invoice"] for entry in found.get("data", []) if entry.get("invoice")]
+
+    # -- erasure (PAY-6) --------------------------------------------------------------------------
+    def cancel_subscriptions(self, customer_ref: str) -> ProcessorAck:
+        """Every subscription of the customer that still bills ends now. Safe to repeat: ended ones
+        are skipped, and a customer Stripe no longer knows has none."""
+        try:
+            found = self._call(self._client.v1.subscriptions.list, {"customer": customer_ref, "status": "all"})
+        except errors.NotFound:
+            return ProcessorAck(PROCESSOR, "cancel_subscriptions", customer_ref, True)
+        for subscription in found.get("data", []):
+            if subscription.get("status") not in ENDED:
+                try:
+                    self._call(self._client.v1.subscriptions.cancel, subscription["id"])
+                except errors.NotFound:
+                    continue
+        return ProcessorAck(PROCESSOR, "cancel_subscriptions", customer_ref, True)
+
+    def delete_customer(self, customer_ref: str) -> ProcessorAck:
+        """The customer and what it holds (e-mail, payment methods) go; already gone is done."""
+        try:
+            deleted = bool(self._call(self._client.v1.customers.delete, customer_ref).get("deleted"))
+        except errors.NotFound:
+            deleted = True
+        return ProcessorAck(PROCESSOR, "delete_customer", customer_ref, deleted)
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> dict:
         try:

@@ -21,6 +21,7 @@ from chalicelib.domain.ports.billing import (
     HoldState,
     LedgerEntry,
     Payment,
+    ProcessorAck,
     ProviderEvent,
     Settlement,
     StoredPayment,
@@ -290,11 +291,22 @@ class FakePayments:
 
 
 @dataclass
+class FakeAccountHolders:
+    """Every account exists unless erased."""
+
+    erased: set[str] = field(default_factory=set)
+
+    def get_user(self, user_id: str, *, consistent: bool = False) -> object | None:
+        return None if user_id in self.erased else {"user_id": user_id}
+
+
+@dataclass
 class FakePaymentProvider:
     """Stripe's objects as plain dicts, keyed by id; a delivery is genuine when signed "valid"."""
 
     objects: dict[str, dict] = field(default_factory=dict)
     sessions_created: list[tuple[dict, str]] = field(default_factory=list)
+    erasure_calls: list[tuple[str, str]] = field(default_factory=list)  # (action, customer), PAY-6
 
     def verify_event(self, payload: bytes, signature_header: str | None) -> ProviderEvent:
         if signature_header != "valid":
@@ -334,6 +346,18 @@ class FakePaymentProvider:
 
     def disputes_for_charge(self, charge_id: str) -> list[dict]:
         return [o for o in self.objects.values() if o["id"].startswith("dp_") and o.get("charge") == charge_id]
+
+    def cancel_subscriptions(self, customer_ref: str) -> ProcessorAck:
+        for obj in self.objects.values():
+            if obj["id"].startswith("sub_") and obj.get("customer") == customer_ref:
+                obj["status"] = "canceled"
+        self.erasure_calls.append(("cancel_subscriptions", customer_ref))
+        return ProcessorAck("Stripe", "cancel_subscriptions", customer_ref, True)
+
+    def delete_customer(self, customer_ref: str) -> ProcessorAck:
+        self.objects.pop(customer_ref, None)
+        self.erasure_calls.append(("delete_customer", customer_ref))
+        return ProcessorAck("Stripe", "delete_customer", customer_ref, True)
 
     def _paying(self, prefix: str, payment_intent_id: str) -> list[dict]:
         """Objects of one kind (by id prefix) that the payment intent paid."""

@@ -6,7 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.domain.rights import consent, contact, erasure, export, minors, operators, rights_requests
+from chalicelib.domain.rights import (
+    consent,
+    contact,
+    erasure,
+    export,
+    minors,
+    operators,
+    processors,
+    rights_requests,
+)
 from chalicelib.domain.rights.context import RightsContext
 
 
@@ -99,6 +108,9 @@ class RightsService:
     # -- workflow tasks (infra/asl/*.asl.json), one idempotent step each ---------------------------
     def erasure_plan(self, event: dict[str, Any]) -> dict[str, Any]:
         return erasure.plan(self.context, event)
+
+    def erasure_processors(self, event: dict[str, Any]) -> dict[str, Any]:
+        return processors.erase_at_processors(self.context, event)
 
     def erasure_delete_objects(self, event: dict[str, Any]) -> dict[str, int]:
         return erasure.delete_objects(self.context, event)
