@@ -237,6 +237,8 @@ class BillingService:
         if not user_id or product is None:
             logger.warning("checkout session not from this service", extra={"session": session_id})
             return {"session_id": session_id, "status": "ignored", "granted": False}
+        if not self._live(user_id):  # PAY-6: the buyer was erased meanwhile
+            return {"session_id": session_id, "status": "ignored", "granted": False}
         payment = _session_payment(session, user_id, product)
         if session.get("payment_status") == "paid":
             mismatch = price_mismatch(
@@ -301,6 +303,8 @@ class BillingService:
         user_id = (subscription.get("metadata") or {}).get("user_id")
         product = self._catalogue.by_price(_subscription_price(subscription))
         if not user_id or product is None:
+            return {"subscription_id": subscription_id, "status": "ignored"}
+        if not self._live(user_id):  # PAY-6: a late event must not write the erased person's id again
             return {"subscription_id": subscription_id, "status": "ignored"}
         status = subscription.get("status", "unknown")
         self._payments.track_subscription(subscription_id, user_id, product.id, status)
@@ -429,7 +433,7 @@ class BillingService:
     def _fulfil(self, payment: Payment, reason: str) -> bool:
         """Grant a paid payment's credits once, then apply what its charge reports now. An erased
         person gets nothing (PAY-6): a late `invoice.paid` must not bring a balance back under their id."""
-        if self._accounts.get_user(payment.user_id, consistent=True) is None:
+        if not self._live(payment.user_id):
             logger.warning("payment for an account that no longer exists", extra={"payment": payment.stripe_id})
             return False
         grant = CreditMovement(
@@ -441,6 +445,10 @@ class BillingService:
         granted = self._payments.fulfil(payment, grant)
         self.settle_charge(payment.stripe_id, payment.payment_intent_id)
         return granted
+
+    def _live(self, user_id: str) -> bool:
+        """Whether the account still exists: nothing is granted or tracked for an erased one (PAY-6)."""
+        return self._accounts.get_user(user_id, consistent=True) is not None
 
     def _reconcile_intent(self, intent: str | None) -> dict:
         """Bring the payment behind a payment intent in line with Stripe. A refund or dispute that

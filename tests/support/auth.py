@@ -109,3 +109,17 @@ def secrets_at_rest(session, needles: list[str]) -> list[tuple[str, str]]:
     from tests.support.scan import find
 
     return find(session, describe(get_settings(), wiring.profile()), [n for n in needles if n])
+
+
+def account_for(user_id: str) -> str:
+    """An account with this exact id (a buyer named in a billing test): credits go only to accounts
+    that exist (PAY-6). Idempotent."""
+    from chalicelib import wiring
+    from chalicelib.domain.ports.accounts import NewAccount
+
+    store = wiring.accounts_store()
+    if store.get_user(user_id, consistent=True) is None:
+        store.create_user(
+            NewAccount(user_id=user_id, email=f"{user_id}@example.com", email_verified=True, minimum_age_attested=18)
+        )
+    return user_id
