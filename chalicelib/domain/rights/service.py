@@ -31,6 +31,9 @@ class RightsService:
     def export_status(self, user_id: str, export_id: str) -> dict[str, Any]:
         return export.status(self.context, user_id, export_id)
 
+    def export_download(self, user_id: str, export_id: str) -> dict[str, Any]:
+        return export.download(self.context, user_id, export_id)
+
     def request_erasure(self, user_id: str) -> dict[str, Any]:
         return erasure.request_erasure(self.context, user_id)
 
