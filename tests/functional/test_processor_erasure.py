@@ -97,3 +97,15 @@ def test_gen5_pay6_erasure_cancels_billing_deletes_the_customer_and_the_provider
     from infra.description import describe
 
     assert find(aws, describe(get_settings(), wiring.profile()), [person.user_id, person.email]) == []
+
+
+def test_pay6_the_stripe_calls_are_safe_to_repeat(client, stripe_local):
+    """A retried step asks again: an ended subscription is skipped and a deleted customer is done."""
+    person, subscription_id, customer_id = _subscribed(client, stripe_local)
+    gateway = wiring.stripe()
+    first = [gateway.cancel_subscriptions(customer_id), gateway.delete_customer(customer_id)]
+    again = [gateway.cancel_subscriptions(customer_id), gateway.delete_customer(customer_id)]
+    assert [ack.ok for ack in first + again] == [True] * 4
+    cancels = [call for call in stripe_local.erasures if call[0] in ("cancel_subscription", "delete_customer")]
+    assert cancels == [("cancel_subscription", subscription_id), ("delete_customer", customer_id)]
+    assert person.user_id not in repr(first + again)
