@@ -14,6 +14,7 @@ from chalicelib.domain.accounts.authorizer import OPERATOR, PUBLIC, SIGNED_IN, U
 ROUTE_ACCESS: dict[tuple[str, str], str] = {
     # Health, policy, sign-in: anyone.
     ("GET", "/health"): PUBLIC,
+    ("HEAD", "/health"): PUBLIC,
     ("GET", "/policy"): PUBLIC,
     ("GET", "/policy.json"): PUBLIC,
     ("POST", "/auth/email/code"): PUBLIC,

@@ -23,9 +23,22 @@ def checkout():
     from chalicelib.api.schemas.billing import CheckoutRequest
 
     user = require_user(bp.current_request)
-    body = parse_body(CheckoutRequest, json_body(bp))
+    body = parse_body(CheckoutRequest, with_idempotency_key(json_body(bp), bp.current_request.headers))
     result = wiring.billing_service().start_checkout(user.user_id, body.product, body.attempt)
     return json_response(result, status=201)
+
+
+def with_idempotency_key(body, headers) -> object:
+    """The Idempotency-Key header is the body's `attempt` by another name; both must agree."""
+    from chalicelib import errors
+
+    key = headers.get("idempotency-key")
+    if key is None or not isinstance(body, dict | None):
+        return body
+    body = dict(body or {})
+    if body.setdefault("attempt", key) != key:
+        raise errors.InvalidInput("The Idempotency-Key header and the attempt field differ.")
+    return body
 
 
 @route(bp, "/billing/success", methods=["GET"])

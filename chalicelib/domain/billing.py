@@ -50,6 +50,7 @@ from chalicelib.observability import logger
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "billing_catalogue.toml"
 PERIOD_REASONS = ("subscription_create", "subscription_cycle")
 DISPUTE_RETURNED = ("won", "warning_closed")
+CHECKOUT_CHAIN_LIMIT = 20  # keyless checkouts of one product a buyer finishes in an hour
 SETTLE_RETRIES = 4  # a settlement step computed from a payment that changed meanwhile is recomputed
 
 
@@ -207,14 +208,16 @@ class BillingService:
         return [product.public() for product in self._catalogue.products.values()]
 
     def start_checkout(self, user_id: str, product_id: str, attempt: str | None) -> dict:
-        """Create a hosted Checkout Session and return its URL.
+        """Create a hosted Checkout Session and return its URL (PAY-1).
 
-        The idempotency key is derived from the user, the product and the caller's attempt id (or
-        the current hour), so a double click or a retried request returns the same session.
+        With the caller's key (`attempt` or an Idempotency-Key header) the same key returns the
+        same session whatever became of it, as Stripe replays a key's answer. Without one, a repeat
+        reuses the buyer's session for this product only while Stripe still reports it open, so a
+        retried request lands on it and a paid or expired session is never handed out again: the
+        keys form a chain, the current hour first and then each finished session's id, which every
+        retry walks to the same open session (`CHECKOUT_CHAIN_LIMIT` links an hour).
         """
         product = self._catalogue.get(product_id)
-        attempt = attempt or clock.now().strftime("%Y%m%dT%H")
-        digest = hashlib.sha256(f"{user_id}|{product.id}|{attempt}".encode()).hexdigest()[:32]
         params: dict[str, Any] = {
             "mode": product.mode,
             "line_items": [{"price": product.price_id, "quantity": 1}],
@@ -225,8 +228,23 @@ class BillingService:
         if product.kind == "plan":
             # Invoices reach us without the session; the subscription carries its owner.
             params["subscription_data"] = {"metadata": {"user_id": user_id, "plan": product.id}}
-        session = self._provider.create_checkout_session(params, idempotency_key=f"checkout-{digest}")
-        return {"session_id": session["id"], "url": session["url"], "product": product.id}
+        if attempt:
+            session = self._create_session(params, user_id, product, f"attempt:{attempt}")
+            return _checkout_view(session, product)
+        link = f"hour:{clock.now():%Y%m%dT%H}"
+        for _ in range(CHECKOUT_CHAIN_LIMIT):
+            session = self._create_session(params, user_id, product, link)
+            if self._provider.checkout_session(session["id"]).get("status") == "open":
+                return _checkout_view(session, product)
+            link = f"after:{session['id']}"
+        raise errors.RateLimited(
+            "Too many checkouts of this product this hour; send an Idempotency-Key to start another.",
+            retry_after=_seconds_to_next_hour(),
+        )
+
+    def _create_session(self, params: dict, user_id: str, product: Product, link: str) -> dict:
+        digest = hashlib.sha256(f"{user_id}|{product.id}|{link}".encode()).hexdigest()[:32]
+        return self._provider.create_checkout_session(params, idempotency_key=f"checkout-{digest}")
 
     def fulfill_checkout(self, session_id: str, *, failed: bool = False) -> dict:
         """Bring our records in line with the session as Stripe reports it now. Safe to call any
@@ -521,6 +539,15 @@ def entry_view(entry: LedgerEntry) -> dict:
     if entry.shortfall:
         view["shortfall"] = entry.shortfall
     return view
+
+
+def _seconds_to_next_hour() -> int:
+    now = clock.now()
+    return 3600 - now.minute * 60 - now.second
+
+
+def _checkout_view(session: dict, product: Product) -> dict:
+    return {"session_id": session["id"], "url": session["url"], "product": product.id}
 
 
 def _refs(stripe_id: str, **more: Any) -> tuple[tuple[str, Any], ...]:

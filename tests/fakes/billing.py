@@ -316,7 +316,8 @@ class FakePaymentProvider:
 
     def create_checkout_session(self, params: Mapping[str, Any], *, idempotency_key: str) -> dict:
         session_id = f"cs_{idempotency_key.removeprefix('checkout-')[:12]}"
-        session = self.objects.setdefault(session_id, {"id": session_id, "url": f"https://pay/{session_id}"})
+        fresh = {"id": session_id, "url": f"https://pay/{session_id}", "status": "open"}
+        session = self.objects.setdefault(session_id, fresh)
         self.sessions_created.append((dict(params), idempotency_key))
         return session
 

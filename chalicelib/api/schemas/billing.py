@@ -6,6 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class CheckoutRequest(BaseModel):
+    """`attempt` is the caller's idempotency key (or its Idempotency-Key header): the same key, the
+    same session. Without one, a repeat reuses the buyer's session only while it is open."""
+
     model_config = ConfigDict(extra="forbid")
     product: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")
     attempt: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
