@@ -24,13 +24,14 @@ from chalicelib.workflows import erasure, export
 
 app = Chalice(app_name="pixelkeep")
 # Every route runs in Chalice's one API function: it reaches every table and its own secrets, reads
-# and writes content objects (presigned uploads, gallery), and starts the rights workflows.
+# and writes content objects (presigned uploads, gallery), signs export downloads, and starts the
+# rights workflows.
 grants.declare(
     "api_handler",
     grants.Uses(
         write_tables=(*grants.CATEGORY_TABLES, "idempotency"),
         write_buckets="content",
-        read_buckets="exports",  # an incident's affected people include those with export archives
+        read_buckets="exports",  # DSR-1 downloads are signed here; incidents count archive holders
         start_workflows=("export", "erasure"),
         secrets=(
             "ip-hash-key",

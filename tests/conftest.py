@@ -22,7 +22,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
 # Shared fixtures: the moto-backed `aws` (and `profile_name`), and `written_logs`.
-pytest_plugins = ["tests.support.aws", "tests.support.logs"]
+pytest_plugins = ["tests.support.aws", "tests.support.logs", "tests.support.google"]
 
 PROFILES = ("pixera", "promptpixels", "pixelrender", "kaleipix", "pictomancer")
 

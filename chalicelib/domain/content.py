@@ -104,11 +104,23 @@ class ContentService:
     # -- gallery and share links (CNT-1, CNT-3, CNT-4) --------------------------------------------
     def list_images(self, user_id: str, *, limit: int, cursor: str | None) -> dict:
         return gallery.list_images(
-            user_id=user_id, limit=limit, cursor=cursor, content=self._records, objects=self._objects
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            content=self._records,
+            objects=self._objects,
+            profile=self._profile,
         )
 
     def get_image(self, user_id: str, gen_id: str) -> dict:
-        return gallery.get_image(user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects)
+        return gallery.get_image(
+            user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects, profile=self._profile
+        )
+
+    def collect_result(self, user_id: str, gen_id: str) -> gallery.ServedImage:
+        return gallery.collect_result(
+            user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects, profile=self._profile
+        )
 
     def delete_image(self, user_id: str, gen_id: str) -> None:
         gallery.delete_image(user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects)

@@ -28,6 +28,22 @@ def erasure_plan(event, context):
     return _rights().erasure_plan(event)
 
 
+# GEN-5, PAY-6: reads the person's records for the processors' references, calls the payment and
+# model providers (their keys from SSM) before any record is deleted.
+PROCESSOR_SECRETS = (
+    "stripe-api-key",
+    "stripe-webhook-secret",
+    "fal-admin-api-key",
+    "polar-access-token",  # the other rails cancel and delete their customers too (PAY-6)
+    "lemonsqueezy-api-key",
+)
+
+
+@lambda_function(bp, "erasure_processors", uses=RUN | Uses(read_tables=CATEGORY_TABLES, secrets=PROCESSOR_SECRETS))
+def erasure_processors(event, context):
+    return _rights().erasure_processors(event)
+
+
 @lambda_function(
     bp, "erasure_delete_objects", uses=RUN | Uses(read_tables="content", write_buckets=("content", "exports"))
 )

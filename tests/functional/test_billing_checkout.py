@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.domain import billing
+from tests.support.auth import account_for
 
 
 @pytest.fixture
@@ -47,7 +48,8 @@ def payment(stripe_id: str) -> dict | None:
 
 
 def checkout(user_id: str, product: str, attempt: str = "a1") -> str:
-    return wiring.billing_service().start_checkout(user_id, product, attempt)["session_id"]
+    """A Checkout Session started by the account `user_id` (made if it does not exist yet)."""
+    return wiring.billing_service().start_checkout(account_for(user_id), product, attempt)["session_id"]
 
 
 def test_checkout_session_is_idempotent_and_names_its_buyer(stripe_local):
@@ -187,6 +189,9 @@ def test_pay3_payment_record_outlives_erasure_without_personal_data(aws, stripe_
     customer = stripe_local.retrieve(session_id)["customer"]
     record = payment(session_id)
     assert record["user_id"] == "user-erased-1"
+    personal = wiring.personal_data()  # the account goes as erasure deletes it
+    for table in ("accounts",):
+        personal.delete_items(table, [item.key for item in personal.owned_items("user-erased-1", (table,))])
     assert wiring.ledger().pseudonymize("user-erased-1", "erased-7f3a") > 0
     kept = payment(session_id)
     assert kept["status"] == "paid"
@@ -264,7 +269,11 @@ def test_pay4_session_that_paid_another_price_grants_nothing_and_is_kept_for_ope
 def test_pay4_session_for_several_units_grants_nothing(stripe_local, client, operator):
     price_id = wiring.catalogue().get("starter").price_id
     session = stripe_local.create_checkout_session(
-        {"mode": "payment", "client_reference_id": "buyer-2", "line_items": [{"price": price_id, "quantity": "3"}]},
+        {
+            "mode": "payment",
+            "client_reference_id": account_for("buyer-2"),
+            "line_items": [{"price": price_id, "quantity": "3"}],
+        },
         None,
     )
     stripe_local.pay(session["id"])

@@ -12,7 +12,14 @@ import pytest
 from tests.conftest import PROFILES
 from tests.support.auth import sign_up
 from tests.support.mail import sent_emails
-from tests.support.rights import ERASURE_STEPS, CapturingStarter, run_erasure, run_export, use_every_feature
+from tests.support.rights import (
+    ERASURE_STEPS,
+    CapturingStarter,
+    erasure_step,
+    run_erasure,
+    run_export,
+    use_every_feature,
+)
 from tests.support.scan import find
 
 
@@ -261,16 +268,14 @@ def _fail_once(deps):
 
 
 def _run_until_failure(deps, broken, payload, failing_step):
-    from chalicelib.domain.rights import erasure
-
     flaky, armed = broken
     state = dict(payload)
     for step, path in ERASURE_STEPS:
         if step == failing_step:
             armed["on"] = True
-            state[path] = getattr(erasure, step)(flaky, state)
+            state[path] = erasure_step(step)(flaky, state)
             raise AssertionError(f"{step} did not reach an injected failure")
-        state[path] = getattr(erasure, step)(deps, state)
+        state[path] = erasure_step(step)(deps, state)
 
 
 def _everything(session):

@@ -166,7 +166,11 @@ def test_no_function_touches_a_table_it_never_uses(template):
         "erasure_pseudonymize",
     }
     with_secrets = {f for f in _function_names(template) if reach(template, f).parameters}
-    assert with_secrets == {"api_handler"}, "only the API reads secrets"
+    assert with_secrets == {"api_handler", "erasure_processors"}, "only the API and the processors step read secrets"
+    processors = settings_for(template.profile)
+    assert reach(template, "erasure_processors").parameters == {
+        processors.parameter_name(name) for name in ("stripe-api-key", "stripe-webhook-secret", "fal-admin-api-key")
+    }, "the processors step reads only the keys it calls the processors with (GEN-5, PAY-6)"
 
 
 def test_every_table_bucket_queue_and_state_machine_is_used_by_some_function(template):

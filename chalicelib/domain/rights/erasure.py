@@ -1,8 +1,9 @@
 """Erasure (DSR-4, DSR-9, PAY-3, ACC-7): a grace period, then a workflow of idempotent steps.
 
 DELETE /me disables the account at once and leaves a tombstone whose TTL is the profile's grace
-period; the TTL delete starts the workflow: plan → delete objects → delete records → pseudonymize what
-law keeps → residual scan → receipt → final email. Each step can run twice with the same result.
+period; the TTL delete starts the workflow: plan → processors (rights/processors.py) → delete objects
+→ delete records → pseudonymize what law keeps → residual scan → receipt → final email. Each step
+can run twice with the same result.
 A step that exhausts its retries ends in `fail`; running the workflow again with the same input
 resumes the same run.
 """
@@ -244,6 +245,7 @@ def receipt(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
             counts=counts,
             started_at=run.created_at,
             completed_at=clock.now(),
+            processors=tuple((event.get("processors") or {}).get("acknowledged") or ()),  # GEN-5, PAY-6
         )
     )
     if run.request_id:

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.rights import consent, contact, erasure, export, minors, operators, rights_requests
+from chalicelib.domain.rights import (
+    consent,
+    contact,
+    erasure,
+    export,
+    minors,
+    operators,
+    processors,
+    rights_requests,
+)
 from chalicelib.domain.rights.context import RightsContext
 
 
@@ -19,6 +28,9 @@ class RightsService:
 
     def export_status(self, user_id: str, export_id: str) -> dict[str, Any]:
         return export.status(self.context, user_id, export_id)
+
+    def export_download(self, user_id: str, export_id: str) -> dict[str, Any]:
+        return export.download(self.context, user_id, export_id)
 
     def request_erasure(self, user_id: str) -> dict[str, Any]:
         return erasure.request_erasure(self.context, user_id)
@@ -94,6 +106,9 @@ class RightsService:
     # -- workflow tasks (infra/asl/*.asl.json), one idempotent step each ---------------------------
     def erasure_plan(self, event: dict[str, Any]) -> dict[str, Any]:
         return erasure.plan(self.context, event)
+
+    def erasure_processors(self, event: dict[str, Any]) -> dict[str, Any]:
+        return processors.erase_at_processors(self.context, event)
 
     def erasure_delete_objects(self, event: dict[str, Any]) -> dict[str, int]:
         return erasure.delete_objects(self.context, event)
