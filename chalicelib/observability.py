@@ -57,9 +57,10 @@ def scrub(value: Any, key: str | None = None) -> Any:
         return {k: scrub(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [scrub(v) for v in value]
-    if isinstance(value, str):
-        return scrub_text(value)
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else is logged as its text: an exception object in Powertools' stack_trace included.
+    return scrub_text(str(value))
 
 
 class ScrubbingFormatter(LambdaPowertoolsFormatter):
