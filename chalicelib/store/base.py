@@ -46,12 +46,16 @@ class Record(Model):
     DSR-4, DSR-13: the erasure plan is derived from these declarations as the infrastructure is. The
     category's retention kind in the active profile decides an item's fate (legal: detached, its
     `personal_fields` removed and its owner replaced by a pseudonym; anything else: deleted).
-    `personal_fields = None` means "not declared": tests/unit/test_erasure_plan.py refuses it.
+    `personal_fields = None` means "not declared": tests/unit/test_erasure_plan.py refuses it. An
+    operator's record that names no person and is never owned (the breach register) says so with
+    `about_no_one = True` instead of a category: no category's retention applies and erasure never
+    reaches it.
     """
 
     logical_table: ClassVar[str] = ""
     category: ClassVar[Category | None] = None
     personal_fields: ClassVar[tuple[str, ...] | None] = None
+    about_no_one: ClassVar[bool] = False
     pk_prefix: ClassVar[str] = ""
     sk_prefix: ClassVar[str] = ""
     _profile: ClassVar[Profile | None] = None

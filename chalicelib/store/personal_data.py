@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from chalicelib.domain.ports.rights import PersonalItem, RecordKind, StoredObject, Subject
+from chalicelib.domain.ports.rights import PersonalItem, RecordKind, StoredObject, Subject, record_kind
 from chalicelib.profile.schema import Category
 from chalicelib.settings import Settings
 from chalicelib.store import layout
@@ -39,13 +39,13 @@ _DESERIALIZER = TypeDeserializer()
 
 
 def _personal_item(table: str, item: dict[str, Any]) -> PersonalItem:
-    """The kind comes from the sort key ("CONSENT#..." -> "consent", "PROFILE" -> "profile"), the
-    record class from the key prefixes each class declares."""
+    """The kind comes from the keys (`record_kind`), the record class from the key prefixes each
+    class declares."""
     fields = {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
     pk, sk = fields["pk"], fields["sk"]
     cls = record_class_of(table, pk, sk)
     return PersonalItem(
-        table=table, kind=sk.split("#", 1)[0].lower(), key=(pk, sk), fields=fields, record=cls.__name__ if cls else None
+        table=table, kind=record_kind(pk, sk), key=(pk, sk), fields=fields, record=cls.__name__ if cls else None
     )
 
 
@@ -63,9 +63,11 @@ class PersonalDataStore:
 
     # -- tables ----------------------------------------------------------------------------------
     def record_kinds(self) -> list[RecordKind]:
-        """Every record class, as the erasure plan sees it (DSR-4)."""
+        """Every record class that may hold a person's data, as the erasure plan sees it (DSR-4)."""
         return [
-            RecordKind(cls.__name__, cls.logical_table, cls.category, cls.personal_fields) for cls in record_classes()
+            RecordKind(cls.__name__, cls.logical_table, cls.category, cls.personal_fields)
+            for cls in record_classes()
+            if not cls.about_no_one
         ]
 
     def subject_items(self, subject: Subject) -> Iterator[PersonalItem]:

@@ -26,11 +26,14 @@ from chalicelib.domain.ports.rights import (
     StoredObject,
     Subject,
     Tombstone,
+    record_kind,
 )
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.domain.rights.service import RightsService
 from chalicelib.errors import Conflict
 from chalicelib.profile.schema import Category, Profile
+from tests.fakes.billing import FakePaymentProvider
+from tests.fakes.content import FakeProvider
 
 EXPORTS_PREFIX = "exports/"
 
@@ -48,7 +51,7 @@ class FakeRightsRecords:
         self.marketing: dict[str, MarketingContact] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.tombstones: dict[str, Tombstone] = {}
-        self.exports: dict[str, ExportJob] = {}
+        self.export_jobs: dict[str, ExportJob] = {}
         self.runs: dict[str, ErasureRun] = {}
         self.captures: dict[str, CapturedIds] = {}
         self.receipts: dict[str, ErasureReceipt] = {}
@@ -130,19 +133,22 @@ class FakeRightsRecords:
 
     # -- exports
     def add_export(self, job: ExportJob) -> None:
-        self.exports[job.export_id] = job
+        self.export_jobs[job.export_id] = job
 
     def get_export(self, user_id: str, export_id: str) -> ExportJob | None:
-        job = self.exports.get(export_id)
+        job = self.export_jobs.get(export_id)
         return job if job is not None and job.user_id == user_id else None
 
     def find_export(self, export_id: str) -> ExportJob | None:
-        return self.exports.get(export_id)
+        return self.export_jobs.get(export_id)
+
+    def exports(self, user_id: str) -> list[ExportJob]:
+        return [job for job in self.export_jobs.values() if job.user_id == user_id]
 
     def update_export(self, user_id: str, export_id: str, **values: Any) -> None:
-        if self.exports[export_id].user_id != user_id:
+        if self.export_jobs[export_id].user_id != user_id:
             raise Conflict("not this person's export")
-        self.exports[export_id] = replace(self.exports[export_id], **values)
+        self.export_jobs[export_id] = replace(self.export_jobs[export_id], **values)
 
     # -- erasure runs and receipts
     def create_run(self, run: ErasureRun) -> ErasureRun:
@@ -200,6 +206,7 @@ FAKE_KINDS = {
     "ShareLink": ("content", Category.GENERATED_IMAGES, (), "SHARE#", "LINK#"),
     "RateCounter": ("logs", Category.ABUSE_SIGNALS, (), "RATE#", "WINDOW#"),
     "LedgerEntry": ("ledger", Category.CREDIT_LEDGER, (), "ACCOUNT#", "ENTRY#"),
+    "PaymentRecord": ("ledger", Category.PAYMENTS, ("customer_id",), "PAYMENT#", ""),
     "RightsRequest": ("requests", Category.RIGHTS_REQUESTS, ("contact_email",), "REQUEST#", "META"),
     "ExportRecord": ("requests", Category.EXPORTS, ("object_key",), "EXPORT#", "EXPORT"),
     "ContactMessage": ("requests", Category.CONTACT_MESSAGES, ("email", "body"), "CONTACT#", "MESSAGE"),
@@ -236,8 +243,7 @@ class FakePersonalData:
         return [RecordKind(name, t, category, fields) for name, (t, category, fields, _, _) in FAKE_KINDS.items()]
 
     def _item(self, table: str, pk: str, sk: str, fields: Mapping[str, Any]) -> PersonalItem:
-        kind = sk.split("#", 1)[0].lower()
-        return PersonalItem(table, kind, (pk, sk), dict(fields), fake_record_of(table, pk, sk))
+        return PersonalItem(table, record_kind(pk, sk), (pk, sk), dict(fields), fake_record_of(table, pk, sk))
 
     def owned_items(self, user_id: str) -> Iterator[PersonalItem]:
         for (table, pk, sk), fields in sorted(self.items.items()):
@@ -336,6 +342,7 @@ class FakeUsers:
     def __init__(self, personal: FakePersonalData) -> None:
         self.personal = personal
         self.users: dict[str, FakePerson] = {}
+        self.sessions: dict[str, str] = {}  # token hash -> user id
 
     def add(self, user_id: str, email: str) -> None:
         self.users[user_id] = FakePerson(email)
@@ -353,6 +360,12 @@ class FakeUsers:
 
     def set_status(self, user_id: str, status: str) -> None:
         self.users[user_id].status = status
+
+    def delete_sessions_of(self, user_id: str) -> int:
+        closed = [token for token, owner in self.sessions.items() if owner == user_id]
+        for token in closed:
+            del self.sessions[token]
+        return len(closed)
 
     def set_processing_flags(self, user_id: str, *, restricted: bool | None, objections: set[str] | None) -> None:
         user = self.users[user_id]
@@ -400,6 +413,9 @@ class FakeLimiter:
     def check_address(self, route_class: str, email: str) -> None:
         self.checked.append((route_class, email))
 
+    def check_person(self, route_class: str, user_id: str) -> None:
+        self.checked.append((route_class, user_id))
+
 
 @dataclass
 class RightsWorld:
@@ -413,6 +429,8 @@ class RightsWorld:
     exports: CapturingWorkflow
     erasures: CapturingWorkflow
     limiter: FakeLimiter
+    payments: FakePaymentProvider
+    provider: FakeProvider
 
     @property
     def context(self) -> RightsContext:
@@ -423,6 +441,7 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -
     personal = FakePersonalData()
     records, users, outbox = FakeRightsRecords(now), FakeUsers(personal), Outbox()
     exports, erasures, limiter = CapturingWorkflow(), CapturingWorkflow(), FakeLimiter()
+    payments, provider = FakePaymentProvider(), FakeProvider()
     context = RightsContext(
         profile=profile,
         rights=records,
@@ -435,7 +454,9 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -
         limiter=limiter,
         code_key=lambda: "code-key-for-tests",
         subject_key=lambda: "subject-key-for-tests",
+        payment_processor=lambda rail: payments,
+        model_provider={provider.name: provider}.__getitem__,
         public_base_url="https://api.invalid",
     )
-    service = RightsService(context, operator_keys=lambda: '{"alice": "alice-operator-key"}')
-    return RightsWorld(service, records, personal, users, outbox, exports, erasures, limiter)
+    service = RightsService(context)
+    return RightsWorld(service, records, personal, users, outbox, exports, erasures, limiter, payments, provider)
