@@ -316,10 +316,11 @@ class RightsStore:
         return _export(record) if record is not None else None
 
     def exports(self, user_id: str) -> list[ports.ExportJob]:
-        """The person's exports still kept (a few: they expire with their archives)."""
-        pk, _ = ExportRecord.key(user_id, "")
-        records = ExportRecord.query_live(pk, ExportRecord.sk.startswith("EXPORT#"), consistent_read=True)
-        return [_export(record) for record in records]
+        """The person's exports still kept (a few: they expire with their archives), through the owner
+        index: exports are keyed by their opaque id alone (DSR-13)."""
+        now = clock.now()
+        records = ExportRecord.by_owner.query(user_id, ExportRecord.sk == ExportRecord.sk_prefix)
+        return [_export(record) for record in records if record.is_live(now)]
 
     def update_export(self, user_id: str, export_id: str, **values: Any) -> None:
         record = ExportRecord(*ExportRecord.key(export_id))
