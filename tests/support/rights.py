@@ -48,6 +48,14 @@ def person_identifiers(person: SignedIn, made: dict[str, Any]) -> list[Any]:
     return needles + list(made.get("object_keys", ()))
 
 
+def stored_receipt_ids(session: Any) -> list[str]:
+    """The erasure receipts in the requests table: each has its own id, named by no run (DSR-13)."""
+    from chalicelib.settings import get_settings
+
+    items = session.client("dynamodb").scan(TableName=get_settings().table_name("requests"))["Items"]
+    return [item["pk"]["S"].removeprefix("RECEIPT#") for item in items if item["pk"]["S"].startswith("RECEIPT#")]
+
+
 def erasure_step(step: str):
     """The domain function behind an erasure task (the processors task lives in its own module)."""
     from chalicelib.domain.rights import erasure, processors
