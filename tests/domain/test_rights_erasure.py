@@ -262,6 +262,10 @@ def test_gen5_pay6_erasure_asks_every_processor_and_the_receipt_lists_their_ackn
     assert world.payments.objects["sub_1"]["status"] == "canceled"
     assert "cus_1" not in world.payments.objects
     assert world.provider.deleted == ["req-g1"]  # not u2's request
+    # PAY-3 after PAY-6: the payments stay, detached; the customer reference went with the processor call
+    kept = [f for (table, pk, _), f in world.personal.items.items() if pk.startswith("PAYMENT#")]
+    assert len(kept) == 2
+    assert all("customer_id" not in f and f["owner_id"] != "u1" for f in kept)
     (receipt,) = world.records.receipts.values()
     assert sorted((a["processor"], a["action"], a["count"], a["ok"]) for a in receipt.processors) == [
         ("Stripe", "cancel_subscriptions", 1, True),
