@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 
 import pytest
 
@@ -83,7 +84,8 @@ def test_pay4_a_delivery_that_lies_about_the_buyer_or_amount_moves_nothing_it_na
     world.capturing = True
     world.buy("buyer-1", "starter")
     body, headers = world.captured[-1]
-    lie = body.replace(b"buyer-1", b"thief-99").replace(b"100", b"900").replace(b"250", b"999")
+    # whole numbers only: a random charge id may hold "100" inside it, and altering the id is not a lie
+    lie = re.sub(rb"(?<![0-9A-Za-z])(100|250)(?![0-9A-Za-z])", b"999", body.replace(b"buyer-1", b"thief-99"))
     assert lie != body
     if world.rail == "telegram_stars":  # the sender is Telegram: the payment it names is fetched
         assert world.handle(lie, headers) == "ok"
