@@ -100,7 +100,7 @@ def accounts_store():
     from chalicelib.store.accounts import AccountsStore
 
     bound_models()
-    return AccountsStore()
+    return AccountsStore(subject_key=_ip_hash_key)
 
 
 @lru_cache(maxsize=1)
@@ -195,10 +195,10 @@ def rights_service():
         email=email(),
         export_workflow=workflow("export"),
         erasure_workflow=workflow("erasure"),
-        ledger=ledger(),
         idempotency=PowertoolsIdempotency(idempotency_store),
         limiter=rate_limiter(),
         code_key=lambda: secret("login-code-key"),
+        subject_key=_ip_hash_key,
         payment_processor=customer_eraser,
         model_provider=provider_named,
         grace_days_override=settings.grace_days_override,

@@ -40,6 +40,7 @@ class TableSpec:
     ttl_attribute: str
     stream: bool
     point_in_time_recovery: bool
+    recovery_days: int | None = None  # the profile's backup period (DSR-13), where recovery is on
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ def _queue_consumer(specs: tuple[FunctionSpec, ...], queue: str) -> str:
     return consumer
 
 
-def _table_spec(settings: Settings, logical: str, streamed: set[str]) -> TableSpec:
+def _table_spec(settings: Settings, profile: Profile, logical: str, streamed: set[str]) -> TableSpec:
     """Keys, indexes and attribute types merged from every model stored in the table."""
     attribute_types: dict[str, str] = {"pk": "S", "sk": "S"}
     indexes: dict[str, IndexSpec] = {}
@@ -192,6 +193,7 @@ def _table_spec(settings: Settings, logical: str, streamed: set[str]) -> TableSp
         ttl_attribute="expires_at",
         stream=logical in streamed,
         point_in_time_recovery=traits.point_in_time_recovery,
+        recovery_days=profile.backups.days if traits.point_in_time_recovery else None,
     )
 
 
@@ -268,7 +270,7 @@ def describe(settings: Settings, profile: Profile) -> Description:
     every_function = functions()
     streamed = {f.stream for f in every_function if f.stream}
     return Description(
-        tables=tuple(_table_spec(settings, logical, streamed) for logical in layout.TABLES),
+        tables=tuple(_table_spec(settings, profile, logical, streamed) for logical in layout.TABLES),
         idempotency_table=_idempotency_table(settings),
         buckets=_buckets(settings, profile),
         queues=(

@@ -17,7 +17,7 @@ def submit_generation():
 
     principal = require_user(bp.current_request)
     body = parse_body(GenerationRequest, json_body(bp))
-    wiring.rate_limiter().check_subject("generation", principal.user_id)
+    wiring.rate_limiter().check_person("generation", principal.user_id)
     job = wiring.content_service().submit(
         principal.user_id, body.params(), restricted=principal.restricted, objections=principal.objections
     )

@@ -169,14 +169,17 @@ def json_body(bp: Blueprint) -> Any:
 def email_address() -> Any:
     """The one request-body type for an e-mail address, on every route that takes one: only
     addresses a mail server accepts (chalicelib/domain/accounts/addresses.py) get past parsing,
-    so a refused address leaves nothing written."""
+    so a refused address leaves nothing written. It arrives normalized (NFKC, case-folded: DSR-13),
+    so every record, hash and match downstream sees one spelling of one person."""
     from typing import Annotated
 
     from pydantic import AfterValidator, Field
 
     from chalicelib.domain.accounts.addresses import address_problem
+    from chalicelib.domain.ports.accounts import normalize_email
 
     def deliverable(value: str) -> str:
+        value = normalize_email(value)
         problem = address_problem(value)
         if problem:
             raise ValueError(problem)

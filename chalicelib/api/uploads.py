@@ -17,7 +17,7 @@ def start_upload():
 
     principal = require_user(bp.current_request)
     body = parse_body(UploadRequest, json_body(bp))
-    wiring.rate_limiter().check_subject("upload", principal.user_id)
+    wiring.rate_limiter().check_person("upload", principal.user_id)
     return json_response(wiring.content_service().start_upload(principal.user_id, body.content_type), status=201)
 
 

@@ -20,7 +20,8 @@ from chalicelib.store.models.rights import Tombstone
 from chalicelib.workflows.erasure import start_after_grace
 
 TTL_REACTIONS = (
-    on_expiry(Tombstone, start_after_grace, uses=Uses(start_workflows="erasure")),
+    # The run record (requests table) is written before the workflow starts: its input is the run id alone.
+    on_expiry(Tombstone, start_after_grace, uses=Uses(write_tables="requests", start_workflows="erasure")),
     on_expiry(Upload, expired_upload, uses=Uses(write_buckets="content")),
     on_expiry(GalleryImage, expired_image, uses=Uses(write_buckets="content")),
     on_expiry(JobDeadline, expired_deadline, uses=Uses(write_tables=("content", "ledger"))),

@@ -194,6 +194,7 @@ def policy_document(profile: Profile) -> dict[str, Any]:
             "response_text": hours_text(profile.rights.response_hours),
         },
         "cookies": [c.model_dump(mode="json") for c in profile.cookies],
+        "backups": {"days": profile.backups.days, "text": duration_text(profile.backups.days)},
         "breach_notice_hours": profile.breach_notice_hours,
         "security": list(profile.security),
         "sells_data": profile.sells_data,
@@ -312,6 +313,14 @@ def _sections(doc: dict[str, Any]) -> list[tuple[str, str]]:
             ),
         ),
     ]
+    sections.append(
+        (
+            "Backups",
+            f"<p>Our databases keep point-in-time backups for {_e(doc['backups']['text'])}. When your data is "
+            "erased, we keep only a keyed hash of your account id and the time, for that period, so that a "
+            "restored backup is erased again before it is used.</p>",
+        )
+    )
     security = _list(doc["security"]) if doc["security"] else ""
     if doc["breach_notice_hours"]:
         security += (

@@ -191,6 +191,15 @@ class Rights(Strict):
     note: str | None = None
 
 
+class Backups(Strict):
+    """Point-in-time recovery of the tables (DSR-13): how long a backup keeps what was erased. Each
+    erasure leaves only a keyed hash of the erased id for this long, so a restore can replay it."""
+
+    days: int = Field(ge=1, le=35, description="DynamoDB keeps point-in-time recovery 1 to 35 days.")
+    source: str = Field(min_length=1)
+    note: str | None = None
+
+
 CookieRole = Literal["session", "csrf", "language", "theme", "preferences"]
 
 
@@ -213,6 +222,7 @@ class Profile(Strict):
     processors: list[Processor]
     rights: Rights
     cookies: list[Cookie]
+    backups: Backups
     breach_notice_hours: int | None = Field(default=None, ge=1, le=24 * 30)
     transfers: str | None = Field(default=None, description="Safeguards for processing outside the user's country.")
     security: list[str] = Field(default_factory=list, description="Security measures the policy promises.")

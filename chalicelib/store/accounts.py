@@ -6,7 +6,7 @@ gets frozen dataclasses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
@@ -79,8 +79,12 @@ def _api_key(record: ApiKey) -> port.ApiKey:
 class AccountsStore:
     """The DynamoDB adapter of `ports.accounts.AccountStore` (ACC-1..10)."""
 
-    def __init__(self) -> None:
+    def __init__(self, subject_key: Callable[[], str]) -> None:
         self._table = User._get_connection()
+        self._subject_key = subject_key  # the server secret of every identifier hash (DSR-13)
+
+    def address_key(self, email: str) -> str:
+        return email_hash(self._subject_key(), email)
 
     def _transaction(self) -> TransactWrite:
         return TransactWrite(connection=self._table.connection)
@@ -92,7 +96,7 @@ class AccountsStore:
 
     def find_user_id_by_email(self, email: str) -> str | None:
         """The id of the user holding this email address, if any (looked up by its hash)."""
-        claim = Claim.get_live(*Claim.key(EMAIL, email_hash(email)), consistent_read=True)
+        claim = Claim.get_live(*Claim.key(EMAIL, self.address_key(email)), consistent_read=True)
         return claim.user_id if claim else None
 
     def find_user_id_by_telegram(self, telegram_id: str) -> str | None:
@@ -116,7 +120,8 @@ class AccountsStore:
             age_attested_at=now,
             created_at=now,
         )
-        claim = Claim(*Claim.key(EMAIL, email_hash(account.email)), user_id=account.user_id, owner_id=account.user_id)
+        claim_key = Claim.key(EMAIL, self.address_key(account.email))
+        claim = Claim(*claim_key, user_id=account.user_id, owner_id=account.user_id)
         try:
             with self._transaction() as tx:
                 tx.save(user, condition=User.pk.does_not_exist())

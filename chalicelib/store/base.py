@@ -8,7 +8,7 @@ batch: all of them serialize through `serialize`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -38,13 +38,26 @@ class OwnerIndex(GlobalSecondaryIndex):
 
 
 class Record(Model):
-    """Abstract base. Subclasses set `Meta`, `logical_table` and `category`.
+    """Abstract base. Subclasses set `Meta`, `logical_table`, `category`, `personal_fields` and the key
+    prefixes that tell their items apart in a shared table.
 
     Convention: a record that belongs to a person sets `owner_id` to their user id.
+
+    DSR-4, DSR-13: the erasure plan is derived from these declarations as the infrastructure is. The
+    category's retention kind in the active profile decides an item's fate (legal: detached, its
+    `personal_fields` removed and its owner replaced by a pseudonym; anything else: deleted).
+    `personal_fields = None` means "not declared": tests/unit/test_erasure_plan.py refuses it. An
+    operator's record that names no person and is never owned (the breach register) says so with
+    `about_no_one = True` instead of a category: no category's retention applies and erasure never
+    reaches it.
     """
 
     logical_table: ClassVar[str] = ""
     category: ClassVar[Category | None] = None
+    personal_fields: ClassVar[tuple[str, ...] | None] = None
+    about_no_one: ClassVar[bool] = False
+    pk_prefix: ClassVar[str] = ""
+    sk_prefix: ClassVar[str] = ""
     _profile: ClassVar[Profile | None] = None
 
     pk = UnicodeAttribute(hash_key=True)
@@ -52,6 +65,13 @@ class Record(Model):
     expires_at = TTLAttribute(null=True)
     owner_id = UnicodeAttribute(null=True)
     by_owner = OwnerIndex()
+
+    @classmethod
+    def subject_keys(cls, subject: Any) -> Iterable[tuple[str, str | None]]:
+        """(pk, sk) where an item of this class about `subject` (ports.rights.Subject) would be, sk None
+        for a whole partition: keys derived from the person's ids, read by the residual scan (DSR-13)
+        and by the delete for records with no owner. Classes keyed by random ids have none."""
+        return ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -101,6 +121,16 @@ def record_classes() -> list[type[Record]]:
     import chalicelib.store.models  # noqa: F401  (registers every record class)
 
     return list(_RECORD_CLASSES)
+
+
+def record_class_of(table: str, pk: str, sk: str) -> type[Record] | None:
+    """The record class a stored item of logical `table` belongs to: the most specific key prefixes win."""
+    matches = [
+        cls
+        for cls in record_classes()
+        if cls.logical_table == table and pk.startswith(cls.pk_prefix) and sk.startswith(cls.sk_prefix)
+    ]
+    return max(matches, key=lambda cls: len(cls.pk_prefix) + len(cls.sk_prefix), default=None)
 
 
 def bind(*, resource_prefix: str, region: str, profile: Profile) -> None:

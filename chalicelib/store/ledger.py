@@ -38,8 +38,6 @@ from chalicelib.store.models.ledger import (
     CreditHold,
     LedgerClaim,
     LedgerEntry,
-    LedgerRecord,
-    record_class_for,
 )
 from chalicelib.store.paging import decode_cursor, encode_cursor
 
@@ -312,60 +310,12 @@ class LedgerStore:
         return EntryPage(page, encode_cursor(last) if last else None)
 
     # -- erasure -------------------------------------------------------------------------------
-    def pseudonymize(self, user_id: str, pseudonym: str) -> int:
-        """Detach every ledger and payment record from `user_id` (PAY-3): records move to the
-        pseudonym's account key, `owner_id` becomes the pseudonym and personal fields are cleared.
-        Returns how many records were rewritten. Safe to run again."""
-        if not pseudonym or pseudonym == user_id:
-            raise errors.InvalidInput("A pseudonym different from the user id is required.")
-        moved = 0
-        account_pk = CreditBalance.key(user_id)[0]
-        for item in _query_raw(account_pk):
-            moved += self._move(item, CreditBalance.key(pseudonym)[0], user_id, pseudonym)
-        for item in _query_raw(user_id, index_name="by_owner"):
-            moved += self._move(item, item.pk.replace(user_id, pseudonym), user_id, pseudonym)
-        return moved
-
-    def _move(self, item: LedgerRecord, new_pk: str, user_id: str, pseudonym: str) -> int:
-        cls = type(item)
-        old_key = (item.pk, item.sk)
-        fresh = cls(new_pk, item.sk.replace(user_id, pseudonym))
-        moved = (fresh.pk, fresh.sk) != old_key
-        for name, value in item.attribute_values.items():
-            if name in ("pk", "sk") or name in cls.personal_fields:
-                continue
-            if isinstance(value, str):
-                value = value.replace(user_id, pseudonym)
-            setattr(fresh, name, value)
-        fresh.owner_id = pseudonym
-        if moved and "version" in cls.get_attributes():
-            fresh.version = None  # a new item: its version starts again
-        with self._transaction() as tx:
-            tx.save(fresh)
-            if moved:
-                tx.delete(item, add_version_condition=False)
-        return 1
-
     @staticmethod
     def _transaction() -> TransactWrite:
         return TransactWrite(connection=CreditBalance._get_connection().connection)
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _query_raw(hash_key: str, **options: Any) -> list[LedgerRecord]:
-    """Items of several record kinds under one key, each deserialized as its own class."""
-    connection = CreditBalance._get_connection()
-    items: list[LedgerRecord] = []
-    kwargs: dict[str, Any] = dict(options)
-    while True:
-        page = connection.query(hash_key, **kwargs)
-        for raw in page.get("Items", []):
-            items.append(record_class_for(raw["sk"]["S"]).from_raw_data(raw))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["exclusive_start_key"] = page["LastEvaluatedKey"]
-
-
 def time_key(moment: datetime) -> str:
     """Fixed-width UTC time, so keys sort in time order (isoformat drops zero microseconds)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

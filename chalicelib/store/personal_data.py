@@ -1,7 +1,9 @@
 """Everything stored about one person, across every table and bucket, found and removed in bulk.
 
-Tables are read through the sparse `by_owner` index; objects live under per-user prefixes. Writes are
-batched to the service limits: 25 items per BatchWriteItem, 1,000 keys per DeleteObjects.
+Tables are read through the sparse `by_owner` index and, independently of it, by every key a record
+class derives from the person's ids (DSR-13); objects live under per-user prefixes. Calls are batched
+to the service limits: 25 items per BatchWriteItem, 100 keys per BatchGetItem, 1,000 keys per
+DeleteObjects.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import IO, Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from chalicelib.domain.ports.rights import PersonalItem, StoredObject, record_kind
+from chalicelib.domain.ports.rights import PersonalItem, RecordKind, StoredObject, Subject, record_kind
 from chalicelib.profile.schema import Category
 from chalicelib.settings import Settings
 from chalicelib.store import layout
+from chalicelib.store.base import record_class_of, record_classes
 
 S3_BATCH = 1000
+GET_BATCH = 100  # BatchGetItem's limit
 QUERY_PAGE = 1000  # items per query page: bounds memory (a 1 MB page parses to several MB of dicts)
 PART_SIZE = 5 * 1024 * 1024  # S3's minimum part size (except the last): the least memory held
 BLOCK = 64 * 1024  # small writes (zip headers) are gathered into blocks: one object per block, not per write
@@ -35,26 +39,87 @@ _DESERIALIZER = TypeDeserializer()
 
 
 def _personal_item(table: str, item: dict[str, Any]) -> PersonalItem:
-    """The record kind comes from the keys (`record_kind`).""" ""
+    """The kind comes from the keys (`record_kind`), the record class from the key prefixes each
+    class declares."""
     fields = {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
     pk, sk = fields["pk"], fields["sk"]
-    return PersonalItem(table=table, kind=record_kind(pk, sk), key=(pk, sk), fields=fields)
+    cls = record_class_of(table, pk, sk)
+    return PersonalItem(
+        table=table, kind=record_kind(pk, sk), key=(pk, sk), fields=fields, record=cls.__name__ if cls else None
+    )
 
 
 class PersonalDataStore:
     """Implements `ports.PersonalData` (DSR-1, DSR-4): items as plain values, objects by key."""
 
-    def __init__(self, *, dynamodb: Any, s3: Any, settings: Settings) -> None:
+    def __init__(self, *, dynamodb: Any, s3: Any, settings: Settings, tables: Mapping[str, str] | None = None) -> None:
         self.dynamodb = dynamodb
         self.s3 = s3
         self.settings = settings
+        self.tables = dict(tables or {})  # logical -> physical, for tables restored under another name
+
+    def table_name(self, table: str) -> str:
+        return self.tables.get(table) or self.settings.table_name(table)
 
     # -- tables ----------------------------------------------------------------------------------
+    def record_kinds(self) -> list[RecordKind]:
+        """Every record class that may hold a person's data, as the erasure plan sees it (DSR-4)."""
+        return [
+            RecordKind(cls.__name__, cls.logical_table, cls.category, cls.personal_fields)
+            for cls in record_classes()
+            if not cls.about_no_one
+        ]
+
+    def subject_items(self, subject: Subject) -> Iterator[PersonalItem]:
+        """Items under every key a record class derives from the person (DSR-13), read by that key
+        (strongly consistent): whole partitions by Query, single items 100 per BatchGetItem."""
+        partitions: dict[str, set[str]] = {}
+        items: dict[str, set[tuple[str, str]]] = {}
+        for cls in record_classes():
+            for pk, sk in cls.subject_keys(subject):
+                if sk is None:
+                    partitions.setdefault(cls.logical_table, set()).add(pk)
+                else:
+                    items.setdefault(cls.logical_table, set()).add((pk, sk))
+        for table, pks in sorted(partitions.items()):
+            for pk in sorted(pks):
+                pages = self.dynamodb.get_paginator("query").paginate(
+                    TableName=self.table_name(table),
+                    KeyConditionExpression="pk = :pk",
+                    ExpressionAttributeValues={":pk": {"S": pk}},
+                    ConsistentRead=True,
+                    PaginationConfig={"PageSize": QUERY_PAGE},
+                )
+                for page in pages:
+                    for item in page["Items"]:
+                        yield _personal_item(table, item)
+        for table, keys in sorted(items.items()):
+            for batch in chunks(sorted(keys - {k for k in keys if k[0] in partitions.get(table, set())}), GET_BATCH):
+                yield from self._batch_get(table, batch)
+
+    def _batch_get(self, table: str, keys: list[tuple[str, str]]) -> Iterator[PersonalItem]:
+        name = self.table_name(table)
+        request = {name: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys], "ConsistentRead": True}}
+        while request:
+            response = self.dynamodb.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(name, []):
+                yield _personal_item(table, item)
+            request = response.get("UnprocessedKeys") or {}
+
+    def scan_items(self, table: str) -> Iterator[PersonalItem]:
+        """Every item of a table (a restore's replay only: DSR-13), a page at a time."""
+        pages = self.dynamodb.get_paginator("scan").paginate(
+            TableName=self.table_name(table), PaginationConfig={"PageSize": QUERY_PAGE}
+        )
+        for page in pages:
+            for item in page["Items"]:
+                yield _personal_item(table, item)
+
     def owned_items(self, user_id: str, tables: Iterable[str] = tuple(layout.TABLES)) -> Iterator[PersonalItem]:
         for table in tables:
             paginator = self.dynamodb.get_paginator("query")
             pages = paginator.paginate(
-                TableName=self.settings.table_name(table),
+                TableName=self.table_name(table),
                 IndexName="by_owner",
                 KeyConditionExpression="owner_id = :owner",
                 ExpressionAttributeValues={":owner": {"S": user_id}},
@@ -84,7 +149,7 @@ class PersonalDataStore:
         """boto3's batch writer sends 25 items a call and resends what DynamoDB hands back unprocessed."""
         import boto3
 
-        return boto3.resource("dynamodb", region_name=self.settings.region).Table(self.settings.table_name(table))
+        return boto3.resource("dynamodb", region_name=self.settings.region).Table(self.table_name(table))
 
     # -- objects -----------------------------------------------------------------------------------
     def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[StoredObject]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError
@@ -20,6 +20,8 @@ from chalicelib.store.models.rights import (
     OPEN_QUEUE,
     Consent,
     ContactMessage,
+    ErasedSubject,
+    ErasureCapture,
     ErasureReceipt,
     ErasureRun,
     ExportRecord,
@@ -29,6 +31,11 @@ from chalicelib.store.models.rights import (
     RightsRequest,
     Tombstone,
 )
+
+
+def _time_key(moment: datetime) -> str:
+    """Fixed-width UTC time, so keys sort in time order."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _user_pk(user_id: str) -> str:
@@ -118,12 +125,16 @@ def _run(record: ErasureRun) -> ports.ErasureRun:
         status=record.status,
         failure=record.failure,
         passes=int(record.passes or 0),
+        receipt_id=record.receipt_id,
+        captured=bool(record.captured),
+        username=record.username,
+        telegram_id=record.telegram_id,
     )
 
 
 def _receipt(record: ErasureReceipt) -> ports.ErasureReceipt:
     return ports.ErasureReceipt(
-        erasure_id=record.erasure_id,
+        receipt_id=record.receipt_id,
         reason=record.reason,
         profile=record.profile,
         policy_version=record.policy_version,
@@ -286,7 +297,7 @@ class RightsStore:
     # -- exports (DSR-1) -------------------------------------------------------------------------
     def add_export(self, job: ports.ExportJob) -> None:
         ExportRecord(
-            *ExportRecord.key(job.user_id, job.export_id),
+            *ExportRecord.key(job.export_id),
             export_id=job.export_id,
             owner_id=job.user_id,
             status=job.status,
@@ -295,18 +306,28 @@ class RightsStore:
         ).save()
 
     def get_export(self, user_id: str, export_id: str) -> ports.ExportJob | None:
-        record = ExportRecord.get_live(*ExportRecord.key(user_id, export_id), consistent_read=True)
+        """The export, if it is `user_id`'s."""
+        job = self.find_export(export_id)
+        return job if job is not None and job.user_id == user_id else None
+
+    def find_export(self, export_id: str) -> ports.ExportJob | None:
+        """By its id alone: the workflow's tasks read the person from here (DSR-13)."""
+        record = ExportRecord.get_live(*ExportRecord.key(export_id), consistent_read=True)
         return _export(record) if record is not None else None
 
     def exports(self, user_id: str) -> list[ports.ExportJob]:
-        """The person's exports still kept (a few: they expire with their archives)."""
-        pk, _ = ExportRecord.key(user_id, "")
-        records = ExportRecord.query_live(pk, ExportRecord.sk.startswith("EXPORT#"), consistent_read=True)
-        return [_export(record) for record in records]
+        """The person's exports still kept (a few: they expire with their archives), through the owner
+        index: exports are keyed by their opaque id alone (DSR-13)."""
+        now = clock.now()
+        records = ExportRecord.by_owner.query(user_id, ExportRecord.sk == ExportRecord.sk_prefix)
+        return [_export(record) for record in records if record.is_live(now)]
 
     def update_export(self, user_id: str, export_id: str, **values: Any) -> None:
-        record = ExportRecord(*ExportRecord.key(user_id, export_id))
-        record.update(actions=[getattr(ExportRecord, name).set(value) for name, value in values.items()])
+        record = ExportRecord(*ExportRecord.key(export_id))
+        record.update(
+            actions=[getattr(ExportRecord, name).set(value) for name, value in values.items()],
+            condition=ExportRecord.owner_id == user_id,
+        )
 
     # -- erasure runs and receipts (DSR-4) -------------------------------------------------------
     def create_run(self, run: ports.ErasureRun) -> ports.ErasureRun:
@@ -320,6 +341,7 @@ class RightsStore:
             request_id=run.request_id,
             reason=run.reason,
             created_at=run.created_at,
+            receipt_id=run.receipt_id,
         )
         try:
             record.save(condition=ErasureRun.pk.does_not_exist())
@@ -338,13 +360,52 @@ class RightsStore:
         record = ErasureRun(*ErasureRun.key(erasure_id))
         record.update(actions=[getattr(ErasureRun, name).set(value) for name, value in values.items()])
 
+    def keep_captured(self, erasure_id: str, captured: ports.CapturedIds) -> None:
+        """In pages of `ErasureCapture.PAGE` ids; written again whole, so a retried plan is the same."""
+        pk, _ = ErasureRun.key(erasure_id)
+        lists = {name: list(getattr(captured, name)) for name in ("share_ids", "gen_ids", "provider_request_ids")}
+        pages = max(1, *(-(-len(v) // ErasureCapture.PAGE) for v in lists.values()))
+        with ErasureCapture.batch_write() as batch:
+            for page in range(pages):
+                window = slice(page * ErasureCapture.PAGE, (page + 1) * ErasureCapture.PAGE)
+                batch.save(ErasureCapture(pk, f"CAPTURED#{page:06d}", **{name: v[window] for name, v in lists.items()}))
+
+    def captured(self, erasure_id: str) -> ports.CapturedIds:
+        pk, _ = ErasureRun.key(erasure_id)
+        found: dict[str, list[str]] = {"share_ids": [], "gen_ids": [], "provider_request_ids": []}
+        for page in ErasureCapture.query(pk, ErasureCapture.sk.startswith("CAPTURED#"), consistent_read=True):
+            for name, values in found.items():
+                values.extend(getattr(page, name) or [])
+        return ports.CapturedIds(**{name: tuple(values) for name, values in found.items()})
+
     def delete_run(self, erasure_id: str) -> None:
+        pk, _ = ErasureRun.key(erasure_id)
+        with ErasureCapture.batch_write() as batch:
+            for page in ErasureCapture.query(pk, ErasureCapture.sk.startswith("CAPTURED#")):
+                batch.delete(page)
         ErasureRun(*ErasureRun.key(erasure_id)).delete()
+
+    # -- what a restore replays (DSR-13) ------------------------------------------------------------
+    def add_erased(self, erased: ports.ErasedSubject, *, keep_days: int) -> None:
+        ErasedSubject(
+            ErasedSubject.PARTITION,
+            f"{_time_key(erased.erased_at)}#{erased.subject_hash}",
+            subject_hash=erased.subject_hash,
+            erased_at=erased.erased_at,
+            expires_at=erased.erased_at + timedelta(days=keep_days),
+        ).save()
+
+    def erased_since(self, since: datetime) -> list[ports.ErasedSubject]:
+        """Erasures from `since` on (the restored backup's time): the ones a restore would undo."""
+        records = ErasedSubject.query(
+            ErasedSubject.PARTITION, ErasedSubject.sk >= _time_key(since), consistent_read=True
+        )
+        return [ports.ErasedSubject(subject_hash=r.subject_hash, erased_at=r.erased_at) for r in records]
 
     def put_receipt(self, receipt: ports.ErasureReceipt) -> None:
         ErasureReceipt(
-            *ErasureReceipt.key(receipt.erasure_id),
-            erasure_id=receipt.erasure_id,
+            *ErasureReceipt.key(receipt.receipt_id),
+            receipt_id=receipt.receipt_id,
             reason=receipt.reason,
             profile=receipt.profile,
             policy_version=receipt.policy_version,
@@ -354,8 +415,8 @@ class RightsStore:
             completed_at=receipt.completed_at,
         ).save()
 
-    def get_receipt(self, erasure_id: str) -> ports.ErasureReceipt | None:
-        record = ErasureReceipt.get_live(*ErasureReceipt.key(erasure_id), consistent_read=True)
+    def get_receipt(self, receipt_id: str) -> ports.ErasureReceipt | None:
+        record = ErasureReceipt.get_live(*ErasureReceipt.key(receipt_id), consistent_read=True)
         return _receipt(record) if record is not None else None
 
 

@@ -1,7 +1,8 @@
 """Step Functions task handlers for the erasure workflow (DSR-4): one small function per task.
 
-Each receives the execution's state (user_id, erasure_id, earlier results) and runs one idempotent
-step; the ASL (infra/asl/erasure.asl.json) retries every task and catches into `erasure_fail`.
+Each receives the execution's state (the opaque erasure id and earlier results: counts, never a user
+id, address or key, DSR-13), reads the person from the run record and runs one idempotent step; the
+ASL (infra/asl/erasure.asl.json) retries every task and catches into `erasure_fail`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ bp = Blueprint(__name__)
 
 # The run record and the request it serves live in the requests table; every step reads or updates them.
 RUN = Uses(write_tables="requests")
+# Finding the person by the keys derived from their ids needs the identifier-hash secret (DSR-13).
+SUBJECT = RUN | Uses(read_tables=CATEGORY_TABLES, secrets="ip-hash-key")
 
 
 def _rights():
@@ -23,7 +26,7 @@ def _rights():
     return wiring.rights_service()
 
 
-@lambda_function(bp, "erasure_plan", uses=RUN | Uses(read_tables="accounts"))
+@lambda_function(bp, "erasure_plan", uses=RUN | Uses(read_tables=CATEGORY_TABLES))
 def erasure_plan(event, context):
     return _rights().erasure_plan(event)
 
@@ -51,7 +54,7 @@ def erasure_delete_objects(event, context):
     return _rights().erasure_delete_objects(event)
 
 
-@lambda_function(bp, "erasure_delete_records", uses=Uses(write_tables=CATEGORY_TABLES))
+@lambda_function(bp, "erasure_delete_records", uses=SUBJECT | Uses(write_tables=CATEGORY_TABLES))
 def erasure_delete_records(event, context):
     return _rights().erasure_delete_records(event)
 
@@ -61,14 +64,12 @@ def erasure_pseudonymize(event, context):
     return _rights().erasure_pseudonymize(event)
 
 
-@lambda_function(
-    bp, "erasure_residual_scan", uses=RUN | Uses(read_tables=CATEGORY_TABLES, read_buckets=("content", "exports"))
-)
+@lambda_function(bp, "erasure_residual_scan", uses=SUBJECT | Uses(read_buckets=("content", "exports")))
 def erasure_residual_scan(event, context):
     return _rights().erasure_residual_scan(event)
 
 
-@lambda_function(bp, "erasure_receipt", uses=RUN)
+@lambda_function(bp, "erasure_receipt", uses=RUN | Uses(secrets="ip-hash-key"))
 def erasure_receipt(event, context):
     return _rights().erasure_receipt(event)
 

@@ -39,7 +39,7 @@ def table(scope: Construct, spec: TableSpec, key: kms.IKey | None) -> dynamodb.T
         encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED if key else dynamodb.TableEncryption.AWS_MANAGED,
         encryption_key=key,
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-            point_in_time_recovery_enabled=spec.point_in_time_recovery
+            point_in_time_recovery_enabled=spec.point_in_time_recovery, recovery_period_in_days=spec.recovery_days
         ),
         time_to_live_attribute=spec.ttl_attribute,
         stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if spec.stream else None,

@@ -39,7 +39,7 @@ def stores(request, now):
     from chalicelib.store.abuse import AbuseStore
     from chalicelib.store.accounts import AccountsStore
 
-    return AccountsStore(), AbuseStore()
+    return AccountsStore(subject_key=lambda: "ip-key"), AbuseStore()
 
 
 @pytest.fixture

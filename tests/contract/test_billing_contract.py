@@ -187,21 +187,6 @@ def test_entries_are_newest_first_paged_and_bound_to_their_account(ports):
         ledger.entries("u1", cursor="not-a-cursor")
 
 
-def test_pseudonymize_keeps_the_money_under_the_pseudonym(ports):
-    ledger, payments = ports.ledger, ports.payments
-    payments.fulfil(PACK, GRANT)
-    ledger.hold("u1", 30, "h1", "generation")
-    ledger.commit("h1")
-    assert ledger.pseudonymize("u1", "anon-1") >= 4
-    assert ledger.balance("anon-1") == 70 == _total(ledger, "anon-1")
-    assert (ledger.balance("u1"), ledger.entries("u1").entries) == (0, ())
-    kept = payments.payment("cs_1")
-    assert (kept.payment.user_id, kept.payment.customer_id, kept.status) == ("anon-1", None, "paid")
-    assert ledger.pseudonymize("u1", "anon-1") == 0
-    with pytest.raises(errors.InvalidInput):
-        ledger.pseudonymize("u1", "u1")
-
-
 # -- payment records ------------------------------------------------------------------------------
 def test_fulfil_records_the_payment_and_grants_once(ports):
     payments, ledger = ports.payments, ports.ledger

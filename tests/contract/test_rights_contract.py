@@ -10,7 +10,16 @@ from decimal import Decimal
 import pytest
 
 from chalicelib import clock
-from chalicelib.domain.ports.rights import ErasureReceipt, ErasureRun, ExportJob, RightsRequest, StoredObject, Tombstone
+from chalicelib.domain.ports.rights import (
+    CapturedIds,
+    ErasedSubject,
+    ErasureReceipt,
+    ErasureRun,
+    ExportJob,
+    RightsRequest,
+    StoredObject,
+    Tombstone,
+)
 from chalicelib.errors import Conflict
 from chalicelib.profile.schema import Category
 
@@ -180,6 +189,8 @@ def test_dsr1_an_export_job_is_updated_in_place(records):
         ready_at=now,
     )
     assert records.get_export("u2", "x1") is None
+    assert records.find_export("x1").user_id == "u1"  # DSR-13: the workflow knows the export id alone
+    assert records.find_export("x2") is None
 
 
 def test_dsr1_a_persons_exports_are_listed_and_nobody_elses(records):
@@ -194,17 +205,30 @@ def test_dsr1_a_persons_exports_are_listed_and_nobody_elses(records):
 
 def test_dsr4_a_run_is_created_once_updated_and_deleted_and_the_receipt_stays(records):
     now = clock.now().replace(microsecond=0)
-    first = ErasureRun("e1", "u1", "ana@example.org", "erased-1", "r1", "user", now)
+    first = ErasureRun("e1", "u1", "ana@example.org", "erased-1", "r1", "user", now, "rc1")
     assert records.create_run(first) == first
     assert records.create_run(replace(first, pseudonym="erased-2")) == first
     records.update_run("e1", status="failed", failure="Plan:RuntimeError", passes=1)
     assert records.get_run("e1") == replace(first, status="failed", failure="Plan:RuntimeError", passes=1)
+    many = CapturedIds(share_ids=tuple(f"s{n:05d}" for n in range(9000)), gen_ids=("g1",))
+    records.keep_captured("e1", many)
+    assert records.captured("e1") == many  # in pages, read back whole (DSR-13)
     records.delete_run("e1")
     assert records.get_run("e1") is None
+    assert records.captured("e1") == CapturedIds()
     acks = ({"processor": "Stripe", "action": "delete_customer", "count": 1, "ok": True},)
-    receipt = ErasureReceipt("e1", "user", "kaleipix", "2026-01", {"objects": 2}, now, now, acks)
+    receipt = ErasureReceipt("rc1", "user", "kaleipix", "2026-01", {"objects": 2}, now, now, acks)
     records.put_receipt(receipt)
-    assert records.get_receipt("e1") == receipt
+    assert records.get_receipt("rc1") == receipt
+
+
+def test_dsr13_erased_subjects_are_listed_from_a_restore_point(records):
+    now = clock.now().replace(microsecond=0)
+    old, recent = ErasedSubject("h-old", now - timedelta(days=3)), ErasedSubject("h-new", now)
+    records.add_erased(old, keep_days=35)
+    records.add_erased(recent, keep_days=35)
+    assert records.erased_since(now - timedelta(days=1)) == [recent]
+    assert records.erased_since(now - timedelta(days=4)) == [old, recent]
 
 
 # -- what is stored about one person -----------------------------------------------------------------------

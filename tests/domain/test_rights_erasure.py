@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 
 from chalicelib import clock
+from chalicelib.domain.ports.accounts import email_hash, erased_hash, user_hash
 from chalicelib.domain.ports.billing import ProcessorAck
-from chalicelib.domain.ports.rights import PersonalItem, StoredObject
-from chalicelib.domain.rights import erasure
+from chalicelib.domain.ports.rights import StoredObject
+from chalicelib.domain.rights import erasure, erasure_plan
 from chalicelib.domain.rights.processors import erase_at_processors
 from chalicelib.errors import Conflict, InvalidInput
 from chalicelib.profile.loader import load_profile
@@ -30,13 +31,22 @@ def _world(profile_name="kaleipix", now=clock.now):
 
 
 def _stored_traces(world, user_id="u1"):
+    """One item of each fake record class; the rate counter and login code have no owner, only a key
+    derived from the person (DSR-13); the request names the address in other capitals."""
     personal = world.personal
+    key = world.context.subject_key()
     personal.add_item("accounts", {"pk": f"USER#{user_id}", "sk": "CONSENT#marketing#1", "owner_id": user_id})
+    personal.add_item("accounts", {"pk": f"LOGINCODE#{email_hash(key, 'ana@example.org')}", "sk": "CODE"})
+    personal.add_item("logs", {"pk": f"RATE#upload#{user_hash(key, user_id)}", "sk": "WINDOW#1", "hits": 2})
     image = f"generated/{user_id}/g1"
-    personal.add_item("content", {"pk": "GEN#g1", "sk": "META", "owner_id": user_id, "stored_key": image, "cost": 1})
-    personal.add_item("ledger", {"pk": f"USER#{user_id}", "sk": f"ENTRY#1#{user_id}", "owner_id": user_id, "n": 3})
-    personal.add_item("requests", {"pk": "REQUEST#r1", "sk": "META", "owner_id": user_id, "kind": "erasure"})
-    personal.add_item("requests", {"pk": f"USER#{user_id}", "sk": "EXPORT#x1", "owner_id": user_id})
+    job = {"pk": "GEN#g1", "sk": "JOB", "owner_id": user_id, "gen_id": "g1", "stored_key": image, "cost": 1}
+    personal.add_item("content", job)
+    share = {"pk": "SHARE#s1", "sk": "LINK#g1", "owner_id": user_id, "share_id": "s1", "gen_id": "g1"}
+    personal.add_item("content", share)
+    personal.add_item("ledger", {"pk": f"ACCOUNT#{user_id}", "sk": f"ENTRY#1#{user_id}", "owner_id": user_id, "n": 3})
+    request = {"pk": "REQUEST#r1", "sk": "META", "owner_id": user_id, "kind": "erasure"}
+    personal.add_item("requests", {**request, "contact_email": "Ana@Example.ORG"})
+    personal.add_item("requests", {"pk": "EXPORT#x1", "sk": "EXPORT", "owner_id": user_id})
     message = {"pk": "CONTACT#m1", "sk": "MESSAGE", "owner_id": user_id, "email": "ana@example.org"}
     personal.add_item("requests", message)
     personal.objects[("content", image)] = b"png"
@@ -102,6 +112,8 @@ def test_dsr4_grace_zero_starts_the_workflow_at_once(profile_name):
     assert world.service.request_erasure("u1")["status"] == "erasing"
     ((name, payload),) = world.erasures.started
     assert name == erasure.execution_name(payload["erasure_id"])
+    assert payload == {"erasure_id": payload["erasure_id"]}  # DSR-13: the run id alone
+    assert world.records.get_run(payload["erasure_id"]).user_id == "u1"
     assert world.records.get_tombstone("u1") is None
 
 
@@ -110,25 +122,8 @@ def test_acc7_a_minor_is_erased_without_grace_and_the_takedown_is_audited():
     world.service.request_erasure("u1")  # already counting down: cut short
     assert world.service.erase_minor("alice", "u1", "reported") == {"status": "erasing"}
     ((_, payload),) = world.erasures.started
-    assert payload["reason"] == "minor"
+    assert world.records.get_run(payload["erasure_id"]).reason == "minor"
     assert [(a.operator, a.action, a.target) for a in world.records.actions] == [("alice", "minor_takedown", "u1")]
-
-
-@pytest.mark.parametrize(
-    ("table", "key", "deleted"),
-    [
-        ("accounts", ("USER#u1", "PROFILE"), True),
-        ("content", ("GEN#g1", "META"), True),
-        ("ledger", ("USER#u1", "ENTRY#1"), False),
-        ("logs", ("LOG#1", "AT#1"), False),
-        ("requests", ("REQUEST#r1", "META"), False),
-        ("requests", ("USER#u1", "EXPORT#x1"), True),
-        ("requests", ("CONTACT#m1", "MESSAGE"), True),
-    ],
-)
-def test_dsr4_pay3_each_stored_item_is_deleted_or_kept_detached(table, key, deleted):
-    item = PersonalItem(table=table, kind=key[1].split("#")[0].lower(), key=key, fields={})
-    assert erasure.deleted_outright(item) is deleted
 
 
 def test_dsr4_pay3_the_workflow_leaves_nothing_tied_to_the_person_and_keeps_what_law_keeps():
@@ -138,20 +133,27 @@ def test_dsr4_pay3_the_workflow_leaves_nothing_tied_to_the_person_and_keeps_what
     assert state["residual_scan"] == {"clean": True, "remaining": 0}
     assert list(world.personal.owned_items("u1")) == []
     assert list(world.personal.owned_objects("u1")) == []
-    everything = repr(world.personal.items) + repr(world.personal.objects)
-    assert "u1" not in everything
-    assert "ana@example.org" not in everything
-    run_pseudonym = world.ledger.pseudonyms["u1"]
+    everything = (repr(world.personal.items) + repr(world.personal.objects)).lower()
+    key = world.context.subject_key()
+    for needle in ("u1", "ana@example.org", email_hash(key, "ana@example.org"), user_hash(key, "u1"), "s1", "g1"):
+        assert needle not in everything, needle  # DSR-13: derived keys and captured ids too
     kept = [fields for (table, _, _), fields in world.personal.items.items() if table in ("ledger", "requests")]
-    assert {"pk": f"USER#{run_pseudonym}", "sk": f"ENTRY#1#{run_pseudonym}", "n": 3} in kept
+    (entry,) = [f for f in kept if f["pk"].startswith("ACCOUNT#")]
+    pseudonym = entry["owner_id"]
+    assert entry == {"pk": f"ACCOUNT#{pseudonym}", "sk": f"ENTRY#1#{pseudonym}", "n": 3, "owner_id": pseudonym}
     assert any(f.get("kind") == "erasure" for f in kept)  # the request proving the answer stays
     assert ("content", "uploads/u2/up2") in world.personal.objects  # the other person is untouched
     assert world.users.get_user("u2") is not None
-    receipt = world.records.get_receipt(state["erasure_id"])
+    (receipt,) = world.records.receipts.values()
     assert receipt.counts["objects"] >= 2
-    assert receipt.counts["records"] >= 4
+    assert receipt.counts["records"] >= 6
     assert "ana@example.org" not in repr(receipt)
+    assert state["erasure_id"] not in repr(receipt)  # DSR-13: the receipt names no execution
     assert world.outbox.sent[-1][0] == "ana@example.org"
+    assert state["erasure_id"] not in world.outbox.sent[-1][2]
+    assert receipt.receipt_id in world.outbox.sent[-1][2]
+    ((erased, days),) = world.records.erased  # DSR-13: only a keyed hash of the id, for the backup window
+    assert (erased.subject_hash, days) == (erased_hash(key, "u1"), world.context.profile.backups.days)
     assert world.records.get_run(state["erasure_id"]) is None  # the address it held is gone
 
 
@@ -160,12 +162,12 @@ def test_dsr4_every_step_run_twice_reaches_the_same_end():
     _stored_traces(world)
     payload = _start(world)
     first = _run(world, payload)
-    receipt = world.records.get_receipt(payload["erasure_id"])
+    (receipt,) = world.records.receipts.values()
     sent = len(world.outbox.sent)
     again = _run(world, payload)
     assert again["residual_scan"]["clean"]
     assert first["residual_scan"]["clean"]
-    assert world.records.get_receipt(payload["erasure_id"]) == receipt
+    assert list(world.records.receipts.values()) == [receipt]
     assert len(world.outbox.sent) == sent  # the run is gone: no second final email
 
 
@@ -196,13 +198,41 @@ def test_dsr4_a_failed_run_reports_a_reason_and_a_rerun_resumes_it():
 
 def test_pay3_detach_replaces_the_id_in_every_plain_value():
     value = {"pk": "USER#u1", "tags": ["u1", Decimal(3)], "set": {"u1", "x"}, "map": {"who": "mail a@example.org"}}
-    detached = erasure.detach(value, "u1", "erased-x", "a@example.org")
+    detached = erasure_plan.detached(value, (), "u1", "erased-x", "a@example.org")
     assert detached == {
         "pk": "USER#erased-x",
         "tags": ["erased-x", Decimal(3)],
         "set": {"erased-x", "x"},
-        "map": {"who": f"mail {erasure.ERASED}"},
+        "map": {"who": "mail [erased]"},
+        "owner_id": "erased-x",
     }
+
+
+@pytest.mark.parametrize("left_out", ["Consent", "ShareLink", "RateCounter", "LoginCode", "ContactMessage"])
+def test_dsr13_the_residual_scan_finds_what_a_plan_without_one_record_class_leaves(monkeypatch, left_out):
+    """Mutation check on the plan: drop one record class and the scan, which does not read the plan,
+    finds what stayed; the workflow tries again and then fails rather than issue a receipt."""
+    planned = erasure_plan.plan
+    monkeypatch.setattr(
+        erasure_plan, "plan", lambda profile, kinds: {k: v for k, v in planned(profile, kinds).items() if k != left_out}
+    )
+    world = _world()
+    _stored_traces(world)
+    payload = _start(world)
+    with pytest.raises(RuntimeError, match=left_out):
+        erasure_run_with_retries(world, payload)
+    assert world.records.receipts == {}
+
+
+def erasure_run_with_retries(world, payload):
+    """The state machine's loop: back to DeleteObjects while the scan is not clean."""
+    state = dict(payload)
+    state["plan"] = erasure.plan(world.context, state)
+    while True:
+        for step in STEPS[1:5]:
+            state[RESULT_PATHS.get(step, step)] = getattr(erasure, step)(world.context, state)
+        if state["residual_scan"]["clean"]:
+            return state
 
 
 def test_dsr4_objects_the_records_point_at_are_deleted_without_listing():
@@ -232,7 +262,11 @@ def test_gen5_pay6_erasure_asks_every_processor_and_the_receipt_lists_their_ackn
     assert world.payments.objects["sub_1"]["status"] == "canceled"
     assert "cus_1" not in world.payments.objects
     assert world.provider.deleted == ["req-g1"]  # not u2's request
-    receipt = world.records.get_receipt(state["erasure_id"])
+    # PAY-3 after PAY-6: the payments stay, detached; the customer reference went with the processor call
+    kept = [f for (table, pk, _), f in world.personal.items.items() if pk.startswith("PAYMENT#")]
+    assert len(kept) == 2
+    assert all("customer_id" not in f and f["owner_id"] != "u1" for f in kept)
+    (receipt,) = world.records.receipts.values()
     assert sorted((a["processor"], a["action"], a["count"], a["ok"]) for a in receipt.processors) == [
         ("Stripe", "cancel_subscriptions", 1, True),
         ("Stripe", "delete_customer", 1, True),

@@ -39,9 +39,12 @@ def test_dsr1_dsr2_the_archive_holds_the_manifest_every_record_and_the_files():
     assert started["status"] == "queued"
     ((name, payload),) = world.exports.started
     assert name == export.execution_name(started["id"])
+    assert payload == {"export_id": started["id"]}  # DSR-13: no user id in the workflow
     state = _run(world, payload)
     assert state["collected"] == {"items": 2, "files": 1}
-    archive = zipfile.ZipFile(io.BytesIO(world.personal.objects[("exports", state["archive"]["key"])]))
+    assert "u1" not in repr(state)  # nor in what its steps return (no object key)
+    key = world.records.find_export(started["id"]).object_key
+    archive = zipfile.ZipFile(io.BytesIO(world.personal.objects[("exports", key)]))
     manifest = json.loads(archive.read("manifest.json"))
     assert {c["id"] for c in manifest["categories"]} == {c.id.value for c in world.context.profile.categories}
     consents = json.loads(archive.read("records/accounts/consent.json"))
@@ -141,8 +144,9 @@ def test_dsr2_archive_entry_names_are_valid_file_names_everywhere():
     world.personal.add_item("logs", {"pk": "OPERATOR_AUDIT#2026-12", "sk": "2026-12-03T05:04:00#cd", "owner_id": "u1"})
     world.personal.objects[("content", "uploads/u1/up:2")] = b"original"
     started = world.service.request_export("u1")
-    state = _run(world, world.exports.started[-1][1])
-    archive = zipfile.ZipFile(io.BytesIO(world.personal.objects[("exports", state["archive"]["key"])]))
+    _run(world, world.exports.started[-1][1])
+    key = world.records.find_export(started["id"]).object_key  # DSR-13: no key in the workflow's state
+    archive = zipfile.ZipFile(io.BytesIO(world.personal.objects[("exports", key)]))
     names = archive.namelist()
     assert [name for name in names if set(name) & set('<>:"\\|?*')] == []
     assert len(json.loads(archive.read("records/logs/signal.json"))) == 2

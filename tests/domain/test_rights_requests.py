@@ -45,7 +45,7 @@ def test_dsr7_an_emailed_request_waits_for_its_code_then_an_access_request_runs_
     verified = world.service.verify_request(answer["request_id"], _code(world))
     assert verified["status"] == "open"
     ((_, payload),) = world.exports.started
-    assert payload["user_id"] == "u1"
+    assert world.records.find_export(payload["export_id"]).user_id == "u1"
     assert world.limiter.checked == [("rights_code_guess", "ana@example.org")]
 
 

@@ -76,8 +76,8 @@ def test_dsr4_dsr9_erasure_runs_from_the_expired_tombstone_to_its_receipt(local_
         )
 
     final = latest_mail(local_cloud, email, "has been erased")
-    erasure_id = re.search(r"Receipt: ([0-9a-f]+)", final["body"]).group(1)
+    receipt_id = re.search(r"Receipt: ([0-9a-f]+)", final["body"]).group(1)
     stored = stored_text(local_cloud)
-    assert f"ERASURE#{erasure_id}" in stored  # the receipt
+    assert f"RECEIPT#{receipt_id}" in stored  # the receipt, under its own id (DSR-13)
     assert user_id not in stored
     assert email not in stored

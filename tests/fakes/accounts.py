@@ -59,7 +59,8 @@ class _Expiring:
 
 
 class FakeAccountStore:
-    def __init__(self) -> None:
+    def __init__(self, subject_key: str = "ip-key") -> None:
+        self.subject_key = subject_key
         self.users: dict[str, Account] = {}
         self.claims: dict[tuple[str, str], str] = {}  # (kind, value) -> user id
         self.codes = _Expiring()
@@ -71,14 +72,17 @@ class FakeAccountStore:
     def get_user(self, user_id: str, *, consistent: bool = False) -> Account | None:
         return self.users.get(user_id)
 
+    def address_key(self, email: str) -> str:
+        return email_hash(self.subject_key, email)
+
     def find_user_id_by_email(self, email: str) -> str | None:
-        return self.claims.get(("EMAIL", email_hash(email)))
+        return self.claims.get(("EMAIL", self.address_key(email)))
 
     def find_user_id_by_telegram(self, telegram_id: str) -> str | None:
         return self.claims.get(("TELEGRAM", telegram_id))
 
     def create_user(self, account: NewAccount) -> None:
-        claim = ("EMAIL", email_hash(account.email))
+        claim = ("EMAIL", self.address_key(account.email))
         if account.user_id in self.users or claim in self.claims:
             raise errors.Conflict("That email address is already in use.")
         now = clock.now()

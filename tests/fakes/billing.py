@@ -2,7 +2,7 @@
 
 Same semantics as the DynamoDB stores: business keys applied once, holds that never overdraw and
 settle once, lapsed holds released, claw-backs that stop at zero and record the shortfall, paged
-entries newest first with a cursor bound to its account, and pseudonymization that keeps the money.
+entries newest first with a cursor bound to its account,.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 from chalicelib import clock, errors
 from chalicelib.domain.ports.billing import (
@@ -55,7 +54,6 @@ class FakeLedger:
     movements: dict[str, list[LedgerEntry]] = field(default_factory=dict)
     claims: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (owner, credits moved)
     holds: dict[str, _HoldRecord] = field(default_factory=dict)
-    detached: list[Any] = field(default_factory=list)  # other fakes whose records move at pseudonymization
 
     def balance(self, user_id: str) -> int:
         return self.balances.get(user_id, 0)
@@ -135,27 +133,6 @@ class FakeLedger:
         next_cursor = f"{user_id}|{page[-1].sequence}" if len(page) == limit else None
         return EntryPage(page, next_cursor)
 
-    def pseudonymize(self, user_id: str, pseudonym: str) -> int:
-        if not pseudonym or pseudonym == user_id:
-            raise errors.InvalidInput("A pseudonym different from the user id is required.")
-        moved = 0
-        if user_id in self.balances or user_id in self.movements:
-            self.balances[pseudonym] = self.balances.pop(user_id, 0)
-            self.unrecovered_credits[pseudonym] = self.unrecovered_credits.pop(user_id, 0)
-            entries = self.movements.pop(user_id, [])
-            self.movements[pseudonym] = [_detached_entry(e, user_id, pseudonym) for e in entries]
-            moved += 1 + len(entries)
-        for key, (owner, credits) in list(self.claims.items()):
-            if owner == user_id:
-                del self.claims[key]
-                self.claims[key.replace(user_id, pseudonym)] = (pseudonym, credits)
-                moved += 1
-        for record in self.holds.values():
-            if record.hold.user_id == user_id:
-                record.hold = replace(record.hold, user_id=pseudonym)
-                moved += 1
-        return moved + sum(other.detach(user_id, pseudonym) for other in self.detached)
-
     def _settle(self, hold_id: str, state: HoldState) -> bool:
         record = self.holds.get(hold_id)
         if record is None or record.hold.state is not HoldState.HELD:
@@ -205,9 +182,6 @@ class FakePayments:
     intents: dict[str, str] = field(default_factory=dict)  # payment intent -> stripe id
     subscriptions: dict[str, tuple[str, Subscription]] = field(default_factory=dict)  # id -> (owner, state)
     reviews: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.ledger.detached.append(self)
 
     def fulfil(self, payment: Payment, grant: CreditMovement) -> bool:
         current = self.records.get(payment.stripe_id)
@@ -281,19 +255,6 @@ class FakePayments:
     def subscription(self, subscription_id: str) -> Subscription | None:
         found = self.subscriptions.get(subscription_id)
         return found[1] if found else None
-
-    def detach(self, user_id: str, pseudonym: str) -> int:
-        moved = 0
-        for stripe_id, stored in self.records.items():
-            if stored.payment.user_id == user_id:
-                payment = replace(stored.payment, user_id=pseudonym, customer_id=None)
-                self.records[stripe_id] = replace(stored, payment=payment)
-                moved += 1
-        for subscription_id, (owner, state) in self.subscriptions.items():
-            if owner == user_id:
-                self.subscriptions[subscription_id] = (pseudonym, state)
-                moved += 1
-        return moved
 
 
 @dataclass
@@ -445,8 +406,3 @@ def _decode_cursor(cursor: str, user_id: str) -> int:
     if owner != user_id or not sequence.isdigit():
         raise errors.InvalidInput("The cursor is invalid.")
     return int(sequence)
-
-
-def _detached_entry(entry: LedgerEntry, user_id: str, pseudonym: str) -> LedgerEntry:
-    details = tuple((k, v.replace(user_id, pseudonym) if isinstance(v, str) else v) for k, v in entry.details)
-    return replace(entry, reason=entry.reason.replace(user_id, pseudonym), details=details)

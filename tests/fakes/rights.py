@@ -11,16 +11,20 @@ from typing import IO, Any
 
 from chalicelib import clock
 from chalicelib.domain.ports.rights import (
+    CapturedIds,
     Consent,
+    ErasedSubject,
     ErasureReceipt,
     ErasureRun,
     ExportJob,
     MarketingContact,
     OperatorAction,
     PersonalItem,
+    RecordKind,
     RequestEvent,
     RightsRequest,
     StoredObject,
+    Subject,
     Tombstone,
     record_kind,
 )
@@ -47,9 +51,11 @@ class FakeRightsRecords:
         self.marketing: dict[str, MarketingContact] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.tombstones: dict[str, Tombstone] = {}
-        self.export_jobs: dict[tuple[str, str], ExportJob] = {}
+        self.export_jobs: dict[str, ExportJob] = {}
         self.runs: dict[str, ErasureRun] = {}
+        self.captures: dict[str, CapturedIds] = {}
         self.receipts: dict[str, ErasureReceipt] = {}
+        self.erased: list[tuple[ErasedSubject, int]] = []
 
     # -- requests ledger
     def open_request(self, request: RightsRequest) -> RightsRequest:
@@ -127,16 +133,22 @@ class FakeRightsRecords:
 
     # -- exports
     def add_export(self, job: ExportJob) -> None:
-        self.export_jobs[(job.user_id, job.export_id)] = job
+        self.export_jobs[job.export_id] = job
 
     def get_export(self, user_id: str, export_id: str) -> ExportJob | None:
-        return self.export_jobs.get((user_id, export_id))
+        job = self.export_jobs.get(export_id)
+        return job if job is not None and job.user_id == user_id else None
+
+    def find_export(self, export_id: str) -> ExportJob | None:
+        return self.export_jobs.get(export_id)
 
     def exports(self, user_id: str) -> list[ExportJob]:
-        return [job for (owner, _), job in self.export_jobs.items() if owner == user_id]
+        return [job for job in self.export_jobs.values() if job.user_id == user_id]
 
     def update_export(self, user_id: str, export_id: str, **values: Any) -> None:
-        self.export_jobs[(user_id, export_id)] = replace(self.export_jobs[(user_id, export_id)], **values)
+        if self.export_jobs[export_id].user_id != user_id:
+            raise Conflict("not this person's export")
+        self.export_jobs[export_id] = replace(self.export_jobs[export_id], **values)
 
     # -- erasure runs and receipts
     def create_run(self, run: ErasureRun) -> ErasureRun:
@@ -148,14 +160,27 @@ class FakeRightsRecords:
     def update_run(self, erasure_id: str, **values: Any) -> None:
         self.runs[erasure_id] = replace(self.runs[erasure_id], **values)
 
+    def keep_captured(self, erasure_id: str, captured: CapturedIds) -> None:
+        self.captures[erasure_id] = captured
+
+    def captured(self, erasure_id: str) -> CapturedIds:
+        return self.captures.get(erasure_id, CapturedIds())
+
     def delete_run(self, erasure_id: str) -> None:
         self.runs.pop(erasure_id, None)
+        self.captures.pop(erasure_id, None)
+
+    def add_erased(self, erased: ErasedSubject, *, keep_days: int) -> None:
+        self.erased.append((erased, keep_days))
+
+    def erased_since(self, since: datetime) -> list[ErasedSubject]:
+        return [erased for erased, _ in self.erased if erased.erased_at >= since]
 
     def put_receipt(self, receipt: ErasureReceipt) -> None:
-        self.receipts[receipt.erasure_id] = receipt
+        self.receipts[receipt.receipt_id] = receipt
 
-    def get_receipt(self, erasure_id: str) -> ErasureReceipt | None:
-        return self.receipts.get(erasure_id)
+    def get_receipt(self, receipt_id: str) -> ErasureReceipt | None:
+        return self.receipts.get(receipt_id)
 
 
 class _Archive(io.BytesIO):
@@ -171,8 +196,35 @@ class _Archive(io.BytesIO):
         self.truncate()
 
 
+# The record classes the domain tests store, as the stores declare them (chalicelib/store/models):
+# name -> (table, category, personal fields, pk prefix, sk prefix).
+FAKE_KINDS = {
+    "User": ("accounts", Category.ACCOUNT, ("email",), "USER#", "PROFILE"),
+    "Consent": ("accounts", Category.ACCOUNT, (), "USER#", "CONSENT#"),
+    "LoginCode": ("accounts", Category.ACCOUNT, (), "LOGINCODE#", "CODE"),
+    "Generation": ("content", Category.PROMPTS, ("prompt",), "GEN#", "JOB"),
+    "ShareLink": ("content", Category.GENERATED_IMAGES, (), "SHARE#", "LINK#"),
+    "RateCounter": ("logs", Category.ABUSE_SIGNALS, (), "RATE#", "WINDOW#"),
+    "LedgerEntry": ("ledger", Category.CREDIT_LEDGER, (), "ACCOUNT#", "ENTRY#"),
+    "PaymentRecord": ("ledger", Category.PAYMENTS, ("customer_id",), "PAYMENT#", ""),
+    "RightsRequest": ("requests", Category.RIGHTS_REQUESTS, ("contact_email",), "REQUEST#", "META"),
+    "ExportRecord": ("requests", Category.EXPORTS, ("object_key",), "EXPORT#", "EXPORT"),
+    "ContactMessage": ("requests", Category.CONTACT_MESSAGES, ("email", "body"), "CONTACT#", "MESSAGE"),
+}
+
+
+def fake_record_of(table: str, pk: str, sk: str) -> str | None:
+    matches = [
+        (len(p) + len(s), name)
+        for name, (t, _, _, p, s) in FAKE_KINDS.items()
+        if t == table and pk.startswith(p) and sk.startswith(s)
+    ]
+    return max(matches)[1] if matches else None
+
+
 class FakePersonalData:
-    """Items by (table, pk, sk) with their owner; objects by (bucket, key) under per-user prefixes."""
+    """Items by (table, pk, sk) with their owner; objects by (bucket, key) under per-user prefixes.
+    Items belong to the record classes of FAKE_KINDS by their key prefixes, as in the stores."""
 
     PREFIXES = {
         Category.UPLOADS: ("content", "uploads/"),
@@ -187,10 +239,33 @@ class FakePersonalData:
     def add_item(self, table: str, fields: Mapping[str, Any]) -> None:
         self.items[(table, fields["pk"], fields["sk"])] = dict(fields)
 
+    def record_kinds(self) -> list[RecordKind]:
+        return [RecordKind(name, t, category, fields) for name, (t, category, fields, _, _) in FAKE_KINDS.items()]
+
+    def _item(self, table: str, pk: str, sk: str, fields: Mapping[str, Any]) -> PersonalItem:
+        return PersonalItem(table, record_kind(pk, sk), (pk, sk), dict(fields), fake_record_of(table, pk, sk))
+
     def owned_items(self, user_id: str) -> Iterator[PersonalItem]:
         for (table, pk, sk), fields in sorted(self.items.items()):
             if fields.get("owner_id") == user_id:
-                yield PersonalItem(table=table, kind=record_kind(pk, sk), key=(pk, sk), fields=dict(fields))
+                yield self._item(table, pk, sk, fields)
+
+    def scan_items(self, table: str) -> Iterator[PersonalItem]:
+        for (t, pk, sk), fields in sorted(self.items.items()):
+            if t == table:
+                yield self._item(t, pk, sk, fields)
+
+    def subject_items(self, subject: Subject) -> Iterator[PersonalItem]:
+        """Items under keys derived from the person: their partitions, hashes and captured ids."""
+        derived = {f"USER#{subject.user_id}", f"ACCOUNT#{subject.user_id}"}
+        derived |= {f"LOGINCODE#{subject.email_hash}"} if subject.email_hash else set()
+        hashes = (subject.email_hash, subject.user_hash)
+        derived |= {f"RATE#{route}#{h}" for route in subject.rate_route_classes for h in hashes}
+        derived |= {f"SHARE#{s.split('/')[0]}" for s in subject.captured.share_ids}
+        derived |= {f"GEN#{g}" for g in subject.captured.gen_ids}
+        for (table, pk, sk), fields in sorted(self.items.items()):
+            if pk in derived:
+                yield self._item(table, pk, sk, fields)
 
     def delete_items(self, table: str, keys: Iterable[tuple[str, str]]) -> int:
         keys = list(keys)
@@ -254,6 +329,8 @@ class CapturingWorkflow:
 class FakePerson:
     email: str
     status: str = "active"
+    username: str | None = None
+    telegram_id: str | None = None
     processing_restricted: bool | None = None
     objections: set[str] = field(default_factory=set)
 
@@ -307,15 +384,6 @@ class Outbox:
         return f"message-{len(self.sent)}"
 
 
-class FakeLedger:
-    def __init__(self) -> None:
-        self.pseudonyms: dict[str, str] = {}
-
-    def pseudonymize(self, user_id: str, pseudonym: str) -> int:
-        self.pseudonyms[user_id] = pseudonym
-        return 1
-
-
 class FakeIdempotency:
     """One result per key (a JMESPath over the attempt); the same key with another payload is a Conflict."""
 
@@ -360,7 +428,6 @@ class RightsWorld:
     outbox: Outbox
     exports: CapturingWorkflow
     erasures: CapturingWorkflow
-    ledger: FakeLedger
     limiter: FakeLimiter
     payments: FakePaymentProvider
     provider: FakeProvider
@@ -373,7 +440,7 @@ class RightsWorld:
 def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -> RightsWorld:
     personal = FakePersonalData()
     records, users, outbox = FakeRightsRecords(now), FakeUsers(personal), Outbox()
-    exports, erasures, ledger, limiter = CapturingWorkflow(), CapturingWorkflow(), FakeLedger(), FakeLimiter()
+    exports, erasures, limiter = CapturingWorkflow(), CapturingWorkflow(), FakeLimiter()
     payments, provider = FakePaymentProvider(), FakeProvider()
     context = RightsContext(
         profile=profile,
@@ -383,15 +450,13 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -
         email=outbox,
         export_workflow=exports,
         erasure_workflow=erasures,
-        ledger=ledger,
         idempotency=FakeIdempotency(),
         limiter=limiter,
         code_key=lambda: "code-key-for-tests",
+        subject_key=lambda: "subject-key-for-tests",
         payment_processor=lambda rail: payments,
         model_provider={provider.name: provider}.__getitem__,
         public_base_url="https://api.invalid",
     )
     service = RightsService(context)
-    return RightsWorld(
-        service, records, personal, users, outbox, exports, erasures, ledger, limiter, payments, provider
-    )
+    return RightsWorld(service, records, personal, users, outbox, exports, erasures, limiter, payments, provider)

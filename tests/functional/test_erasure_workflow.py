@@ -9,6 +9,7 @@ import pytest
 from tests.support.auth import sign_up
 from tests.support.workflows import (
     emitted_metrics,
+    execution_input,
     executions,
     retry_backoff_skipped,
     state_machines,
@@ -35,7 +36,7 @@ def test_dsr4_erasure_state_machine_succeeds_for_a_user_with_no_data(client, aws
         assert status == "SUCCEEDED"
         assert output["residual"]["clean"] is True
         assert wiring.accounts_store().get_user(user_id, consistent=True) is None
-        assert deps.rights.get_receipt("e1") is not None
+        assert len(_receipts(aws)) == 1
 
 
 def test_dsr1_export_state_machine_succeeds_for_a_user_with_no_data(client, aws, monkeypatch):
@@ -85,6 +86,13 @@ def test_dsr4_state_machine_retries_a_failed_task_and_completes(client, aws, mon
         assert any(e["type"] == "LambdaFunctionFailed" for e in history)
 
 
+def _receipts(session):
+    from chalicelib.settings import get_settings
+
+    items = session.client("dynamodb").scan(TableName=get_settings().table_name("requests"))["Items"]
+    return [item for item in items if item["pk"]["S"].startswith("RECEIPT#")]
+
+
 def _failing(person):
     def step(deps, event):
         raise RuntimeError(f"injected failure while handling {person.email}")  # a message quoting personal data
@@ -122,6 +130,7 @@ def test_dsr4_a_step_that_exhausts_its_retries_fails_the_run_and_the_request_the
         assert request.status == "failed"
         run = deps.rights.get_run(request.reference)
         assert (run.status, run.failure) == ("failed", "DeleteRecords:RuntimeError")
+        assert json.loads(execution_input(aws, execution)) == {"erasure_id": run.erasure_id}  # DSR-13
         queue = operator.get("/operator/requests").json_body["requests"]
         assert [(r["id"], r["status"]) for r in queue] == [(request_id, "failed")]  # still owed an answer
         metrics = emitted_metrics(capsys.readouterr().out)
@@ -130,13 +139,15 @@ def test_dsr4_a_step_that_exhausts_its_retries_fails_the_run_and_the_request_the
 
         monkeypatch.setattr(erasure, "delete_records", real_step)
         erasure.start_erasure(
-            deps, user_id=person.user_id, erasure_id=request.reference, request_id=request_id, reason="user"
+            deps, user_id=person.user_id, erasure_id=run.erasure_id, request_id=request_id, reason="user"
         )
         wait_for_executions()
         assert sorted(e["status"] for e in executions(aws, machines["erasure"])) == ["FAILED", "SUCCEEDED"]
-        assert deps.rights.get_request(request_id).status == "completed"
-        assert deps.rights.get_receipt(request.reference) is not None
-        assert deps.rights.get_run(request.reference) is None  # the address it held is gone
+        completed = deps.rights.get_request(request_id)
+        assert completed.status == "completed"
+        assert deps.rights.get_receipt(completed.reference) is not None  # the receipt's own id
+        assert completed.reference != run.erasure_id  # DSR-13: it names no execution
+        assert deps.rights.get_run(run.erasure_id) is None  # the address it held is gone
         assert wiring.accounts_store().get_user(person.user_id, consistent=True) is None
 
 
@@ -167,10 +178,42 @@ def test_dsr1_an_export_that_keeps_failing_shows_failed_and_fails_its_request_th
 
         monkeypatch.setattr(export, "archive", real_step)
         wiring.rights_service().context.export_workflow.start(
-            export.execution_name(export_id), {"user_id": person.user_id, "export_id": export_id}
+            export.execution_name(export_id), {"export_id": export_id}
         )
         wait_for_executions()
         assert sorted(e["status"] for e in executions(aws, machines["export"])) == ["FAILED", "SUCCEEDED"]
         assert client.http.get(f"/me/exports/{export_id}", headers=person.headers).json_body["status"] == "ready"
         (access,) = client.http.get("/me/requests", headers=person.headers).json_body["requests"]
         assert access["status"] == "completed"
+
+
+@pytest.mark.parametrize("profile_name", ["pixera"])
+def test_dsr13_step_functions_histories_hold_no_personal_identifier(client, aws, monkeypatch, profile_name):
+    """DSR-13: a real export and a real erasure of a rich user run in moto; every execution's input,
+    output and every history event (AWS keeps them 90 days) hold none of the person's identifiers:
+    user id, address, keyed hashes, username, Telegram id, share ids, object keys, provider request ids."""
+    from tests.support.mail import sent_emails
+    from tests.support.rights import person_identifiers, use_every_feature
+    from tests.support.scan import matches
+
+    with state_machines(aws, monkeypatch) as machines:
+        person = sign_up(client)
+        identifiers = person_identifiers(person, use_every_feature(client, aws, person))
+        assert client.http.post("/me/exports", headers=person.headers).status_code == 202
+        wait_for_executions()
+        assert client.http.delete("/me", headers=person.headers).status_code == 202  # pixera: no grace
+        wait_for_executions()
+
+        sfn = aws.client("stepfunctions")
+        recorded = []
+        for name in ("export", "erasure"):
+            (execution,) = executions(aws, machines[name])
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            assert described["status"] == "SUCCEEDED", name
+            events = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+            assert any(e["type"] == "LambdaFunctionSucceeded" for e in events)
+            recorded.append(json.dumps([execution, described, events], default=str))
+        assert matches("\n".join(recorded), identifiers) == []
+        final = [m for m in sent_emails() if "has been erased" in m["subject"]][-1]
+        for execution in (executions(aws, machines[name])[0] for name in ("export", "erasure")):
+            assert execution["name"] not in final["body"]  # the final email names no execution

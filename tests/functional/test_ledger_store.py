@@ -184,7 +184,9 @@ def test_pay2_entries_are_newest_first_and_paged(ledger, monkeypatch):
 
 
 def test_pay3_pseudonymize_keeps_money_records_and_detaches_them(aws, ledger):
+    """PAY-3 through the one pseudonymizer the erasure uses (chalicelib/domain/rights/erasure_plan.py)."""
     from chalicelib import wiring
+    from chalicelib.domain.rights.erasure import detach_owned
     from chalicelib.settings import get_settings
     from infra.description import describe
     from tests.support.scan import find
@@ -192,13 +194,14 @@ def test_pay3_pseudonymize_keeps_money_records_and_detaches_them(aws, ledger):
     ledger.grant("user-abc", 10, "welcome:user-abc", "welcome", {"note": "for user-abc"})
     ledger.hold("user-abc", 4, "job-1", "generation")
     ledger.commit("job-1")
-    assert ledger.pseudonymize("user-abc", "anon-1") >= 5
+    context = wiring.rights_service().context
+    assert detach_owned(context, "user-abc", "anon-1", None) >= 5
     assert find(aws, describe(get_settings(), wiring.profile()), ["user-abc"]) == []
     assert ledger.balance("anon-1") == 6
     assert _entry_sum(ledger, "anon-1") == 6
     assert ledger.balance("user-abc") == 0
     assert ledger.entries("user-abc").entries == ()
-    assert ledger.pseudonymize("user-abc", "anon-1") == 0
+    assert detach_owned(context, "user-abc", "anon-1", None) == 0
 
 
 def _all_entries(ledger, user_id: str) -> list:

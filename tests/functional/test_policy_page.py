@@ -178,6 +178,18 @@ def test_ops5_breach_notice_hours_are_stated(page):
     assert "notify the authorities within 72 hours" in _text(parts)
 
 
+def test_dsr13_backup_period_is_stated_from_the_profile(page):
+    """DSR-13 / OPS-1: the page states how long backups keep data, from the profile that sets the
+    tables' point-in-time recovery period, and that an erasure is replayed after a restore."""
+    from chalicelib import wiring
+
+    _, _, parts, document = page
+    days = wiring.profile().backups.days
+    assert document["backups"]["days"] == days
+    assert f"point-in-time backups for {days} days" in _text(parts)
+    assert "restored backup is erased again" in _text(parts)
+
+
 def test_every_category_has_a_row_with_its_retention_wording(page):
     _, _, parts, document = page
     rows = [row for row in parts.rows if len(row) == 3]

@@ -12,7 +12,7 @@ from infra.emulators.model_provider import Job
 from tests.functional import content_world
 from tests.functional.generation_helpers import fund, run_provider, submit
 from tests.support.auth import sign_up
-from tests.support.rights import CapturingStarter, run_erasure
+from tests.support.rights import CapturingStarter, run_erasure, stored_receipt_ids
 from tests.support.scan import find
 
 world = content_world.world  # the fixture
@@ -80,7 +80,8 @@ def test_gen5_pay6_erasure_cancels_billing_deletes_the_customer_and_the_provider
     assert customer_id not in stripe_local.objects
     assert world.emulator.deleted == [job.request_id]
     assert job.image is None  # the output file is gone from the provider's CDN
-    receipt = wiring.rights_service().context.rights.get_receipt(payload["erasure_id"])
+    (receipt_id,) = stored_receipt_ids(aws)
+    receipt = wiring.rights_service().context.rights.get_receipt(receipt_id)
     assert {(a["processor"], a["action"], a["ok"]) for a in receipt.processors} == {
         ("Stripe", "cancel_subscriptions", True),
         ("Stripe", "delete_customer", True),

@@ -103,3 +103,15 @@ def test_every_table_has_ttl_on_the_attribute_the_store_stamps(synthesized, prof
     for table in tables.values():
         ttl = table["Properties"]["TimeToLiveSpecification"]
         assert ttl == {"AttributeName": expected[table["Properties"]["TableName"]], "Enabled": True}
+
+
+@pytest.mark.parametrize("profile", SYNTHESIZED_PROFILES)
+def test_dsr13_point_in_time_recovery_keeps_the_profiles_backup_period(synthesized, profile):
+    """The page states the backup period (DSR-13); the tables keep exactly that, no longer."""
+    template = synthesized(profile)
+    description = description_for(profile)
+    days = load_profile(profile).backups.days
+    for table in description.tables:
+        _, resource = template.named("AWS::DynamoDB::Table", "TableName", table.name)
+        recovery = resource["Properties"]["PointInTimeRecoverySpecification"]
+        assert recovery == {"PointInTimeRecoveryEnabled": True, "RecoveryPeriodInDays": days}, table.name

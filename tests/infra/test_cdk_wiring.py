@@ -27,7 +27,8 @@ def test_point_in_time_recovery_on_every_table_with_personal_or_payment_data(tem
     description = description_for(template.profile)
     for logical in PERSONAL_OR_PAYMENT_TABLES:
         _, table = _table(template, description.table(logical).name)
-        assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, logical
+        recovery = table["Properties"]["PointInTimeRecoverySpecification"]
+        assert recovery["PointInTimeRecoveryEnabled"] is True, logical  # its period: test_cdk_retention.py
 
 
 def test_tables_are_retained_on_demand_with_the_models_keys_and_indexes(template):

@@ -23,6 +23,39 @@ ERASURE_STEPS = (
 EXPORT_STEPS = (("collect", "collected"), ("archive", "archive"), ("notify", "notified"))
 
 
+def person_identifiers(person: SignedIn, made: dict[str, Any]) -> list[Any]:
+    """Every identifier of a rich user (DSR-13) as needles for tests/support/scan.find: the ids, the
+    address in any capitals, its keyed and unkeyed hashes, the user id's keyed hash, the username,
+    Telegram id, share ids, object keys and provider request ids."""
+    import hashlib
+    import re
+
+    from chalicelib import wiring
+    from chalicelib.domain.ports.accounts import user_hash
+    from chalicelib.store.secrets import secret
+
+    key = secret("ip-hash-key")
+    needles: list[Any] = [
+        person.user_id,
+        re.compile(re.escape(person.email), re.IGNORECASE),
+        wiring.accounts_store().address_key(person.email),
+        hashlib.sha256(person.email.lower().encode()).hexdigest(),
+        user_hash(key, person.user_id),
+    ]
+    for name in ("username", "telegram_id", "share_id", "provider_request_id", "upload_key", "image_key"):
+        if made.get(name):
+            needles.append(made[name])
+    return needles + list(made.get("object_keys", ()))
+
+
+def stored_receipt_ids(session: Any) -> list[str]:
+    """The erasure receipts in the requests table: each has its own id, named by no run (DSR-13)."""
+    from chalicelib.settings import get_settings
+
+    items = session.client("dynamodb").scan(TableName=get_settings().table_name("requests"))["Items"]
+    return [item["pk"]["S"].removeprefix("RECEIPT#") for item in items if item["pk"]["S"].startswith("RECEIPT#")]
+
+
 def erasure_step(step: str):
     """The domain function behind an erasure task (the processors task lives in its own module)."""
     from chalicelib.domain.rights import erasure, processors
@@ -70,7 +103,7 @@ def _json(value: Any) -> str:
 def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, Any]:
     """Leave a trace in every store a person can reach today; returns what was made."""
     from chalicelib import clock, wiring
-    from chalicelib.domain.ports.accounts import AbuseSignal
+    from chalicelib.domain.ports.accounts import AbuseSignal, LoginCode, NewApiKey, ProfileCorrection
     from chalicelib.domain.ports.content import Upload
     from chalicelib.domain.uploads import PENDING_UPLOAD_TIME
     from chalicelib.profile.schema import Category
@@ -99,19 +132,22 @@ def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, 
         gen_id=gen_id,
         owner_id=user_id,
         token_hash="0" * 64,
-        provider="fal",
+        # Replicate acknowledges an erasure by its retention rule, without a call: no emulator needed
+        # here (tests/functional/test_processor_erasure.py asks fal's emulator for real).
+        provider="replicate",
         model="flux",
         aspect_ratio="1:1",
         style="none",
         safety_level="strict",
         prompt=f"a portrait of {person.email}",
+        provider_request_id=made.setdefault("provider_request_id", f"req-{uuid.uuid4().hex}"),
         cost=1,
         created_at=now,
         stored_key=image_key,
     ).save()
     if image_key:
         _gallery_image(user_id, gen_id, image_key, now).save()
-        share_id = uuid.uuid4().hex
+        share_id = made["share_id"] = uuid.uuid4().hex
         ShareLink(
             *ShareLink.key(share_id, gen_id), share_id=share_id, owner_id=user_id, gen_id=gen_id, created_at=now
         ).save()
@@ -130,6 +166,12 @@ def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, 
             parameters="{}",
         ).save()
     made["generation"] = gen_id
+    made["upload_key"], made["image_key"] = key, image_key
+    for category in (Category.TRAINING_IMAGES, Category.RENDER_INPUTS):  # where the profile has them
+        if profile.stores(category):
+            bucket, other_key = object_key(category, user_id, uuid.uuid4().hex)
+            s3.put_object(Bucket=settings.bucket_name(bucket), Key=other_key, Body=b"\x89PNG working copy")
+            made.setdefault("object_keys", []).append(other_key)
 
     wiring.ledger().grant(user_id, 10, f"test-grant-{user_id}", "purchase", {"pack": "small"})
     wiring.abuse_store().record_signal(
@@ -142,6 +184,24 @@ def use_every_feature(client: Any, session: Any, person: SignedIn) -> dict[str, 
             accept_language="en",
         )
     )
+
+    # Sign-in and abuse traces keyed by values derived from the person (DSR-13).
+    limiter, accounts = wiring.rate_limiter(), wiring.accounts_store()
+    limiter.check_person("upload", user_id)
+    limiter.check_person("generation", user_id)
+    limiter.check_address("login_code_email", person.email.upper())
+    limiter.check_address("password_account", person.email)
+    accounts.put_login_code(
+        LoginCode(accounts.address_key(person.email), "0" * 64, 3), expires_at=now + timedelta(minutes=10)
+    )
+    made["username"] = f"rich{user_id[:10]}"
+    accounts.update_profile(accounts.get_user(user_id), ProfileCorrection(username=made["username"]))
+    made["telegram_id"] = str(int(user_id[:12], 16))
+    accounts.link_telegram(accounts.get_user(user_id), made["telegram_id"])
+    key_id = f"pk_{user_id[:8]}"
+    accounts.put_api_key(NewApiKey(key_id, user_id, "1" * 64, frozenset({"generate"}), name="rich key"))
+    if profile.stores(Category.USAGE_LOGS):
+        wiring.abuse_store().meter(key_id, user_id, now.date(), volume_bytes=10, units=1)
 
     headers = person.headers
     assert (

@@ -33,12 +33,16 @@ def stored_texts(session: Any, description: Description) -> Iterator[Found]:
                 yield Found(f"bucket:{bucket.name}/{obj['Key']}", obj["Key"] + "\n" + body.decode("latin-1"))
 
 
+def matches(text: str, needles: list[str | re.Pattern]) -> list[str]:
+    """The needles (plain substrings or regexes) found in `text`."""
+    return [
+        needle.pattern if isinstance(needle, re.Pattern) else needle
+        for needle in needles
+        if (needle.search(text) if isinstance(needle, re.Pattern) else needle in text)
+    ]
+
+
 def find(session: Any, description: Description, needles: list[str | re.Pattern]) -> list[tuple[str, str]]:
     """(where, needle) for each stored place containing any needle (plain substring or regex)."""
-    hits = []
-    for found in stored_texts(session, description):
-        for needle in needles:
-            matched = needle.search(found.text) if isinstance(needle, re.Pattern) else needle in found.text
-            if matched:
-                hits.append((found.where, needle.pattern if isinstance(needle, re.Pattern) else needle))
-    return hits
+    found_in = stored_texts(session, description)
+    return [(found.where, needle) for found in found_in for needle in matches(found.text, needles)]

@@ -44,6 +44,10 @@ def wait_for_executions(timeout: float = 60.0) -> None:
             thread.join(timeout)
 
 
+def execution_input(session: Any, execution: dict[str, Any]) -> str:
+    return session.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])["input"]
+
+
 def executions(session: Any, state_machine_arn: str) -> list[dict[str, Any]]:
     client = session.client("stepfunctions")
     return client.list_executions(stateMachineArn=state_machine_arn)["executions"]

@@ -39,8 +39,20 @@ def test_sec1_ip_subject_is_a_keyed_hash_that_depends_on_the_secret():
     assert first == hmac.new(b"key-a", b"203.0.113.9", hashlib.sha256).hexdigest()
 
 
-def test_email_hash_ignores_case_and_surrounding_space():
-    assert hashing.email_hash(" Ada@Example.COM ") == hashing.email_hash("ada@example.com")
+def test_dsr13_email_hash_is_one_keyed_hash_of_the_normalized_address():
+    """DSR-13: case, surrounding space and Unicode compatibility forms make no second person; the hash
+    is keyed (an unkeyed SHA-256 of an address is reversed by guessing addresses)."""
+    one = hashing.email_hash("key-a", "h2.x@example.org")
+    for spelling in (" H2.x@Example.ORG ", "\uff28\uff12.x@example.org", "H2.X@EXAMPLE.ORG"):
+        assert hashing.email_hash("key-a", spelling) == one
+    assert hashing.email_hash("key-b", "h2.x@example.org") != one
+    assert one != hashlib.sha256(b"h2.x@example.org").hexdigest()
+    assert one == hmac.new(b"key-a", b"email:h2.x@example.org", hashlib.sha256).hexdigest()
+
+
+def test_dsr13_user_hash_is_keyed():
+    assert hashing.user_hash("key-a", "u1") != hashing.user_hash("key-b", "u1")
+    assert "u1" not in hashing.user_hash("key-a", "u1")
 
 
 def _widget(auth_date: datetime, **changes) -> dict:

@@ -49,7 +49,7 @@ def test_every_table_with_a_reaction_has_its_consumer_function():
 
 
 def test_a_consumer_is_granted_what_its_reactions_declare():
-    assert streams.consumer_uses("accounts") == Uses(start_workflows="erasure")
+    assert streams.consumer_uses("accounts") == Uses(write_tables="requests", start_workflows="erasure")
     assert streams.consumer_uses("content") == Uses(write_tables=("content", "ledger"), write_buckets="content")
 
 

@@ -8,28 +8,32 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.rights.erasure import ERASED, detach
+from chalicelib.domain.rights.erasure_plan import detached
 from chalicelib.domain.rights.rights_requests import due_at
 from chalicelib.profile.loader import available_profiles, load_profile
 
 ASL = Path(__file__).resolve().parents[2] / "infra" / "asl"
 
 
-def test_pay3_detach_replaces_the_id_everywhere_and_removes_the_address():
+def test_pay3_detach_replaces_the_id_everywhere_and_removes_personal_fields_and_the_address():
     item = {
-        "pk": {"S": "USER#u1"},
-        "sk": {"S": "ENTRY#2026#u1"},
-        "note": {"S": "paid by a@example.org"},
-        "tags": {"L": [{"S": "u1"}, {"N": "3"}]},
-        "nested": {"M": {"who": {"S": "u1"}}},
+        "pk": "ACCOUNT#u1",
+        "sk": "ENTRY#2026#u1",
+        "owner_id": "u1",
+        "customer_id": "cus_1",
+        "note": "paid by A@Example.org",
+        "tags": ["u1", 3],
+        "nested": {"who": "u1"},
     }
-    detached = detach(item, "u1", "erased-x", "a@example.org")
-    text = json.dumps(detached)
+    kept = detached(item, ("customer_id",), "u1", "erased-x", "a@example.org")
+    text = json.dumps(kept)
     assert "u1" not in text
-    assert "a@example.org" not in text
-    assert detached["pk"] == {"S": "USER#erased-x"}
-    assert detached["note"] == {"S": f"paid by {ERASED}"}
-    assert detached["tags"]["L"][1] == {"N": "3"}
+    assert "example.org" not in text.lower()
+    assert "customer_id" not in kept
+    assert kept["pk"] == "ACCOUNT#erased-x"
+    assert kept["owner_id"] == "erased-x"
+    assert kept["note"] == "paid by [erased]"
+    assert kept["tags"][1] == 3
 
 
 @pytest.mark.parametrize("name", available_profiles())

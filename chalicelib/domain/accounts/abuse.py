@@ -1,8 +1,8 @@
 """Rate limits, abuse signals and usage metering (SEC-1..4).
 
 The IP address is only ever used as HMAC(secret, IP), with IPv6 folded to its /64, and an e-mail
-address as HMAC(secret, normalized address); neither is stored or logged raw. Other areas call
-`wiring.rate_limiter().check(route_class, ip)`, `.check_address(route_class, email)`,
+address and a user id as HMACs with the same secret (DSR-13); none is stored or logged raw. Other
+areas call `wiring.rate_limiter().check(route_class, ip)`, `.check_address(route_class, email)`,
 `.check_person(route_class, user_id)` or `.check_subject(route_class, subject)`.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from chalicelib import clock
-from chalicelib.domain.ports.accounts import AbuseSignal, AbuseStore, keyed_hash, network_of, normalize_email
+from chalicelib.domain.ports.accounts import AbuseSignal, AbuseStore, email_hash, keyed_hash, network_of, user_hash
 from chalicelib.errors import RateLimited
 from chalicelib.profile.schema import Category, Profile
 
@@ -54,10 +54,6 @@ def ip_subject(key: str, ip: str) -> str:
     return keyed_hash(key, network)
 
 
-def address_subject(key: str, email: str) -> str:
-    return keyed_hash(key, "email:" + normalize_email(email))
-
-
 class RateLimiter:
     """Fixed-window counters per route class and subject; an IP counts only as its keyed hash (SEC-1)."""
 
@@ -72,16 +68,16 @@ class RateLimiter:
 
     def check_address(self, route_class: str, email: str) -> None:
         """The same per e-mail address, whichever IPs the requests come from."""
-        self.check_subject(route_class, address_subject(self._ip_key(), email))
+        self.check_subject(route_class, email_hash(self._ip_key(), email))
 
     def check_person(self, route_class: str, user_id: str) -> None:
         """The same per person, counted under a keyed hash of their id: no raw id in a key (DSR-13)."""
-        self.check_subject(route_class, keyed_hash(self._ip_key(), "user:" + user_id))
+        self.check_subject(route_class, user_hash(self._ip_key(), user_id))
 
     def check_subject(
         self, route_class: str, subject: str, *, limit: int | None = None, window_seconds: int | None = None
     ) -> None:
-        """The same for a non-personal subject (an API key id, a user id)."""
+        """The same for a non-personal subject (an API key id) or one already hashed with the key."""
         configured = self._limits.get(route_class, self._limits["default"])
         allowed = limit or configured.requests
         window = window_seconds or configured.window_seconds

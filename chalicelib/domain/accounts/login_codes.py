@@ -13,7 +13,6 @@ from chalicelib.domain.ports.accounts import (
     AccountStore,
     LoginCode,
     Mailer,
-    email_hash,
     keyed_hash,
     normalize_email,
     same,
@@ -43,7 +42,7 @@ def request_code(
     store: AccountStore, mail: Mailer, profile: Profile, *, code_key: str, email: str, purpose: str = SIGN_IN
 ) -> None:
     """Always the same outcome for the caller, whether or not the address has an account."""
-    hashed = email_hash(email)
+    hashed = store.address_key(email)
     code = new_code()
     minutes = profile.sign_in.login_code_minutes
     store.put_login_code(
@@ -67,7 +66,7 @@ def redeem_code(
     ACC-10: the first proof of an address that an unconfirmed password was set on (by anyone)
     revokes that password and every session, unless the code is the one that password's sign-up
     mailed."""
-    hashed = email_hash(email)
+    hashed = store.address_key(email)
     record = store.get_login_code(hashed)
     if record is None or not store.spend_login_attempt(hashed):
         raise Unauthenticated(_INVALID)

@@ -25,7 +25,6 @@ from chalicelib.domain.ports.accounts import (
     Mailer,
     PasswordHasher,
     Secrets,
-    email_hash,
 )
 from chalicelib.profile.schema import CookieRole, Profile
 
@@ -92,7 +91,7 @@ class AccountsService:
         """ACC-1: the same outcome whether or not the address has an account; no mailbox flooding."""
         require_method(self._profile, "email_code")
         self._limiter.check("login_code", ip)
-        self._limiter.check_subject("login_code_email", email_hash(email))
+        self._limiter.check_address("login_code_email", email)
         login_codes.request_code(
             self._store, self._mail(), self._profile, code_key=self._secrets(LOGIN_CODE_KEY), email=email
         )
@@ -128,7 +127,7 @@ class AccountsService:
     def sign_in_with_password(self, email: str, password: str, client: ClientTraits) -> SignedIn:
         """ACC-2; guesses are limited per IP and per account, whichever IPs they come from."""
         self._limiter.check("password", client.ip)
-        self._limiter.check_subject("password_account", email_hash(email))
+        self._limiter.check_address("password_account", email)
         user_id = passwords.sign_in(self._store, self._profile, self._hasher(), email=email, password=password)
         return self._signed_in("password", user_id, client)
 

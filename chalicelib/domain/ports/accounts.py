@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,12 +18,26 @@ from typing import Protocol
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """The one form of an address every hash and match uses (DSR-13): Unicode NFKC, then case-folded,
+    so `H2.x@example.org` and `h2.x@example.org` are one person everywhere."""
+    return unicodedata.normalize("NFKC", email).strip().casefold()
 
 
-def email_hash(email: str) -> str:
-    """Lookup key for an address (the address itself lives only on the user item)."""
-    return hashlib.sha256(normalize_email(email).encode()).hexdigest()
+def email_hash(key: str, email: str) -> str:
+    """Lookup key for an address (claims, login codes, rate counters; DSR-13): a keyed HMAC of the
+    normalized address. An unkeyed hash of an address is reversed by guessing addresses."""
+    return keyed_hash(key, "email:" + normalize_email(email))
+
+
+def user_hash(key: str, user_id: str) -> str:
+    """A user id where it becomes part of a key that erasure does not delete (rate counters, DSR-13)."""
+    return keyed_hash(key, "user:" + user_id)
+
+
+def erased_hash(key: str, user_id: str) -> str:
+    """What an erasure keeps for the backup window (DSR-13): no live key is derived this way, so it
+    finds nothing but the same person's items in a restored backup."""
+    return keyed_hash(key, "erased:" + user_id)
 
 
 def token_hash(token: str) -> str:
@@ -188,6 +203,7 @@ class AccountStore(Protocol):
     missing account raise errors.NotFound; expired items read as absent."""
 
     def get_user(self, user_id: str, *, consistent: bool = False) -> Account | None: ...
+    def address_key(self, email: str) -> str: ...  # email_hash with the store's server secret
     def find_user_id_by_email(self, email: str) -> str | None: ...
     def find_user_id_by_telegram(self, telegram_id: str) -> str | None: ...
     def create_user(self, account: NewAccount) -> None: ...

@@ -180,8 +180,6 @@ class Ledger(Protocol):
 
     def restore_lapsed(self, hold: Hold) -> bool: ...
 
-    def pseudonymize(self, user_id: str, pseudonym: str) -> int: ...
-
 
 class PaymentRecords(Protocol):
     """Payment records, each change applied with its ledger movement in one transaction (PAY-1)."""

@@ -94,7 +94,9 @@ class ExportJob:
 
 @dataclass(frozen=True, slots=True)
 class ErasureRun:
-    """Working state of one erasure; holds the address for the final email until it is sent."""
+    """Working state of one erasure, written before its workflow starts: the workflow carries only
+    `erasure_id` (an opaque run id, DSR-13) and every task reads the subject from here. Holds the
+    person's identifiers (for the residual scan) and address (for the final email) until it ends."""
 
     erasure_id: str
     user_id: str
@@ -103,14 +105,57 @@ class ErasureRun:
     request_id: str | None
     reason: str  # user | minor
     created_at: datetime
+    receipt_id: str  # the receipt's own id: neither the receipt nor the final email names the run
     status: str = "running"  # running | failed
     failure: str | None = None
     passes: int = 0
+    captured: bool = False  # the plan has recorded the identifiers below
+    username: str | None = None
+    telegram_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedIds:
+    """Identifiers found while planning that no key derives from the user id: the scan looks them up
+    by their own keys after the delete (DSR-13). Stored in pages beside the run."""
+
+    share_ids: tuple[str, ...] = ()  # "<share id>/<gen id>": a share link's whole key
+    gen_ids: tuple[str, ...] = ()
+    provider_request_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Everything an erased person can be found by (DSR-13): raw ids, their keyed hashes, and the ids
+    of things they made. `rate_route_classes` are the rate-limit classes counted per person."""
+
+    user_id: str
+    email: str | None
+    email_hash: str | None
+    user_hash: str
+    username: str | None = None
+    telegram_id: str | None = None
+    captured: CapturedIds = CapturedIds()
+    rate_route_classes: tuple[str, ...] = ()
+
+    @property
+    def needles(self) -> tuple[str, ...]:
+        """Strings that, found in an item, tie it to the person."""
+        return tuple(v for v in (self.user_id, self.email, self.email_hash, self.user_hash) if v)
+
+
+@dataclass(frozen=True, slots=True)
+class ErasedSubject:
+    """What outlives an erasure for the backup window (DSR-13): a keyed hash of the id and the time,
+    so a restored backup can be erased again; nothing else about the person."""
+
+    subject_hash: str
+    erased_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class ErasureReceipt:
-    erasure_id: str
+    receipt_id: str
     reason: str
     profile: str
     policy_version: str
@@ -135,12 +180,25 @@ def record_kind(pk: str, sk: str) -> str:
 @dataclass(frozen=True, slots=True)
 class PersonalItem:
     """One stored record owned by a person: its table, its kind ("consent", "profile", "message", …),
-    its key and every attribute as plain values (str, Decimal, bool, list, dict, set, bytes)."""
+    its key, every attribute as plain values (str, Decimal, bool, list, dict, set, bytes) and the
+    record class it belongs to (None when no class claims it)."""
 
     table: str  # logical table name
     kind: str
     key: tuple[str, str]  # (pk, sk)
     fields: Mapping[str, Any]
+    record: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKind:
+    """A record class as the erasure plan sees it: its table, its data category and the attributes
+    that hold personal values (DSR-4)."""
+
+    name: str
+    table: str
+    category: Category | None
+    personal_fields: tuple[str, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,14 +237,19 @@ class RightsRecords(Protocol):
     def delete_tombstone(self, tombstone: Tombstone) -> bool: ...
     def add_export(self, job: ExportJob) -> None: ...
     def get_export(self, user_id: str, export_id: str) -> ExportJob | None: ...
+    def find_export(self, export_id: str) -> ExportJob | None: ...
     def exports(self, user_id: str) -> list[ExportJob]: ...
     def update_export(self, user_id: str, export_id: str, **values: Any) -> None: ...
     def create_run(self, run: ErasureRun) -> ErasureRun: ...
     def get_run(self, erasure_id: str) -> ErasureRun | None: ...
     def update_run(self, erasure_id: str, **values: Any) -> None: ...
+    def keep_captured(self, erasure_id: str, captured: CapturedIds) -> None: ...
+    def captured(self, erasure_id: str) -> CapturedIds: ...
     def delete_run(self, erasure_id: str) -> None: ...
     def put_receipt(self, receipt: ErasureReceipt) -> None: ...
-    def get_receipt(self, erasure_id: str) -> ErasureReceipt | None: ...
+    def get_receipt(self, receipt_id: str) -> ErasureReceipt | None: ...
+    def add_erased(self, erased: ErasedSubject, *, keep_days: int) -> None: ...
+    def erased_since(self, since: datetime) -> list[ErasedSubject]: ...
 
 
 class ArchiveWriter(Protocol):
@@ -199,7 +262,10 @@ class ArchiveWriter(Protocol):
 class PersonalData(Protocol):
     """Everything stored about one person across every table and bucket, found and removed in bulk."""
 
+    def record_kinds(self) -> list[RecordKind]: ...
     def owned_items(self, user_id: str) -> Iterator[PersonalItem]: ...
+    def subject_items(self, subject: Subject) -> Iterator[PersonalItem]: ...
+    def scan_items(self, table: str) -> Iterator[PersonalItem]: ...
     def delete_items(self, table: str, keys: Iterable[tuple[str, str]]) -> int: ...
     def put_items(self, table: str, items: Iterable[Mapping[str, Any]]) -> int: ...
     def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[StoredObject]: ...
@@ -220,6 +286,10 @@ class Person(Protocol):
     @property
     def email(self) -> str: ...
     @property
+    def username(self) -> str | None: ...
+    @property
+    def telegram_id(self) -> str | None: ...
+    @property
     def processing_restricted(self) -> bool | None: ...
     @property
     def objections(self) -> Iterable[str] | None: ...
@@ -235,10 +305,6 @@ class Users(Protocol):
 
 class Mailer(Protocol):
     def send(self, to: str, subject: str, text: str) -> Any: ...
-
-
-class LedgerPseudonymizer(Protocol):
-    def pseudonymize(self, user_id: str, pseudonym: str) -> int: ...
 
 
 class Idempotency(Protocol):

@@ -10,7 +10,6 @@ from chalicelib.domain.ports.content import ModelProvider
 from chalicelib.domain.ports.rights import (
     AddressLimiter,
     Idempotency,
-    LedgerPseudonymizer,
     Mailer,
     PersonalData,
     RightsRecords,
@@ -29,10 +28,10 @@ class RightsContext:
     email: Mailer
     export_workflow: WorkflowStarter
     erasure_workflow: WorkflowStarter
-    ledger: LedgerPseudonymizer
     idempotency: Idempotency
     limiter: AddressLimiter  # SEC-1: code guesses count against the address; exports a day per person
     code_key: Callable[[], str]  # the login codes' server secret, read on first use (DSR-7)
+    subject_key: Callable[[], str]  # the secret of every identifier hash in a key (DSR-13)
     # GEN-5, PAY-6: the processors erasure asks to forget the person, connected on first use
     payment_processor: Callable[[str], PaymentProvider]  # by rail: cancel and delete a customer
     model_provider: Callable[[str], ModelProvider]  # by the name a generation job records

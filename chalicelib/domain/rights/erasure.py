@@ -1,35 +1,41 @@
-"""Erasure (DSR-4, DSR-9, PAY-3, ACC-7): a grace period, then a workflow of idempotent steps.
+"""Erasure (DSR-4, DSR-9, DSR-13, PAY-3, ACC-7): a grace period, then a workflow of idempotent steps.
 
 DELETE /me disables the account at once and leaves a tombstone whose TTL is the profile's grace
 period; the TTL delete starts the workflow: plan → processors (rights/processors.py) → delete objects
-→ delete records → pseudonymize what law keeps → residual scan → receipt → final email. Each step
-can run twice with the same result.
-A step that exhausts its retries ends in `fail`; running the workflow again with the same input
-resumes the same run.
+→ delete records → pseudonymize what law keeps → residual scan → receipt → final email. The run
+record is written before the workflow starts, and the workflow carries only its opaque id: no user id,
+address or object key is in any execution's input, output or history (DSR-13). Which record is
+deleted and which is detached comes from the plan derived from the record classes and the profile
+(erasure_plan.py). Each step can run twice with the same result. A step that exhausts its retries
+ends in `fail`; running the workflow again with the same input resumes the same run.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections import Counter
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.ports.accounts import token_hash
-from chalicelib.domain.ports.rights import ErasureReceipt, ErasureRun, PersonalItem, Tombstone
-from chalicelib.domain.rights import failures, rights_requests
+from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
+from chalicelib.domain.ports.accounts import email_hash, erased_hash, token_hash, user_hash
+from chalicelib.domain.ports.rights import (
+    CapturedIds,
+    ErasedSubject,
+    ErasureReceipt,
+    ErasureRun,
+    Subject,
+    Tombstone,
+)
+from chalicelib.domain.rights import erasure_plan, failures, rights_requests
 from chalicelib.domain.rights.context import RightsContext
+from chalicelib.domain.rights.erasure_plan import Fate
 from chalicelib.errors import Conflict, Gone, InvalidInput, NotFound
 from chalicelib.metrics import Metric
 from chalicelib.retention import grace_expiry
 
-ERASED = "[erased]"
 MAX_PASSES = 3
-# Kept by law, detached from the person: payment and credit records (PAY-3), logs still within their
-# period (they expire by their own TTL), and the rights requests that prove the erasure was answered.
-DETACHED_TABLES = frozenset({"ledger", "logs"})
-DELETED_REQUEST_KINDS = ("EXPORT#", "CONTACT#")
 
 
 def grace_days(ctx: RightsContext) -> int:
@@ -98,8 +104,20 @@ def cancel_erasure(ctx: RightsContext, token: str) -> dict[str, Any]:
 
 
 def start_erasure(ctx: RightsContext, *, user_id: str, erasure_id: str, request_id: str | None, reason: str) -> str:
-    payload = {"user_id": user_id, "erasure_id": erasure_id, "request_id": request_id, "reason": reason}
-    return ctx.erasure_workflow.start(execution_name(erasure_id), payload)
+    """Write the run (the subject lives here), then start the workflow with the run id alone."""
+    ctx.rights.create_run(
+        ErasureRun(
+            erasure_id=erasure_id,
+            user_id=user_id,
+            email=None,
+            pseudonym=f"erased-{uuid.uuid4().hex}",
+            request_id=request_id,
+            reason=reason,
+            created_at=clock.now(),
+            receipt_id=uuid.uuid4().hex,
+        )
+    )
+    return ctx.erasure_workflow.start(execution_name(erasure_id), {"erasure_id": erasure_id})
 
 
 def start_after_grace(ctx: RightsContext, image: dict[str, Any]) -> str:
@@ -118,24 +136,54 @@ def _run(ctx: RightsContext, event: dict[str, Any]) -> ErasureRun | None:
     return ctx.rights.get_run(event["erasure_id"])
 
 
-def plan(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
-    """Capture what the last step needs (the address for the final email) before anything is deleted."""
-    if ctx.rights.get_receipt(event["erasure_id"]) is not None:
-        return {"done": True}
-    user = ctx.accounts.get_user(event["user_id"], consistent=True)
-    run = ctx.rights.create_run(
-        ErasureRun(
-            erasure_id=event["erasure_id"],
-            user_id=event["user_id"],
-            email=user.email if user else None,
-            pseudonym=f"erased-{uuid.uuid4().hex}",
-            request_id=event.get("request_id"),
-            reason=event.get("reason") or "user",
-            created_at=clock.now(),
-        )
+def subject(ctx: RightsContext, run: ErasureRun, *, captured: bool = True) -> Subject:
+    """Every way the person can be found (DSR-13): ids, their keyed hashes, what the plan captured
+    (the scan reads those; the delete finds the same records through their owner)."""
+    key = ctx.subject_key()
+    return Subject(
+        user_id=run.user_id,
+        email=run.email,
+        email_hash=email_hash(key, run.email) if run.email else None,
+        user_hash=user_hash(key, run.user_id),
+        username=run.username,
+        telegram_id=run.telegram_id,
+        captured=ctx.rights.captured(run.erasure_id) if captured else CapturedIds(),
+        rate_route_classes=tuple(ROUTE_LIMITS),
     )
+
+
+def _plan(ctx: RightsContext) -> dict[str, tuple[Fate, tuple[str, ...]]]:
+    return erasure_plan.plan(ctx.profile, ctx.personal.record_kinds())
+
+
+def plan(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
+    """Capture what the scan and the last step need (identifiers, the address) before anything goes."""
+    run = _run(ctx, event)
+    if run is None:  # finished: the last step forgets the run
+        return {"done": True}
     if run.status == "failed":  # a rerun: resume the same run with a fresh pass budget
         ctx.rights.update_run(run.erasure_id, status="running", passes=0)
+    if not run.captured:
+        user = ctx.accounts.get_user(run.user_id, consistent=True)
+        shares, gens, requests = set(), set(), set()
+        for owned in ctx.personal.owned_items(run.user_id):
+            fields = owned.fields
+            if owned.record == "ShareLink":
+                shares.add(f"{fields['share_id']}/{fields['gen_id']}")
+            if "gen_id" in fields:
+                gens.add(str(fields["gen_id"]))
+            if fields.get("provider_request_id"):
+                requests.add(str(fields["provider_request_id"]))
+        ctx.rights.keep_captured(
+            run.erasure_id, CapturedIds(tuple(sorted(shares)), tuple(sorted(gens)), tuple(sorted(requests)))
+        )
+        ctx.rights.update_run(
+            run.erasure_id,
+            email=user.email if user else None,
+            username=user.username if user else None,
+            telegram_id=user.telegram_id if user else None,
+            captured=True,
+        )
     if run.request_id:
         rights_requests.set_status(ctx, run.request_id, "in_progress", actor="system")
     return {"done": False}
@@ -145,69 +193,70 @@ def delete_objects(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
     """Every object under the user's prefixes, 1,000 keys per DeleteObjects call.
 
     A rerun deletes keys that are already gone, which S3 accepts; the count is what was asked."""
-    if _run(ctx, event) is None:
+    run = _run(ctx, event)
+    if run is None:
         return {"deleted": 0}
-    user_id = event["user_id"]
-    deleted = ctx.personal.delete_objects(ctx.personal.referenced_objects(user_id))
+    deleted = ctx.personal.delete_objects(ctx.personal.referenced_objects(run.user_id))
     # Then whatever no record points at; after the first pass the listing finds (nearly) nothing.
-    deleted += ctx.personal.delete_objects(ctx.personal.owned_objects(user_id))
+    deleted += ctx.personal.delete_objects(ctx.personal.owned_objects(run.user_id))
     return {"deleted": deleted}
-
-
-def deleted_outright(item: PersonalItem) -> bool:
-    """The fate of one stored item (DSR-4, PAY-3): deleted, or kept detached from the person."""
-    if item.table in DETACHED_TABLES:
-        return False
-    if item.table == "requests":
-        return any(part.startswith(DELETED_REQUEST_KINDS) for part in item.key)
-    return True
 
 
 def delete_records(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
-    """Every record the person owns that no law keeps, 25 per BatchWriteItem."""
-    if _run(ctx, event) is None:
-        return {"deleted": 0}
-    deleted = 0
-    by_table: dict[str, list[tuple[str, str]]] = {}
-    for owned in ctx.personal.owned_items(event["user_id"]):
-        if deleted_outright(owned):
-            by_table.setdefault(owned.table, []).append(owned.key)
-    for table, keys in by_table.items():
-        deleted += ctx.personal.delete_items(table, keys)
-    return {"deleted": deleted}
-
-
-def detach(value: Any, user_id: str, pseudonym: str, email: str | None) -> Any:
-    """A stored value with the person's id replaced by the pseudonym and their address removed (PAY-3)."""
-    if isinstance(value, str):
-        value = value.replace(user_id, pseudonym)
-        return value.replace(email, ERASED) if email else value
-    if isinstance(value, list | tuple):
-        return [detach(v, user_id, pseudonym, email) for v in value]
-    if isinstance(value, set | frozenset):
-        return {detach(v, user_id, pseudonym, email) for v in value}
-    if isinstance(value, Mapping):
-        return {k: detach(v, user_id, pseudonym, email) for k, v in value.items()}
-    return value
-
-
-def pseudonymize(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
-    """What law keeps stays, detached: ids replaced by a pseudonym, the address removed, no owner."""
+    """Every record the plan deletes, 25 per BatchWriteItem: those the person owns, and those keyed by
+    a value derived from them (rate counters, login codes) that have no owner."""
     run = _run(ctx, event)
     if run is None:
-        return {"detached": 0}
-    user_id = event["user_id"]
-    ctx.ledger.pseudonymize(user_id, run.pseudonym)
+        return {"deleted": 0}
+    fates = _plan(ctx)
+    by_table: dict[str, set[tuple[str, str]]] = {}
+    found = [*ctx.personal.owned_items(run.user_id), *ctx.personal.subject_items(subject(ctx, run, captured=False))]
+    for item in found:
+        if item.record in fates and fates[item.record][0] is Fate.DELETE:
+            by_table.setdefault(item.table, set()).add(item.key)
+    return {"deleted": sum(ctx.personal.delete_items(table, sorted(keys)) for table, keys in by_table.items())}
+
+
+def detach_owned(ctx: RightsContext, user_id: str, pseudonym: str, email: str | None) -> int:
+    """The one pseudonymizer (PAY-3): every kept record of the person, through `erasure_plan.detached`."""
+    fates = _plan(ctx)
     detached = 0
     for owned in list(ctx.personal.owned_items(user_id)):
-        if deleted_outright(owned):
+        if owned.record not in fates or fates[owned.record][0] is not Fate.DETACH:
             continue
-        item = detach({k: v for k, v in owned.fields.items() if k != "owner_id"}, user_id, run.pseudonym, run.email)
+        item = erasure_plan.detached(owned.fields, fates[owned.record][1], user_id, pseudonym, email)
         ctx.personal.put_items(owned.table, [item])
         if (item["pk"], item["sk"]) != owned.key:
             ctx.personal.delete_items(owned.table, [owned.key])
         detached += 1
-    return {"detached": detached}
+    return detached
+
+
+def pseudonymize(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
+    """What law keeps stays, detached (PAY-3): personal fields removed, the owner a pseudonym."""
+    run = _run(ctx, event)
+    if run is None:
+        return {"detached": 0}
+    return {"detached": detach_owned(ctx, run.user_id, run.pseudonym, run.email)}
+
+
+def residual(ctx: RightsContext, run: ErasureRun) -> Counter[str]:
+    """Where the person still is (DSR-13), by record class or bucket, counted; no value is reported.
+
+    Independent of the plan and of the owner index alone: every key derived from the person's ids
+    and every id captured before the delete is read by its own key, the owner index is read too,
+    and every object prefix is listed. An item found there is residual if it still holds an id."""
+    who = subject(ctx, run)
+    found: Counter[str] = Counter()
+    for item in (*ctx.personal.subject_items(who), *ctx.personal.owned_items(run.user_id)):
+        text = repr(sorted(item.fields.items(), key=lambda kv: kv[0]))
+        if any(needle in text for needle in who.needles):
+            found[f"{item.table}:{item.record or 'unclaimed'}"] += 1
+    for obj in ctx.personal.owned_objects(run.user_id):
+        found[f"bucket:{obj.bucket}"] += 1
+    if ctx.accounts.get_user(run.user_id, consistent=True) is not None:
+        found["accounts:user"] += 1
+    return found
 
 
 def residual_scan(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
@@ -215,42 +264,48 @@ def residual_scan(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     run = _run(ctx, event)
     if run is None:
         return {"clean": True, "remaining": 0}
-    user_id = event["user_id"]
-    remaining = sum(1 for _ in ctx.personal.owned_items(user_id)) + sum(1 for _ in ctx.personal.owned_objects(user_id))
-    if ctx.accounts.get_user(user_id, consistent=True) is not None:
-        remaining += 1
+    found = residual(ctx, run)
+    remaining = sum(found.values())
     if remaining:
         if run.passes + 1 >= MAX_PASSES:
-            raise RuntimeError(f"erasure {run.erasure_id}: {remaining} items remain after {MAX_PASSES} passes")
+            where = ", ".join(f"{place} x{count}" for place, count in sorted(found.items()))
+            raise RuntimeError(f"erasure {run.erasure_id}: still found after {MAX_PASSES} passes in {where}")
         ctx.rights.update_run(run.erasure_id, passes=run.passes + 1)
     return {"clean": remaining == 0, "remaining": remaining}
 
 
 def receipt(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
-    """Proof of erasure with no personal data: the erasure id, the rule set and the counts."""
+    """Proof of erasure with no personal data and no workflow name: its own id, the rule set, counts.
+
+    For the backup window only a keyed hash of the id and the time stay (DSR-13): a restore replays
+    the erasures it would undo (chalicelib/domain/rights/restore.py)."""
     run = _run(ctx, event)
-    existing = ctx.rights.get_receipt(event["erasure_id"])
-    if existing is not None or run is None:
-        return {"erasure_id": event["erasure_id"]}
+    if run is None or ctx.rights.get_receipt(run.receipt_id) is not None:
+        return {"issued": False}
     counts = {
         step: int((event.get(step) or {}).get(field, 0))
         for step, field in (("objects", "deleted"), ("records", "deleted"), ("pseudonymized", "detached"))
     }
+    now = clock.now()
+    ctx.rights.add_erased(
+        ErasedSubject(subject_hash=erased_hash(ctx.subject_key(), run.user_id), erased_at=now),
+        keep_days=ctx.profile.backups.days,
+    )
     ctx.rights.put_receipt(
         ErasureReceipt(
-            erasure_id=run.erasure_id,
+            receipt_id=run.receipt_id,
             reason=run.reason,
             profile=ctx.profile.id,
             policy_version=ctx.profile.policy.version,
             counts=counts,
             started_at=run.created_at,
-            completed_at=clock.now(),
+            completed_at=now,
             processors=tuple((event.get("processors") or {}).get("acknowledged") or ()),  # GEN-5, PAY-6
         )
     )
     if run.request_id:
-        rights_requests.complete(ctx, run.request_id, reference=run.erasure_id)
-    return {"erasure_id": run.erasure_id}
+        rights_requests.complete(ctx, run.request_id, reference=run.receipt_id)
+    return {"issued": True}
 
 
 def notify(ctx: RightsContext, event: dict[str, Any]) -> dict[str, bool]:
@@ -262,7 +317,7 @@ def notify(ctx: RightsContext, event: dict[str, Any]) -> dict[str, bool]:
         ctx.email.send(
             run.email,
             f"{ctx.profile.service.name}: your account has been erased",
-            f"Your account and personal data have been erased. Receipt: {run.erasure_id}.\n"
+            f"Your account and personal data have been erased. Receipt: {run.receipt_id}.\n"
             "Payment records the law requires us to keep are retained without your name or email.",
         )
     ctx.rights.delete_run(run.erasure_id)
@@ -277,7 +332,6 @@ def fail(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
     run = _run(ctx, event)
     if run is not None:
         ctx.rights.update_run(run.erasure_id, status="failed", failure=why)
-    failures.report(
-        ctx, metric=Metric.ERASURE_FAILED, request_id=event.get("request_id"), reference=event["erasure_id"], why=why
-    )
+    request_id = run.request_id if run is not None else None
+    failures.report(ctx, metric=Metric.ERASURE_FAILED, request_id=request_id, reference=event["erasure_id"], why=why)
     return {"status": "failed", "reason": why}

@@ -3,6 +3,8 @@
 The archive holds `manifest.json` (the profile's categories: what, why, how long), one JSON file per
 kind of record from every table, and the original files. It is streamed: records and objects pass
 through one at a time into a multipart upload, so memory stays flat however much a person stored.
+The workflow carries the export id alone; each task reads the person from the export record, and no
+task returns a user id or an object key into the execution's history (DSR-13).
 
 Downloads: the e-mail carries the route GET /me/exports/{id}/download, never a presigned URL (one
 signed inside Lambda dies with the role's temporary credentials, hours before its `ExpiresIn`). The
@@ -68,7 +70,7 @@ def request_export(ctx: RightsContext, user_id: str, *, request_id: str | None =
         user_id=user_id, export_id=export_id, status="queued", request_id=request_id, created_at=clock.now()
     )
     ctx.rights.add_export(record)
-    ctx.export_workflow.start(execution_name(export_id), {"user_id": user_id, "export_id": export_id})
+    ctx.export_workflow.start(execution_name(export_id), {"export_id": export_id})
     return describe(record)
 
 
@@ -130,7 +132,7 @@ def status(ctx: RightsContext, user_id: str, export_id: str) -> dict[str, Any]:
 
 
 def _record(ctx: RightsContext, event: dict[str, Any]) -> ExportJob:
-    record = ctx.rights.get_export(event["user_id"], event["export_id"])
+    record = ctx.rights.find_export(event["export_id"])
     if record is None:
         raise NotFound("The export record is gone.")
     return record
@@ -139,10 +141,10 @@ def _record(ctx: RightsContext, event: dict[str, Any]) -> ExportJob:
 # -- workflow steps -----------------------------------------------------------------------------
 def collect(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
     """Count what will go in, so progress means something."""
-    user_id = event["user_id"]
+    record = _record(ctx, event)
+    user_id = record.user_id
     items = sum(1 for _ in ctx.personal.owned_items(user_id))
     files = sum(1 for _ in ctx.personal.owned_objects(user_id, skip=[Category.EXPORTS]))
-    record = _record(ctx, event)
     ctx.rights.update_export(user_id, record.export_id, status="collecting", items_total=items + files, items_done=0)
     return {"items": items, "files": files}
 
@@ -206,9 +208,10 @@ def _write_records(ctx: RightsContext, archive: zipfile.ZipFile, user_id: str, p
 
 def archive(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     """Stream the zip into the exports bucket (multipart). A rerun rebuilds the same archive key."""
-    user_id, record = event["user_id"], _record(ctx, event)
+    record = _record(ctx, event)
+    user_id = record.user_id
     if record.status == "ready":
-        return {"key": record.object_key}
+        return {"entries": record.items_done}
     key = ctx.personal.archive_key(user_id, record.export_id)
     ctx.rights.update_export(user_id, record.export_id, status="archiving")
     writer = ctx.personal.archive_writer(key)
@@ -231,7 +234,7 @@ def archive(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
         writer.abort()
         raise
     ctx.rights.update_export(user_id, record.export_id, object_key=key, items_done=progress.done)
-    return {"key": key, "entries": progress.done}
+    return {"entries": progress.done}
 
 
 def notify(ctx: RightsContext, event: dict[str, Any]) -> dict[str, bool]:
@@ -239,7 +242,7 @@ def notify(ctx: RightsContext, event: dict[str, Any]) -> dict[str, bool]:
     record = _record(ctx, event)
     if record.status == "ready":
         return {"sent": False}
-    user = ctx.accounts.get_user(event["user_id"], consistent=True)
+    user = ctx.accounts.get_user(record.user_id, consistent=True)
     ready_at = clock.now()
     kept_until = archive_expires_at(ctx, record)
     if user is not None:
@@ -259,7 +262,7 @@ def notify(ctx: RightsContext, event: dict[str, Any]) -> dict[str, bool]:
 def fail(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
     """The Catch path (DSR-4): the user sees the export failed, the request fails, `ExportFailed` counts."""
     why = failures.reason(event)
-    record = ctx.rights.get_export(event["user_id"], event["export_id"])
+    record = ctx.rights.find_export(event["export_id"])
     if record is not None:
         ctx.rights.update_export(record.user_id, record.export_id, status="failed")
     request_id = record.request_id if record is not None else None

@@ -17,10 +17,19 @@ class RateCounter(Record):
     logical_table = "logs"
     category = Category.ABUSE_SIGNALS
 
+    personal_fields = ()
+    pk_prefix = "RATE#"
+    sk_prefix = "WINDOW#"
+
     class Meta:
         table_name = "logs"
 
     hits = NumberAttribute(default=0)
+
+    @classmethod
+    def subject_keys(cls, subject):
+        hashes = [h for h in (subject.email_hash, subject.user_hash) if h]
+        return [(f"RATE#{route}#{h}", None) for route in subject.rate_route_classes for h in hashes]
 
     @staticmethod
     def key(route_class: str, subject_hash: str, window_start: int) -> tuple[str, str]:
@@ -32,6 +41,9 @@ class AbuseSignal(Record):
 
     logical_table = "logs"
     category = Category.ABUSE_SIGNALS
+
+    personal_fields = ("ip_hash", "fingerprint_hash", "user_agent", "accept_language")
+    pk_prefix = "SIGNAL#"
 
     class Meta:
         table_name = "logs"
@@ -53,6 +65,10 @@ class UsageCounter(Record):
 
     logical_table = "logs"
     category = Category.USAGE_LOGS
+
+    personal_fields = ("key_id",)
+    pk_prefix = "USAGE#"
+    sk_prefix = "DAY#"
 
     class Meta:
         table_name = "logs"

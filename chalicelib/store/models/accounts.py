@@ -33,6 +33,10 @@ class User(Record):
     logical_table = "accounts"
     category = Category.ACCOUNT
 
+    personal_fields = ("user_id", "email", "username", "display_name", "picture", "password_hash", "telegram_id")
+    pk_prefix = "USER#"
+    sk_prefix = "PROFILE"
+
     class Meta:
         table_name = "accounts"
 
@@ -57,6 +61,10 @@ class User(Record):
     def key(user_id: str) -> tuple[str, str]:
         return f"USER#{user_id}", "PROFILE"
 
+    @classmethod
+    def subject_keys(cls, subject):
+        return [(f"USER#{subject.user_id}", None)]  # the user and everything else under it
+
 
 class Claim(Record):
     """A unique value held by one user: pk = <KIND>#<value or its hash>, sk = CLAIM.
@@ -67,6 +75,10 @@ class Claim(Record):
     logical_table = "accounts"
     category = Category.ACCOUNT
 
+    personal_fields = ("user_id",)
+    pk_prefix = ""
+    sk_prefix = "CLAIM"
+
     class Meta:
         table_name = "accounts"
 
@@ -76,12 +88,22 @@ class Claim(Record):
     def key(kind: str, value: str) -> tuple[str, str]:
         return f"{kind}#{value}", "CLAIM"
 
+    @classmethod
+    def subject_keys(cls, subject):
+        values = [("EMAIL", subject.email_hash), ("TELEGRAM", subject.telegram_id)]
+        values.append(("USERNAME", subject.username.lower() if subject.username else None))
+        return [cls.key(kind, value) for kind, value in values if value]
+
 
 class LoginCode(Record):
     """ACC-1: pk = LOGINCODE#<email hash>, sk = CODE. Only the code's hash; dies by TTL or attempts."""
 
     logical_table = "accounts"
     category = Category.ACCOUNT
+
+    personal_fields = ("code_hash",)
+    pk_prefix = "LOGINCODE#"
+    sk_prefix = "CODE"
 
     class Meta:
         table_name = "accounts"
@@ -94,12 +116,20 @@ class LoginCode(Record):
     def key(email_hash: str) -> tuple[str, str]:
         return f"LOGINCODE#{email_hash}", "CODE"
 
+    @classmethod
+    def subject_keys(cls, subject):
+        return [cls.key(subject.email_hash)] if subject.email_hash else []
+
 
 class Session(Record):
     """pk = SESSION#<token hash>, sk = SESSION. The token itself is never stored."""
 
     logical_table = "accounts"
     category = Category.ACCOUNT
+
+    personal_fields = ("user_id",)
+    pk_prefix = "SESSION#"
+    sk_prefix = "SESSION"
 
     class Meta:
         table_name = "accounts"
@@ -119,6 +149,10 @@ class ApiKey(Record):
 
     logical_table = "accounts"
     category = Category.ACCOUNT
+
+    personal_fields = ("user_id", "name", "secret_hash")
+    pk_prefix = "APIKEY#"
+    sk_prefix = "APIKEY"
 
     class Meta:
         table_name = "accounts"
@@ -144,6 +178,11 @@ class Nonce(Record):
 
     logical_table = "accounts"
     category = Category.ACCOUNT
+
+    category = Category.ACCOUNT
+    personal_fields = ()
+    pk_prefix = "NONCE#"
+    sk_prefix = "NONCE"
 
     class Meta:
         table_name = "accounts"

@@ -29,6 +29,10 @@ class Upload(Record):
     logical_table = "content"
     category = Category.UPLOADS
 
+    personal_fields = ("object_key",)
+    pk_prefix = "USER#"
+    sk_prefix = "UPLOAD#"
+
     class Meta:
         table_name = "content"
 
@@ -50,12 +54,20 @@ class Upload(Record):
     def key(cls, user_id: str, upload_id: str) -> tuple[str, str]:
         return f"USER#{user_id}", f"{cls.SK_PREFIX}{upload_id}"
 
+    @classmethod
+    def subject_keys(cls, subject):
+        return [(f"USER#{subject.user_id}", None)]  # uploads, gallery images (content), generation logs
+
 
 class Generation(Record):
     """The job. Holds the prompt and parameters only where the profile keeps prompts."""
 
     logical_table = "content"
     category = Category.PROMPTS
+
+    personal_fields = ("prompt", "negative_prompt", "provider_request_id", "stored_key", "delivery_url")
+    pk_prefix = "GEN#"
+    sk_prefix = "JOB"
 
     class Meta:
         table_name = "content"
@@ -87,6 +99,11 @@ class Generation(Record):
     def key(gen_id: str) -> tuple[str, str]:
         return f"GEN#{gen_id}", "JOB"
 
+    @classmethod
+    def subject_keys(cls, subject):
+        # The job and its deadline, by exact key: 100 per BatchGetItem, however many the person made.
+        return [key for gen_id in subject.captured.gen_ids for key in (cls.key(gen_id), JobDeadline.key(gen_id))]
+
     def stamp_expiry(self) -> None:
         if self.expires_at is None and self._profile is not None and not self._profile.stores(Category.PROMPTS):
             self.expires_at = self.event_time() + timedelta(days=JOB_STATE_DAYS)
@@ -98,6 +115,11 @@ class JobDeadline(Record):
     """A timer: when DynamoDB's TTL removes it, a job still open is failed and its hold released."""
 
     logical_table = "content"
+
+    category = Category.PROMPTS
+    personal_fields = ()
+    pk_prefix = "GEN#"
+    sk_prefix = "DEADLINE"
 
     class Meta:
         table_name = "content"
@@ -114,6 +136,10 @@ class JobDeadline(Record):
 class GalleryImage(Record):
     logical_table = "content"
     category = Category.GENERATED_IMAGES
+
+    personal_fields = ("object_key",)
+    pk_prefix = "USER#"
+    sk_prefix = "IMG#"
 
     class Meta:
         table_name = "content"
@@ -140,6 +166,10 @@ class ShareLink(Record):
     logical_table = "content"
     category = Category.GENERATED_IMAGES
 
+    personal_fields = ()
+    pk_prefix = "SHARE#"
+    sk_prefix = "LINK#"
+
     class Meta:
         table_name = "content"
 
@@ -153,6 +183,11 @@ class ShareLink(Record):
     def key(cls, share_id: str, gen_id: str) -> tuple[str, str]:
         return f"SHARE#{share_id}", f"{cls.SK_PREFIX}{gen_id}"
 
+    @classmethod
+    def subject_keys(cls, subject):
+        # Captured as "<share id>/<gen id>": the exact key, 100 per BatchGetItem.
+        return [cls.key(*captured.split("/", 1)) for captured in subject.captured.share_ids]
+
     def stamp_expiry(self) -> None:
         # The link never outlives the image's own retention, nor the expiry its owner chose.
         chosen = self.expires_at
@@ -165,6 +200,10 @@ class ShareLink(Record):
 class GenerationLog(Record):
     logical_table = "logs"
     category = Category.GENERATION_LOGS
+
+    personal_fields = ("user_id", "prompt", "negative_prompt")
+    pk_prefix = "USER#"
+    sk_prefix = "GENLOG#"
 
     class Meta:
         table_name = "logs"
@@ -180,3 +219,7 @@ class GenerationLog(Record):
     @staticmethod
     def key(user_id: str, created_at: datetime, gen_id: str) -> tuple[str, str]:
         return f"USER#{user_id}", f"GENLOG#{created_at.isoformat()}#{gen_id}"
+
+    @classmethod
+    def subject_keys(cls, subject):
+        return [(f"USER#{subject.user_id}", None)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
+from chalicelib.profile.schema import Category
 from chalicelib.store.base import Record
 
 REGISTER = "INCIDENTS"
@@ -12,14 +13,18 @@ REGISTER = "INCIDENTS"
 
 class IncidentRecord(Record):
     """pk = INCIDENTS, sk = INCIDENT#<id>: one entry of the breach register. No TTL: the register
-    keeps every incident, reported or not."""
+    keeps every incident, reported or not. It names no person (the affected are AffectedPerson)."""
 
     logical_table = "requests"
+    about_no_one = True
+    personal_fields = ()
+    pk_prefix = REGISTER
+    sk_prefix = "INCIDENT#"
 
     class Meta:
         table_name = "requests"
 
-    SK = "INCIDENT#"
+    SK = sk_prefix
 
     incident_id = UnicodeAttribute()
     detected_at = UTCDateTimeAttribute()
@@ -46,6 +51,10 @@ class IncidentClockMark(Record):
     """pk = INCIDENTS, sk = CLOCK#<id>#<mark>: a timer. Its TTL delete is the clock reaching `mark`."""
 
     logical_table = "requests"
+    about_no_one = True
+    personal_fields = ()
+    pk_prefix = REGISTER
+    sk_prefix = "CLOCK#"
 
     class Meta:
         table_name = "requests"
@@ -62,9 +71,13 @@ class IncidentClockMark(Record):
 
 class AffectedPerson(Record):
     """pk = INCIDENT#<id>, sk = AFFECTED#<user id>: someone whose data the incident touched. Owned by
-    that person, so their erasure removes it."""
+    that person, so their erasure removes it (DSR-4: an account record, deleted, never detached)."""
 
     logical_table = "requests"
+    category = Category.ACCOUNT
+    personal_fields = ("user_id",)
+    pk_prefix = "INCIDENT#"
+    sk_prefix = "AFFECTED#"
 
     class Meta:
         table_name = "requests"

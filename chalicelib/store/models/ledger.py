@@ -40,14 +40,16 @@ class PaymentReviewIndex(GlobalSecondaryIndex):
 
 
 class LedgerRecord(Record):
-    """Base for records in the ledger table. `personal_fields` are cleared at pseudonymization."""
-
-    personal_fields: ClassVar[tuple[str, ...]] = ()
+    """Base for records in the ledger table (their category is legal: detached at erasure, PAY-3)."""
 
 
 class CreditBalance(LedgerRecord):
     logical_table = "ledger"
     category = Category.CREDIT_LEDGER
+
+    personal_fields = ()
+    pk_prefix = "ACCOUNT#"
+    sk_prefix = "BALANCE"
 
     class Meta:
         table_name = "ledger"
@@ -61,6 +63,10 @@ class CreditBalance(LedgerRecord):
     def key(user_id: str) -> tuple[str, str]:
         return f"ACCOUNT#{user_id}", "BALANCE"
 
+    @classmethod
+    def subject_keys(cls, subject):
+        return [(f"ACCOUNT#{subject.user_id}", None)]  # the balance and the entries
+
 
 class LedgerEntry(LedgerRecord):
     """One movement. `amount` is signed; replayed in sequence, the entries of an account reach its
@@ -68,6 +74,10 @@ class LedgerEntry(LedgerRecord):
 
     logical_table = "ledger"
     category = Category.CREDIT_LEDGER
+
+    personal_fields = ()
+    pk_prefix = "ACCOUNT#"
+    sk_prefix = "ENTRY#"
 
     class Meta:
         table_name = "ledger"
@@ -97,6 +107,10 @@ class CreditHold(LedgerRecord):
     category = Category.CREDIT_LEDGER
     SK_PREFIX = "HOLD"
 
+    personal_fields = ()
+    pk_prefix = "HOLD#"
+    sk_prefix = "HOLD"
+
     class Meta:
         table_name = "ledger"
 
@@ -116,6 +130,10 @@ class LedgerClaim(LedgerRecord):
 
     logical_table = "ledger"
     category = Category.CREDIT_LEDGER
+
+    personal_fields = ()
+    pk_prefix = "CLAIM#"
+    sk_prefix = "CLAIM"
 
     class Meta:
         table_name = "ledger"
@@ -137,6 +155,9 @@ class PaymentRecord(LedgerRecord):
     logical_table = "ledger"
     category = Category.PAYMENTS
     personal_fields = ("customer_id",)
+
+    pk_prefix = "PAYMENT#"
+    sk_prefix = "PAYMENT"
 
     class Meta:
         table_name = "ledger"
@@ -179,6 +200,10 @@ class PaymentReference(LedgerRecord):
     logical_table = "ledger"
     category = Category.PAYMENTS
 
+    personal_fields = ()
+    pk_prefix = "PAYREF#"
+    sk_prefix = "PAYREF"
+
     class Meta:
         table_name = "ledger"
 
@@ -191,18 +216,3 @@ class PaymentReference(LedgerRecord):
     @staticmethod
     def key(stripe_id: str) -> tuple[str, str]:
         return f"PAYREF#{stripe_id}", "PAYREF"
-
-
-RECORDS_BY_SK = {
-    "BALANCE": CreditBalance,
-    "HOLD": CreditHold,
-    "CLAIM": LedgerClaim,
-    "PAYMENT": PaymentRecord,
-    "PAYREF": PaymentReference,
-}
-
-
-def record_class_for(sk: str) -> type[LedgerRecord]:
-    if sk.startswith(LedgerEntry.ENTRY_PREFIX):
-        return LedgerEntry
-    return RECORDS_BY_SK[sk]

@@ -36,6 +36,10 @@ class RightsRequest(Record):
     logical_table = "requests"
     category = Category.RIGHTS_REQUESTS
 
+    personal_fields = ("contact_email", "verification_hash")
+    pk_prefix = "REQUEST#"
+    sk_prefix = "META"
+
     class Meta:
         table_name = "requests"
 
@@ -67,6 +71,10 @@ class RequestEvent(Record):
     logical_table = "requests"
     category = Category.RIGHTS_REQUESTS
 
+    personal_fields = ()
+    pk_prefix = "REQUEST#"
+    sk_prefix = "EVENT#"
+
     class Meta:
         table_name = "requests"
 
@@ -80,6 +88,9 @@ class OperatorAction(Record):
 
     logical_table = "requests"
     category = Category.RIGHTS_REQUESTS
+
+    personal_fields = ()
+    pk_prefix = "OPERATOR_AUDIT#"
 
     class Meta:
         table_name = "requests"
@@ -97,6 +108,10 @@ class Consent(Record):
     logical_table = "accounts"
     category = Category.ACCOUNT
 
+    personal_fields = ()
+    pk_prefix = "USER#"
+    sk_prefix = "CONSENT#"
+
     class Meta:
         table_name = "accounts"
 
@@ -112,6 +127,10 @@ class MarketingContact(Record):
     logical_table = "accounts"
     category = Category.MARKETING
 
+    personal_fields = ("email",)
+    pk_prefix = "USER#"
+    sk_prefix = "MARKETING"
+
     class Meta:
         table_name = "accounts"
 
@@ -124,6 +143,10 @@ class ContactMessage(Record):
 
     logical_table = "requests"
     category = Category.CONTACT_MESSAGES
+
+    personal_fields = ("email", "subject", "body")
+    pk_prefix = "CONTACT#"
+    sk_prefix = "MESSAGE"
 
     class Meta:
         table_name = "requests"
@@ -140,6 +163,10 @@ class Tombstone(Record):
 
     logical_table = "accounts"
     category = Category.ACCOUNT
+
+    personal_fields = ("user_id", "cancel_hash")
+    pk_prefix = "USER#"
+    sk_prefix = "TOMBSTONE"
 
     class Meta:
         table_name = "accounts"
@@ -158,10 +185,15 @@ class Tombstone(Record):
 
 
 class ExportRecord(Record):
-    """pk = USER#<id>, sk = EXPORT#<id>: status and progress of one export."""
+    """pk = EXPORT#<id>, sk = EXPORT: status and progress of one export; `owner_id` is its person.
+    Keyed by the export id alone, so the workflow carries that opaque id and nothing else (DSR-13)."""
 
     logical_table = "requests"
     category = Category.EXPORTS
+
+    personal_fields = ("object_key",)
+    pk_prefix = "EXPORT#"
+    sk_prefix = "EXPORT"
 
     class Meta:
         table_name = "requests"
@@ -176,19 +208,24 @@ class ExportRecord(Record):
     ready_at = UTCDateTimeAttribute(null=True)
 
     @staticmethod
-    def key(user_id: str, export_id: str) -> tuple[str, str]:
-        return f"USER#{user_id}", f"EXPORT#{export_id}"
+    def key(export_id: str) -> tuple[str, str]:
+        return f"EXPORT#{export_id}", "EXPORT"
 
 
 class ErasureRun(Record):
     """pk = ERASURE#<id>, sk = RUN: working state while an erasure runs; deleted when it ends.
 
-    Holds the address for the final email (captured by the plan, forgotten after sending). It has no
-    `owner_id` on purpose: it is the erasure's own bookkeeping, not data about the person.
+    Written before the workflow starts, which then carries only the erasure id (DSR-13). Holds the
+    person's identifiers and address (captured by the plan, forgotten after the final email). It has
+    no `owner_id` on purpose: it is the erasure's own bookkeeping, not data about the person.
     """
 
     logical_table = "requests"
     category = Category.RIGHTS_REQUESTS
+
+    personal_fields = ("user_id", "email", "username", "telegram_id")
+    pk_prefix = "ERASURE#"
+    sk_prefix = "RUN"
 
     class Meta:
         table_name = "requests"
@@ -204,22 +241,69 @@ class ErasureRun(Record):
     passes = NumberAttribute(default=0)
     counts = JSONAttribute(default=dict)
     created_at = UTCDateTimeAttribute()
+    receipt_id = UnicodeAttribute()
+    captured = BooleanAttribute(default=False)
+    username = UnicodeAttribute(null=True)
+    telegram_id = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(erasure_id: str) -> tuple[str, str]:
         return f"ERASURE#{erasure_id}", "RUN"
 
 
-class ErasureReceipt(Record):
-    """pk = ERASURE#<id>, sk = RECEIPT: proof an erasure completed, with no personal data in it."""
+class ErasureCapture(Record):
+    """pk = ERASURE#<id>, sk = CAPTURED#<page>: ids the plan found (share, generation, provider
+    request ids) for the residual scan to read by their own keys (DSR-13); deleted with the run."""
 
     logical_table = "requests"
     category = Category.RIGHTS_REQUESTS
+    personal_fields = ("share_ids", "gen_ids", "provider_request_ids")
+    pk_prefix = "ERASURE#"
+    sk_prefix = "CAPTURED#"
 
     class Meta:
         table_name = "requests"
 
-    erasure_id = UnicodeAttribute()
+    share_ids = JSONAttribute(default=list)
+    gen_ids = JSONAttribute(default=list)
+    provider_request_ids = JSONAttribute(default=list)
+
+    PAGE = 4000  # ids per item: a page stays well under DynamoDB's 400 KB item limit
+
+
+class ErasedSubject(Record):
+    """pk = ERASED, sk = <time>#<keyed hash of the user id>: for the backup window only (DSR-13), so a
+    restored table can be erased again. Its TTL is the profile's backup period."""
+
+    logical_table = "requests"
+    category = Category.RIGHTS_REQUESTS
+    personal_fields = ()
+    pk_prefix = "ERASED"
+
+    class Meta:
+        table_name = "requests"
+
+    PARTITION = "ERASED"
+
+    subject_hash = UnicodeAttribute()
+    erased_at = UTCDateTimeAttribute()
+
+
+class ErasureReceipt(Record):
+    """pk = RECEIPT#<receipt id>, sk = RECEIPT: proof an erasure completed, with no personal data and
+    no workflow name in it (its id is not the run's, DSR-13)."""
+
+    logical_table = "requests"
+    category = Category.RIGHTS_REQUESTS
+
+    personal_fields = ()
+    pk_prefix = "RECEIPT#"
+    sk_prefix = "RECEIPT"
+
+    class Meta:
+        table_name = "requests"
+
+    receipt_id = UnicodeAttribute()
     reason = UnicodeAttribute()
     profile = UnicodeAttribute()
     policy_version = UnicodeAttribute()
@@ -229,5 +313,5 @@ class ErasureReceipt(Record):
     completed_at = UTCDateTimeAttribute()
 
     @staticmethod
-    def key(erasure_id: str) -> tuple[str, str]:
-        return f"ERASURE#{erasure_id}", "RECEIPT"
+    def key(receipt_id: str) -> tuple[str, str]:
+        return f"RECEIPT#{receipt_id}", "RECEIPT"
