@@ -1,5 +1,9 @@
 """Secret values for the local cloud and the tests only. Production reads real ones from SSM."""
 
+from infra.local_signing import local_signing
+
+_CHAIN, _KEY, _ = local_signing()
+
 LOCAL_SECRETS: dict[str, str] = {
     "ip-hash-key": "local-only-ip-hash-key-not-for-production",
     "stripe-api-key": "sk_test_local_only_not_a_real_stripe_key",
@@ -13,4 +17,7 @@ LOCAL_SECRETS: dict[str, str] = {
     "replicate-api-token": "r8_local_only_not_a_real_replicate_token",
     "replicate-webhook-secret": "whsec_bG9jYWwtb25seS1yZXBsaWNhdGUtd2ViaG9vay1rZXk=",
     "runpod-api-key": "local-only-runpod-api-key",
+    # GEN-4: the content-credentials signer (a local CA and its signing certificate; infra/local_signing.py)
+    "c2pa-signing-chain": _CHAIN,
+    "c2pa-signing-key": _KEY,
 }

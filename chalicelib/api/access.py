@@ -42,6 +42,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("DELETE", "/uploads/{upload_id}"): "uploads",
     ("POST", "/generations"): "generate",
     ("GET", "/generations/{gen_id}"): "generate",
+    ("GET", "/generations/{gen_id}/result"): "generate",
     ("GET", "/gallery"): "gallery",
     ("GET", "/gallery/{gen_id}"): "gallery",
     ("DELETE", "/gallery/{gen_id}"): "gallery",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
-from chalicelib.api.http import json_body, json_response, parse_body, route
+from chalicelib.api.http import accepts, json_body, json_response, parse_body, route
 
 bp = Blueprint(__name__)
 
@@ -31,6 +31,28 @@ def generation_status(gen_id):
 
     principal = require_user(bp.current_request)
     return json_response(wiring.content_service().generation_status(principal.user_id, gen_id))
+
+
+@route(bp, "/generations/{gen_id}/result", methods=["GET"])
+def delivered_result(gen_id):
+    """GEN-4, CNT-3: a result the service does not keep, marked as AI-generated on its way out."""
+    from chalicelib import errors, wiring
+    from chalicelib.api.identity import require_user
+
+    principal = require_user(bp.current_request)
+    media = wiring.content_service().delivered_result(principal.user_id, gen_id)
+    if not accepts(bp.current_request.headers.get("accept", ""), media.content_type):
+        raise errors.InvalidInput(f"This route serves media: send an Accept header allowing {media.content_type}.")
+    return Response(
+        body=media.data,
+        status_code=200,
+        headers={
+            "Content-Type": media.content_type,
+            "Content-Disposition": "inline",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",  # nothing keeps a copy, browsers included
+        },
+    )
 
 
 @route(bp, "/webhooks/providers/{provider}/{job_token}", methods=["POST"], content_types=["application/json"])

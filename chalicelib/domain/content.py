@@ -7,7 +7,7 @@ delegates to (uploads, generations, gallery, shares).
 from __future__ import annotations
 
 from chalicelib.domain import gallery, generations, shares, uploads
-from chalicelib.domain.ports.content import ContentRecords, CreditHolds, ModelProvider, ObjectStorage
+from chalicelib.domain.ports.content import ContentMarker, ContentRecords, CreditHolds, ModelProvider, ObjectStorage
 from chalicelib.profile.schema import Profile
 
 
@@ -19,6 +19,7 @@ class ContentService:
         objects: ObjectStorage,
         holds: CreditHolds,
         provider: ModelProvider,
+        marker: ContentMarker,
         profile: Profile,
         public_base_url: str,
     ) -> None:
@@ -26,6 +27,7 @@ class ContentService:
         self._objects = objects
         self._holds = holds
         self._provider = provider
+        self._marker = marker
         self._profile = profile
         self._public_base_url = public_base_url
 
@@ -54,7 +56,7 @@ class ContentService:
     def upload_expired(self, owner_id: str, upload_id: str) -> None:
         uploads.delete_expired_object(owner_id, upload_id, objects=self._objects)
 
-    # -- generations (GEN-1, GEN-2, GEN-3, CNT-3) -------------------------------------------------
+    # -- generations (GEN-1, GEN-2, GEN-3, GEN-4, CNT-3) -------------------------------------------------
     def submit(
         self, user_id: str, params: generations.GenerationParams, *, restricted: bool, objections: frozenset[str]
     ) -> dict:
@@ -73,7 +75,17 @@ class ContentService:
 
     def generation_status(self, user_id: str, gen_id: str) -> dict:
         return generations.status(
-            user_id=user_id, gen_id=gen_id, content=self._records, holds=self._holds, profile=self._profile
+            user_id=user_id,
+            gen_id=gen_id,
+            content=self._records,
+            holds=self._holds,
+            profile=self._profile,
+            public_base_url=self._public_base_url,
+        )
+
+    def delivered_result(self, user_id: str, gen_id: str) -> generations.MarkedMedia:
+        return generations.delivered_result(
+            user_id=user_id, gen_id=gen_id, content=self._records, provider=self._provider, marker=self._marker
         )
 
     def deadline_passed(self, gen_id: str) -> None:
@@ -89,6 +101,7 @@ class ContentService:
             objects=self._objects,
             holds=self._holds,
             provider=self._provider,
+            marker=self._marker,
             profile=self._profile,
         )
 

@@ -1,4 +1,4 @@
-"""Generations (GEN-1, GEN-2, GEN-3, CNT-3).
+"""Generations (GEN-1, GEN-2, GEN-3, GEN-4, CNT-3).
 
 Submit: the credit hold, the job, its timeout and the generation log are written in ONE ledger
 transaction, then the provider gets ONE call carrying a webhook URL with the job's unguessable
@@ -7,6 +7,10 @@ provider's adapter, matched to the job by the token AND by that id (GEN-3: anoth
 callback posted to this URL is refused), and settled through the ledger, whose hold state is the one
 truth about the outcome: a duplicate, late or reordered delivery finds the hold settled and changes
 nothing.
+
+GEN-4: every result is marked as AI-generated (a signed C2PA manifest) before it is kept; where the
+profile keeps no generated image, it is fetched, marked and handed to its owner on each request
+during the delivery window (`delivered_result`), and no copy is kept.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import timedelta
 from chalicelib import clock, errors
 from chalicelib.domain.ports.accounts import token_hash
 from chalicelib.domain.ports.content import (
+    ContentMarker,
     ContentRecords,
     CreditHolds,
     DeliveredResult,
@@ -30,6 +35,7 @@ from chalicelib.domain.ports.content import (
     JobStatus,
     ModelProvider,
     ObjectStorage,
+    Provenance,
     StoredResult,
     UploadStatus,
 )
@@ -149,7 +155,7 @@ def submit(
         logger.warning("provider submit failed", extra={"gen_id": gen_id, "provider": provider.name})
         raise errors.UpstreamUnavailable("The image service is unavailable; no credits were spent.") from None
     content.bind_job(gen_id, provider_request_id)
-    return job_view(job, profile)
+    return job_view(job, profile, public_base_url)
 
 
 def _source_url(user_id: str, upload_id: str, content: ContentRecords, objects: ObjectStorage) -> str:
@@ -163,14 +169,16 @@ def _source_url(user_id: str, upload_id: str, content: ContentRecords, objects: 
 
 
 # -- status -------------------------------------------------------------------------------------
-def status(*, user_id: str, gen_id: str, content: ContentRecords, holds: CreditHolds, profile: Profile) -> dict:
+def status(
+    *, user_id: str, gen_id: str, content: ContentRecords, holds: CreditHolds, profile: Profile, public_base_url: str
+) -> dict:
     job = content.job(gen_id)
     if job is None or job.owner_id != user_id:
         raise errors.NotFound("No such generation.")
     if job.status == JobStatus.QUEUED and clock.now() - job.created_at > JOB_TIMEOUT:
         time_out(gen_id, content=content, holds=holds, profile=profile)
         job = content.job(gen_id)
-    return job_view(job, profile)
+    return job_view(job, profile, public_base_url)
 
 
 def time_out(gen_id: str, *, content: ContentRecords, holds: CreditHolds, profile: Profile) -> None:
@@ -202,6 +210,7 @@ def handle_delivery(
     objects: ObjectStorage,
     holds: CreditHolds,
     provider: ModelProvider,
+    marker: ContentMarker,
     profile: Profile,
 ) -> dict:
     """One provider callback. Forged, stale or foreign ones, and another job's, raise SignatureInvalid
@@ -221,7 +230,14 @@ def handle_delivery(
     delivery = provider.confirm(delivery, job.model)
     if delivery.succeeded:
         return _complete(
-            job, delivery, content=content, objects=objects, holds=holds, provider=provider, profile=profile
+            job,
+            delivery,
+            content=content,
+            objects=objects,
+            holds=holds,
+            provider=provider,
+            marker=marker,
+            profile=profile,
         )
     holds.release(gen_id)
     changed = _finish_by_hold(
@@ -238,6 +254,7 @@ def _complete(
     objects: ObjectStorage,
     holds: CreditHolds,
     provider: ModelProvider,
+    marker: ContentMarker,
     profile: Profile,
 ) -> dict:
     stored = profile.stores(Category.GENERATED_IMAGES)
@@ -252,8 +269,9 @@ def _complete(
                 job, holds.hold_state(job.gen_id), content=content, profile=profile, failure="invalid_result"
             )
             return {"status": "failed", "changed": changed}
+        marked = marker.mark(image.data, image.content_type, provenance(job, provider))  # GEN-4
         bucket, key = objects.location(Category.GENERATED_IMAGES, job.owner_id, job.gen_id)
-        objects.put(bucket, key, image.data, content_type=image.content_type)
+        objects.put(bucket, key, marked, content_type=image.content_type)
         result = StoredResult(key, image.image_format, image.content_type, image.width, image.height)
     else:
         result = DeliveredResult(url=delivery.image_url or "", until=clock.now() + DELIVERY_TIME)
@@ -267,6 +285,33 @@ def _complete(
     if stored and now_status != JobStatus.COMPLETED:  # the job failed meanwhile: keep no orphan image
         objects.delete(*objects.location(Category.GENERATED_IMAGES, job.owner_id, job.gen_id))
     return {"status": str(now_status), "changed": changed}
+
+
+def provenance(job: GenerationJob, provider: ModelProvider) -> Provenance:
+    """The marking names the model and the provider only (GEN-4)."""
+    return Provenance(model=job.model, provider=provider.title)
+
+
+@dataclass(frozen=True)
+class MarkedMedia:
+    data: bytes
+    content_type: str
+
+
+def delivered_result(
+    *, user_id: str, gen_id: str, content: ContentRecords, provider: ModelProvider, marker: ContentMarker
+) -> MarkedMedia:
+    """GEN-4, CNT-3: a result the profile does not keep, fetched from the provider, re-encoded and
+    marked on its way to its owner; nothing is written anywhere."""
+    job = content.job(gen_id)
+    if job is None or job.owner_id != user_id or job.status != JobStatus.COMPLETED or not job.delivery_url:
+        raise errors.NotFound("No such result.")
+    if job.delivery_until is None or clock.now() >= job.delivery_until:
+        raise errors.Gone("The result was delivered and is no longer available.")
+    image = clean_image(provider.download(job.delivery_url, MAX_UPLOAD_BYTES))
+    if isinstance(image, str):
+        raise errors.UpstreamUnavailable("The model provider sent an unreadable result.")
+    return MarkedMedia(marker.mark(image.data, image.content_type, provenance(job, provider)), image.content_type)
 
 
 def _status_now(content: ContentRecords, gen_id: str) -> JobStatus | None:
@@ -299,7 +344,7 @@ def _forgets_prompts(profile: Profile) -> bool:
     )
 
 
-def job_view(job: GenerationJob, profile: Profile) -> dict:
+def job_view(job: GenerationJob, profile: Profile, public_base_url: str) -> dict:
     view = {
         "id": job.gen_id,
         "status": str(job.status),
@@ -320,7 +365,8 @@ def job_view(job: GenerationJob, profile: Profile) -> dict:
         if job.stored_key:
             view.update(gallery_id=job.gen_id, width=job.width, height=job.height)
         elif job.delivery_url and job.delivery_until and clock.now() < job.delivery_until:
-            view["result_url"] = job.delivery_url  # delivered, never copied (CNT-3)
+            # delivered, never copied (CNT-3), marked on the way (GEN-4)
+            view["result_url"] = f"{public_base_url}/generations/{job.gen_id}/result"
             view["result_url_expires_at"] = job.delivery_until.isoformat()
     return view
 

@@ -26,6 +26,7 @@ from chalicelib.domain.ports.content import (
     JobRequest,
     JobStatus,
     PresignedPost,
+    Provenance,
     ShareLink,
     StoredObject,
     StoredResult,
@@ -372,3 +373,19 @@ class FakeProvider:
         body = json.dumps({"request_id": f"req-{gen_id}", "succeeded": succeeded, "image_url": image_url}).encode()
         job_token = urlsplit(webhook_url).path.rsplit("/", 1)[-1]
         return job_token, {"x-fake-signature": self.GENUINE}, body
+
+
+class FakeMarker:
+    """Stands for the C2PA signer (tests/unit/test_marking.py reads the real one back): appends a
+    visible mark naming the model and provider, and records what it marked (GEN-4)."""
+
+    def __init__(self) -> None:
+        self.marked: list[tuple[str, Provenance]] = []
+
+    def mark(self, data: bytes, content_type: str, provenance: Provenance) -> bytes:
+        self.marked.append((content_type, provenance))
+        return data + self.trailer(provenance)
+
+    @staticmethod
+    def trailer(provenance: Provenance) -> bytes:
+        return f"\nai-generated:{provenance.model}@{provenance.provider}".encode()

@@ -91,7 +91,7 @@ def test_cnt3_promptpixels_generation_leaves_no_stored_image(world, aws, monkeyp
     run_provider(world)
     done = status("u1", job["id"])
     assert done["status"] == "completed"
-    assert done["result_url"].startswith(f"{PROVIDER_URL}/files/")
+    assert done["result_url"] == f"http://api.test/generations/{job['id']}/result"
     assert object_keys(aws, "generated/") == []
     assert list(GalleryImage.scan(GalleryImage.sk.startswith("IMG#"))) == []
     later = clock.now() + generations.DELIVERY_TIME + timedelta(seconds=1)

@@ -175,6 +175,15 @@ class Delivery:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """What the AI-generated marking states about a result (GEN-4): the model and the provider that
+    made it. Nothing about the person who asked is ever part of it."""
+
+    model: str
+    provider: str  # the provider's name as the policy lists it
+
+
 class Uploads(Protocol):
     def new_upload(self, upload: Upload) -> None:
         """Writes a new pending upload; Conflict if the id is taken."""
@@ -262,6 +271,12 @@ class ObjectStorage(Protocol):
 
     def delete(self, bucket: str, key: str) -> None:
         """Idempotent: a missing key is not an error."""
+
+
+class ContentMarker(Protocol):
+    def mark(self, data: bytes, content_type: str, provenance: Provenance) -> bytes:
+        """The same media with a signed, machine-readable "AI-generated" marking embedded (GEN-4).
+        UpstreamUnavailable when it cannot be marked: nothing unmarked leaves or is kept."""
 
 
 class CreditHolds(Protocol):
