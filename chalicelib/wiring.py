@@ -134,6 +134,7 @@ def content_service():
         provider=provider(),
         marker=marker(),
         profile=profile(),
+        costs=catalogue().tool_costs,
         public_base_url=get_settings().public_base_url,
     )
 

@@ -26,7 +26,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from chalicelib.domain.ports.billing import (
     as_details,
 )
 from chalicelib.observability import logger
+from chalicelib.profile.schema import JobKind
 
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "billing_catalogue.toml"
 PERIOD_REASONS = ("subscription_create", "subscription_cycle")
@@ -84,6 +85,10 @@ class Product:
 @dataclass(frozen=True)
 class Catalogue:
     products: dict[str, Product]
+    tool_costs: dict[JobKind, int] = field(default_factory=dict)  # credits per job of each kind (PAY-2)
+
+    def tools(self, kinds: list[JobKind]) -> list[dict]:
+        return [{"kind": str(kind), "credits": self.tool_costs[kind]} for kind in kinds if kind in self.tool_costs]
 
     def get(self, product_id: str) -> Product:
         try:
@@ -113,7 +118,8 @@ def load_catalogue(stage: str, path: Path = CATALOGUE_FILE) -> Catalogue:
                 price_id=price_id,
                 interval=spec.get("interval"),
             )
-    return Catalogue(products)
+    tools = {JobKind(kind): int(credits) for kind, credits in data.get("tools", {}).items()}
+    return Catalogue(products, tools)
 
 
 def price_mismatch(product: Product, *, amount: Any, currency: Any, quantity: Any) -> dict:
@@ -202,6 +208,10 @@ class BillingService:
     # -- catalogue and checkout ----------------------------------------------------------------
     def products(self) -> list[dict]:
         return [product.public() for product in self._catalogue.products.values()]
+
+    def tools(self, kinds: list[JobKind]) -> list[dict]:
+        """What each job kind the service offers costs (PAY-2)."""
+        return self._catalogue.tools(kinds)
 
     def start_checkout(self, user_id: str, product_id: str, attempt: str | None) -> dict:
         """Create a hosted Checkout Session and return its URL.

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from chalicelib.domain.content import ContentService
 from chalicelib.profile.loader import load_profile
-from chalicelib.profile.schema import Profile
+from chalicelib.profile.schema import JobKind, Profile
 from tests.fakes.content import FakeContentRecords, FakeCreditHolds, FakeMarker, FakeObjects, FakeProvider
 
 PUBLIC_URL = "https://api.test"
+COSTS = {kind: cost for cost, kind in enumerate(JobKind, start=1)}  # every kind its own price
 
 
 @dataclass
@@ -35,6 +36,7 @@ def kit(profile_name: str = "kaleipix") -> Kit:
         provider=provider,
         marker=marker,
         profile=profile,
+        costs=COSTS,
         public_base_url=PUBLIC_URL,
     )
     return Kit(service, records, holds, objects, provider, profile, marker)

@@ -10,8 +10,8 @@ from chalicelib import clock, errors
 from chalicelib.domain import generations
 from chalicelib.domain.generations import GenerationParams
 from chalicelib.domain.ports.content import Provenance
-from chalicelib.profile.schema import Category
-from tests.domain.content_kit import kit, png
+from chalicelib.profile.schema import Category, JobKind
+from tests.domain.content_kit import COSTS, kit, png
 from tests.fakes.content import FakeMarker
 
 PARAMS = GenerationParams(prompt="a lighthouse at dusk", model="flux-schnell", negative_prompt="fog")
@@ -30,7 +30,7 @@ def deliver(k, gen_id: str, **callback) -> dict:
 def test_gen1_a_job_holds_its_credit_and_sends_only_the_job_to_the_listed_provider():
     k = kit()
     job = submitted(k)
-    assert (job["status"], job["cost"], job["prompt"]) == ("queued", generations.COST, PARAMS.prompt)
+    assert (job["status"], job["cost"], job["prompt"]) == ("queued", COSTS[JobKind.TEXT_TO_IMAGE], PARAMS.prompt)
     assert k.holds.hold_state(job["id"]) == "held"
     assert k.holds.balance("u1") == 0
     [(request, webhook)] = k.provider.submitted

@@ -233,14 +233,14 @@ def test_gen1_unknown_model_is_refused_before_anything_is_written(world):
     with pytest.raises(errors.InvalidInput):
         submit("u1", model="some-other-model")
     assert world.emulator.jobs == {}
-    assert list(Generation.scan(Generation.sk == "JOB")) == []
+    assert list(Generation.scan(Generation.sk.startswith(Generation.SK_PREFIX))) == []
 
 
 def test_generation_without_credits_writes_nothing_and_calls_no_provider(world):
     with pytest.raises(errors.InsufficientCredits):
         submit("broke")
     assert world.emulator.jobs == {}
-    assert list(Generation.scan(Generation.sk == "JOB")) == []
+    assert list(Generation.scan(Generation.sk.startswith(Generation.SK_PREFIX))) == []
     assert list(GenerationLog.scan()) == []
 
 
@@ -263,6 +263,6 @@ def test_provider_down_at_submit_returns_the_credits(world, monkeypatch):
     monkeypatch.setattr(wiring.provider(), "submit", refuse)
     with pytest.raises(errors.UpstreamUnavailable):
         submit("u1")
-    [job] = list(Generation.scan(Generation.sk == "JOB"))
+    [job] = list(Generation.scan(Generation.sk.startswith(Generation.SK_PREFIX)))
     assert job.status == "failed"
     assert wiring.ledger().balance("u1") == 1

@@ -156,4 +156,4 @@ def _delivery(request_id: str, body: bytes) -> Delivery:
     url = images[0].get("url") if images and isinstance(images[0], dict) else None
     if not isinstance(url, str):
         return Delivery(request_id=request_id, succeeded=False, error="The provider returned no image.")
-    return Delivery(request_id=request_id, succeeded=True, image_url=url)
+    return Delivery(request_id=request_id, succeeded=True, result_url=url)

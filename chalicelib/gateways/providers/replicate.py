@@ -90,4 +90,4 @@ def _delivery(prediction: dict) -> Delivery:
     url = output[0] if isinstance(output, list) and output else output
     if not isinstance(url, str):
         return Delivery(request_id=prediction_id, succeeded=False, error="The provider returned no image.")
-    return Delivery(request_id=prediction_id, succeeded=True, image_url=url)
+    return Delivery(request_id=prediction_id, succeeded=True, result_url=url)

@@ -100,4 +100,4 @@ def _delivery(status: dict, request_id: str) -> Delivery:
     url = url or (output.get("image_url") if isinstance(output, dict) else None)
     if not isinstance(url, str):
         return Delivery(request_id=request_id, succeeded=False, error="The provider returned no image.")
-    return Delivery(request_id=request_id, succeeded=True, image_url=url)
+    return Delivery(request_id=request_id, succeeded=True, result_url=url)
