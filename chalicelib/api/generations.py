@@ -1,4 +1,5 @@
-"""HTTP routes: generations, and the model providers' webhooks."""
+"""HTTP routes: jobs of every kind, their listing and results, trained characters, and the model
+providers' webhooks."""
 
 from __future__ import annotations
 
@@ -22,6 +23,51 @@ def submit_generation():
         principal.user_id, body.params(), restricted=principal.restricted, objections=principal.objections
     )
     return json_response(job, status=202)
+
+
+@route(bp, "/generations", methods=["GET"])
+def list_generations():
+    """The caller's jobs newest first, of one kind or all, with progress for long ones."""
+    from chalicelib import wiring
+    from chalicelib.api.identity import require_user
+    from chalicelib.api.schemas.content import GenerationListQuery
+
+    principal = require_user(bp.current_request)
+    query = parse_body(GenerationListQuery, dict(bp.current_request.query_params or {}))
+    return json_response(
+        wiring.content_service().list_generations(
+            principal.user_id, kind=query.kind, limit=query.limit, cursor=query.cursor
+        )
+    )
+
+
+@route(bp, "/generations/{gen_id}", methods=["DELETE"])
+def cancel_generation(gen_id):
+    """Stops a running job: its credits return and its inputs are deleted now (CNT-5, CNT-6)."""
+    from chalicelib import wiring
+    from chalicelib.api.identity import require_user
+
+    principal = require_user(bp.current_request)
+    return json_response(wiring.content_service().cancel_generation(principal.user_id, gen_id))
+
+
+@route(bp, "/characters", methods=["GET"])
+def list_characters():
+    from chalicelib import wiring
+    from chalicelib.api.identity import require_user
+
+    principal = require_user(bp.current_request)
+    return json_response(wiring.content_service().list_characters(principal.user_id))
+
+
+@route(bp, "/characters/{character_id}", methods=["DELETE"])
+def delete_character(character_id):
+    from chalicelib import wiring
+    from chalicelib.api.identity import require_user
+
+    principal = require_user(bp.current_request)
+    wiring.content_service().delete_character(principal.user_id, character_id)
+    return json_response({"deleted": character_id})
 
 
 @route(bp, "/generations/{gen_id}", methods=["GET"])

@@ -70,7 +70,7 @@ def test_cnt7_a_provider_result_is_stored_re_encoded_with_the_type_it_really_has
     job = submit("u1")
     world.emulator.flush()
     [rendered] = world.emulator.jobs.values()
-    rendered.image = photo_with_location("JPEG", (12, 7), orientation=6)
+    rendered.output = photo_with_location("JPEG", (12, 7), orientation=6)
     assert [deliver(*call) for call in world.delivered] == [{"status": "completed", "changed": True}]
     stored = stored_object(aws, f"generated/u1/{job['id']}")
     assert embedded_metadata(stored["body"])["exif"] == {}
