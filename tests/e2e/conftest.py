@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,8 +79,10 @@ def _wait_until_healthy(process: subprocess.Popen, health_url: str, log_file: Pa
     raise AssertionError(f"local cloud not healthy after {START_TIMEOUT} s:\n{log_file.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def local_cloud(tmp_path_factory) -> LocalCloud:
+@contextmanager
+def running_cloud(tmp_path_factory, **env_overrides: str) -> Iterator[LocalCloud]:
+    """A local cloud in a subprocess on free ports (a profile or other settings in `env_overrides`),
+    stopped with Ctrl-C as a developer would, which it must obey."""
     from infra.localcloud.cloud import EMULATORS, available
 
     emulators = {emulator.name: emulator for emulator in EMULATORS}
@@ -90,6 +94,7 @@ def local_cloud(tmp_path_factory) -> LocalCloud:
     }
     env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
     env.update({"PIXELKEEP_STAGE": "local", "PIXELKEEP_SWEEP_SECONDS": "1", "PYTHONUNBUFFERED": "1"})
+    env.update(env_overrides)
     env.pop("AWS_ENDPOINT_URL", None)
     log_file = tmp_path_factory.mktemp("local-cloud") / "local-cloud.log"
     with log_file.open("w") as log:
@@ -119,3 +124,10 @@ def local_cloud(tmp_path_factory) -> LocalCloud:
                 process.wait()
                 raise AssertionError(f"local cloud ignored Ctrl-C:\n{cloud.log()[-4000:]}") from None
     assert process.returncode == 0, f"local cloud exited with {process.returncode}:\n{cloud.log()[-4000:]}"
+
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory) -> Iterator[LocalCloud]:
+    """The default profile's local cloud, shared by the e2e tests."""
+    with running_cloud(tmp_path_factory) as cloud:
+        yield cloud
