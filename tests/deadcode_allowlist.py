@@ -16,6 +16,7 @@ secrets.clear_cache
 Retention._days_match_kind
 Profile._categories_unique_with_account
 Profile._processors_receive_listed_categories
+Profile._job_kinds_have_their_categories
 
 # io's file protocol: zipfile and the multipart upload call these on the streams they are given.
 _Chunks.readable
