@@ -162,7 +162,7 @@ def submit(
         fps=params.fps,
     )
     log = None
-    if profile.stores(Category.GENERATION_LOGS) and params.prompt:
+    if profile.stores(Category.GENERATION_LOGS):  # every kind: who asked for what, when (GEN-2)
         log = GenerationLogEntry(
             gen_id=gen_id,
             user_id=user_id,
@@ -224,22 +224,38 @@ def _model(params: GenerationParams, provider: ModelProvider) -> str:
 
 
 def _check_params(params: GenerationParams) -> None:
-    """What each kind needs, beyond the request schema's own checks."""
+    """What each kind needs, beyond the request schema's own checks; the error names the field."""
     kind = params.kind
-    if kind in jobs.PROMPTED_KINDS and not params.prompt:
-        raise errors.InvalidInput("This kind of job needs a prompt.")
-    if (kind in jobs.SOURCE_KINDS) != bool(params.source_upload_id) and kind != JobKind.TEXT_TO_IMAGE:
-        raise errors.InvalidInput("Upscaling and editing take one source upload; other kinds take none.")
-    if (kind in jobs.INPUT_CATEGORY) != bool(params.input_upload_ids):
-        raise errors.InvalidInput("Only character training and video renders take a set of uploads.")
-    if (kind == JobKind.CHARACTER_IMAGE) != bool(params.character_id):
-        raise errors.InvalidInput("An image of a character names the character; other kinds do not.")
-    if kind == JobKind.CHARACTER_TRAINING and not params.name:
-        raise errors.InvalidInput("A character needs a name.")
-    if kind == JobKind.UPSCALE and params.scale not in jobs.SCALES:
-        raise errors.InvalidInput("Upscaling takes a scale of 2 or 4.")
-    if kind == JobKind.VIDEO_RENDER and not (params.fps and jobs.FPS_RANGE[0] <= params.fps <= jobs.FPS_RANGE[1]):
-        raise errors.InvalidInput("A render takes a frame rate (fps) from 1 to 60.")
+    problems = [
+        ("prompt", "This kind of job needs a prompt.", kind in jobs.PROMPTED_KINDS and not params.prompt),
+        (
+            "source_upload_id",
+            "Upscaling and editing take one source upload; character jobs and renders take none.",
+            (kind in jobs.SOURCE_KINDS and not params.source_upload_id)
+            or (kind not in jobs.SOURCE_KINDS and kind != JobKind.TEXT_TO_IMAGE and bool(params.source_upload_id)),
+        ),
+        (
+            "input_upload_ids",
+            "Only character training and video renders take a set of uploads.",
+            (kind in jobs.INPUT_CATEGORY) != bool(params.input_upload_ids),
+        ),
+        (
+            "character_id",
+            "An image of a character names the character; other kinds do not.",
+            (kind == JobKind.CHARACTER_IMAGE) != bool(params.character_id),
+        ),
+        ("name", "A character needs a name.", kind == JobKind.CHARACTER_TRAINING and not params.name),
+        ("scale", "Upscaling takes a scale of 2 or 4.", kind == JobKind.UPSCALE and params.scale not in jobs.SCALES),
+        (
+            "fps",
+            "A render takes a frame rate (fps) from 1 to 60.",
+            kind == JobKind.VIDEO_RENDER
+            and not (params.fps and jobs.FPS_RANGE[0] <= params.fps <= jobs.FPS_RANGE[1]),
+        ),
+    ]
+    fields = [{"field": field, "problem": problem} for field, problem, wrong in problems if wrong]
+    if fields:
+        raise errors.InvalidInput(fields[0]["problem"], details={"fields": fields})
 
 
 def _character(user_id: str, params: GenerationParams, ports: JobPorts) -> Character:

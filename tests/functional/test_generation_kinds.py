@@ -56,18 +56,27 @@ def test_cnt5_gen4_training_then_a_marked_image_of_the_character(world, aws):
 
 
 @pytest.mark.parametrize("profile_name", ["promptpixels"])
-def test_cnt8_gen4_an_upscaled_image_is_delivered_marked_and_its_upload_deleted(world, aws):
+@pytest.mark.parametrize(
+    ("params", "model", "size"),
+    [
+        ({"kind": JobKind.UPSCALE, "scale": 4}, "fal-ai/esrgan", (40, 32)),
+        ({"kind": JobKind.EDIT, "prompt": "warmer light"}, "fal-ai/flux/dev/image-to-image", (10, 8)),
+    ],
+)
+def test_cnt8_gen4_an_upscaled_or_edited_image_is_delivered_marked_and_its_upload_deleted(
+    world, aws, params, model, size
+):
     from PIL import Image
 
     fund(USER, 5)
     [source] = uploads(aws, 1, size=(10, 8))
-    job = submit(kind=JobKind.UPSCALE, source_upload_id=source, scale=4)
+    job = submit(source_upload_id=source, **params)
     assert run_provider(world) == [{"status": "completed", "changed": True}]
     assert object_keys(aws, "uploads/") == []  # CNT-8
     media = wiring.content_service().delivered_result(USER, job["id"])
     with Image.open(io.BytesIO(media.data)) as image:
-        assert image.size == (40, 32)
-    assert_marked_ai_generated(media.data, media.content_type, model="fal-ai/esrgan", provider="fal.ai")
+        assert image.size == size
+    assert_marked_ai_generated(media.data, media.content_type, model=model, provider="fal.ai")
 
 
 @pytest.mark.parametrize("profile_name", ["pixelrender"])
