@@ -4,7 +4,7 @@ or the tests' own hooks. Each line says why; anything else unused is dead code."
 # ruff: noqa: B018  (bare attribute references are how vulture allowlists work)
 from chalicelib import wiring
 from chalicelib.domain.ports.rights import ArchiveWriter, RightsRecords
-from chalicelib.profile.schema import Profile, Retention
+from chalicelib.profile.schema import Processor, Profile, Retention
 from chalicelib.store import secrets
 from chalicelib.store.personal_data import MultipartWriter, _Chunks
 
@@ -17,6 +17,7 @@ Retention._days_match_kind
 Profile._categories_unique_with_account
 Profile._processors_receive_listed_categories
 Profile._job_kinds_have_their_categories
+Processor._payment_processors_name_their_rails
 
 # io's file protocol: zipfile and the multipart upload call these on the streams they are given.
 _Chunks.readable
@@ -41,3 +42,9 @@ _NoDependencies.build_site_packages  # Chalice's packager calls it
 LambdaContext.get_remaining_time_in_millis  # the Lambda context object's interface
 ApiRequestHandler._send_error_response  # Chalice's local handler calls it
 StripeEmulator.wait_for_retries  # the emulator's tests wait for its retry schedule with it
+
+# The erasure's processor step (PAY-6) calls it for each enabled rail; until that step is wired the
+# payment rails' contract suite is its caller, on every rail.
+from chalicelib.domain.payment_rails import RailBilling  # noqa: E402
+
+RailBilling.end_billing

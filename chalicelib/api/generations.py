@@ -88,7 +88,7 @@ def delivered_result(gen_id):
     principal = require_user(bp.current_request)
     media = wiring.content_service().delivered_result(principal.user_id, gen_id)
     if not accepts(bp.current_request.headers.get("accept", ""), media.content_type):
-        raise errors.InvalidInput(f"This route serves media: send an Accept header allowing {media.content_type}.")
+        raise errors.NotAcceptable(f"This route serves media: send an Accept header allowing {media.content_type}.")
     return Response(
         body=media.data,
         status_code=200,

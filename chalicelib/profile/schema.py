@@ -144,13 +144,27 @@ class SignIn(Strict):
     session_days: int = Field(default=30, ge=1, le=400)
 
 
+PaymentRail = Literal["stripe", "polar", "lemonsqueezy", "telegram_stars"]
+
+
 class Processor(Strict):
     name: str
     purpose: str
     country: str
     receives: list[Category] = Field(min_length=1)
     kind: Literal["hosting", "email", "payment", "model_provider", "identity", "messaging"]
+    # The payment rails this processor runs for the service (PAY-5): the deployment enables exactly
+    # these adapters (chalicelib/gateways/payments/, Stripe's own gateway).
+    rails: list[PaymentRail] = Field(default_factory=list)
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _payment_processors_name_their_rails(self) -> Processor:
+        if self.kind == "payment" and not self.rails:
+            raise ValueError(f"payment processor '{self.name}' must name its rails")
+        if self.rails and "payments" not in self.receives:
+            raise ValueError(f"processor '{self.name}' runs payment rails but receives no 'payments'")
+        return self
 
 
 Right = Literal["access", "portability", "rectification", "erasure", "restriction", "objection", "withdraw_consent"]
@@ -213,6 +227,9 @@ class Profile(Strict):
 
     @model_validator(mode="after")
     def _processors_receive_listed_categories(self) -> Profile:
+        rails = self.payment_rails
+        if len(rails) != len(set(rails)):
+            raise ValueError("a payment rail is named by two processors")
         ids = {c.id for c in self.categories}
         for processor in self.processors:
             missing = [c.value for c in processor.receives if c not in ids]
@@ -249,6 +266,11 @@ class Profile(Strict):
     @property
     def account_grace_days(self) -> int:
         return self.category(Category.ACCOUNT).retention.days or 0
+
+    @property
+    def payment_rails(self) -> list[str]:
+        """The rails this service takes payments through, as its processors name them (PAY-5)."""
+        return [rail for processor in self.processors for rail in processor.rails]
 
     @property
     def model_providers(self) -> list[Processor]:

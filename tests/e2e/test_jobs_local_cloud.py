@@ -3,72 +3,32 @@
 MP4 plays (decoded back, frames counted) and every result carries a validating AI-generated marking
 (GEN-4); the ledger names each tool (PAY-2) and the job list shows progress.
 
-Each profile runs in a local cloud of its own. PromptPixels signs in only with Google: the test
-stands in for Google's key server (a JWKS on loopback) and mints the ID token, as Google would."""
+Each profile runs in a local cloud of its own. PromptPixels signs in only with Google: the e2e
+conftest stands in for Google's key server (a JWKS on loopback) and the test mints the ID token."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.e2e.conftest import running_cloud
-from tests.e2e.test_content_local_cloud import _buy_credits, _post_form
-from tests.e2e.web import call, eventually, http_get, sign_up
+from infra.local_secrets import LOCAL_SECRETS
+from tests.e2e.conftest import _run_cloud
+from tests.e2e.test_content_local_cloud import _post_form
+from tests.e2e.web import balance, call, eventually, http_get, sign_up, visit
 from tests.support.marking import assert_marked_ai_generated
 from tests.support.media import decoded
 
-GOOGLE_CLIENT_ID = "local-only-client.apps.googleusercontent.com"  # infra/local_secrets.py
-KID = "e2e-google-key"
-
 
 @pytest.fixture(scope="module")
-def google_key():
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="module")
-def google_jwks(google_key):
-    import jwt
-
-    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(google_key.public_key()))
-    body = json.dumps({"keys": [{**public, "kid": KID, "use": "sig", "alg": "RS256"}]}).encode()
-
-    class Jwks(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/certs"
-    server.shutdown()
+def pixelrender_cloud(tmp_path_factory):
+    """PixelRender's local cloud (renders; Stripe), started only for this module."""
+    yield from _run_cloud(tmp_path_factory, "pixelrender")
 
 
-@pytest.fixture(scope="module")
-def promptpixels(tmp_path_factory, google_jwks):
-    with running_cloud(tmp_path_factory, PIXELKEEP_PROFILE="promptpixels", PIXELKEEP_GOOGLE_JWKS_URL=google_jwks) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def pixelrender(tmp_path_factory):
-    with running_cloud(tmp_path_factory, PIXELKEEP_PROFILE="pixelrender") as cloud:
-        yield cloud
-
-
-def google_sign_in(cloud, key) -> dict:
+def google_sign_in(cloud) -> dict:
+    """What Google's sign-in hands the browser: an ID token for our nonce (the cloud trusts the key)."""
     import jwt
 
     status, issued = call("POST", f"{cloud.api}/auth/google/nonce")
@@ -76,20 +36,31 @@ def google_sign_in(cloud, key) -> dict:
     now = int(time.time())
     claims = {
         "iss": "https://accounts.google.com",
-        "aud": GOOGLE_CLIENT_ID,
-        "sub": "e2e-google-subject",
-        "email": "trainer@example.com",
+        "aud": LOCAL_SECRETS["google-client-id"],
+        "sub": f"trainer-{now}",
+        "email": f"trainer-{now}@example.com",
         "email_verified": True,
         "name": "Trainer",
         "iat": now,
         "exp": now + 600,
         "nonce": issued["nonce"],
     }
-    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": KID})
+    token = jwt.encode(claims, cloud.google_key, algorithm="RS256", headers={"kid": "e2e-key"})
     body = {"id_token": token, "nonce": issued["nonce"], "birth_date": "1990-01-01"}
     status, session = call("POST", f"{cloud.api}/auth/google", body)
     assert status == 200, session
     return {"Authorization": f"Bearer {session['token']}"}
+
+
+def buy_credits(cloud, headers) -> None:
+    """The hosted checkout's pay button, on whichever rail the profile sells through."""
+    status, started = call("POST", f"{cloud.api}/billing/checkout", {"product": "studio"}, headers)
+    assert status == 201, started
+    if started.get("rail", "stripe") == "stripe":
+        assert visit("POST", f"{cloud.stripe}/pay/{started['session_id']}/complete") == 200
+    else:
+        assert visit("POST", f"{started['url']}/pay") == 200
+    eventually(lambda: balance(cloud, headers) > 0, "the credits", detail=lambda: cloud.log()[-3000:])
 
 
 def ready_uploads(cloud, headers, count: int) -> list[str]:
@@ -130,12 +101,12 @@ def keys_under(cloud, prefix: str) -> list[str]:
     return [obj["Key"] for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
 
 
-def test_cnt5_gen4_pay2_a_character_training_run_and_a_marked_image_of_it(promptpixels, google_key):
-    cloud = promptpixels
-    if cloud.provider is None or cloud.stripe is None:
-        pytest.skip("the model provider or Stripe emulator is not part of this checkout")
-    headers = google_sign_in(cloud, google_key)
-    _buy_credits(cloud, headers)
+def test_cnt5_gen4_pay2_a_character_training_run_and_a_marked_image_of_it(promptpixels_cloud):
+    cloud = promptpixels_cloud
+    if cloud.provider is None:
+        pytest.skip("the model provider emulator is not part of this checkout")
+    headers = google_sign_in(cloud)
+    buy_credits(cloud, headers)
     photos = ready_uploads(cloud, headers, 4)
     body = {"kind": "character-training", "input_upload_ids": photos, "name": "Beach me"}
     status, training = call("POST", f"{cloud.api}/generations", body, headers)
@@ -157,7 +128,7 @@ def test_cnt5_gen4_pay2_a_character_training_run_and_a_marked_image_of_it(prompt
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  (loopback)
         data, content_type = response.read(), response.headers["Content-Type"]
-    assert_marked_ai_generated(data, content_type, model="fal-ai/flux-lora", provider="fal.ai", absent=("trainer@",))
+    assert_marked_ai_generated(data, content_type, model="fal-ai/flux-lora", provider="fal.ai", absent=("trainer-",))
     assert keys_under(cloud, "generated/") == []  # delivered marked, never kept
 
     status, listed = call("GET", f"{cloud.api}/generations?kind=character-training", headers=headers)
@@ -166,12 +137,12 @@ def test_cnt5_gen4_pay2_a_character_training_run_and_a_marked_image_of_it(prompt
     assert {"character-training", "character-image"} <= {entry["reason"] for entry in ledger["entries"]}
 
 
-def test_cnt6_gen4_an_mp4_render_plays_is_marked_and_its_frames_are_gone(pixelrender):
-    cloud = pixelrender
+def test_cnt6_gen4_an_mp4_render_plays_is_marked_and_its_frames_are_gone(pixelrender_cloud):
+    cloud = pixelrender_cloud
     if cloud.provider is None or cloud.stripe is None:
         pytest.skip("the model provider or Stripe emulator is not part of this checkout")
     user = sign_up(cloud, "render")
-    _buy_credits(cloud, user.headers)
+    buy_credits(cloud, user.headers)
     frames = ready_uploads(cloud, user.headers, 6)
     body = {"kind": "video-render", "input_upload_ids": frames, "fps": 3}
     status, render = call("POST", f"{cloud.api}/generations", body, user.headers)
