@@ -52,10 +52,13 @@ def _role_id(template, function: str) -> str:
 
 
 def _statements(template, role_id: str) -> list[dict]:
+    """The role's statements, in its inline policy and in the managed policies CDK splits off when
+    the inline one would pass IAM's size limit (the API's role, with its many secrets)."""
+    policies = [*template.of_type("AWS::IAM::Policy").values(), *template.of_type("AWS::IAM::ManagedPolicy").values()]
     return [
         statement
-        for policy in template.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for policy in policies
+        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
 
