@@ -182,7 +182,7 @@ def test_cnt3_promptpixels_gallery_stays_empty_and_nothing_can_be_shared(client,
     assert result.headers["Cache-Control"] == "no-store"
     assert_marked_ai_generated(result.body, result.headers["Content-Type"], model="flux-schnell", provider="fal.ai")
     refused = client.http.get(f"/generations/{gen_id}/result", headers={**user.headers, "Accept": "application/json"})
-    assert refused.status_code == 400
+    assert refused.status_code == 406
     assert get(client, "/gallery", user).json_body["items"] == []
     assert client.http.post(f"/gallery/{gen_id}/shares", headers=user.headers, body="{}").status_code == 404
     assert object_keys(aws, "generated/") == []
