@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov pins boto3/botocore below ours: it gets its own virtualenv; the infra tests find it here.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+export PIXELKEEP_CHECKOV := $(abspath $(CHECKOV_VENV))/bin/checkov
 
 .PHONY: install run test lint unit functional infra-test e2e bench synth clean
 
@@ -12,9 +16,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
 
-run: install
+install: $(STAMP) $(CHECKOV_STAMP)
+
+run: $(STAMP)
 	$(PY) -m infra.localcloud
 
 lint: install
@@ -45,4 +54,4 @@ synth: install
 	$(PY) -m infra.cdk.synth
 
 clean:
-	rm -rf $(VENV) infra/cdk.out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) infra/cdk.out .pytest_cache .ruff_cache

@@ -4,7 +4,7 @@ or the tests' own hooks. Each line says why; anything else unused is dead code."
 # ruff: noqa: B018  (bare attribute references are how vulture allowlists work)
 from chalicelib import wiring
 from chalicelib.domain.ports.rights import ArchiveWriter, RightsRecords
-from chalicelib.profile.schema import Processor, Profile, Retention
+from chalicelib.profile.schema import DataCategory, Processor, Profile, Retention
 from chalicelib.store import secrets
 from chalicelib.store.personal_data import MultipartWriter, _Chunks
 
@@ -14,6 +14,7 @@ secrets.clear_cache
 
 # pydantic validators run by the model, not called by name.
 Retention._days_match_kind
+DataCategory._signals_are_listed
 Profile._categories_unique_with_account
 Profile._processors_receive_listed_categories
 Profile._job_kinds_have_their_categories

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from chalicelib import errors
 from chalicelib.domain import gallery, generations, shares, uploads
 from chalicelib.domain.ports.content import ContentMarker, ContentRecords, CreditHolds, ModelProvider, ObjectStorage
+from chalicelib.metrics import Metric, emit
 from chalicelib.profile.schema import JobKind, Profile
 
 
@@ -91,9 +93,16 @@ class ContentService:
         generations.time_out(gen_id, ports=self._jobs)
 
     def provider_delivery(self, provider_name: str, job_token: str, headers: dict, body: bytes) -> dict:
-        return generations.handle_delivery(
-            provider_name=provider_name, job_token=job_token, headers=headers, body=body, ports=self._jobs
-        )
+        try:
+            result = generations.handle_delivery(
+                provider_name=provider_name, job_token=job_token, headers=headers, body=body, ports=self._jobs
+            )
+        except errors.SignatureInvalid:
+            emit(Metric.WEBHOOK_DELIVERIES, sender="model_provider", outcome="forged")
+            raise
+        outcome = "accepted" if result["changed"] else "duplicate"
+        emit(Metric.WEBHOOK_DELIVERIES, sender="model_provider", outcome=outcome)
+        return result
 
     def list_characters(self, user_id: str) -> dict:
         return generations.list_characters(user_id=user_id, ports=self._jobs)
@@ -104,11 +113,23 @@ class ContentService:
     # -- gallery and share links (CNT-1, CNT-3, CNT-4) --------------------------------------------
     def list_images(self, user_id: str, *, limit: int, cursor: str | None) -> dict:
         return gallery.list_images(
-            user_id=user_id, limit=limit, cursor=cursor, content=self._records, objects=self._objects
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            content=self._records,
+            objects=self._objects,
+            profile=self._profile,
         )
 
     def get_image(self, user_id: str, gen_id: str) -> dict:
-        return gallery.get_image(user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects)
+        return gallery.get_image(
+            user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects, profile=self._profile
+        )
+
+    def collect_result(self, user_id: str, gen_id: str) -> gallery.ServedImage:
+        return gallery.collect_result(
+            user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects, profile=self._profile
+        )
 
     def delete_image(self, user_id: str, gen_id: str) -> None:
         gallery.delete_image(user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects)

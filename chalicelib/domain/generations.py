@@ -48,6 +48,7 @@ from chalicelib.domain.ports.content import (
 from chalicelib.domain.restrictions import ensure_allowed
 from chalicelib.domain.uploads import MAX_UPLOAD_BYTES, clean_image, deleted_on_completion
 from chalicelib.domain.uploads import remove as remove_upload
+from chalicelib.metrics import Metric, emit
 from chalicelib.observability import logger
 from chalicelib.profile.schema import Category, JobKind, Profile, RetentionKind
 
@@ -202,7 +203,7 @@ def submit(
         # Nothing runs at the provider: give the credits back and say so.
         ports.holds.release(gen_id)
         ports.content.finish_job(
-            job, JobStatus.FAILED, forget_prompt=_forgets_prompts(profile), failure="provider_unavailable"
+            job, JobStatus.FAILED, forget_prompt=forgets_prompts(profile), failure="provider_unavailable"
         )
         jobs.release_inputs(job, ports.objects)
         logger.warning("provider submit failed", extra={"gen_id": gen_id, "provider": provider.name})
@@ -389,10 +390,8 @@ def _complete(job: GenerationJob, delivery: Delivery, *, ports: JobPorts) -> dic
         result = DeliveredResult(url=delivery.result_url or "", until=clock.now() + DELIVERY_TIME)
     ports.holds.commit(job.gen_id)
     changed = _finish_by_hold(job, ports.holds.hold_state(job.gen_id), ports=ports, result=result)
-    if changed and job.source_upload_id and deleted_on_completion(profile):  # CNT-8
-        upload = content.upload(job.owner_id, job.source_upload_id)
-        if upload is not None:
-            remove_upload(upload, content=content, objects=objects)
+    if changed:
+        remove_used_upload(job, profile=profile, content=content, objects=objects)
     now_status = JobStatus.COMPLETED if changed else _status_now(content, job.gen_id)
     if isinstance(result, StoredResult) and now_status != JobStatus.COMPLETED:  # failed meanwhile: no orphan
         objects.delete(*objects.location(Category.GENERATED_IMAGES, job.owner_id, job.gen_id))
@@ -442,6 +441,19 @@ def delivered_result(*, user_id: str, gen_id: str, ports: JobPorts) -> MarkedMed
     return media[0]
 
 
+def remove_used_upload(
+    job: GenerationJob, *, profile: Profile, content: ContentRecords, objects: ObjectStorage
+) -> bool:
+    """CNT-2, OPS-9: where uploads are kept only until processed, the one a completed job used goes now."""
+    if not job.source_upload_id or not deleted_on_completion(profile):
+        return False
+    upload = content.upload(job.owner_id, job.source_upload_id)
+    if upload is None:
+        return False
+    remove_upload(upload, content=content, objects=objects)
+    return True
+
+
 def _status_now(content: ContentRecords, gen_id: str) -> JobStatus | None:
     job = content.job(gen_id)
     return job.status if job else None
@@ -457,19 +469,24 @@ def _finish_by_hold(
 ) -> bool:
     """Bring the job in line with its hold: committed -> completed, released -> failed (GEN-1).
     Whichever way it ends, its input archive goes with it (CNT-5, CNT-6)."""
-    forget = _forgets_prompts(ports.profile)
+    forget = forgets_prompts(ports.profile)
     changed = False
     if hold_state == "committed" and result is not None:
         changed = ports.content.finish_job(job, JobStatus.COMPLETED, forget_prompt=forget, result=result)
+        if changed:
+            emit(Metric.GENERATIONS, outcome="completed")
+            emit(Metric.CREDITS_SPENT, job.cost)
     elif hold_state == "released":
         changed = ports.content.finish_job(job, JobStatus.FAILED, forget_prompt=forget, failure=failure or "released")
+        if changed:
+            emit(Metric.GENERATIONS, outcome="failed")
     if changed:
         jobs.release_inputs(job, ports.objects)
     return changed
 
 
-def _forgets_prompts(profile: Profile) -> bool:
-    """Prompts kept only while the job runs (PromptPixels) are removed when it ends."""
+def forgets_prompts(profile: Profile) -> bool:
+    """Prompts kept only while the job runs (PromptPixels, Pictomancer) are removed when it ends (OPS-9)."""
     return not profile.stores(Category.PROMPTS) or (
         profile.category(Category.PROMPTS).retention.kind == RetentionKind.UNTIL_PROCESSED
     )

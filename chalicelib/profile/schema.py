@@ -82,6 +82,12 @@ _NEEDS_DAYS = {
 class Retention(Strict):
     kind: RetentionKind
     days: int | None = Field(default=None, ge=0, le=3660)
+    deleted_within_hours: int | None = Field(
+        default=None,
+        ge=0,
+        description="OPS-9: a deadline the policy promises in hours; the profile loads only if the "
+        "mechanisms keep it (chalicelib/profile/bounds.py).",
+    )
 
     @model_validator(mode="after")
     def _days_match_kind(self) -> Retention:
@@ -89,6 +95,8 @@ class Retention(Strict):
             raise ValueError(f"retention kind '{self.kind}' needs 'days'")
         if self.kind not in _NEEDS_DAYS and self.days is not None:
             raise ValueError(f"retention kind '{self.kind}' takes no 'days'")
+        if self.deleted_within_hours is not None and not self.time_limited:
+            raise ValueError(f"retention kind '{self.kind}' runs no timer: it cannot promise 'deleted_within_hours'")
         return self
 
     @property
@@ -104,15 +112,40 @@ class LegalBasis(StrEnum):
     LEGAL_OBLIGATION = "legal_obligation"
 
 
+AbuseSignalKind = Literal["ip_hash", "user_agent", "accept_language", "fingerprint_hash"]
+# How the page names each signal; the category's `fields` must say each one it stores (OPS-1).
+SIGNAL_TEXT: dict[str, str] = {
+    "ip_hash": "IP address (keyed hash)",
+    "user_agent": "User-Agent header",
+    "accept_language": "Accept-Language header",
+    "fingerprint_hash": "browser fingerprint (keyed hash)",
+}
+
+
 class DataCategory(Strict):
     id: Category
     title: str
     fields: list[str] = Field(min_length=1)
+    signals: list[AbuseSignalKind] = Field(
+        default_factory=list,
+        description="abuse_signals only: what a sign-in's signal record keeps; nothing else is stored (OPS-1).",
+    )
     purposes: list[str] = Field(min_length=1)
     legal_basis: LegalBasis
     retention: Retention
     source: str = Field(min_length=1, description="The policy sentence this entry comes from.")
     note: str | None = Field(default=None, description="Why a concrete value was chosen where the policy is vague.")
+
+    @model_validator(mode="after")
+    def _signals_are_listed(self) -> DataCategory:
+        if self.signals and self.id != Category.ABUSE_SIGNALS:
+            raise ValueError("only the 'abuse_signals' category lists 'signals'")
+        if self.signals and "ip_hash" not in self.signals:
+            raise ValueError("a signal record is found by its keyed IP hash: 'signals' must include 'ip_hash'")
+        unstated = [s for s in self.signals if not any(SIGNAL_TEXT[s] in field for field in self.fields)]
+        if unstated:
+            raise ValueError(f"'fields' must state every stored signal: missing {[SIGNAL_TEXT[s] for s in unstated]}")
+        return self
 
 
 class Service(Strict):

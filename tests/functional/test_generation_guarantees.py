@@ -8,6 +8,7 @@ import random
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 
@@ -99,6 +100,10 @@ def test_gen3_thousand_deliveries_never_commit_twice_nor_accept_a_forgery(world,
     assert min(mix.values()) >= 50  # every kind of bad delivery is well represented
     assert reordered > 0  # some jobs hear of a failure before their success
 
+    # The stale and future forgeries are dated relative to `now`: the verifier's clock stays there, or a
+    # slow run would bring a "future" one (301 s ahead) inside the 300-second window and accept it.
+    frozen = datetime.fromtimestamp(now, UTC)
+    monkeypatch.setattr(clock, "now", lambda: frozen)
     ledger = wiring.ledger()
     commits: Counter = Counter()
     settle = ledger.commit
