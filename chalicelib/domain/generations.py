@@ -407,6 +407,7 @@ def _trained(job: GenerationJob, model_ref: str) -> Character:
         model_ref=model_ref,
         trigger_word=_trigger_word(job) or "",
         created_at=clock.now(),
+        provider_request_id=job.provider_request_id,
     )
 
 
@@ -551,7 +552,13 @@ def list_characters(*, user_id: str, ports: JobPorts) -> dict:
 
 
 def delete_character(*, user_id: str, character_id: str, ports: JobPorts) -> None:
-    """The owner's character goes when they say so (and with their account)."""
-    if ports.content.character(user_id, character_id) is None:
+    """The owner's character goes when they say so (and with their account), its weights at the
+    provider first (GEN-5): one the provider does not acknowledge stays listed, to be deleted again."""
+    character = ports.content.character(user_id, character_id)
+    if character is None:
         raise errors.NotFound("No such character.")
+    if character.provider_request_id and character.provider == ports.provider.name:
+        if not ports.provider.delete_request(character.provider_request_id).ok:
+            logger.warning("provider kept a character's weights", extra={"provider": character.provider})
+            raise errors.UpstreamUnavailable("The model provider could not delete the character; try again.")
     ports.content.delete_character(user_id, character_id)

@@ -285,6 +285,7 @@ def _character_record(character: CharacterView) -> Character:
         model_ref=character.model_ref,
         trigger_word=character.trigger_word,
         created_at=character.created_at,
+        provider_request_id=character.provider_request_id,
     )
 
 
@@ -297,6 +298,7 @@ def _character(record: Character) -> CharacterView:
         model_ref=record.model_ref,
         trigger_word=record.trigger_word,
         created_at=record.created_at,
+        provider_request_id=record.provider_request_id,
     )
 
 

@@ -288,7 +288,7 @@ def test_a_finished_training_leaves_its_character_until_it_is_deleted(ports, pro
         "training/u1/t1",
         "Me",
     )
-    character = Character("u1", "t1", "Me", "fal", "https://w.test/lora", "pkt1", START)
+    character = Character("u1", "t1", "Me", "fal", "https://w.test/lora", "pkt1", START, provider_request_id="req-t1")
     ports.holds.commit("t1")
     assert ports.records.finish_job(job, JobStatus.COMPLETED, forget_prompt=True, result=TrainedCharacter(character))
     assert ports.records.character("u1", "t1") == character

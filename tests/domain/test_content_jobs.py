@@ -181,6 +181,27 @@ def test_a_character_is_drawn_only_by_its_owner_until_they_delete_it():
         k.service.delete_character("u1", trained["id"])
 
 
+def test_gen5_deleting_a_character_deletes_its_weights_at_the_provider():
+    """The weights outlive the training job's records, so the character keeps the request that made
+    them; deleting the character asks the provider to delete that request's output files."""
+    k = kit("promptpixels")
+    trained = train(k)
+    deliver(k, trained["id"], model_ref="https://weights.test/lora.safetensors")
+    assert k.records.character("u1", trained["id"]).provider_request_id == f"req-{trained['id']}"
+    k.service.delete_character("u1", trained["id"])
+    assert k.provider.deleted == [f"req-{trained['id']}"]
+
+
+def test_gen5_a_character_the_provider_will_not_delete_stays_listed_for_a_retry():
+    k = kit("promptpixels")
+    trained = train(k)
+    deliver(k, trained["id"], model_ref="https://weights.test/lora.safetensors")
+    k.provider.refuses_deletion = True
+    with pytest.raises(errors.UpstreamUnavailable):
+        k.service.delete_character("u1", trained["id"])
+    assert [c["id"] for c in k.service.list_characters("u1")["items"]] == [trained["id"]]
+
+
 # -- MP4 renders (CNT-6) ------------------------------------------------------------------------
 def test_cnt6_render_frames_are_discarded_once_the_mp4_is_stored_marked():
     k = kit("pixelrender")

@@ -80,6 +80,19 @@ def test_fal_runs_each_kind_on_its_model_with_its_input(kind, model, expected):
     assert expected.items() <= body.items()
 
 
+@pytest.mark.parametrize("kind", list(FalProvider.tools))
+def test_gen5_fal_keeps_no_payload_of_any_kind_and_keeps_only_a_characters_weights(kind):
+    """Every kind's submit asks fal to keep no payload; output files expire after an hour, except a
+    training run's weights, which the character draws with until it is deleted (the character's
+    deletion and erasure delete them through `delete_request`)."""
+    provider, http = _fal()
+    _submitted(provider, http, kind)
+    headers = http.sent[-1][2]
+    assert headers["X-Fal-Store-IO"] == "0"
+    lifetime = json.loads(headers["X-Fal-Object-Lifecycle-Preference"])["expiration_duration_seconds"]
+    assert lifetime == (None if kind == JobKind.CHARACTER_TRAINING else 3600)
+
+
 @pytest.mark.parametrize(
     ("payload", "result_url", "model_ref"),
     [

@@ -102,6 +102,9 @@ class Character:
     model_ref: str  # the provider's reference to the trained weights
     trigger_word: str
     created_at: datetime
+    # The training request at the provider: its output files are the weights, deleted with the
+    # character (GEN-5); the job's own record may expire long before.
+    provider_request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ Webhook headers X-Fal-Webhook-Request-Id/-User-Id/-Timestamp/-Signature; the sig
 
 GEN-5 (fal's "Data Retention" docs): every submit carries `X-Fal-Store-IO: 0`, so fal keeps no
 request payload, and `X-Fal-Object-Lifecycle-Preference`, so the output files on fal's CDN expire
-after OUTPUT_LIFETIME_SECONDS. Erasure deletes what is left of a request through the Platform API:
+after OUTPUT_LIFETIME_SECONDS (a training run's weights excepted: they live as long as the character).
+Erasure, and a character's deletion, delete what is left of a request through the Platform API:
 DELETE {platform}/models/requests/{request_id}/payloads (payloads and output CDN files; an admin key).
 """
 
@@ -56,6 +57,12 @@ SAFETY_TOLERANCE = {"strict": "1", "standard": "2", "relaxed": "4"}
 NO_STORE_HEADERS = {
     "X-Fal-Store-IO": "0",
     "X-Fal-Object-Lifecycle-Preference": json.dumps({"expiration_duration_seconds": OUTPUT_LIFETIME_SECONDS}),
+}
+# A training run's output is the character's weights, drawn with until the character is deleted: no
+# expiry (null), and the character's deletion and erasure delete them (`delete_request`).
+KEEP_WEIGHTS_HEADERS = {
+    **NO_STORE_HEADERS,
+    "X-Fal-Object-Lifecycle-Preference": json.dumps({"expiration_duration_seconds": None}),
 }
 
 
@@ -105,7 +112,7 @@ class FalProvider:
             headers={
                 "Authorization": f"Key {self._api_key()}",
                 "Content-Type": "application/json",
-                **NO_STORE_HEADERS,
+                **(KEEP_WEIGHTS_HEADERS if job.kind == JobKind.CHARACTER_TRAINING else NO_STORE_HEADERS),
             },
             body=json.dumps(payload).encode(),
         )

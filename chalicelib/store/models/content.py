@@ -162,6 +162,7 @@ class Character(Record):
     model_ref = UnicodeAttribute()
     trigger_word = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    provider_request_id = UnicodeAttribute(null=True)  # the training request: erasure deletes it (GEN-5)
 
     @classmethod
     def key(cls, user_id: str, character_id: str) -> tuple[str, str]:
