@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib import clock, errors
+from chalicelib import clock, errors, metrics
 from chalicelib.domain import jobs
 from chalicelib.domain.generations import GenerationParams
 from chalicelib.domain.ports.content import Provenance
@@ -200,6 +200,39 @@ def test_gen5_a_character_the_provider_will_not_delete_stays_listed_for_a_retry(
     with pytest.raises(errors.UpstreamUnavailable):
         k.service.delete_character("u1", trained["id"])
     assert [c["id"] for c in k.service.list_characters("u1")["items"]] == [trained["id"]]
+
+
+@pytest.fixture
+def points():
+    seen: list[dict] = []
+    metrics.sinks.append(seen.append)
+    yield seen
+    metrics.sinks.remove(seen.append)
+
+
+def _counted(points: list[dict]) -> list[tuple]:
+    """(metric, value, dimension values) of each data point, in order."""
+    counted = []
+    for point in points:
+        [spec] = point["_aws"]["CloudWatchMetrics"]
+        [name] = [m["Name"] for m in spec["Metrics"]]
+        dims = tuple(point[d] for d in spec["Dimensions"][0] if d != "service")
+        counted.append((name, point[name][0] if isinstance(point[name], list) else point[name], dims))
+    return counted
+
+
+def test_ops7_a_training_run_is_counted_once_as_a_delivery_a_generation_and_its_credits(points):
+    k = kit("promptpixels")
+    trained = train(k)
+    callback = k.provider.callback(trained["id"], model_ref="https://weights.test/lora.safetensors")
+    k.service.provider_delivery("fal", *callback)
+    k.service.provider_delivery("fal", *callback)  # the provider's retry: a duplicate, no second count
+    assert _counted(points) == [
+        ("Generations", 1.0, ("completed",)),
+        ("CreditsSpent", float(COSTS[JobKind.CHARACTER_TRAINING]), ()),
+        ("WebhookDeliveries", 1.0, ("model_provider", "accepted")),
+        ("WebhookDeliveries", 1.0, ("model_provider", "duplicate")),
+    ]
 
 
 # -- MP4 renders (CNT-6) ------------------------------------------------------------------------
