@@ -50,11 +50,13 @@ grants.declare(
             "lemonsqueezy-api-key",
             "lemonsqueezy-webhook-secret",
             "telegram-webhook-secret",
+            "c2pa-signing-chain",
+            "c2pa-signing-key",
         ),
         send_email=True,
     ),
 )
-app.api.binary_types.extend(["image/png", "image/jpeg", "image/webp", "image/*", "application/zip"])
+app.api.binary_types.extend(["image/png", "image/jpeg", "image/webp", "image/*", "video/mp4", "application/zip"])
 app.register_middleware(http.one_error_shape, "http")  # outermost: sees every response
 observability.register(app)
 

@@ -132,9 +132,20 @@ def content_service():
         objects=objects(),
         holds=ledger(),
         provider=provider(),
+        marker=marker(),
         profile=profile(),
+        costs=catalogue().tool_costs,
         public_base_url=get_settings().public_base_url,
     )
+
+
+@lru_cache(maxsize=1)
+def marker():
+    """GEN-4: the C2PA signer, its certificate chain and key read from SSM on first use."""
+    from chalicelib.gateways.marking import C2paMarker
+    from chalicelib.store.secrets import secret
+
+    return C2paMarker(chain=lambda: secret("c2pa-signing-chain"), key=lambda: secret("c2pa-signing-key"))
 
 
 def _ip_hash_key() -> str:

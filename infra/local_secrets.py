@@ -1,5 +1,9 @@
 """Secret values for the local cloud and the tests only. Production reads real ones from SSM."""
 
+from infra.local_signing import local_signing
+
+_CHAIN, _KEY, _ = local_signing()
+
 LOCAL_SECRETS: dict[str, str] = {
     "ip-hash-key": "local-only-ip-hash-key-not-for-production",
     "stripe-api-key": "sk_test_local_only_not_a_real_stripe_key",
@@ -18,4 +22,7 @@ LOCAL_SECRETS: dict[str, str] = {
     "lemonsqueezy-api-key": "local-only-lemonsqueezy-api-key",
     "lemonsqueezy-webhook-secret": "local-only-lemonsqueezy-signing-secret",
     "telegram-webhook-secret": "local-only-telegram-webhook-secret-token",
+    # GEN-4: the content-credentials signer (a local CA and its signing certificate; infra/local_signing.py)
+    "c2pa-signing-chain": _CHAIN,
+    "c2pa-signing-key": _KEY,
 }

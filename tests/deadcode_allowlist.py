@@ -17,6 +17,7 @@ Retention._days_match_kind
 DataCategory._signals_are_listed
 Profile._categories_unique_with_account
 Profile._processors_receive_listed_categories
+Profile._job_kinds_have_their_categories
 Processor._payment_processors_name_their_rails
 
 # io's file protocol: zipfile and the multipart upload call these on the streams they are given.

@@ -14,7 +14,8 @@ bp = Blueprint(__name__)
 def catalogue_view():
     from chalicelib import wiring
 
-    return json_response({"products": wiring.billing_service().products()})
+    billing = wiring.billing_service()
+    return json_response({"products": billing.products(), "tools": billing.tools(wiring.profile().job_kinds)})
 
 
 @route(bp, "/billing/checkout", methods=["POST"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import json_body, json_response, parse_body, route
+from chalicelib.api.http import accepts, json_body, json_response, parse_body, route
 
 bp = Blueprint(__name__)
 
@@ -95,21 +95,13 @@ def revoke_share(share_id):
     return json_response({"revoked": share_id})
 
 
-def _accepts(accept_header: str, content_type: str) -> bool:
-    """Whether the Accept header allows `content_type` (Chalice refuses binary bodies otherwise)."""
-    import re
-
-    wanted = {part.strip().lower() for part in re.split("[,;]", accept_header)}
-    return bool(wanted & {content_type, "image/*", "*/*"})
-
-
 @route(bp, "/s/{share_id}", methods=["GET"])
 def open_share(share_id):
     """Public: one link, one image, served by this route itself. No listing route exists."""
     from chalicelib import errors, wiring
 
     image = wiring.content_service().open_share(share_id)
-    if not _accepts(bp.current_request.headers.get("accept", ""), image.content_type):
+    if not accepts(bp.current_request.headers.get("accept", ""), image.content_type):
         raise errors.NotAcceptable(f"This link serves an image: send an Accept header allowing {image.content_type}.")
     return Response(
         body=image.data,

@@ -190,3 +190,11 @@ def email_address() -> Any:
 
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
     return Response(body=json.dumps(body, default=str), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+
+
+def accepts(accept_header: str, content_type: str) -> bool:
+    """Whether the Accept header allows `content_type` (Chalice refuses binary bodies otherwise)."""
+    import re
+
+    wanted = {part.strip().lower() for part in re.split("[,;]", accept_header)}
+    return bool(wanted & {content_type, f"{content_type.split('/')[0]}/*", "*/*"})

@@ -29,6 +29,7 @@ import json
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ from chalicelib.domain.ports.billing import (
 )
 from chalicelib.metrics import Metric, emit
 from chalicelib.observability import logger
+from chalicelib.profile.schema import JobKind
 
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "billing_catalogue.toml"
 PERIOD_REASONS = ("subscription_create", "subscription_cycle")
@@ -105,6 +107,10 @@ class Product:
 @dataclass(frozen=True)
 class Catalogue:
     products: dict[str, Product]
+    tool_costs: dict[JobKind, int] = dataclass_field(default_factory=dict)  # credits per job of each kind (PAY-2)
+
+    def tools(self, kinds: list[JobKind]) -> list[dict]:
+        return [{"kind": str(kind), "credits": self.tool_costs[kind]} for kind in kinds if kind in self.tool_costs]
 
     def get(self, product_id: str) -> Product:
         try:
@@ -142,7 +148,8 @@ def load_catalogue(stage: str, path: Path = CATALOGUE_FILE) -> Catalogue:
                 interval=spec.get("interval"),
                 offers=_offers(spec, stage, product_id),
             )
-    return Catalogue(products)
+    tools = {JobKind(kind): int(credits) for kind, credits in data.get("tools", {}).items()}
+    return Catalogue(products, tools)
 
 
 def _offers(spec: dict, stage: str, product_id: str) -> tuple[Offer, ...]:
@@ -246,6 +253,10 @@ class BillingService:
     # -- catalogue and checkout ----------------------------------------------------------------
     def products(self) -> list[dict]:
         return [product.public() for product in self._catalogue.products.values()]
+
+    def tools(self, kinds: list[JobKind]) -> list[dict]:
+        """What each job kind the service offers costs (PAY-2)."""
+        return self._catalogue.tools(kinds)
 
     def start_checkout(self, user_id: str, product_id: str, attempt: str | None) -> dict:
         """Create a hosted Checkout Session and return its URL (PAY-1).

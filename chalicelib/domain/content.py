@@ -6,11 +6,13 @@ delegates to (uploads, generations, gallery, shares).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from chalicelib import errors
 from chalicelib.domain import gallery, generations, shares, uploads
-from chalicelib.domain.ports.content import ContentRecords, CreditHolds, ModelProvider, ObjectStorage
+from chalicelib.domain.ports.content import ContentMarker, ContentRecords, CreditHolds, ModelProvider, ObjectStorage
 from chalicelib.metrics import Metric, emit
-from chalicelib.profile.schema import Profile
+from chalicelib.profile.schema import JobKind, Profile
 
 
 class ContentService:
@@ -21,15 +23,26 @@ class ContentService:
         objects: ObjectStorage,
         holds: CreditHolds,
         provider: ModelProvider,
+        marker: ContentMarker,
         profile: Profile,
+        costs: Mapping[JobKind, int],
         public_base_url: str,
     ) -> None:
         self._records = records
         self._objects = objects
         self._holds = holds
-        self._provider = provider
         self._profile = profile
         self._public_base_url = public_base_url
+        self._jobs = generations.JobPorts(
+            content=records,
+            objects=objects,
+            holds=holds,
+            provider=provider,
+            marker=marker,
+            profile=profile,
+            costs=costs,
+            public_base_url=public_base_url,
+        )
 
     # -- uploads (CNT-1, CNT-2, CNT-7, SEC-7) -----------------------------------------------------
     def start_upload(self, user_id: str, content_type: str) -> dict:
@@ -56,43 +69,33 @@ class ContentService:
     def upload_expired(self, owner_id: str, upload_id: str) -> None:
         uploads.delete_expired_object(owner_id, upload_id, objects=self._objects)
 
-    # -- generations (GEN-1, GEN-2, GEN-3, CNT-3) -------------------------------------------------
+    # -- jobs of every kind (GEN-1..4, CNT-3, CNT-5, CNT-6, CNT-8, PAY-2) ---------------------------
     def submit(
         self, user_id: str, params: generations.GenerationParams, *, restricted: bool, objections: frozenset[str]
     ) -> dict:
         return generations.submit(
-            user_id=user_id,
-            restricted=restricted,
-            objections=objections,
-            params=params,
-            content=self._records,
-            objects=self._objects,
-            holds=self._holds,
-            provider=self._provider,
-            profile=self._profile,
-            public_base_url=self._public_base_url,
+            user_id=user_id, restricted=restricted, objections=objections, params=params, ports=self._jobs
         )
 
     def generation_status(self, user_id: str, gen_id: str) -> dict:
-        return generations.status(
-            user_id=user_id, gen_id=gen_id, content=self._records, holds=self._holds, profile=self._profile
-        )
+        return generations.status(user_id=user_id, gen_id=gen_id, ports=self._jobs)
+
+    def list_generations(self, user_id: str, *, kind: JobKind | None, limit: int, cursor: str | None) -> dict:
+        return generations.list_jobs(user_id=user_id, kind=kind, limit=limit, cursor=cursor, ports=self._jobs)
+
+    def cancel_generation(self, user_id: str, gen_id: str) -> dict:
+        return generations.cancel(user_id=user_id, gen_id=gen_id, ports=self._jobs)
+
+    def delivered_result(self, user_id: str, gen_id: str) -> generations.MarkedMedia:
+        return generations.delivered_result(user_id=user_id, gen_id=gen_id, ports=self._jobs)
 
     def deadline_passed(self, gen_id: str) -> None:
-        generations.time_out(gen_id, content=self._records, holds=self._holds, profile=self._profile)
+        generations.time_out(gen_id, ports=self._jobs)
 
     def provider_delivery(self, provider_name: str, job_token: str, headers: dict, body: bytes) -> dict:
         try:
             result = generations.handle_delivery(
-                provider_name=provider_name,
-                job_token=job_token,
-                headers=headers,
-                body=body,
-                content=self._records,
-                objects=self._objects,
-                holds=self._holds,
-                provider=self._provider,
-                profile=self._profile,
+                provider_name=provider_name, job_token=job_token, headers=headers, body=body, ports=self._jobs
             )
         except errors.SignatureInvalid:
             emit(Metric.WEBHOOK_DELIVERIES, sender="model_provider", outcome="forged")
@@ -100,6 +103,12 @@ class ContentService:
         outcome = "accepted" if result["changed"] else "duplicate"
         emit(Metric.WEBHOOK_DELIVERIES, sender="model_provider", outcome=outcome)
         return result
+
+    def list_characters(self, user_id: str) -> dict:
+        return generations.list_characters(user_id=user_id, ports=self._jobs)
+
+    def delete_character(self, user_id: str, character_id: str) -> None:
+        generations.delete_character(user_id=user_id, character_id=character_id, ports=self._jobs)
 
     # -- gallery and share links (CNT-1, CNT-3, CNT-4) --------------------------------------------
     def list_images(self, user_id: str, *, limit: int, cursor: str | None) -> dict:

@@ -24,7 +24,8 @@ TTL_REACTIONS = (
     on_expiry(Tombstone, start_after_grace, uses=Uses(write_tables="requests", start_workflows="erasure")),
     on_expiry(Upload, expired_upload, uses=Uses(write_buckets="content")),
     on_expiry(GalleryImage, expired_image, uses=Uses(write_buckets="content")),
-    on_expiry(JobDeadline, expired_deadline, uses=Uses(write_tables=("content", "ledger"))),
+    # a timed-out job also deletes its input archive (CNT-5, CNT-6)
+    on_expiry(JobDeadline, expired_deadline, uses=Uses(write_tables=("content", "ledger"), write_buckets="content")),
     on_expiry(CreditHold, expired_hold, uses=Uses(write_tables="ledger")),
     on_expiry(IncidentClockMark, clock_mark_expired, uses=Uses(write_tables="requests")),
 )

@@ -29,6 +29,9 @@ EXPLICIT_DELETION: dict[Category, str] = {
     Category.UPLOADS: "chalicelib.domain.generations.remove_used_upload",  # when the job using it completes
     Category.GENERATED_IMAGES: "chalicelib.domain.gallery.collect_result",  # when the result is delivered
     Category.PROMPTS: "chalicelib.domain.generations.forgets_prompts",  # when the job ends
+    # A job's archive of training photos or render frames, when the job ends (CNT-5, CNT-6).
+    Category.TRAINING_IMAGES: "chalicelib.domain.jobs.release_inputs",
+    Category.RENDER_INPUTS: "chalicelib.domain.jobs.release_inputs",
 }
 
 

@@ -25,6 +25,7 @@ class Category(StrEnum):
     GENERATED_IMAGES = "generated_images"
     PROMPTS = "prompts"
     TRAINING_IMAGES = "training_images"
+    CHARACTERS = "characters"
     RENDER_INPUTS = "render_inputs"
     GENERATION_LOGS = "generation_logs"
     USAGE_LOGS = "usage_logs"
@@ -36,6 +37,28 @@ class Category(StrEnum):
     MARKETING = "marketing"
     RIGHTS_REQUESTS = "rights_requests"
     EXPORTS = "exports"
+
+
+class JobKind(StrEnum):
+    """The jobs a service can offer; a profile lists the ones it does (`job_kinds`)."""
+
+    TEXT_TO_IMAGE = "text-to-image"
+    UPSCALE = "upscale"
+    EDIT = "edit"
+    CHARACTER_TRAINING = "character-training"
+    CHARACTER_IMAGE = "character-image"  # an image of a character trained before
+    VIDEO_RENDER = "video-render"  # an MP4 from a set of frames
+
+
+# What each kind keeps while it runs (its inputs) and needs the profile to list.
+KIND_NEEDS: dict[JobKind, tuple[Category, ...]] = {
+    JobKind.TEXT_TO_IMAGE: (),
+    JobKind.UPSCALE: (Category.UPLOADS,),
+    JobKind.EDIT: (Category.UPLOADS,),
+    JobKind.CHARACTER_TRAINING: (Category.UPLOADS, Category.TRAINING_IMAGES, Category.CHARACTERS),
+    JobKind.CHARACTER_IMAGE: (Category.CHARACTERS,),
+    JobKind.VIDEO_RENDER: (Category.UPLOADS, Category.RENDER_INPUTS),
+}
 
 
 class RetentionKind(StrEnum):
@@ -227,6 +250,9 @@ class Profile(Strict):
     transfers: str | None = Field(default=None, description="Safeguards for processing outside the user's country.")
     security: list[str] = Field(default_factory=list, description="Security measures the policy promises.")
     sells_data: Literal[False] = False
+    job_kinds: list[JobKind] = Field(
+        default=[JobKind.TEXT_TO_IMAGE], min_length=1, description="The jobs the service offers."
+    )
 
     @field_validator("categories")
     @classmethod
@@ -255,6 +281,17 @@ class Profile(Strict):
                     f"processor '{processor.name}' receives categories the profile does not list: {missing}"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _job_kinds_have_their_categories(self) -> Profile:
+        for kind in self.job_kinds:
+            missing = [c.value for c in KIND_NEEDS[kind] if not self.stores(c)]
+            if missing:
+                raise ValueError(f"job kind '{kind}' needs categories the profile does not store: {missing}")
+        return self
+
+    def offers(self, kind: JobKind) -> bool:
+        return kind in self.job_kinds
 
     def has(self, category: Category) -> bool:
         return any(c.id == category for c in self.categories)

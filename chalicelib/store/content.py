@@ -10,6 +10,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors
+from chalicelib.domain.ports.content import Character as CharacterView
 from chalicelib.domain.ports.content import (
     CheckedImage,
     DeliveredResult,
@@ -18,16 +19,16 @@ from chalicelib.domain.ports.content import (
     JobStatus,
     ShareLink,
     StoredResult,
+    TrainedCharacter,
     Upload,
     UploadStatus,
 )
 from chalicelib.domain.ports.content import GalleryImage as GalleryImageView
-from chalicelib.store.models.content import GalleryImage, Generation, GenerationLog, JobDeadline
+from chalicelib.profile.schema import JobKind
+from chalicelib.store.models.content import Character, GalleryImage, Generation, GenerationLog, JobDeadline
 from chalicelib.store.models.content import ShareLink as LinkRecord
 from chalicelib.store.models.content import Upload as UploadRecord
-from chalicelib.store.paging import decode_cursor, encode_cursor
-
-HOLD_REASON = "generation"
+from chalicelib.store.paging import decode_cursor, decode_owner_cursor, encode_cursor
 
 
 class ContentStore:
@@ -109,6 +110,12 @@ class ContentStore:
                 cost=job.cost,
                 status=str(job.status),
                 created_at=job.created_at,
+                kind=str(job.kind),
+                input_key=job.input_key,
+                character_id=job.character_id,
+                character_name=job.character_name,
+                scale=job.scale,
+                fps=job.fps,
             ),
             JobDeadline(*JobDeadline.key(job.gen_id), gen_id=job.gen_id, owner_id=job.owner_id, expires_at=deadline),
         ]
@@ -126,7 +133,8 @@ class ContentStore:
                     created_at=log.created_at,
                 )
             )
-        self._ledger.hold(job.owner_id, job.cost, job.gen_id, HOLD_REASON, deadline=deadline, with_records=records)
+        # The hold is named by the job's kind: the ledger shows what each tool used (PAY-2).
+        self._ledger.hold(job.owner_id, job.cost, job.gen_id, str(job.kind), deadline=deadline, with_records=records)
 
     def bind_job(self, gen_id: str, provider_request_id: str) -> None:
         try:
@@ -144,9 +152,10 @@ class ContentStore:
         *,
         forget_prompt: bool,
         failure: str | None = None,
-        result: StoredResult | DeliveredResult | None = None,
+        result: StoredResult | DeliveredResult | TrainedCharacter | None = None,
     ) -> bool:
-        """CNT-3: a stored result's gallery image is written in the same transaction as the job's end."""
+        """CNT-3: a stored result's gallery image, or a trained character, is written in the same
+        transaction as the job's end."""
         now = clock.now()
         actions = [Generation.status.set(str(status)), Generation.finished_at.set(now)]
         if failure:
@@ -157,6 +166,7 @@ class ContentStore:
                 Generation.width.set(result.width),
                 Generation.height.set(result.height),
                 Generation.image_format.set(result.image_format),
+                Generation.content_type.set(result.content_type),
             ]
         if isinstance(result, DeliveredResult):
             actions += [Generation.delivery_url.set(result.url), Generation.delivery_until.set(result.until)]
@@ -168,6 +178,8 @@ class ContentStore:
                 tx.update(record, actions=actions, condition=Generation.status == str(JobStatus.QUEUED))
                 if isinstance(result, StoredResult):
                     tx.save(_gallery_record(job, result, now))
+                if isinstance(result, TrainedCharacter):
+                    tx.save(_character_record(result.character))
         except TransactWriteError:
             current = self.job(job.gen_id)
             if current is not None and current.status != JobStatus.QUEUED:
@@ -178,6 +190,37 @@ class ContentStore:
     def delete_job(self, gen_id: str) -> None:
         for cls, key in ((Generation, Generation.key(gen_id)), (JobDeadline, JobDeadline.key(gen_id))):
             cls(*key).delete()
+
+    def jobs(
+        self, owner_id: str, *, kind: JobKind | None, limit: int, cursor: str | None
+    ) -> tuple[list[GenerationJob], str | None]:
+        """Through the owner index, newest first (job ids start with their creation time). A kind
+        filters the page after it is read, so a page may hold fewer than `limit` jobs."""
+        start = decode_owner_cursor(cursor, owner_id=owner_id, sk_prefix=Generation.SK_PREFIX) if cursor else None
+        results = Generation.by_owner.query(
+            owner_id,
+            Generation.sk.startswith(Generation.SK_PREFIX),
+            filter_condition=(Generation.kind == str(kind)) if kind else None,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=start,
+        )
+        now = clock.now()
+        page = [_job(record) for record in results if record.is_live(now)]
+        last = results.last_evaluated_key
+        return page, encode_cursor(last) if last else None
+
+    # -- characters -----------------------------------------------------------------------------
+    def character(self, owner_id: str, character_id: str) -> CharacterView | None:
+        record = Character.get_live(*Character.key(owner_id, character_id))
+        return _character(record) if record else None
+
+    def characters(self, owner_id: str) -> list[CharacterView]:
+        pk = Character.key(owner_id, "")[0]
+        return [_character(r) for r in Character.query_live(pk, Character.sk.startswith(Character.SK_PREFIX))]
+
+    def delete_character(self, owner_id: str, character_id: str) -> None:
+        Character(*Character.key(owner_id, character_id)).delete()
 
     # -- gallery --------------------------------------------------------------------------------
     def image(self, owner_id: str, gen_id: str) -> GalleryImageView | None:
@@ -232,6 +275,33 @@ class ContentStore:
         LinkRecord(*LinkRecord.key(share_id, gen_id)).delete()
 
 
+def _character_record(character: CharacterView) -> Character:
+    return Character(
+        *Character.key(character.owner_id, character.character_id),
+        owner_id=character.owner_id,
+        character_id=character.character_id,
+        name=character.name,
+        provider=character.provider,
+        model_ref=character.model_ref,
+        trigger_word=character.trigger_word,
+        created_at=character.created_at,
+        provider_request_id=character.provider_request_id,
+    )
+
+
+def _character(record: Character) -> CharacterView:
+    return CharacterView(
+        owner_id=record.owner_id,
+        character_id=record.character_id,
+        name=record.name,
+        provider=record.provider,
+        model_ref=record.model_ref,
+        trigger_word=record.trigger_word,
+        created_at=record.created_at,
+        provider_request_id=record.provider_request_id,
+    )
+
+
 def _upload_record(owner_id: str, upload_id: str) -> UploadRecord | None:
     return UploadRecord.get_live(*UploadRecord.key(owner_id, upload_id), consistent_read=True)
 
@@ -279,6 +349,13 @@ def _job(record: Generation) -> GenerationJob:
         height=_int(record.height),
         image_format=record.image_format,
         finished_at=record.finished_at,
+        kind=JobKind(record.kind or JobKind.TEXT_TO_IMAGE),
+        input_key=record.input_key,
+        character_id=record.character_id,
+        character_name=record.character_name,
+        scale=_int(record.scale),
+        fps=_int(record.fps),
+        content_type=record.content_type,
     )
 
 

@@ -23,3 +23,19 @@ def decode_cursor(cursor: str, *, pk: str, sk_prefix: str) -> dict:
     if not valid:
         raise errors.InvalidInput("The cursor is invalid.")
     return key
+
+
+def decode_owner_cursor(cursor: str, *, owner_id: str, sk_prefix: str) -> dict:
+    """The same for a query of the owner index: the cursor must name this owner."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        valid = (
+            key["owner_id"]["S"] == owner_id
+            and key["sk"]["S"].startswith(sk_prefix)
+            and isinstance(key["pk"]["S"], str)
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        valid = False
+    if not valid:
+        raise errors.InvalidInput("The cursor is invalid.")
+    return key

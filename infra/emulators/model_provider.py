@@ -4,15 +4,17 @@
   GET  /<model id>/requests/<id>/status     IN_QUEUE | IN_PROGRESS | COMPLETED
   GET  /<model id>/requests/<id>            the result payload
   GET  /.well-known/jwks.json               the Ed25519 keys webhooks are signed with
-  GET  /files/<id>.png                      the rendered image
+  GET  /files/<id>.<png|mp4|safetensors>    what the job made
   DELETE /v1/models/requests/<id>/payloads  the Platform API: forget the request's payloads and
                                             output files (GEN-5)
 
 Like fal, it honours `X-Fal-Store-IO: 0` (the request's payloads are not kept once it completes)
 and records each request's `X-Fal-Object-Lifecycle-Preference`; `deleted` lists payload deletions.
 
-Jobs render a small real PNG on the CPU with Pillow (from the prompt, over the source image when
-one is given) and call back exactly as fal does: headers X-Fal-Webhook-Request-Id/-User-Id/
+Jobs run on the CPU, by the model they name (`render`): a small real PNG with Pillow (from the prompt,
+over the source image when one is given); an upscaled or edited PNG of the source; a training run that
+reads the archive of photos and ends with LoRA weights (`diffusers_lora_file`); a real H.264 MP4 of the
+archive's frames (PyAV). They call back exactly as fal does: headers X-Fal-Webhook-Request-Id/-User-Id/
 -Timestamp/-Signature, the hex Ed25519 signature over "request_id\\nuser_id\\ntimestamp\\nsha256(body)".
 A callback answered with anything but 2xx (or not answered) is retried, up to 10 times with growing
 delays as fal does; the delays are shorter than fal's so a local developer sees the outcome soon.
@@ -49,6 +51,15 @@ SIZES = {
     "landscape_16_9": (64, 36),
     "portrait_16_9": (36, 64),
 }
+FILE_TYPES = {"png": "image/png", "mp4": "video/mp4", "safetensors": "application/octet-stream"}
+# What each model needs besides (by the last part of its id); any other model needs a prompt.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "esrgan": ("image_url",),
+    "image-to-image": ("image_url", "prompt"),
+    "flux-lora-fast-training": ("images_data_url", "trigger_word"),
+    "flux-lora": ("prompt", "loras"),
+    "frames-to-mp4": ("images_data_url", "fps"),
+}
 CALLBACK_RETRIES = 10  # fal retries a queue callback up to 10 times
 FIRST_RETRY_SECONDS = 0.1  # then doubling, at most MAX_RETRY_SECONDS apart
 MAX_RETRY_SECONDS = 4.0
@@ -63,7 +74,8 @@ class Job:
     webhook_url: str | None
     base_url: str
     status: str = "IN_QUEUE"
-    image: bytes | None = None
+    output: bytes | None = None  # the file the job made
+    output_kind: str = "png"  # png | mp4 | safetensors
     size: tuple[int, int] = (0, 0)
     error: str | None = None
     deliveries: list[int] = field(default_factory=list)
@@ -71,18 +83,24 @@ class Job:
     lifecycle: dict | None = None  # X-Fal-Object-Lifecycle-Preference, as sent
 
     def result(self) -> dict:
+        """The payload in the shape fal's model for this job returns."""
         if self.error:
             return {"detail": [{"msg": self.error}]}
+        url = f"{self.base_url}/files/{self.request_id}.{self.output_kind}"
+        size = len(self.output or b"")
+        if self.output_kind == "safetensors":
+            return {
+                "diffusers_lora_file": {"url": url, "content_type": "application/octet-stream", "file_size": size},
+                "config_file": {"url": f"{url}.json", "content_type": "application/json"},
+            }
+        if self.output_kind == "mp4":
+            return {"video": {"url": url, "content_type": "video/mp4", "file_size": size}}
         width, height = self.size
+        image = {"url": url, "width": width, "height": height, "content_type": "image/png"}
+        if self.model_id.endswith("esrgan"):
+            return {"image": image}
         return {
-            "images": [
-                {
-                    "url": f"{self.base_url}/files/{self.request_id}.png",
-                    "width": width,
-                    "height": height,
-                    "content_type": "image/png",
-                }
-            ],
+            "images": [image],
             "has_nsfw_concepts": [False],
             "seed": int(hashlib.sha256(self.request_id.encode()).hexdigest()[:8], 16),
         }
@@ -201,7 +219,7 @@ class ModelProviderEmulator:
         job = self.jobs[request_id]
         job.status = "IN_PROGRESS"
         try:
-            job.image, job.size = render(job.model_input, self.fetch)
+            job.output, job.output_kind, job.size = render(job.model_id, job.model_input, self.fetch)
         except Exception as exc:  # noqa: BLE001  (any rendering failure is the job's failure)
             job.error = f"could not render: {type(exc).__name__}"
         job.status = "COMPLETED"
@@ -216,8 +234,8 @@ class ModelProviderEmulator:
         job = self.jobs.get(request_id)
         if job is None:
             return None
-        url = f"{job.base_url}/files/{request_id}.png"
-        job.model_input, job.image = {}, None
+        url = f"{job.base_url}/files/{request_id}.{job.output_kind}"
+        job.model_input, job.output = {}, None
         self.deleted.append(request_id)
         return {"cdn_delete_results": [{"link": url, "exception": None}]}
 
@@ -244,12 +262,14 @@ class ModelProviderEmulator:
         authorized = (environ.get("HTTP_AUTHORIZATION") or "").startswith("Key ")
         if method == "GET" and path == "/.well-known/jwks.json":
             return _json(start_response, 200, self.jwks())
-        if method == "GET" and path.startswith("/files/") and path.endswith(".png"):
-            job = self.jobs.get(path.removeprefix("/files/").removesuffix(".png"))
-            if job is None or job.image is None:
+        if method == "GET" and path.startswith("/files/"):
+            request_id, _, suffix = path.removeprefix("/files/").partition(".")
+            job = self.jobs.get(request_id)
+            if job is None or job.output is None or suffix != job.output_kind:
                 return _json(start_response, 404, {"detail": "Not found"})
-            start_response("200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(job.image)))])
-            return [job.image]
+            headers = [("Content-Type", FILE_TYPES[suffix]), ("Content-Length", str(len(job.output)))]
+            start_response("200 OK", headers)
+            return [job.output]
         if not authorized:
             return _json(start_response, 401, {"detail": "Missing or invalid Authorization header"})
         if method == "DELETE" and path.startswith("/v1/models/requests/") and path.endswith("/payloads"):
@@ -278,8 +298,9 @@ class ModelProviderEmulator:
             model_input = json.loads(environ["wsgi.input"].read(length) or b"{}")
         except ValueError:
             return _json(start_response, 422, {"detail": "Body is not JSON"})
-        if not model_id or not isinstance(model_input, dict) or not isinstance(model_input.get("prompt"), str):
-            return _json(start_response, 422, {"detail": [{"loc": ["body", "prompt"], "msg": "field required"}]})
+        missing = required_input(model_id, model_input)
+        if missing:
+            return _json(start_response, 422, {"detail": [{"loc": ["body", missing], "msg": "field required"}]})
         webhook = parse_qs(environ.get("QUERY_STRING", "")).get("fal_webhook", [None])[0]
         lifecycle = environ.get("HTTP_X_FAL_OBJECT_LIFECYCLE_PREFERENCE")
         job = self.submit(
@@ -304,25 +325,94 @@ class ModelProviderEmulator:
         )
 
 
-def render(model_input: dict, fetch: Fetch) -> tuple[bytes, tuple[int, int]]:
-    """A small deterministic picture of the prompt: colours from its hash, over the source image."""
-    from PIL import Image, ImageDraw
+def required_input(model_id: str, model_input: object) -> str | None:
+    """The first input field the model needs and did not get (fal answers 422 naming it)."""
+    if not model_id or not isinstance(model_input, dict):
+        return "body"
+    for name in REQUIRED.get(model_id.rsplit("/", 1)[-1], ("prompt",)):
+        if not model_input.get(name):
+            return name
+    return None
 
+
+def render(model_id: str, model_input: dict, fetch: Fetch) -> tuple[bytes, str, tuple[int, int]]:
+    """(file, its kind, its size) of a job, by the model it asks for."""
+    name = model_id.rsplit("/", 1)[-1]
+    if name == "esrgan":
+        return _png(_source(model_input, fetch, scale=int(model_input.get("scale") or 2)))
+    if name == "image-to-image":
+        return _png(_drawn(_source(model_input, fetch), str(model_input["prompt"])))
+    if name == "flux-lora-fast-training":
+        return _train(model_input, fetch)
+    if name == "frames-to-mp4":
+        from infra.emulators.media import encode_mp4
+
+        frames = _archive_images(fetch(model_input["images_data_url"]))
+        return encode_mp4(frames, int(model_input.get("fps") or 1)), "mp4", frames[0].size
     size = SIZES.get(str(model_input.get("image_size")), (64, 64))
-    digest = hashlib.sha256(str(model_input["prompt"]).encode()).digest()
     if model_input.get("image_url"):
-        with Image.open(io.BytesIO(fetch(model_input["image_url"]))) as source:
-            canvas = source.convert("RGB").resize(size)
+        canvas = _source(model_input, fetch).resize(size)
     else:
-        canvas = Image.new("RGB", size, tuple(digest[0:3]))
+        from PIL import Image
+
+        canvas = Image.new("RGB", size, tuple(_digest(model_input)[0:3]))
+    return _png(_drawn(canvas, str(model_input["prompt"]) + json.dumps(model_input.get("loras") or [])))
+
+
+def _digest(model_input: dict) -> bytes:
+    return hashlib.sha256(str(model_input.get("prompt")).encode()).digest()
+
+
+def _source(model_input: dict, fetch: Fetch, scale: int = 1):
+    from PIL import Image
+
+    with Image.open(io.BytesIO(fetch(model_input["image_url"]))) as source:
+        image = source.convert("RGB")
+    return image.resize((image.width * scale, image.height * scale), Image.Resampling.LANCZOS) if scale > 1 else image
+
+
+def _drawn(canvas, text: str):
+    """Rings coloured by the text's hash: a deterministic picture of the prompt."""
+    from PIL import ImageDraw
+
+    digest = hashlib.sha256(text.encode()).digest()
     draw = ImageDraw.Draw(canvas)
-    width, height = size
+    width, height = canvas.size
     for band in range(4):
         inset = band * min(width, height) // 10
         draw.ellipse((inset, inset, width - inset, height - inset), outline=tuple(digest[3 + band * 3 : 6 + band * 3]))
+    return canvas
+
+
+def _png(image) -> tuple[bytes, str, tuple[int, int]]:
     buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG")
-    return buffer.getvalue(), size
+    image.save(buffer, format="PNG")
+    return buffer.getvalue(), "png", image.size
+
+
+def _archive_images(data: bytes) -> list:
+    """The images of a zip archive, in name order (fal's trainers take photos as one zip)."""
+    import zipfile
+
+    from PIL import Image
+
+    images = []
+    with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+        for name in sorted(bundle.namelist()):
+            with Image.open(io.BytesIO(bundle.read(name))) as image:
+                images.append(image.convert("RGB"))
+    if not images:
+        raise ValueError("the archive holds no images")
+    return images
+
+
+def _train(model_input: dict, fetch: Fetch) -> tuple[bytes, str, tuple[int, int]]:
+    """A "training run": reads every photo, then writes weights derived from them and the trigger word."""
+    photos = _archive_images(fetch(model_input["images_data_url"]))
+    digest = hashlib.sha256(str(model_input.get("trigger_word")).encode())
+    for photo in photos:
+        digest.update(photo.tobytes())
+    return b"LORA" + digest.digest() * 8, "safetensors", (0, 0)
 
 
 def _json(start_response: Callable, status: int, body: Any) -> list[bytes]:

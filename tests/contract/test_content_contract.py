@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib import clock, errors
 from chalicelib.domain.ports.content import (
+    Character,
     CheckedImage,
     DeliveredResult,
     GenerationJob,
@@ -17,11 +18,12 @@ from chalicelib.domain.ports.content import (
     JobStatus,
     ShareLink,
     StoredResult,
+    TrainedCharacter,
     Upload,
     UploadStatus,
 )
 from chalicelib.profile.loader import load_profile
-from chalicelib.profile.schema import Category
+from chalicelib.profile.schema import Category, JobKind
 from chalicelib.retention import expiry
 from tests.fakes.content import FakeContentRecords, FakeCreditHolds, FakeObjects
 
@@ -41,7 +43,7 @@ def ports(request, monkeypatch) -> Ports:
     monkeypatch.setattr(clock, "now", lambda: START)
     if request.param == "fake":
         holds = FakeCreditHolds()
-        profile = load_profile("kaleipix")
+        profile = load_profile(request.getfixturevalue("profile_name"))
         return Ports(FakeContentRecords(holds=holds, profile=profile), holds, FakeObjects(), profile)
     request.getfixturevalue("aws")
     from chalicelib import wiring
@@ -238,6 +240,71 @@ def test_a_deleted_job_is_gone(ports):
     opened(ports)
     ports.records.delete_job("g1")
     assert ports.records.job("g1") is None
+
+
+# -- jobs of every kind and characters -------------------------------------------------------------
+def _listed(ports: Ports, owner: str, kind: JobKind | None, limit: int) -> list[str]:
+    """Every page read in turn: a kind filters each page after it is read, so pages may be short."""
+    ids: list[str] = []
+    cursor = None
+    for _ in range(20):
+        page, cursor = ports.records.jobs(owner, kind=kind, limit=limit, cursor=cursor)
+        ids += [job.gen_id for job in page]
+        if cursor is None:
+            return ids
+    raise AssertionError("the pages never ended")
+
+
+@pytest.mark.parametrize("profile_name", ["promptpixels"])
+def test_jobs_list_newest_first_per_kind_and_only_their_owners(ports, profile_name):
+    kinds = [JobKind.TEXT_TO_IMAGE, JobKind.CHARACTER_TRAINING, JobKind.UPSCALE, JobKind.CHARACTER_TRAINING]
+    for number, kind in enumerate(kinds):
+        ports.holds.grant("u1", 1, f"grant-j{number}", "test")
+        ports.records.open_job(a_job(f"j{number}", kind=kind), deadline=START + timedelta(hours=2), log=None)
+    ports.holds.grant("u2", 1, "grant-other", "test")
+    ports.records.open_job(a_job("j9", "u2"), deadline=START + timedelta(minutes=15), log=None)
+    assert _listed(ports, "u1", None, 3) == ["j3", "j2", "j1", "j0"]
+    assert _listed(ports, "u1", JobKind.CHARACTER_TRAINING, 1) == ["j3", "j1"]
+    assert _listed(ports, "u2", None, 10) == ["j9"]
+    _, cursor = ports.records.jobs("u1", kind=None, limit=1, cursor=None)
+    with pytest.raises(errors.InvalidInput):
+        ports.records.jobs("u2", kind=None, limit=1, cursor=cursor)
+
+
+@pytest.mark.parametrize("profile_name", ["promptpixels"])
+def test_a_finished_training_leaves_its_character_until_it_is_deleted(ports, profile_name):
+    ports.holds.grant("u1", 5, "grant-t", "test")
+    job = a_job(
+        "t1",
+        kind=JobKind.CHARACTER_TRAINING,
+        input_key="training/u1/t1",
+        character_name="Me",
+        cost=5,
+    )
+    ports.records.open_job(job, deadline=START + timedelta(hours=2), log=None)
+    opened_job = ports.records.job("t1")
+    assert (opened_job.kind, opened_job.input_key, opened_job.character_name) == (
+        JobKind.CHARACTER_TRAINING,
+        "training/u1/t1",
+        "Me",
+    )
+    character = Character("u1", "t1", "Me", "fal", "https://w.test/lora", "pkt1", START, provider_request_id="req-t1")
+    ports.holds.commit("t1")
+    assert ports.records.finish_job(job, JobStatus.COMPLETED, forget_prompt=True, result=TrainedCharacter(character))
+    assert ports.records.character("u1", "t1") == character
+    assert ports.records.character("u2", "t1") is None
+    assert ports.records.characters("u1") == [character]
+    ports.records.delete_character("u1", "t1")
+    assert ports.records.character("u1", "t1") is None
+    assert ports.records.characters("u1") == []
+
+
+def test_job_parameters_of_each_kind_read_back(ports):
+    ports.holds.grant("u1", 2, "grant-p", "test")
+    job = a_job("p1", kind=JobKind.UPSCALE, scale=4, source_upload_id="up1", cost=2)
+    ports.records.open_job(job, deadline=START + timedelta(minutes=15), log=None)
+    read = ports.records.job("p1")
+    assert (read.kind, read.scale, read.source_upload_id, read.cost, read.fps) == (JobKind.UPSCALE, 4, "up1", 2, None)
 
 
 # -- gallery and share links -----------------------------------------------------------------------

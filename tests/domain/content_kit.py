@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from chalicelib.domain.content import ContentService
 from chalicelib.profile.loader import load_profile
-from chalicelib.profile.schema import Profile
-from tests.fakes.content import FakeContentRecords, FakeCreditHolds, FakeObjects, FakeProvider
+from chalicelib.profile.schema import JobKind, Profile
+from tests.fakes.content import FakeContentRecords, FakeCreditHolds, FakeMarker, FakeObjects, FakeProvider
 
 PUBLIC_URL = "https://api.test"
+COSTS = {kind: cost for cost, kind in enumerate(JobKind, start=1)}  # every kind its own price
 
 
 @dataclass
@@ -21,16 +22,24 @@ class Kit:
     objects: FakeObjects
     provider: FakeProvider
     profile: Profile
+    marker: FakeMarker
 
 
 def kit(profile_name: str = "kaleipix") -> Kit:
     profile = load_profile(profile_name)
-    holds, objects, provider = FakeCreditHolds(), FakeObjects(), FakeProvider()
+    holds, objects, provider, marker = FakeCreditHolds(), FakeObjects(), FakeProvider(), FakeMarker()
     records = FakeContentRecords(holds=holds, profile=profile)
     service = ContentService(
-        records=records, objects=objects, holds=holds, provider=provider, profile=profile, public_base_url=PUBLIC_URL
+        records=records,
+        objects=objects,
+        holds=holds,
+        provider=provider,
+        marker=marker,
+        profile=profile,
+        costs=COSTS,
+        public_base_url=PUBLIC_URL,
     )
-    return Kit(service, records, holds, objects, provider, profile)
+    return Kit(service, records, holds, objects, provider, profile, marker)
 
 
 def png(size: tuple[int, int] = (8, 6), **info: bytes) -> bytes:

@@ -1,4 +1,4 @@
-"""Generation on the in-memory ports (GEN-1, GEN-2, GEN-3, CNT-3)."""
+"""Generation on the in-memory ports (GEN-1, GEN-2, GEN-3, GEN-4, CNT-3)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import pytest
 from chalicelib import clock, errors
 from chalicelib.domain import generations
 from chalicelib.domain.generations import GenerationParams
-from chalicelib.profile.schema import Category
-from tests.domain.content_kit import kit, png
+from chalicelib.domain.ports.content import Provenance
+from chalicelib.profile.schema import Category, JobKind
+from tests.domain.content_kit import COSTS, kit, png
+from tests.fakes.content import FakeMarker
 
 PARAMS = GenerationParams(prompt="a lighthouse at dusk", model="flux-schnell", negative_prompt="fog")
 
@@ -28,7 +30,7 @@ def deliver(k, gen_id: str, **callback) -> dict:
 def test_gen1_a_job_holds_its_credit_and_sends_only_the_job_to_the_listed_provider():
     k = kit()
     job = submitted(k)
-    assert (job["status"], job["cost"], job["prompt"]) == ("queued", generations.COST, PARAMS.prompt)
+    assert (job["status"], job["cost"], job["prompt"]) == ("queued", COSTS[JobKind.TEXT_TO_IMAGE], PARAMS.prompt)
     assert k.holds.hold_state(job["id"]) == "held"
     assert k.holds.balance("u1") == 0
     [(request, webhook)] = k.provider.submitted
@@ -101,17 +103,36 @@ def test_cnt3_an_invalid_result_fails_the_job_and_returns_the_credit():
     assert k.objects.keys() == []
 
 
-def test_cnt3_an_unstored_result_is_delivered_by_a_short_lived_link(monkeypatch):
+def test_cnt3_gen4_an_unstored_result_is_delivered_marked_for_a_short_time_and_never_kept(monkeypatch):
     k = kit("promptpixels")
     job = submitted(k)
-    deliver(k, job["id"])
+    deliver(k, job["id"], image=png(comment=b"provider metadata"))
     view = k.service.generation_status("u1", job["id"])
-    assert view["result_url"].startswith("https://results.test/")
+    assert view["result_url"] == f"https://api.test/generations/{job['id']}/result"
     assert "prompt" not in view  # kept only while the job runs
-    assert k.objects.keys() == []
+    media = k.service.delivered_result("u1", job["id"])
+    provenance = Provenance("flux-schnell", "fal.ai")
+    assert media.content_type == "image/png"
+    assert media.data.endswith(FakeMarker.trailer(provenance))  # GEN-4: marked on the way out
+    assert b"provider metadata" not in media.data
+    assert k.objects.keys() == []  # CNT-3: no copy, before or after delivery
+    with pytest.raises(errors.NotFound):
+        k.service.delivered_result("u2", job["id"])
     later = clock.now() + generations.DELIVERY_TIME + timedelta(seconds=1)
     monkeypatch.setattr(clock, "now", lambda: later)
     assert "result_url" not in k.service.generation_status("u1", job["id"])
+    with pytest.raises(errors.Gone):
+        k.service.delivered_result("u1", job["id"])
+
+
+def test_gen4_a_stored_result_is_kept_marked_with_the_model_and_provider_only():
+    k = kit()
+    job = submitted(k)
+    deliver(k, job["id"], image=png())
+    bucket, key = k.objects.location(Category.GENERATED_IMAGES, "u1", job["id"])
+    provenance = Provenance("flux-schnell", "fal.ai")
+    assert k.objects.read(bucket, key, max_bytes=1 << 20).data.endswith(FakeMarker.trailer(provenance))
+    assert k.marker.marked == [("image/png", provenance)]
 
 
 def test_a_source_upload_is_deleted_on_completion_where_the_profile_says_so():

@@ -277,6 +277,16 @@ def test_gen5_pay6_erasure_asks_every_processor_and_the_receipt_lists_their_ackn
     assert "req-g1" not in history  # the workflow history names processors, never references
 
 
+def test_gen5_erasure_deletes_a_characters_weights_after_its_training_job_record_expired():
+    """A character keeps the training request whose output files are its weights; with the job's own
+    record long gone, erasure still asks the provider to delete them."""
+    world = _world()
+    character = {"pk": "USER#u1", "sk": "CHAR#t1", "owner_id": "u1", "provider": "fal"}
+    world.personal.add_item("content", {**character, "provider_request_id": "req-t1", "model_ref": "https://w.test/l"})
+    _run_with_processors(world, _start(world))
+    assert world.provider.deleted == ["req-t1"]
+
+
 def test_gen5_a_processor_that_does_not_acknowledge_fails_the_step():
     world = _world()
     _processor_traces(world)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from chalicelib import clock, errors
 from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.content import (
+    Character,
     CheckedImage,
     DeliveredResult,
     Delivery,
@@ -27,13 +28,15 @@ from chalicelib.domain.ports.content import (
     JobRequest,
     JobStatus,
     PresignedPost,
+    Provenance,
     ShareLink,
     StoredObject,
     StoredResult,
+    TrainedCharacter,
     Upload,
     UploadStatus,
 )
-from chalicelib.profile.schema import Category, Profile
+from chalicelib.profile.schema import Category, JobKind, Profile
 from chalicelib.retention import expiry
 from chalicelib.store.layout import OBJECT_PREFIXES, object_key
 
@@ -53,6 +56,7 @@ def _whole_seconds(moment: datetime | None) -> datetime | None:
 class _Hold:
     owner_id: str
     amount: int
+    reason: str
     state: str = "held"
 
 
@@ -80,7 +84,7 @@ class FakeCreditHolds:
                 "Not enough credits.", details={"required": amount, "balance": self.balance(user_id)}
             )
         self.balances[user_id] = self.balance(user_id) - amount
-        self.holds[hold_id] = _Hold(user_id, amount)
+        self.holds[hold_id] = _Hold(user_id, amount, reason)
 
     def commit(self, hold_id: str) -> bool:
         return self._settle(hold_id, "committed")
@@ -112,6 +116,7 @@ class FakeContentRecords:
         self.logs: list[GenerationLogEntry] = []
         self._images: dict[tuple[str, str], tuple[GalleryImage, datetime | None]] = {}
         self._shares: dict[str, ShareLink] = {}
+        self._characters: dict[tuple[str, str], Character] = {}
 
     # -- uploads --------------------------------------------------------------------------------
     def new_upload(self, upload: Upload) -> None:
@@ -160,7 +165,7 @@ class FakeContentRecords:
     def open_job(self, job: GenerationJob, *, deadline: datetime, log: GenerationLogEntry | None) -> None:
         if job.gen_id in self._jobs:
             return  # the hold exists: a repeat changes nothing
-        self._holds.hold(job.owner_id, job.cost, job.gen_id, "generation")
+        self._holds.hold(job.owner_id, job.cost, job.gen_id, str(job.kind))
         self._jobs[job.gen_id] = (job, _whole_seconds(self._job_expiry(job.created_at)))
         self.deadlines[job.gen_id] = deadline
         if log is not None:
@@ -179,7 +184,7 @@ class FakeContentRecords:
         *,
         forget_prompt: bool,
         failure: str | None = None,
-        result: StoredResult | DeliveredResult | None = None,
+        result: StoredResult | DeliveredResult | TrainedCharacter | None = None,
     ) -> bool:
         current, expires_at = self._jobs[job.gen_id]
         if current.status != JobStatus.QUEUED:
@@ -193,6 +198,7 @@ class FakeContentRecords:
                 width=result.width,
                 height=result.height,
                 image_format=result.image_format,
+                content_type=result.content_type,
             )
             image = GalleryImage(
                 owner_id=job.owner_id,
@@ -211,6 +217,8 @@ class FakeContentRecords:
             )
         if isinstance(result, DeliveredResult):
             finished = replace(finished, delivery_url=result.url, delivery_until=result.until)
+        if isinstance(result, TrainedCharacter):
+            self._characters[result.character.owner_id, result.character.character_id] = result.character
         if forget_prompt:
             finished = replace(finished, prompt=None, negative_prompt=None)
         self._jobs[job.gen_id] = (finished, expires_at)
@@ -219,6 +227,26 @@ class FakeContentRecords:
     def delete_job(self, gen_id: str) -> None:
         self._jobs.pop(gen_id, None)
         self.deadlines.pop(gen_id, None)
+
+    def jobs(
+        self, owner_id: str, *, kind: JobKind | None, limit: int, cursor: str | None
+    ) -> tuple[list[GenerationJob], str | None]:
+        after = _decode_cursor(cursor, owner_id) if cursor else None
+        ids = sorted((gen_id for gen_id, (job, _) in self._jobs.items() if job.owner_id == owner_id), reverse=True)
+        ids = [gen_id for gen_id in ids if after is None or gen_id < after]
+        window = ids[:limit]
+        page = [job for gen_id in window if (job := self.job(gen_id)) is not None and kind in (None, job.kind)]
+        return page, _encode_cursor(owner_id, window[-1]) if len(ids) > limit else None
+
+    # -- characters -----------------------------------------------------------------------------
+    def character(self, owner_id: str, character_id: str) -> Character | None:
+        return self._characters.get((owner_id, character_id))
+
+    def characters(self, owner_id: str) -> list[Character]:
+        return [c for (owner, _), c in sorted(self._characters.items()) if owner == owner_id]
+
+    def delete_character(self, owner_id: str, character_id: str) -> None:
+        self._characters.pop((owner_id, character_id), None)
 
     # -- gallery --------------------------------------------------------------------------------
     def image(self, owner_id: str, gen_id: str) -> GalleryImage | None:
@@ -339,6 +367,13 @@ class FakeProvider:
     name = "fal"
     title = "fal.ai"
     models: Mapping[str, str] = {"flux-schnell": "fal-ai/flux/schnell"}
+    tools: Mapping[JobKind, str] = {
+        JobKind.UPSCALE: "fake/upscale",
+        JobKind.EDIT: "fake/edit",
+        JobKind.CHARACTER_TRAINING: "fake/train",
+        JobKind.CHARACTER_IMAGE: "fake/character",
+        JobKind.VIDEO_RENDER: "fake/render",
+    }
     GENUINE = "genuine"
 
     def __init__(self) -> None:
@@ -358,7 +393,9 @@ class FakeProvider:
         if headers.get("x-fake-signature") != self.GENUINE:
             raise errors.SignatureInvalid("The webhook signature is invalid.")
         claim = json.loads(body)
-        return Delivery(claim["request_id"], claim["succeeded"], claim.get("image_url"), claim.get("error"))
+        return Delivery(
+            claim["request_id"], claim["succeeded"], claim.get("result_url"), claim.get("error"), claim.get("model_ref")
+        )
 
     def confirm(self, delivery: Delivery, model: str) -> Delivery:
         return delivery
@@ -371,12 +408,32 @@ class FakeProvider:
             self.deleted.append(request_id)
         return ProcessorAck(self.title, "delete_request_payloads", request_id, not self.refuses_deletion)
 
-    def callback(self, gen_id: str, *, succeeded: bool = True, image: bytes | None = None) -> tuple[str, dict, bytes]:
-        """(job token, headers, body) of the provider's genuine callback for a submitted job."""
+    def callback(
+        self, gen_id: str, *, succeeded: bool = True, image: bytes | None = None, model_ref: str | None = None
+    ) -> tuple[str, dict, bytes]:
+        """(job token, headers, body) of the provider's genuine callback for a submitted job: an
+        image or MP4 result (`image`), or a trained character's weights (`model_ref`)."""
         _, webhook_url = next((job, url) for job, url in self.submitted if job.gen_id == gen_id)
-        image_url = f"https://results.test/{gen_id}.png"
+        result_url = f"https://results.test/{gen_id}"
         if image is not None:
-            self.results[image_url] = image
-        body = json.dumps({"request_id": f"req-{gen_id}", "succeeded": succeeded, "image_url": image_url}).encode()
+            self.results[result_url] = image
+        claim = {"request_id": f"req-{gen_id}", "succeeded": succeeded, "result_url": result_url}
+        body = json.dumps({**claim, "model_ref": model_ref}).encode()
         job_token = urlsplit(webhook_url).path.rsplit("/", 1)[-1]
         return job_token, {"x-fake-signature": self.GENUINE}, body
+
+
+class FakeMarker:
+    """Stands for the C2PA signer (tests/unit/test_marking.py reads the real one back): appends a
+    visible mark naming the model and provider, and records what it marked (GEN-4)."""
+
+    def __init__(self) -> None:
+        self.marked: list[tuple[str, Provenance]] = []
+
+    def mark(self, data: bytes, content_type: str, provenance: Provenance) -> bytes:
+        self.marked.append((content_type, provenance))
+        return data + self.trailer(provenance)
+
+    @staticmethod
+    def trailer(provenance: Provenance) -> bytes:
+        return f"\nai-generated:{provenance.model}@{provenance.provider}".encode()

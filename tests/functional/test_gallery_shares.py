@@ -14,6 +14,7 @@ from tests.functional import content_world
 from tests.functional.generation_helpers import fund
 from tests.support.auth import sign_up
 from tests.support.content import object_keys, stored_object
+from tests.support.marking import assert_marked_ai_generated
 
 world = content_world.world  # the fixture
 
@@ -175,6 +176,13 @@ def test_cnt3_promptpixels_gallery_stays_empty_and_nothing_can_be_shared(client,
     fund(user.user_id, 1)
     gen_id = generate(client, world, user)
     assert get(client, f"/generations/{gen_id}", user).json_body["result_url"]
+    # GEN-4: the route hands out the result marked, and keeps nothing
+    result = client.http.get(f"/generations/{gen_id}/result", headers={**user.headers, "Accept": "image/*"})
+    assert result.status_code == 200
+    assert result.headers["Cache-Control"] == "no-store"
+    assert_marked_ai_generated(result.body, result.headers["Content-Type"], model="flux-schnell", provider="fal.ai")
+    refused = client.http.get(f"/generations/{gen_id}/result", headers={**user.headers, "Accept": "application/json"})
+    assert refused.status_code == 406
     assert get(client, "/gallery", user).json_body["items"] == []
     assert client.http.post(f"/gallery/{gen_id}/shares", headers=user.headers, body="{}").status_code == 404
     assert object_keys(aws, "generated/") == []

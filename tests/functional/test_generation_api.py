@@ -167,3 +167,64 @@ def test_gen3_a_callback_signed_for_another_fal_account_changes_nothing(client, 
     assert refused.status_code == 400
     assert refused.json_body["error"]["code"] == "signature_invalid"
     assert client.http.get(f"/generations/{gen_id}", headers=user.headers).json_body["status"] == "queued"
+
+
+# -- job kinds, the job list, cancelling, characters ------------------------------------------------
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "teleport"}, "kind"),
+        ({"kind": "upscale", "scale": 2}, None),  # kaleipix offers text-to-image only
+        ({"prompt": "ok", "model": "flux-schnell", "input_upload_ids": ["a", "b"]}, "input_upload_ids"),
+        ({"prompt": "ok", "model": "flux-schnell", "character_id": "c1"}, "character_id"),
+        ({"prompt": "", "model": "flux-schnell"}, "prompt"),
+    ],
+)
+def test_a_kind_not_offered_or_fields_it_does_not_take_get_a_400(client, world, body, field):
+    user = sign_up(client)
+    fund(user.user_id, 5)
+    response = post(client, user, body)
+    assert response.status_code == 400, response.json_body
+    if field:
+        assert field in {problem["field"] for problem in response.json_body["error"]["details"]["fields"]}
+    assert world.emulator.jobs == {}
+
+
+@pytest.mark.parametrize(
+    "query", ["?kind=teleport", "?limit=0", "?limit=101", "?limit=ten", "?cursor=not-a-cursor", "?colour=red"]
+)
+def test_the_job_list_refuses_bad_queries_with_a_400(client, world, query):
+    user = sign_up(client)
+    response = client.http.get(f"/generations{query}", headers=user.headers)
+    assert response.status_code == 400, response.json_body
+
+
+def test_the_job_list_pages_newest_first_and_a_cursor_is_its_owners(client, world):
+    user, other = sign_up(client), sign_up(client)
+    fund(user.user_id, 3)
+    ids = [post(client, user, {"prompt": f"p{n}", "model": "flux-schnell"}).json_body["id"] for n in range(3)]
+    first = client.http.get("/generations?limit=2", headers=user.headers).json_body
+    assert [job["id"] for job in first["items"]] == ids[:0:-1]
+    rest = client.http.get(f"/generations?limit=2&cursor={first['cursor']}", headers=user.headers).json_body
+    assert [job["id"] for job in rest["items"]] == ids[:1]
+    assert client.http.get("/generations", headers=other.headers).json_body["items"] == []
+    stolen = client.http.get(f"/generations?cursor={first['cursor']}", headers=other.headers)
+    assert stolen.status_code == 400
+    assert client.http.get("/generations").status_code == 401
+
+
+def test_a_job_is_cancelled_only_by_its_owner_and_only_while_it_runs(client, world):
+    user, other = sign_up(client), sign_up(client)
+    fund(user.user_id, 1)
+    job = post(client, user, {"prompt": "p", "model": "flux-schnell"}).json_body
+    assert client.http.delete(f"/generations/{job['id']}", headers=other.headers).status_code == 404
+    cancelled = client.http.delete(f"/generations/{job['id']}", headers=user.headers)
+    assert (cancelled.status_code, cancelled.json_body["status"]) == (200, "failed")
+    assert wiring.ledger().balance(user.user_id) == 1
+    assert client.http.delete(f"/generations/{job['id']}", headers=user.headers).status_code == 409
+
+
+def test_characters_list_empty_and_an_unknown_one_is_not_found(client, world):
+    user = sign_up(client)
+    assert client.http.get("/characters", headers=user.headers).json_body == {"items": []}
+    assert client.http.delete("/characters/nope", headers=user.headers).status_code == 404

@@ -70,7 +70,7 @@ def test_cnt7_a_provider_result_is_stored_re_encoded_with_the_type_it_really_has
     job = submit("u1")
     world.emulator.flush()
     [rendered] = world.emulator.jobs.values()
-    rendered.image = photo_with_location("JPEG", (12, 7), orientation=6)
+    rendered.output = photo_with_location("JPEG", (12, 7), orientation=6)
     assert [deliver(*call) for call in world.delivered] == [{"status": "completed", "changed": True}]
     stored = stored_object(aws, f"generated/u1/{job['id']}")
     assert embedded_metadata(stored["body"])["exif"] == {}
@@ -91,7 +91,7 @@ def test_cnt3_promptpixels_generation_leaves_no_stored_image(world, aws, monkeyp
     run_provider(world)
     done = status("u1", job["id"])
     assert done["status"] == "completed"
-    assert done["result_url"].startswith(f"{PROVIDER_URL}/files/")
+    assert done["result_url"] == f"http://api.test/generations/{job['id']}/result"
     assert object_keys(aws, "generated/") == []
     assert list(GalleryImage.scan(GalleryImage.sk.startswith("IMG#"))) == []
     later = clock.now() + generations.DELIVERY_TIME + timedelta(seconds=1)
@@ -233,14 +233,14 @@ def test_gen1_unknown_model_is_refused_before_anything_is_written(world):
     with pytest.raises(errors.InvalidInput):
         submit("u1", model="some-other-model")
     assert world.emulator.jobs == {}
-    assert list(Generation.scan(Generation.sk == "JOB")) == []
+    assert list(Generation.scan(Generation.sk.startswith(Generation.SK_PREFIX))) == []
 
 
 def test_generation_without_credits_writes_nothing_and_calls_no_provider(world):
     with pytest.raises(errors.InsufficientCredits):
         submit("broke")
     assert world.emulator.jobs == {}
-    assert list(Generation.scan(Generation.sk == "JOB")) == []
+    assert list(Generation.scan(Generation.sk.startswith(Generation.SK_PREFIX))) == []
     assert list(GenerationLog.scan()) == []
 
 
@@ -263,6 +263,6 @@ def test_provider_down_at_submit_returns_the_credits(world, monkeypatch):
     monkeypatch.setattr(wiring.provider(), "submit", refuse)
     with pytest.raises(errors.UpstreamUnavailable):
         submit("u1")
-    [job] = list(Generation.scan(Generation.sk == "JOB"))
+    [job] = list(Generation.scan(Generation.sk.startswith(Generation.SK_PREFIX)))
     assert job.status == "failed"
     assert wiring.ledger().balance("u1") == 1

@@ -151,6 +151,21 @@ def test_gen1_model_providers_that_receive_prompts_are_named(page):
     assert f"sent only to the model provider that runs the job: {', '.join(providers)}" in _text(parts)
 
 
+def test_gen4_the_page_says_how_generated_media_is_marked_and_where(page):
+    name, _, parts, document = page
+    marking = document["ai_marking"]
+    assert marking["digital_source_type"].endswith("/digitalsourcetype/trainedAlgorithmicMedia")
+    text = _text(parts)
+    assert "machine-readable C2PA manifest" in text
+    assert "holds no personal data" in text
+    if name == "promptpixels":  # keeps no generated image: marked on delivery, no copy
+        assert not marking["marked_when_stored"]
+        assert "mark it and hand it over without keeping a copy" in text
+    else:
+        assert marking["marked_when_stored"]
+        assert "before it is stored" in text
+
+
 def test_acc7_minimum_age_is_stated(page):
     name, _, parts, document = page
     assert document["minimum_age"] == MINIMUM_AGE[name]

@@ -79,7 +79,7 @@ def test_gen5_pay6_erasure_cancels_billing_deletes_the_customer_and_the_provider
     assert stripe_local.objects[subscription_id]["status"] == "canceled"
     assert customer_id not in stripe_local.objects
     assert world.emulator.deleted == [job.request_id]
-    assert job.image is None  # the output file is gone from the provider's CDN
+    assert job.output is None  # the output file is gone from the provider's CDN
     (receipt_id,) = stored_receipt_ids(aws)
     receipt = wiring.rights_service().context.rights.get_receipt(receipt_id)
     assert {(a["processor"], a["action"], a["ok"]) for a in receipt.processors} == {

@@ -81,7 +81,7 @@ def test_gen3_fal_accepts_a_genuine_signature_and_reads_the_image():
     provider, _ = _fal([jwk])
     delivery = provider.read_delivery(_fal_signed(key, OK_BODY), OK_BODY)
     assert delivery.succeeded
-    assert delivery.image_url == "https://cdn.test/a.png"
+    assert delivery.result_url == "https://cdn.test/a.png"
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def _replicate(http=None) -> ReplicateProvider:
 def test_gen3_replicate_accepts_a_standard_webhooks_signature():
     delivery = _replicate().read_delivery(_replicate_signed(PREDICTION, datetime.now(timezone.utc)), PREDICTION)
     assert delivery.succeeded
-    assert delivery.image_url == "https://replicate.test/out.png"
+    assert delivery.result_url == "https://replicate.test/out.png"
 
 
 @pytest.mark.parametrize(
@@ -239,7 +239,7 @@ def test_gen3_runpod_result_url_comes_from_the_status_api():
     forged = json.dumps({"id": "job-1", "status": "COMPLETED", "output": {"image_url": "https://evil.test"}}).encode()
     delivery = provider.confirm(provider.read_delivery({}, forged), "flux-schnell")
     assert delivery.succeeded
-    assert delivery.image_url == "https://rp.test/ok.png"
+    assert delivery.result_url == "https://rp.test/ok.png"
 
 
 def test_gen3_runpod_unknown_jobs_are_refused():

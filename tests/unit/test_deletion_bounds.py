@@ -22,10 +22,14 @@ def test_ops9_bounds_add_the_ttl_lag_and_lifecycle_rounding():
     logs = deletion_bound(pixelrender, Category.USAGE_LOGS)  # a record with a 90-day TTL
     assert logs.latest == timedelta(days=90, hours=48)
     assert not logs.on_completion
-    inputs = deletion_bound(pixelrender, Category.RENDER_INPUTS)  # 1-day TTL and 1-day lifecycle rule
-    assert inputs.latest == timedelta(hours=72)
-    assert not inputs.on_completion
-    assert inputs.promise_bound == timedelta(hours=72)
+    exports = deletion_bound(pixelrender, Category.EXPORTS)  # a 7-day lifecycle rule and its record's TTL
+    assert exports.latest == timedelta(days=7, hours=48)
+    assert not exports.on_completion
+    assert exports.promise_bound == timedelta(days=7, hours=48)
+    inputs = deletion_bound(pixelrender, Category.RENDER_INPUTS)  # deleted when the render ends (CNT-6)
+    assert inputs.on_completion
+    assert inputs.promise_bound == timedelta(0)
+    assert inputs.latest == timedelta(hours=72)  # 1-day TTL and 1-day lifecycle rule, for leftovers
     uploads = deletion_bound(load_profile("pictomancer"), Category.UPLOADS)
     assert uploads.on_completion
     assert uploads.promise_bound == timedelta(0)
@@ -45,20 +49,35 @@ def _promising(tmp_path: Path, name: str, category: str, promised_hours: int) ->
 
 
 def test_ops9_a_profile_promising_deletion_faster_than_its_timers_refuses_to_load(tmp_path):
-    """Render inputs on a 1-day timer with no explicit deletion cannot be promised gone in 24 hours."""
-    path = _promising(tmp_path, "pixelrender", "render_inputs", 24)
+    """Exports on a 7-day timer with no explicit deletion cannot be promised gone in 24 hours."""
+    path = _promising(tmp_path, "pixelrender", "exports", 24)
     with pytest.raises(ProfileError) as refused:
         load_profile_file(path)
     message = str(refused.value)
     assert str(path) in message
-    assert "field 'categories[render_inputs].retention.deleted_within_hours'" in message
+    assert "field 'categories[exports].retention.deleted_within_hours'" in message
     assert "promises 24 hours" in message
-    assert "within 72 hours" in message
+    assert "within 216 hours" in message
 
 
 def test_ops9_a_promise_the_timers_do_keep_loads(tmp_path):
-    path = _promising(tmp_path, "pixelrender", "render_inputs", 72)
-    assert load_profile_file(path).category(Category.RENDER_INPUTS).retention.deleted_within_hours == 72
+    path = _promising(tmp_path, "pixelrender", "exports", 216)
+    assert load_profile_file(path).category(Category.EXPORTS).retention.deleted_within_hours == 216
+
+
+@pytest.mark.parametrize(
+    ("name", "category"), [("pixelrender", "render_inputs"), ("promptpixels", "training_images")]
+)
+def test_ops9_cnt5_cnt6_job_inputs_can_be_promised_gone_when_the_job_ends(name, category, tmp_path, monkeypatch):
+    """A job's input archive is deleted when the job ends (`jobs.release_inputs`), so a 24-hour promise
+    loads; mutation check: without that explicit deletion the timers alone (72 hours or more) refuse it."""
+    path = _promising(tmp_path, name, category, 24)
+    assert load_profile_file(path).category(Category(category)).retention.deleted_within_hours == 24
+    monkeypatch.setattr(
+        bounds, "EXPLICIT_DELETION", {k: v for k, v in EXPLICIT_DELETION.items() if k != Category(category)}
+    )
+    with pytest.raises(ProfileError, match=rf"categories\[{category}\]\.retention\.deleted_within_hours"):
+        load_profile_file(path)
 
 
 @pytest.mark.parametrize("category", [Category.UPLOADS, Category.GENERATED_IMAGES, Category.PROMPTS])

@@ -186,6 +186,24 @@ def test_pay5_each_profile_takes_payments_through_the_processors_its_policy_name
         assert "stripe" not in profile.model_dump_json().lower()
 
 
+def test_a_job_kind_whose_data_the_profile_does_not_keep_is_refused(tmp_path):
+    """A render keeps frames while it runs: a profile without render inputs cannot offer it (CNT-6)."""
+    text = KALEIPIX_TEXT.replace("minimum_age = 18", 'minimum_age = 18\njob_kinds = ["text-to-image", "video-render"]')
+    assert "render_inputs" in _load_error(_write(tmp_path, text))
+
+
+def test_the_kinds_each_service_offers():
+    assert load_profile("promptpixels").job_kinds == [
+        "text-to-image",
+        "upscale",
+        "edit",
+        "character-training",
+        "character-image",
+    ]
+    assert load_profile("pixelrender").job_kinds == ["text-to-image", "video-render"]
+    assert load_profile("kaleipix").job_kinds == ["text-to-image"]
+
+
 def test_an_unknown_profile_name_is_a_profile_error():
     with pytest.raises(ProfileError, match="no such profile"):
         load_profile("nobody")

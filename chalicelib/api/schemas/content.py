@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain import generations as g
 from chalicelib.domain.shares import MAX_EXPIRY_HOURS
+from chalicelib.profile.schema import JobKind
 
 
 class UploadRequest(BaseModel):
@@ -15,18 +16,38 @@ class UploadRequest(BaseModel):
     content_type: str
 
 
+UploadId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class GenerationRequest(BaseModel):
+    """One job of any kind; what each kind needs besides is checked by the domain (generations)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    prompt: str = Field(min_length=1, max_length=g.PROMPT_MAX)
+    kind: JobKind = JobKind.TEXT_TO_IMAGE
+    prompt: str = Field(default="", max_length=g.PROMPT_MAX)
     negative_prompt: str | None = Field(default=None, max_length=g.NEGATIVE_PROMPT_MAX)
-    model: str = Field(min_length=1, max_length=64)
+    model: str = Field(default="", max_length=64)
     aspect_ratio: Literal[g.ASPECT_RATIOS] = "1:1"  # type: ignore[valid-type]
     style: Literal[g.STYLES] = "none"  # type: ignore[valid-type]
     safety_level: Literal[g.SAFETY_LEVELS] = "standard"  # type: ignore[valid-type]
-    source_upload_id: str | None = Field(default=None, min_length=1, max_length=64)
+    source_upload_id: UploadId | None = None
+    input_upload_ids: list[UploadId] = Field(default_factory=list, max_length=120)
+    character_id: str | None = Field(default=None, min_length=1, max_length=64)
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    scale: int | None = None
+    fps: int | None = None
 
     def params(self) -> g.GenerationParams:
-        return g.GenerationParams(**self.model_dump())
+        values = self.model_dump()
+        values["input_upload_ids"] = tuple(values["input_upload_ids"])
+        return g.GenerationParams(**values)
+
+
+class GenerationListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: JobKind | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=2048)
 
 
 class ShareRequest(BaseModel):

@@ -1,5 +1,6 @@
-"""What uploads, generation, the gallery and share links need from the world (CNT-1..4, CNT-7,
-GEN-1..3, SEC-7): the content records, the object storage, the credit holds and a model provider."""
+"""What uploads, generation, the gallery and share links need from the world (CNT-1..8,
+GEN-1..4, SEC-7): the content records, the object storage, the credit holds, a model provider and
+the AI-generated marker."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from chalicelib.domain.ports.billing import ProcessorAck
-from chalicelib.profile.schema import Category
+from chalicelib.profile.schema import Category, JobKind
 
 
 class UploadStatus(StrEnum):
@@ -80,6 +81,30 @@ class GenerationJob:
     height: int | None = None
     image_format: str | None = None
     finished_at: datetime | None = None
+    kind: JobKind = JobKind.TEXT_TO_IMAGE
+    input_key: str | None = None  # the job's own input archive (training images, frames), gone when it ends
+    character_id: str | None = None  # character-image: the character drawn
+    character_name: str | None = None  # character training: the name its owner gave it
+    scale: int | None = None  # upscale factor
+    fps: int | None = None  # video-render frame rate
+    content_type: str | None = None  # of a stored result (image/png, video/mp4, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Character:
+    """A trained character (avatar): the provider's reference to the trained model, kept until its
+    owner deletes it. The training images themselves are gone when the training ends (CNT-5)."""
+
+    owner_id: str
+    character_id: str  # the id of the training job that made it
+    name: str
+    provider: str
+    model_ref: str  # the provider's reference to the trained weights
+    trigger_word: str
+    created_at: datetime
+    # The training request at the provider: its output files are the weights, deleted with the
+    # character (GEN-5); the job's own record may expire long before.
+    provider_request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +129,13 @@ class StoredResult:
     content_type: str
     width: int
     height: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrainedCharacter:
+    """A training job's result: the character is written with the job's end, in one transaction."""
+
+    character: Character
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +193,12 @@ class JobRequest:
     style: str
     safety_level: str
     source_image_url: str | None = None  # a short-lived GET of the user's own upload
+    kind: JobKind = JobKind.TEXT_TO_IMAGE
+    inputs_url: str | None = None  # a short-lived GET of the job's input archive (zip of images)
+    character_ref: str | None = None  # character-image: the trained weights to draw with
+    trigger_word: str | None = None  # the word a trained character answers to
+    scale: int | None = None
+    fps: int | None = None
 
     def styled_prompt(self) -> str:
         return self.prompt if self.style == "none" else f"{self.prompt}, {self.style.replace('-', ' ')} style"
@@ -172,8 +210,18 @@ class Delivery:
 
     request_id: str
     succeeded: bool
-    image_url: str | None = None
+    result_url: str | None = None  # the image or MP4 the job made
     error: str | None = None
+    model_ref: str | None = None  # character training: the trained weights
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """What the AI-generated marking states about a result (GEN-4): the model and the provider that
+    made it. Nothing about the person who asked is ever part of it."""
+
+    model: str
+    provider: str  # the provider's name as the policy lists it
 
 
 class Uploads(Protocol):
@@ -210,12 +258,25 @@ class Jobs(Protocol):
         *,
         forget_prompt: bool,
         failure: str | None = None,
-        result: StoredResult | DeliveredResult | None = None,
+        result: StoredResult | DeliveredResult | TrainedCharacter | None = None,
     ) -> bool:
-        """Moves an open job to `status` once; a StoredResult's gallery image is written with it.
-        False when another delivery finished it first."""
+        """Moves an open job to `status` once; a StoredResult's gallery image, or a trained
+        character, is written with it. False when another delivery finished it first."""
 
     def delete_job(self, gen_id: str) -> None: ...
+
+    def jobs(
+        self, owner_id: str, *, kind: JobKind | None, limit: int, cursor: str | None
+    ) -> tuple[list[GenerationJob], str | None]:
+        """The owner's jobs newest first, of one kind or all; the cursor is bound to the owner."""
+
+
+class Characters(Protocol):
+    def character(self, owner_id: str, character_id: str) -> Character | None: ...
+
+    def characters(self, owner_id: str) -> list[Character]: ...
+
+    def delete_character(self, owner_id: str, character_id: str) -> None: ...
 
 
 class Gallery(Protocol):
@@ -238,7 +299,7 @@ class Shares(Protocol):
     def delete_share(self, share_id: str, gen_id: str) -> None: ...
 
 
-class ContentRecords(Uploads, Jobs, Gallery, Shares, Protocol):
+class ContentRecords(Uploads, Jobs, Characters, Gallery, Shares, Protocol):
     """Every content record the area keeps."""
 
 
@@ -265,6 +326,12 @@ class ObjectStorage(Protocol):
         """Idempotent: a missing key is not an error."""
 
 
+class ContentMarker(Protocol):
+    def mark(self, data: bytes, content_type: str, provenance: Provenance) -> bytes:
+        """The same media with a signed, machine-readable "AI-generated" marking embedded (GEN-4).
+        UpstreamUnavailable when it cannot be marked: nothing unmarked leaves or is kept."""
+
+
 class CreditHolds(Protocol):
     """The part of the credit ledger a generation settles with; the hold itself is taken by
     `Jobs.open_job`, in the job's own transaction."""
@@ -280,7 +347,8 @@ class CreditHolds(Protocol):
 class ModelProvider(Protocol):
     name: str
     title: str  # as the policy profile lists it among the processors (GEN-1)
-    models: Mapping[str, str]  # public model name -> the provider's model or endpoint id
+    models: Mapping[str, str]  # text-to-image: public model name -> the provider's model or endpoint id
+    tools: Mapping[JobKind, str]  # every other kind it runs -> its model or endpoint id
 
     def submit(self, job: JobRequest, webhook_url: str) -> str:
         """Queues the job with the webhook to call; returns the provider's request id."""
@@ -292,7 +360,7 @@ class ModelProvider(Protocol):
         """What the provider itself says about the job (RunPod: re-fetched; signed ones: as is)."""
 
     def download(self, url: str, max_bytes: int) -> bytes:
-        """The result image's bytes."""
+        """The result's bytes (an image or an MP4)."""
 
     def delete_request(self, request_id: str) -> ProcessorAck:
         """GEN-5: the provider forgets what it kept of one request (payloads, output files), or

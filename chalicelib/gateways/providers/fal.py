@@ -1,13 +1,19 @@
 """fal.ai: the queue API for jobs, Ed25519-signed webhooks checked against fal's JWKS.
 
 Submit: POST {queue}/{model id}?fal_webhook=<url> with the model input; the answer carries the
-request id. Webhook headers X-Fal-Webhook-Request-Id/-User-Id/-Timestamp/-Signature; the signature
-(hex) covers "request_id\\nuser_id\\ntimestamp\\nsha256hex(body)", the timestamp must be within
+request id. Every kind runs on the same queue API: ESRGAN upscaling, FLUX image-to-image editing,
+FLUX LoRA fast training (a zip of photos -> `diffusers_lora_file`) and FLUX LoRA generation; MP4
+renders run on an app deployed to the operator's own fal account (`pixelkeep/frames-to-mp4`: a zip
+of frames and a frame rate -> `video`), which fal serves through the same queue.
+
+Webhook headers X-Fal-Webhook-Request-Id/-User-Id/-Timestamp/-Signature; the signature (hex) covers
+"request_id\\nuser_id\\ntimestamp\\nsha256hex(body)", the timestamp must be within
 300 seconds of now and the user id must be our fal account (GEN-3).
 
 GEN-5 (fal's "Data Retention" docs): every submit carries `X-Fal-Store-IO: 0`, so fal keeps no
 request payload, and `X-Fal-Object-Lifecycle-Preference`, so the output files on fal's CDN expire
-after OUTPUT_LIFETIME_SECONDS. Erasure deletes what is left of a request through the Platform API:
+after OUTPUT_LIFETIME_SECONDS (a training run's weights excepted: they live as long as the character).
+Erasure, and a character's deletion, delete what is left of a request through the Platform API:
 DELETE {platform}/models/requests/{request_id}/payloads (payloads and output CDN files; an admin key).
 """
 
@@ -30,6 +36,7 @@ from chalicelib.gateways.providers.common import (
     header,
     queued_id,
 )
+from chalicelib.profile.schema import JobKind
 
 QUEUE_URL = "https://queue.fal.run"
 PLATFORM_URL = "https://api.fal.ai/v1"
@@ -51,6 +58,12 @@ NO_STORE_HEADERS = {
     "X-Fal-Store-IO": "0",
     "X-Fal-Object-Lifecycle-Preference": json.dumps({"expiration_duration_seconds": OUTPUT_LIFETIME_SECONDS}),
 }
+# A training run's output is the character's weights, drawn with until the character is deleted: no
+# expiry (null), and the character's deletion and erasure delete them (`delete_request`).
+KEEP_WEIGHTS_HEADERS = {
+    **NO_STORE_HEADERS,
+    "X-Fal-Object-Lifecycle-Preference": json.dumps({"expiration_duration_seconds": None}),
+}
 
 
 class FalProvider:
@@ -60,6 +73,13 @@ class FalProvider:
         "flux-schnell": "fal-ai/flux/schnell",
         "flux-dev": "fal-ai/flux/dev",
         "sdxl": "fal-ai/fast-sdxl",
+    }
+    tools: Mapping[JobKind, str] = {
+        JobKind.UPSCALE: "fal-ai/esrgan",
+        JobKind.EDIT: "fal-ai/flux/dev/image-to-image",
+        JobKind.CHARACTER_TRAINING: "fal-ai/flux-lora-fast-training",
+        JobKind.CHARACTER_IMAGE: "fal-ai/flux-lora",
+        JobKind.VIDEO_RENDER: "pixelkeep/frames-to-mp4",
     }
 
     def __init__(
@@ -83,26 +103,16 @@ class FalProvider:
 
     # -- jobs -----------------------------------------------------------------------------------
     def submit(self, job: JobRequest, webhook_url: str) -> str:
-        payload: dict = {
-            "prompt": job.styled_prompt(),
-            "image_size": IMAGE_SIZES[job.aspect_ratio],
-            "num_images": 1,
-            "enable_safety_checker": True,
-            "safety_tolerance": SAFETY_TOLERANCE[job.safety_level],
-            "output_format": "png",
-        }
-        if job.negative_prompt:
-            payload["negative_prompt"] = job.negative_prompt
-        if job.source_image_url:
-            payload["image_url"] = job.source_image_url
-        url = f"{self._queue_url}/{self.models[job.model]}?fal_webhook={quote(webhook_url, safe='')}"
+        model_id = self.models[job.model] if job.kind == JobKind.TEXT_TO_IMAGE else self.tools[job.kind]
+        payload = _model_input(job)
+        url = f"{self._queue_url}/{model_id}?fal_webhook={quote(webhook_url, safe='')}"
         response = self._http.request(
             "POST",
             url,
             headers={
                 "Authorization": f"Key {self._api_key()}",
                 "Content-Type": "application/json",
-                **NO_STORE_HEADERS,
+                **(KEEP_WEIGHTS_HEADERS if job.kind == JobKind.CHARACTER_TRAINING else NO_STORE_HEADERS),
             },
             body=json.dumps(payload).encode(),
         )
@@ -178,6 +188,37 @@ class FalProvider:
         return keys
 
 
+def _model_input(job: JobRequest) -> dict:
+    """The input of the fal model that runs this kind of job."""
+    if job.kind == JobKind.UPSCALE:
+        return {"image_url": job.source_image_url, "scale": job.scale, "output_format": "png"}
+    if job.kind == JobKind.CHARACTER_TRAINING:
+        return {"images_data_url": job.inputs_url, "trigger_word": job.trigger_word, "create_masks": True}
+    if job.kind == JobKind.VIDEO_RENDER:
+        return {"images_data_url": job.inputs_url, "fps": job.fps}
+    payload: dict = {
+        "prompt": job.styled_prompt(),
+        "image_size": IMAGE_SIZES[job.aspect_ratio],
+        "num_images": 1,
+        "enable_safety_checker": True,
+        "safety_tolerance": SAFETY_TOLERANCE[job.safety_level],
+        "output_format": "png",
+    }
+    if job.negative_prompt:
+        payload["negative_prompt"] = job.negative_prompt
+    if job.source_image_url:
+        payload["image_url"] = job.source_image_url
+    if job.kind == JobKind.CHARACTER_IMAGE:
+        payload["prompt"] = f"{job.trigger_word} {payload['prompt']}"
+        payload["loras"] = [{"path": job.character_ref, "scale": 1.0}]
+    return payload
+
+
+def _file_url(value: object) -> str | None:
+    url = value.get("url") if isinstance(value, dict) else None
+    return url if isinstance(url, str) else None
+
+
 def _delivery(request_id: str, body: bytes) -> Delivery:
     try:
         data = json.loads(body)
@@ -187,8 +228,12 @@ def _delivery(request_id: str, body: bytes) -> Delivery:
         raise errors.SignatureInvalid("The webhook body does not match its signed request id.")
     if data.get("status") != "OK":
         return Delivery(request_id=request_id, succeeded=False, error=str(data.get("error") or "failed")[:200])
-    images = (data.get("payload") or {}).get("images") or []
-    url = images[0].get("url") if images and isinstance(images[0], dict) else None
-    if not isinstance(url, str):
-        return Delivery(request_id=request_id, succeeded=False, error="The provider returned no image.")
-    return Delivery(request_id=request_id, succeeded=True, image_url=url)
+    payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
+    weights = _file_url(payload.get("diffusers_lora_file"))
+    if weights:  # a training run
+        return Delivery(request_id=request_id, succeeded=True, model_ref=weights)
+    images = payload.get("images") if isinstance(payload.get("images"), list) else []
+    url = _file_url(images[0] if images else None) or _file_url(payload.get("image")) or _file_url(payload.get("video"))
+    if url is None:
+        return Delivery(request_id=request_id, succeeded=False, error="The provider returned no result.")
+    return Delivery(request_id=request_id, succeeded=True, result_url=url)

@@ -4,6 +4,11 @@ Submit: POST /v1/models/{owner}/{name}/predictions with the input, the webhook U
 "completed" event filter. Webhook headers webhook-id/-timestamp/-signature ("v1,<base64 HMAC>" over
 "id.timestamp.body" with the whsec_ secret); `standardwebhooks` checks the signature and refuses
 timestamps more than five minutes off.
+
+Besides text-to-image, official models upscale (Topaz), edit (FLUX Kontext) and draw a trained
+character (FLUX dev LoRA, from weights trained elsewhere). Character training and MP4 renders are not
+offered here: Replicate trains through its trainings API into a destination model the operator must
+create first, and has no frames-to-MP4 model; a service that offers them runs on fal or RunPod.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from chalicelib import errors
 from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.content import Delivery, JobRequest
 from chalicelib.gateways.providers.common import Http, download, header, queued_id
+from chalicelib.profile.schema import JobKind
 
 API_URL = "https://api.replicate.com"
 SAFETY_TOLERANCE = {"strict": 1, "standard": 2, "relaxed": 4}
@@ -26,6 +32,11 @@ class ReplicateProvider:
     models: Mapping[str, str] = {
         "flux-schnell": "black-forest-labs/flux-schnell",
         "flux-dev": "black-forest-labs/flux-dev",
+    }
+    tools: Mapping[JobKind, str] = {
+        JobKind.UPSCALE: "topazlabs/image-upscale",
+        JobKind.EDIT: "black-forest-labs/flux-kontext-pro",
+        JobKind.CHARACTER_IMAGE: "black-forest-labs/flux-dev-lora",
     }
 
     def __init__(
@@ -42,22 +53,11 @@ class ReplicateProvider:
         self._api_url = (base_url or API_URL).rstrip("/")
 
     def submit(self, job: JobRequest, webhook_url: str) -> str:
-        model_input: dict = {
-            "prompt": job.styled_prompt(),
-            "aspect_ratio": job.aspect_ratio,
-            "num_outputs": 1,
-            "output_format": "png",
-            "disable_safety_checker": False,
-            "safety_tolerance": SAFETY_TOLERANCE[job.safety_level],
-        }
-        if job.negative_prompt:
-            model_input["negative_prompt"] = job.negative_prompt
-        if job.source_image_url:
-            model_input["image"] = job.source_image_url
-        body = {"input": model_input, "webhook": webhook_url, "webhook_events_filter": ["completed"]}
+        model = self.models[job.model] if job.kind == JobKind.TEXT_TO_IMAGE else self.tools[job.kind]
+        body = {"input": _model_input(job), "webhook": webhook_url, "webhook_events_filter": ["completed"]}
         response = self._http.request(
             "POST",
-            f"{self._api_url}/v1/models/{self.models[job.model]}/predictions",
+            f"{self._api_url}/v1/models/{model}/predictions",
             headers={"Authorization": f"Bearer {self._api_token()}", "Content-Type": "application/json"},
             body=json.dumps(body).encode(),
         )
@@ -89,6 +89,29 @@ class ReplicateProvider:
         return delivery  # signed by Replicate: the delivery itself is the provider's word
 
 
+def _model_input(job: JobRequest) -> dict:
+    if job.kind == JobKind.UPSCALE:
+        return {"image": job.source_image_url, "upscale_factor": f"{job.scale}x", "output_format": "png"}
+    if job.kind == JobKind.EDIT:
+        return {"prompt": job.styled_prompt(), "input_image": job.source_image_url, "output_format": "png"}
+    model_input: dict = {
+        "prompt": job.styled_prompt(),
+        "aspect_ratio": job.aspect_ratio,
+        "num_outputs": 1,
+        "output_format": "png",
+        "disable_safety_checker": False,
+        "safety_tolerance": SAFETY_TOLERANCE[job.safety_level],
+    }
+    if job.negative_prompt:
+        model_input["negative_prompt"] = job.negative_prompt
+    if job.source_image_url:
+        model_input["image"] = job.source_image_url
+    if job.kind == JobKind.CHARACTER_IMAGE:
+        model_input["prompt"] = f"{job.trigger_word} {model_input['prompt']}"
+        model_input["lora_weights"] = job.character_ref
+    return model_input
+
+
 def _delivery(prediction: dict) -> Delivery:
     prediction_id = prediction["id"]
     if prediction.get("status") != "succeeded":
@@ -97,4 +120,4 @@ def _delivery(prediction: dict) -> Delivery:
     url = output[0] if isinstance(output, list) and output else output
     if not isinstance(url, str):
         return Delivery(request_id=prediction_id, succeeded=False, error="The provider returned no image.")
-    return Delivery(request_id=prediction_id, succeeded=True, image_url=url)
+    return Delivery(request_id=prediction_id, succeeded=True, result_url=url)

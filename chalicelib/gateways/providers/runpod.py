@@ -2,7 +2,9 @@
 
 So a delivery proves nothing by itself: the URL carries the job's unguessable token (checked by the
 caller) and the job's state is then re-fetched from RunPod's status API before anything is trusted.
-The worker's output is expected as {"images": [{"url": ...}]} or {"image_url": ...}.
+The worker's output is expected as {"images": [{"url": ...}]} or {"image_url": ...}; a render's as
+{"video_url": ...}, a training run's as {"weights_url": ...}. Every kind runs on the operator's own
+serverless endpoint for it, which takes {"task": <kind>, ...} as its input.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from chalicelib.gateways.providers.common import (
     ensure_ok,
     queued_id,
 )
+from chalicelib.profile.schema import JobKind
 
 API_URL = "https://api.runpod.ai"
 
@@ -30,6 +33,13 @@ class RunPodProvider:
     title = "RunPod"  # as the policy profile lists it among the processors
     # Public model name -> serverless endpoint id (the deployment's own endpoints).
     models: Mapping[str, str] = {"flux-schnell": "black-forest-labs-flux-1-schnell", "sdxl": "sdxl"}
+    tools: Mapping[JobKind, str] = {
+        JobKind.UPSCALE: "pixelkeep-upscale",
+        JobKind.EDIT: "pixelkeep-edit",
+        JobKind.CHARACTER_TRAINING: "pixelkeep-train-character",
+        JobKind.CHARACTER_IMAGE: "pixelkeep-character-image",
+        JobKind.VIDEO_RENDER: "pixelkeep-frames-to-mp4",
+    }
 
     def __init__(self, *, http: Http, api_key: Callable[[], str], base_url: str | None = None) -> None:
         self._http = http
@@ -38,19 +48,24 @@ class RunPodProvider:
 
     def submit(self, job: JobRequest, webhook_url: str) -> str:
         width, height = ASPECT_SIZES[job.aspect_ratio]
-        model_input: dict = {
-            "prompt": job.styled_prompt(),
-            "width": width,
-            "height": height,
-            "safety_level": job.safety_level,
-        }
+        model_input: dict = {"task": str(job.kind), "safety_level": job.safety_level}
+        if job.kind in (JobKind.TEXT_TO_IMAGE, JobKind.EDIT, JobKind.CHARACTER_IMAGE):
+            model_input.update(prompt=job.styled_prompt(), width=width, height=height)
         if job.negative_prompt:
             model_input["negative_prompt"] = job.negative_prompt
-        if job.source_image_url:
-            model_input["image_url"] = job.source_image_url
+        extra = {
+            "image_url": job.source_image_url,
+            "images_zip_url": job.inputs_url,
+            "lora_url": job.character_ref,
+            "trigger_word": job.trigger_word,
+            "scale": job.scale,
+            "fps": job.fps,
+        }
+        model_input.update({name: value for name, value in extra.items() if value is not None})
+        endpoint = self.models[job.model] if job.kind == JobKind.TEXT_TO_IMAGE else self.tools[job.kind]
         response = self._http.request(
             "POST",
-            f"{self._api_url}/v2/{self.models[job.model]}/run",
+            f"{self._api_url}/v2/{endpoint}/run",
             headers=self._headers(),
             body=json.dumps({"input": model_input, "webhook": webhook_url}).encode(),
         )
@@ -75,7 +90,8 @@ class RunPodProvider:
         return Delivery(request_id=data["id"], succeeded=False, error="unconfirmed")
 
     def confirm(self, delivery: Delivery, model: str) -> Delivery:
-        endpoints = [self.models[model]] if model in self.models else list(self.models.values())
+        known = [*self.models.values(), *self.tools.values()]
+        endpoints = [self.models[model]] if model in self.models else [model] if model in known else known
         for endpoint in endpoints:
             response = self._http.request(
                 "GET",
@@ -103,7 +119,10 @@ def _delivery(status: dict, request_id: str) -> Delivery:
     images = output.get("images") if isinstance(output, dict) else None
     first = images[0] if isinstance(images, list) and images else None
     url = first.get("url") if isinstance(first, dict) else first
-    url = url or (output.get("image_url") if isinstance(output, dict) else None)
+    named = output if isinstance(output, dict) else {}
+    if isinstance(named.get("weights_url"), str):
+        return Delivery(request_id=request_id, succeeded=True, model_ref=named["weights_url"])
+    url = url or named.get("image_url") or named.get("video_url")
     if not isinstance(url, str):
-        return Delivery(request_id=request_id, succeeded=False, error="The provider returned no image.")
-    return Delivery(request_id=request_id, succeeded=True, image_url=url)
+        return Delivery(request_id=request_id, succeeded=False, error="The provider returned no result.")
+    return Delivery(request_id=request_id, succeeded=True, result_url=url)

@@ -3,9 +3,11 @@ generation log of the 'logs' table.
 
 Keys:
   USER#<user>      UPLOAD#<upload id>       an uploaded source image (CNT-1, CNT-2)
-  GEN#<gen id>     JOB                      a generation job: parameters, state, hold (GEN-1)
+  GEN#<gen id>     JOB#<gen id>             a job of any kind: parameters, state, hold (GEN-1); the
+                                            owner index lists a user's jobs newest first by it
   GEN#<gen id>     DEADLINE                 the job's timeout; its TTL delete fails an open job
-  USER#<user>      IMG#<gen id>             a stored generated image: the gallery (CNT-3)
+  USER#<user>      IMG#<gen id>             a stored generated image or video: the gallery (CNT-3)
+  USER#<user>      CHAR#<gen id>            a trained character, named by its training job
   SHARE#<share id> LINK#<gen id>            a share link to one image (CNT-4)
   USER#<user>      GENLOG#<time>#<gen id>   logs table: who asked for what, when (GEN-2)
 
@@ -92,12 +94,21 @@ class Generation(Record):
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     image_format = UnicodeAttribute(null=True)
+    content_type = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     finished_at = UTCDateTimeAttribute(null=True)
+    kind = UnicodeAttribute(default="text-to-image")
+    input_key = UnicodeAttribute(null=True)  # the job's input archive, deleted when it ends (CNT-5, CNT-6)
+    character_id = UnicodeAttribute(null=True)
+    character_name = UnicodeAttribute(null=True)
+    scale = NumberAttribute(null=True)
+    fps = NumberAttribute(null=True)
 
-    @staticmethod
-    def key(gen_id: str) -> tuple[str, str]:
-        return f"GEN#{gen_id}", "JOB"
+    SK_PREFIX = "JOB#"
+
+    @classmethod
+    def key(cls, gen_id: str) -> tuple[str, str]:
+        return f"GEN#{gen_id}", f"{cls.SK_PREFIX}{gen_id}"
 
     @classmethod
     def subject_keys(cls, subject):
@@ -158,6 +169,30 @@ class GalleryImage(Record):
     @classmethod
     def key(cls, user_id: str, gen_id: str) -> tuple[str, str]:
         return f"USER#{user_id}", f"{cls.SK_PREFIX}{gen_id}"
+
+
+class Character(Record):
+    """A trained character: the provider's reference to the weights, kept until its owner deletes it."""
+
+    logical_table = "content"
+    category = Category.CHARACTERS
+
+    class Meta:
+        table_name = "content"
+
+    SK_PREFIX = "CHAR#"
+
+    character_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    model_ref = UnicodeAttribute()
+    trigger_word = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    provider_request_id = UnicodeAttribute(null=True)  # the training request: erasure deletes it (GEN-5)
+
+    @classmethod
+    def key(cls, user_id: str, character_id: str) -> tuple[str, str]:
+        return f"USER#{user_id}", f"{cls.SK_PREFIX}{character_id}"
 
 
 class ShareLink(Record):
