@@ -176,6 +176,10 @@ class Character(Record):
 
     logical_table = "content"
     category = Category.CHARACTERS
+    # the weights are trained on the owner's face: the reference to them is personal (GEN-5 deletes them)
+    personal_fields = ("name", "model_ref", "trigger_word", "provider_request_id")
+    pk_prefix = "USER#"
+    sk_prefix = "CHAR#"
 
     class Meta:
         table_name = "content"
