@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit functional infra-test e2e bench synth clean
+.PHONY: install profiles run test lint unit functional infra-test e2e bench synth clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-run: install
+# Each profile's TOML, validated and written out as the Python module a cold Lambda imports.
+profiles: install
+	$(PY) -m chalicelib.profile.compile
+
+run: profiles
 	$(PY) -m infra.localcloud
 
 lint: install
@@ -34,14 +38,16 @@ e2e: install
 
 # Unit and functional tests spread over both cores; infra (one synth) and e2e (one local cloud)
 # share expensive session fixtures, so they run in one process.
-test: install lint
+test: profiles lint
 	$(PY) -m pytest tests/unit tests/domain tests/contract tests/functional -n 2
 	$(PY) -m pytest tests/infra tests/e2e
 
-bench: install
+bench: profiles
 	$(PY) bench/coldstart.py
+	$(PY) bench/export.py
+	$(PY) bench/erasure.py
 
-synth: install
+synth: profiles
 	$(PY) -m infra.cdk.synth
 
 clean:

@@ -2,19 +2,44 @@
 
 Every retention timer, lifecycle rule, stored-or-not decision, rights deadline and the policy page
 itself are derived from one of these. Values are traceable to the policy text through `source`.
+
+Plain frozen dataclasses, so a cold Lambda reads its profile without pydantic: the TOML files are
+validated against these same classes at build time (`chalicelib/profile/compile.py`, pydantic
+validating the dataclasses, `__post_init__` checks included) and written out as Python modules
+(`chalicelib/profile/compiled/`). `__pydantic_config__` is a plain dict, read only there.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field, fields
 from datetime import date
-from enum import StrEnum
-from typing import Literal
+from enum import Enum, StrEnum
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+_STRICT = {"extra": "forbid"}  # pydantic's ConfigDict, as a plain dict: unknown keys are refused
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class FieldError(ValueError):
+    """A check that names the field it is about, so a broken profile's error can point at it."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+def _within(owner: Any, name: str, low: int | None, high: int | None) -> None:
+    value = getattr(owner, name)
+    if value is None or not isinstance(value, int):
+        return
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise FieldError(name, f"must be between {low} and {high}, not {value}")
+
+
+def _not_empty(owner: Any, *names: str) -> None:
+    for name in names:
+        if not getattr(owner, name):
+            raise FieldError(name, "must not be empty")
 
 
 class Category(StrEnum):
@@ -56,24 +81,6 @@ _NEEDS_DAYS = {
 }
 
 
-class Retention(Strict):
-    kind: RetentionKind
-    days: int | None = Field(default=None, ge=0, le=3660)
-
-    @model_validator(mode="after")
-    def _days_match_kind(self) -> Retention:
-        if self.kind in _NEEDS_DAYS and self.days is None:
-            raise ValueError(f"retention kind '{self.kind}' needs 'days'")
-        if self.kind not in _NEEDS_DAYS and self.days is not None:
-            raise ValueError(f"retention kind '{self.kind}' takes no 'days'")
-        return self
-
-    @property
-    def time_limited(self) -> bool:
-        """True when items of this category carry a TTL from the moment they are written."""
-        return self.kind in {RetentionKind.FIXED, RetentionKind.UNTIL_PROCESSED, RetentionKind.LEGAL}
-
-
 class LegalBasis(StrEnum):
     CONTRACT = "contract"
     LEGITIMATE_INTEREST = "legitimate_interest"
@@ -81,120 +88,187 @@ class LegalBasis(StrEnum):
     LEGAL_OBLIGATION = "legal_obligation"
 
 
-class DataCategory(Strict):
+@dataclass(frozen=True)
+class Retention:
+    __pydantic_config__ = _STRICT
+
+    kind: RetentionKind
+    days: int | None = None
+
+    def __post_init__(self) -> None:
+        _within(self, "days", 0, 3660)
+        if self.kind in _NEEDS_DAYS and self.days is None:
+            raise ValueError(f"retention kind '{self.kind}' needs 'days'")
+        if self.kind not in _NEEDS_DAYS and self.days is not None:
+            raise ValueError(f"retention kind '{self.kind}' takes no 'days'")
+
+    @property
+    def time_limited(self) -> bool:
+        """True when items of this category carry a TTL from the moment they are written."""
+        return self.kind in {RetentionKind.FIXED, RetentionKind.UNTIL_PROCESSED, RetentionKind.LEGAL}
+
+
+@dataclass(frozen=True)
+class DataCategory:
+    __pydantic_config__ = _STRICT
+
     id: Category
     title: str
-    fields: list[str] = Field(min_length=1)
-    purposes: list[str] = Field(min_length=1)
+    fields: list[str]
+    purposes: list[str]
     legal_basis: LegalBasis
     retention: Retention
-    source: str = Field(min_length=1, description="The policy sentence this entry comes from.")
-    note: str | None = Field(default=None, description="Why a concrete value was chosen where the policy is vague.")
+    source: str  # the policy sentence this entry comes from
+    note: str | None = None  # why a concrete value was chosen where the policy is vague
+
+    def __post_init__(self) -> None:
+        _not_empty(self, "fields", "purposes", "source")
 
 
-class Service(Strict):
+@dataclass(frozen=True)
+class Service:
+    __pydantic_config__ = _STRICT
+
     name: str
-    website: str | None = None
     controller: str
-    contact_email: str | None = None
-    contact_url: str | None = None
     jurisdiction: str
     shape: str
     seed: str
-    note: str | None = Field(default=None, description="Where a contact detail had to be chosen, and why.")
+    website: str | None = None
+    contact_email: str | None = None
+    contact_url: str | None = None
+    note: str | None = None  # where a contact detail had to be chosen, and why
 
 
-class PolicyVersion(Strict):
+@dataclass(frozen=True)
+class PolicyVersion:
+    __pydantic_config__ = _STRICT
+
     version: str
     effective: date
-    change_notice: list[Literal["email", "in_app", "publication"]] = Field(min_length=1)
+    change_notice: list[Literal["email", "in_app", "publication"]]
+
+    def __post_init__(self) -> None:
+        _not_empty(self, "change_notice")
 
 
 SignInMethod = Literal["email_code", "password", "google", "telegram", "api_key"]
 
 
-class SignIn(Strict):
-    methods: list[SignInMethod] = Field(min_length=1)
+@dataclass(frozen=True)
+class SignIn:
+    __pydantic_config__ = _STRICT
+
+    methods: list[SignInMethod]
     api_requires_verified_email: bool = True
-    login_code_minutes: int = Field(default=10, ge=1, le=60)
-    login_code_attempts: int = Field(default=5, ge=1, le=10)
-    session_days: int = Field(default=30, ge=1, le=400)
+    login_code_minutes: int = 10
+    login_code_attempts: int = 5
+    session_days: int = 30
+
+    def __post_init__(self) -> None:
+        _not_empty(self, "methods")
+        _within(self, "login_code_minutes", 1, 60)
+        _within(self, "login_code_attempts", 1, 10)
+        _within(self, "session_days", 1, 400)
 
 
-class Processor(Strict):
+@dataclass(frozen=True)
+class Processor:
+    __pydantic_config__ = _STRICT
+
     name: str
     purpose: str
     country: str
-    receives: list[Category] = Field(min_length=1)
+    receives: list[Category]
     kind: Literal["hosting", "email", "payment", "model_provider", "identity", "messaging"]
     note: str | None = None
+
+    def __post_init__(self) -> None:
+        _not_empty(self, "receives")
 
 
 Right = Literal["access", "portability", "rectification", "erasure", "restriction", "objection", "withdraw_consent"]
 
 
-class Rights(Strict):
-    available: list[Right] = Field(min_length=1)
-    channels: list[str] = Field(min_length=1)
-    response_hours: int = Field(ge=1, le=24 * 90)
-    erasure_days: int = Field(ge=0, le=90)
+@dataclass(frozen=True)
+class Rights:
+    __pydantic_config__ = _STRICT
+
+    available: list[Right]
+    channels: list[str]
+    response_hours: int
+    erasure_days: int
     requests_without_sign_in: bool
+    source: str
     verify_identity: bool = True
-    source: str = Field(min_length=1)
     note: str | None = None
+
+    def __post_init__(self) -> None:
+        _not_empty(self, "available", "channels", "source")
+        _within(self, "response_hours", 1, 24 * 90)
+        _within(self, "erasure_days", 0, 90)
 
 
 CookieRole = Literal["session", "csrf", "language", "theme", "preferences"]
 
 
-class Cookie(Strict):
+@dataclass(frozen=True)
+class Cookie:
+    __pydantic_config__ = _STRICT
+
     name: str
     storage: Literal["cookie", "local_storage"]
     purpose: str
-    essential: Literal[True] = Field(description="OPS-3: essential cookies and local storage only.")
+    essential: Literal[True]  # OPS-3: essential cookies and local storage only
     third_party: Literal[False] = False
-    role: CookieRole | None = Field(default=None, description="What the code uses it for, so it can find the name.")
+    role: CookieRole | None = None  # what the code uses it for, so it can find the name
 
 
-class Profile(Strict):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$")
+_PROFILE_ID = re.compile(r"[a-z][a-z0-9_-]{1,31}")
+
+
+@dataclass(frozen=True)
+class Profile:
+    __pydantic_config__ = _STRICT
+
+    id: str
     service: Service
     policy: PolicyVersion
-    minimum_age: int = Field(ge=13, le=21)
+    minimum_age: int
     sign_in: SignIn
-    categories: list[DataCategory] = Field(min_length=1)
+    categories: list[DataCategory]
     processors: list[Processor]
     rights: Rights
     cookies: list[Cookie]
-    breach_notice_hours: int | None = Field(default=None, ge=1, le=24 * 30)
-    transfers: str | None = Field(default=None, description="Safeguards for processing outside the user's country.")
-    security: list[str] = Field(default_factory=list, description="Security measures the policy promises.")
+    breach_notice_hours: int | None = None
+    transfers: str | None = None  # safeguards for processing outside the user's country
+    security: list[str] = field(default_factory=list)  # security measures the policy promises
     sells_data: Literal[False] = False
 
-    @field_validator("categories")
-    @classmethod
-    def _categories_unique_with_account(cls, categories: list[DataCategory]) -> list[DataCategory]:
-        ids = [c.id for c in categories]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"categories listed twice: {', '.join(duplicates)}")
-        account = next((c for c in categories if c.id == Category.ACCOUNT), None)
-        if account is None:
-            raise ValueError("the 'account' category is required")
-        if account.retention.kind != RetentionKind.ACCOUNT_LIFETIME_PLUS:
-            raise ValueError("the 'account' category must use retention kind 'account_lifetime_plus'")
-        return categories
-
-    @model_validator(mode="after")
-    def _processors_receive_listed_categories(self) -> Profile:
+    def __post_init__(self) -> None:
+        if not _PROFILE_ID.fullmatch(self.id):
+            raise FieldError("id", f"'{self.id}' is not a profile id (lower case, 2 to 32 characters)")
+        _within(self, "minimum_age", 13, 21)
+        _within(self, "breach_notice_hours", 1, 24 * 30)
+        self._check_categories()
         ids = {c.id for c in self.categories}
         for processor in self.processors:
             missing = [c.value for c in processor.receives if c not in ids]
             if missing:
-                raise ValueError(
-                    f"processor '{processor.name}' receives categories the profile does not list: {missing}"
-                )
-        return self
+                listed = f"processor '{processor.name}' receives categories the profile does not list"
+                raise FieldError("processors", f"{listed}: {missing}")
+
+    def _check_categories(self) -> None:
+        _not_empty(self, "categories")
+        ids = [c.id for c in self.categories]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise FieldError("categories", f"categories listed twice: {', '.join(duplicates)}")
+        account = next((c for c in self.categories if c.id == Category.ACCOUNT), None)
+        if account is None:
+            raise FieldError("categories", "the 'account' category is required")
+        if account.retention.kind != RetentionKind.ACCOUNT_LIFETIME_PLUS:
+            raise FieldError("categories", "the 'account' category must use retention kind 'account_lifetime_plus'")
 
     def has(self, category: Category) -> bool:
         return any(c.id == category for c in self.categories)
@@ -220,3 +294,16 @@ class Profile(Strict):
     def cookie_name(self, role: CookieRole) -> str | None:
         """The name of the cookie or storage key the profile declares for `role` (OPS-3)."""
         return next((c.name for c in self.cookies if c.role == role), None)
+
+
+def plain(value: Any, exclude: frozenset[str] = frozenset()) -> Any:
+    """JSON-ready form of a profile part (enums by value, dates in ISO form), minus `exclude`d fields."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value) if f.name not in exclude}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

@@ -8,12 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.profile.loader import PROFILES_DIR, ProfileError, available_profiles, load_profile, load_profile_file
-from chalicelib.profile.schema import Category, RetentionKind
+from chalicelib.profile.compile import compiled_sources, load_profile_file
+from chalicelib.profile.loader import PROFILES_DIR, ProfileError, available_profiles, load_profile
+from chalicelib.profile.schema import Category, RetentionKind, plain
 from tests.conftest import PROFILES
 
 SEEDS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 KALEIPIX_TEXT = (PROFILES_DIR / "kaleipix.toml").read_text(encoding="utf-8")
+
+
+def test_every_compiled_profile_is_its_toml_compiled_now():
+    """The modules a cold Lambda imports are exactly what validating today's TOML gives: editing a
+    profile without `make profiles` fails here (and the compiled profile equals the validated one)."""
+    stale = [path.name for path, text in compiled_sources().items() if path.read_text(encoding="utf-8") != text]
+    assert not stale, f"run `make profiles`: {stale} differ from their TOML"
+    for name in PROFILES:
+        assert load_profile(name) == load_profile_file(PROFILES_DIR / f"{name}.toml")
 
 
 def test_all_five_profiles_ship_and_load():
@@ -55,7 +65,7 @@ def test_dsr7_requests_without_sign_in_where_the_policy_offers_them():
 def test_specific_retention_promises_are_encoded():
     """CNT-2 / SEC-4 / SEC-5 / DSR-6 / DSR-9 values as the policies state them."""
     pictomancer = load_profile("pictomancer")
-    assert pictomancer.category(Category.UPLOADS).retention.model_dump() == {"kind": "until_processed", "days": 1}
+    assert plain(pictomancer.category(Category.UPLOADS).retention) == {"kind": "until_processed", "days": 1}
     assert pictomancer.category(Category.USAGE_LOGS).retention.days == 730
     assert pictomancer.category(Category.MARKETING).retention.kind == RetentionKind.UNTIL_CONSENT_WITHDRAWN
     assert load_profile("promptpixels").category(Category.TECHNICAL_LOGS).retention.days == 90

@@ -18,7 +18,7 @@ from chalicelib.domain.ports.rights import ExportJob
 from chalicelib.domain.rights import failures, rights_requests
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import NotFound
-from chalicelib.profile.schema import Category
+from chalicelib.profile.schema import Category, plain
 
 PROGRESS_EVERY = 500
 MAX_LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
@@ -96,7 +96,7 @@ def _manifest(ctx: RightsContext, user_id: str) -> dict[str, Any]:
                 "fields": c.fields,
                 "purposes": c.purposes,
                 "legal_basis": c.legal_basis.value,
-                "retention": c.retention.model_dump(mode="json"),
+                "retention": plain(c.retention),
             }
             for c in profile.categories
         ],
