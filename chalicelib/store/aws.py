@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.settings import get_settings
 
-_building = threading.Lock()
+building = threading.RLock()  # held while a client is built on the shared session
 
 
 @lru_cache(maxsize=1)
@@ -34,12 +34,12 @@ def _boto3_session() -> Any:
 @cache
 def client(service: str) -> Any:
     """A boto3 client of the shared session (clients are safe to share across threads once built)."""
-    with _building:
+    with building:
         return _boto3_session().client(service)
 
 
 def resource(service: str) -> Any:
-    with _building:
+    with building:
         return _boto3_session().resource(service)
 
 

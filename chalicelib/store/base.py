@@ -123,6 +123,13 @@ class _SharedSessionConnection(Connection):
 
         return aws.botocore_session()
 
+    @property
+    def client(self) -> Any:
+        from chalicelib.store import aws
+
+        with aws.building:  # its first use may race a boto3 client being built on another thread
+            return super().client
+
 
 def _share_one_connection(classes: list[type[Record]], region: str) -> None:
     """One botocore client for every record class, on the session every other client shares.
