@@ -90,6 +90,16 @@ def start_moto() -> tuple[subprocess.Popen, str]:
     raise RuntimeError("moto server did not start")
 
 
+def stop(process: subprocess.Popen) -> None:
+    """moto holding 10,000 objects can take a while to exit; the figures matter more than its goodbye."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def prepare(url: str, count: int) -> tuple[str, str]:
     """Fresh storage, one person with `count` images, and an export record past its collect step."""
     import boto3
@@ -144,8 +154,7 @@ def main() -> None:
     try:
         results = {n: measure(url, n) for n in (small, large)}
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
     from chalicelib.domain.rights.archive import FETCH_WINDOW
 
     for n, r in results.items():
