@@ -28,6 +28,11 @@ class Settings:
     stripe_api_base: str | None  # None: Stripe itself; locally, the embedded emulator
     provider: str  # model provider adapter: "fal" | "replicate" | "runpod"
     provider_base_url: str | None  # None: the provider's own URL; locally, the embedded provider
+    # The other payment rails' API bases (None: the processor itself; locally, its emulator).
+    polar_api_base: str | None = None
+    lemonsqueezy_api_base: str | None = None
+    telegram_api_base: str | None = None
+    lemonsqueezy_store_id: str = "1"  # the store checkouts are created in (not a secret)
 
     def table_name(self, logical: str) -> str:
         return f"{self.resource_prefix}-{logical}"
@@ -66,4 +71,8 @@ def get_settings() -> Settings:
         stripe_api_base=env.get("PIXELKEEP_STRIPE_API_BASE") or None,
         provider=env.get("PIXELKEEP_MODEL_PROVIDER", "fal"),
         provider_base_url=env.get("PIXELKEEP_PROVIDER_BASE_URL") or None,
+        polar_api_base=env.get("PIXELKEEP_POLAR_API_BASE") or None,
+        lemonsqueezy_api_base=env.get("PIXELKEEP_LEMONSQUEEZY_API_BASE") or None,
+        telegram_api_base=env.get("PIXELKEEP_TELEGRAM_API_BASE") or None,
+        lemonsqueezy_store_id=env.get("PIXELKEEP_LEMONSQUEEZY_STORE_ID", "1"),
     )

@@ -243,6 +243,63 @@ def billing_service():
 
 
 @lru_cache(maxsize=1)
+def payment_rails() -> tuple[str, ...]:
+    """The rails the active profile's processors name: only these take payments (PAY-5)."""
+    return tuple(profile().payment_rails)
+
+
+@lru_cache(maxsize=1)
+def telegram_bot():
+    """The Kaleipix bot: it answers through the Telegram Stars rail's Bot API client."""
+    from chalicelib.domain.telegram_bot import STARS, TelegramBot
+
+    rails = rail_billing()
+    return TelegramBot(
+        accounts=accounts_store(),
+        ledger=ledger(),
+        rails=rails,
+        messenger=rails.rail(STARS),
+        profile=profile(),
+        public_base_url=get_settings().public_base_url,
+    )
+
+
+@lru_cache(maxsize=1)
+def payments_http():
+    """HTTP to the payment rails (tests swap in an in-process transport to their emulators)."""
+    from chalicelib.gateways.providers.common import UrllibHttp
+
+    return UrllibHttp()
+
+
+@lru_cache(maxsize=1)
+def rail_billing():
+    """Polar, Lemon Squeezy and Telegram Stars, as far as the profile names them (PAY-5)."""
+    from chalicelib.domain.payment_rails import RailBilling
+    from chalicelib.gateways.payments import create_rail
+    from chalicelib.store.secrets import secret
+
+    settings = get_settings()
+    bases = {
+        "polar": settings.polar_api_base,
+        "lemonsqueezy": settings.lemonsqueezy_api_base,
+        "telegram_stars": settings.telegram_api_base,
+    }
+
+    def factory(name: str):
+        return lambda: create_rail(
+            name, http=payments_http(), secret=secret, base_url=bases[name], store_id=settings.lemonsqueezy_store_id
+        )
+
+    return RailBilling(
+        payments=payments(),
+        rails={name: factory(name) for name in payment_rails() if name != "stripe"},
+        catalogue=catalogue(),
+        public_base_url=settings.public_base_url,
+    )
+
+
+@lru_cache(maxsize=1)
 def provider_http():
     """HTTP to the model provider (tests swap in an in-process transport to the embedded one)."""
     from chalicelib.gateways.providers.common import UrllibHttp

@@ -13,4 +13,9 @@ LOCAL_SECRETS: dict[str, str] = {
     "replicate-api-token": "r8_local_only_not_a_real_replicate_token",
     "replicate-webhook-secret": "whsec_bG9jYWwtb25seS1yZXBsaWNhdGUtd2ViaG9vay1rZXk=",
     "runpod-api-key": "local-only-runpod-api-key",
+    "polar-access-token": "polar_oat_local_only_not_a_real_token",
+    "polar-webhook-secret": "whsec_bG9jYWwtb25seS1wb2xhci13ZWJob29rLXNpZ25pbmcta2V5",
+    "lemonsqueezy-api-key": "local-only-lemonsqueezy-api-key",
+    "lemonsqueezy-webhook-secret": "local-only-lemonsqueezy-signing-secret",
+    "telegram-webhook-secret": "local-only-telegram-webhook-secret-token",
 }

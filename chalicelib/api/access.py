@@ -14,6 +14,7 @@ from chalicelib.domain.accounts.authorizer import OPERATOR, PUBLIC, SIGNED_IN, U
 ROUTE_ACCESS: dict[tuple[str, str], str] = {
     # Health, policy, sign-in: anyone.
     ("GET", "/health"): PUBLIC,
+    ("HEAD", "/health"): PUBLIC,
     ("GET", "/policy"): PUBLIC,
     ("GET", "/policy.json"): PUBLIC,
     ("POST", "/auth/email/code"): PUBLIC,
@@ -70,6 +71,9 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/requests/{request_id}/verify"): PUBLIC,
     # Signed by their sender, checked in the view.
     ("POST", "/webhooks/stripe"): WEBHOOK,
+    ("POST", "/webhooks/polar"): WEBHOOK,
+    ("POST", "/webhooks/lemonsqueezy"): WEBHOOK,
+    ("POST", "/webhooks/telegram"): WEBHOOK,
     ("POST", "/webhooks/providers/{provider}/{job_token}"): WEBHOOK,
     ("GET", "/operator/requests"): OPERATOR,
     ("POST", "/operator/requests/{request_id}"): OPERATOR,

@@ -90,7 +90,7 @@ def open_share(share_id):
 
     image = wiring.content_service().open_share(share_id)
     if not _accepts(bp.current_request.headers.get("accept", ""), image.content_type):
-        raise errors.InvalidInput(f"This link serves an image: send an Accept header allowing {image.content_type}.")
+        raise errors.NotAcceptable(f"This link serves an image: send an Accept header allowing {image.content_type}.")
     return Response(
         body=image.data,
         status_code=200,

@@ -28,7 +28,11 @@ def _parse(model):
 # -- export (DSR-1, DSR-2) ---------------------------------------------------------------------
 @route(bp, "/me/exports", methods=["POST"])
 def start_export():
-    return json_response(_service().request_export(_user_id()), status=202)
+    from chalicelib.api.schemas.rights import ExportRequest
+
+    user_id = _user_id()
+    _parse(ExportRequest)
+    return json_response(_service().request_export(user_id), status=202)
 
 
 @route(bp, "/me/exports/{export_id}", methods=["GET"])

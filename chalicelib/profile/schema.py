@@ -172,6 +172,9 @@ class SignIn:
         _within(self, "session_days", 1, 400)
 
 
+PaymentRail = Literal["stripe", "polar", "lemonsqueezy", "telegram_stars"]
+
+
 @dataclass(frozen=True)
 class Processor:
     __pydantic_config__ = _STRICT
@@ -181,10 +184,17 @@ class Processor:
     country: str
     receives: list[Category]
     kind: Literal["hosting", "email", "payment", "model_provider", "identity", "messaging"]
+    # The payment rails this processor runs for the service (PAY-5): the deployment enables exactly
+    # these adapters (chalicelib/gateways/payments/, Stripe's own gateway).
+    rails: list[PaymentRail] = field(default_factory=list)
     note: str | None = None
 
     def __post_init__(self) -> None:
         _not_empty(self, "receives")
+        if self.kind == "payment" and not self.rails:
+            raise ValueError(f"payment processor '{self.name}' must name its rails")
+        if self.rails and "payments" not in self.receives:
+            raise ValueError(f"processor '{self.name}' runs payment rails but receives no 'payments'")
 
 
 Right = Literal["access", "portability", "rectification", "erasure", "restriction", "objection", "withdraw_consent"]
@@ -251,6 +261,9 @@ class Profile:
         _within(self, "minimum_age", 13, 21)
         _within(self, "breach_notice_hours", 1, 24 * 30)
         self._check_categories()
+        rails = self.payment_rails
+        if len(rails) != len(set(rails)):
+            raise FieldError("processors", "a payment rail is named by two processors")
         ids = {c.id for c in self.categories}
         for processor in self.processors:
             missing = [c.value for c in processor.receives if c not in ids]
@@ -286,6 +299,11 @@ class Profile:
     @property
     def account_grace_days(self) -> int:
         return self.category(Category.ACCOUNT).retention.days or 0
+
+    @property
+    def payment_rails(self) -> list[str]:
+        """The rails this service takes payments through, as its processors name them (PAY-5)."""
+        return [rail for processor in self.processors for rail in processor.rails]
 
     @property
     def model_providers(self) -> list[Processor]:

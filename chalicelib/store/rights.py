@@ -297,6 +297,12 @@ class RightsStore:
         record = ExportRecord.get_live(*ExportRecord.key(user_id, export_id), consistent_read=True)
         return _export(record) if record is not None else None
 
+    def exports(self, user_id: str) -> list[ports.ExportJob]:
+        """The person's exports still kept (a few: they expire with their archives)."""
+        pk, _ = ExportRecord.key(user_id, "")
+        records = ExportRecord.query_live(pk, ExportRecord.sk.startswith("EXPORT#"), consistent_read=True)
+        return [_export(record) for record in records]
+
     def update_export(self, user_id: str, export_id: str, **values: Any) -> None:
         record = ExportRecord(*ExportRecord.key(user_id, export_id))
         record.update(actions=[getattr(ExportRecord, name).set(value) for name, value in values.items()])

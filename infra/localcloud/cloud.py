@@ -38,6 +38,15 @@ EMULATORS = (
     Emulator(
         "provider", "infra.emulators.model_provider", "PIXELKEEP_PROVIDER_PORT", 8011, "PIXELKEEP_PROVIDER_BASE_URL"
     ),
+    Emulator("polar", "infra.emulators.polar", "PIXELKEEP_POLAR_PORT", 8012, "PIXELKEEP_POLAR_API_BASE"),
+    Emulator(
+        "lemonsqueezy",
+        "infra.emulators.lemonsqueezy",
+        "PIXELKEEP_LEMONSQUEEZY_PORT",
+        8013,
+        "PIXELKEEP_LEMONSQUEEZY_API_BASE",
+    ),
+    Emulator("telegram", "infra.emulators.telegram", "PIXELKEEP_TELEGRAM_PORT", 8014, "PIXELKEEP_TELEGRAM_API_BASE"),
 )
 
 

@@ -61,11 +61,31 @@ def test_pay1_checkout_names_the_buyer_and_repeats_for_the_same_attempt(world):
     first = service.start_checkout("u1", "starter", "a1")
     assert service.start_checkout("u1", "starter", "a1") == first
     assert service.start_checkout("u1", "starter", "a2")["session_id"] != first["session_id"]
-    params, _ = provider.sessions_created[0]
-    assert params["client_reference_id"] == "u1"
-    assert params["success_url"].startswith("https://app.example/billing/success")
+    request = provider.sessions_created[0]
+    assert (request.user_id, request.price_ref, request.mode) == ("u1", STARTER, "payment")
+    assert request.success_url.startswith("https://app.example/billing/success")
     with pytest.raises(errors.NotFound):
         service.start_checkout("u1", "no-such-pack", None)
+
+
+def test_pay1_a_keyless_repeat_reuses_only_an_open_session(world, monkeypatch):
+    """Without the caller's key, a retry gets the open session again; once it is paid or expired the
+    next checkout is a new session, and too many in an hour ask for a key (429)."""
+    service, _, _, provider = world
+    first = service.start_checkout("u1", "starter", None)["session_id"]
+    assert service.start_checkout("u1", "starter", None)["session_id"] == first
+    provider.objects[first]["status"] = "complete"
+    second = service.start_checkout("u1", "starter", None)["session_id"]
+    assert second != first
+    assert service.start_checkout("u1", "starter", None)["session_id"] == second
+    provider.objects[second]["status"] = "expired"
+    third = service.start_checkout("u1", "starter", None)["session_id"]
+    assert third not in (first, second)
+    assert service.start_checkout("u2", "starter", None)["session_id"] not in (first, second, third)
+    monkeypatch.setattr("chalicelib.domain.billing.CHECKOUT_CHAIN_LIMIT", 3)
+    provider.objects[third]["status"] = "complete"
+    with pytest.raises(errors.RateLimited):
+        service.start_checkout("u1", "starter", None)
 
 
 def test_pay4_a_paid_session_grants_once_from_redirect_and_webhook(world):

@@ -71,6 +71,7 @@ def test_dsr9_delete_disables_now_and_the_tombstone_ends_the_grace():
 
 def test_dsr9_the_emailed_code_cancels_inside_the_grace_and_nothing_else_does():
     world = _world()
+    world.users.sessions.update({"t1": "u1", "t2": "u1", "t3": "u2"})
     request_id = world.service.request_erasure("u1")["request_id"]
     token = next(line for line in world.outbox.sent[0][2].splitlines() if line.startswith("u1."))
     with pytest.raises(InvalidInput):
@@ -79,6 +80,7 @@ def test_dsr9_the_emailed_code_cancels_inside_the_grace_and_nothing_else_does():
     assert world.users.users["u1"].status == "active"
     assert world.records.get_tombstone("u1") is None
     assert world.records.get_request(request_id).status == "cancelled"
+    assert world.users.sessions == {"t3": "u2"}  # the request signed u1 out; the cancel revives nothing
 
 
 def test_dsr9_after_the_grace_the_code_is_refused():

@@ -48,6 +48,16 @@ def test_dsr7_an_emailed_request_waits_for_its_code_then_an_access_request_runs_
     assert world.limiter.checked == [("rights_code_guess", "ana@example.org")]
 
 
+@pytest.mark.parametrize("kind", ["access", "erasure", "objection"])
+def test_dsr7_the_confirmation_mail_names_the_request_in_plain_words(kind):
+    world = _world()
+    world.service.submit_request_by_email(kind=kind, email="ana@example.org")
+    text = world.outbox.sent[-1][2]
+    assert f"your {kind} request" in text
+    assert f"'{kind}'" not in text
+    assert not re.search(r"\ba [aeiou]", text)  # no "a access", "a erasure", "a objection"
+
+
 def test_dsr7_wrong_codes_lock_the_request():
     world = _world()
     request_id = world.service.submit_request_by_email(kind="erasure", email="ana@example.org")["request_id"]

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ class LocalCloud:
     provider: str | None  # likewise the model provider emulator
     region: str
     log_file: Path
+    profile: str = "kaleipix"
+    polar: str | None = None  # the payment rails' emulators
+    lemonsqueezy: str | None = None
+    telegram: str | None = None
+    google_key: Any = None  # the key Google ID tokens are signed with, where the profile signs in with Google
 
     def outbox(self) -> list[dict[str, Any]]:
         """Emails sent so far, oldest first: {id, from, to: [addresses], subject, body}."""
@@ -79,6 +85,58 @@ def _wait_until_healthy(process: subprocess.Popen, health_url: str, log_file: Pa
 
 @pytest.fixture(scope="session")
 def local_cloud(tmp_path_factory) -> LocalCloud:
+    """The local cloud with the default profile (Kaleipix: Lemon Squeezy and Telegram Stars)."""
+    yield from _run_cloud(tmp_path_factory, "kaleipix")
+
+
+@pytest.fixture(scope="session")
+def promptpixels_cloud(tmp_path_factory) -> LocalCloud:
+    """A second local cloud with PromptPixels' profile (Polar; Google sign-in, its ID tokens checked
+    against a JWKS served here), started only for the tests using it."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with _jwks_server(key) as jwks_url:
+        for cloud in _run_cloud(tmp_path_factory, "promptpixels", {"PIXELKEEP_GOOGLE_JWKS_URL": jwks_url}):
+            cloud.google_key = key
+            yield cloud
+
+
+@contextmanager
+def _jwks_server(key):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import jwt
+
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    body = json.dumps({"keys": [{**public, "kid": "e2e-key", "use": "sig", "alg": "RS256"}]}).encode()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/certs"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def stripe_cloud(tmp_path_factory) -> LocalCloud:
+    """A local cloud with a profile whose policy names Stripe (Pixera)."""
+    yield from _run_cloud(tmp_path_factory, "pixera")
+
+
+def _run_cloud(tmp_path_factory, profile: str, extra_env: dict[str, str] | None = None):
     from infra.localcloud.cloud import EMULATORS, available
 
     emulators = {emulator.name: emulator for emulator in EMULATORS}
@@ -89,22 +147,38 @@ def local_cloud(tmp_path_factory) -> LocalCloud:
         **{emulator.port_variable: free_port() for emulator in EMULATORS},
     }
     env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
-    env.update({"PIXELKEEP_STAGE": "local", "PIXELKEEP_SWEEP_SECONDS": "1", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "PIXELKEEP_STAGE": "local",
+            "PIXELKEEP_SWEEP_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
+            "PIXELKEEP_PROFILE": profile,
+        }
+    )
+    env.update(extra_env or {})
     env.pop("AWS_ENDPOINT_URL", None)
-    log_file = tmp_path_factory.mktemp("local-cloud") / "local-cloud.log"
+    log_file = tmp_path_factory.mktemp(f"local-cloud-{profile}") / "local-cloud.log"
     with log_file.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "infra.localcloud"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+
+    def emulator_url(name: str) -> str | None:
+        return url[emulators[name].port_variable] if available(emulators[name]) else None
+
     cloud = LocalCloud(
         api=url["PIXELKEEP_PORT"],
         tools=url["PIXELKEEP_TOOLS_PORT"],
         moto=url["PIXELKEEP_MOTO_PORT"],
-        stripe=url[emulators["stripe"].port_variable] if available(emulators["stripe"]) else None,
-        provider=url[emulators["provider"].port_variable] if available(emulators["provider"]) else None,
+        stripe=emulator_url("stripe"),
+        provider=emulator_url("provider"),
         region=env.get("AWS_DEFAULT_REGION", "us-east-1"),
         log_file=log_file,
+        profile=profile,
+        polar=emulator_url("polar"),
+        lemonsqueezy=emulator_url("lemonsqueezy"),
+        telegram=emulator_url("telegram"),
     )
     try:
         _wait_until_healthy(process, f"{cloud.api}/health", log_file)

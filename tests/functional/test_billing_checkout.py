@@ -10,6 +10,12 @@ import pytest
 from chalicelib import wiring
 from chalicelib.domain import billing
 
+
+@pytest.fixture
+def profile_name():
+    return "pixera"  # a profile whose policy names Stripe (PAY-5)
+
+
 CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){13,19}\b")
 CARD_FIELDS = ["cvc", "cvv", "exp_month", "exp_year", "card_number", '"last4"', "fingerprint"]
 
@@ -49,8 +55,9 @@ def test_checkout_session_is_idempotent_and_names_its_buyer(stripe_local):
     assert checkout("u1", "starter") == first  # a retried request: same session
     assert checkout("u1", "starter", attempt="a2") != first
     session = wiring.stripe().checkout_session(first)
-    assert session["client_reference_id"] == "u1"
-    assert session["line_items"]["data"][0]["price"]["id"] == wiring.catalogue().get("starter").price_id
+    assert session.user_id == "u1"
+    assert session.price_ref == wiring.catalogue().get("starter").price_id
+    assert (session.quantity, session.paid, session.status) == (1, False, "open")
 
 
 def test_pay4_webhook_and_redirect_together_grant_once(stripe_local, client):

@@ -8,9 +8,17 @@ import json
 import random
 import time
 
+import pytest
+
 from chalicelib import wiring
 from infra.emulators.stripe import sign
 from tests.functional.test_billing_checkout import stripe_local  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def profile_name():
+    return "pixera"  # a profile whose policy names Stripe (PAY-5)
+
 
 DELIVERIES = 1000
 BAD_SHARE = 0.2

@@ -151,6 +151,22 @@ def test_dsr9_cancel_inside_the_grace_restores_the_account(client, aws, starter)
     assert client.http.post("/me/erasure/cancel", body=json.dumps({"token": token})).status_code == 400
 
 
+def test_dsr9_cancel_leaves_the_sessions_revoked_by_the_erasure_request(client, aws, starter):
+    """DSR-9 / DSR-4: asking for erasure signs the person out everywhere; cancelling restores the
+    account, not the sessions: they sign in again."""
+    from tests.support.auth import sign_in_again
+
+    person = sign_up(client)
+    elsewhere = sign_in_again(client, person)
+    assert client.http.delete("/me", headers=person.headers).status_code == 202
+    mail = [m for m in sent_emails() if person.email in m["to"] and "will be erased" in m["subject"]][-1]
+    token = next(line for line in mail["body"].splitlines() if line.startswith(person.user_id + "."))
+    assert client.http.post("/me/erasure/cancel", body=json.dumps({"token": token})).status_code == 200
+    for signed in (person, elsewhere):
+        assert client.http.get("/me", headers=signed.headers).status_code == 401
+    assert client.http.get("/me", headers=sign_in_again(client, person).headers).status_code == 200
+
+
 def test_dsr9_cancel_after_the_ttl_fired_is_refused(client, aws, starter):
     person = sign_up(client)
     client.http.delete("/me", headers=person.headers)

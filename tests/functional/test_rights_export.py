@@ -53,6 +53,7 @@ def test_dsr1_dsr2_export_holds_every_record_and_file_as_json_and_originals(clie
     assert status["progress"]["done"] == status["progress"]["total"] > 0
     archive = _archive(aws, person.user_id, export_id)
     names = archive.namelist()
+    assert [name for name in names if set(name) & set('<>:"\\|?*')] == []  # DSR-2: unzips anywhere
     manifest = json.loads(archive.read("manifest.json"))
     assert {c["id"] for c in manifest["categories"]} == {c.id.value for c in wiring.profile().categories}
     records = {name: json.loads(archive.read(name)) for name in names if name.startswith("records/")}
@@ -91,6 +92,40 @@ def test_dsr1_export_status_is_private_to_its_owner(client, aws, starter):
     export_id = client.http.post("/me/exports", headers=person.headers).json_body["id"]
     assert client.http.get(f"/me/exports/{export_id}", headers=stranger.headers).status_code == 404
     assert client.http.get(f"/me/exports/{export_id}").status_code == 401
+
+
+def test_dsr1_exports_are_limited_in_flight_and_per_day_with_429_in_the_one_error_shape(client, aws, starter):
+    """One export in flight per person, and a few a day (each one e-mails a link and runs a workflow)."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
+
+    person = sign_up(client)
+    assert client.http.post("/me/exports", headers=person.headers).status_code == 202
+    refused = client.http.post("/me/exports", headers=person.headers)
+    assert refused.status_code == 429
+    assert refused.json_body["error"]["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) > 0
+    run_export(wiring.rights_service().context, starter.started[-1][1])
+    daily = ROUTE_LIMITS["export"].requests
+    for _ in range(daily - 1):
+        assert client.http.post("/me/exports", headers=person.headers).status_code == 202
+        run_export(wiring.rights_service().context, starter.started[-1][1])
+    over = client.http.post("/me/exports", headers=person.headers)
+    assert over.status_code == 429
+    assert over.json_body["error"]["code"] == "rate_limited"
+    assert len(starter.started) == daily
+    mailed = [m for m in sent_emails() if person.email in m["to"] and "export" in m["subject"]]
+    assert len(mailed) == daily
+
+
+@pytest.mark.parametrize("body", ['{"format": "tar"}', "[1]", '"x"', "{"])
+def test_dsr1_an_export_request_body_with_unknown_fields_or_of_the_wrong_type_is_a_400(client, aws, starter, body):
+    person = sign_up(client)
+    refused = client.http.post("/me/exports", body=body, headers={**person.headers, "Content-Type": "application/json"})
+    assert refused.status_code == 400
+    assert refused.json_body["error"]["code"] == "invalid_input"
+    assert starter.started == []
+    assert client.http.post("/me/exports", body="{}", headers=person.headers).status_code == 202
 
 
 def test_dsr1_a_failed_archive_step_is_retried_to_the_same_complete_archive(client, aws, starter, monkeypatch):

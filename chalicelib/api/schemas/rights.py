@@ -15,6 +15,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ExportRequest(Strict):
+    """An export takes no options: an empty object or no body."""
+
+
 class Cancel(Strict):
     token: str = Field(min_length=10, max_length=200)
 

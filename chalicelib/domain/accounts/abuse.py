@@ -2,8 +2,8 @@
 
 The IP address is only ever used as HMAC(secret, IP), with IPv6 folded to its /64, and an e-mail
 address as HMAC(secret, normalized address); neither is stored or logged raw. Other areas call
-`wiring.rate_limiter().check(route_class, ip)`, `.check_address(route_class, email)` or
-`.check_subject(route_class, subject)`.
+`wiring.rate_limiter().check(route_class, ip)`, `.check_address(route_class, email)`,
+`.check_person(route_class, user_id)` or `.check_subject(route_class, subject)`.
 """
 
 from __future__ import annotations
@@ -34,12 +34,14 @@ ROUTE_LIMITS: dict[str, Limit] = {
     "sign_in": Limit(20, 900),
     "password": Limit(10, 900),
     "password_account": Limit(10, 900),  # per account, whichever IPs the guesses come from
+    "password_change": Limit(10, 3600),  # current-password guesses of a signed-in person (ACC-2)
     "api_key": Limit(600, 60),
     "upload": Limit(60, 60),
     "generation": Limit(30, 60),
     "rights_request": Limit(10, 3600),
     "rights_request_email": Limit(5, 86400),  # confirmation mails to one address (DSR-7)
     "rights_code_guess": Limit(10, 86400),  # code guesses for one address, across all its requests
+    "export": Limit(5, 86400),  # exports a person starts a day: each runs a workflow and mails a link (DSR-1)
     "default": Limit(120, 60),
 }
 
@@ -71,6 +73,10 @@ class RateLimiter:
     def check_address(self, route_class: str, email: str) -> None:
         """The same per e-mail address, whichever IPs the requests come from."""
         self.check_subject(route_class, address_subject(self._ip_key(), email))
+
+    def check_person(self, route_class: str, user_id: str) -> None:
+        """The same per person, counted under a keyed hash of their id: no raw id in a key (DSR-13)."""
+        self.check_subject(route_class, keyed_hash(self._ip_key(), "user:" + user_id))
 
     def check_subject(
         self, route_class: str, subject: str, *, limit: int | None = None, window_seconds: int | None = None

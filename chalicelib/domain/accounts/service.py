@@ -191,9 +191,13 @@ class AccountsService:
         telegram.unlink(self._store, self._profile, user_id)
         return profile_view(fresh_user(self._store, user_id))
 
-    def change_password(self, user: Account, *, current: str | None, new: str) -> None:
-        """ACC-2."""
+    def change_password(self, caller: Authenticated, *, current: str | None, new: str) -> int:
+        """ACC-2: guesses at the current password are limited per person; a change signs out every
+        other session (someone who knew the old password keeps nothing). The sessions closed."""
+        user = caller.user
+        self._limiter.check_person("password_change", user.user_id)
         passwords.change_password(self._store, self._profile, self._hasher(), user, current=current, new=new)
+        return sessions.close_other_sessions(self._store, user.user_id, caller.session_token)
 
     # -- API keys (ACC-4, ACC-5, SEC-4) ----------------------------------------------------------
     def create_api_key(self, user: Account, *, name: str | None, scopes: list[str] | None) -> dict:

@@ -29,7 +29,7 @@ class RightsContext:
     erasure_workflow: WorkflowStarter
     ledger: LedgerPseudonymizer
     idempotency: Idempotency
-    limiter: AddressLimiter  # SEC-1: guesses at an emailed request's code count against the address
+    limiter: AddressLimiter  # SEC-1: code guesses count against the address; exports a day per person
     code_key: Callable[[], str]  # the login codes' server secret, read on first use (DSR-7)
     grace_days_override: int | None = None
     public_base_url: str = ""

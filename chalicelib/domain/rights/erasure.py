@@ -50,6 +50,8 @@ def request_erasure(
         raise Conflict("The account is already scheduled for erasure.")
     now = clock.now()
     ctx.accounts.set_status(user_id, "disabled")
+    # Signed out everywhere now: a cancel restores the account, never these sessions (DSR-9).
+    ctx.accounts.delete_sessions_of(user_id)
     if request_id is None:
         request_id = rights_requests.open_request(ctx, kind="erasure", user_id=user_id, actor=actor).request_id
     erasure_id = uuid.uuid4().hex

@@ -10,12 +10,14 @@ queried on a worker thread into a temporary file, then archived after them (arch
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import uuid
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import IO, Any
 
 from chalicelib import clock
@@ -23,14 +25,26 @@ from chalicelib.domain.ports.rights import ExportJob, StoredObject
 from chalicelib.domain.rights import failures, rights_requests
 from chalicelib.domain.rights.archive import SpillingZipFile, fetched_ahead
 from chalicelib.domain.rights.context import RightsContext
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, RateLimited
 from chalicelib.profile.schema import Category, plain
 
 PROGRESS_EVERY = 500
 FETCH_AHEAD_BYTES = 8 * 2**20  # originals up to this size are read ahead, whole (P5)
+FINISHED = ("ready", "failed")
+# Every step is a Lambda call of at most 15 minutes, tried five times: an export unfinished after
+# this long died without reaching its Catch path and no longer holds up a new one.
+EXPORT_ABANDONED_AFTER = timedelta(hours=6)
+IN_FLIGHT_RETRY_SECONDS = 60
 MAX_LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 # Secrets and bookkeeping say nothing about the person and must not leave the system.
 _HIDDEN = {"pk", "sk", "version", "expires_at", "queue", "due_key"}
+_UNPORTABLE = re.compile(r'[<>:"\\|?*\x00-\x1f]')
+
+
+def portable_name(path: str) -> str:
+    """An entry name every unzip accepts (DSR-2): no character Windows or macOS refuse in a file
+    name (a timestamp's colons), no control character."""
+    return _UNPORTABLE.sub("-", path)
 
 
 def execution_name(export_id: str) -> str:
@@ -42,8 +56,12 @@ def _visible(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def request_export(ctx: RightsContext, user_id: str, *, request_id: str | None = None) -> dict[str, Any]:
-    """Start an export; `request_id` when it answers a request already in the ledger."""
+    """Start an export; `request_id` when it answers a request already in the ledger. A person's
+    own request waits while another export of theirs is in flight (DSR-1): each one runs a workflow
+    and e-mails a link, and the one under way already holds everything."""
     if request_id is None:
+        _refuse_while_in_flight(ctx, user_id)
+        ctx.limiter.check_person("export", user_id)  # a few a day, counted only when one starts
         request_id = rights_requests.open_request(ctx, kind="access", user_id=user_id, actor="user").request_id
     export_id = uuid.uuid4().hex
     record = ExportJob(
@@ -52,6 +70,18 @@ def request_export(ctx: RightsContext, user_id: str, *, request_id: str | None =
     ctx.rights.add_export(record)
     ctx.export_workflow.start(execution_name(export_id), {"user_id": user_id, "export_id": export_id})
     return describe(record)
+
+
+def _refuse_while_in_flight(ctx: RightsContext, user_id: str) -> None:
+    now = clock.now()
+    if any(
+        job.status not in FINISHED and now - job.created_at < EXPORT_ABANDONED_AFTER
+        for job in ctx.rights.exports(user_id)
+    ):
+        raise RateLimited(
+            "An export is already being prepared; you will get an e-mail when it is ready.",
+            retry_after=IN_FLIGHT_RETRY_SECONDS,
+        )
 
 
 def describe(record: ExportJob) -> dict[str, Any]:
@@ -165,7 +195,7 @@ def _write_files(ctx: RightsContext, archive: zipfile.ZipFile, user_id: str, sta
     """The originals, stored as they are (images are compressed already): objects up to
     FETCH_AHEAD_BYTES are read a few at a time ahead of the writer (P5); larger ones stream through."""
     for obj, data in _originals(ctx, user_id):
-        info = zipfile.ZipInfo("files/" + obj.key.replace(f"/{user_id}/", "/", 1), date_time=stamp)
+        info = zipfile.ZipInfo("files/" + portable_name(obj.key.replace(f"/{user_id}/", "/", 1)), date_time=stamp)
         info.compress_type = zipfile.ZIP_STORED
         with archive.open(info, "w", force_zip64=obj.size > 2**31) as target:
             if data is None:

@@ -128,7 +128,8 @@ def submit_by_email(ctx: RightsContext, *, kind: str, email: str) -> dict[str, A
     ctx.email.send(
         email,
         f"{ctx.profile.service.name}: confirm your privacy request",
-        f"Someone asked us to handle a '{kind}' request for this address. If it was you, confirm with code {code}.",
+        f"We received your {kind} request for this address. If you made it, confirm with code {code}; "
+        "if not, ignore this e-mail and nothing happens.",
     )
     return {"request_id": request.request_id, "status": request.status}
 

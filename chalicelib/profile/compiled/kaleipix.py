@@ -289,6 +289,7 @@ PROFILE = Profile(
                 Category.TECHNICAL_LOGS,
             ],
             kind='hosting',
+            rails=[],
             note=None,
         ),
         Processor(
@@ -300,6 +301,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note=None,
         ),
         Processor(
@@ -311,27 +313,35 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note=None,
         ),
         Processor(
-            name='Stripe',
-            purpose='Web subscription and credit payments (hosted checkout)',
-            country='United States / EU',
+            name='Lemon Squeezy',
+            purpose='Web subscriptions and credit payments (hosted checkout)',
+            country='United States',
             receives=[
                 Category.PAYMENTS,
             ],
             kind='payment',
-            note="The policy names Lemon Squeezy for web subscriptions and Telegram for Stars purchases; this service takes web payments through Stripe's hosted checkout, so Stripe is the processor listed. Card numbers, bank details and payment credentials are never stored here.",
+            rails=[
+                'lemonsqueezy',
+            ],
+            note='"Payment processing is handled by Lemon Squeezy (for web subscriptions)". The policy gives no country; Lemon Squeezy, LLC is a United States company. Card numbers, bank details and payment credentials are never stored here.',
         ),
         Processor(
             name='Telegram',
-            purpose='Bot account linking (optional)',
+            purpose='Bot account linking (optional) and Telegram Stars purchases in the bot',
             country='United Arab Emirates',
             receives=[
                 Category.ACCOUNT,
+                Category.PAYMENTS,
             ],
             kind='messaging',
-            note=None,
+            rails=[
+                'telegram_stars',
+            ],
+            note='"... and Telegram (for Stars purchases)". Telegram receives the purchase (pack and Stars amount) and returns its confirmation. The bot stores nothing of its own: it acts for the account linked to the sender\'s Telegram ID (kept with the account) and keeps no messages.',
         ),
     ],
     rights=Rights(

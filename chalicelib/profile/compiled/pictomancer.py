@@ -304,6 +304,7 @@ PROFILE = Profile(
                 Category.EXPORTS,
             ],
             kind='hosting',
+            rails=[],
             note='"Service Providers: payment processors, cloud infrastructure"',
         ),
         Processor(
@@ -314,6 +315,9 @@ PROFILE = Profile(
                 Category.PAYMENTS,
             ],
             kind='payment',
+            rails=[
+                'stripe',
+            ],
             note=None,
         ),
         Processor(
@@ -325,6 +329,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note="The operator's deployment setting chooses one of the listed providers.",
         ),
         Processor(
@@ -336,6 +341,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note=None,
         ),
         Processor(
@@ -347,6 +353,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note=None,
         ),
     ],

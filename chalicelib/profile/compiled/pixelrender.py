@@ -306,6 +306,7 @@ PROFILE = Profile(
                 Category.EXPORTS,
             ],
             kind='hosting',
+            rails=[],
             note=None,
         ),
         Processor(
@@ -316,6 +317,9 @@ PROFILE = Profile(
                 Category.PAYMENTS,
             ],
             kind='payment',
+            rails=[
+                'stripe',
+            ],
             note=None,
         ),
         Processor(
@@ -328,6 +332,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note="The operator's deployment setting chooses one of the listed providers.",
         ),
         Processor(
@@ -340,6 +345,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note=None,
         ),
         Processor(
@@ -352,6 +358,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note=None,
         ),
     ],

@@ -285,6 +285,7 @@ PROFILE = Profile(
                 Category.EXPORTS,
             ],
             kind='hosting',
+            rails=[],
             note='"Transfer is only possible to technical providers (hosting, email, payment operators)"',
         ),
         Processor(
@@ -296,6 +297,7 @@ PROFILE = Profile(
                 Category.RIGHTS_REQUESTS,
             ],
             kind='email',
+            rails=[],
             note=None,
         ),
         Processor(
@@ -306,6 +308,9 @@ PROFILE = Profile(
                 Category.PAYMENTS,
             ],
             kind='payment',
+            rails=[
+                'stripe',
+            ],
             note=None,
         ),
         Processor(
@@ -317,6 +322,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note="The policy's 'content generation' runs at a model provider; the operator's deployment setting chooses one of the listed providers.",
         ),
         Processor(
@@ -328,6 +334,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note=None,
         ),
         Processor(
@@ -339,6 +346,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note=None,
         ),
     ],

@@ -319,17 +319,21 @@ PROFILE = Profile(
                 Category.ACCOUNT,
             ],
             kind='identity',
+            rails=[],
             note='"Google OAuth: For secure user authentication and account creation."',
         ),
         Processor(
-            name='Stripe',
+            name='Polar',
             purpose='Credit purchase processing (hosted checkout)',
-            country='United States / EU',
+            country='United States',
             receives=[
                 Category.PAYMENTS,
             ],
             kind='payment',
-            note="The policy names Polar SH as the payment provider; this service takes payments through Stripe's hosted checkout, so Stripe is the processor listed. Payment details are never stored here.",
+            rails=[
+                'polar',
+            ],
+            note='"Polar SH: For secure credit purchase processing; payment details are never stored in our system." The policy gives no country; Polar Software, Inc. is a United States company.',
         ),
         Processor(
             name='fal.ai',
@@ -341,6 +345,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note='"AI Model Providers: For powering our AI generation capabilities". The operator\'s deployment setting chooses one of the listed providers.',
         ),
         Processor(
@@ -353,6 +358,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note=None,
         ),
         Processor(
@@ -365,6 +371,7 @@ PROFILE = Profile(
                 Category.PROMPTS,
             ],
             kind='model_provider',
+            rails=[],
             note=None,
         ),
         Processor(
@@ -386,6 +393,7 @@ PROFILE = Profile(
                 Category.EXPORTS,
             ],
             kind='hosting',
+            rails=[],
             note='"Cloud Infrastructure: For secure hosting and data storage with industry-standard security measures."',
         ),
     ],
