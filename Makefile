@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov pins boto3/botocore below ours: it gets its own virtualenv; the infra tests find it here.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+export PIXELKEEP_CHECKOV := $(abspath $(CHECKOV_VENV))/bin/checkov
 
 .PHONY: install profiles run test lint unit functional infra-test e2e bench synth clean
 
@@ -12,10 +16,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+install: $(STAMP) $(CHECKOV_STAMP)
 
 # Each profile's TOML, validated and written out as the Python module a cold Lambda imports.
-profiles: install
+profiles: $(STAMP)
 	$(PY) -m chalicelib.profile.compile
 
 run: profiles
@@ -38,7 +47,7 @@ e2e: install
 
 # Unit and functional tests spread over both cores; infra (one synth) and e2e (one local cloud)
 # share expensive session fixtures, so they run in one process.
-test: profiles lint
+test: install profiles lint
 	$(PY) -m pytest tests/unit tests/domain tests/contract tests/functional -n 2
 	$(PY) -m pytest tests/infra tests/e2e
 
@@ -51,4 +60,4 @@ synth: profiles
 	$(PY) -m infra.cdk.synth
 
 clean:
-	rm -rf $(VENV) infra/cdk.out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) infra/cdk.out .pytest_cache .ruff_cache

@@ -193,10 +193,22 @@ def rights_service():
         idempotency=PowertoolsIdempotency(idempotency_store),
         limiter=rate_limiter(),
         code_key=lambda: secret("login-code-key"),
+        payment_processor=customer_eraser,
+        model_provider=provider_named,
         grace_days_override=settings.grace_days_override,
         public_base_url=settings.public_base_url,
     )
-    return RightsService(context, operator_keys=lambda: secret("operator-api-keys"))
+    return RightsService(context)
+
+
+def customer_eraser(rail: str):
+    """What erasure asks to cancel a customer's subscriptions and delete it, on the rail it paid
+    through (PAY-6)."""
+    if rail == "stripe":
+        return stripe()
+    from chalicelib.gateways.payments import RailCustomerEraser
+
+    return RailCustomerEraser(rail_billing().rail(rail))
 
 
 @lru_cache(maxsize=1)
@@ -239,6 +251,7 @@ def billing_service():
         provider=stripe,
         catalogue=catalogue(),
         public_base_url=get_settings().public_base_url,
+        accounts=accounts_store(),
     )
 
 
@@ -317,6 +330,16 @@ def provider():
     return create_provider(settings.provider, http=provider_http(), secret=secret, base_url=settings.provider_base_url)
 
 
+def provider_named(name: str):
+    """The adapter of the provider a job recorded (GEN-5: erasure reaches it even after a switch)."""
+    from chalicelib.gateways.providers import create_provider
+    from chalicelib.store.secrets import secret
+
+    if name == get_settings().provider:
+        return provider()
+    return create_provider(name, http=provider_http(), secret=secret, base_url=None)
+
+
 @lru_cache(maxsize=1)
 def password_hasher():
     """argon2id with the library's RFC 9106 defaults (ACC-2)."""
@@ -341,3 +364,27 @@ def idempotency_store():
     from chalicelib.store.idempotency import persistence_layer
 
     return persistence_layer()
+
+
+@lru_cache(maxsize=1)
+def incident_service():
+    """The breach register, its notice clock and the notices (OPS-5)."""
+    import boto3
+
+    from chalicelib.domain.incidents import IncidentService
+    from chalicelib.store.incidents import AccountAddresses, IncidentStore, StoredPeople
+
+    bound_models()
+    settings = get_settings()
+    return IncidentService(
+        records=IncidentStore(),
+        personal=StoredPeople(
+            dynamodb=boto3.client("dynamodb", region_name=settings.region),
+            s3=boto3.client("s3", region_name=settings.region),
+            settings=settings,
+        ),
+        audit=rights().audit,
+        addresses=AccountAddresses(accounts_store()),
+        mailer=email(),
+        profile=profile(),
+    )

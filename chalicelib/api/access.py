@@ -45,6 +45,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/generations/{gen_id}"): "generate",
     ("GET", "/gallery"): "gallery",
     ("GET", "/gallery/{gen_id}"): "gallery",
+    ("GET", "/gallery/{gen_id}/result"): "gallery",
     ("DELETE", "/gallery/{gen_id}"): "gallery",
     ("GET", "/gallery/{gen_id}/shares"): "gallery",
     ("POST", "/gallery/{gen_id}/shares"): "gallery",
@@ -59,6 +60,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     # Rights: export, erasure, requests, consent, restriction (ACC-9: never with a key).
     ("POST", "/me/exports"): SIGNED_IN,
     ("GET", "/me/exports/{export_id}"): SIGNED_IN,
+    ("GET", "/me/exports/{export_id}/download"): SIGNED_IN,
     ("DELETE", "/me"): SIGNED_IN,
     ("POST", "/me/erasure/cancel"): PUBLIC,  # the emailed cancel token proves who asks
     ("GET", "/me/requests"): SIGNED_IN,
@@ -80,6 +82,12 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/operator/users/{user_id}/minor"): OPERATOR,
     ("GET", "/operator/audit/{month}"): OPERATOR,
     ("GET", "/operator/payments/review"): OPERATOR,
+    ("GET", "/operator/ropa"): OPERATOR,
+    ("POST", "/operator/incidents"): OPERATOR,
+    ("GET", "/operator/incidents"): OPERATOR,
+    ("GET", "/operator/incidents/{incident_id}"): OPERATOR,
+    ("POST", "/operator/incidents/{incident_id}/authority-notified"): OPERATOR,
+    ("POST", "/operator/incidents/{incident_id}/notify-users"): OPERATOR,
 }
 
 

@@ -40,6 +40,13 @@ def export_status(export_id):
     return json_response(_service().export_status(_user_id(), export_id))
 
 
+@route(bp, "/me/exports/{export_id}/download", methods=["GET"])
+def export_download(export_id):
+    """DSR-1: a fresh short-lived URL per download; a browser following the e-mailed link is redirected."""
+    link = _service().export_download(_user_id(), export_id)
+    return json_response(link, status=302, headers={"Location": link["url"], "Cache-Control": "no-store"})
+
+
 # -- erasure (DSR-4, DSR-9) --------------------------------------------------------------------
 @route(bp, "/me", methods=["DELETE"])
 def delete_me():

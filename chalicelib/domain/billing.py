@@ -34,6 +34,7 @@ from typing import Any
 
 from chalicelib import clock, errors
 from chalicelib.domain.ports.billing import (
+    AccountHolders,
     CheckoutRequest,
     CheckoutState,
     CreditMovement,
@@ -48,6 +49,7 @@ from chalicelib.domain.ports.billing import (
     StoredPayment,
     as_details,
 )
+from chalicelib.metrics import Metric, emit
 from chalicelib.observability import logger
 
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "billing_catalogue.toml"
@@ -227,8 +229,10 @@ class BillingService:
         provider: Callable[[], PaymentProvider],
         catalogue: Catalogue,
         public_base_url: str,
+        accounts: AccountHolders,
     ) -> None:
         """`provider` is called on first use: reading the ledger needs no payment rail."""
+        self._accounts = accounts
         self._ledger = ledger
         self._payments = payments
         self._connect = provider
@@ -290,6 +294,8 @@ class BillingService:
         product = self._catalogue.by_price(session.price_ref)
         if not user_id or product is None:
             logger.warning("checkout session not from this service", extra={"session": session_id})
+            return {"session_id": session_id, "status": "ignored", "granted": False}
+        if not self._live(user_id):  # PAY-6: the buyer was erased meanwhile
             return {"session_id": session_id, "status": "ignored", "granted": False}
         payment = _session_payment(session, user_id, product)
         if session.paid:
@@ -353,6 +359,8 @@ class BillingService:
         product = self._catalogue.by_price(subscription.price_ref)
         if not user_id or product is None:
             return {"subscription_id": subscription_id, "status": "ignored"}
+        if not self._live(user_id):  # PAY-6: a late event must not write the erased person's id again
+            return {"subscription_id": subscription_id, "status": "ignored"}
         self._payments.track_subscription(subscription_id, user_id, product.id, subscription.status)
         return {"subscription_id": subscription_id, "status": subscription.status}
 
@@ -374,7 +382,12 @@ class BillingService:
         """Verify a webhook delivery, then reconcile the object it names. Unknown types are
         acknowledged and ignored; unsigned, forged, stale or future-dated deliveries raise
         SignatureInvalid, and a signed body that is not an event InvalidInput."""
-        event = self._provider.verify_event(payload, signature_header)
+        try:
+            event = self._provider.verify_event(payload, signature_header)
+        except errors.SignatureInvalid:
+            emit(Metric.WEBHOOK_DELIVERIES, sender="stripe", outcome="forged")
+            raise
+        emit(Metric.WEBHOOK_DELIVERIES, sender="stripe", outcome="accepted")
         handler = self._handlers().get(event.type)
         if handler is None or not event.object_id:
             return {"received": True, "handled": False}
@@ -463,7 +476,11 @@ class BillingService:
 
     # -- helpers -------------------------------------------------------------------------------
     def _fulfil(self, payment: Payment, reason: str) -> bool:
-        """Grant a paid payment's credits once, then apply what its charge reports now."""
+        """Grant a paid payment's credits once, then apply what its charge reports now. An erased
+        person gets nothing (PAY-6): a late `invoice.paid` must not bring a balance back under their id."""
+        if not self._live(payment.user_id):
+            logger.warning("payment for an account that no longer exists", extra={"payment": payment.stripe_id})
+            return False
         grant = CreditMovement(
             f"stripe:payment:{payment.stripe_id}",
             reason,
@@ -471,8 +488,14 @@ class BillingService:
             as_details({"product": payment.product_id, "payment": payment.stripe_id}),
         )
         granted = self._payments.fulfil(payment, grant)
+        if granted:
+            emit(Metric.CREDITS_SOLD, payment.credits)
         self.settle_charge(payment.stripe_id, payment.payment_intent_id)
         return granted
+
+    def _live(self, user_id: str) -> bool:
+        """Whether the account still exists: nothing is granted or tracked for an erased one (PAY-6)."""
+        return self._accounts.get_user(user_id, consistent=True) is not None
 
     def _reconcile_intent(self, intent: str | None) -> dict:
         """Bring the payment behind a payment intent in line with Stripe. A refund or dispute that

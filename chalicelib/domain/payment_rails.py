@@ -30,6 +30,7 @@ from chalicelib.domain.ports.payments import (
     RailEvent,
     RailOrder,
 )
+from chalicelib.metrics import Metric, emit
 from chalicelib.observability import logger
 
 
@@ -92,7 +93,12 @@ class RailBilling:
         """Verify a delivery, then bring our records in line with what it names. Forged, unsigned or
         stale deliveries raise SignatureInvalid before anything is read."""
         rail = self.rail(rail_name)
-        event = rail.parse_delivery(body, headers)
+        try:
+            event = rail.parse_delivery(body, headers)
+        except errors.SignatureInvalid:
+            emit(Metric.WEBHOOK_DELIVERIES, sender=rail_name, outcome="forged")
+            raise
+        emit(Metric.WEBHOOK_DELIVERIES, sender=rail_name, outcome="accepted")
         if event.kind is EventKind.PRE_CHECKOUT:
             return {"received": True, "handled": True, "result": self._answer_pre_checkout(rail, event)}
         if event.kind is EventKind.IGNORED or not event.object_id:
@@ -152,6 +158,8 @@ class RailBilling:
             f"{payment.stripe_id}:payment", reason, product.credits, _refs(payment.stripe_id, product=product.id)
         )
         granted = self._payments.fulfil(payment, grant)
+        if granted:
+            emit(Metric.CREDITS_SOLD, product.credits)
         taken = self._settle_refunds(payment.stripe_id, order)
         return {"order_id": order_id, "status": "paid", "granted": granted, "taken": taken}
 

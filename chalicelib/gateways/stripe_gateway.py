@@ -2,6 +2,8 @@
 Checkout Sessions, re-fetching the objects events name, and webhook signature verification.
 Stripe's JSON is mapped here to the port's neutral dataclasses (CheckoutState, InvoiceState, ...),
 so the domain reads no Stripe field names; the mapping functions below are the one place that does.
+Erasure cancels the customer's subscriptions and deletes the customer (PAY-6):
+DELETE /v1/subscriptions/{id}, DELETE /v1/customers/{id}.
 
 A delivery is verified by the SDK (HMAC, and timestamps too old), refused when signed more than the
 tolerance in the future too, and only then parsed, by a pydantic model of the event envelope: a
@@ -23,11 +25,14 @@ from chalicelib.domain.ports.billing import (
     CheckoutState,
     DisputeState,
     InvoiceState,
+    ProcessorAck,
     ProviderEvent,
     SubscriptionState,
 )
 
 WEBHOOK_TOLERANCE_SECONDS = 300  # either side of now, as for fal.ai's webhooks
+PROCESSOR = "Stripe"  # as the policy profiles list it
+ENDED = ("canceled", "incomplete_expired")
 
 
 class _EventObject(BaseModel):
@@ -126,6 +131,30 @@ class StripeGateway:
         payment = {"type": "payment_intent", "payment_intent": payment_ref}
         found = self._call(self._client.v1.invoice_payments.list, {"payment": payment})
         return [entry["invoice"] for entry in found.get("data", []) if entry.get("invoice")]
+
+    # -- erasure (PAY-6) --------------------------------------------------------------------------
+    def cancel_subscriptions(self, customer_ref: str) -> ProcessorAck:
+        """Every subscription of the customer that still bills ends now. Safe to repeat: ended ones
+        are skipped, and a customer Stripe no longer knows has none."""
+        try:
+            found = self._call(self._client.v1.subscriptions.list, {"customer": customer_ref, "status": "all"})
+        except errors.NotFound:
+            return ProcessorAck(PROCESSOR, "cancel_subscriptions", customer_ref, True)
+        for subscription in found.get("data", []):
+            if subscription.get("status") not in ENDED:
+                try:
+                    self._call(self._client.v1.subscriptions.cancel, subscription["id"])
+                except errors.NotFound:
+                    continue
+        return ProcessorAck(PROCESSOR, "cancel_subscriptions", customer_ref, True)
+
+    def delete_customer(self, customer_ref: str) -> ProcessorAck:
+        """The customer and what it holds (e-mail, payment methods) go; already gone is done."""
+        try:
+            deleted = bool(self._call(self._client.v1.customers.delete, customer_ref).get("deleted"))
+        except errors.NotFound:
+            deleted = True
+        return ProcessorAck(PROCESSOR, "delete_customer", customer_ref, deleted)
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> dict:
         try:

@@ -33,7 +33,8 @@ def _within(owner: Any, name: str, low: int | None, high: int | None) -> None:
     if value is None or not isinstance(value, int):
         return
     if (low is not None and value < low) or (high is not None and value > high):
-        raise FieldError(name, f"must be between {low} and {high}, not {value}")
+        limits = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise FieldError(name, f"must be {limits}, not {value}")
 
 
 def _not_empty(owner: Any, *names: str) -> None:
@@ -94,18 +95,36 @@ class Retention:
 
     kind: RetentionKind
     days: int | None = None
+    # OPS-9: a deadline the policy promises in hours; the profile compiles only if the mechanisms
+    # keep it (chalicelib/profile/bounds.py).
+    deleted_within_hours: int | None = None
 
     def __post_init__(self) -> None:
         _within(self, "days", 0, 3660)
+        _within(self, "deleted_within_hours", 0, None)
         if self.kind in _NEEDS_DAYS and self.days is None:
             raise ValueError(f"retention kind '{self.kind}' needs 'days'")
         if self.kind not in _NEEDS_DAYS and self.days is not None:
             raise ValueError(f"retention kind '{self.kind}' takes no 'days'")
+        if self.deleted_within_hours is not None and not self.time_limited:
+            raise FieldError(
+                "deleted_within_hours", f"retention kind '{self.kind}' runs no timer: it cannot promise it"
+            )
 
     @property
     def time_limited(self) -> bool:
         """True when items of this category carry a TTL from the moment they are written."""
         return self.kind in {RetentionKind.FIXED, RetentionKind.UNTIL_PROCESSED, RetentionKind.LEGAL}
+
+
+AbuseSignalKind = Literal["ip_hash", "user_agent", "accept_language", "fingerprint_hash"]
+# How the page names each signal; the category's `fields` must say each one it stores (OPS-1).
+SIGNAL_TEXT: dict[str, str] = {
+    "ip_hash": "IP address (keyed hash)",
+    "user_agent": "User-Agent header",
+    "accept_language": "Accept-Language header",
+    "fingerprint_hash": "browser fingerprint (keyed hash)",
+}
 
 
 @dataclass(frozen=True)
@@ -119,10 +138,23 @@ class DataCategory:
     legal_basis: LegalBasis
     retention: Retention
     source: str  # the policy sentence this entry comes from
+    # abuse_signals only: what a sign-in's signal record keeps; nothing else is stored (OPS-1).
+    signals: list[AbuseSignalKind] = field(default_factory=list)
     note: str | None = None  # why a concrete value was chosen where the policy is vague
 
     def __post_init__(self) -> None:
         _not_empty(self, "fields", "purposes", "source")
+        self._check_signals()
+
+    def _check_signals(self) -> None:
+        if self.signals and self.id != Category.ABUSE_SIGNALS:
+            raise FieldError("signals", "only the 'abuse_signals' category lists 'signals'")
+        if self.signals and "ip_hash" not in self.signals:
+            raise FieldError("signals", "a signal record is found by its keyed IP hash: it must include 'ip_hash'")
+        unstated = [s for s in self.signals if not any(SIGNAL_TEXT[s] in entry for entry in self.fields)]
+        if unstated:
+            missing = [SIGNAL_TEXT[s] for s in unstated]
+            raise FieldError("fields", f"must state every stored signal: missing {missing}")
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,7 @@ def _receipt(record: ErasureReceipt) -> ports.ErasureReceipt:
         counts=dict(record.counts or {}),
         started_at=record.started_at,
         completed_at=record.completed_at,
+        processors=tuple(dict(ack) for ack in record.processors or ()),
     )
 
 
@@ -348,6 +349,7 @@ class RightsStore:
             profile=receipt.profile,
             policy_version=receipt.policy_version,
             counts=dict(receipt.counts),
+            processors=[dict(ack) for ack in receipt.processors],
             started_at=receipt.started_at,
             completed_at=receipt.completed_at,
         ).save()

@@ -20,7 +20,10 @@ def _banner(cloud: LocalCloud, seconds: float) -> str:
         f"  health          {urls['api']}/health",
         f"  policy          {urls['api']}/policy",
         f"  outbox          {urls['tools']}/outbox  (JSON: {urls['tools']}/outbox.json)",
+        f"  metrics         {urls['tools']}/metrics  (JSON: {urls['tools']}/metrics.json)",
         f"  AWS (moto)      {urls['moto']}",
+        "  operator (SigV4, local IAM user local-operator): "
+        + " ".join(f"{k}={v}" for k, v in cloud.operator_credentials.items()),
     ]
     for name in ("stripe", "provider", "polar", "lemonsqueezy", "telegram"):
         if name in urls:

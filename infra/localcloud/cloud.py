@@ -10,6 +10,7 @@ import os
 import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -74,6 +75,15 @@ def available(emulator: Emulator) -> bool:
         return False
 
 
+def _pages(session: Any) -> dict[str, Any]:
+    from infra.localcloud.monitoring import overview, page
+
+    return {
+        "/metrics": lambda: (page(overview(session)), "text/html; charset=utf-8"),
+        "/metrics.json": lambda: (json.dumps(overview(session)), "application/json"),
+    }
+
+
 @dataclass
 class LocalCloud:
     ports: Ports
@@ -82,6 +92,8 @@ class LocalCloud:
     urls: dict[str, str] = field(default_factory=dict)
     state_machine_arns: dict[str, str] = field(default_factory=dict)
     skipped_consumers: list[str] = field(default_factory=list)
+    _iam: dict[str, Any] = field(default_factory=dict)  # the operators' group and the IAM client (OPS-6)
+    operator_credentials: dict[str, str] = field(default_factory=dict)  # local-operator's access key
     _stack: ExitStack = field(default_factory=ExitStack)
 
     def _configure_environment(self, emulators: list[Emulator]) -> None:
@@ -117,8 +129,9 @@ class LocalCloud:
         from chalicelib import wiring
         from chalicelib.settings import get_settings
         from chalicelib.store import secrets
-        from infra.description import describe
+        from infra.description import describe, operators_group
         from infra.local_secrets import LOCAL_SECRETS
+        from infra.localcloud.iam_auth import provision_operators
         from infra.provision import provision_compute, provision_storage, put_local_parameters, verify_sender
 
         wiring.reset()
@@ -128,6 +141,7 @@ class LocalCloud:
         provision_storage(session, description)
         put_local_parameters(session, settings.parameter_prefix, LOCAL_SECRETS)
         verify_sender(session, settings.email_sender)
+        self._iam, self.operator_credentials = provision_operators(session, operators_group(settings))
         compute = provision_compute(session, description, [f.name for f in self.app.pure_lambda_functions])
         self.state_machine_arns = compute.state_machine_arns
         self.skipped_consumers = compute.skipped_consumers
@@ -141,15 +155,19 @@ class LocalCloud:
     def _serve_api(self) -> None:
         from chalice.config import Config
 
+        from infra.localcloud.iam_auth import signing_gateway
         from infra.localcloud.servers import chalice_api_server
 
         config = Config.create(chalice_stage="local", app_name=self.app.app_name, lambda_timeout=60)
-        server = chalice_api_server("api", HOST, self.ports.api, self.app, config)
+        server = chalice_api_server(
+            "api", HOST, self.ports.api, self.app, config, gateway_factory=partial(signing_gateway, **self._iam)
+        )
         self._stack.callback(server.start().stop)
 
     def start(self) -> LocalCloud:
         from infra.localcloud.fidelity import dynamodb_requests_one_at_a_time
         from infra.localcloud.lambda_hook import lambda_dispatch
+        from infra.localcloud.monitoring import evaluate_alarms
         from infra.localcloud.outbox import tools_app
         from infra.localcloud.servers import wsgi_server
         from infra.localcloud.sweeper import Sweeper
@@ -173,14 +191,26 @@ class LocalCloud:
                 wsgi_app = importlib.import_module(emulator.module).create_app(api_base_url=self.urls["api"])
                 server = wsgi_server(emulator.name, HOST, self.ports.emulators[emulator.name], wsgi_app)
                 self._stack.callback(server.start().stop)
-            tools = wsgi_server("tools", HOST, self.ports.tools, tools_app(session.region_name))
+            self._ship_metrics(session, description)
+            tools = wsgi_server("tools", HOST, self.ports.tools, tools_app(session.region_name, _pages(session)))
             self._stack.callback(tools.start().stop)
             self._serve_api()
-            self._stack.callback(Sweeper(session, description, self.sweep_seconds).start().stop)
+            sweeper = Sweeper(session, description, self.sweep_seconds, also=(evaluate_alarms,))
+            self._stack.callback(sweeper.start().stop)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _ship_metrics(self, session: Any, description: Any) -> None:
+        """The app's metrics land in moto's CloudWatch, where the described alarms watch them (OPS-7)."""
+        from chalicelib import metrics
+        from infra.localcloud.monitoring import emf_to_cloudwatch, provision_alarms
+
+        provision_alarms(session, description)
+        sink = emf_to_cloudwatch(session)
+        metrics.sinks.append(sink)
+        self._stack.callback(metrics.sinks.remove, sink)
 
     def stop(self) -> None:
         """Stops everything started, newest first: sweeper, servers, the Lambda hook, moto."""

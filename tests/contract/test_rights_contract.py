@@ -201,7 +201,8 @@ def test_dsr4_a_run_is_created_once_updated_and_deleted_and_the_receipt_stays(re
     assert records.get_run("e1") == replace(first, status="failed", failure="Plan:RuntimeError", passes=1)
     records.delete_run("e1")
     assert records.get_run("e1") is None
-    receipt = ErasureReceipt("e1", "user", "kaleipix", "2026-01", {"objects": 2}, now, now)
+    acks = ({"processor": "Stripe", "action": "delete_customer", "count": 1, "ok": True},)
+    receipt = ErasureReceipt("e1", "user", "kaleipix", "2026-01", {"objects": 2}, now, now, acks)
     records.put_receipt(receipt)
     assert records.get_receipt("e1") == receipt
 

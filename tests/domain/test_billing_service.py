@@ -12,7 +12,7 @@ import pytest
 from chalicelib import clock, errors
 from chalicelib.domain.billing import BillingService, load_catalogue, payments_for_review
 from chalicelib.domain.ports.billing import HoldState
-from tests.fakes.billing import FakeLedger, FakePaymentProvider, FakePayments
+from tests.fakes.billing import FakeAccountHolders, FakeLedger, FakePaymentProvider, FakePayments
 
 STARTER = "price_local_pack_starter"
 
@@ -28,6 +28,7 @@ def world():
         provider=lambda: provider,
         catalogue=load_catalogue("local"),
         public_base_url="https://app.example",
+        accounts=FakeAccountHolders(),
     )
     return service, ledger, payments, provider
 
@@ -287,6 +288,7 @@ def test_pay4_every_order_of_a_subscription_payments_events_ends_in_one_state(di
             provider=lambda provider=provider: provider,
             catalogue=load_catalogue("local"),
             public_base_url="https://app.example",
+            accounts=FakeAccountHolders(),
         )
         objects = _paid_subscription(provider, dispute=dispute)
         for event_type in order:
@@ -298,3 +300,24 @@ def test_pay4_every_order_of_a_subscription_payments_events_ends_in_one_state(di
     assert first["settlement"].refunded_amount == 750
     different = [order for order, state in states.items() if state != first]
     assert different == [], (first, states[different[0]] if different else None)
+
+
+def test_pay6_an_invoice_paid_after_erasure_grants_nothing():
+    """PAY-6: a late `invoice.paid` for an erased subscriber brings no balance back under their id."""
+    ledger, provider, accounts = FakeLedger(), FakePaymentProvider(), FakeAccountHolders()
+    payments = FakePayments(ledger)
+    service = BillingService(
+        ledger=ledger,
+        payments=payments,
+        provider=lambda: provider,
+        catalogue=load_catalogue("local"),
+        public_base_url="https://app.example",
+        accounts=accounts,
+    )
+    objects = _paid_subscription(provider, dispute="won", refunded=0)
+    accounts.erased.add("u1")
+    assert _deliver(service, "invoice.paid", objects["invoice.paid"])["result"]["granted"] is False
+    assert ledger.balance("u1") == 0
+    assert ledger.entries("u1").entries == ()
+    accounts.erased.clear()  # the same delivery for a live account grants (the check is what refuses)
+    assert _deliver(service, "invoice.paid", objects["invoice.paid"])["result"]["granted"] is True

@@ -75,6 +75,35 @@ def test_dsr4_a_failed_export_shows_failed_and_fails_its_request_then_a_rerun_co
     assert world.service.user_requests("u1")[0]["status"] == "completed"
 
 
+def test_dsr1_the_email_carries_the_route_and_each_download_is_signed_afresh_until_retention_ends(monkeypatch):
+    """A presigned URL signed in Lambda dies with the role's credentials: the e-mail names the route;
+    the route signs a 5-minute URL per download while the profile keeps the archive (7 days here)."""
+    from datetime import timedelta
+
+    from chalicelib import clock
+    from chalicelib.errors import Conflict, Gone
+
+    world = _world()
+    started = world.service.request_export("u1")
+    with pytest.raises(Conflict):
+        world.service.export_download("u1", started["id"])
+    _run(world, world.exports.started[-1][1])
+    ((_, _, body),) = [m for m in world.outbox.sent if "export is ready" in m[1]]
+    assert f"https://api.invalid/me/exports/{started['id']}/download" in body
+    assert "exports.invalid" not in body  # no signed URL in the mail
+    link = world.service.export_download("u1", started["id"])
+    assert link == {"url": f"https://exports.invalid/exports/u1/{started['id']}.zip?expires=300", "expires_in": 300}
+    with pytest.raises(NotFound):
+        world.service.export_download("u2", started["id"])
+    created = world.records.get_export("u1", started["id"]).created_at
+    near_end = created + timedelta(days=7) - timedelta(seconds=60)
+    monkeypatch.setattr(clock, "now", lambda: near_end)
+    assert world.service.export_download("u1", started["id"])["expires_in"] == 60  # never outlives the archive
+    monkeypatch.setattr(clock, "now", lambda: created + timedelta(days=7))
+    with pytest.raises(Gone):
+        world.service.export_download("u1", started["id"])
+
+
 def test_dsr1_one_export_in_flight_a_new_one_once_it_finished_or_was_abandoned(monkeypatch):
     """A second export while one is being prepared is refused (429): each sends an e-mail and runs a
     workflow. Once the first is ready or failed, or stuck past the abandon limit, a new one starts."""

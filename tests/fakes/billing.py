@@ -26,6 +26,7 @@ from chalicelib.domain.ports.billing import (
     InvoiceState,
     LedgerEntry,
     Payment,
+    ProcessorAck,
     ProviderEvent,
     Settlement,
     StoredPayment,
@@ -296,6 +297,16 @@ class FakePayments:
 
 
 @dataclass
+class FakeAccountHolders:
+    """Every account exists unless erased."""
+
+    erased: set[str] = field(default_factory=set)
+
+    def get_user(self, user_id: str, *, consistent: bool = False) -> object | None:
+        return None if user_id in self.erased else {"user_id": user_id}
+
+
+@dataclass
 class FakePaymentProvider:
     """Stripe's objects as plain dicts, keyed by id, as the tests write them; answered in the port's
     neutral dataclasses, read as the Stripe adapter reads them. A delivery is genuine when signed
@@ -303,6 +314,7 @@ class FakePaymentProvider:
 
     objects: dict[str, dict] = field(default_factory=dict)
     sessions_created: list[CheckoutRequest] = field(default_factory=list)
+    erasure_calls: list[tuple[str, str]] = field(default_factory=list)  # (action, customer), PAY-6
 
     def verify_event(self, payload: bytes, signature_header: str | None) -> ProviderEvent:
         if signature_header != "valid":
@@ -380,6 +392,18 @@ class FakePaymentProvider:
         return [
             _dispute(o) for o in self.objects.values() if o["id"].startswith("dp_") and o.get("charge") == charge_id
         ]
+
+    def cancel_subscriptions(self, customer_ref: str) -> ProcessorAck:
+        for obj in self.objects.values():
+            if obj["id"].startswith("sub_") and obj.get("customer") == customer_ref:
+                obj["status"] = "canceled"
+        self.erasure_calls.append(("cancel_subscriptions", customer_ref))
+        return ProcessorAck("Stripe", "cancel_subscriptions", customer_ref, True)
+
+    def delete_customer(self, customer_ref: str) -> ProcessorAck:
+        self.objects.pop(customer_ref, None)
+        self.erasure_calls.append(("delete_customer", customer_ref))
+        return ProcessorAck("Stripe", "delete_customer", customer_ref, True)
 
     def _paying(self, prefix: str, payment_intent_id: str) -> list[dict]:
         """Objects of one kind (by id prefix) that the payment intent paid."""

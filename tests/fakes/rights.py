@@ -28,6 +28,8 @@ from chalicelib.domain.rights.context import RightsContext
 from chalicelib.domain.rights.service import RightsService
 from chalicelib.errors import Conflict
 from chalicelib.profile.schema import Category, Profile
+from tests.fakes.billing import FakePaymentProvider
+from tests.fakes.content import FakeProvider
 
 EXPORTS_PREFIX = "exports/"
 
@@ -360,6 +362,8 @@ class RightsWorld:
     erasures: CapturingWorkflow
     ledger: FakeLedger
     limiter: FakeLimiter
+    payments: FakePaymentProvider
+    provider: FakeProvider
 
     @property
     def context(self) -> RightsContext:
@@ -370,6 +374,7 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -
     personal = FakePersonalData()
     records, users, outbox = FakeRightsRecords(now), FakeUsers(personal), Outbox()
     exports, erasures, ledger, limiter = CapturingWorkflow(), CapturingWorkflow(), FakeLedger(), FakeLimiter()
+    payments, provider = FakePaymentProvider(), FakeProvider()
     context = RightsContext(
         profile=profile,
         rights=records,
@@ -382,7 +387,11 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -
         idempotency=FakeIdempotency(),
         limiter=limiter,
         code_key=lambda: "code-key-for-tests",
+        payment_processor=lambda rail: payments,
+        model_provider={provider.name: provider}.__getitem__,
         public_base_url="https://api.invalid",
     )
-    service = RightsService(context, operator_keys=lambda: '{"alice": "alice-operator-key"}')
-    return RightsWorld(service, records, personal, users, outbox, exports, erasures, ledger, limiter)
+    service = RightsService(context)
+    return RightsWorld(
+        service, records, personal, users, outbox, exports, erasures, ledger, limiter, payments, provider
+    )

@@ -182,6 +182,6 @@ def test_acc2_current_password_guesses_are_limited_per_account(client, mail, mon
 @pytest.mark.parametrize("profile_name", ["kaleipix", "pixelrender"])
 def test_password_sign_in_is_refused_where_the_profile_offers_none(client, mail):
     response = _sign_up(client)
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert "password" in response.json_body["error"]["message"]
-    assert _sign_in(client).status_code == 403
+    assert _sign_in(client).status_code == 404

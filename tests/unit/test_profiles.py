@@ -66,7 +66,11 @@ def test_dsr7_requests_without_sign_in_where_the_policy_offers_them():
 def test_specific_retention_promises_are_encoded():
     """CNT-2 / SEC-4 / SEC-5 / DSR-6 / DSR-9 values as the policies state them."""
     pictomancer = load_profile("pictomancer")
-    assert plain(pictomancer.category(Category.UPLOADS).retention) == {"kind": "until_processed", "days": 1}
+    assert plain(pictomancer.category(Category.UPLOADS).retention) == {
+        "kind": "until_processed",
+        "days": 1,
+        "deleted_within_hours": 24,  # "Deleted within 24h of processing" (OPS-9: kept by explicit deletion)
+    }
     assert pictomancer.category(Category.USAGE_LOGS).retention.days == 730
     assert pictomancer.category(Category.MARKETING).retention.kind == RetentionKind.UNTIL_CONSENT_WITHDRAWN
     assert load_profile("promptpixels").category(Category.TECHNICAL_LOGS).retention.days == 90

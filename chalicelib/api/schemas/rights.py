@@ -58,3 +58,19 @@ class StatusChange(Strict):
 
 class MinorReport(Strict):
     note: str | None = Field(default=None, max_length=500)
+
+
+# Operator actions invoked as Lambda functions (api/operator_actions.py): the path ids come in the event.
+_ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+class OperatorStatusChange(StatusChange):
+    request_id: str = _ID
+
+
+class OperatorMinorReport(MinorReport):
+    user_id: str = _ID
+
+
+class AuditMonth(Strict):
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")

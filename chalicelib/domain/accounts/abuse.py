@@ -111,21 +111,32 @@ class AbuseSignals:
         self._ip_key = ip_key
 
     def record(self, event: str, client: ClientTraits, user_id: str | None) -> bool:
-        if not self._profile.stores(Category.ABUSE_SIGNALS):
+        """Keep the signals the profile lists, and only those (OPS-1): an unlisted header is dropped."""
+        listed = (
+            set(self._profile.category(Category.ABUSE_SIGNALS).signals)
+            if self._profile.stores(Category.ABUSE_SIGNALS)
+            else set()
+        )
+        if "ip_hash" not in listed:
             return False
         key = self._ip_key()
+        fingerprint = client.fingerprint if "fingerprint_hash" in listed else None
         self._store.record_signal(
             AbuseSignal(
                 event=event,
                 ip_hash=ip_subject(key, client.ip),
                 sort=f"{clock.now().isoformat()}#{event}#{secrets.token_hex(4)}",
                 owner_id=user_id,
-                fingerprint_hash=keyed_hash(key, "fp:" + client.fingerprint) if client.fingerprint else None,
-                user_agent=(client.user_agent or "")[:MAX_HEADER_CHARS] or None,
-                accept_language=(client.accept_language or "")[:MAX_HEADER_CHARS] or None,
+                fingerprint_hash=keyed_hash(key, "fp:" + fingerprint) if fingerprint else None,
+                user_agent=_header(client.user_agent) if "user_agent" in listed else None,
+                accept_language=_header(client.accept_language) if "accept_language" in listed else None,
             )
         )
         return True
+
+
+def _header(value: str | None) -> str | None:
+    return (value or "")[:MAX_HEADER_CHARS] or None
 
 
 class UsageMeter:

@@ -141,6 +141,17 @@ class ProviderEvent:
     object_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ProcessorAck:
+    """A processor's answer to an erasure call (PAY-6, GEN-5): which processor, what was asked,
+    for which of its objects, and whether it is done. The receipt lists these, without `reference`."""
+
+    processor: str
+    action: str
+    reference: str
+    ok: bool
+
+
 class Ledger(Protocol):
     """Balances, entries and holds. Every mutation claims its business key (or hold id) in the
     same transaction as its effect, so a retried call changes nothing (PAY-2, PAY-4)."""
@@ -290,6 +301,18 @@ class PaymentProvider(Protocol):
     def dispute(self, dispute_id: str) -> DisputeState: ...
 
     def disputes_for_charge(self, charge_id: str) -> list[DisputeState]: ...
+
+    def cancel_subscriptions(self, customer_ref: str) -> ProcessorAck:
+        """PAY-6: every live subscription of the customer ends now; an unknown customer has none."""
+
+    def delete_customer(self, customer_ref: str) -> ProcessorAck:
+        """PAY-6: the processor's customer (and the e-mail it holds) is deleted or redacted."""
+
+
+class AccountHolders(Protocol):
+    """Whether a person still has an account: credits are granted to live accounts only (PAY-6)."""
+
+    def get_user(self, user_id: str, *, consistent: bool = False) -> object | None: ...
 
 
 def as_details(details: Mapping | None) -> tuple[tuple[str, Any], ...]:

@@ -117,6 +117,8 @@ class ErasureReceipt:
     counts: Mapping[str, int]
     started_at: datetime
     completed_at: datetime
+    # GEN-5, PAY-6: each processor's acknowledgement: processor, action, count, ok (no references)
+    processors: tuple[Mapping[str, Any], ...] = ()
 
 
 # -- what is stored about one person --------------------------------------------------------------

@@ -5,6 +5,11 @@ kind of record from every table, and the original files. It is streamed: records
 through into a multipart upload and the zip's entry list waits on disk, so memory stays flat however
 much a person stored. Originals are read a few at a time ahead of the writer while the records are
 queried on a worker thread into a temporary file, then archived after them (archive.py, issue 16).
+
+Downloads: the e-mail carries the route GET /me/exports/{id}/download, never a presigned URL (one
+signed inside Lambda dies with the role's temporary credentials, hours before its `ExpiresIn`). The
+signed-in owner gets a fresh URL living DOWNLOAD_URL_SECONDS on each call, for as long as the profile
+keeps the archive (its `exports` retention); after that the route answers 410.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import uuid
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from chalicelib import clock
@@ -25,17 +30,19 @@ from chalicelib.domain.ports.rights import ExportJob, StoredObject
 from chalicelib.domain.rights import failures, rights_requests
 from chalicelib.domain.rights.archive import SpillingZipFile, fetched_ahead
 from chalicelib.domain.rights.context import RightsContext
-from chalicelib.errors import NotFound, RateLimited
+from chalicelib.errors import Conflict, Gone, NotFound, RateLimited
+from chalicelib.metrics import Metric
 from chalicelib.profile.schema import Category, plain
+from chalicelib.retention import expiry
 
 PROGRESS_EVERY = 500
 FETCH_AHEAD_BYTES = 8 * 2**20  # originals up to this size are read ahead, whole (P5)
+DOWNLOAD_URL_SECONDS = 300  # signed per download, used at once
 FINISHED = ("ready", "failed")
 # Every step is a Lambda call of at most 15 minutes, tried five times: an export unfinished after
 # this long died without reaching its Catch path and no longer holds up a new one.
 EXPORT_ABANDONED_AFTER = timedelta(hours=6)
 IN_FLIGHT_RETRY_SECONDS = 60
-MAX_LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 # Secrets and bookkeeping say nothing about the person and must not leave the system.
 _HIDDEN = {"pk", "sk", "version", "expires_at", "queue", "due_key"}
 _UNPORTABLE = re.compile(r'[<>:"\\|?*\x00-\x1f]')
@@ -85,13 +92,41 @@ def _refuse_while_in_flight(ctx: RightsContext, user_id: str) -> None:
 
 
 def describe(record: ExportJob) -> dict[str, Any]:
-    return {
+    view = {
         "id": record.export_id,
         "status": record.status,
         "progress": {"done": int(record.items_done), "total": int(record.items_total)},
         "created_at": record.created_at.isoformat(),
         "ready_at": record.ready_at.isoformat() if record.ready_at else None,
     }
+    if record.status == "ready":
+        view["download"] = download_path(record.export_id)
+    return view
+
+
+def download_path(export_id: str) -> str:
+    return f"/me/exports/{export_id}/download"
+
+
+def archive_expires_at(ctx: RightsContext, record: ExportJob) -> datetime | None:
+    """When the profile's `exports` retention ends for this archive, counted like the export record's
+    own TTL (from its request); the archive object's lifecycle rule removes it after that."""
+    return expiry(ctx.profile, Category.EXPORTS, record.created_at)
+
+
+def download(ctx: RightsContext, user_id: str, export_id: str) -> dict[str, Any]:
+    """A fresh short-lived URL to the owner's archive (DSR-1), while the profile keeps it."""
+    record = ctx.rights.get_export(user_id, export_id)
+    if record is None:
+        raise NotFound("No such export.")
+    if record.status != "ready" or not record.object_key:
+        raise Conflict("The export is not ready yet.")
+    until = archive_expires_at(ctx, record)
+    left = int((until - clock.now()).total_seconds()) if until else DOWNLOAD_URL_SECONDS
+    if left <= 0:
+        raise Gone("This export has expired; request a new one.")
+    seconds = min(DOWNLOAD_URL_SECONDS, left)
+    return {"url": ctx.personal.download_url(record.object_key, seconds), "expires_in": seconds}
 
 
 def status(ctx: RightsContext, user_id: str, export_id: str) -> dict[str, Any]:
@@ -248,22 +283,22 @@ def archive(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def notify(ctx: RightsContext, event: dict[str, Any]) -> dict[str, bool]:
-    """Email a link that expires with the archive (the exports lifecycle rule is the backstop)."""
+    """Email the download route (it signs a fresh URL per download) and how long the archive stays."""
     record = _record(ctx, event)
     if record.status == "ready":
         return {"sent": False}
     user = ctx.accounts.get_user(event["user_id"], consistent=True)
-    days = ctx.profile.category(Category.EXPORTS).retention.days if ctx.profile.has(Category.EXPORTS) else 7
-    seconds = min(MAX_LINK_SECONDS, max(1, days or 1) * 24 * 3600)
-    url = ctx.personal.download_url(record.object_key, seconds)
+    ready_at = clock.now()
+    kept_until = archive_expires_at(ctx, record)
     if user is not None:
         ctx.email.send(
             user.email,
             f"{ctx.profile.service.name}: your data export is ready",
-            f"Download your data (a zip archive of JSON files and your original files):\n\n{url}\n\n"
-            f"The link expires in {seconds // 3600} hours.",
+            "Download your data (a zip archive of JSON files and your original files), signed in:\n\n"
+            f"{ctx.public_base_url}{download_path(record.export_id)}\n\n"
+            f"The archive is kept until {kept_until:%Y-%m-%d %H:%M} UTC; each download link lasts a few minutes.",
         )
-    ctx.rights.update_export(record.user_id, record.export_id, status="ready", ready_at=clock.now())
+    ctx.rights.update_export(record.user_id, record.export_id, status="ready", ready_at=ready_at)
     if record.request_id:
         rights_requests.complete(ctx, record.request_id, reference=record.export_id)
     return {"sent": user is not None}
@@ -276,5 +311,5 @@ def fail(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
     if record is not None:
         ctx.rights.update_export(record.user_id, record.export_id, status="failed")
     request_id = record.request_id if record is not None else None
-    failures.report(ctx, metric="ExportFailed", request_id=request_id, reference=event["export_id"], why=why)
+    failures.report(ctx, metric=Metric.EXPORT_FAILED, request_id=request_id, reference=event["export_id"], why=why)
     return {"status": "failed", "reason": why}

@@ -69,8 +69,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.ACCOUNT_LIFETIME_PLUS,
                 days=30,
+                deleted_within_hours=None,
             ),
             source='Email address | Authentication (login codes), account recovery, billing notifications | Account lifetime + 30 days',
+            signals=[],
             note=None,
         ),
         DataCategory(
@@ -88,8 +90,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_USER_DELETES,
                 days=None,
+                deleted_within_hours=None,
             ),
             source='Source images you upload | Input for AI generation | Until you delete them',
+            signals=[],
             note=None,
         ),
         DataCategory(
@@ -107,8 +111,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_USER_DELETES,
                 days=None,
+                deleted_within_hours=None,
             ),
             source='Generated images | Your results | Until you delete them',
+            signals=[],
             note=None,
         ),
         DataCategory(
@@ -127,8 +133,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_USER_DELETES,
                 days=None,
+                deleted_within_hours=None,
             ),
             source='Prompts | Generation instructions, history | Until you delete them',
+            signals=[],
             note=None,
         ),
         DataCategory(
@@ -149,17 +157,20 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=365,
+                deleted_within_hours=None,
             ),
             source='User ID, prompt text, model used, timestamp | Legal compliance, dispute resolution, abuse prevention | 12 months',
+            signals=[],
             note=None,
         ),
         DataCategory(
             id=Category.ABUSE_SIGNALS,
             title='Anti-fraud signals',
             fields=[
-                'browser fingerprint (hash only)',
+                'browser fingerprint (keyed hash)',
                 'IP address (keyed hash)',
-                'User-Agent and Accept-Language headers',
+                'User-Agent header',
+                'Accept-Language header',
             ],
             purposes=[
                 'Multi-account abuse detection',
@@ -170,8 +181,15 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=90,
+                deleted_within_hours=None,
             ),
             source='Browser fingerprint (hash only) | IP address (hashed) | User-Agent, Accept-Language headers | 90 days',
+            signals=[
+                'ip_hash',
+                'fingerprint_hash',
+                'user_agent',
+                'accept_language',
+            ],
             note=None,
         ),
         DataCategory(
@@ -190,8 +208,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.LEGAL,
                 days=2557,
+                deleted_within_hours=None,
             ),
             source='Payment records | As required by tax law (typically 7 years)',
+            signals=[],
             note='Credit movements are payment records; 7 years = 2557 days.',
         ),
         DataCategory(
@@ -210,8 +230,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.LEGAL,
                 days=2557,
+                deleted_within_hours=None,
             ),
             source='We receive only: transaction confirmation, plan selected, and amount paid. | Payment records | As required by tax law (typically 7 years)',
+            signals=[],
             note='7 years = 2557 days. No card numbers, bank details or payment credentials are stored.',
         ),
         DataCategory(
@@ -231,8 +253,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=1095,
+                deleted_within_hours=None,
             ),
             source='To exercise these rights, email privacy@kaleipix.cloud. We respond within 30 days.',
+            signals=[],
             note='The policy is silent on how long requests are kept; 3 years (1095 days) to show compliance.',
         ),
         DataCategory(
@@ -248,8 +272,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=7,
+                deleted_within_hours=None,
             ),
             source='If you are in the EU/EEA, you have the right to:',
+            signals=[],
             note='Access and portability are delivered as a downloadable archive; the link and the archive expire after 7 days.',
         ),
         DataCategory(
@@ -265,8 +291,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=90,
+                deleted_within_hours=None,
             ),
             source='Anti-fraud signals | 90 days',
+            signals=[],
             note='The policy has no separate line for service logs; they follow the 90-day anti-fraud period and carry no raw personal data.',
         ),
     ],

@@ -68,8 +68,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.ACCOUNT_LIFETIME_PLUS,
                 days=0,
+                deleted_within_hours=None,
             ),
             source='Account data: email address, name, billing information | Account Data | While account is active',
+            signals=[],
             note='Kept while the account is active and erased when it is deleted: no grace period (0 days).',
         ),
         DataCategory(
@@ -87,9 +89,11 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_PROCESSED,
                 days=1,
+                deleted_within_hours=24,
             ),
             source='Images: temporarily stored for processing only, never retained | Images | Deleted within 24h of processing',
-            note='Deleted when processing completes; the 1-day expiry guarantees the 24-hour limit for anything left behind.',
+            signals=[],
+            note='Deleted when the request that uses it completes. An image no request used is removed by its 1-day timer, which the cloud runs up to 2 days late: within 3 days at the latest.',
         ),
         DataCategory(
             id=Category.GENERATED_IMAGES,
@@ -106,9 +110,11 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_PROCESSED,
                 days=1,
+                deleted_within_hours=24,
             ),
             source='Images: temporarily stored for processing only, never retained | Images | Deleted within 24h of processing',
-            note='A result is kept only until it is delivered, and at most 24 hours.',
+            signals=[],
+            note='A result is deleted when it is delivered to you. A result never collected is removed by its 1-day timer, which the cloud runs up to 2 days late: within 3 days at the latest.',
         ),
         DataCategory(
             id=Category.PROMPTS,
@@ -124,9 +130,11 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_PROCESSED,
                 days=1,
+                deleted_within_hours=24,
             ),
             source='Contract: to provide our API services | Images | Deleted within 24h of processing',
-            note='The parameters of a request travel with its image and are deleted with it, at most 24 hours after processing.',
+            signals=[],
+            note='The parameters of a request are removed from it when it completes; a request that never completes is removed by its 1-day timer, within 3 days at the latest.',
         ),
         DataCategory(
             id=Category.USAGE_LOGS,
@@ -144,8 +152,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=730,
+                deleted_within_hours=None,
             ),
             source='Usage data: API usage stats, request logs, IP addresses | Usage Logs | 2 years for billing & security',
+            signals=[],
             note='2 years = 730 days. IP addresses are not kept in these logs: they are in the shorter-lived security signals.',
         ),
         DataCategory(
@@ -153,7 +163,7 @@ PROFILE = Profile(
             title='Security signals',
             fields=[
                 'IP address (keyed hash)',
-                'browser type',
+                'User-Agent header (browser type)',
             ],
             purposes=[
                 'Prevent fraud and abuse',
@@ -163,8 +173,13 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=90,
+                deleted_within_hours=None,
             ),
             source='Usage data: API usage stats, request logs, IP addresses | Legitimate Interest: to improve services and prevent fraud',
+            signals=[
+                'ip_hash',
+                'user_agent',
+            ],
             note='The policy allows usage data up to 2 years; the keyed IP hashes used against fraud are needed for only 90 days, so they are kept 90 days.',
         ),
         DataCategory(
@@ -183,8 +198,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=90,
+                deleted_within_hours=None,
             ),
             source='Technical data: browser type, device info, log files',
+            signals=[],
             note='The policy gives no period for technical data; service logs are kept 90 days and carry no raw personal data.',
         ),
         DataCategory(
@@ -201,8 +218,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_CONSENT_WITHDRAWN,
                 days=None,
+                deleted_within_hours=None,
             ),
             source='Consent: for marketing communications where required | Marketing Data | Until consent withdrawn',
+            signals=[],
             note=None,
         ),
         DataCategory(
@@ -220,8 +239,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.LEGAL,
                 days=2557,
+                deleted_within_hours=None,
             ),
             source='Process payments and billing | Legal Obligation: to comply with tax and legal requirements',
+            signals=[],
             note='Billing records are kept as tax law requires: 7 years (2557 days), detached from the person at erasure.',
         ),
         DataCategory(
@@ -241,8 +262,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.LEGAL,
                 days=2557,
+                deleted_within_hours=None,
             ),
             source='Process payments and billing | Legal Obligation: to comply with tax and legal requirements',
+            signals=[],
             note='Tax law requires 7 years (2557 days); no card data is stored (hosted checkout).',
         ),
         DataCategory(
@@ -262,8 +285,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=1095,
+                deleted_within_hours=None,
             ),
             source='To exercise these rights: [email protected]',
+            signals=[],
             note='The policy is silent on how long requests are kept; 3 years (1095 days) to show compliance.',
         ),
         DataCategory(
@@ -279,8 +304,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=7,
+                deleted_within_hours=None,
             ),
             source='Access your personal data | Data Portability',
+            signals=[],
             note='The download link and archive expire after 7 days.',
         ),
     ],

@@ -68,8 +68,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.ACCOUNT_LIFETIME_PLUS,
                 days=0,
+                deleted_within_hours=None,
             ),
             source='Email and Account Information: To uniquely identify you, manage subscription limits, and facilitate secure communications.',
+            signals=[],
             note='A purge request deletes the account with no grace period (0 days); the whole deletion completes within 30 days.',
         ),
         DataCategory(
@@ -87,8 +89,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_PROCESSED,
                 days=1,
+                deleted_within_hours=None,
             ),
             source='Files provided for rendering are processed in isolated worker pathways strictly discarded upon final MP4 compilation outputs.',
+            signals=[],
             note='Discarded when the MP4 is compiled; a 1-day expiry removes the files of a job that never finished.',
         ),
         DataCategory(
@@ -105,8 +109,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_PROCESSED,
                 days=1,
+                deleted_within_hours=None,
             ),
             source='Files provided for rendering are processed in isolated worker pathways strictly discarded upon final MP4 compilation outputs.',
+            signals=[],
             note='Discarded when the MP4 is compiled; a 1-day expiry removes the working files of a job that never finished.',
         ),
         DataCategory(
@@ -124,8 +130,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=30,
+                deleted_within_hours=None,
             ),
             source='Complete deletion of usage logs, hashed authorizations, and artifacts completes within standard 30-day compliance windows. | We do not index nor monetize media contents.',
+            signals=[],
             note="The policy gives no period for finished renders ('artifacts'); they stay available for download for 30 days, then expire.",
         ),
         DataCategory(
@@ -143,8 +151,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=30,
+                deleted_within_hours=None,
             ),
             source='Your rendering materials, API keys, and configurations are secured natively using standard cryptographic hashing mechanisms.',
+            signals=[],
             note="A render's configuration is kept as long as its output: 30 days.",
         ),
         DataCategory(
@@ -166,8 +176,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=90,
+                deleted_within_hours=None,
             ),
             source='API Usage Logs: We temporarily track the frequency, volume, and composition complexities submitted through API keys to enforce rate limits and bill compute. | Metadata records analyzing concurrency and bandwidth utilization are archived temporarily measuring resource health and enforcing billing structures iteratively.',
+            signals=[],
             note="'Temporarily' is set to 90 days: a monthly billing period plus the time to settle a disputed invoice. Amounts billed live on in the payment records.",
         ),
         DataCategory(
@@ -183,8 +195,12 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=90,
+                deleted_within_hours=None,
             ),
             source='IP Address Logging: To mitigate fraud, scraping, and volumetric abuses, incoming network identifiers are retained exclusively for system security filtering.',
+            signals=[
+                'ip_hash',
+            ],
             note='The policy gives no period; 90 days covers abuse investigations. The IP address is kept only as a keyed hash.',
         ),
         DataCategory(
@@ -202,8 +218,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=90,
+                deleted_within_hours=None,
             ),
             source='For system integrity, API queries may be automatically screened for malicious execution payloads.',
+            signals=[],
             note='The policy gives no period; service logs are kept 90 days and carry no raw personal data.',
         ),
         DataCategory(
@@ -222,8 +240,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.LEGAL,
                 days=2557,
+                deleted_within_hours=None,
             ),
             source='to enforce rate limits and bill compute',
+            signals=[],
             note='Billing records are kept as tax law requires: 7 years (2557 days), detached from the person at erasure.',
         ),
         DataCategory(
@@ -243,8 +263,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.LEGAL,
                 days=2557,
+                deleted_within_hours=None,
             ),
             source='manage subscription limits | enforcing billing structures iteratively',
+            signals=[],
             note='Tax law requires 7 years (2557 days); no card data is stored (hosted checkout).',
         ),
         DataCategory(
@@ -264,8 +286,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=1095,
+                deleted_within_hours=None,
             ),
             source='Users seeking total data deletion can transmit a formal purge request directing their account emails to support@pixelrender.app.',
+            signals=[],
             note='The policy is silent on how long requests are kept; 3 years (1095 days) to show compliance.',
         ),
         DataCategory(
@@ -281,8 +305,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=7,
+                deleted_within_hours=None,
             ),
             source='how you can review or delete it',
+            signals=[],
             note='The download link and archive expire after 7 days.',
         ),
     ],

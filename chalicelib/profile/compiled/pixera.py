@@ -69,8 +69,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.ACCOUNT_LIFETIME_PLUS,
                 days=0,
+                deleted_within_hours=None,
             ),
             source='Email, username, and password hash (via the authentication system). | You may request deletion of your account and data at any time, except where retention is required by law.',
+            signals=[],
             note="'As long as necessary' for an account is its lifetime; deletion is on request, with no grace period (0 days).",
         ),
         DataCategory(
@@ -88,8 +90,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_USER_DELETES,
                 days=None,
+                deleted_within_hours=None,
             ),
             source='Images/prompts you upload and their metadata to support gallery and generation features.',
+            signals=[],
             note='Needed for the gallery as long as you keep it: kept until you delete them or your account.',
         ),
         DataCategory(
@@ -107,8 +111,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_USER_DELETES,
                 days=None,
+                deleted_within_hours=None,
             ),
             source='Sign-in, session, content generation and display, personal account.',
+            signals=[],
             note='Shown in your gallery: kept until you delete them or your account.',
         ),
         DataCategory(
@@ -126,8 +132,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_USER_DELETES,
                 days=None,
+                deleted_within_hours=None,
             ),
             source='Images/prompts you upload and their metadata to support gallery and generation features.',
+            signals=[],
             note='Shown with your gallery: kept until you delete them or your account.',
         ),
         DataCategory(
@@ -135,7 +143,7 @@ PROFILE = Profile(
             title='Security signals',
             fields=[
                 'IP address (keyed hash)',
-                'browser and device information',
+                'User-Agent header (browser and device information)',
             ],
             purposes=[
                 'Prevention of abuse and spam, request rate limiting',
@@ -144,8 +152,13 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=90,
+                deleted_within_hours=None,
             ),
             source='IP address, browser and device information | Prevention of abuse and spam, request rate limiting.',
+            signals=[
+                'ip_hash',
+                'user_agent',
+            ],
             note="'As long as necessary' for abuse prevention is set to 90 days; the IP address is kept only as a keyed hash.",
         ),
         DataCategory(
@@ -162,8 +175,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=90,
+                deleted_within_hours=None,
             ),
             source='Technical data | Security',
+            signals=[],
             note="'As long as necessary' for service logs is set to 90 days; they carry no raw personal data.",
         ),
         DataCategory(
@@ -182,8 +197,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.LEGAL,
                 days=2557,
+                deleted_within_hours=None,
             ),
             source='Payment metadata | except where retention is required by law',
+            signals=[],
             note='Credit movements are payment records, kept 7 years (2557 days) as tax law requires, detached from the person at erasure.',
         ),
         DataCategory(
@@ -203,8 +220,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.LEGAL,
                 days=2557,
+                deleted_within_hours=None,
             ),
             source='Only what is required by the payment provider; we do not store card data. | or while we have a legal basis to do so',
+            signals=[],
             note='Kept 7 years (2557 days) as tax law requires; no card data is stored.',
         ),
         DataCategory(
@@ -222,8 +241,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=365,
+                deleted_within_hours=None,
             ),
             source='If you have questions about this policy, please contact us via the form on the "Contacts" page.',
+            signals=[],
             note="'As long as necessary' for a question is set to 12 months: time to answer it and any follow-up.",
         ),
         DataCategory(
@@ -244,8 +265,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=1095,
+                deleted_within_hours=None,
             ),
             source='To exercise your rights, submit a request via the "Contacts" form. We may ask you to verify your identity.',
+            signals=[],
             note='The policy is silent on how long requests are kept; 3 years (1095 days) to show compliance.',
         ),
         DataCategory(
@@ -261,8 +284,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=7,
+                deleted_within_hours=None,
             ),
             source='Right to access and receive a copy of data.',
+            signals=[],
             note='The download link and archive expire after 7 days.',
         ),
     ],

@@ -67,8 +67,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.ACCOUNT_LIFETIME_PLUS,
                 days=0,
+                deleted_within_hours=None,
             ),
             source='Authentication Data: Email address, username, and profile information obtained during Google OAuth authentication. | User Accounts: Retained while account is active; deleted upon account deletion request.',
+            signals=[],
             note='Deleted upon the deletion request: no grace period (0 days); erasure then runs at once.',
         ),
         DataCategory(
@@ -87,8 +89,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_PROCESSED,
                 days=1,
+                deleted_within_hours=None,
             ),
             source='Uploaded Images: Temporarily processed and automatically deleted after enhancement/editing completion.',
+            signals=[],
             note='Deleted when processing completes; a 1-day expiry removes anything a failed job leaves behind.',
         ),
         DataCategory(
@@ -106,8 +110,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_PROCESSED,
                 days=3,
+                deleted_within_hours=None,
             ),
             source='Character Training Data: Stored during active training periods; deleted upon training completion or user request.',
+            signals=[],
             note='Deleted when training completes or on request; training runs take minutes to hours, so a 3-day expiry removes the images of a run that never finished.',
         ),
         DataCategory(
@@ -125,8 +131,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.NOT_STORED,
                 days=None,
+                deleted_within_hours=None,
             ),
             source='AI Generated Images: No generated images are stored on our servers; all AI-generated content is delivered directly to you and not retained in our systems.',
+            signals=[],
             note=None,
         ),
         DataCategory(
@@ -147,8 +155,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_PROCESSED,
                 days=1,
+                deleted_within_hours=None,
             ),
             source='Text Prompts: Text prompts submitted for AI image generation through our AI Image Studio | Generation Parameters: Aspect ratios, safety filter levels, style preferences, and other generation settings.',
+            signals=[],
             note="A prompt is held only while its generation job runs (it is sent to the model provider), then deleted; a 1-day expiry removes the prompts of jobs that never finished. The temporary log is the separate 'Generation logs' entry.",
         ),
         DataCategory(
@@ -169,8 +179,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=30,
+                deleted_within_hours=None,
             ),
             source='Generation Prompts: Text prompts and generation parameters may be temporarily logged for system optimization and debugging purposes, then automatically deleted.',
+            signals=[],
             note="'Temporarily' is set to 30 days: long enough to investigate a failed or disputed generation reported within a monthly credit cycle, shorter than the 90 days kept for technical logs.",
         ),
         DataCategory(
@@ -188,8 +200,13 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=90,
+                deleted_within_hours=None,
             ),
             source='IP Addresses: User IP addresses for security, fraud prevention, and rate limiting. | User Agent Data: Browser information for compatibility and security purposes.',
+            signals=[
+                'ip_hash',
+                'user_agent',
+            ],
             note='The policy gives no period for these signals; they follow the 90 days of the technical logs, and the IP address is kept only as a keyed hash.',
         ),
         DataCategory(
@@ -207,8 +224,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=90,
+                deleted_within_hours=None,
             ),
             source='Technical Logs: Retained for 90 days for security and debugging purposes.',
+            signals=[],
             note=None,
         ),
         DataCategory(
@@ -226,8 +245,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.LEGAL,
                 days=2557,
+                deleted_within_hours=None,
             ),
             source='Credit Usage: Records of credit consumption across different AI tools and services. | Transaction Records: Retained for tax and legal compliance purposes as required by law.',
+            signals=[],
             note='Tax law requires 7 years (2557 days); at account erasure the rows are detached from the person.',
         ),
         DataCategory(
@@ -246,8 +267,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.LEGAL,
                 days=2557,
+                deleted_within_hours=None,
             ),
             source='Credit Purchase Information: Amount of credits purchased, transaction history, and purchase timestamps. | Transaction Records: Retained for tax and legal compliance purposes as required by law.',
+            signals=[],
             note='7 years (2557 days). Payment details are never stored: checkout is hosted by the payment provider.',
         ),
         DataCategory(
@@ -267,8 +290,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.UNTIL_USER_DELETES,
                 days=None,
+                deleted_within_hours=None,
             ),
             source='Contact Messages: Name, email address, subject, and message content submitted through contact forms. | Contact Messages: Stored for customer service purposes; can be deleted upon request.',
+            signals=[],
             note=None,
         ),
         DataCategory(
@@ -288,8 +313,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=1095,
+                deleted_within_hours=None,
             ),
             source='To exercise these rights, please contact us at [email protected].',
+            signals=[],
             note='The policy is silent on how long requests are kept; 3 years (1095 days) to show compliance.',
         ),
         DataCategory(
@@ -305,8 +332,10 @@ PROFILE = Profile(
             retention=Retention(
                 kind=RetentionKind.FIXED,
                 days=7,
+                deleted_within_hours=None,
             ),
             source='Access: Request access to all personal data we hold about you | Portability: Receive your data in a machine-readable format',
+            signals=[],
             note='The download link and archive expire after 7 days.',
         ),
     ],
