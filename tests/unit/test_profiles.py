@@ -139,6 +139,54 @@ def test_a_timed_kind_without_days_is_refused(tmp_path):
     assert "needs 'days'" in _load_error(_write(tmp_path, text))
 
 
+SIGNALS_LINE = 'signals = ["ip_hash", "fingerprint_hash", "user_agent", "accept_language"]'
+
+
+@pytest.mark.parametrize(
+    ("signals", "field", "why"),
+    [
+        ('["user_agent", "fingerprint_hash"]', "categories[abuse_signals].signals", "must include 'ip_hash'"),
+        ('["ip_hash", "device_id"]', "categories[abuse_signals].signals", "should be 'ip_hash'"),
+    ],
+)
+def test_ops1_abuse_signals_must_be_known_and_found_by_the_ip_hash(tmp_path, signals, field, why):
+    text = KALEIPIX_TEXT.replace(SIGNALS_LINE, f"signals = {signals}")
+    message = _load_error(_write(tmp_path, text))
+    assert field in message
+    assert why in message
+
+
+def test_ops1_every_stored_signal_is_stated_in_the_fields(tmp_path):
+    text = KALEIPIX_TEXT.replace('"Accept-Language header"]', '"language"]', 1)
+    message = _load_error(_write(tmp_path, text))
+    assert "categories[abuse_signals].fields" in message
+    assert "Accept-Language header" in message
+
+
+def test_ops1_only_the_abuse_signals_category_lists_signals(tmp_path):
+    uploads = 'id = "uploads"\n'
+    text = KALEIPIX_TEXT.replace(uploads, uploads + 'signals = ["ip_hash"]\n', 1)
+    message = _load_error(_write(tmp_path, text))
+    assert "categories[uploads].signals" in message
+    assert "only the 'abuse_signals' category" in message
+
+
+def test_ops9_an_untimed_kind_cannot_promise_deletion_within_hours(tmp_path):
+    untimed = 'retention = { kind = "until_user_deletes" }'
+    promised = 'retention = { kind = "until_user_deletes", deleted_within_hours = 24 }'
+    message = _load_error(_write(tmp_path, KALEIPIX_TEXT.replace(untimed, promised, 1)))
+    assert "categories[uploads].retention.deleted_within_hours" in message
+    assert "runs no timer" in message
+
+
+def test_ops9_a_negative_deletion_promise_is_refused(tmp_path):
+    timed = 'retention = { kind = "fixed", days = 90 }'
+    negative = 'retention = { kind = "fixed", days = 90, deleted_within_hours = -1 }'
+    message = _load_error(_write(tmp_path, KALEIPIX_TEXT.replace(timed, negative, 1)))
+    assert "retention.deleted_within_hours" in message
+    assert "at least 0" in message
+
+
 def test_duplicate_category_is_refused(tmp_path):
     block = KALEIPIX_TEXT[KALEIPIX_TEXT.index('[[categories]]\nid = "prompts"') :]
     block = block[: block.index("\n\n") + 1]
