@@ -169,7 +169,14 @@ def test_no_function_touches_a_table_it_never_uses(template):
     assert with_secrets == {"api_handler", "erasure_processors"}, "only the API and the processors step read secrets"
     processors = settings_for(template.profile)
     assert reach(template, "erasure_processors").parameters == {
-        processors.parameter_name(name) for name in ("stripe-api-key", "stripe-webhook-secret", "fal-admin-api-key")
+        processors.parameter_name(name)
+        for name in (
+            "stripe-api-key",
+            "stripe-webhook-secret",
+            "fal-admin-api-key",
+            "polar-access-token",  # the other rails' customers are erased on their own rail (PAY-6)
+            "lemonsqueezy-api-key",
+        )
     }, "the processors step reads only the keys it calls the processors with (GEN-5, PAY-6)"
 
 
