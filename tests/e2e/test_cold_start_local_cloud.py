@@ -34,6 +34,12 @@ def cold_env(local_cloud):
     )
 
 
+@pytest.fixture(scope="module")
+def person(local_cloud):
+    """One person for both requests: the suite's sign-ups share one address's login-code limit."""
+    return sign_up(local_cloud, "cold")
+
+
 def _token(signed) -> str:
     return signed.headers["Authorization"].removeprefix("Bearer ")
 
@@ -42,16 +48,14 @@ def _loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
     return sorted({n for n in names for m in modules if m == n or m.startswith(n + ".")})
 
 
-def test_the_first_get_me_loads_no_sdk_validation_secrets_or_compiler(local_cloud, cold_env):
-    person = sign_up(local_cloud, "cold")
+def test_the_first_get_me_loads_no_sdk_validation_secrets_or_compiler(cold_env, person):
     first = first_request(cold_env, proxy_event("GET", "/me", _token(person)))
     assert first["status"] == 200, first["body"]
     assert _loaded(first["modules"], NEVER + NOT_FOR_A_READ) == []
     assert "chalicelib.profile.compiled.kaleipix" in first["modules"]  # the profile, compiled
 
 
-def test_the_first_submit_loads_nothing_a_submit_does_not_use(local_cloud, cold_env):
-    person = sign_up(local_cloud, "cold")
+def test_the_first_submit_loads_nothing_a_submit_does_not_use(local_cloud, cold_env, person):
     _buy_credits(local_cloud, person.headers)
     body = {"prompt": "a lighthouse at dusk", "model": "flux-schnell"}
     first = first_request(cold_env, proxy_event("POST", "/generations", _token(person), body))
