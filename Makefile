@@ -8,7 +8,7 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 export PIXELKEEP_CHECKOV := $(abspath $(CHECKOV_VENV))/bin/checkov
 
-.PHONY: install run test lint unit functional infra-test e2e bench synth clean
+.PHONY: install profiles run test lint unit functional infra-test e2e bench synth clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 install: $(STAMP) $(CHECKOV_STAMP)
 
-run: $(STAMP)
+# Each profile's TOML, validated and written out as the Python module a cold Lambda imports.
+profiles: $(STAMP)
+	$(PY) -m chalicelib.profile.compile
+
+run: profiles
 	$(PY) -m infra.localcloud
 
 lint: install
@@ -43,14 +47,16 @@ e2e: install
 
 # Unit and functional tests spread over both cores; infra (one synth) and e2e (one local cloud)
 # share expensive session fixtures, so they run in one process.
-test: install lint
+test: install profiles lint
 	$(PY) -m pytest tests/unit tests/domain tests/contract tests/functional -n 2
 	$(PY) -m pytest tests/infra tests/e2e
 
-bench: install
+bench: profiles
 	$(PY) bench/coldstart.py
+	$(PY) bench/export.py
+	$(PY) bench/erasure.py
 
-synth: install
+synth: profiles
 	$(PY) -m infra.cdk.synth
 
 clean:

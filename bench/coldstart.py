@@ -1,47 +1,187 @@
-"""Cold start: `import app` against `import boto3`, each in fresh interpreter processes.
+"""Cold start, each sample a fresh interpreter process, all measured side by side in this one run.
 
-Prints median wall time and peak RSS for both, then the ratios on the last line.
-Goal: import app <= 1.3 x import boto3.
+1. `import app` against `import boto3` (time and peak RSS).
+2. The first request a cold Lambda serves: a fresh process imports the app and answers its first
+   authenticated `GET /me`, or its first `POST /generations` (API Gateway proxy events handed to the
+   Chalice handler, as Lambda does), against the floor: import boto3, build a DynamoDB client and
+   do one GetItem. The AWS behind both is the local cloud (moto and the model-provider emulator,
+   started here as a subprocess on free ports), so both pay the same HTTP round trips.
+
+Goals: first request <= 1.5 x the floor in time and <= 1.3 x in peak RSS. Ratios on the last line.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import signal
+import socket
 import statistics
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = 15
-PROBE = """
-import json, resource, sys, time
+sys.path.insert(0, str(ROOT))
+
+from tests.support.cold_request import app_environment, first_request, proxy_event, run_probe  # noqa: E402
+
+IMPORT_PROBE = """
+import json, time
 start = time.perf_counter()
 import {module}
 elapsed = time.perf_counter() - start
-print(json.dumps({{"seconds": elapsed, "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+print(json.dumps({{"seconds": elapsed, "peak_rss_kib": peak_rss_kib()}}))
+"""
+
+FLOOR_PROBE = """
+import json, sys, time
+start = time.perf_counter()
+import boto3
+client = boto3.client("dynamodb")
+item = client.get_item(TableName=sys.argv[1], Key=json.loads(sys.argv[2]))
+assert "Item" in item, item
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed, "peak_rss_kib": peak_rss_kib()}))
 """
 
 
-def measure(module: str) -> tuple[float, float]:
-    seconds, rss = [], []
-    for _ in range(RUNS):
-        out = subprocess.run(
-            [sys.executable, "-c", PROBE.format(module=module)], cwd=ROOT, capture_output=True, text=True, check=True
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalCloudProcess:
+    """`python -m infra.localcloud` on free ports: moto, the provisioned resources, the emulators."""
+
+    def __init__(self) -> None:
+        self.ports = {
+            name: _free_port()
+            for name in ("PIXELKEEP_PORT", "PIXELKEEP_TOOLS_PORT", "PIXELKEEP_MOTO_PORT", "PIXELKEEP_STRIPE_PORT")
+        }
+        self.ports["PIXELKEEP_PROVIDER_PORT"] = _free_port()
+        self.url = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
+        env = {**os.environ, **{name: str(port) for name, port in self.ports.items()}}
+        env.update({"PIXELKEEP_STAGE": "local", "PIXELKEEP_SWEEP_SECONDS": "3600"})
+        env.pop("AWS_ENDPOINT_URL", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "infra.localcloud"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        sample = json.loads(out.stdout.strip().splitlines()[-1])
-        seconds.append(sample["seconds"])
-        rss.append(sample["peak_rss_kib"])
-    return statistics.median(seconds), statistics.median(rss)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url['PIXELKEEP_PORT']}/health", timeout=2).close()  # noqa: S310
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError("the local cloud exited") from None
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the local cloud did not start")
+
+    def app_environment(self) -> dict[str, str]:
+        url = self.url
+        return app_environment(
+            dict(os.environ),
+            moto=url["PIXELKEEP_MOTO_PORT"],
+            api=url["PIXELKEEP_PORT"],
+            provider=url["PIXELKEEP_PROVIDER_PORT"],
+            stripe=url["PIXELKEEP_STRIPE_PORT"],
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def seed(env: dict[str, str], users: int) -> tuple[list[str], str, dict]:
+    """`users` signed-in, funded people (one per fresh process: the first request of each is cold),
+    and the session item's table and key for the floor's GetItem."""
+    os.environ.update(env)
+    from chalicelib import wiring
+    from chalicelib.settings import get_settings
+    from chalicelib.store.models.accounts import Session
+    from tests.support.auth import stored_user
+
+    wiring.reset()
+    tokens = []
+    for index in range(users):
+        signed = stored_user()
+        wiring.ledger().grant(signed.user_id, 5, f"bench-grant-{index}-{signed.user_id}", "bench")
+        tokens.append(signed.token)
+    from chalicelib.domain.ports.accounts import token_hash
+
+    hash_key, range_key = Session.key(token_hash(tokens[0]))
+    key = {"pk": {"S": hash_key}, "sk": {"S": range_key}}
+    return tokens, get_settings().table_name(Session.logical_table), key
+
+
+def run(probe: str, env: dict[str, str], *args: str) -> tuple[float, float]:
+    sample = run_probe(probe, env, *args)
+    return sample["seconds"], sample["peak_rss_kib"] / 1024
+
+
+def first(env: dict[str, str], event: dict, status: int) -> tuple[float, float]:
+    sample = first_request(env, event)
+    if sample["status"] != status:
+        raise RuntimeError(f"expected {status}, got {sample['status']}: {sample['body']}")
+    return sample["seconds"], sample["peak_rss_kib"] / 1024
+
+
+def median_of(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(s for s, _ in samples), statistics.median(r for _, r in samples)
 
 
 def main() -> None:
-    # Interleave nothing: each measurement is its own fresh process; both run in this one session.
-    boto_s, boto_rss = measure("boto3")
-    app_s, app_rss = measure("app")
-    print(f"import boto3: median {boto_s * 1000:.1f} ms, peak RSS {boto_rss / 1024:.1f} MiB ({RUNS} runs)")
-    print(f"import app:   median {app_s * 1000:.1f} ms, peak RSS {app_rss / 1024:.1f} MiB ({RUNS} runs)")
-    print(f"ratio app/boto3: time {app_s / boto_s:.2f}x, peak RSS {app_rss / boto_rss:.2f}x (goal time <= 1.30x)")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=11)
+    runs = parser.parse_args().runs
+    cloud = LocalCloudProcess()
+    try:
+        env = cloud.app_environment()
+        tokens, table, key = seed(env, 2 * runs)
+        samples: dict[str, list[tuple[float, float]]] = {k: [] for k in ("boto3", "app", "floor", "me", "submit")}
+        generation = {"prompt": "a lighthouse at dusk", "model": "flux-schnell"}
+        for index in range(runs):  # interleaved, so drift on a shared machine hits every kind alike
+            samples["boto3"].append(run(IMPORT_PROBE.format(module="boto3"), env))
+            samples["app"].append(run(IMPORT_PROBE.format(module="app"), env))
+            samples["floor"].append(run(FLOOR_PROBE, env, table, json.dumps(key)))
+            samples["me"].append(first(env, proxy_event("GET", "/me", tokens[2 * index]), 200))
+            submit = proxy_event("POST", "/generations", tokens[2 * index + 1], generation)
+            samples["submit"].append(first(env, submit, 202))
+    finally:
+        cloud.stop()
+    medians = {kind: median_of(values) for kind, values in samples.items()}
+    labels = {
+        "boto3": "import boto3",
+        "app": "import app",
+        "floor": "floor: import boto3 + DynamoDB client + one GetItem",
+        "me": "import app + first authenticated GET /me",
+        "submit": "import app + first POST /generations",
+    }
+    for kind, (seconds, rss) in medians.items():
+        print(f"{labels[kind]:<55} median {seconds * 1000:6.1f} ms, peak RSS {rss:5.1f} MiB ({runs} runs)")
+
+    def ratio(kind: str, base: str) -> str:
+        return f"time {medians[kind][0] / medians[base][0]:.2f}x, RSS {medians[kind][1] / medians[base][1]:.2f}x"
+
+    print(
+        f"ratios: import app/boto3 {ratio('app', 'boto3')} | GET /me/floor {ratio('me', 'floor')} | "
+        f"POST /generations/floor {ratio('submit', 'floor')} (goals: first request <= 1.50x time, <= 1.30x RSS)"
+    )
 
 
 if __name__ == "__main__":

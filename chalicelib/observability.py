@@ -91,7 +91,18 @@ def _tracing_middleware() -> Any:
     return ConvertToMiddleware(tracer().capture_lambda_handler(capture_response=False))
 
 
+@lru_cache(maxsize=1)
+def _tracing_on() -> bool:
+    """Powertools' own rule (off outside Lambda, in emulators, or by POWERTOOLS_TRACE_DISABLED),
+    asked before building the Tracer: a disabled Tracer still imports the X-Ray SDK."""
+    from aws_lambda_powertools.tracing.tracer import Tracer
+
+    return not Tracer._is_tracer_disabled()
+
+
 def _trace(event: Any, get_response: Any) -> Any:
+    if not _tracing_on():
+        return get_response(event)
     return _tracing_middleware()(event, get_response)
 
 

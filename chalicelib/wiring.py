@@ -35,7 +35,11 @@ def reset() -> None:
     """Forget every cached dependency (tests, and the local cloud after changing settings)."""
     import sys
 
+    from chalicelib.store import aws, secrets
+
     get_settings.cache_clear()
+    aws.reset()
+    secrets.clear_cache()
     module = sys.modules[__name__]
     for value in vars(module).values():
         if callable(getattr(value, "cache_clear", None)) and value is not get_settings:
@@ -44,12 +48,10 @@ def reset() -> None:
 
 @lru_cache(maxsize=1)
 def email():
-    import boto3
-
     from chalicelib.gateways.email import EmailGateway
+    from chalicelib.store import aws
 
-    settings = get_settings()
-    return EmailGateway(client=boto3.client("ses", region_name=settings.region), sender=settings.email_sender)
+    return EmailGateway(client=aws.client("ses"), sender=get_settings().email_sender)
 
 
 @lru_cache(maxsize=1)
@@ -71,28 +73,21 @@ def rights():
 
 @lru_cache(maxsize=1)
 def personal_data():
-    import boto3
-
+    from chalicelib.store import aws
     from chalicelib.store.personal_data import PersonalDataStore
 
-    settings = get_settings()
-    return PersonalDataStore(
-        dynamodb=boto3.client("dynamodb", region_name=settings.region),
-        s3=boto3.client("s3", region_name=settings.region),
-        settings=settings,
-    )
+    return PersonalDataStore(dynamodb=aws.client("dynamodb"), s3=aws.client("s3"), settings=get_settings())
 
 
 @lru_cache(maxsize=2)
 def workflow(kind: str):
     """The export or erasure state machine ("export" | "erasure")."""
-    import boto3
-
+    from chalicelib.store import aws
     from chalicelib.store.rights import WorkflowStarter
 
     settings = get_settings()
     arn = {"export": settings.export_state_machine_arn, "erasure": settings.erasure_state_machine_arn}[kind]
-    return WorkflowStarter(boto3.client("stepfunctions", region_name=settings.region), arn)
+    return WorkflowStarter(aws.client("stepfunctions"), arn)
 
 
 @lru_cache(maxsize=1)
@@ -105,12 +100,11 @@ def accounts_store():
 
 @lru_cache(maxsize=1)
 def objects():
-    import boto3
-
+    from chalicelib.store import aws
     from chalicelib.store.objects import ObjectStore
 
-    settings = get_settings()
-    return ObjectStore(client=boto3.client("s3", region_name=settings.region), bucket_for=settings.bucket_name)
+    # The S3 client is built on first use: a submit or a status read never touches S3.
+    return ObjectStore(client=lambda: aws.client("s3"), bucket_for=get_settings().bucket_name)
 
 
 @lru_cache(maxsize=1)

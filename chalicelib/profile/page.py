@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from chalicelib.profile.bounds import DeletionBound, deletion_bound, hours
-from chalicelib.profile.schema import Category, Profile, Retention, RetentionKind
+from chalicelib.profile.schema import Category, Profile, Retention, RetentionKind, plain
 
 LEGAL_BASIS_TEXT = {
     "contract": "Performance of a contract",
@@ -154,7 +154,7 @@ def policy_document(profile: Profile) -> dict[str, Any]:
     service = profile.service
     return {
         "profile": profile.id,
-        "service": service.model_dump(exclude={"seed", "shape"}),
+        "service": plain(service, exclude=frozenset({"seed", "shape"})),
         "policy": {
             "version": profile.policy.version,
             "effective": profile.policy.effective.isoformat(),
@@ -186,14 +186,14 @@ def policy_document(profile: Profile) -> dict[str, Any]:
             }
             for c, bound in ((c, deletion_bound(profile, c.id)) for c in profile.categories)
         ],
-        "processors": [p.model_dump(mode="json") for p in profile.processors],
+        "processors": [plain(p) for p in profile.processors],
         "model_providers": [p.name for p in profile.model_providers],
         "transfers": profile.transfers,
         "rights": {
-            **profile.rights.model_dump(mode="json", exclude={"source"}),
+            **plain(profile.rights, exclude=frozenset({"source"})),
             "response_text": hours_text(profile.rights.response_hours),
         },
-        "cookies": [c.model_dump(mode="json") for c in profile.cookies],
+        "cookies": [plain(c) for c in profile.cookies],
         "backups": {"days": profile.backups.days, "text": duration_text(profile.backups.days)},
         "breach_notice_hours": profile.breach_notice_hours,
         "security": list(profile.security),

@@ -2,19 +2,45 @@
 
 Every retention timer, lifecycle rule, stored-or-not decision, rights deadline and the policy page
 itself are derived from one of these. Values are traceable to the policy text through `source`.
+
+Plain frozen dataclasses, so a cold Lambda reads its profile without pydantic: the TOML files are
+validated against these same classes at build time (`chalicelib/profile/compile.py`, pydantic
+validating the dataclasses, `__post_init__` checks included) and written out as Python modules
+(`chalicelib/profile/compiled/`). `__pydantic_config__` is a plain dict, read only there.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field, fields
 from datetime import date
-from enum import StrEnum
-from typing import Literal
+from enum import Enum, StrEnum
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+_STRICT = {"extra": "forbid"}  # pydantic's ConfigDict, as a plain dict: unknown keys are refused
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class FieldError(ValueError):
+    """A check that names the field it is about, so a broken profile's error can point at it."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+def _within(owner: Any, name: str, low: int | None, high: int | None) -> None:
+    value = getattr(owner, name)
+    if value is None or not isinstance(value, int):
+        return
+    if (low is not None and value < low) or (high is not None and value > high):
+        limits = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise FieldError(name, f"must be {limits}, not {value}")
+
+
+def _not_empty(owner: Any, *names: str) -> None:
+    for name in names:
+        if not getattr(owner, name):
+            raise FieldError(name, "must not be empty")
 
 
 class Category(StrEnum):
@@ -79,37 +105,39 @@ _NEEDS_DAYS = {
 }
 
 
-class Retention(Strict):
-    kind: RetentionKind
-    days: int | None = Field(default=None, ge=0, le=3660)
-    deleted_within_hours: int | None = Field(
-        default=None,
-        ge=0,
-        description="OPS-9: a deadline the policy promises in hours; the profile loads only if the "
-        "mechanisms keep it (chalicelib/profile/bounds.py).",
-    )
-
-    @model_validator(mode="after")
-    def _days_match_kind(self) -> Retention:
-        if self.kind in _NEEDS_DAYS and self.days is None:
-            raise ValueError(f"retention kind '{self.kind}' needs 'days'")
-        if self.kind not in _NEEDS_DAYS and self.days is not None:
-            raise ValueError(f"retention kind '{self.kind}' takes no 'days'")
-        if self.deleted_within_hours is not None and not self.time_limited:
-            raise ValueError(f"retention kind '{self.kind}' runs no timer: it cannot promise 'deleted_within_hours'")
-        return self
-
-    @property
-    def time_limited(self) -> bool:
-        """True when items of this category carry a TTL from the moment they are written."""
-        return self.kind in {RetentionKind.FIXED, RetentionKind.UNTIL_PROCESSED, RetentionKind.LEGAL}
-
-
 class LegalBasis(StrEnum):
     CONTRACT = "contract"
     LEGITIMATE_INTEREST = "legitimate_interest"
     CONSENT = "consent"
     LEGAL_OBLIGATION = "legal_obligation"
+
+
+@dataclass(frozen=True)
+class Retention:
+    __pydantic_config__ = _STRICT
+
+    kind: RetentionKind
+    days: int | None = None
+    # OPS-9: a deadline the policy promises in hours; the profile compiles only if the mechanisms
+    # keep it (chalicelib/profile/bounds.py).
+    deleted_within_hours: int | None = None
+
+    def __post_init__(self) -> None:
+        _within(self, "days", 0, 3660)
+        _within(self, "deleted_within_hours", 0, None)
+        if self.kind in _NEEDS_DAYS and self.days is None:
+            raise ValueError(f"retention kind '{self.kind}' needs 'days'")
+        if self.kind not in _NEEDS_DAYS and self.days is not None:
+            raise ValueError(f"retention kind '{self.kind}' takes no 'days'")
+        if self.deleted_within_hours is not None and not self.time_limited:
+            raise FieldError(
+                "deleted_within_hours", f"retention kind '{self.kind}' runs no timer: it cannot promise it"
+            )
+
+    @property
+    def time_limited(self) -> bool:
+        """True when items of this category carry a TTL from the moment they are written."""
+        return self.kind in {RetentionKind.FIXED, RetentionKind.UNTIL_PROCESSED, RetentionKind.LEGAL}
 
 
 AbuseSignalKind = Literal["ip_hash", "user_agent", "accept_language", "fingerprint_hash"]
@@ -122,173 +150,219 @@ SIGNAL_TEXT: dict[str, str] = {
 }
 
 
-class DataCategory(Strict):
+@dataclass(frozen=True)
+class DataCategory:
+    __pydantic_config__ = _STRICT
+
     id: Category
     title: str
-    fields: list[str] = Field(min_length=1)
-    signals: list[AbuseSignalKind] = Field(
-        default_factory=list,
-        description="abuse_signals only: what a sign-in's signal record keeps; nothing else is stored (OPS-1).",
-    )
-    purposes: list[str] = Field(min_length=1)
+    fields: list[str]
+    purposes: list[str]
     legal_basis: LegalBasis
     retention: Retention
-    source: str = Field(min_length=1, description="The policy sentence this entry comes from.")
-    note: str | None = Field(default=None, description="Why a concrete value was chosen where the policy is vague.")
+    source: str  # the policy sentence this entry comes from
+    # abuse_signals only: what a sign-in's signal record keeps; nothing else is stored (OPS-1).
+    signals: list[AbuseSignalKind] = field(default_factory=list)
+    note: str | None = None  # why a concrete value was chosen where the policy is vague
 
-    @model_validator(mode="after")
-    def _signals_are_listed(self) -> DataCategory:
+    def __post_init__(self) -> None:
+        _not_empty(self, "fields", "purposes", "source")
+        self._check_signals()
+
+    def _check_signals(self) -> None:
         if self.signals and self.id != Category.ABUSE_SIGNALS:
-            raise ValueError("only the 'abuse_signals' category lists 'signals'")
+            raise FieldError("signals", "only the 'abuse_signals' category lists 'signals'")
         if self.signals and "ip_hash" not in self.signals:
-            raise ValueError("a signal record is found by its keyed IP hash: 'signals' must include 'ip_hash'")
-        unstated = [s for s in self.signals if not any(SIGNAL_TEXT[s] in field for field in self.fields)]
+            raise FieldError("signals", "a signal record is found by its keyed IP hash: it must include 'ip_hash'")
+        unstated = [s for s in self.signals if not any(SIGNAL_TEXT[s] in entry for entry in self.fields)]
         if unstated:
-            raise ValueError(f"'fields' must state every stored signal: missing {[SIGNAL_TEXT[s] for s in unstated]}")
-        return self
+            missing = [SIGNAL_TEXT[s] for s in unstated]
+            raise FieldError("fields", f"must state every stored signal: missing {missing}")
 
 
-class Service(Strict):
+@dataclass(frozen=True)
+class Service:
+    __pydantic_config__ = _STRICT
+
     name: str
-    website: str | None = None
     controller: str
-    contact_email: str | None = None
-    contact_url: str | None = None
     jurisdiction: str
     shape: str
     seed: str
-    note: str | None = Field(default=None, description="Where a contact detail had to be chosen, and why.")
+    website: str | None = None
+    contact_email: str | None = None
+    contact_url: str | None = None
+    note: str | None = None  # where a contact detail had to be chosen, and why
 
 
-class PolicyVersion(Strict):
+@dataclass(frozen=True)
+class PolicyVersion:
+    __pydantic_config__ = _STRICT
+
     version: str
     effective: date
-    change_notice: list[Literal["email", "in_app", "publication"]] = Field(min_length=1)
+    change_notice: list[Literal["email", "in_app", "publication"]]
+
+    def __post_init__(self) -> None:
+        _not_empty(self, "change_notice")
 
 
 SignInMethod = Literal["email_code", "password", "google", "telegram", "api_key"]
 
 
-class SignIn(Strict):
-    methods: list[SignInMethod] = Field(min_length=1)
+@dataclass(frozen=True)
+class SignIn:
+    __pydantic_config__ = _STRICT
+
+    methods: list[SignInMethod]
     api_requires_verified_email: bool = True
-    login_code_minutes: int = Field(default=10, ge=1, le=60)
-    login_code_attempts: int = Field(default=5, ge=1, le=10)
-    session_days: int = Field(default=30, ge=1, le=400)
+    login_code_minutes: int = 10
+    login_code_attempts: int = 5
+    session_days: int = 30
+
+    def __post_init__(self) -> None:
+        _not_empty(self, "methods")
+        _within(self, "login_code_minutes", 1, 60)
+        _within(self, "login_code_attempts", 1, 10)
+        _within(self, "session_days", 1, 400)
 
 
 PaymentRail = Literal["stripe", "polar", "lemonsqueezy", "telegram_stars"]
 
 
-class Processor(Strict):
+@dataclass(frozen=True)
+class Processor:
+    __pydantic_config__ = _STRICT
+
     name: str
     purpose: str
     country: str
-    receives: list[Category] = Field(min_length=1)
+    receives: list[Category]
     kind: Literal["hosting", "email", "payment", "model_provider", "identity", "messaging"]
     # The payment rails this processor runs for the service (PAY-5): the deployment enables exactly
     # these adapters (chalicelib/gateways/payments/, Stripe's own gateway).
-    rails: list[PaymentRail] = Field(default_factory=list)
+    rails: list[PaymentRail] = field(default_factory=list)
     note: str | None = None
 
-    @model_validator(mode="after")
-    def _payment_processors_name_their_rails(self) -> Processor:
+    def __post_init__(self) -> None:
+        _not_empty(self, "receives")
         if self.kind == "payment" and not self.rails:
             raise ValueError(f"payment processor '{self.name}' must name its rails")
         if self.rails and "payments" not in self.receives:
             raise ValueError(f"processor '{self.name}' runs payment rails but receives no 'payments'")
-        return self
 
 
 Right = Literal["access", "portability", "rectification", "erasure", "restriction", "objection", "withdraw_consent"]
 
 
-class Rights(Strict):
-    available: list[Right] = Field(min_length=1)
-    channels: list[str] = Field(min_length=1)
-    response_hours: int = Field(ge=1, le=24 * 90)
-    erasure_days: int = Field(ge=0, le=90)
+@dataclass(frozen=True)
+class Rights:
+    __pydantic_config__ = _STRICT
+
+    available: list[Right]
+    channels: list[str]
+    response_hours: int
+    erasure_days: int
     requests_without_sign_in: bool
+    source: str
     verify_identity: bool = True
-    source: str = Field(min_length=1)
     note: str | None = None
 
+    def __post_init__(self) -> None:
+        _not_empty(self, "available", "channels", "source")
+        _within(self, "response_hours", 1, 24 * 90)
+        _within(self, "erasure_days", 0, 90)
 
-class Backups(Strict):
+
+@dataclass(frozen=True)
+class Backups:
     """Point-in-time recovery of the tables (DSR-13): how long a backup keeps what was erased. Each
     erasure leaves only a keyed hash of the erased id for this long, so a restore can replay it."""
 
-    days: int = Field(ge=1, le=35, description="DynamoDB keeps point-in-time recovery 1 to 35 days.")
-    source: str = Field(min_length=1)
+    __pydantic_config__ = _STRICT
+
+    days: int  # DynamoDB keeps point-in-time recovery 1 to 35 days
+    source: str
     note: str | None = None
+
+    def __post_init__(self) -> None:
+        _within(self, "days", 1, 35)
+        _not_empty(self, "source")
 
 
 CookieRole = Literal["session", "csrf", "language", "theme", "preferences"]
 
 
-class Cookie(Strict):
+@dataclass(frozen=True)
+class Cookie:
+    __pydantic_config__ = _STRICT
+
     name: str
     storage: Literal["cookie", "local_storage"]
     purpose: str
-    essential: Literal[True] = Field(description="OPS-3: essential cookies and local storage only.")
+    essential: Literal[True]  # OPS-3: essential cookies and local storage only
     third_party: Literal[False] = False
-    role: CookieRole | None = Field(default=None, description="What the code uses it for, so it can find the name.")
+    role: CookieRole | None = None  # what the code uses it for, so it can find the name
 
 
-class Profile(Strict):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$")
+_PROFILE_ID = re.compile(r"[a-z][a-z0-9_-]{1,31}")
+
+
+@dataclass(frozen=True)
+class Profile:
+    __pydantic_config__ = _STRICT
+
+    id: str
     service: Service
     policy: PolicyVersion
-    minimum_age: int = Field(ge=13, le=21)
+    minimum_age: int
     sign_in: SignIn
-    categories: list[DataCategory] = Field(min_length=1)
+    categories: list[DataCategory]
     processors: list[Processor]
     rights: Rights
     cookies: list[Cookie]
     backups: Backups
-    breach_notice_hours: int | None = Field(default=None, ge=1, le=24 * 30)
-    transfers: str | None = Field(default=None, description="Safeguards for processing outside the user's country.")
-    security: list[str] = Field(default_factory=list, description="Security measures the policy promises.")
+    breach_notice_hours: int | None = None
+    transfers: str | None = None  # safeguards for processing outside the user's country
+    security: list[str] = field(default_factory=list)  # security measures the policy promises
     sells_data: Literal[False] = False
-    job_kinds: list[JobKind] = Field(
-        default=[JobKind.TEXT_TO_IMAGE], min_length=1, description="The jobs the service offers."
-    )
+    job_kinds: list[JobKind] = field(default_factory=lambda: [JobKind.TEXT_TO_IMAGE])  # the jobs offered
 
-    @field_validator("categories")
-    @classmethod
-    def _categories_unique_with_account(cls, categories: list[DataCategory]) -> list[DataCategory]:
-        ids = [c.id for c in categories]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"categories listed twice: {', '.join(duplicates)}")
-        account = next((c for c in categories if c.id == Category.ACCOUNT), None)
-        if account is None:
-            raise ValueError("the 'account' category is required")
-        if account.retention.kind != RetentionKind.ACCOUNT_LIFETIME_PLUS:
-            raise ValueError("the 'account' category must use retention kind 'account_lifetime_plus'")
-        return categories
-
-    @model_validator(mode="after")
-    def _processors_receive_listed_categories(self) -> Profile:
+    def __post_init__(self) -> None:
+        if not _PROFILE_ID.fullmatch(self.id):
+            raise FieldError("id", f"'{self.id}' is not a profile id (lower case, 2 to 32 characters)")
+        _within(self, "minimum_age", 13, 21)
+        _within(self, "breach_notice_hours", 1, 24 * 30)
+        self._check_categories()
         rails = self.payment_rails
         if len(rails) != len(set(rails)):
-            raise ValueError("a payment rail is named by two processors")
+            raise FieldError("processors", "a payment rail is named by two processors")
         ids = {c.id for c in self.categories}
         for processor in self.processors:
             missing = [c.value for c in processor.receives if c not in ids]
             if missing:
-                raise ValueError(
-                    f"processor '{processor.name}' receives categories the profile does not list: {missing}"
-                )
-        return self
+                listed = f"processor '{processor.name}' receives categories the profile does not list"
+                raise FieldError("processors", f"{listed}: {missing}")
+        self._check_job_kinds()
 
-    @model_validator(mode="after")
-    def _job_kinds_have_their_categories(self) -> Profile:
+    def _check_categories(self) -> None:
+        _not_empty(self, "categories")
+        ids = [c.id for c in self.categories]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise FieldError("categories", f"categories listed twice: {', '.join(duplicates)}")
+        account = next((c for c in self.categories if c.id == Category.ACCOUNT), None)
+        if account is None:
+            raise FieldError("categories", "the 'account' category is required")
+        if account.retention.kind != RetentionKind.ACCOUNT_LIFETIME_PLUS:
+            raise FieldError("categories", "the 'account' category must use retention kind 'account_lifetime_plus'")
+
+    def _check_job_kinds(self) -> None:
+        _not_empty(self, "job_kinds")
         for kind in self.job_kinds:
             missing = [c.value for c in KIND_NEEDS[kind] if not self.stores(c)]
             if missing:
-                raise ValueError(f"job kind '{kind}' needs categories the profile does not store: {missing}")
-        return self
+                raise FieldError("job_kinds", f"job kind '{kind}' needs categories the profile does not store: {missing}")
 
     def offers(self, kind: JobKind) -> bool:
         return kind in self.job_kinds
@@ -322,3 +396,16 @@ class Profile(Strict):
     def cookie_name(self, role: CookieRole) -> str | None:
         """The name of the cookie or storage key the profile declares for `role` (OPS-3)."""
         return next((c.name for c in self.cookies if c.role == role), None)
+
+
+def plain(value: Any, exclude: frozenset[str] = frozenset()) -> Any:
+    """JSON-ready form of a profile part (enums by value, dates in ISO form), minus `exclude`d fields."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value) if f.name not in exclude}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib import clock, errors
 from chalicelib.domain.ports import accounts as port
@@ -35,6 +35,15 @@ def _preferences(record: Preferences | None) -> port.Preferences | None:
         theme=record.theme,
         notifications=tuple(sorted((str(k), bool(v)) for k, v in notifications.items())),
     )
+
+
+def _live(future, record_class):
+    """A transactional read's record, if it exists and has not expired."""
+    try:
+        record = future.get()
+    except record_class.DoesNotExist:
+        return None
+    return record if record.is_live() else None
 
 
 def _account(user: User) -> port.Account:
@@ -278,6 +287,14 @@ class AccountsStore:
     def get_session(self, token_hash: str) -> port.Session | None:
         record = Session.get_live(*Session.key(token_hash))
         return port.Session(token_hash, record.user_id) if record else None
+
+    def get_session_and_user(self, token_hash: str, user_id: str) -> tuple[port.Session | None, port.Account | None]:
+        """One TransactGetItems for the session and its user: a signed-in request's only read."""
+        with TransactGet(connection=self._table.connection) as read:
+            session_read = read.get(Session, *Session.key(token_hash))
+            user_read = read.get(User, *User.key(user_id))
+        session, user = _live(session_read, Session), _live(user_read, User)
+        return (port.Session(token_hash, session.user_id) if session else None), (_account(user) if user else None)
 
     def delete_session(self, token_hash: str) -> None:
         Session(*Session.key(token_hash)).delete()

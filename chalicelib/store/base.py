@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -143,17 +144,34 @@ def bind(*, resource_prefix: str, region: str, profile: Profile) -> None:
     _share_one_connection(classes, region)
 
 
+class _SharedSessionConnection(Connection):
+    """pynamodb's connection on the process's one botocore session (chalicelib/store/aws.py)."""
+
+    @property
+    def session(self) -> Any:
+        from chalicelib.store import aws
+
+        return aws.botocore_session()
+
+    @property
+    def client(self) -> Any:
+        from chalicelib.store import aws
+
+        with aws.building:  # its first use may race a boto3 client being built on another thread
+            return super().client
+
+
 def _share_one_connection(classes: list[type[Record]], region: str) -> None:
-    """One botocore client for every record class.
+    """One botocore client for every record class, on the session every other client shares.
 
     Left alone, pynamodb opens a botocore session and client per model class, and each parses
     DynamoDB's service model: that dominates the first request of a cold Lambda. Classes of one
     table share a table connection whose metadata holds every index any of them declares.
     """
-    from pynamodb.connection import Connection, TableConnection
+    from pynamodb.connection import TableConnection
     from pynamodb.connection.base import MetaTable
 
-    shared = Connection(region=region)
+    shared = _SharedSessionConnection(region=region)
     by_table: dict[str, list[type[Record]]] = {}
     for cls in classes:
         by_table.setdefault(cls.Meta.table_name, []).append(cls)

@@ -9,11 +9,10 @@ from chalicelib.store.layout import IDEMPOTENCY_TABLE
 
 
 def persistence_layer() -> Any:
-    import boto3
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    settings = get_settings()
+    from chalicelib.store import aws
+
     return DynamoDBPersistenceLayer(
-        table_name=settings.table_name(IDEMPOTENCY_TABLE),
-        boto3_client=boto3.client("dynamodb", region_name=settings.region),
+        table_name=get_settings().table_name(IDEMPOTENCY_TABLE), boto3_client=aws.client("dynamodb")
     )

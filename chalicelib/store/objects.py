@@ -3,6 +3,8 @@ short-lived download links. Keys always come from `layout.object_key` (per-user 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from chalicelib.domain.ports.content import PresignedPost, StoredObject
@@ -13,9 +15,13 @@ from chalicelib.store.layout import OBJECT_PREFIXES, object_key
 class ObjectStore:
     """The ObjectStorage port on S3."""
 
-    def __init__(self, *, client: Any, bucket_for: Any) -> None:
-        self._s3 = client
+    def __init__(self, *, client: Callable[[], Any], bucket_for: Any) -> None:
+        self._client = client
         self._bucket_for = bucket_for  # logical bucket name -> physical name
+
+    @cached_property
+    def _s3(self) -> Any:
+        return self._client()
 
     def location(self, category: Category, user_id: str, object_id: str) -> tuple[str, str]:
         logical, key = object_key(category, user_id, object_id)

@@ -147,9 +147,9 @@ class PersonalDataStore:
 
     def _table(self, table: str) -> Any:
         """boto3's batch writer sends 25 items a call and resends what DynamoDB hands back unprocessed."""
-        import boto3
+        from chalicelib.store import aws
 
-        return boto3.resource("dynamodb", region_name=self.settings.region).Table(self.table_name(table))
+        return aws.resource("dynamodb").Table(self.table_name(table))
 
     # -- objects -----------------------------------------------------------------------------------
     def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[StoredObject]:

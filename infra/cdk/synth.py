@@ -144,6 +144,10 @@ def main(argv: list[str] | None = None) -> None:
         if not offline:
             raise SystemExit(f"refusing to package for deployment: {message}")
         print(f"warning: {message}")
+    from chalicelib.profile import compile as profiles
+
+    if profiles.main() != 0:  # the package carries the profiles compiled from today's TOML
+        raise SystemExit("a profile does not compile")
     template = synthesize(out_dir, target, offline=offline)
     print(f"synthesized {target.stack_name} (profile {target.profile}) -> {template}")
     if offline:

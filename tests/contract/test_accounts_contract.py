@@ -192,6 +192,18 @@ def test_sessions_live_until_deleted_or_expired(store, now):
     assert store.get_session("t2") is None
 
 
+def test_a_session_and_its_user_are_read_together(store, now):
+    """One read for both (issue 16, P2); each side is None when missing or expired."""
+    _user(store, "u1")
+    store.create_session("t1", "u1", NOW + timedelta(days=1))
+    session, user = store.get_session_and_user("t1", "u1")
+    assert (session.user_id, user.user_id) == ("u1", "u1")
+    assert store.get_session_and_user("t1", "nobody") == (session, None)
+    assert store.get_session_and_user("missing", "u1") == (None, user)
+    now.move(timedelta(days=2))
+    assert store.get_session_and_user("t1", "u1") == (None, user)
+
+
 def test_log_out_everywhere_counts_the_sessions_closed(store):
     store.create_session("t1", "u1", NOW + timedelta(days=1))
     store.create_session("t2", "u1", NOW + timedelta(days=1))

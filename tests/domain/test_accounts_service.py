@@ -191,6 +191,18 @@ def test_acc9_sessions_end_on_logout_and_for_disabled_accounts(world):
         world.bearer(second.session.token)
 
 
+def test_acc9_a_token_naming_another_user_is_no_session(world):
+    """A token names its user so one read fetches session and user (issue 16, P2); the name is not
+    trusted: naming someone else, or dropping the name, finds nothing."""
+    mine, theirs = world.code_sign_in("ada@example.com"), world.code_sign_in("bob@example.com")
+    token = mine.session.token
+    assert token.startswith(f"s_{mine.user_id}.")
+    assert world.bearer(token).user.user_id == mine.user_id
+    for forged in (token.replace(mine.user_id, theirs.user_id), "s_" + token.partition(".")[2]):
+        with pytest.raises(errors.Unauthenticated):
+            world.bearer(forged)
+
+
 # -- API keys (ACC-4, ACC-5, SEC-4) ----------------------------------------------------------------------
 
 

@@ -209,6 +209,9 @@ class FakeAccountStore:
     def get_session(self, token_hash: str) -> Session | None:
         return self.sessions.get(token_hash)
 
+    def get_session_and_user(self, token_hash: str, user_id: str) -> tuple[Session | None, Account | None]:
+        return self.get_session(token_hash), self.get_user(user_id)
+
     def delete_session(self, token_hash: str) -> None:
         self.sessions.pop(token_hash)
 

@@ -40,6 +40,7 @@ def test_a_failing_middleware_is_a_500_in_the_one_shape(client, monkeypatch):
 
         return trace
 
+    monkeypatch.setattr(observability, "_tracing_on", lambda: True)
     monkeypatch.setattr(observability, "_tracing_middleware", broken_tracing)
     response = client.http.get("/health")
     _assert_one_shape(response, 500, "internal_error")

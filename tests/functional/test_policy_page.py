@@ -218,13 +218,13 @@ def test_every_category_has_a_row_with_its_retention_wording(page):
 
 
 def test_values_are_html_escaped():
+    from dataclasses import replace
+
     from chalicelib.profile.loader import load_profile
     from chalicelib.profile.page import policy_document, render_html
 
     profile = load_profile("kaleipix")
-    hostile = profile.model_copy(
-        update={"service": profile.service.model_copy(update={"controller": '<script>alert("x")</script>'})}
-    )
+    hostile = replace(profile, service=replace(profile.service, controller='<script>alert("x")</script>'))
     html = render_html(policy_document(hostile))
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html

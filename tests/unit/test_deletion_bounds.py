@@ -12,7 +12,8 @@ import pytest
 
 from chalicelib.profile import bounds
 from chalicelib.profile.bounds import EXPLICIT_DELETION, deletion_bound
-from chalicelib.profile.loader import PROFILES_DIR, ProfileError, available_profiles, load_profile, load_profile_file
+from chalicelib.profile.compile import load_profile_file
+from chalicelib.profile.loader import PROFILES_DIR, ProfileError, available_profiles, load_profile
 from chalicelib.profile.page import policy_document, render_html
 from chalicelib.profile.schema import Category
 

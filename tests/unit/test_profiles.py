@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from chalicelib.profile.loader import PROFILES_DIR, ProfileError, available_profiles, load_profile, load_profile_file
-from chalicelib.profile.schema import Category, RetentionKind
+from chalicelib.profile.compile import compiled_sources, load_profile_file
+from chalicelib.profile.loader import PROFILES_DIR, ProfileError, available_profiles, load_profile
+from chalicelib.profile.schema import Category, RetentionKind, plain
 from tests.conftest import PROFILES
 
 SEEDS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 KALEIPIX_TEXT = (PROFILES_DIR / "kaleipix.toml").read_text(encoding="utf-8")
+
+
+def test_every_compiled_profile_is_its_toml_compiled_now():
+    """The modules a cold Lambda imports are exactly what validating today's TOML gives: editing a
+    profile without `make profiles` fails here (and the compiled profile equals the validated one)."""
+    stale = [path.name for path, text in compiled_sources().items() if path.read_text(encoding="utf-8") != text]
+    assert not stale, f"run `make profiles`: {stale} differ from their TOML"
+    for name in PROFILES:
+        assert load_profile(name) == load_profile_file(PROFILES_DIR / f"{name}.toml")
 
 
 def test_all_five_profiles_ship_and_load():
@@ -55,7 +66,7 @@ def test_dsr7_requests_without_sign_in_where_the_policy_offers_them():
 def test_specific_retention_promises_are_encoded():
     """CNT-2 / SEC-4 / SEC-5 / DSR-6 / DSR-9 values as the policies state them."""
     pictomancer = load_profile("pictomancer")
-    assert pictomancer.category(Category.UPLOADS).retention.model_dump() == {
+    assert plain(pictomancer.category(Category.UPLOADS).retention) == {
         "kind": "until_processed",
         "days": 1,
         "deleted_within_hours": 24,  # "Deleted within 24h of processing" (OPS-9: kept by explicit deletion)
@@ -128,6 +139,54 @@ def test_a_timed_kind_without_days_is_refused(tmp_path):
     assert "needs 'days'" in _load_error(_write(tmp_path, text))
 
 
+SIGNALS_LINE = 'signals = ["ip_hash", "fingerprint_hash", "user_agent", "accept_language"]'
+
+
+@pytest.mark.parametrize(
+    ("signals", "field", "why"),
+    [
+        ('["user_agent", "fingerprint_hash"]', "categories[abuse_signals].signals", "must include 'ip_hash'"),
+        ('["ip_hash", "device_id"]', "categories[abuse_signals].signals", "should be 'ip_hash'"),
+    ],
+)
+def test_ops1_abuse_signals_must_be_known_and_found_by_the_ip_hash(tmp_path, signals, field, why):
+    text = KALEIPIX_TEXT.replace(SIGNALS_LINE, f"signals = {signals}")
+    message = _load_error(_write(tmp_path, text))
+    assert field in message
+    assert why in message
+
+
+def test_ops1_every_stored_signal_is_stated_in_the_fields(tmp_path):
+    text = KALEIPIX_TEXT.replace('"Accept-Language header"]', '"language"]', 1)
+    message = _load_error(_write(tmp_path, text))
+    assert "categories[abuse_signals].fields" in message
+    assert "Accept-Language header" in message
+
+
+def test_ops1_only_the_abuse_signals_category_lists_signals(tmp_path):
+    uploads = 'id = "uploads"\n'
+    text = KALEIPIX_TEXT.replace(uploads, uploads + 'signals = ["ip_hash"]\n', 1)
+    message = _load_error(_write(tmp_path, text))
+    assert "categories[uploads].signals" in message
+    assert "only the 'abuse_signals' category" in message
+
+
+def test_ops9_an_untimed_kind_cannot_promise_deletion_within_hours(tmp_path):
+    untimed = 'retention = { kind = "until_user_deletes" }'
+    promised = 'retention = { kind = "until_user_deletes", deleted_within_hours = 24 }'
+    message = _load_error(_write(tmp_path, KALEIPIX_TEXT.replace(untimed, promised, 1)))
+    assert "categories[uploads].retention.deleted_within_hours" in message
+    assert "runs no timer" in message
+
+
+def test_ops9_a_negative_deletion_promise_is_refused(tmp_path):
+    timed = 'retention = { kind = "fixed", days = 90 }'
+    negative = 'retention = { kind = "fixed", days = 90, deleted_within_hours = -1 }'
+    message = _load_error(_write(tmp_path, KALEIPIX_TEXT.replace(timed, negative, 1)))
+    assert "retention.deleted_within_hours" in message
+    assert "at least 0" in message
+
+
 def test_duplicate_category_is_refused(tmp_path):
     block = KALEIPIX_TEXT[KALEIPIX_TEXT.index('[[categories]]\nid = "prompts"') :]
     block = block[: block.index("\n\n") + 1]
@@ -183,7 +242,7 @@ def test_pay5_each_profile_takes_payments_through_the_processors_its_policy_name
     assert profile.payment_rails == rails
     assert [p.name for p in profile.processors if p.rails] == processor_names
     if name in ("promptpixels", "kaleipix"):  # the swap notes are gone: Stripe is named nowhere
-        assert "stripe" not in profile.model_dump_json().lower()
+        assert "stripe" not in json.dumps(plain(profile)).lower()
 
 
 def test_a_job_kind_whose_data_the_profile_does_not_keep_is_refused(tmp_path):

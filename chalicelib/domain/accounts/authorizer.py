@@ -65,7 +65,9 @@ def check_route_access(needs: str | None, via: str, scopes: frozenset[str]) -> N
 
 
 def authenticate(store: AccountStore, credentials: Credentials, *, csrf_cookie: str) -> Authenticated:
-    """Two reads for a session or a key (credential item, then user item); a key also notes its use."""
+    """One read for a session (session and user together), two for a key (key item, then user
+    item; a key also notes its use)."""
+    user = None
     presented_key = credentials.api_key or (
         credentials.bearer if credentials.bearer and credentials.bearer.startswith(sessions.API_KEY_PREFIX) else None
     )
@@ -79,7 +81,7 @@ def authenticate(store: AccountStore, credentials: Credentials, *, csrf_cookie: 
         token = credentials.bearer or credentials.session_cookie
         if not token:
             raise Unauthenticated("Sign in first.")
-        session = sessions.session_of(store, token)
+        session, user = sessions.session_and_user(store, token)
         if session is None:
             raise Unauthenticated("The session is invalid or has expired.")
         if not credentials.bearer:
@@ -87,7 +89,8 @@ def authenticate(store: AccountStore, credentials: Credentials, *, csrf_cookie: 
         via, scopes, session_token, api_key_id = "session", ALL_SCOPES, token, None
         user_id = session.user_id
     check_route_access(credentials.needs, via, scopes)
-    user = store.get_user(user_id)
+    if user is None:
+        user = store.get_user(user_id)
     if user is None or user.status != ACTIVE:
         raise Unauthenticated("This account is not active.")
     return Authenticated(user, via, scopes, session_token, api_key_id)

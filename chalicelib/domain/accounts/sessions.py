@@ -1,4 +1,8 @@
-"""Sessions: opaque random tokens, stored only as hashes, expiring after the profile's session_days."""
+"""Sessions: random tokens, stored only as hashes, expiring after the profile's session_days.
+
+A token names its user (`s_<user id>.<random>`), so a signed-in request reads its session and its
+user in one round trip (issue 16, P2). The name is not trusted: the stored key is the hash of the
+whole token, and the session found must belong to the user named."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib import clock
-from chalicelib.domain.ports.accounts import AccountStore, Session, token_hash
+from chalicelib.domain.ports.accounts import Account, AccountStore, Session, token_hash
 from chalicelib.profile.schema import Profile
 
 API_KEY_PREFIX = "pk_"
@@ -28,18 +32,25 @@ def csrf_token_for(token: str) -> str:
 
 
 def open_session(store: AccountStore, profile: Profile, user_id: str) -> IssuedSession:
-    token = "s_" + secrets.token_urlsafe(32)
+    token = f"s_{user_id}.{secrets.token_urlsafe(32)}"
     lifetime = timedelta(days=profile.sign_in.session_days)
     expires_at = clock.now() + lifetime
     store.create_session(token_hash(token), user_id, expires_at)
     return IssuedSession(token, csrf_token_for(token), expires_at, int(lifetime.total_seconds()))
 
 
-def session_of(store: AccountStore, token: str) -> Session | None:
-    """The live session for a token, or None."""
+def session_and_user(store: AccountStore, token: str) -> tuple[Session | None, Account | None]:
+    """The live session for a token and, when the token names its user, that user, in one read.
+    A token without a user part (issued before tokens named it) gets its session only."""
     if not token or token.startswith(API_KEY_PREFIX):
-        return None
-    return store.get_session(token_hash(token))
+        return None, None
+    named, dot, _ = token.removeprefix("s_").partition(".")
+    if not dot or not named:
+        return store.get_session(token_hash(token)), None
+    session, user = store.get_session_and_user(token_hash(token), named)
+    if session is None or session.user_id != named:
+        return None, None
+    return session, user
 
 
 def close_session(store: AccountStore, token: str) -> None:

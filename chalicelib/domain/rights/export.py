@@ -2,7 +2,9 @@
 
 The archive holds `manifest.json` (the profile's categories: what, why, how long), one JSON file per
 kind of record from every table, and the original files. It is streamed: records and objects pass
-through one at a time into a multipart upload, so memory stays flat however much a person stored.
+through into a multipart upload and the zip's entry list waits on disk, so memory stays flat however
+much a person stored. Originals are read a few at a time ahead of the writer while the records are
+queried on a worker thread into a temporary file, then archived after them (archive.py, issue 16).
 The workflow carries the export id alone; each task reads the person from the export record, and no
 task returns a user id or an object key into the execution's history (DSR-13).
 
@@ -17,21 +19,26 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tempfile
 import uuid
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from chalicelib import clock
-from chalicelib.domain.ports.rights import ExportJob
+from chalicelib.domain.ports.rights import ExportJob, StoredObject
 from chalicelib.domain.rights import failures, rights_requests
+from chalicelib.domain.rights.archive import SpillingZipFile, fetched_ahead
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import Conflict, Gone, NotFound, RateLimited
 from chalicelib.metrics import Metric
-from chalicelib.profile.schema import Category
+from chalicelib.profile.schema import Category, plain
 from chalicelib.retention import expiry
 
 PROGRESS_EVERY = 500
+FETCH_AHEAD_BYTES = 8 * 2**20  # originals up to this size are read ahead, whole (P5)
 DOWNLOAD_URL_SECONDS = 300  # signed per download, used at once
 FINISHED = ("ready", "failed")
 # Every step is a Lambda call of at most 15 minutes, tried five times: an export unfinished after
@@ -163,7 +170,7 @@ def _manifest(ctx: RightsContext, user_id: str) -> dict[str, Any]:
                 "fields": c.fields,
                 "purposes": c.purposes,
                 "legal_basis": c.legal_basis.value,
-                "retention": c.retention.model_dump(mode="json"),
+                "retention": plain(c.retention),
             }
             for c in profile.categories
         ],
@@ -181,11 +188,26 @@ class _Progress:
             self.ctx.rights.update_export(self.record.user_id, self.record.export_id, items_done=self.done)
 
 
-def _write_records(ctx: RightsContext, archive: zipfile.ZipFile, user_id: str, progress: _Progress) -> None:
+def _spool_records(ctx: RightsContext, user_id: str, spool: IO[bytes]) -> None:
+    """Every record, serialized, one line each into a temporary file: run on a worker thread while
+    the originals are archived, so the record queries and the object reads overlap (P5)."""
+    for owned in ctx.personal.owned_items(user_id):
+        fields = json.dumps(_visible(owned.fields), default=str)
+        spool.write(f"{owned.table}\t{owned.kind}\t{fields}\n".encode())
+
+
+def _spooled(spool: IO[bytes]) -> Iterator[tuple[str, str, bytes]]:
+    spool.seek(0)
+    for line in spool:
+        table, kind, fields = line.rstrip(b"\n").split(b"\t", 2)
+        yield table.decode(), kind.decode(), fields
+
+
+def _write_records(archive: zipfile.ZipFile, records: Iterator[tuple[str, str, bytes]], progress: _Progress) -> None:
     """One JSON array per (table, kind); by_owner returns items sorted by sk, so kinds arrive together."""
     current, stream, written = None, None, set()
-    for owned in ctx.personal.owned_items(user_id):
-        name = f"records/{owned.table}/{owned.kind}.json"
+    for table, kind, fields in records:
+        name = f"records/{table}/{kind}.json"
         if name != current:
             if stream:
                 stream.write(b"\n]\n")
@@ -193,17 +215,44 @@ def _write_records(ctx: RightsContext, archive: zipfile.ZipFile, user_id: str, p
             suffix = 1
             while name in written:
                 suffix += 1
-                name = f"records/{owned.table}/{owned.kind}-{suffix}.json"
+                name = f"records/{table}/{kind}-{suffix}.json"
             current, first = name, True
             written.add(name)
             stream = archive.open(name, "w")
             stream.write(b"[\n")
-        stream.write((b"" if first else b",\n") + json.dumps(_visible(owned.fields), default=str).encode())
+        stream.write((b"" if first else b",\n") + fields)
         first = False
         progress.tick()
     if stream:
         stream.write(b"\n]\n")
         stream.close()
+
+
+def _write_files(ctx: RightsContext, archive: zipfile.ZipFile, user_id: str, stamp: tuple, progress: _Progress) -> None:
+    """The originals, stored as they are (images are compressed already): objects up to
+    FETCH_AHEAD_BYTES are read a few at a time ahead of the writer (P5); larger ones stream through."""
+    for obj, data in _originals(ctx, user_id):
+        info = zipfile.ZipInfo("files/" + portable_name(obj.key.replace(f"/{user_id}/", "/", 1)), date_time=stamp)
+        info.compress_type = zipfile.ZIP_STORED
+        with archive.open(info, "w", force_zip64=obj.size > 2**31) as target:
+            if data is None:
+                with ctx.personal.open_object(obj) as body:
+                    shutil.copyfileobj(body, target, 1024 * 1024)
+            else:
+                target.write(data)
+        progress.tick()
+
+
+def _originals(ctx: RightsContext, user_id: str) -> Iterator[tuple[StoredObject, bytes | None]]:
+    """Each original with its bytes when it is small enough to be read ahead, else None."""
+
+    def fetch(obj: StoredObject) -> bytes | None:
+        if obj.size > FETCH_AHEAD_BYTES:
+            return None
+        with ctx.personal.open_object(obj) as body:
+            return body.read()
+
+    return fetched_ahead(ctx.personal.owned_objects(user_id, skip=[Category.EXPORTS]), fetch)
 
 
 def archive(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
@@ -218,17 +267,16 @@ def archive(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     progress = _Progress(ctx, record)
     stamp = clock.now().timetuple()[:6]  # one shared timestamp: no tuple per entry kept until the end
     try:
-        with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_DEFLATED) as archive_file:
+        with (
+            tempfile.TemporaryFile() as spool,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="records") as background,
+            SpillingZipFile(writer, compression=zipfile.ZIP_DEFLATED) as archive_file,
+        ):
+            spooling = background.submit(_spool_records, ctx, user_id, spool)
             archive_file.writestr("manifest.json", json.dumps(_manifest(ctx, user_id), indent=2))
-            _write_records(ctx, archive_file, user_id, progress)
-            for obj in ctx.personal.owned_objects(user_id, skip=[Category.EXPORTS]):
-                name = "files/" + portable_name(obj.key.replace(f"/{user_id}/", "/", 1))
-                info = zipfile.ZipInfo(name, date_time=stamp)
-                info.compress_type = zipfile.ZIP_STORED  # images are compressed already
-                with archive_file.open(info, "w", force_zip64=obj.size > 2**31) as target:
-                    shutil.copyfileobj(ctx.personal.open_object(obj), target, 1024 * 1024)
-                progress.tick()
-        del archive_file  # its per-entry bookkeeping is written out; free it before the last part uploads
+            _write_files(ctx, archive_file, user_id, stamp, progress)
+            spooling.result()
+            _write_records(archive_file, _spooled(spool), progress)
         writer.complete()
     except BaseException:
         writer.abort()

@@ -1,0 +1,1 @@
+"""Profiles compiled from ../profiles/*.toml by `python -m chalicelib.profile.compile`."""
