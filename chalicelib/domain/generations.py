@@ -250,8 +250,7 @@ def _check_params(params: GenerationParams) -> None:
         (
             "fps",
             "A render takes a frame rate (fps) from 1 to 60.",
-            kind == JobKind.VIDEO_RENDER
-            and not (params.fps and jobs.FPS_RANGE[0] <= params.fps <= jobs.FPS_RANGE[1]),
+            kind == JobKind.VIDEO_RENDER and not (params.fps and jobs.FPS_RANGE[0] <= params.fps <= jobs.FPS_RANGE[1]),
         ),
     ]
     fields = [{"field": field, "problem": problem} for field, problem, wrong in problems if wrong]

@@ -362,7 +362,9 @@ class Profile:
         for kind in self.job_kinds:
             missing = [c.value for c in KIND_NEEDS[kind] if not self.stores(c)]
             if missing:
-                raise FieldError("job_kinds", f"job kind '{kind}' needs categories the profile does not store: {missing}")
+                raise FieldError(
+                    "job_kinds", f"job kind '{kind}' needs categories the profile does not store: {missing}"
+                )
 
     def offers(self, kind: JobKind) -> bool:
         return kind in self.job_kinds

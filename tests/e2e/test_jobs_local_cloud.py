@@ -76,6 +76,7 @@ def ready_uploads(cloud, headers, count: int) -> list[str]:
         assert status == 201, upload
         assert _post_form(upload["upload"]["url"], upload["upload"]["fields"], data.getvalue()) in (200, 204), number
         ids.append(upload["id"])
+
     def checked(upload_id: str) -> bool:
         return call("GET", f"{cloud.api}/uploads/{upload_id}", headers=headers)[1].get("status") == "ready"
 

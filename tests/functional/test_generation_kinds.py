@@ -22,9 +22,7 @@ USER = "user-7d2e41"
 
 
 def submit(**params) -> dict:
-    return wiring.content_service().submit(
-        USER, GenerationParams(**params), restricted=False, objections=frozenset()
-    )
+    return wiring.content_service().submit(USER, GenerationParams(**params), restricted=False, objections=frozenset())
 
 
 def uploads(aws, count: int, size=(16, 12)) -> tuple[str, ...]:

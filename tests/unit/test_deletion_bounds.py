@@ -66,9 +66,7 @@ def test_ops9_a_promise_the_timers_do_keep_loads(tmp_path):
     assert load_profile_file(path).category(Category.EXPORTS).retention.deleted_within_hours == 216
 
 
-@pytest.mark.parametrize(
-    ("name", "category"), [("pixelrender", "render_inputs"), ("promptpixels", "training_images")]
-)
+@pytest.mark.parametrize(("name", "category"), [("pixelrender", "render_inputs"), ("promptpixels", "training_images")])
 def test_ops9_cnt5_cnt6_job_inputs_can_be_promised_gone_when_the_job_ends(name, category, tmp_path, monkeypatch):
     """A job's input archive is deleted when the job ends (`jobs.release_inputs`), so a 24-hour promise
     loads; mutation check: without that explicit deletion the timers alone (72 hours or more) refuse it."""

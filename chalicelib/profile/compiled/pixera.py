@@ -2,10 +2,12 @@
 
 from datetime import date
 
-from chalicelib.profile.schema import (  # noqa: F401  (not every profile uses every class)
+from chalicelib.profile.schema import (
+    Backups,
     Category,
     Cookie,
     DataCategory,
+    JobKind,
     LegalBasis,
     PolicyVersion,
     Processor,
