@@ -9,3 +9,68 @@ class CheckoutRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")
     attempt: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+# -- responses -------------------------------------------------------------------------------
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Product(Reply):
+    id: str
+    kind: str
+    title: str
+    credits: int
+    amount: int
+    currency: str
+
+
+class Catalogue(Reply):
+    products: list[Product]
+
+
+class CheckoutStarted(Reply):
+    """`url` is the payment provider's hosted pay page."""
+
+    session_id: str
+    url: str
+    product: str
+
+
+class CheckoutOutcome(Reply):
+    session_id: str
+    status: str
+
+
+class LedgerEntry(Reply):
+    created_at: str | None = None
+
+
+class LedgerPage(Reply):
+    balance: int
+    entries: list[LedgerEntry]
+    next_cursor: str | None
+
+
+class WebhookReceipt(Reply):
+    received: bool
+    handled: bool
+
+
+class PaymentsForReview(Reply):
+    payments: list[dict]
+
+
+class SuccessQuery(BaseModel):
+    """Stripe's success redirect names the Checkout Session."""
+
+    session_id: str = Field(min_length=4, max_length=255, pattern=r"^cs_")
+
+
+class StripeEvent(BaseModel):
+    """A Stripe event, verified on its raw bytes by the `Stripe-Signature` header before it is read."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    type: str
+    data: dict

@@ -54,3 +54,80 @@ class StatusChange(Strict):
 
 class MinorReport(Strict):
     note: str | None = Field(default=None, max_length=500)
+
+
+# -- responses -------------------------------------------------------------------------------
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Progress(Reply):
+    done: int
+    total: int
+
+
+class ExportView(Reply):
+    id: str
+    status: str
+    progress: Progress
+    created_at: str
+    ready_at: str | None
+
+
+class ErasureScheduled(Reply):
+    status: str
+    request_id: str
+    erase_after: str
+
+
+class ErasureCancelled(Reply):
+    status: str
+
+
+class RequestReceipt(Reply):
+    request_id: str
+    status: str
+
+
+class RequestView(Reply):
+    id: str
+    kind: str
+    status: str
+    channel: str
+    created_at: str
+    due_at: str
+    completed_at: str | None
+
+
+class Requests(Reply):
+    requests: list[RequestView]
+
+
+class ConsentEvent(Reply):
+    purpose: str
+    granted: bool
+    policy_version: str
+    at: str
+
+
+class Consents(Reply):
+    consents: dict[str, bool]
+    history: list[ConsentEvent]
+
+
+class ProcessingView(Reply):
+    restricted: bool
+    objections: list[str]
+
+
+class ContactReceipt(Reply):
+    pass
+
+
+class OperatorRequests(Reply):
+    requests: list[dict]
+
+
+class AuditLog(Reply):
+    actions: list[dict]
+

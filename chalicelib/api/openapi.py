@@ -1,0 +1,260 @@
+"""`GET /openapi.json`: the OpenAPI 3.1 document, generated from the route table (api/access.py)
+and the pydantic models that parse requests and describe responses (api/schemas/).
+
+`ROUTE_SCHEMAS` names, for every route, its request body model, its query model, its success
+status and response model. tests/unit/test_openapi.py fails when a route of the app is missing
+here or has no response schema; the document is checked with openapi-spec-validator.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from chalicelib.api.schemas import accounts, billing, common, content, rights
+from chalicelib.domain.accounts.authorizer import OPERATOR, PUBLIC, SIGNED_IN, WEBHOOK
+
+OPENAPI_VERSION = "3.1.0"
+Model = type[BaseModel]
+JSON = "application/json"
+HTML = "text/html"
+FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What one route takes and answers: pydantic models from api/schemas/."""
+
+    response: Model | str  # the success body's model, or a media type for a non-JSON body (HTML, image)
+    status: int = 200
+    request: Model | None = None  # the JSON body's model; None: the route reads no body
+    query: Model | None = None  # the query string's model
+    summary: str = ""
+    form: bool = False  # the body may also come form-encoded from a plain HTML form (answered with a page)
+
+
+def op(
+    response: Model | str,
+    status: int = 200,
+    *,
+    request: Model | None = None,
+    query: Model | None = None,
+    summary: str = "",
+    form: bool = False,
+) -> Operation:
+    return Operation(response=response, status=status, request=request, query=query, summary=summary, form=form)
+
+
+ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
+    ("GET", "/health"): op(common.Health, summary="The process is up and its profile loads"),
+    ("GET", "/openapi.json"): op(common.OpenApiDocument, summary="This document"),
+    ("GET", "/policy"): op(HTML, summary="The privacy policy page (OPS-1)"),
+    ("GET", "/policy.json"): op(common.PolicyDocument, summary="The privacy policy as data (OPS-1)"),
+    # Sign-in (ACC-1..3, ACC-6).
+    ("POST", "/auth/email/code"): op(common.StatusReply, 202, request=accounts.CodeRequest),
+    ("POST", "/auth/email/verify"): op(accounts.SessionIssued, request=accounts.CodeRedeem),
+    ("POST", "/auth/password/sign-up"): op(common.StatusReply, 202, request=accounts.PasswordSignUp),
+    ("POST", "/auth/password/sign-in"): op(accounts.SessionIssued, request=accounts.PasswordSignIn),
+    ("POST", "/auth/google/nonce"): op(accounts.GoogleNonce, 201),
+    ("POST", "/auth/google"): op(accounts.SessionIssued, request=accounts.GoogleSignIn),
+    ("POST", "/auth/telegram"): op(accounts.SessionIssued, request=accounts.TelegramSignIn),
+    ("POST", "/auth/logout"): op(accounts.SignedOut),
+    ("POST", "/auth/logout-everywhere"): op(accounts.SignedOut),
+    # The account.
+    ("GET", "/me"): op(accounts.Me),
+    ("PATCH", "/me"): op(accounts.Me, request=accounts.ProfileChange),
+    ("PUT", "/me/password"): op(common.StatusReply, request=accounts.PasswordChange),
+    ("PUT", "/me/telegram"): op(accounts.Me, request=accounts.TelegramWidget),
+    ("DELETE", "/me/telegram"): op(accounts.Me),
+    ("GET", "/me/api-keys"): op(accounts.ApiKeys),
+    ("POST", "/me/api-keys"): op(accounts.ApiKeyCreated, 201, request=accounts.NewApiKey),
+    ("DELETE", "/me/api-keys/{key_id}"): op(accounts.ApiKeyRevoked),
+    ("GET", "/me/api-keys/{key_id}/usage"): op(accounts.ApiKeyUsage),
+    # Uploads, generation, gallery, sharing.
+    ("POST", "/uploads"): op(content.UploadStarted, 201, request=content.UploadRequest),
+    ("GET", "/uploads"): op(content.Uploads),
+    ("GET", "/uploads/{upload_id}"): op(content.UploadView),
+    ("DELETE", "/uploads/{upload_id}"): op(content.Deleted),
+    ("POST", "/generations"): op(content.JobView, 202, request=content.GenerationRequest),
+    ("GET", "/generations/{gen_id}"): op(content.JobView),
+    ("GET", "/gallery"): op(content.Gallery, query=content.PageQuery),
+    ("GET", "/gallery/{gen_id}"): op(content.ImageView),
+    ("DELETE", "/gallery/{gen_id}"): op(content.Deleted),
+    ("GET", "/gallery/{gen_id}/shares"): op(content.Shares),
+    ("POST", "/gallery/{gen_id}/shares"): op(content.ShareView, 201, request=content.ShareRequest),
+    ("DELETE", "/shares/{share_id}"): op(content.ShareRevoked),
+    ("GET", "/s/{share_id}"): op("image/*", summary="A shared image, public while its link lives"),
+    # Credits and payments.
+    ("GET", "/billing/catalogue"): op(billing.Catalogue),
+    ("POST", "/billing/checkout"): op(billing.CheckoutStarted, 201, request=billing.CheckoutRequest),
+    ("GET", "/billing/success"): op(billing.CheckoutOutcome, query=billing.SuccessQuery),
+    ("GET", "/billing/cancelled"): op(common.StatusReply),
+    ("GET", "/me/ledger"): op(billing.LedgerPage, query=content.PageQuery),
+    # Rights.
+    ("POST", "/me/exports"): op(rights.ExportView, 202),
+    ("GET", "/me/exports/{export_id}"): op(rights.ExportView),
+    ("DELETE", "/me"): op(rights.ErasureScheduled, 202),
+    ("GET", "/me/erasure/cancel"): op(HTML, summary="The e-mailed cancel link's page (DSR-9)"),
+    ("POST", "/me/erasure/cancel"): op(rights.ErasureCancelled, request=rights.Cancel, form=True),
+    ("GET", "/me/requests"): op(rights.Requests),
+    ("POST", "/me/requests"): op(rights.RequestView, 202, request=rights.SignedInRequest),
+    ("GET", "/me/consents"): op(rights.Consents),
+    ("POST", "/me/consents"): op(rights.Consents, request=rights.ConsentChange),
+    ("PUT", "/me/processing"): op(rights.ProcessingView, request=rights.Processing),
+    ("POST", "/contact"): op(rights.ContactReceipt, 201, request=rights.Contact),
+    ("POST", "/requests"): op(rights.RequestReceipt, 202, request=rights.EmailRequest),
+    ("POST", "/requests/{request_id}/verify"): op(rights.RequestView, request=rights.Verify),
+    # Webhooks: the raw body is the signed payload; its shape is the sender's.
+    ("POST", "/webhooks/stripe"): op(billing.WebhookReceipt, request=billing.StripeEvent),
+    ("POST", "/webhooks/providers/{provider}/{job_token}"): op(
+        content.DeliveryReceipt, request=content.ProviderDelivery
+    ),
+    # Operators (OPS-6).
+    ("GET", "/operator/requests"): op(rights.OperatorRequests),
+    ("POST", "/operator/requests/{request_id}"): op(rights.RequestView, request=rights.StatusChange),
+    ("POST", "/operator/users/{user_id}/minor"): op(rights.ErasureCancelled, 202, request=rights.MinorReport),
+    ("GET", "/operator/audit/{month}"): op(rights.AuditLog),
+    ("GET", "/operator/payments/review"): op(billing.PaymentsForReview),
+}
+
+SECURITY_SCHEMES = {
+    "session": {"type": "http", "scheme": "bearer", "description": "A session token from a sign-in route."},
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "session",  # replaced by the profile's cookie name
+        "description": "The HttpOnly session cookie set by a sign-in with `session: cookie`.",
+    },
+    "csrf": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+        "description": "With the session cookie, state-changing requests echo the readable CSRF cookie.",
+    },
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+        "description": "An API key (also accepted as `Authorization: Bearer pk_…`); the scopes a route "
+        "needs are listed in its security requirement.",
+    },
+    "operatorKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Operator-Key",
+        "description": "Operators only; every operator action is audited.",
+    },
+}
+
+
+def _security(access: str) -> list[dict[str, list[str]]] | None:
+    session = [{"session": []}, {"sessionCookie": [], "csrf": []}]
+    if access == PUBLIC or access == WEBHOOK:
+        return []
+    if access == OPERATOR:
+        return [{"operatorKey": []}]
+    if access == SIGNED_IN:
+        return session
+    return [*session, {"apiKey": [access]}]
+
+
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 256}}
+        for name in re.findall(r"{(\w+)}", path)
+    ]
+
+
+def _query_parameters(model: Model, components: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": field_schema}
+        for name, field_schema in schema.get("properties", {}).items()
+    ]
+
+
+def _response_content(response: Model | str, components: dict[str, Any], mode: str) -> dict[str, Any]:
+    if isinstance(response, str):  # a media type: HTML page or image
+        if response.startswith("image/"):
+            return {response: {"schema": {"type": "string", "contentMediaType": response}}}
+        return {response: {"schema": {"type": "string"}}}
+    return {JSON: {"schema": _ref(response, components, mode)}}
+
+
+def _ref(model: Model, components: dict[str, Any], mode: str) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(method: str, path: str, access: str, spec: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    error = {
+        "description": "The one error shape",
+        "content": {JSON: {"schema": _ref(common.ErrorResponse, components, "serialization")}},
+    }
+    operation: dict[str, Any] = {
+        "operationId": f"{method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', path)}".rstrip("_"),
+        "tags": [path.strip("/").split("/")[0] or "root"],
+        "responses": {
+            str(spec.status): {
+                "description": spec.summary or "Success",
+                "content": _response_content(spec.response, components, "serialization"),
+            },
+            "4XX": error,
+            "5XX": error,
+        },
+    }
+    if spec.summary:
+        operation["summary"] = spec.summary
+    parameters = _path_parameters(path) + (_query_parameters(spec.query, components) if spec.query else [])
+    if parameters:
+        operation["parameters"] = parameters
+    if spec.request:
+        body = _ref(spec.request, components, "validation")
+        content = {JSON: {"schema": body}}
+        if spec.form:
+            content[FORM] = {"schema": body}
+            operation["responses"][str(spec.status)]["content"][HTML] = {"schema": {"type": "string"}}
+        operation["requestBody"] = {"required": method != "DELETE", "content": content}
+    security = _security(access)
+    if security is not None:
+        operation["security"] = security
+    return operation
+
+
+@functools.cache
+def _document(cookie_name: str, server_url: str) -> dict[str, Any]:
+    from chalicelib.api.access import ROUTE_ACCESS
+
+    components: dict[str, Any] = {}
+    paths: dict[str, dict[str, Any]] = {}
+    for (method, path), access in sorted(ROUTE_ACCESS.items(), key=lambda item: (item[0][1], item[0][0])):
+        spec = ROUTE_SCHEMAS.get((method, path))
+        if spec is None:
+            continue  # tests/unit/test_openapi.py names such a route
+        paths.setdefault(path, {})[method.lower()] = _operation(method, path, access, spec, components)
+    schemes = {name: dict(scheme) for name, scheme in SECURITY_SCHEMES.items()}
+    schemes["sessionCookie"]["name"] = cookie_name
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Pixelkeep API",
+            "version": "1",
+            "description": 'Every error is `{"error": {"code", "message"}}`. Policy: `/policy`.',
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {"schemas": dict(sorted(components.items())), "securitySchemes": schemes},
+    }
+
+
+def document(cookie_name: str, server_url: str) -> dict[str, Any]:
+    """The document for the active profile's session cookie and this stage's public URL."""
+    return _document(cookie_name, server_url)
