@@ -28,6 +28,8 @@ class Settings:
     stripe_api_base: str | None  # None: Stripe itself; locally, the embedded emulator
     provider: str  # model provider adapter: "fal" | "replicate" | "runpod"
     provider_base_url: str | None  # None: the provider's own URL; locally, the embedded provider
+    # The web app's origin when it is served from another host than the API (CORS); "" for none.
+    cors_origin: str = ""
 
     def table_name(self, logical: str) -> str:
         return f"{self.resource_prefix}-{logical}"
@@ -66,4 +68,5 @@ def get_settings() -> Settings:
         stripe_api_base=env.get("PIXELKEEP_STRIPE_API_BASE") or None,
         provider=env.get("PIXELKEEP_MODEL_PROVIDER", "fal"),
         provider_base_url=env.get("PIXELKEEP_PROVIDER_BASE_URL") or None,
+        cors_origin=env.get("PIXELKEEP_CORS_ORIGIN", "").rstrip("/"),
     )

@@ -2,4 +2,3 @@
 DynamoDB/S3 adapter on moto. A fake that passes here may stand in for the store in domain tests."""
 
 from __future__ import annotations
-

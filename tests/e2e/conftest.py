@@ -21,6 +21,7 @@ from tests.e2e.web import http_get
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0
+DEV_SERVER_ORIGIN = "http://localhost:5173"
 
 
 def free_port() -> int:
@@ -90,6 +91,7 @@ def local_cloud(tmp_path_factory) -> LocalCloud:
     }
     env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
     env.update({"PIXELKEEP_STAGE": "local", "PIXELKEEP_SWEEP_SECONDS": "1", "PYTHONUNBUFFERED": "1"})
+    env["PIXELKEEP_CORS_ORIGIN"] = DEV_SERVER_ORIGIN  # a front end served by its own dev server
     env.pop("AWS_ENDPOINT_URL", None)
     log_file = tmp_path_factory.mktemp("local-cloud") / "local-cloud.log"
     with log_file.open("w") as log:

@@ -130,4 +130,3 @@ class OperatorRequests(Reply):
 
 class AuditLog(Reply):
     actions: list[dict]
-
