@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit functional infra-test e2e bench synth clean
+.PHONY: install run reset test lint unit functional infra-test e2e bench synth clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ install: $(STAMP)
 
 run: install
 	$(PY) -m infra.localcloud
+
+# The local cloud keeps its state in .localcloud/ between runs; this starts the next run empty.
+reset:
+	rm -rf .localcloud .localcloud.saving .localcloud.previous
 
 lint: install
 	$(PY) -m ruff check .

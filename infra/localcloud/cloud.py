@@ -10,6 +10,7 @@ import os
 import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -73,7 +74,14 @@ class LocalCloud:
     urls: dict[str, str] = field(default_factory=dict)
     state_machine_arns: dict[str, str] = field(default_factory=dict)
     skipped_consumers: list[str] = field(default_factory=list)
+    state_dir: Path | None = None  # where the state is kept across restarts; None: start empty, keep nothing
+    restored: Any = None  # persistence.Report of what the start took back, if anything
+    saved: Any = None  # persistence.Report of the last save
     _stack: ExitStack = field(default_factory=ExitStack)
+    _emulator_apps: dict[str, Any] = field(default_factory=dict)
+    _session: Any = None
+    _description: Any = None
+    _started: bool = False
 
     def _configure_environment(self, emulators: list[Emulator]) -> None:
         """Everything in this process talks to moto; the app finds the emulators through its settings."""
@@ -110,15 +118,24 @@ class LocalCloud:
         from chalicelib.store import secrets
         from infra.description import describe
         from infra.local_secrets import LOCAL_SECRETS
+        from infra.localcloud import persistence
         from infra.provision import provision_compute, provision_storage, put_local_parameters, verify_sender
 
         wiring.reset()
         settings = get_settings()
         session = boto3.Session(region_name=settings.region)
         description = describe(settings, wiring.profile())
+        self._session, self._description = session, description
+        kept = self.state_dir if self.state_dir and persistence.has_state(self.state_dir) else None
+        report = persistence.Report()
         provision_storage(session, description)
+        if kept:
+            persistence.restore_storage(kept, session=session, description=description, report=report)
         put_local_parameters(session, settings.parameter_prefix, LOCAL_SECRETS)
         verify_sender(session, settings.email_sender)
+        if kept:
+            persistence.restore_parameters(kept, session=session, report=report)
+            persistence.restore_outbox(kept, session=session, report=report)
         compute = provision_compute(session, description, [f.name for f in self.app.pure_lambda_functions])
         self.state_machine_arns = compute.state_machine_arns
         self.skipped_consumers = compute.skipped_consumers
@@ -126,6 +143,14 @@ class LocalCloud:
             if logical in compute.state_machine_arns:
                 os.environ[f"PIXELKEEP_{logical.upper()}_STATE_MACHINE_ARN"] = compute.state_machine_arns[logical]
         wiring.reset()
+        if kept:
+            # Before the lost ones are named: they ran when the cloud stopped and cannot go on.
+            lost = persistence.resume_executions(
+                kept, session=session, state_machine_arns=self.state_machine_arns, report=report
+            )
+            if lost:
+                print(f"workflow executions marked failed (their state machine is gone): {', '.join(lost)}")
+            self.restored = report
         secrets.clear_cache()
         return session, description
 
@@ -159,9 +184,12 @@ class LocalCloud:
                 self.app = importlib.import_module("app").app
             self._stack.enter_context(lambda_dispatch(self.app))
             self._stack.enter_context(dynamodb_requests_one_at_a_time())
+            # Saved after the servers stop and while Lambda tasks still run here (closed in reverse).
+            self._stack.callback(self._save)
             session, description = self._provision()
             for emulator in emulators:
                 wsgi_app = importlib.import_module(emulator.module).create_app(api_base_url=self.urls["api"])
+                self._resume_emulator(emulator.name, wsgi_app)
                 server = wsgi_server(emulator.name, HOST, self.ports.emulators[emulator.name], wsgi_app)
                 self._stack.callback(server.start().stop)
             tools = wsgi_server("tools", HOST, self.ports.tools, tools_app(session.region_name))
@@ -171,7 +199,40 @@ class LocalCloud:
         except BaseException:
             self.stop()
             raise
+        self._started = True
         return self
+
+    def _resume_emulator(self, name: str, wsgi_app: Any) -> None:
+        from infra.localcloud import persistence
+
+        self._emulator_apps[name] = wsgi_app
+        emulator = getattr(wsgi_app, "emulator", None)
+        if self.state_dir and hasattr(emulator, "resume"):
+            emulator.resume(persistence.emulator_state(self.state_dir).get(name, {}))
+
+    def _save(self) -> None:
+        """On a clean stop of a cloud that started: the whole state to `state_dir`."""
+        from infra.localcloud import persistence
+        from infra.localcloud.outbox import sent_emails
+
+        if not (self._started and self.state_dir):
+            return
+        from chalicelib.settings import get_settings
+
+        emulators = {
+            name: app.emulator.snapshot()
+            for name, app in self._emulator_apps.items()
+            if hasattr(getattr(app, "emulator", None), "snapshot")
+        }
+        self.saved = persistence.save(
+            self.state_dir,
+            session=self._session,
+            description=self._description,
+            parameter_prefix=get_settings().parameter_prefix,
+            state_machine_arns=self.state_machine_arns,
+            emails=sent_emails(self._session.region_name),
+            emulators=emulators,
+        )
 
     def stop(self) -> None:
         """Stops everything started, newest first: sweeper, servers, the Lambda hook, moto."""

@@ -78,11 +78,10 @@ def _wait_until_healthy(process: subprocess.Popen, health_url: str, log_file: Pa
     raise AssertionError(f"local cloud not healthy after {START_TIMEOUT} s:\n{log_file.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def local_cloud(tmp_path_factory) -> LocalCloud:
-    from infra.localcloud.cloud import EMULATORS, available
+def cloud_environment(state_dir: Path, **extra: str) -> dict[str, str]:
+    """Free ports and the variables every e2e cloud runs with; its state kept in `state_dir`."""
+    from infra.localcloud.cloud import EMULATORS
 
-    emulators = {emulator.name: emulator for emulator in EMULATORS}
     ports = {
         "PIXELKEEP_PORT": free_port(),
         "PIXELKEEP_TOOLS_PORT": free_port(),
@@ -92,32 +91,61 @@ def local_cloud(tmp_path_factory) -> LocalCloud:
     env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
     env.update({"PIXELKEEP_STAGE": "local", "PIXELKEEP_SWEEP_SECONDS": "1", "PYTHONUNBUFFERED": "1"})
     env["PIXELKEEP_CORS_ORIGIN"] = DEV_SERVER_ORIGIN  # a front end served by its own dev server
+    env["PIXELKEEP_STATE_DIR"] = str(state_dir)
     env.pop("AWS_ENDPOINT_URL", None)
-    log_file = tmp_path_factory.mktemp("local-cloud") / "local-cloud.log"
-    with log_file.open("w") as log:
+    env.update(extra)
+    return env
+
+
+def start_cloud(env: dict[str, str], log_file: Path) -> tuple[subprocess.Popen, LocalCloud]:
+    """`python -m infra.localcloud` in a subprocess, once it answers /health."""
+    from infra.localcloud.cloud import EMULATORS, available
+
+    emulators = {emulator.name: emulator for emulator in EMULATORS}
+    with log_file.open("a") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "infra.localcloud"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+
+    def url(variable: str) -> str:
+        return f"http://127.0.0.1:{env[variable]}"
+
     cloud = LocalCloud(
-        api=url["PIXELKEEP_PORT"],
-        tools=url["PIXELKEEP_TOOLS_PORT"],
-        moto=url["PIXELKEEP_MOTO_PORT"],
-        stripe=url[emulators["stripe"].port_variable] if available(emulators["stripe"]) else None,
-        provider=url[emulators["provider"].port_variable] if available(emulators["provider"]) else None,
+        api=url("PIXELKEEP_PORT"),
+        tools=url("PIXELKEEP_TOOLS_PORT"),
+        moto=url("PIXELKEEP_MOTO_PORT"),
+        stripe=url(emulators["stripe"].port_variable) if available(emulators["stripe"]) else None,
+        provider=url(emulators["provider"].port_variable) if available(emulators["provider"]) else None,
         region=env.get("AWS_DEFAULT_REGION", "us-east-1"),
         log_file=log_file,
     )
     try:
         _wait_until_healthy(process, f"{cloud.api}/health", log_file)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process, cloud
+
+
+def stop_cloud(process: subprocess.Popen, cloud: LocalCloud, signum: int = signal.SIGINT) -> None:
+    """What Ctrl-C does; the cloud must exit cleanly (0) in time."""
+    if process.poll() is None:
+        process.send_signal(signum)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise AssertionError(f"local cloud ignored the stop signal:\n{cloud.log()[-4000:]}") from None
+    assert process.returncode == 0, f"local cloud exited with {process.returncode}:\n{cloud.log()[-4000:]}"
+
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory) -> LocalCloud:
+    folder = tmp_path_factory.mktemp("local-cloud")
+    process, cloud = start_cloud(cloud_environment(folder / "state"), folder / "local-cloud.log")
+    try:
         yield cloud
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                raise AssertionError(f"local cloud ignored Ctrl-C:\n{cloud.log()[-4000:]}") from None
-    assert process.returncode == 0, f"local cloud exited with {process.returncode}:\n{cloud.log()[-4000:]}"
+        stop_cloud(process, cloud)
