@@ -30,6 +30,7 @@ class Settings:
     provider_base_url: str | None  # None: the provider's own URL; locally, the embedded provider
     # The web app's origin when it is served from another host than the API (CORS); "" for none.
     cors_origin: str = ""
+    app_url: str = ""  # the web app's address (where the pay page sends a browser back); "": {public}/app/
 
     def table_name(self, logical: str) -> str:
         return f"{self.resource_prefix}-{logical}"
@@ -69,4 +70,5 @@ def get_settings() -> Settings:
         provider=env.get("PIXELKEEP_MODEL_PROVIDER", "fal"),
         provider_base_url=env.get("PIXELKEEP_PROVIDER_BASE_URL") or None,
         cors_origin=env.get("PIXELKEEP_CORS_ORIGIN", "").rstrip("/"),
+        app_url=env.get("PIXELKEEP_APP_URL", ""),
     )

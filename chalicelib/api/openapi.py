@@ -35,6 +35,7 @@ class Operation:
     query: Model | None = None  # the query string's model
     summary: str = ""
     form: bool = False  # the body may also come form-encoded from a plain HTML form (answered with a page)
+    redirect: str = ""  # when a browser (Accept: text/html) is sent on with 303, where to
 
 
 def op(
@@ -45,8 +46,11 @@ def op(
     query: Model | None = None,
     summary: str = "",
     form: bool = False,
+    redirect: str = "",
 ) -> Operation:
-    return Operation(response=response, status=status, request=request, query=query, summary=summary, form=form)
+    return Operation(
+        response=response, status=status, request=request, query=query, summary=summary, form=form, redirect=redirect
+    )
 
 
 ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
@@ -91,7 +95,9 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     # Credits and payments.
     ("GET", "/billing/catalogue"): op(billing.Catalogue),
     ("POST", "/billing/checkout"): op(billing.CheckoutStarted, 201, request=billing.CheckoutRequest),
-    ("GET", "/billing/success"): op(billing.CheckoutOutcome, query=billing.SuccessQuery),
+    ("GET", "/billing/success"): op(
+        billing.CheckoutOutcome, query=billing.SuccessQuery, redirect="the web app's credits page"
+    ),
     ("GET", "/billing/cancelled"): op(common.StatusReply),
     ("GET", "/me/ledger"): op(billing.LedgerPage, query=content.PageQuery),
     # Rights.
@@ -213,6 +219,11 @@ def _operation(method: str, path: str, access: str, spec: Operation, components:
     }
     if spec.summary:
         operation["summary"] = spec.summary
+    if spec.redirect:
+        operation["responses"]["303"] = {
+            "description": f"A browser is sent on to {spec.redirect}",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        }
     parameters = _path_parameters(path) + (_query_parameters(spec.query, components) if spec.query else [])
     if parameters:
         operation["parameters"] = parameters

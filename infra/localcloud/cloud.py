@@ -158,9 +158,11 @@ class LocalCloud:
         from chalice.config import Config
 
         from infra.localcloud.servers import chalice_api_server
+        from infra.localcloud.webapp import WebApp
 
         config = Config.create(chalice_stage="local", app_name=self.app.app_name, lambda_timeout=60)
-        server = chalice_api_server("api", HOST, self.ports.api, self.app, config)
+        web_app = WebApp(storage_origins=(self.urls["moto"],), config={"api": ""})
+        server = chalice_api_server("api", HOST, self.ports.api, self.app, config, web_app)
         self._stack.callback(server.start().stop)
 
     def start(self) -> LocalCloud:

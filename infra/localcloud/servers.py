@@ -56,6 +56,15 @@ class ApiRequestHandler(ChaliceRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the base class's name)
         super().log_message(format, *(redact_tokens(arg) if isinstance(arg, str) else arg for arg in args))
 
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        """The reference web app's files and the `/` redirect; everything else is the API."""
+        web_app = getattr(self.server, "web_app", None)
+        answer = web_app.answer(self.path) if web_app is not None else None
+        if answer is None:
+            self._generic_handle()
+        else:
+            self._send_http_response(*answer)
+
     def _send_error_response(self, error: Any) -> None:
         if isinstance(error, ForbiddenError):  # Chalice's stand-in for an unknown route
             response = UNKNOWN_ROUTE
@@ -69,8 +78,9 @@ class ApiRequestHandler(ChaliceRequestHandler):
         self._send_http_response(status, {**error.headers, **HEADERS}, response.body(message))
 
 
-def chalice_api_server(name: str, host: str, port: int, app: Any, config: Any) -> ServerThread:
-    """The app behind Chalice's local API Gateway, threaded, with API Gateway's error answers."""
+def chalice_api_server(name: str, host: str, port: int, app: Any, config: Any, web_app: Any = None) -> ServerThread:
+    """The app behind Chalice's local API Gateway, threaded, with API Gateway's error answers, and
+    the reference web app (infra/localcloud/webapp.py) beside it when given."""
     from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer
 
     if not isinstance(app, LocalChalice):
@@ -78,4 +88,5 @@ def chalice_api_server(name: str, host: str, port: int, app: Any, config: Any) -
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
     local = LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler, server_cls=ApiHTTPServer)
+    local.server.web_app = web_app
     return ServerThread(name, local.server)
