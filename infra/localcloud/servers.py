@@ -65,6 +65,17 @@ class ApiRequestHandler(ChaliceRequestHandler):
         else:
             self._send_http_response(*answer)
 
+    def __getattr__(self, name: str) -> Any:
+        """A method no route has (TRACE, CONNECT, anything): what API Gateway answers, in the one
+        error shape, where http.server would send its own 501 HTML page."""
+        if name.startswith("do_"):
+            return self._unknown_method
+        raise AttributeError(name)
+
+    def _unknown_method(self) -> None:
+        self._parse_payload()  # read the body off the connection
+        self._send_http_response(UNKNOWN_ROUTE.status, dict(HEADERS), UNKNOWN_ROUTE.body(""))
+
     def _send_error_response(self, error: Any) -> None:
         if isinstance(error, ForbiddenError):  # Chalice's stand-in for an unknown route
             response = UNKNOWN_ROUTE
