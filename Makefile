@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run reset test lint unit functional infra-test e2e bench synth clean
+.PHONY: install browser run reset test lint unit functional infra-test e2e fuzz bench synth clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# The browser journeys drive Debian's Chromium (Playwright's own browser download is not used).
+CHROMIUM ?= /usr/bin/chromium
+
+install: $(STAMP) browser
+
+browser:
+	@test -x $(CHROMIUM) || command -v chromium >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 run: install
 	$(PY) -m infra.localcloud
@@ -42,6 +49,10 @@ test: install lint
 	$(PY) -m pytest tests/unit tests/domain tests/contract tests/functional -n 2
 	$(PY) -m pytest tests/infra tests/e2e
 
+# Schemathesis against a local cloud with a larger budget than make test's.
+fuzz: install
+	PIXELKEEP_FUZZ_EXAMPLES=100 PIXELKEEP_FUZZ_SECONDS=900 $(PY) -m pytest tests/e2e/test_api_fuzz_local_cloud.py
+
 bench: install
 	$(PY) bench/coldstart.py
 
@@ -49,4 +60,4 @@ synth: install
 	$(PY) -m infra.cdk.synth
 
 clean:
-	rm -rf $(VENV) infra/cdk.out .pytest_cache .ruff_cache
+	rm -rf $(VENV) infra/cdk.out .pytest_cache .ruff_cache test-output

@@ -1,0 +1,54 @@
+"""Schemathesis against the local cloud with GET /openapi.json: no server error, every response in
+the documented status codes, content types and schemas. A CI-sized budget here; `make fuzz` runs
+the same with a larger one (PIXELKEEP_FUZZ_EXAMPLES, PIXELKEEP_FUZZ_SECONDS). The run's report is
+written to test-output/schemathesis.txt."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.e2e.browser import REPO
+from tests.e2e.web import sign_up
+
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+# They end the caller's session, which the rest of the run signs in with.
+ENDS_THE_SESSION = ("delete_me", "post_auth_logout", "post_auth_logout_everywhere")
+
+
+def test_no_server_error_and_no_schema_violation(local_cloud):
+    examples = os.environ.get("PIXELKEEP_FUZZ_EXAMPLES") or "3"
+    seconds = os.environ.get("PIXELKEEP_FUZZ_SECONDS") or "40"
+    signed_in = sign_up(local_cloud, "fuzz")
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{local_cloud.api}/openapi.json",
+        "--url",
+        local_cloud.api,
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        examples,
+        "--max-time",
+        seconds,
+        "--seed",
+        "13",
+        "--no-color",
+        "--header",
+        f"Authorization: {signed_in.headers['Authorization']}",
+        *[option for operation in ENDS_THE_SESSION for option in ("--exclude-operation-id", operation)],
+    ]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=int(seconds) + 120, check=False)  # noqa: S603
+    report = Path(os.environ.get("PIXELKEEP_TEST_OUTPUT") or REPO / "test-output") / "schemathesis.txt"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(run.stdout + run.stderr, encoding="utf-8")
+    assert run.returncode == 0, f"schemathesis found failures (report: {report}):\n{run.stdout[-6000:]}"
+    selected = re.search(r"Selected: (\d+)/(\d+)", run.stdout)
+    tested = re.search(r"Tested: (\d+)", run.stdout)
+    assert selected and tested, run.stdout[-3000:]
+    assert int(tested.group(1)) == int(selected.group(1)), "every selected operation was tested"
+    assert int(selected.group(2)) - int(selected.group(1)) == len(ENDS_THE_SESSION)
