@@ -30,7 +30,7 @@ def _banner(cloud: LocalCloud, seconds: float) -> str:
         f"  outbox          {urls['tools']}/outbox  (JSON: {urls['tools']}/outbox.json)",
         f"  AWS (moto)      {urls['moto']}",
     ]
-    for name in ("stripe", "provider"):
+    for name in ("stripe", "provider", "google"):
         if name in urls:
             lines.append(f"  {name:<15} {urls[name]}")
     for name, arn in cloud.state_machine_arns.items():

@@ -32,12 +32,21 @@ class Emulator:
     port_variable: str
     default_port: int
     app_setting: str  # the app's setting that points at this emulator
+    app_setting_path: str = ""  # appended to the emulator's URL in that setting
 
 
 EMULATORS = (
     Emulator("stripe", "infra.emulators.stripe", "PIXELKEEP_STRIPE_PORT", 8010, "PIXELKEEP_STRIPE_API_BASE"),
     Emulator(
         "provider", "infra.emulators.model_provider", "PIXELKEEP_PROVIDER_PORT", 8011, "PIXELKEEP_PROVIDER_BASE_URL"
+    ),
+    Emulator(
+        "google",
+        "infra.emulators.google_signin",
+        "PIXELKEEP_GOOGLE_PORT",
+        8012,
+        "PIXELKEEP_GOOGLE_JWKS_URL",
+        "/oauth2/v3/certs",
     ),
 )
 
@@ -94,7 +103,7 @@ class LocalCloud:
         os.environ["MOTO_PORT"] = str(self.ports.moto)  # Step Functions tasks call Lambda on this port
         os.environ["PIXELKEEP_PUBLIC_URL"] = self.urls["api"]
         for emulator in emulators:
-            os.environ[emulator.app_setting] = self.urls[emulator.name]
+            os.environ[emulator.app_setting] = self.urls[emulator.name] + emulator.app_setting_path
 
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -161,9 +170,23 @@ class LocalCloud:
         from infra.localcloud.webapp import WebApp
 
         config = Config.create(chalice_stage="local", app_name=self.app.app_name, lambda_timeout=60)
-        web_app = WebApp(storage_origins=(self.urls["moto"],), config={"api": ""})
+        web_app = WebApp(storage_origins=(self.urls["moto"],), config=self._web_app_config())
         server = chalice_api_server("api", HOST, self.ports.api, self.app, config, web_app)
         self._stack.callback(server.start().stop)
+
+    def _web_app_config(self) -> dict[str, Any]:
+        """What the reference app reads from /app/config.json: the API is its own origin; Google
+        sign-in, where the profile enables it, goes to the embedded stand-in."""
+        from infra.emulators.google_signin import AUTH_PATH
+        from infra.local_secrets import LOCAL_SECRETS
+
+        config: dict[str, Any] = {"api": ""}
+        if "google" in self.urls:
+            config["google"] = {
+                "auth_url": self.urls["google"] + AUTH_PATH,
+                "client_id": LOCAL_SECRETS["google-client-id"],
+            }
+        return config
 
     def start(self) -> LocalCloud:
         from infra.localcloud.fidelity import dynamodb_requests_one_at_a_time

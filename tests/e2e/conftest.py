@@ -41,6 +41,7 @@ class LocalCloud:
     provider: str | None  # likewise the model provider emulator
     region: str
     log_file: Path
+    google: str | None = None  # the Google sign-in stand-in
 
     def outbox(self) -> list[dict[str, Any]]:
         """Emails sent so far, oldest first: {id, from, to: [addresses], subject, body}."""
@@ -116,6 +117,7 @@ def start_cloud(env: dict[str, str], log_file: Path) -> tuple[subprocess.Popen, 
         moto=url("PIXELKEEP_MOTO_PORT"),
         stripe=url(emulators["stripe"].port_variable) if available(emulators["stripe"]) else None,
         provider=url(emulators["provider"].port_variable) if available(emulators["provider"]) else None,
+        google=url(emulators["google"].port_variable) if available(emulators["google"]) else None,
         region=env.get("AWS_DEFAULT_REGION", "us-east-1"),
         log_file=log_file,
     )

@@ -181,7 +181,7 @@ async function studio() {
 
 function showJob(element, job) {
   const rows = [h("p", { "data-job-status": job.status }, `Job ${job.id}: ${job.status}`)];
-  if (job.result_url) rows.push(h("img", { src: job.result_url, alt: `Result of job ${job.id}` }), h("p", { class: "muted" }, `Delivered by link until ${job.result_url_expires_at}; not kept.`));
+  if (job.result_url) rows.push(h("div", { "data-delivered": job.id }, h("img", { src: job.result_url, alt: `Result of job ${job.id}` }), h("p", { class: "muted" }, `Delivered by link until ${job.result_url_expires_at}; not kept.`)));
   if (job.failure) rows.push(h("p", { class: "error" }, String(job.failure.message || job.failure)));
   element.replaceChildren(...rows);
 }
