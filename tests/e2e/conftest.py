@@ -100,6 +100,22 @@ def cloud_environment(state_dir: Path, **extra: str) -> dict[str, str]:
 
 def start_cloud(env: dict[str, str], log_file: Path) -> tuple[subprocess.Popen, LocalCloud]:
     """`python -m infra.localcloud` in a subprocess, once it answers /health."""
+    process, cloud = launch_cloud(env, log_file)
+    wait_until_ready(process, cloud)
+    return process, cloud
+
+
+def wait_until_ready(process: subprocess.Popen, cloud: LocalCloud) -> None:
+    try:
+        _wait_until_healthy(process, f"{cloud.api}/health", cloud.log_file)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+
+
+def launch_cloud(env: dict[str, str], log_file: Path) -> tuple[subprocess.Popen, LocalCloud]:
+    """The subprocess started, not yet waited for (several can start side by side)."""
     from infra.localcloud.cloud import EMULATORS, available
 
     emulators = {emulator.name: emulator for emulator in EMULATORS}
@@ -121,12 +137,6 @@ def start_cloud(env: dict[str, str], log_file: Path) -> tuple[subprocess.Popen, 
         region=env.get("AWS_DEFAULT_REGION", "us-east-1"),
         log_file=log_file,
     )
-    try:
-        _wait_until_healthy(process, f"{cloud.api}/health", log_file)
-    except BaseException:
-        process.kill()
-        process.wait()
-        raise
     return process, cloud
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import PROFILES
 from tests.e2e.browser import browsing, chromium, chromium_path
-from tests.e2e.conftest import cloud_environment, start_cloud, stop_cloud
+from tests.e2e.conftest import cloud_environment, launch_cloud, stop_cloud, wait_until_ready
 from tests.e2e.web import call, latest_mail, login_code
 
 TIMEOUT_MS = 60_000
@@ -42,14 +42,29 @@ def browser():
         yield launched
 
 
+@pytest.fixture(scope="module")
+def other_profile_clouds(tmp_path_factory):
+    """A cloud for each profile but the default, all started at once: their start-ups overlap."""
+    launched = {}
+    for profile in PROFILES:
+        if profile != DEFAULT_PROFILE:
+            folder = tmp_path_factory.mktemp(f"cloud-{profile}")
+            env = cloud_environment(folder / "state", PIXELKEEP_PROFILE=profile)
+            launched[profile] = launch_cloud(env, folder / "local-cloud.log")
+    yield launched
+    for process, cloud in launched.values():
+        if process.poll() is None:
+            stop_cloud(process, cloud)
+
+
 @pytest.fixture(params=PROFILES)
-def profile_cloud(request, local_cloud, tmp_path):
+def profile_cloud(request, local_cloud, other_profile_clouds):
     """The session cloud for the default profile; a cloud of its own for each other profile."""
     if request.param == DEFAULT_PROFILE:
         yield request.param, local_cloud
         return
-    env = cloud_environment(tmp_path / "state", PIXELKEEP_PROFILE=request.param)
-    process, cloud = start_cloud(env, tmp_path / "local-cloud.log")
+    process, cloud = other_profile_clouds[request.param]
+    wait_until_ready(process, cloud)
     try:
         yield request.param, cloud
     finally:

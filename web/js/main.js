@@ -131,9 +131,9 @@ function stores(category) {
   return state.policy.categories.some((c) => c.id === category);
 }
 
-function choices(name) {
-  const props = state.openapi.components.schemas.GenerationRequest.properties;
-  return props[name].enum || [props[name].default];
+// The generation options, as the API's contract states them (enum and default).
+function option(name) {
+  return state.openapi.components.schemas.GenerationRequest.properties[name];
 }
 
 async function studio() {
@@ -155,7 +155,7 @@ async function studio() {
   }
   const job = h("div", { "aria-live": "polite" });
   const gallery = h("ul", { class: "grid", "aria-label": "Gallery" });
-  const select = (label, name) => field(label, "select", { name }, choices(name));
+  const select = (label, name) => field(label, "select", { name, value: option(name).default }, option(name).enum || [option(name).default]);
   const generateFields = [
     field("Prompt", "textarea", { name: "prompt", required: true, maxlength: 2000 }),
     field("Model", "text", { name: "model", value: "flux-schnell", required: true }),

@@ -22,7 +22,10 @@ export function when(condition, make) {
 export function field(label, type, attrs = {}, options = []) {
   const id = `field-${++fieldCount}`;
   let input;
-  if (type === "select") input = h("select", { id, ...attrs }, ...options.map((o) => h("option", { value: o }, o)));
+  if (type === "select") {
+    const { value, ...rest } = attrs;
+    input = h("select", { id, ...rest }, ...options.map((o) => h("option", { value: o, selected: o === value }, o)));
+  }
   else if (type === "textarea") input = h("textarea", { id, rows: 3, ...attrs });
   else input = h("input", { id, type, ...attrs });
   return h("div", {}, h("label", { for: id }, label), input);
