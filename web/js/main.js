@@ -8,7 +8,10 @@ const state = { config: {}, policy: null, openapi: null, me: null };
 // -- routing ---------------------------------------------------------------------------------------
 const views = { "/signin": signIn, "/studio": studio, "/credits": credits, "/privacy": privacy };
 
+let navigation = 0;
+
 async function route() {
+  const current = ++navigation; // a slower earlier view must not replace a newer one
   const path = location.hash.replace(/^#/, "").split("?")[0] || "/studio";
   const view = views[path] && (session.token() || path === "/signin") ? views[path] : signIn;
   for (const link of document.querySelectorAll("nav a")) {
@@ -18,8 +21,11 @@ async function route() {
   document.getElementById("sign-out").hidden = !session.token();
   main.replaceChildren(h("p", {}, "Loading…"));
   try {
-    main.replaceChildren(...(await view()));
+    const parts = await view();
+    if (current !== navigation) return;
+    main.replaceChildren(...parts);
   } catch (error) {
+    if (current !== navigation) return;
     if (error instanceof ApiError && error.status === 401) {
       session.clear();
       location.hash = "#/signin";
