@@ -19,8 +19,8 @@ import pytest
 from tests.e2e.web import http_get
 
 REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 90.0
-STOP_TIMEOUT = 30.0
+START_TIMEOUT = 180.0  # a loaded CI machine, several clouds starting side by side
+STOP_TIMEOUT = 90.0  # the stop saves the state first
 DEV_SERVER_ORIGIN = "http://localhost:5173"
 
 
