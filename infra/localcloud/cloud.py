@@ -153,7 +153,7 @@ class LocalCloud:
                 os.environ[f"PIXELKEEP_{logical.upper()}_STATE_MACHINE_ARN"] = compute.state_machine_arns[logical]
         wiring.reset()
         if kept:
-            # Before the lost ones are named: they ran when the cloud stopped and cannot go on.
+            # Executions running at the stop start again; one whose state machine is gone is named.
             lost = persistence.resume_executions(
                 kept, session=session, state_machine_arns=self.state_machine_arns, report=report
             )
