@@ -58,7 +58,8 @@ def main() -> int:
     )
     cloud.start()
     print(_banner(cloud, time.monotonic() - started), flush=True)
-    stop.wait()
+    while not stop.wait(0.5):  # wakes often: a signal is handled promptly even on a busy machine
+        pass
     print("Stopping the local cloud…", flush=True)
     cloud.stop()
     if cloud.saved is not None:
