@@ -1,6 +1,7 @@
 """Schemathesis against the local cloud with GET /openapi.json: no server error, every response in
-the documented status codes, content types and schemas. A CI-sized budget here; `make fuzz` runs
-the same with a larger one (PIXELKEEP_FUZZ_EXAMPLES, PIXELKEEP_FUZZ_SECONDS). The run's report is
+the documented status codes, content types and schemas. A CI-sized budget here (3 examples an
+operation, seeded); `make fuzz` runs the same with a larger one (PIXELKEEP_FUZZ_EXAMPLES,
+PIXELKEEP_FUZZ_SECONDS). The run's report is
 written to test-output/schemathesis.txt."""
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ ENDS_THE_SESSION = ("delete_me", "post_auth_logout", "post_auth_logout_everywher
 
 def test_no_server_error_and_no_schema_violation(local_cloud):
     examples = os.environ.get("PIXELKEEP_FUZZ_EXAMPLES") or "3"
-    seconds = os.environ.get("PIXELKEEP_FUZZ_SECONDS") or "40"
+    # The CI run is bounded by its example count (seeded: the same cases each run), not by a clock,
+    # so a slow machine tests every operation all the same; `make fuzz` adds a time budget.
+    seconds = os.environ.get("PIXELKEEP_FUZZ_SECONDS")
     signed_in = sign_up(local_cloud, "fuzz")
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
@@ -33,8 +36,7 @@ def test_no_server_error_and_no_schema_violation(local_cloud):
         CHECKS,
         "--max-examples",
         examples,
-        "--max-time",
-        seconds,
+        *(("--max-time", seconds) if seconds else ()),
         "--seed",
         "13",
         "--no-color",
@@ -42,7 +44,7 @@ def test_no_server_error_and_no_schema_violation(local_cloud):
         f"Authorization: {signed_in.headers['Authorization']}",
         *[option for operation in ENDS_THE_SESSION for option in ("--exclude-operation-id", operation)],
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=int(seconds) + 120, check=False)  # noqa: S603
+    run = subprocess.run(command, capture_output=True, text=True, timeout=int(seconds or 600) + 300, check=False)  # noqa: S603
     report = Path(os.environ.get("PIXELKEEP_TEST_OUTPUT") or REPO / "test-output") / "schemathesis.txt"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(run.stdout + run.stderr, encoding="utf-8")
