@@ -232,7 +232,11 @@ def _operation(method: str, path: str, access: str, spec: Operation, components:
         content = {JSON: {"schema": body}}
         if spec.form:
             content[FORM] = {"schema": body}
-            operation["responses"][str(spec.status)]["content"][HTML] = {"schema": {"type": "string"}}
+            # A plain HTML form gets pages back, its refusals included.
+            for answer in (str(spec.status), "4XX"):
+                documented = operation["responses"][answer]
+                pages = {**documented["content"], HTML: {"schema": {"type": "string"}}}
+                operation["responses"][answer] = {**documented, "content": pages}
         operation["requestBody"] = {"required": method != "DELETE", "content": content}
     security = _security(access)
     if security is not None:

@@ -57,7 +57,7 @@ def test_every_route_of_the_app_is_in_the_document_with_a_response_schema(spec):
             assert len(success) == 1, (method, path)
             content = operation["responses"][success[0]]["content"]
             assert all(media["schema"] for media in content.values()), (method, path)
-            assert operation["responses"]["4XX"]["content"]["application/json"]["schema"] == {
+            assert operation["responses"]["4XX"]["content"]["application/json"]["schema"] == {  # the one shape
                 "$ref": "#/components/schemas/ErrorResponse"
             }
 
@@ -92,6 +92,11 @@ def test_security_follows_the_route_table(spec):
 def test_the_policy_page_and_cancel_page_are_documented_as_html(spec):
     assert HTML in spec["paths"]["/policy"]["get"]["responses"]["200"]["content"]
     assert HTML in spec["paths"]["/me/erasure/cancel"]["get"]["responses"]["200"]["content"]
+    form_post = spec["paths"]["/me/erasure/cancel"]["post"]
+    assert "application/x-www-form-urlencoded" in form_post["requestBody"]["content"]
+    assert HTML in form_post["responses"]["200"]["content"], "the form gets a page back"
+    assert HTML in form_post["responses"]["4XX"]["content"], "a refused code is a page too (found by schemathesis)"
+    assert HTML not in spec["paths"]["/me"]["get"]["responses"]["4XX"]["content"]
 
 
 def test_get_openapi_json_serves_the_document_for_the_active_profile(client):
