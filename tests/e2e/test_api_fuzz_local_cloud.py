@@ -44,9 +44,12 @@ def test_no_server_error_and_no_schema_violation(local_cloud):
         f"Authorization: {signed_in.headers['Authorization']}",
         *[option for operation in ENDS_THE_SESSION for option in ("--exclude-operation-id", operation)],
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=int(seconds or 600) + 300, check=False)  # noqa: S603
     report = Path(os.environ.get("PIXELKEEP_TEST_OUTPUT") or REPO / "test-output") / "schemathesis.txt"
     report.parent.mkdir(parents=True, exist_ok=True)
+    # Run in the output folder: schemathesis keeps its crash cache in its working directory.
+    run = subprocess.run(  # noqa: S603
+        command, capture_output=True, text=True, timeout=int(seconds or 600) + 300, check=False, cwd=report.parent
+    )
     report.write_text(run.stdout + run.stderr, encoding="utf-8")
     assert run.returncode == 0, f"schemathesis found failures (report: {report}):\n{run.stdout[-6000:]}"
     selected = re.search(r"Selected: (\d+)/(\d+)", run.stdout)
