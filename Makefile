@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov pins boto3/botocore below ours: it gets its own virtualenv; the infra tests find it here.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+export PIXELKEEP_CHECKOV := $(abspath $(CHECKOV_VENV))/bin/checkov
 
 .PHONY: install browser run reset test lint unit functional infra-test e2e fuzz bench synth clean
 
@@ -12,16 +16,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
 # The browser journeys drive Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
 
-install: $(STAMP) browser
+install: $(STAMP) $(CHECKOV_STAMP) browser
 
 browser:
 	@test -x $(CHROMIUM) || command -v chromium >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-run: install
+run: $(STAMP)
 	$(PY) -m infra.localcloud
 
 # The local cloud keeps its state in .localcloud/ between runs; this starts the next run empty.
@@ -60,4 +69,4 @@ synth: install
 	$(PY) -m infra.cdk.synth
 
 clean:
-	rm -rf $(VENV) infra/cdk.out .pytest_cache .ruff_cache test-output
+	rm -rf $(VENV) $(CHECKOV_VENV) infra/cdk.out .pytest_cache .ruff_cache test-output

@@ -12,6 +12,7 @@ from chalicelib.api import (
     health,
     http,
     me,
+    operator_actions,
     operators,
     policy,
     rights,
@@ -24,17 +25,18 @@ from chalicelib.workflows import erasure, export
 
 app = Chalice(app_name="pixelkeep")
 # Every route runs in Chalice's one API function: it reaches every table and its own secrets, reads
-# and writes content objects (presigned uploads, gallery), and starts the rights workflows.
+# and writes content objects (presigned uploads, gallery), signs export downloads, and starts the
+# rights workflows.
 grants.declare(
     "api_handler",
     grants.Uses(
         write_tables=(*grants.CATEGORY_TABLES, "idempotency"),
         write_buckets="content",
+        read_buckets="exports",  # DSR-1 downloads are signed here; incidents count archive holders
         start_workflows=("export", "erasure"),
         secrets=(
             "ip-hash-key",
             "login-code-key",
-            "operator-api-keys",
             "google-client-id",
             "telegram-bot-token",
             "stripe-api-key",
@@ -44,6 +46,11 @@ grants.declare(
             "replicate-api-token",
             "replicate-webhook-secret",
             "runpod-api-key",
+            "polar-access-token",
+            "polar-webhook-secret",
+            "lemonsqueezy-api-key",
+            "lemonsqueezy-webhook-secret",
+            "telegram-webhook-secret",
         ),
         send_email=True,
     ),
@@ -55,5 +62,5 @@ observability.register(app)
 
 for module in (health, policy, auth, me, uploads, generations, gallery, billing, webhooks, rights, operators):
     app.register_blueprint(module.bp)
-for module in (streams, upload_events, export, erasure):
+for module in (streams, upload_events, export, erasure, operator_actions):
     app.register_blueprint(module.bp)

@@ -46,6 +46,12 @@ class UnsupportedMediaType(DomainError):
     code = "unsupported_media_type"
 
 
+class NotAcceptable(DomainError):
+    """The caller accepts none of the representations the resource has."""
+
+    code = "not_acceptable"
+
+
 class InsufficientCredits(DomainError):
     code = "insufficient_credits"
 

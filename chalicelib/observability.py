@@ -1,4 +1,5 @@
-"""One Logger, Tracer and Metrics for the whole service, registered once as Chalice middleware.
+"""One Logger and Tracer for the whole service, registered once as Chalice middleware (metrics:
+chalicelib/metrics.py, one EMF document per data point).
 
 The logger scrubs personal data before a record is written (SEC-5): e-mail addresses, IPv4/IPv6
 addresses, and the values of keys that carry prompts, secrets or contact data.
@@ -11,7 +12,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 SERVICE = "pixelkeep"
@@ -56,9 +57,10 @@ def scrub(value: Any, key: str | None = None) -> Any:
         return {k: scrub(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [scrub(v) for v in value]
-    if isinstance(value, str):
-        return scrub_text(value)
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else is logged as its text: an exception object in Powertools' stack_trace included.
+    return scrub_text(str(value))
 
 
 class ScrubbingFormatter(LambdaPowertoolsFormatter):
@@ -72,7 +74,6 @@ class ScrubbingFormatter(LambdaPowertoolsFormatter):
 
 
 logger = Logger(service=SERVICE, logger_formatter=ScrubbingFormatter())
-metrics = Metrics(namespace="Pixelkeep", service=SERVICE)
 
 
 @lru_cache(maxsize=1)
@@ -118,9 +119,6 @@ def _log_context(event: Any, get_response: Any) -> Any:
 
 
 def register(app: Any) -> None:
-    """Attach Logger, Tracer and Metrics to every handler of `app`, once."""
-    from chalice import ConvertToMiddleware
-
+    """Attach Logger and Tracer to every handler of `app`, once."""
     app.register_middleware(_log_context)
     app.register_middleware(_trace)
-    app.register_middleware(ConvertToMiddleware(metrics.log_metrics))

@@ -31,6 +31,11 @@ class Settings:
     # The web app's origin when it is served from another host than the API (CORS); "" for none.
     cors_origin: str = ""
     app_url: str = ""  # the web app's address (where the pay page sends a browser back); "": {public}/app/
+    # The other payment rails' API bases (None: the processor itself; locally, its emulator).
+    polar_api_base: str | None = None
+    lemonsqueezy_api_base: str | None = None
+    telegram_api_base: str | None = None
+    lemonsqueezy_store_id: str = "1"  # the store checkouts are created in (not a secret)
 
     def table_name(self, logical: str) -> str:
         return f"{self.resource_prefix}-{logical}"
@@ -71,4 +76,8 @@ def get_settings() -> Settings:
         provider_base_url=env.get("PIXELKEEP_PROVIDER_BASE_URL") or None,
         cors_origin=env.get("PIXELKEEP_CORS_ORIGIN", "").rstrip("/"),
         app_url=env.get("PIXELKEEP_APP_URL", ""),
+        polar_api_base=env.get("PIXELKEEP_POLAR_API_BASE") or None,
+        lemonsqueezy_api_base=env.get("PIXELKEEP_LEMONSQUEEZY_API_BASE") or None,
+        telegram_api_base=env.get("PIXELKEEP_TELEGRAM_API_BASE") or None,
+        lemonsqueezy_store_id=env.get("PIXELKEEP_LEMONSQUEEZY_STORE_ID", "1"),
     )

@@ -199,10 +199,22 @@ def rights_service():
         idempotency=PowertoolsIdempotency(idempotency_store),
         limiter=rate_limiter(),
         code_key=lambda: secret("login-code-key"),
+        payment_processor=customer_eraser,
+        model_provider=provider_named,
         grace_days_override=settings.grace_days_override,
         public_base_url=settings.public_base_url,
     )
-    return RightsService(context, operator_keys=lambda: secret("operator-api-keys"))
+    return RightsService(context)
+
+
+def customer_eraser(rail: str):
+    """What erasure asks to cancel a customer's subscriptions and delete it, on the rail it paid
+    through (PAY-6)."""
+    if rail == "stripe":
+        return stripe()
+    from chalicelib.gateways.payments import RailCustomerEraser
+
+    return RailCustomerEraser(rail_billing().rail(rail))
 
 
 @lru_cache(maxsize=1)
@@ -245,6 +257,64 @@ def billing_service():
         provider=stripe,
         catalogue=catalogue(),
         public_base_url=get_settings().public_base_url,
+        accounts=accounts_store(),
+    )
+
+
+@lru_cache(maxsize=1)
+def payment_rails() -> tuple[str, ...]:
+    """The rails the active profile's processors name: only these take payments (PAY-5)."""
+    return tuple(profile().payment_rails)
+
+
+@lru_cache(maxsize=1)
+def telegram_bot():
+    """The Kaleipix bot: it answers through the Telegram Stars rail's Bot API client."""
+    from chalicelib.domain.telegram_bot import STARS, TelegramBot
+
+    rails = rail_billing()
+    return TelegramBot(
+        accounts=accounts_store(),
+        ledger=ledger(),
+        rails=rails,
+        messenger=rails.rail(STARS),
+        profile=profile(),
+        public_base_url=get_settings().public_base_url,
+    )
+
+
+@lru_cache(maxsize=1)
+def payments_http():
+    """HTTP to the payment rails (tests swap in an in-process transport to their emulators)."""
+    from chalicelib.gateways.providers.common import UrllibHttp
+
+    return UrllibHttp()
+
+
+@lru_cache(maxsize=1)
+def rail_billing():
+    """Polar, Lemon Squeezy and Telegram Stars, as far as the profile names them (PAY-5)."""
+    from chalicelib.domain.payment_rails import RailBilling
+    from chalicelib.gateways.payments import create_rail
+    from chalicelib.store.secrets import secret
+
+    settings = get_settings()
+    bases = {
+        "polar": settings.polar_api_base,
+        "lemonsqueezy": settings.lemonsqueezy_api_base,
+        "telegram_stars": settings.telegram_api_base,
+    }
+
+    def factory(name: str):
+        return lambda: create_rail(
+            name, http=payments_http(), secret=secret, base_url=bases[name], store_id=settings.lemonsqueezy_store_id
+        )
+
+    return RailBilling(
+        payments=payments(),
+        rails={name: factory(name) for name in payment_rails() if name != "stripe"},
+        catalogue=catalogue(),
+        public_base_url=settings.public_base_url,
     )
 
 
@@ -264,6 +334,16 @@ def provider():
 
     settings = get_settings()
     return create_provider(settings.provider, http=provider_http(), secret=secret, base_url=settings.provider_base_url)
+
+
+def provider_named(name: str):
+    """The adapter of the provider a job recorded (GEN-5: erasure reaches it even after a switch)."""
+    from chalicelib.gateways.providers import create_provider
+    from chalicelib.store.secrets import secret
+
+    if name == get_settings().provider:
+        return provider()
+    return create_provider(name, http=provider_http(), secret=secret, base_url=None)
 
 
 @lru_cache(maxsize=1)
@@ -290,3 +370,27 @@ def idempotency_store():
     from chalicelib.store.idempotency import persistence_layer
 
     return persistence_layer()
+
+
+@lru_cache(maxsize=1)
+def incident_service():
+    """The breach register, its notice clock and the notices (OPS-5)."""
+    import boto3
+
+    from chalicelib.domain.incidents import IncidentService
+    from chalicelib.store.incidents import AccountAddresses, IncidentStore, StoredPeople
+
+    bound_models()
+    settings = get_settings()
+    return IncidentService(
+        records=IncidentStore(),
+        personal=StoredPeople(
+            dynamodb=boto3.client("dynamodb", region_name=settings.region),
+            s3=boto3.client("s3", region_name=settings.region),
+            settings=settings,
+        ),
+        audit=rights().audit,
+        addresses=AccountAddresses(accounts_store()),
+        mailer=email(),
+        profile=profile(),
+    )

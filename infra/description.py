@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib import metrics
 from chalicelib.grants import Uses
 from chalicelib.profile.schema import Category, Profile
 from chalicelib.retention import lifecycle_days
@@ -108,6 +109,19 @@ class StateMachineSpec:
 
 
 @dataclass(frozen=True)
+class MetricAlarmSpec:
+    """An alarm on one of the service's own metrics (OPS-7): the CDK stack and the local cloud both
+    create it."""
+
+    name: str
+    metric: metrics.MetricSpec
+    rule: metrics.AlarmRule
+
+    def dimensions(self) -> dict[str, str]:
+        return {"service": metrics.SERVICE, **dict(self.rule.series)}
+
+
+@dataclass(frozen=True)
 class Description:
     tables: tuple[TableSpec, ...]
     idempotency_table: TableSpec
@@ -117,6 +131,7 @@ class Description:
     state_machines: tuple[StateMachineSpec, ...]
     log_retention_days: int
     functions: tuple[FunctionSpec, ...]
+    metric_alarms: tuple[MetricAlarmSpec, ...] = ()
 
     def table(self, logical: str) -> TableSpec:
         return next(t for t in self.all_tables() if t.logical == logical)
@@ -251,6 +266,19 @@ def _log_retention_days(profile: Profile) -> int:
     return 90
 
 
+def _metric_alarms(settings: Settings) -> tuple[MetricAlarmSpec, ...]:
+    return tuple(
+        MetricAlarmSpec(name=f"{settings.resource_prefix}-{rule.name}", metric=metric.value, rule=rule)
+        for metric in metrics.Metric
+        for rule in metric.value.alarms
+    )
+
+
+def operators_group(settings: Settings) -> str:
+    """The IAM group whose members may call the operator routes and actions (OPS-6)."""
+    return f"{settings.resource_prefix}-operators"
+
+
 def describe(settings: Settings, profile: Profile) -> Description:
     every_function = functions()
     streamed = {f.stream for f in every_function if f.stream}
@@ -269,4 +297,5 @@ def describe(settings: Settings, profile: Profile) -> Description:
         state_machines=_state_machines(settings),
         log_retention_days=_log_retention_days(profile),
         functions=every_function,
+        metric_alarms=_metric_alarms(settings),
     )

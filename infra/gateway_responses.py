@@ -30,8 +30,13 @@ class GatewayResponse:
 UNKNOWN_ROUTE = GatewayResponse("MISSING_AUTHENTICATION_TOKEN", "not_found", 404, "No such route.")
 DEFAULT_4XX = GatewayResponse("DEFAULT_4XX", "invalid_request")
 DEFAULT_5XX = GatewayResponse("DEFAULT_5XX", "internal_error")
+# Operator routes take IAM authorization (SigV4): a bad signature, or a principal IAM does not allow.
+INVALID_SIGNATURE = GatewayResponse("INVALID_SIGNATURE", "unauthenticated", 403)
+ACCESS_DENIED = GatewayResponse("ACCESS_DENIED", "forbidden", 403)
 GATEWAY_RESPONSES = (
     UNKNOWN_ROUTE,
+    INVALID_SIGNATURE,
+    ACCESS_DENIED,
     GatewayResponse("THROTTLED", "rate_limited", 429),
     GatewayResponse("QUOTA_EXCEEDED", "rate_limited", 429),
     GatewayResponse("REQUEST_TOO_LARGE", "payload_too_large", 413),

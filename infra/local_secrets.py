@@ -7,10 +7,15 @@ LOCAL_SECRETS: dict[str, str] = {
     "login-code-key": "local-only-login-code-key-not-for-production",
     "telegram-bot-token": "123456:local-only-telegram-bot-token",
     "google-client-id": "local-only-client.apps.googleusercontent.com",
-    "operator-api-keys": '{"local-operator": "local-only-operator-key"}',
     "fal-api-key": "local-only-fal-key-id:local-only-fal-key-secret",
+    "fal-admin-api-key": "local-only-fal-admin-key-id:local-only-fal-admin-key-secret",  # payload deletion (GEN-5)
     "fal-user-id": "local-fal-account",  # the account the embedded provider signs callbacks as
     "replicate-api-token": "r8_local_only_not_a_real_replicate_token",
     "replicate-webhook-secret": "whsec_bG9jYWwtb25seS1yZXBsaWNhdGUtd2ViaG9vay1rZXk=",
     "runpod-api-key": "local-only-runpod-api-key",
+    "polar-access-token": "polar_oat_local_only_not_a_real_token",
+    "polar-webhook-secret": "whsec_bG9jYWwtb25seS1wb2xhci13ZWJob29rLXNpZ25pbmcta2V5",
+    "lemonsqueezy-api-key": "local-only-lemonsqueezy-api-key",
+    "lemonsqueezy-webhook-secret": "local-only-lemonsqueezy-signing-secret",
+    "telegram-webhook-secret": "local-only-telegram-webhook-secret-token",
 }

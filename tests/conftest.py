@@ -22,7 +22,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
 # Shared fixtures: the moto-backed `aws` (and `profile_name`), and `written_logs`.
-pytest_plugins = ["tests.support.aws", "tests.support.logs"]
+pytest_plugins = ["tests.support.aws", "tests.support.logs", "tests.support.google"]
 
 PROFILES = ("pixera", "promptpixels", "pixelrender", "kaleipix", "pictomancer")
 
@@ -58,3 +58,24 @@ def parse_service_models_once():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(JSONFileLoader, "load_file", load_once)
         yield
+
+
+@pytest.fixture(autouse=True)
+def no_personal_data_in_metric_dimensions():
+    """OPS-7: every data point any test makes the code emit is checked; a dimension value that looks
+    like an id, an e-mail address or an IP fails the test that caused it."""
+    from chalicelib import metrics
+    from tests.support.metrics import dimension_values, looks_personal
+
+    found: list[str] = []
+
+    def check(document: dict) -> None:
+        for name, value in dimension_values(document).items():
+            why = looks_personal(value)
+            if why:
+                found.append(f"{name}={value!r} ({why})")
+
+    metrics.sinks.append(check)
+    yield
+    metrics.sinks.remove(check)
+    assert found == [], "metric dimensions carrying personal data"

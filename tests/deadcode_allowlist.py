@@ -4,7 +4,7 @@ or the tests' own hooks. Each line says why; anything else unused is dead code."
 # ruff: noqa: B018  (bare attribute references are how vulture allowlists work)
 from chalicelib import wiring
 from chalicelib.domain.ports.rights import ArchiveWriter, RightsRecords
-from chalicelib.profile.schema import Profile, Retention
+from chalicelib.profile.schema import DataCategory, Processor, Profile, Retention
 from chalicelib.store import secrets
 from chalicelib.store.personal_data import MultipartWriter, _Chunks
 
@@ -14,8 +14,10 @@ secrets.clear_cache
 
 # pydantic validators run by the model, not called by name.
 Retention._days_match_kind
+DataCategory._signals_are_listed
 Profile._categories_unique_with_account
 Profile._processors_receive_listed_categories
+Processor._payment_processors_name_their_rails
 
 # io's file protocol: zipfile and the multipart upload call these on the streams they are given.
 _Chunks.readable
@@ -41,3 +43,9 @@ LambdaContext.get_remaining_time_in_millis  # the Lambda context object's interf
 ApiRequestHandler._send_error_response  # Chalice's local handler calls it
 ApiRequestHandler.do_GET  # http.server dispatches GET requests to it
 StripeEmulator.wait_for_retries  # the emulator's tests wait for its retry schedule with it
+
+# The erasure's processor step (PAY-6) calls it for each enabled rail; until that step is wired the
+# payment rails' contract suite is its caller, on every rail.
+from chalicelib.domain.payment_rails import RailBilling  # noqa: E402
+
+RailBilling.end_billing

@@ -14,6 +14,7 @@ from chalicelib.domain.accounts.authorizer import OPERATOR, PUBLIC, SIGNED_IN, U
 ROUTE_ACCESS: dict[tuple[str, str], str] = {
     # Health, policy, sign-in: anyone.
     ("GET", "/health"): PUBLIC,
+    ("HEAD", "/health"): PUBLIC,
     ("GET", "/policy"): PUBLIC,
     ("GET", "/policy.json"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
@@ -45,6 +46,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/generations/{gen_id}"): "generate",
     ("GET", "/gallery"): "gallery",
     ("GET", "/gallery/{gen_id}"): "gallery",
+    ("GET", "/gallery/{gen_id}/result"): "gallery",
     ("DELETE", "/gallery/{gen_id}"): "gallery",
     ("GET", "/gallery/{gen_id}/shares"): "gallery",
     ("POST", "/gallery/{gen_id}/shares"): "gallery",
@@ -59,6 +61,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     # Rights: export, erasure, requests, consent, restriction (ACC-9: never with a key).
     ("POST", "/me/exports"): SIGNED_IN,
     ("GET", "/me/exports/{export_id}"): SIGNED_IN,
+    ("GET", "/me/exports/{export_id}/download"): SIGNED_IN,
     ("DELETE", "/me"): SIGNED_IN,
     ("GET", "/me/erasure/cancel"): PUBLIC,  # the e-mailed link's page: a form, changes nothing
     ("POST", "/me/erasure/cancel"): PUBLIC,  # the emailed cancel token proves who asks
@@ -72,12 +75,21 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/requests/{request_id}/verify"): PUBLIC,
     # Signed by their sender, checked in the view.
     ("POST", "/webhooks/stripe"): WEBHOOK,
+    ("POST", "/webhooks/polar"): WEBHOOK,
+    ("POST", "/webhooks/lemonsqueezy"): WEBHOOK,
+    ("POST", "/webhooks/telegram"): WEBHOOK,
     ("POST", "/webhooks/providers/{provider}/{job_token}"): WEBHOOK,
     ("GET", "/operator/requests"): OPERATOR,
     ("POST", "/operator/requests/{request_id}"): OPERATOR,
     ("POST", "/operator/users/{user_id}/minor"): OPERATOR,
     ("GET", "/operator/audit/{month}"): OPERATOR,
     ("GET", "/operator/payments/review"): OPERATOR,
+    ("GET", "/operator/ropa"): OPERATOR,
+    ("POST", "/operator/incidents"): OPERATOR,
+    ("GET", "/operator/incidents"): OPERATOR,
+    ("GET", "/operator/incidents/{incident_id}"): OPERATOR,
+    ("POST", "/operator/incidents/{incident_id}/authority-notified"): OPERATOR,
+    ("POST", "/operator/incidents/{incident_id}/notify-users"): OPERATOR,
 }
 
 

@@ -54,8 +54,10 @@ def request_login_code():
     from chalicelib import wiring
     from chalicelib.api.schemas.accounts import CodeRequest
 
+    accounts = wiring.accounts_service()
+    accounts.require_method("email_code")
     body = parse_body(CodeRequest, json_body(bp))
-    wiring.accounts_service().request_login_code(body.email, client_ip(bp.current_request))
+    accounts.request_login_code(body.email, client_ip(bp.current_request))
     return json_response({"status": "sent_if_possible"}, 202)
 
 
@@ -64,10 +66,10 @@ def redeem_login_code():
     from chalicelib import wiring
     from chalicelib.api.schemas.accounts import CodeRedeem
 
+    accounts = wiring.accounts_service()
+    accounts.require_method("email_code")
     body = parse_body(CodeRedeem, json_body(bp))
-    signed_in = wiring.accounts_service().sign_in_with_code(
-        body.email, body.code, body.birth_date, client_traits(bp.current_request)
-    )
+    signed_in = accounts.sign_in_with_code(body.email, body.code, body.birth_date, client_traits(bp.current_request))
     return session_response(signed_in, body.session)
 
 

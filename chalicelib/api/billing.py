@@ -1,4 +1,5 @@
-"""HTTP routes: the catalogue, checkout, the success redirect, and the user's ledger (PAY-2)."""
+"""HTTP routes: the catalogue, checkout on the profile's rails, the success redirect, and the user's
+ledger (PAY-2, PAY-5)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,35 @@ def checkout():
     from chalicelib.api.schemas.billing import CheckoutRequest
 
     user = require_user(bp.current_request)
-    body = parse_body(CheckoutRequest, json_body(bp))
-    result = wiring.billing_service().start_checkout(user.user_id, body.product, body.attempt)
+    body = parse_body(CheckoutRequest, with_idempotency_key(json_body(bp), bp.current_request.headers))
+    rail = body.rail or next(iter(wiring.payment_rails()), "stripe")  # none named: refused just below
+    if rail == "stripe":
+        require_rail("stripe")
+        result = wiring.billing_service().start_checkout(user.user_id, body.product, body.attempt)
+    else:
+        result = wiring.rail_billing().start_checkout(rail, user.user_id, body.product, body.attempt)
     return json_response(result, status=201)
+
+
+def with_idempotency_key(body, headers) -> object:
+    """The Idempotency-Key header is the body's `attempt` by another name; both must agree."""
+    from chalicelib import errors
+
+    key = headers.get("idempotency-key")
+    if key is None or not isinstance(body, dict | None):
+        return body
+    body = dict(body or {})
+    if body.setdefault("attempt", key) != key:
+        raise errors.InvalidInput("The Idempotency-Key header and the attempt field differ.")
+    return body
+
+
+def require_rail(rail: str) -> None:
+    """Only the rails the profile's processors name take payments (PAY-5)."""
+    from chalicelib import errors, wiring
+
+    if rail not in wiring.payment_rails():
+        raise errors.NotFound("This service takes no payments through that processor.")
 
 
 @route(bp, "/billing/success", methods=["GET"])
@@ -34,7 +61,13 @@ def checkout_success():
     same idempotent fulfilment). Needs no session: the Checkout Session names its buyer."""
     from chalicelib import errors, wiring
 
-    session_id = (bp.current_request.query_params or {}).get("session_id", "")
+    query = bp.current_request.query_params or {}
+    if query.get("rail") not in (None, "stripe"):
+        # The other rails fulfil from their signed deliveries; the redirect only says it is under way.
+        wiring.rail_billing().rail(query["rail"])
+        return json_response({"rail": query["rail"], "status": "processing"})
+    require_rail("stripe")
+    session_id = query.get("session_id", "")
     if not session_id.startswith("cs_") or len(session_id) > 255:
         raise errors.InvalidInput("A checkout session id is required.")
     result = wiring.billing_service().fulfill_checkout(session_id)

@@ -34,6 +34,26 @@ def view_image(gen_id):
     return json_response(wiring.content_service().get_image(principal.user_id, gen_id))
 
 
+@route(bp, "/gallery/{gen_id}/result", methods=["GET"])
+def collect_result(gen_id):
+    """The image bytes; deleted as they are delivered where the profile keeps results only until then."""
+    from chalicelib import wiring
+    from chalicelib.api.identity import require_user
+
+    principal = require_user(bp.current_request)
+    image = wiring.content_service().collect_result(principal.user_id, gen_id)
+    return Response(
+        body=image.data,
+        status_code=200,
+        headers={
+            "Content-Type": image.content_type,
+            "Content-Disposition": "attachment",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @route(bp, "/gallery/{gen_id}", methods=["DELETE"])
 def delete_image(gen_id):
     from chalicelib import wiring
@@ -90,7 +110,7 @@ def open_share(share_id):
 
     image = wiring.content_service().open_share(share_id)
     if not _accepts(bp.current_request.headers.get("accept", ""), image.content_type):
-        raise errors.InvalidInput(f"This link serves an image: send an Accept header allowing {image.content_type}.")
+        raise errors.NotAcceptable(f"This link serves an image: send an Accept header allowing {image.content_type}.")
     return Response(
         body=image.data,
         status_code=200,

@@ -1,4 +1,4 @@
-"""GET /health: the process is up and its profile loads."""
+"""GET /health: the process is up and its profile loads; HEAD /health the same without a body."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from chalicelib.api.http import json_response, route
 bp = Blueprint(__name__)
 
 
-@route(bp, "/health", methods=["GET"])
+@route(bp, "/health", methods=["GET", "HEAD"])
 def health():
+    from chalice import Response
+
     from chalicelib.profile import active_profile
 
     profile = active_profile()
+    if bp.current_request.method == "HEAD":
+        return Response(body="", status_code=200, headers={"Content-Type": "application/json"})
     return json_response({"status": "ok", "profile": profile.id, "policy_version": profile.policy.version})
 
 

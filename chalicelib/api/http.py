@@ -28,6 +28,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.Restricted: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.NotAcceptable: 406,
     errors.Gone: 410,
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,

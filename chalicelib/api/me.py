@@ -90,8 +90,10 @@ def unlink_telegram():
 @route(bp, "/me/password", methods=["PUT"])
 def change_password():
     from chalicelib import wiring
+    from chalicelib.api.identity import authenticate
     from chalicelib.api.schemas.accounts import PasswordChange
 
+    caller = authenticate(bp.current_request)
     body = parse_body(PasswordChange, json_body(bp))
-    wiring.accounts_service().change_password(_signed_in(), current=body.current_password, new=body.new_password)
-    return json_response({"status": "password_changed"})
+    closed = wiring.accounts_service().change_password(caller, current=body.current_password, new=body.new_password)
+    return json_response({"status": "password_changed", "other_sessions_closed": closed})

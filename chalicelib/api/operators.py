@@ -1,16 +1,22 @@
 """HTTP routes for operators (OPS-6): request queue, request status, minor takedown, audit log,
-payments held for review.
+payments held for review, incidents and the breach register (OPS-5).
 
-Operators present `X-Operator-Key`; every action, reads included, lands in the audit log.
+Operators are IAM principals: every route here takes API Gateway's IAM authorization (SigV4, as the
+AWS CLI and SDKs sign), and the caller's ARN API Gateway passes on is recorded with every action,
+reads included, in the audit log. There is no shared operator secret.
 """
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from functools import partial
 
-from chalicelib.api.http import json_body, json_response, parse_body, route
+from chalice import Blueprint, IAMAuthorizer
+
+from chalicelib.api.http import json_body, json_response, parse_body
+from chalicelib.api.http import route as any_route
 
 bp = Blueprint(__name__)
+route = partial(any_route, authorizer=IAMAuthorizer())  # every operator route: SigV4 only
 
 
 def _service():
@@ -20,7 +26,10 @@ def _service():
 
 
 def _operator() -> str:
-    return _service().operator(bp.current_request.headers.get("x-operator-key"))
+    """The caller's IAM principal, as API Gateway's IAM authorization passes it on."""
+    from chalicelib.domain.rights.operators import principal
+
+    return principal((bp.current_request.context or {}).get("identity") or {})
 
 
 @route(bp, "/operator/requests", methods=["GET"])
@@ -61,3 +70,81 @@ def payments_for_review():
     operator = _operator()
     held = payments_for_review(operator, payments=wiring.payments(), audit=_service().context.rights.audit)
     return json_response({"payments": held})
+
+
+# -- incidents (OPS-5) ------------------------------------------------------------------------------
+def _incidents():
+    from chalicelib import wiring
+
+    return wiring.incident_service()
+
+
+@route(bp, "/operator/incidents", methods=["POST"])
+def open_incident():
+    from chalicelib import clock
+    from chalicelib.api.schemas.incidents import OpenIncident
+
+    operator = _operator()
+    body = parse_body(OpenIncident, json_body(bp))
+    opened = _incidents().open(
+        operator,
+        detected_at=body.detected_at or clock.now(),
+        window_start=body.window_start,
+        window_end=body.window_end,
+        categories=body.categories,
+        systems=body.systems,
+        description=body.description,
+    )
+    return json_response(opened, status=201)
+
+
+@route(bp, "/operator/incidents", methods=["GET"])
+def breach_register():
+    operator = _operator()
+    return json_response({"incidents": _incidents().register(operator)})
+
+
+@route(bp, "/operator/incidents/{incident_id}", methods=["GET"])
+def incident(incident_id):
+    operator = _operator()
+    return json_response(_incidents().get(operator, incident_id))
+
+
+@route(bp, "/operator/incidents/{incident_id}/authority-notified", methods=["POST"])
+def authority_notified(incident_id):
+    from chalicelib.api.schemas.incidents import AuthorityNotified
+
+    operator = _operator()
+    body = parse_body(AuthorityNotified, json_body(bp))
+    return json_response(_incidents().authority_notified(operator, incident_id, body.reference))
+
+
+@route(bp, "/operator/incidents/{incident_id}/notify-users", methods=["POST"])
+def notify_users(incident_id):
+    from chalicelib.api.schemas.incidents import NotifyUsers
+
+    operator = _operator()
+    body = parse_body(NotifyUsers, json_body(bp))
+    notified = _incidents().notify_users(operator, incident_id, consequences=body.consequences, measures=body.measures)
+    return json_response(notified)
+
+
+# -- record of processing (OPS-8) -------------------------------------------------------------------
+@route(bp, "/operator/ropa", methods=["GET"])
+def record_of_processing():
+    """The Art. 30 record from the active profile: JSON, or HTML for `?format=html`."""
+    from chalice import Response
+
+    from chalicelib import clock, wiring
+    from chalicelib.profile.ropa import record_of_processing, record_of_processing_html
+
+    operator = _operator()
+    _service().context.rights.audit(operator, "view_record_of_processing", clock.now(), None, {})
+    record = record_of_processing(wiring.profile())
+    if (bp.current_request.query_params or {}).get("format") == "html":
+        return Response(
+            body=record_of_processing_html(record),
+            status_code=200,
+            headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"},
+        )
+    return json_response(record)

@@ -28,12 +28,23 @@ def _parse(model):
 # -- export (DSR-1, DSR-2) ---------------------------------------------------------------------
 @route(bp, "/me/exports", methods=["POST"])
 def start_export():
-    return json_response(_service().request_export(_user_id()), status=202)
+    from chalicelib.api.schemas.rights import ExportRequest
+
+    user_id = _user_id()
+    _parse(ExportRequest)
+    return json_response(_service().request_export(user_id), status=202)
 
 
 @route(bp, "/me/exports/{export_id}", methods=["GET"])
 def export_status(export_id):
     return json_response(_service().export_status(_user_id(), export_id))
+
+
+@route(bp, "/me/exports/{export_id}/download", methods=["GET"])
+def export_download(export_id):
+    """DSR-1: a fresh short-lived URL per download; a browser following the e-mailed link is redirected."""
+    link = _service().export_download(_user_id(), export_id)
+    return json_response(link, status=302, headers={"Location": link["url"], "Cache-Control": "no-store"})
 
 
 # -- erasure (DSR-4, DSR-9) --------------------------------------------------------------------

@@ -4,7 +4,9 @@ Rules (PAY-1, PAY-2, PAY-4):
 - Fulfilment is one method per business object (session, invoice, charge, dispute), called from
   the webhook and, for sessions, from the success redirect too. Each re-fetches its object from
   Stripe, so events may arrive duplicated or in any order: the current state decides.
-- Credits are granted only for `payment_status == "paid"` at the catalogue's price (one unit, its
+- The provider answers in neutral dataclasses (CheckoutState, InvoiceState, ...; the Stripe adapter
+  maps Stripe's JSON to them), so no Stripe field name appears here.
+- Credits are granted only for a paid checkout or invoice at the catalogue's price (one unit, its
   amount, its currency; anything else is held for an operator), once per session or invoice (the
   ledger claim is written in the same transaction as the credits and the payment record).
 - Every event about a paid payment (checkout, invoice, refund, dispute) ends in `settle_charge`,
@@ -32,6 +34,9 @@ from typing import Any
 
 from chalicelib import clock, errors
 from chalicelib.domain.ports.billing import (
+    AccountHolders,
+    CheckoutRequest,
+    CheckoutState,
     CreditMovement,
     Hold,
     HoldState,
@@ -44,12 +49,24 @@ from chalicelib.domain.ports.billing import (
     StoredPayment,
     as_details,
 )
+from chalicelib.metrics import Metric, emit
 from chalicelib.observability import logger
 
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "billing_catalogue.toml"
 PERIOD_REASONS = ("subscription_create", "subscription_cycle")
 DISPUTE_RETURNED = ("won", "warning_closed")
+CHECKOUT_CHAIN_LIMIT = 20  # keyless checkouts of one product a buyer finishes in an hour
 SETTLE_RETRIES = 4  # a settlement step computed from a payment that changed meanwhile is recomputed
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A product as one rail sells it: the rail's reference, and its price there (PAY-5)."""
+
+    rail: str
+    ref: str
+    amount: int  # minor units; Telegram Stars in whole Stars
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,10 @@ class Product:
     currency: str
     price_id: str
     interval: str | None = None
+    offers: tuple[Offer, ...] = ()  # how the other rails sell it (PAY-5)
+
+    def offer(self, rail: str) -> Offer | None:
+        return next((offer for offer in self.offers if offer.rail == rail), None)
 
     @property
     def mode(self) -> str:
@@ -94,6 +115,13 @@ class Catalogue:
     def by_price(self, price_id: str | None) -> Product | None:
         return next((p for p in self.products.values() if p.price_id == price_id), None)
 
+    def by_offer(self, rail: str, ref: str | None) -> tuple[Product, Offer] | None:
+        for product in self.products.values():
+            offer = product.offer(rail)
+            if offer is not None and ref is not None and offer.ref == ref:
+                return product, offer
+        return None
+
 
 def load_catalogue(stage: str, path: Path = CATALOGUE_FILE) -> Catalogue:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -112,8 +140,22 @@ def load_catalogue(stage: str, path: Path = CATALOGUE_FILE) -> Catalogue:
                 currency=spec["currency"],
                 price_id=price_id,
                 interval=spec.get("interval"),
+                offers=_offers(spec, stage, product_id),
             )
     return Catalogue(products)
+
+
+def _offers(spec: dict, stage: str, product_id: str) -> tuple[Offer, ...]:
+    """The product's offers on the other rails in this stage: Polar products and Lemon Squeezy
+    variants are priced like the catalogue entry; Telegram Stars sell at their own Stars price."""
+    offers = []
+    for rail, field in (("polar", "polar_products"), ("lemonsqueezy", "lemonsqueezy_variants")):
+        ref = (spec.get(field) or {}).get(stage)
+        if ref:
+            offers.append(Offer(rail, str(ref), int(spec["amount"]), spec["currency"]))
+    if spec.get("telegram_stars"):
+        offers.append(Offer("telegram_stars", product_id, int(spec["telegram_stars"]), "XTR"))
+    return tuple(offers)
 
 
 def price_mismatch(product: Product, *, amount: Any, currency: Any, quantity: Any) -> dict:
@@ -187,8 +229,10 @@ class BillingService:
         provider: Callable[[], PaymentProvider],
         catalogue: Catalogue,
         public_base_url: str,
+        accounts: AccountHolders,
     ) -> None:
         """`provider` is called on first use: reading the ledger needs no payment rail."""
+        self._accounts = accounts
         self._ledger = ledger
         self._payments = payments
         self._connect = provider
@@ -204,70 +248,86 @@ class BillingService:
         return [product.public() for product in self._catalogue.products.values()]
 
     def start_checkout(self, user_id: str, product_id: str, attempt: str | None) -> dict:
-        """Create a hosted Checkout Session and return its URL.
+        """Create a hosted Checkout Session and return its URL (PAY-1).
 
-        The idempotency key is derived from the user, the product and the caller's attempt id (or
-        the current hour), so a double click or a retried request returns the same session.
+        With the caller's key (`attempt` or an Idempotency-Key header) the same key returns the
+        same session whatever became of it, as Stripe replays a key's answer. Without one, a repeat
+        reuses the buyer's session for this product only while Stripe still reports it open, so a
+        retried request lands on it and a paid or expired session is never handed out again: the
+        keys form a chain, the current hour first and then each finished session's id, which every
+        retry walks to the same open session (`CHECKOUT_CHAIN_LIMIT` links an hour).
         """
         product = self._catalogue.get(product_id)
-        attempt = attempt or clock.now().strftime("%Y%m%dT%H")
-        digest = hashlib.sha256(f"{user_id}|{product.id}|{attempt}".encode()).hexdigest()[:32]
-        params: dict[str, Any] = {
-            "mode": product.mode,
-            "line_items": [{"price": product.price_id, "quantity": 1}],
-            "client_reference_id": user_id,
-            "success_url": f"{self._base_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
-            "cancel_url": f"{self._base_url}/billing/cancelled",
-        }
-        if product.kind == "plan":
-            # Invoices reach us without the session; the subscription carries its owner.
-            params["subscription_data"] = {"metadata": {"user_id": user_id, "plan": product.id}}
-        session = self._provider.create_checkout_session(params, idempotency_key=f"checkout-{digest}")
-        return {"session_id": session["id"], "url": session["url"], "product": product.id}
+        if attempt:
+            return self._create_session(user_id, product, f"attempt:{attempt}")
+        link = f"hour:{clock.now():%Y%m%dT%H}"
+        for _ in range(CHECKOUT_CHAIN_LIMIT):
+            session = self._create_session(user_id, product, link)
+            if self._provider.checkout_session(session["session_id"]).status == "open":
+                return session
+            link = f"after:{session['session_id']}"
+        raise errors.RateLimited(
+            "Too many checkouts of this product this hour; send an Idempotency-Key to start another.",
+            retry_after=_seconds_to_next_hour(),
+        )
+
+    def _create_session(self, user_id: str, product: Product, link: str) -> dict:
+        digest = hashlib.sha256(f"{user_id}|{product.id}|{link}".encode()).hexdigest()[:32]
+        session_id, url = self._provider.create_checkout(
+            CheckoutRequest(
+                user_id=user_id,
+                product_id=product.id,
+                price_ref=product.price_id,
+                mode=product.mode,
+                success_url=f"{self._base_url}/billing/success",
+                cancel_url=f"{self._base_url}/billing/cancelled",
+                idempotency_key=f"checkout-{digest}",
+            )
+        )
+        return {"session_id": session_id, "url": url, "product": product.id}
 
     def fulfill_checkout(self, session_id: str, *, failed: bool = False) -> dict:
         """Bring our records in line with the session as Stripe reports it now. Safe to call any
         number of times from any path: credits are granted once, and only when paid."""
         session = self._provider.checkout_session(session_id)
-        user_id = session.get("client_reference_id")
-        product = self._catalogue.by_price(_first_price(session))
+        user_id = session.user_id
+        product = self._catalogue.by_price(session.price_ref)
         if not user_id or product is None:
             logger.warning("checkout session not from this service", extra={"session": session_id})
             return {"session_id": session_id, "status": "ignored", "granted": False}
+        if not self._live(user_id):  # PAY-6: the buyer was erased meanwhile
+            return {"session_id": session_id, "status": "ignored", "granted": False}
         payment = _session_payment(session, user_id, product)
-        if session.get("payment_status") == "paid":
+        if session.paid:
             mismatch = price_mismatch(
-                product,
-                amount=session.get("amount_total"),
-                currency=session.get("currency"),
-                quantity=_units(session, "line_items"),
+                product, amount=session.amount, currency=session.currency, quantity=session.quantity
             )
             if mismatch:
                 self._hold_for_review(payment, mismatch)
                 return {"session_id": session_id, "status": "mismatch", "granted": False}
             if product.kind == "plan":
-                self._payments.track_subscription(session.get("subscription") or "", user_id, product.id, "active")
+                self._payments.track_subscription(session.subscription_id or "", user_id, product.id, "active")
                 self._payments.mark(payment, "subscribed")
                 return {"session_id": session_id, "status": "paid", "granted": False}
             granted = self._fulfil(payment, f"purchase: {product.title}")
             return {"session_id": session_id, "status": "paid", "granted": granted}
-        status = "expired" if session.get("status") == "expired" else ("failed" if failed else "pending")
-        if session.get("status") in ("complete", "expired"):
+        status = "expired" if session.status == "expired" else ("failed" if failed else "pending")
+        if session.status in ("complete", "expired"):
             self._payments.mark(payment, status)
-        shown = status if session.get("status") != "open" else "open"
+        shown = status if session.status != "open" else "open"
         return {"session_id": session_id, "status": shown, "granted": False}
 
     def fulfill_invoice(self, invoice_id: str) -> dict:
         """A paid subscription period grants the plan's credits once per invoice."""
         invoice = self._provider.invoice(invoice_id)
-        reason = invoice.get("billing_reason")
-        if invoice.get("status") != "paid" or reason not in PERIOD_REASONS:
+        reason = invoice.billing_reason
+        if not invoice.paid or reason not in PERIOD_REASONS:
             return {"invoice_id": invoice_id, "granted": False}
-        subscription_id = _invoice_subscription(invoice)
-        subscription = self._provider.subscription(subscription_id) if subscription_id else {}
-        user_id = (subscription.get("metadata") or {}).get("user_id")
-        product = self._catalogue.by_price(_subscription_price(subscription))
-        if not user_id or product is None:
+        subscription_id = invoice.subscription_id
+        subscription = self._provider.subscription(subscription_id) if subscription_id else None
+        user_id = subscription.user_id if subscription else None
+        product = self._catalogue.by_price(subscription.price_ref) if subscription else None
+        if not user_id or product is None or subscription is None:
             logger.warning("invoice not from this service", extra={"invoice": invoice_id})
             return {"invoice_id": invoice_id, "granted": False}
         payment = Payment(
@@ -277,16 +337,16 @@ class BillingService:
             product_id=product.id,
             mode="subscription",
             credits=product.credits,
-            amount=invoice.get("amount_paid"),
-            currency=invoice.get("currency"),
+            amount=invoice.amount,
+            currency=invoice.currency,
             invoice_id=invoice_id,
-            payment_intent_id=_invoice_payment_intent(invoice),
+            payment_intent_id=invoice.payment_ref,
             subscription_id=subscription_id,
-            customer_id=invoice.get("customer"),
+            customer_id=invoice.customer_ref,
             billing_reason=reason,
         )
         mismatch = price_mismatch(
-            product, amount=payment.amount, currency=payment.currency, quantity=_units(subscription, "items")
+            product, amount=payment.amount, currency=payment.currency, quantity=subscription.quantity
         )
         if mismatch:
             self._hold_for_review(payment, mismatch)
@@ -295,23 +355,26 @@ class BillingService:
 
     def sync_subscription(self, subscription_id: str) -> dict:
         subscription = self._provider.subscription(subscription_id)
-        user_id = (subscription.get("metadata") or {}).get("user_id")
-        product = self._catalogue.by_price(_subscription_price(subscription))
+        user_id = subscription.user_id
+        product = self._catalogue.by_price(subscription.price_ref)
         if not user_id or product is None:
             return {"subscription_id": subscription_id, "status": "ignored"}
-        status = subscription.get("status", "unknown")
-        self._payments.track_subscription(subscription_id, user_id, product.id, status)
-        return {"subscription_id": subscription_id, "status": subscription.get("status")}
+        if not self._live(user_id):  # PAY-6: a late event must not write the erased person's id again
+            return {"subscription_id": subscription_id, "status": "ignored"}
+        self._payments.track_subscription(subscription_id, user_id, product.id, subscription.status)
+        return {"subscription_id": subscription_id, "status": subscription.status}
 
     def reconcile_charge(self, charge_id: str) -> dict:
         """A refund (full or partial, in any order): the payment behind the charge is brought in line."""
         charge = self._provider.charge(charge_id)
-        return {"charge_id": charge_id, **self._reconcile_intent(charge.get("payment_intent"))}
+        return {"charge_id": charge_id, **self._reconcile_intent(charge.payment_ref)}
 
     def reconcile_dispute(self, dispute_id: str) -> dict:
         """A chargeback opened or closed: the payment behind the disputed charge is brought in line."""
         dispute = self._provider.dispute(dispute_id)
-        intent = dispute.get("payment_intent") or self._provider.charge(dispute["charge"]).get("payment_intent")
+        intent = dispute.payment_ref
+        if intent is None and dispute.charge_id:
+            intent = self._provider.charge(dispute.charge_id).payment_ref
         return {"dispute_id": dispute_id, **self._reconcile_intent(intent)}
 
     # -- webhook -------------------------------------------------------------------------------
@@ -319,7 +382,12 @@ class BillingService:
         """Verify a webhook delivery, then reconcile the object it names. Unknown types are
         acknowledged and ignored; unsigned, forged, stale or future-dated deliveries raise
         SignatureInvalid, and a signed body that is not an event InvalidInput."""
-        event = self._provider.verify_event(payload, signature_header)
+        try:
+            event = self._provider.verify_event(payload, signature_header)
+        except errors.SignatureInvalid:
+            emit(Metric.WEBHOOK_DELIVERIES, sender="stripe", outcome="forged")
+            raise
+        emit(Metric.WEBHOOK_DELIVERIES, sender="stripe", outcome="accepted")
         handler = self._handlers().get(event.type)
         if handler is None or not event.object_id:
             return {"received": True, "handled": False}
@@ -368,20 +436,18 @@ class BillingService:
         therefore leaves the state every other order would: the later ones find each step claimed
         (PAY-4)."""
         moved = {"taken": 0, "returned": 0}
-        intent = self._provider.payment_intent(payment_intent_id) if payment_intent_id else {}
-        charge_id = intent.get("latest_charge")
+        charge_id = self._provider.latest_charge(payment_intent_id) if payment_intent_id else None
         if not charge_id:
             return moved
-        charge = self._provider.charge(charge_id)
-        refunded = int(charge.get("amount_refunded") or 0)
+        refunded = self._provider.charge(charge_id).amount_refunded
         moved["taken"] += self._settle(
             stripe_id,
             CreditMovement(f"stripe:refund:{charge_id}:{refunded}", "refund", 0, _refs(stripe_id, refunded=refunded)),
             lambda s: after_refund(s, refunded),
         )
-        disputes = sorted(self._provider.disputes_for_charge(charge_id), key=lambda d: (d.get("created") or 0, d["id"]))
+        disputes = sorted(self._provider.disputes_for_charge(charge_id), key=lambda d: (d.created, d.dispute_id))
         for dispute in disputes:
-            dispute_id, status = dispute["id"], dispute.get("status")
+            dispute_id, status = dispute.dispute_id, dispute.status
             if status in DISPUTE_RETURNED:
                 moved["returned"] += self._close_dispute(stripe_id, dispute_id, won=True)
                 continue
@@ -406,25 +472,15 @@ class BillingService:
     def _settle(
         self, stripe_id: str, movement: CreditMovement, step: Callable[[Settlement], tuple[Settlement, int]]
     ) -> int:
-        """Apply one settlement step to a paid payment; the payment record and the credits the step
-        moves change together under the movement's claim key, once (PAY-4). Returns the credits
-        moved."""
-        for _ in range(SETTLE_RETRIES):
-            stored = self._payments.payment(stripe_id)
-            if stored is None or stored.status != "paid":
-                return 0
-            settled, credits = step(stored.settlement)
-            if settled == stored.settlement:
-                return 0
-            applied = replace(movement, credits=credits) if credits else None
-            moved = self._payments.settle(stripe_id, stored.settlement, settled, applied)
-            if moved is not None:
-                return moved
-        raise errors.Conflict("The payment is being updated concurrently; please retry.")
+        return settle_step(self._payments, stripe_id, movement, step)
 
     # -- helpers -------------------------------------------------------------------------------
     def _fulfil(self, payment: Payment, reason: str) -> bool:
-        """Grant a paid payment's credits once, then apply what its charge reports now."""
+        """Grant a paid payment's credits once, then apply what its charge reports now. An erased
+        person gets nothing (PAY-6): a late `invoice.paid` must not bring a balance back under their id."""
+        if not self._live(payment.user_id):
+            logger.warning("payment for an account that no longer exists", extra={"payment": payment.stripe_id})
+            return False
         grant = CreditMovement(
             f"stripe:payment:{payment.stripe_id}",
             reason,
@@ -432,8 +488,14 @@ class BillingService:
             as_details({"product": payment.product_id, "payment": payment.stripe_id}),
         )
         granted = self._payments.fulfil(payment, grant)
+        if granted:
+            emit(Metric.CREDITS_SOLD, payment.credits)
         self.settle_charge(payment.stripe_id, payment.payment_intent_id)
         return granted
+
+    def _live(self, user_id: str) -> bool:
+        """Whether the account still exists: nothing is granted or tracked for an erased one (PAY-6)."""
+        return self._accounts.get_user(user_id, consistent=True) is not None
 
     def _reconcile_intent(self, intent: str | None) -> dict:
         """Bring the payment behind a payment intent in line with Stripe. A refund or dispute that
@@ -444,10 +506,8 @@ class BillingService:
         stored = self._payments.payment_for_intent(intent)
         if stored is not None:
             return self.settle_charge(stored.payment.stripe_id, intent)
-        sessions = [self.fulfill_checkout(s["id"]) for s in self._provider.checkout_sessions_for_payment_intent(intent)]
-        invoices = [
-            self.fulfill_invoice(invoice_id) for invoice_id in self._provider.invoices_for_payment_intent(intent)
-        ]
+        sessions = [self.fulfill_checkout(session) for session in self._provider.checkout_sessions_for_payment(intent)]
+        invoices = [self.fulfill_invoice(invoice_id) for invoice_id in self._provider.invoices_for_payment(intent)]
         return {"fulfilled_first": sessions + invoices}
 
     def _hold_for_review(self, payment: Payment, mismatch: dict) -> None:
@@ -458,6 +518,29 @@ class BillingService:
                 "payment does not match the catalogue price; held for review",
                 extra={"product": payment.product_id, "kind": payment.kind, "mismatch": mismatch},
             )
+
+
+def settle_step(
+    payments: PaymentRecords,
+    payment_id: str,
+    movement: CreditMovement,
+    step: Callable[[Settlement], tuple[Settlement, int]],
+) -> int:
+    """Apply one settlement step to a paid payment, on any rail; the payment record and the credits
+    the step moves change together under the movement's claim key, once (PAY-4). Returns the
+    credits moved."""
+    for _ in range(SETTLE_RETRIES):
+        stored = payments.payment(payment_id)
+        if stored is None or stored.status != "paid":
+            return 0
+        settled, credits = step(stored.settlement)
+        if settled == stored.settlement:
+            return 0
+        applied = replace(movement, credits=credits) if credits else None
+        moved = payments.settle(payment_id, stored.settlement, settled, applied)
+        if moved is not None:
+            return moved
+    raise errors.Conflict("The payment is being updated concurrently; please retry.")
 
 
 def payments_for_review(operator: str, *, payments: PaymentRecords, audit: Any) -> list[dict]:
@@ -508,52 +591,27 @@ def entry_view(entry: LedgerEntry) -> dict:
     return view
 
 
+def _seconds_to_next_hour() -> int:
+    now = clock.now()
+    return 3600 - now.minute * 60 - now.second
+
+
 def _refs(stripe_id: str, **more: Any) -> tuple[tuple[str, Any], ...]:
     return as_details({"payment": stripe_id, **more})
 
 
-def _session_payment(session: dict, user_id: str, product: Product):
+def _session_payment(session: CheckoutState, user_id: str, product: Product):
     return Payment(
-        stripe_id=session["id"],
+        stripe_id=session.checkout_id,
         user_id=user_id,
         kind=product.kind,
         product_id=product.id,
-        mode=session.get("mode") or product.mode,
+        mode=session.mode or product.mode,
         credits=product.credits if product.kind == "pack" else 0,
-        amount=session.get("amount_total"),
-        currency=session.get("currency"),
-        session_id=session["id"],
-        payment_intent_id=session.get("payment_intent"),
-        subscription_id=session.get("subscription"),
-        customer_id=session.get("customer"),
+        amount=session.amount,
+        currency=session.currency,
+        session_id=session.checkout_id,
+        payment_intent_id=session.payment_ref,
+        subscription_id=session.subscription_id,
+        customer_id=session.customer_ref,
     )
-
-
-def _first_price(session: dict) -> str | None:
-    items = ((session.get("line_items") or {}).get("data")) or []
-    price = (items[0].get("price") or {}) if items else {}
-    return price.get("id") if isinstance(price, dict) else price
-
-
-def _units(obj: dict, items_field: str) -> int | None:
-    """Units bought across a session's line items or a subscription's items (None if unreadable)."""
-    quantities = [item.get("quantity") for item in ((obj.get(items_field) or {}).get("data")) or []]
-    return sum(quantities) if quantities and all(isinstance(q, int) for q in quantities) else None
-
-
-def _subscription_price(subscription: dict) -> str | None:
-    items = ((subscription.get("items") or {}).get("data")) or []
-    return ((items[0].get("price") or {}).get("id")) if items else None
-
-
-def _invoice_subscription(invoice: dict) -> str | None:
-    details = ((invoice.get("parent") or {}).get("subscription_details")) or {}
-    return details.get("subscription") or invoice.get("subscription")
-
-
-def _invoice_payment_intent(invoice: dict) -> str | None:
-    for entry in ((invoice.get("payments") or {}).get("data")) or []:
-        intent = (entry.get("payment") or {}).get("payment_intent")
-        if intent:
-            return intent
-    return invoice.get("payment_intent")

@@ -6,8 +6,10 @@ delegates to (uploads, generations, gallery, shares).
 
 from __future__ import annotations
 
+from chalicelib import errors
 from chalicelib.domain import gallery, generations, shares, uploads
 from chalicelib.domain.ports.content import ContentRecords, CreditHolds, ModelProvider, ObjectStorage
+from chalicelib.metrics import Metric, emit
 from chalicelib.profile.schema import Profile
 
 
@@ -80,26 +82,45 @@ class ContentService:
         generations.time_out(gen_id, content=self._records, holds=self._holds, profile=self._profile)
 
     def provider_delivery(self, provider_name: str, job_token: str, headers: dict, body: bytes) -> dict:
-        return generations.handle_delivery(
-            provider_name=provider_name,
-            job_token=job_token,
-            headers=headers,
-            body=body,
-            content=self._records,
-            objects=self._objects,
-            holds=self._holds,
-            provider=self._provider,
-            profile=self._profile,
-        )
+        try:
+            result = generations.handle_delivery(
+                provider_name=provider_name,
+                job_token=job_token,
+                headers=headers,
+                body=body,
+                content=self._records,
+                objects=self._objects,
+                holds=self._holds,
+                provider=self._provider,
+                profile=self._profile,
+            )
+        except errors.SignatureInvalid:
+            emit(Metric.WEBHOOK_DELIVERIES, sender="model_provider", outcome="forged")
+            raise
+        outcome = "accepted" if result["changed"] else "duplicate"
+        emit(Metric.WEBHOOK_DELIVERIES, sender="model_provider", outcome=outcome)
+        return result
 
     # -- gallery and share links (CNT-1, CNT-3, CNT-4) --------------------------------------------
     def list_images(self, user_id: str, *, limit: int, cursor: str | None) -> dict:
         return gallery.list_images(
-            user_id=user_id, limit=limit, cursor=cursor, content=self._records, objects=self._objects
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            content=self._records,
+            objects=self._objects,
+            profile=self._profile,
         )
 
     def get_image(self, user_id: str, gen_id: str) -> dict:
-        return gallery.get_image(user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects)
+        return gallery.get_image(
+            user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects, profile=self._profile
+        )
+
+    def collect_result(self, user_id: str, gen_id: str) -> gallery.ServedImage:
+        return gallery.collect_result(
+            user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects, profile=self._profile
+        )
 
     def delete_image(self, user_id: str, gen_id: str) -> None:
         gallery.delete_image(user_id=user_id, gen_id=gen_id, content=self._records, objects=self._objects)

@@ -36,6 +36,7 @@ from chalicelib.domain.ports.content import (
 from chalicelib.domain.restrictions import ensure_allowed
 from chalicelib.domain.uploads import MAX_UPLOAD_BYTES, clean_image, deleted_on_completion
 from chalicelib.domain.uploads import remove as remove_upload
+from chalicelib.metrics import Metric, emit
 from chalicelib.observability import logger
 from chalicelib.profile.schema import Category, Profile, RetentionKind
 
@@ -144,7 +145,7 @@ def submit(
         # Nothing runs at the provider: give the credits back and say so.
         holds.release(gen_id)
         content.finish_job(
-            job, JobStatus.FAILED, forget_prompt=_forgets_prompts(profile), failure="provider_unavailable"
+            job, JobStatus.FAILED, forget_prompt=forgets_prompts(profile), failure="provider_unavailable"
         )
         logger.warning("provider submit failed", extra={"gen_id": gen_id, "provider": provider.name})
         raise errors.UpstreamUnavailable("The image service is unavailable; no credits were spent.") from None
@@ -259,14 +260,25 @@ def _complete(
         result = DeliveredResult(url=delivery.image_url or "", until=clock.now() + DELIVERY_TIME)
     holds.commit(job.gen_id)
     changed = _finish_by_hold(job, holds.hold_state(job.gen_id), content=content, profile=profile, result=result)
-    if changed and job.source_upload_id and deleted_on_completion(profile):
-        upload = content.upload(job.owner_id, job.source_upload_id)
-        if upload is not None:
-            remove_upload(upload, content=content, objects=objects)
+    if changed:
+        remove_used_upload(job, profile=profile, content=content, objects=objects)
     now_status = JobStatus.COMPLETED if changed else _status_now(content, job.gen_id)
     if stored and now_status != JobStatus.COMPLETED:  # the job failed meanwhile: keep no orphan image
         objects.delete(*objects.location(Category.GENERATED_IMAGES, job.owner_id, job.gen_id))
     return {"status": str(now_status), "changed": changed}
+
+
+def remove_used_upload(
+    job: GenerationJob, *, profile: Profile, content: ContentRecords, objects: ObjectStorage
+) -> bool:
+    """CNT-2, OPS-9: where uploads are kept only until processed, the one a completed job used goes now."""
+    if not job.source_upload_id or not deleted_on_completion(profile):
+        return False
+    upload = content.upload(job.owner_id, job.source_upload_id)
+    if upload is None:
+        return False
+    remove_upload(upload, content=content, objects=objects)
+    return True
 
 
 def _status_now(content: ContentRecords, gen_id: str) -> JobStatus | None:
@@ -284,16 +296,23 @@ def _finish_by_hold(
     result: StoredResult | DeliveredResult | None = None,
 ) -> bool:
     """Bring the job in line with its hold: committed -> completed, released -> failed (GEN-1)."""
-    forget = _forgets_prompts(profile)
+    forget = forgets_prompts(profile)
     if hold_state == "committed" and result is not None:
-        return content.finish_job(job, JobStatus.COMPLETED, forget_prompt=forget, result=result)
+        changed = content.finish_job(job, JobStatus.COMPLETED, forget_prompt=forget, result=result)
+        if changed:
+            emit(Metric.GENERATIONS, outcome="completed")
+            emit(Metric.CREDITS_SPENT, job.cost)
+        return changed
     if hold_state == "released":
-        return content.finish_job(job, JobStatus.FAILED, forget_prompt=forget, failure=failure or "released")
+        changed = content.finish_job(job, JobStatus.FAILED, forget_prompt=forget, failure=failure or "released")
+        if changed:
+            emit(Metric.GENERATIONS, outcome="failed")
+        return changed
     return False
 
 
-def _forgets_prompts(profile: Profile) -> bool:
-    """Prompts kept only while the job runs (PromptPixels) are removed when it ends."""
+def forgets_prompts(profile: Profile) -> bool:
+    """Prompts kept only while the job runs (PromptPixels, Pictomancer) are removed when it ends (OPS-9)."""
     return not profile.stores(Category.PROMPTS) or (
         profile.category(Category.PROMPTS).retention.kind == RetentionKind.UNTIL_PROCESSED
     )

@@ -6,23 +6,16 @@ publicly."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 from chalicelib import clock, errors
+from chalicelib.domain.gallery import SERVED_IMAGE_MAX_BYTES as SHARED_IMAGE_MAX_BYTES
+from chalicelib.domain.gallery import ServedImage as SharedImage
 from chalicelib.domain.gallery import owned_image
 from chalicelib.domain.ports.content import ContentRecords, ObjectStorage, ShareLink
 from chalicelib.profile.schema import Category
 
 MAX_EXPIRY_HOURS = 24 * 365
-# A Lambda response carries at most 6 MB, and binary bodies travel base64-encoded (4/3 larger).
-SHARED_IMAGE_MAX_BYTES = 4 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class SharedImage:
-    data: bytes
-    content_type: str
 
 
 def create_share(

@@ -10,9 +10,11 @@ table's consumer line in chalicelib/events/streams.py (tests/unit/test_event_reg
 
 from chalicelib.events.content_ttl import expired_deadline, expired_image, expired_upload
 from chalicelib.events.expiry import on_expiry
+from chalicelib.events.incident_ttl import clock_mark_expired
 from chalicelib.events.ledger_ttl import expired_hold
 from chalicelib.grants import Uses
 from chalicelib.store.models.content import GalleryImage, JobDeadline, Upload
+from chalicelib.store.models.incidents import IncidentClockMark
 from chalicelib.store.models.ledger import CreditHold
 from chalicelib.store.models.rights import Tombstone
 from chalicelib.workflows.erasure import start_after_grace
@@ -23,4 +25,5 @@ TTL_REACTIONS = (
     on_expiry(GalleryImage, expired_image, uses=Uses(write_buckets="content")),
     on_expiry(JobDeadline, expired_deadline, uses=Uses(write_tables=("content", "ledger"))),
     on_expiry(CreditHold, expired_hold, uses=Uses(write_tables="ledger")),
+    on_expiry(IncidentClockMark, clock_mark_expired, uses=Uses(write_tables="requests")),
 )

@@ -73,3 +73,4 @@ def _ttl_consumer(table: str) -> Callable[[dict, Any], dict[str, int]]:
 accounts_stream = _ttl_consumer("accounts")
 content_stream = _ttl_consumer("content")
 ledger_stream = _ttl_consumer("ledger")
+requests_stream = _ttl_consumer("requests")

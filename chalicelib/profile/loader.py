@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from chalicelib.profile.bounds import unkept_promises
 from chalicelib.profile.schema import Profile
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
@@ -46,6 +47,17 @@ def load_profile_file(path: Path) -> Profile:
         raise ProfileError(f"{path}: {problems}") from exc
     if profile.id != path.stem:
         raise ProfileError(f"{path}: field 'id': '{profile.id}' does not match the file name '{path.stem}'")
+    unkept = unkept_promises(profile)
+    if unkept:
+        raise ProfileError(
+            f"{path}: "
+            + "; ".join(
+                f"field 'categories[{category.value}].retention.deleted_within_hours': promises {promised} hours, "
+                f"but its mechanisms delete it only within {bound} hours (DynamoDB TTL lag, S3 lifecycle "
+                "rounding) and no explicit deletion on completion keeps the promise (OPS-9)"
+                for category, promised, bound in unkept
+            )
+        )
     return profile
 
 

@@ -12,6 +12,7 @@ import hashlib
 from html import escape
 from typing import Any
 
+from chalicelib.profile.bounds import DeletionBound, deletion_bound, hours
 from chalicelib.profile.schema import Profile, Retention, RetentionKind
 
 LEGAL_BASIS_TEXT = {
@@ -96,15 +97,18 @@ def hours_text(hours: int) -> str:
     return _plural(hours, "hour")
 
 
-def retention_text(retention: Retention) -> str:
+def retention_text(retention: Retention, *, on_completion: bool = True) -> str:
+    """The nominal period. `on_completion`: the code deletes this data when processing completes."""
     days = retention.days
     match retention.kind:
         case RetentionKind.FIXED:
             return duration_text(days)
         case RetentionKind.UNTIL_USER_DELETES:
             return "Until you delete it"
+        case RetentionKind.UNTIL_PROCESSED if on_completion:
+            return f"Until processing completes (leftovers expire after {duration_text(days)})"
         case RetentionKind.UNTIL_PROCESSED:
-            return f"Deleted when processing completes (at most {duration_text(days)})"
+            return duration_text(days)
         case RetentionKind.ACCOUNT_LIFETIME_PLUS:
             return (
                 f"Account lifetime + {_plural(days, 'day')}" if days else "Account lifetime (erased when you delete it)"
@@ -116,6 +120,30 @@ def retention_text(retention: Retention) -> str:
         case RetentionKind.NOT_STORED:
             return "Not stored"
     raise ValueError(f"no wording for retention kind {retention.kind}")
+
+
+def deletion_text(retention: Retention, bound: DeletionBound) -> str:
+    """When the data is gone at the latest, counting the timers' lag (OPS-9)."""
+    match retention.kind:
+        case RetentionKind.NOT_STORED:
+            return "Never stored"
+        case RetentionKind.UNTIL_USER_DELETES:
+            return "When you delete it, or your account"
+        case RetentionKind.UNTIL_CONSENT_WITHDRAWN:
+            return "When you withdraw consent, or delete your account"
+        case RetentionKind.ACCOUNT_LIFETIME_PLUS if retention.days:
+            return f"{_plural(retention.days, 'day')} after you delete your account, + up to 48 hours"
+        case RetentionKind.ACCOUNT_LIFETIME_PLUS:
+            return "When you delete your account"
+    latest = hours(bound.latest)
+    within = (
+        hours_text(latest)
+        if latest <= 72
+        else f"{duration_text(retention.days)} + up to {hours_text(hours(bound.lag))}"
+    )
+    if bound.on_completion:
+        return f"When processing completes; anything left over within {within}"
+    return f"Within {within}" if latest <= 72 else within
 
 
 # -- the document --------------------------------------------------------------------------------
@@ -139,17 +167,24 @@ def policy_document(profile: Profile) -> dict[str, Any]:
                 "id": c.id.value,
                 "title": c.title,
                 "fields": list(c.fields),
+                "signals": list(c.signals),
                 "purposes": list(c.purposes),
                 "legal_basis": c.legal_basis.value,
                 "retention": {
                     "kind": c.retention.kind.value,
                     "days": c.retention.days,
                     "time_limited": c.retention.time_limited,
-                    "text": retention_text(c.retention),
+                    "text": retention_text(c.retention, on_completion=bound.on_completion),
+                },
+                "deletion": {
+                    "on_completion": bound.on_completion,
+                    "latest_hours": hours(bound.latest) if bound.latest is not None else None,
+                    "promised_hours": c.retention.deleted_within_hours,
+                    "text": deletion_text(c.retention, bound),
                 },
                 "note": c.note,
             }
-            for c in profile.categories
+            for c, bound in ((c, deletion_bound(profile, c.id)) for c in profile.categories)
         ],
         "processors": [p.model_dump(mode="json") for p in profile.processors],
         "model_providers": [p.name for p in profile.model_providers],
@@ -224,15 +259,19 @@ def _sections(doc: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "How long we keep it",
             _table(
-                ["Data", "Retention"],
+                ["Data", "Retention", "Deleted at the latest"],
                 [
                     [
                         _e(c["title"]),
                         _e(c["retention"]["text"]) + (f"<br><small>{_e(c['note'])}</small>" if c["note"] else ""),
+                        _e(c["deletion"]["text"]),
                     ]
                     for c in categories
                 ],
-            ),
+            )
+            + "<p><small>Deletion timers run late: the database removes expired records up to 48 hours after "
+            "they expire, and storage removes expired files at the first midnight (UTC) after they expire. "
+            "The last column counts both.</small></p>",
         ),
         (
             "Who processes it",

@@ -59,6 +59,12 @@ _NEEDS_DAYS = {
 class Retention(Strict):
     kind: RetentionKind
     days: int | None = Field(default=None, ge=0, le=3660)
+    deleted_within_hours: int | None = Field(
+        default=None,
+        ge=0,
+        description="OPS-9: a deadline the policy promises in hours; the profile loads only if the "
+        "mechanisms keep it (chalicelib/profile/bounds.py).",
+    )
 
     @model_validator(mode="after")
     def _days_match_kind(self) -> Retention:
@@ -66,6 +72,8 @@ class Retention(Strict):
             raise ValueError(f"retention kind '{self.kind}' needs 'days'")
         if self.kind not in _NEEDS_DAYS and self.days is not None:
             raise ValueError(f"retention kind '{self.kind}' takes no 'days'")
+        if self.deleted_within_hours is not None and not self.time_limited:
+            raise ValueError(f"retention kind '{self.kind}' runs no timer: it cannot promise 'deleted_within_hours'")
         return self
 
     @property
@@ -81,15 +89,40 @@ class LegalBasis(StrEnum):
     LEGAL_OBLIGATION = "legal_obligation"
 
 
+AbuseSignalKind = Literal["ip_hash", "user_agent", "accept_language", "fingerprint_hash"]
+# How the page names each signal; the category's `fields` must say each one it stores (OPS-1).
+SIGNAL_TEXT: dict[str, str] = {
+    "ip_hash": "IP address (keyed hash)",
+    "user_agent": "User-Agent header",
+    "accept_language": "Accept-Language header",
+    "fingerprint_hash": "browser fingerprint (keyed hash)",
+}
+
+
 class DataCategory(Strict):
     id: Category
     title: str
     fields: list[str] = Field(min_length=1)
+    signals: list[AbuseSignalKind] = Field(
+        default_factory=list,
+        description="abuse_signals only: what a sign-in's signal record keeps; nothing else is stored (OPS-1).",
+    )
     purposes: list[str] = Field(min_length=1)
     legal_basis: LegalBasis
     retention: Retention
     source: str = Field(min_length=1, description="The policy sentence this entry comes from.")
     note: str | None = Field(default=None, description="Why a concrete value was chosen where the policy is vague.")
+
+    @model_validator(mode="after")
+    def _signals_are_listed(self) -> DataCategory:
+        if self.signals and self.id != Category.ABUSE_SIGNALS:
+            raise ValueError("only the 'abuse_signals' category lists 'signals'")
+        if self.signals and "ip_hash" not in self.signals:
+            raise ValueError("a signal record is found by its keyed IP hash: 'signals' must include 'ip_hash'")
+        unstated = [s for s in self.signals if not any(SIGNAL_TEXT[s] in field for field in self.fields)]
+        if unstated:
+            raise ValueError(f"'fields' must state every stored signal: missing {[SIGNAL_TEXT[s] for s in unstated]}")
+        return self
 
 
 class Service(Strict):
@@ -121,13 +154,27 @@ class SignIn(Strict):
     session_days: int = Field(default=30, ge=1, le=400)
 
 
+PaymentRail = Literal["stripe", "polar", "lemonsqueezy", "telegram_stars"]
+
+
 class Processor(Strict):
     name: str
     purpose: str
     country: str
     receives: list[Category] = Field(min_length=1)
     kind: Literal["hosting", "email", "payment", "model_provider", "identity", "messaging"]
+    # The payment rails this processor runs for the service (PAY-5): the deployment enables exactly
+    # these adapters (chalicelib/gateways/payments/, Stripe's own gateway).
+    rails: list[PaymentRail] = Field(default_factory=list)
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _payment_processors_name_their_rails(self) -> Processor:
+        if self.kind == "payment" and not self.rails:
+            raise ValueError(f"payment processor '{self.name}' must name its rails")
+        if self.rails and "payments" not in self.receives:
+            raise ValueError(f"processor '{self.name}' runs payment rails but receives no 'payments'")
+        return self
 
 
 Right = Literal["access", "portability", "rectification", "erasure", "restriction", "objection", "withdraw_consent"]
@@ -187,6 +234,9 @@ class Profile(Strict):
 
     @model_validator(mode="after")
     def _processors_receive_listed_categories(self) -> Profile:
+        rails = self.payment_rails
+        if len(rails) != len(set(rails)):
+            raise ValueError("a payment rail is named by two processors")
         ids = {c.id for c in self.categories}
         for processor in self.processors:
             missing = [c.value for c in processor.receives if c not in ids]
@@ -212,6 +262,11 @@ class Profile(Strict):
     @property
     def account_grace_days(self) -> int:
         return self.category(Category.ACCOUNT).retention.days or 0
+
+    @property
+    def payment_rails(self) -> list[str]:
+        """The rails this service takes payments through, as its processors name them (PAY-5)."""
+        return [rail for processor in self.processors for rail in processor.rails]
 
     @property
     def model_providers(self) -> list[Processor]:

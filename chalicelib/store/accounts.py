@@ -277,9 +277,11 @@ class AccountsStore:
     def delete_session(self, token_hash: str) -> None:
         Session(*Session.key(token_hash)).delete()
 
-    def delete_sessions_of(self, user_id: str) -> int:
-        """Log out everywhere: every session of the user, found through the owner index."""
-        sessions = list(Session.by_owner.query(user_id, Session.sk == Session.SORT_KEY))
+    def delete_sessions_of(self, user_id: str, *, keep: str | None = None) -> int:
+        """Log out everywhere: every session of the user, found through the owner index, but the
+        one whose token hash is `keep`."""
+        kept = Session.key(keep)[0] if keep else None
+        sessions = [s for s in Session.by_owner.query(user_id, Session.sk == Session.SORT_KEY) if s.pk != kept]
         with Session.batch_write() as batch:
             for session in sessions:
                 batch.delete(session)

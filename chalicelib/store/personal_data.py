@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from chalicelib.domain.ports.rights import PersonalItem, StoredObject
+from chalicelib.domain.ports.rights import PersonalItem, StoredObject, record_kind
 from chalicelib.profile.schema import Category
 from chalicelib.settings import Settings
 from chalicelib.store import layout
@@ -35,10 +35,10 @@ _DESERIALIZER = TypeDeserializer()
 
 
 def _personal_item(table: str, item: dict[str, Any]) -> PersonalItem:
-    """The record kind comes from the sort key ("CONSENT#..." -> "consent", "PROFILE" -> "profile")."""
+    """The record kind comes from the keys (`record_kind`).""" ""
     fields = {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
     pk, sk = fields["pk"], fields["sk"]
-    return PersonalItem(table=table, kind=sk.split("#", 1)[0].lower(), key=(pk, sk), fields=fields)
+    return PersonalItem(table=table, kind=record_kind(pk, sk), key=(pk, sk), fields=fields)
 
 
 class PersonalDataStore:

@@ -130,6 +130,7 @@ def _receipt(record: ErasureReceipt) -> ports.ErasureReceipt:
         counts=dict(record.counts or {}),
         started_at=record.started_at,
         completed_at=record.completed_at,
+        processors=tuple(dict(ack) for ack in record.processors or ()),
     )
 
 
@@ -297,6 +298,12 @@ class RightsStore:
         record = ExportRecord.get_live(*ExportRecord.key(user_id, export_id), consistent_read=True)
         return _export(record) if record is not None else None
 
+    def exports(self, user_id: str) -> list[ports.ExportJob]:
+        """The person's exports still kept (a few: they expire with their archives)."""
+        pk, _ = ExportRecord.key(user_id, "")
+        records = ExportRecord.query_live(pk, ExportRecord.sk.startswith("EXPORT#"), consistent_read=True)
+        return [_export(record) for record in records]
+
     def update_export(self, user_id: str, export_id: str, **values: Any) -> None:
         record = ExportRecord(*ExportRecord.key(user_id, export_id))
         record.update(actions=[getattr(ExportRecord, name).set(value) for name, value in values.items()])
@@ -342,6 +349,7 @@ class RightsStore:
             profile=receipt.profile,
             policy_version=receipt.policy_version,
             counts=dict(receipt.counts),
+            processors=[dict(ack) for ack in receipt.processors],
             started_at=receipt.started_at,
             completed_at=receipt.completed_at,
         ).save()

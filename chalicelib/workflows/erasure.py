@@ -9,6 +9,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.grants import CATEGORY_TABLES, Uses, lambda_function
+from chalicelib.metrics import Metric, emit
 
 bp = Blueprint(__name__)
 
@@ -25,6 +26,22 @@ def _rights():
 @lambda_function(bp, "erasure_plan", uses=RUN | Uses(read_tables="accounts"))
 def erasure_plan(event, context):
     return _rights().erasure_plan(event)
+
+
+# GEN-5, PAY-6: reads the person's records for the processors' references, calls the payment and
+# model providers (their keys from SSM) before any record is deleted.
+PROCESSOR_SECRETS = (
+    "stripe-api-key",
+    "stripe-webhook-secret",
+    "fal-admin-api-key",
+    "polar-access-token",  # the other rails cancel and delete their customers too (PAY-6)
+    "lemonsqueezy-api-key",
+)
+
+
+@lambda_function(bp, "erasure_processors", uses=RUN | Uses(read_tables=CATEGORY_TABLES, secrets=PROCESSOR_SECRETS))
+def erasure_processors(event, context):
+    return _rights().erasure_processors(event)
 
 
 @lambda_function(
@@ -58,7 +75,9 @@ def erasure_receipt(event, context):
 
 @lambda_function(bp, "erasure_notify", uses=RUN | Uses(send_email=True))
 def erasure_notify(event, context):
-    return _rights().erasure_notify(event)
+    result = _rights().erasure_notify(event)
+    emit(Metric.ERASURES_COMPLETED)
+    return result
 
 
 @lambda_function(bp, "erasure_fail", uses=RUN)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.grants import CATEGORY_TABLES, Uses, lambda_function
+from chalicelib.metrics import Metric, emit
 
 bp = Blueprint(__name__)
 
@@ -40,7 +41,9 @@ def export_archive(event, context):
     bp, "export_notify", uses=PROGRESS | Uses(read_tables="accounts", read_buckets="exports", send_email=True)
 )
 def export_notify(event, context):
-    return _rights().export_notify(event)
+    result = _rights().export_notify(event)
+    emit(Metric.EXPORTS_COMPLETED)
+    return result
 
 
 @lambda_function(bp, "export_fail", uses=PROGRESS)

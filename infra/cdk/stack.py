@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aws_cdk import ArnFormat, Duration, Stack
@@ -10,13 +11,22 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from chalicelib.settings import Settings
 from infra.cdk import storage
 from infra.cdk.chalice_app import ChaliceApp
-from infra.description import Description, FunctionSpec, QueueSpec, StateMachineSpec, StreamConsumerSpec
+from infra.cdk.monitoring import Monitoring
+from infra.description import (
+    Description,
+    FunctionSpec,
+    QueueSpec,
+    StateMachineSpec,
+    StreamConsumerSpec,
+    operators_group,
+)
 from infra.gateway_responses import GATEWAY_RESPONSES, HEADERS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +36,30 @@ UNUSED_CHALICE_ROLE_ARN = "arn:aws:iam::000000000000:role/replaced-per-function"
 EXECUTION_POLICIES = ("service-role/AWSLambdaBasicExecutionRole", "AWSXRayDaemonWriteAccess")
 API_HANDLER, API_HANDLER_LOGICAL_ID = "api_handler", "APIHandler"  # Chalice's names for the API function
 SERVICE = "pixelkeep"
+API_STAGE = "api"
+OPERATOR_ACTION_PREFIX = "operator_"
 LAMBDA_MEMORY_MB = 512  # image checks with Pillow; more memory also means more CPU for cold starts
+# Reserved concurrency: the API most, stream consumers a few, every task and action little. The sum
+# (about 100) must leave AWS's 100 unreserved in the account's limit.
+API_CONCURRENCY, STREAM_CONCURRENCY, TASK_CONCURRENCY = 40, 5, 2
+# API Gateway's access log (SEC-1): no $context.identity.sourceIp, caller, user or user agent, and the
+# route template rather than the path, whose ids could name a person.
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "time": "$context.requestTimeEpoch",
+    "method": "$context.httpMethod",
+    "route": "$context.resourcePath",
+    "status": "$context.status",
+    "bytes": "$context.responseLength",
+    "latencyMs": "$context.responseLatency",
+    "error": "$context.error.responseType",
+}
+
+
+def reserved_concurrency(function: str) -> int:
+    if function == API_HANDLER:
+        return API_CONCURRENCY
+    return STREAM_CONCURRENCY if function.endswith("_stream") else TASK_CONCURRENCY
 
 
 def state_machine_env_name(spec: StateMachineSpec) -> str:
@@ -67,6 +100,7 @@ class PixelkeepStack(Stack):
     ) -> None:
         super().__init__(scope, id, **kwargs)
         self.description = description
+        self.description_prefix = settings.resource_prefix
         key = kms.Key(self, "DataKey", enable_key_rotation=True) if customer_managed_key else None
 
         # State machine ARNs are built from their names, so the functions' environment and the
@@ -87,7 +121,7 @@ class PixelkeepStack(Stack):
             stage=settings.stage,
             with_dependencies=with_dependencies,
             stage_config={
-                "api_gateway_stage": "api",
+                "api_gateway_stage": API_STAGE,
                 "lambda_memory_size": LAMBDA_MEMORY_MB,
                 "automatic_layer": True,
                 "xray": True,
@@ -104,6 +138,10 @@ class PixelkeepStack(Stack):
 
         self.tables = {spec.logical: storage.table(self, spec, key) for spec in description.all_tables()}
         self.queues = {spec.logical: storage.queue(self, spec) for spec in description.queues}
+        # Every dead-letter queue, by what it collects for: each gets an alarm (OPS-7).
+        self.dead_letter_queues: dict[str, sqs.IQueue] = {
+            logical: queue.dead_letter_queue.queue for logical, queue in self.queues.items()
+        }
         self.buckets = {spec.logical: storage.bucket(self, spec, key) for spec in description.buckets}
         for spec in description.buckets:
             storage.notify_queues(spec, self.buckets[spec.logical], self.queues)
@@ -123,6 +161,19 @@ class PixelkeepStack(Stack):
             for spec in description.state_machines
         }
         self._gateway_responses()
+        self._api_access_log(description.log_retention_days, key)
+        self._harden_functions(key)
+        self.operators = self._operators_group(settings)
+        self.monitoring = Monitoring(
+            self,
+            description=description,
+            prefix=settings.resource_prefix,
+            functions={name: self.app.get_function(_logical_id(name)) for name in sorted(self.handlers)},
+            dead_letter_queues=self.dead_letter_queues,
+            state_machines=self.state_machines,
+            api_name=self.app_name(),
+            api_stage=API_STAGE,
+        )
 
     def _roles(self, settings: Settings) -> dict[str, iam.Role]:
         """One role per function, granting exactly what its declaration names (SEC-6)."""
@@ -200,6 +251,7 @@ class PixelkeepStack(Stack):
             self, f"StreamFailures-{spec.table}", f"{self.description.table(spec.table).name}-stream-failures"
         )
         failures.grant_send_messages(role)
+        self.dead_letter_queues[f"{spec.table}-stream"] = failures
         mapping = lambda_.EventSourceMapping(
             self,
             f"Stream-{spec.table}",
@@ -216,6 +268,12 @@ class PixelkeepStack(Stack):
         mapping.node.default_child.destination_config = lambda_.CfnEventSourceMapping.DestinationConfigProperty(
             on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(destination=failures.queue_arn)
         )
+
+    def app_name(self) -> str:
+        """The Chalice app's name, which Chalice gives the REST API (its CloudWatch `ApiName`)."""
+        import app
+
+        return app.app.app_name
 
     def app_handlers(self) -> list[str]:
         """Names of the app's Lambda functions, as Chalice packages them: one per `lambda_function`,
@@ -250,6 +308,75 @@ class PixelkeepStack(Stack):
         for fn in functions.values():
             fn.grant_invoke(machine)
         return machine
+
+    def _api_access_log(self, retention_days: int, key: kms.IKey | None) -> None:
+        """API Gateway's access log (SEC-1): the route template, never the path with its ids, and
+        no source IP, caller or user agent; kept as long as technical logs."""
+        if key is not None:  # CloudWatch Logs encrypts with the key itself
+            key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
+        log_group = logs.LogGroup(
+            self, "ApiAccessLog", log_group_name=f"/aws/apigateway/{self.description_prefix}/access", encryption_key=key
+        )
+        log_group.node.default_child.retention_in_days = retention_days
+        rest_api = self.app.get_resource("RestAPI")
+        rest_api.add_property_override(
+            "AccessLogSetting", {"DestinationArn": log_group.log_group_arn, "Format": json.dumps(ACCESS_LOG_FORMAT)}
+        )
+        rest_api.add_property_override("TracingEnabled", True)
+        # API Gateway writes logs through one role per account and region.
+        role = iam.Role(
+            self,
+            "ApiGatewayLogging",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+            ],
+        )
+        account = apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
+        rest_api.node.add_dependency(account)
+
+    def _harden_functions(self, key: kms.IKey | None) -> None:
+        """Every function: a reserved concurrency (a flood in one cannot starve the others or
+        the account), a dead-letter queue for failed asynchronous invocations, and its
+        environment encrypted with the customer key when there is one."""
+        failures = storage.dead_letter_queue(self, "AsyncFailures", f"{self.description_prefix}-async-failures")
+        self.dead_letter_queues["async-invocations"] = failures
+        for name in sorted(self.handlers):
+            resource = self.app.get_resource(_logical_id(name))
+            resource.add_property_override("ReservedConcurrentExecutions", reserved_concurrency(name))
+            resource.add_property_override("DeadLetterQueue", {"Type": "SQS", "TargetArn": failures.queue_arn})
+            failures.grant_send_messages(self.roles[name])
+            if key is not None:
+                resource.add_property_override("KmsKeyArn", key.key_arn)
+                key.grant_decrypt(self.roles[name])
+
+    def _operators_group(self, settings: Settings) -> iam.Group:
+        """OPS-6: operators are IAM users (or roles) in this group; it may call the operator routes,
+        which take IAM authorization (SigV4), and invoke the operator actions' functions (named
+        `operator_*`, chalicelib/api/operator_actions.py), and nothing else of the app."""
+        group = iam.Group(self, "Operators", group_name=operators_group(settings))
+        rest_api = self.app.get_resource("RestAPI")
+        group.add_to_policy(
+            iam.PolicyStatement(
+                actions=["execute-api:Invoke"],
+                resources=[
+                    self.format_arn(
+                        service="execute-api",
+                        resource=rest_api.ref,
+                        resource_name=f"{API_STAGE}/*/operator/*",
+                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        actions = [name for name in sorted(self.handlers) if name.startswith(OPERATOR_ACTION_PREFIX)]
+        group.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[self.app.get_function(_logical_id(name)).function_arn for name in actions],
+            )
+        )
+        return group
 
     def _gateway_responses(self) -> None:
         """API Gateway's own answers in the API's one error shape (infra/gateway_responses.py)."""

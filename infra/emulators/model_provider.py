@@ -5,6 +5,11 @@
   GET  /<model id>/requests/<id>            the result payload
   GET  /.well-known/jwks.json               the Ed25519 keys webhooks are signed with
   GET  /files/<id>.png                      the rendered image
+  DELETE /v1/models/requests/<id>/payloads  the Platform API: forget the request's payloads and
+                                            output files (GEN-5)
+
+Like fal, it honours `X-Fal-Store-IO: 0` (the request's payloads are not kept once it completes)
+and records each request's `X-Fal-Object-Lifecycle-Preference`; `deleted` lists payload deletions.
 
 Jobs render a small real PNG on the CPU with Pillow (from the prompt, over the source image when
 one is given) and call back exactly as fal does: headers X-Fal-Webhook-Request-Id/-User-Id/
@@ -62,6 +67,8 @@ class Job:
     size: tuple[int, int] = (0, 0)
     error: str | None = None
     deliveries: list[int] = field(default_factory=list)
+    store_io: bool = True  # False when submitted with X-Fal-Store-IO: 0
+    lifecycle: dict | None = None  # X-Fal-Object-Lifecycle-Preference, as sent
 
     def result(self) -> dict:
         if self.error:
@@ -138,6 +145,7 @@ class ModelProviderEmulator:
         self.autoflush = autoflush
         self.sleep = sleep
         self.jobs: dict[str, Job] = {}
+        self.deleted: list[str] = []  # request ids whose payloads and outputs were deleted (GEN-5)
         self._lock = threading.Lock()
         self._counter = seed or 0
 
@@ -160,11 +168,20 @@ class ModelProviderEmulator:
             "X-Fal-Webhook-Signature": self.private_key.sign(message).hex(),
         }
 
-    def submit(self, model_id: str, model_input: dict, webhook_url: str | None, base_url: str) -> Job:
+    def submit(
+        self,
+        model_id: str,
+        model_input: dict,
+        webhook_url: str | None,
+        base_url: str,
+        *,
+        store_io: bool = True,
+        lifecycle: dict | None = None,
+    ) -> Job:
         with self._lock:
             self._counter += 1
             request_id = f"{self._counter:08d}-{secrets.token_hex(6)}"
-            job = Job(request_id, model_id, model_input, webhook_url, base_url)
+            job = Job(request_id, model_id, model_input, webhook_url, base_url, store_io=store_io, lifecycle=lifecycle)
             self.jobs[request_id] = job
         if self.autoflush:
             threading.Thread(target=self.run, args=(request_id,), daemon=True).start()
@@ -190,7 +207,19 @@ class ModelProviderEmulator:
         job.status = "COMPLETED"
         if job.webhook_url:
             self.call_back(job)
+        if not job.store_io:
+            job.model_input = {}  # no payload kept on the platform (fal: X-Fal-Store-IO: 0)
         return job
+
+    def delete_payloads(self, request_id: str) -> dict | None:
+        """The Platform API's payload deletion: input/output payloads and output CDN files go."""
+        job = self.jobs.get(request_id)
+        if job is None:
+            return None
+        url = f"{job.base_url}/files/{request_id}.png"
+        job.model_input, job.image = {}, None
+        self.deleted.append(request_id)
+        return {"cdn_delete_results": [{"link": url, "exception": None}]}
 
     def call_back(self, job: Job) -> None:
         """Deliver the job's webhook until it is taken (2xx) or the retries run out, as fal does."""
@@ -223,6 +252,11 @@ class ModelProviderEmulator:
             return [job.image]
         if not authorized:
             return _json(start_response, 401, {"detail": "Missing or invalid Authorization header"})
+        if method == "DELETE" and path.startswith("/v1/models/requests/") and path.endswith("/payloads"):
+            deleted = self.delete_payloads(path.removeprefix("/v1/models/requests/").removesuffix("/payloads"))
+            if deleted is None:
+                return _json(start_response, 404, {"detail": "Request not found"})
+            return _json(start_response, 200, deleted)
         if method == "POST":
             return self._submit(environ, start_response, path.strip("/"), base_url)
         if method == "GET" and "/requests/" in path:
@@ -247,7 +281,15 @@ class ModelProviderEmulator:
         if not model_id or not isinstance(model_input, dict) or not isinstance(model_input.get("prompt"), str):
             return _json(start_response, 422, {"detail": [{"loc": ["body", "prompt"], "msg": "field required"}]})
         webhook = parse_qs(environ.get("QUERY_STRING", "")).get("fal_webhook", [None])[0]
-        job = self.submit(model_id, model_input, webhook, base_url)
+        lifecycle = environ.get("HTTP_X_FAL_OBJECT_LIFECYCLE_PREFERENCE")
+        job = self.submit(
+            model_id,
+            model_input,
+            webhook,
+            base_url,
+            store_io=environ.get("HTTP_X_FAL_STORE_IO") != "0",
+            lifecycle=json.loads(lifecycle) if lifecycle else None,
+        )
         queue = f"{base_url}/{model_id}/requests/{job.request_id}"
         return _json(
             start_response,

@@ -4,6 +4,10 @@ It speaks the parts of Stripe's API the service calls (form-encoded requests, St
 objects and errors, Idempotency-Key honoured), serves a local pay page, and sends webhooks signed
 exactly as Stripe signs them: `Stripe-Signature: t=<unix time>,v1=<HMAC-SHA256(secret, "t.body")>`.
 
+Erasure calls (PAY-6) answer as Stripe's do and are recorded in `erasures`: listing a customer's
+subscriptions, DELETE /v1/subscriptions/{id} (cancel now; emits customer.subscription.deleted) and
+DELETE /v1/customers/{id} (the customer and its e-mail go; its live subscriptions are cancelled).
+
 Like Stripe, it refuses API calls (`/v1/...`) without the secret key (401, Stripe's error shape),
 and retries a delivery answered with anything but 2xx, signed afresh each time, with backoff:
 bounded and faster than Stripe's three days (by default after 0.5, 1, 2 and 4 s, then it gives up).
@@ -22,6 +26,7 @@ Control endpoints (local only, no key; JSON bodies; each answers the object it c
   POST /_emulator/subscriptions/{id}/renew    the next period's paid invoice (id: the subscription
   POST /_emulator/subscriptions/{id}/cancel   or the Checkout Session that started it)
   POST /_emulator/config                      {"duplicate_rate", "reorder", "autoflush"}
+  GET  /_emulator/erasures                    what erasure asked of it: subscription cancels, customer deletes
   POST /_emulator/flush                       deliver what is queued now
   GET  /_emulator/events                      deliveries so far, queued, retrying and given up
 
@@ -122,6 +127,7 @@ class StripeEmulator:
         self.pending: list[dict] = []
         self.delivered: list[tuple[str, int]] = []  # (event type, status), every attempt
         self.failed: list[dict] = []  # deliveries given up after the last retry
+        self.erasures: list[tuple[str, str]] = []  # (call, object id) made by erasure (PAY-6)
         self._deliver = deliver
         self._random = random.Random(seed)
         self._lock = threading.RLock()
@@ -278,6 +284,12 @@ class StripeEmulator:
                 raise StripeError(400, "This Checkout Session is no longer open.", code="checkout_session_inactive")
             customer = self._id("cus_test")
             session.update(status="complete", customer=customer)
+            self.objects[customer] = {
+                "id": customer,
+                "object": "customer",
+                "email": session.get("customer_email"),
+                "metadata": {},
+            }
             if session["mode"] != "subscription":
                 intent = self._id("pi_test")
                 session["payment_intent"] = intent
@@ -405,6 +417,43 @@ class StripeEmulator:
             subscription["status"] = "canceled"
             self._emit("customer.subscription.deleted", subscription)
             return dict(subscription)
+
+    # -- erasure (PAY-6) ------------------------------------------------------------------------
+    def list_subscriptions(self, customer: str | None, status: str | None) -> dict:
+        with self._lock:
+            data = [
+                self._public(o)
+                for o in self.objects.values()
+                if o["object"] == "subscription"
+                and o.get("customer") == customer
+                and (status == "all" or o["status"] != "canceled")
+            ]
+            self.erasures.append(("list_subscriptions", customer or ""))
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/subscriptions"}
+
+    def cancel_subscription(self, subscription_id: str) -> dict:
+        """DELETE /v1/subscriptions/{id}: ends it now; a canceled one cannot be canceled again."""
+        with self._lock:
+            subscription = self._get(subscription_id, "subscription")
+            if subscription["status"] == "canceled":
+                raise StripeError(400, "This subscription has already been canceled.", code=None)
+            self.erasures.append(("cancel_subscription", subscription_id))
+            return self.cancel(subscription_id)
+
+    def delete_customer(self, customer_id: str) -> dict:
+        """DELETE /v1/customers/{id}: Stripe cancels the customer's live subscriptions with it."""
+        with self._lock:
+            self._get(customer_id, "customer")
+            for obj in list(self.objects.values()):
+                if (
+                    obj["object"] == "subscription"
+                    and obj.get("customer") == customer_id
+                    and obj["status"] != "canceled"
+                ):
+                    self.cancel(obj["id"])
+            del self.objects[customer_id]
+            self.erasures.append(("delete_customer", customer_id))
+            return {"id": customer_id, "object": "customer", "deleted": True}
 
     # -- webhooks -------------------------------------------------------------------------------
     def flush(self) -> list[tuple[str, int]]:
@@ -654,8 +703,9 @@ def _presents(request: Request, api_key: str) -> bool:
 
 _CONTROLS = re.compile(r"^/_emulator/(sessions|disputes|subscriptions)/([\w]+)/(\w+)$")
 _OBJECT_ROUTES = re.compile(
-    r"^/v1/(checkout/sessions|invoices|subscriptions|charges|disputes|payment_intents|refunds)/([\w]+)$"
+    r"^/v1/(checkout/sessions|invoices|subscriptions|charges|disputes|payment_intents|refunds|customers)/([\w]+)$"
 )
+_DELETABLE = re.compile(r"^/v1/(customers|subscriptions)/([\w]+)$")
 
 
 def _route(emulator: StripeEmulator, request: Request) -> Response:
@@ -672,6 +722,14 @@ def _route(emulator: StripeEmulator, request: Request) -> Response:
         return _json(emulator.list_invoice_payments(query.get("payment")))
     if path == "/v1/refunds" and method == "POST":
         return _json(emulator.create_refund(params))
+    if path == "/v1/subscriptions" and method == "GET":
+        return _json(emulator.list_subscriptions(query.get("customer"), query.get("status")))
+    found = _DELETABLE.match(path)
+    if found and method == "DELETE":
+        kind, object_id = found.groups()
+        if kind == "customers":
+            return _json(emulator.delete_customer(object_id))
+        return _json(emulator.cancel_subscription(object_id))
     found = _OBJECT_ROUTES.match(path)
     if found and method == "GET":
         return _json(emulator.retrieve(found.group(2), list(query.get("expand") or [])))
@@ -691,6 +749,9 @@ def _route(emulator: StripeEmulator, request: Request) -> Response:
         )
     if path == "/_emulator/flush" and method == "POST":
         return _json({"delivered": emulator.flush()})
+    if path == "/_emulator/erasures" and method == "GET":
+        with emulator._lock:
+            return _json({"erasures": emulator.erasures})
     if path == "/_emulator/events" and method == "GET":
         with emulator._lock:
             return _json(

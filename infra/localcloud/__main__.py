@@ -28,9 +28,12 @@ def _banner(cloud: LocalCloud, seconds: float) -> str:
         f"  health          {urls['api']}/health",
         f"  policy          {urls['api']}/policy",
         f"  outbox          {urls['tools']}/outbox  (JSON: {urls['tools']}/outbox.json)",
+        f"  metrics         {urls['tools']}/metrics  (JSON: {urls['tools']}/metrics.json)",
         f"  AWS (moto)      {urls['moto']}",
+        "  operator (SigV4, local IAM user local-operator): "
+        + " ".join(f"{k}={v}" for k, v in cloud.operator_credentials.items()),
     ]
-    for name in ("stripe", "provider", "google"):
+    for name in ("stripe", "provider", "google", "polar", "lemonsqueezy", "telegram"):
         if name in urls:
             lines.append(f"  {name:<15} {urls[name]}")
     for name, arn in cloud.state_machine_arns.items():

@@ -10,6 +10,7 @@ import os
 import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,20 @@ EMULATORS = (
     Emulator(
         "provider", "infra.emulators.model_provider", "PIXELKEEP_PROVIDER_PORT", 8011, "PIXELKEEP_PROVIDER_BASE_URL"
     ),
+    Emulator("polar", "infra.emulators.polar", "PIXELKEEP_POLAR_PORT", 8012, "PIXELKEEP_POLAR_API_BASE"),
+    Emulator(
+        "lemonsqueezy",
+        "infra.emulators.lemonsqueezy",
+        "PIXELKEEP_LEMONSQUEEZY_PORT",
+        8013,
+        "PIXELKEEP_LEMONSQUEEZY_API_BASE",
+    ),
+    Emulator("telegram", "infra.emulators.telegram", "PIXELKEEP_TELEGRAM_PORT", 8014, "PIXELKEEP_TELEGRAM_API_BASE"),
     Emulator(
         "google",
         "infra.emulators.google_signin",
         "PIXELKEEP_GOOGLE_PORT",
-        8012,
+        8015,
         "PIXELKEEP_GOOGLE_JWKS_URL",
         "/oauth2/v3/certs",
     ),
@@ -75,6 +85,15 @@ def available(emulator: Emulator) -> bool:
         return False
 
 
+def _pages(session: Any) -> dict[str, Any]:
+    from infra.localcloud.monitoring import overview, page
+
+    return {
+        "/metrics": lambda: (page(overview(session)), "text/html; charset=utf-8"),
+        "/metrics.json": lambda: (json.dumps(overview(session)), "application/json"),
+    }
+
+
 @dataclass
 class LocalCloud:
     ports: Ports
@@ -86,6 +105,8 @@ class LocalCloud:
     state_dir: Path | None = None  # where the state is kept across restarts; None: start empty, keep nothing
     restored: Any = None  # persistence.Report of what the start took back, if anything
     saved: Any = None  # persistence.Report of the last save
+    _iam: dict[str, Any] = field(default_factory=dict)  # the operators' group and the IAM client (OPS-6)
+    operator_credentials: dict[str, str] = field(default_factory=dict)  # local-operator's access key
     _stack: ExitStack = field(default_factory=ExitStack)
     _emulator_apps: dict[str, Any] = field(default_factory=dict)
     _session: Any = None
@@ -125,9 +146,10 @@ class LocalCloud:
         from chalicelib import wiring
         from chalicelib.settings import get_settings
         from chalicelib.store import secrets
-        from infra.description import describe
+        from infra.description import describe, operators_group
         from infra.local_secrets import LOCAL_SECRETS
         from infra.localcloud import persistence
+        from infra.localcloud.iam_auth import provision_operators
         from infra.provision import provision_compute, provision_storage, put_local_parameters, verify_sender
 
         wiring.reset()
@@ -142,6 +164,7 @@ class LocalCloud:
             persistence.restore_storage(kept, session=session, description=description, report=report)
         put_local_parameters(session, settings.parameter_prefix, LOCAL_SECRETS)
         verify_sender(session, settings.email_sender)
+        self._iam, self.operator_credentials = provision_operators(session, operators_group(settings))
         if kept:
             persistence.restore_parameters(kept, session=session, report=report)
             persistence.restore_outbox(kept, session=session, report=report)
@@ -166,12 +189,21 @@ class LocalCloud:
     def _serve_api(self) -> None:
         from chalice.config import Config
 
+        from infra.localcloud.iam_auth import signing_gateway
         from infra.localcloud.servers import chalice_api_server
         from infra.localcloud.webapp import WebApp
 
         config = Config.create(chalice_stage="local", app_name=self.app.app_name, lambda_timeout=60)
         web_app = WebApp(storage_origins=(self.urls["moto"],), config=self._web_app_config())
-        server = chalice_api_server("api", HOST, self.ports.api, self.app, config, web_app)
+        server = chalice_api_server(
+            "api",
+            HOST,
+            self.ports.api,
+            self.app,
+            config,
+            web_app,
+            gateway_factory=partial(signing_gateway, **self._iam),
+        )
         self._stack.callback(server.start().stop)
 
     def _web_app_config(self) -> dict[str, Any]:
@@ -191,6 +223,7 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         from infra.localcloud.fidelity import dynamodb_requests_one_at_a_time
         from infra.localcloud.lambda_hook import lambda_dispatch
+        from infra.localcloud.monitoring import evaluate_alarms
         from infra.localcloud.outbox import tools_app
         from infra.localcloud.servers import wsgi_server
         from infra.localcloud.sweeper import Sweeper
@@ -217,10 +250,12 @@ class LocalCloud:
                 self._resume_emulator(emulator.name, wsgi_app)
                 server = wsgi_server(emulator.name, HOST, self.ports.emulators[emulator.name], wsgi_app)
                 self._stack.callback(server.start().stop)
-            tools = wsgi_server("tools", HOST, self.ports.tools, tools_app(session.region_name))
+            self._ship_metrics(session, description)
+            tools = wsgi_server("tools", HOST, self.ports.tools, tools_app(session.region_name, _pages(session)))
             self._stack.callback(tools.start().stop)
             self._serve_api()
-            self._stack.callback(Sweeper(session, description, self.sweep_seconds).start().stop)
+            sweeper = Sweeper(session, description, self.sweep_seconds, also=(evaluate_alarms,))
+            self._stack.callback(sweeper.start().stop)
         except BaseException:
             self.stop()
             raise
@@ -258,6 +293,16 @@ class LocalCloud:
             emails=sent_emails(self._session.region_name),
             emulators=emulators,
         )
+
+    def _ship_metrics(self, session: Any, description: Any) -> None:
+        """The app's metrics land in moto's CloudWatch, where the described alarms watch them (OPS-7)."""
+        from chalicelib import metrics
+        from infra.localcloud.monitoring import emf_to_cloudwatch, provision_alarms
+
+        provision_alarms(session, description)
+        sink = emf_to_cloudwatch(session)
+        metrics.sinks.append(sink)
+        self._stack.callback(metrics.sinks.remove, sink)
 
     def stop(self) -> None:
         """Stops everything started, newest first: sweeper, servers, the Lambda hook, moto."""

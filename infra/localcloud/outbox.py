@@ -79,12 +79,18 @@ def _page(messages: Iterable[dict[str, Any]]) -> str:
     )
 
 
-def tools_app(region: str) -> Callable[..., Iterable[bytes]]:
-    """WSGI app for local-only pages: `/` and `/outbox` (HTML), `/outbox.json`."""
+def tools_app(
+    region: str, pages: dict[str, Callable[[], tuple[str, str]]] | None = None
+) -> Callable[..., Iterable[bytes]]:
+    """WSGI app for local-only pages: `/` and `/outbox` (HTML), `/outbox.json`, and `pages`
+    (path -> a function returning (body, content type))."""
+    pages = pages or {}
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
-        if path == "/outbox.json":
+        if path in pages:
+            (body, content_type), status = pages[path](), "200 OK"
+        elif path == "/outbox.json":
             body, content_type, status = json.dumps(sent_emails(region)), "application/json", "200 OK"
         elif path in ("/", "/outbox"):
             body, content_type, status = _page(reversed(sent_emails(region))), "text/html; charset=utf-8", "200 OK"

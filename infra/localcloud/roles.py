@@ -55,6 +55,18 @@ def acting_as(function: str) -> Iterator[None]:
         _acting.uses = previous
 
 
+@contextmanager
+def as_the_platform() -> Iterator[None]:
+    """Calls AWS itself makes on a function's behalf (CloudWatch Logs reading its EMF output) are
+    not the function's: unchecked while the block runs."""
+    previous = getattr(_acting, "uses", None)
+    _acting.uses = None
+    try:
+        yield
+    finally:
+        _acting.uses = previous
+
+
 def _logical(name: str) -> str:
     from chalicelib.settings import get_settings
 

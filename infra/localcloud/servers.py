@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from chalice.local import ChaliceRequestHandler, ForbiddenError, ThreadedHTTPServer
@@ -51,7 +52,19 @@ class ApiHTTPServer(ThreadedHTTPServer):
 
 class ApiRequestHandler(ChaliceRequestHandler):
     """Chalice's request handler, answering what API Gateway answers itself with the Gateway
-    Responses the stack deploys (infra/gateway_responses.py)."""
+    Responses the stack deploys (infra/gateway_responses.py), through the gateway `gateway_factory`
+    builds (API Gateway's IAM authorization: infra/localcloud/iam_auth.py)."""
+
+    gateway_factory: Callable[[Any, Any], Any] | None = None
+
+    def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
+        if self.gateway_factory is None:
+            super().__init__(request, client_address, server, app_object, config)
+            return
+        # As ChaliceRequestHandler does, with another gateway: the base class serves the request
+        # from inside its constructor.
+        self.local_gateway = self.gateway_factory(app_object, config)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the base class's name)
         super().log_message(format, *(redact_tokens(arg) if isinstance(arg, str) else arg for arg in args))
@@ -77,6 +90,11 @@ class ApiRequestHandler(ChaliceRequestHandler):
         self._send_http_response(UNKNOWN_ROUTE.status, dict(HEADERS), UNKNOWN_ROUTE.body(""))
 
     def _send_error_response(self, error: Any) -> None:
+        from infra.localcloud.iam_auth import GatewayRefusal
+
+        if isinstance(error, GatewayRefusal):  # already API Gateway's rendered answer
+            self._send_http_response(error.CODE, {**error.headers, **HEADERS}, error.body)
+            return
         if isinstance(error, ForbiddenError):  # Chalice's stand-in for an unknown route
             response = UNKNOWN_ROUTE
         else:
@@ -89,7 +107,15 @@ class ApiRequestHandler(ChaliceRequestHandler):
         self._send_http_response(status, {**error.headers, **HEADERS}, response.body(message))
 
 
-def chalice_api_server(name: str, host: str, port: int, app: Any, config: Any, web_app: Any = None) -> ServerThread:
+def chalice_api_server(
+    name: str,
+    host: str,
+    port: int,
+    app: Any,
+    config: Any,
+    web_app: Any = None,
+    gateway_factory: Callable[[Any, Any], Any] | None = None,
+) -> ServerThread:
     """The app behind Chalice's local API Gateway, threaded, with API Gateway's error answers, and
     the reference web app (infra/localcloud/webapp.py) beside it when given."""
     from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer
@@ -98,6 +124,7 @@ def chalice_api_server(name: str, host: str, port: int, app: Any, config: Any, w
         # As chalice.local.create_local_server does: each request thread sees its own request.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
-    local = LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler, server_cls=ApiHTTPServer)
+    handler = type("Handler", (ApiRequestHandler,), {"gateway_factory": staticmethod(gateway_factory)})
+    local = LocalDevServer(app, config, host, port, handler_cls=handler, server_cls=ApiHTTPServer)
     local.server.web_app = web_app
     return ServerThread(name, local.server)

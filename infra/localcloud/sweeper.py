@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -160,12 +160,20 @@ def sweep_once(session: Any, description: Description, now: datetime) -> SweepRe
 
 
 class Sweeper:
-    """Runs `sweep_once` every `interval` seconds in a background thread until stopped."""
+    """Runs `sweep_once` every `interval` seconds in a background thread until stopped, then each of
+    `also` (other periodic work AWS does on its own: alarm evaluation) with the session and the time."""
 
-    def __init__(self, session: Any, description: Description, interval: float) -> None:
+    def __init__(
+        self,
+        session: Any,
+        description: Description,
+        interval: float,
+        also: tuple[Callable[[Any, datetime], Any], ...] = (),
+    ) -> None:
         self._session = session
         self._description = description
         self._interval = interval
+        self._also = also
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
 
@@ -178,6 +186,11 @@ class Sweeper:
                 continue
             for error in report.consumer_errors:
                 log.error("stream consumer failed: %s", error)
+            for work in self._also:
+                try:
+                    work(self._session, datetime.now(UTC))
+                except Exception:
+                    log.exception("periodic work failed")
 
     def start(self) -> Sweeper:
         self._thread.start()

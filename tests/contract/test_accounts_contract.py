@@ -257,3 +257,10 @@ def test_usage_is_summed_per_key_and_day(abuse, profile_name):
         (second, 2, 15, 3),
     ]
     assert abuse.usage("none") == []
+
+
+def test_acc2_closing_the_other_sessions_keeps_the_one_named(store):
+    for token, user in (("t1", "u1"), ("t2", "u1"), ("t3", "u1"), ("t4", "u2")):
+        store.create_session(token, user, NOW + timedelta(days=1))
+    assert store.delete_sessions_of("u1", keep="t2") == 2
+    assert [store.get_session(t) is not None for t in ("t1", "t2", "t3", "t4")] == [False, True, False, True]

@@ -182,6 +182,16 @@ def test_dsr1_an_export_job_is_updated_in_place(records):
     assert records.get_export("u2", "x1") is None
 
 
+def test_dsr1_a_persons_exports_are_listed_and_nobody_elses(records):
+    now = clock.now().replace(microsecond=0)
+    for user_id, export_id in (("u1", "x1"), ("u1", "x2"), ("u2", "x3")):
+        records.add_export(ExportJob(user_id=user_id, export_id=export_id, status="queued", created_at=now))
+    records.update_export("u1", "x2", status="ready")
+    listed = {(job.export_id, job.status) for job in records.exports("u1")}
+    assert listed == {("x1", "queued"), ("x2", "ready")}
+    assert records.exports("u9") == []
+
+
 def test_dsr4_a_run_is_created_once_updated_and_deleted_and_the_receipt_stays(records):
     now = clock.now().replace(microsecond=0)
     first = ErasureRun("e1", "u1", "ana@example.org", "erased-1", "r1", "user", now)
@@ -191,7 +201,8 @@ def test_dsr4_a_run_is_created_once_updated_and_deleted_and_the_receipt_stays(re
     assert records.get_run("e1") == replace(first, status="failed", failure="Plan:RuntimeError", passes=1)
     records.delete_run("e1")
     assert records.get_run("e1") is None
-    receipt = ErasureReceipt("e1", "user", "kaleipix", "2026-01", {"objects": 2}, now, now)
+    acks = ({"processor": "Stripe", "action": "delete_customer", "count": 1, "ok": True},)
+    receipt = ErasureReceipt("e1", "user", "kaleipix", "2026-01", {"objects": 2}, now, now, acks)
     records.put_receipt(receipt)
     assert records.get_receipt("e1") == receipt
 

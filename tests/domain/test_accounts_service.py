@@ -137,7 +137,7 @@ def test_acc2_a_second_sign_up_leaves_the_password_alone(world):
 
 @pytest.mark.parametrize("world", ["kaleipix"], indirect=True)
 def test_acc2_a_profile_without_passwords_refuses_them(world):
-    with pytest.raises(errors.Forbidden):
+    with pytest.raises(errors.NotFound):
         world.service.require_method("password")
 
 

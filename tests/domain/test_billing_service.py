@@ -12,7 +12,7 @@ import pytest
 from chalicelib import clock, errors
 from chalicelib.domain.billing import BillingService, load_catalogue, payments_for_review
 from chalicelib.domain.ports.billing import HoldState
-from tests.fakes.billing import FakeLedger, FakePaymentProvider, FakePayments
+from tests.fakes.billing import FakeAccountHolders, FakeLedger, FakePaymentProvider, FakePayments
 
 STARTER = "price_local_pack_starter"
 
@@ -28,6 +28,7 @@ def world():
         provider=lambda: provider,
         catalogue=load_catalogue("local"),
         public_base_url="https://app.example",
+        accounts=FakeAccountHolders(),
     )
     return service, ledger, payments, provider
 
@@ -61,11 +62,31 @@ def test_pay1_checkout_names_the_buyer_and_repeats_for_the_same_attempt(world):
     first = service.start_checkout("u1", "starter", "a1")
     assert service.start_checkout("u1", "starter", "a1") == first
     assert service.start_checkout("u1", "starter", "a2")["session_id"] != first["session_id"]
-    params, _ = provider.sessions_created[0]
-    assert params["client_reference_id"] == "u1"
-    assert params["success_url"].startswith("https://app.example/billing/success")
+    request = provider.sessions_created[0]
+    assert (request.user_id, request.price_ref, request.mode) == ("u1", STARTER, "payment")
+    assert request.success_url.startswith("https://app.example/billing/success")
     with pytest.raises(errors.NotFound):
         service.start_checkout("u1", "no-such-pack", None)
+
+
+def test_pay1_a_keyless_repeat_reuses_only_an_open_session(world, monkeypatch):
+    """Without the caller's key, a retry gets the open session again; once it is paid or expired the
+    next checkout is a new session, and too many in an hour ask for a key (429)."""
+    service, _, _, provider = world
+    first = service.start_checkout("u1", "starter", None)["session_id"]
+    assert service.start_checkout("u1", "starter", None)["session_id"] == first
+    provider.objects[first]["status"] = "complete"
+    second = service.start_checkout("u1", "starter", None)["session_id"]
+    assert second != first
+    assert service.start_checkout("u1", "starter", None)["session_id"] == second
+    provider.objects[second]["status"] = "expired"
+    third = service.start_checkout("u1", "starter", None)["session_id"]
+    assert third not in (first, second)
+    assert service.start_checkout("u2", "starter", None)["session_id"] not in (first, second, third)
+    monkeypatch.setattr("chalicelib.domain.billing.CHECKOUT_CHAIN_LIMIT", 3)
+    provider.objects[third]["status"] = "complete"
+    with pytest.raises(errors.RateLimited):
+        service.start_checkout("u1", "starter", None)
 
 
 def test_pay4_a_paid_session_grants_once_from_redirect_and_webhook(world):
@@ -267,6 +288,7 @@ def test_pay4_every_order_of_a_subscription_payments_events_ends_in_one_state(di
             provider=lambda provider=provider: provider,
             catalogue=load_catalogue("local"),
             public_base_url="https://app.example",
+            accounts=FakeAccountHolders(),
         )
         objects = _paid_subscription(provider, dispute=dispute)
         for event_type in order:
@@ -278,3 +300,24 @@ def test_pay4_every_order_of_a_subscription_payments_events_ends_in_one_state(di
     assert first["settlement"].refunded_amount == 750
     different = [order for order, state in states.items() if state != first]
     assert different == [], (first, states[different[0]] if different else None)
+
+
+def test_pay6_an_invoice_paid_after_erasure_grants_nothing():
+    """PAY-6: a late `invoice.paid` for an erased subscriber brings no balance back under their id."""
+    ledger, provider, accounts = FakeLedger(), FakePaymentProvider(), FakeAccountHolders()
+    payments = FakePayments(ledger)
+    service = BillingService(
+        ledger=ledger,
+        payments=payments,
+        provider=lambda: provider,
+        catalogue=load_catalogue("local"),
+        public_base_url="https://app.example",
+        accounts=accounts,
+    )
+    objects = _paid_subscription(provider, dispute="won", refunded=0)
+    accounts.erased.add("u1")
+    assert _deliver(service, "invoice.paid", objects["invoice.paid"])["result"]["granted"] is False
+    assert ledger.balance("u1") == 0
+    assert ledger.entries("u1").entries == ()
+    accounts.erased.clear()  # the same delivery for a live account grants (the check is what refuses)
+    assert _deliver(service, "invoice.paid", objects["invoice.paid"])["result"]["granted"] is True

@@ -105,3 +105,29 @@ def test_cnt4_an_image_too_large_for_a_response_is_refused_by_link():
         k.service.open_share(link["id"])
     with pytest.raises(errors.NotFound):
         k.service.open_share("")
+
+
+def test_ops9_cnt2_a_result_kept_until_delivered_is_deleted_as_it_is_delivered():
+    """OPS-9 (Pictomancer): the result's explicit deletion on delivery is what keeps "within 24 h"."""
+    k = kit("pictomancer")
+    [gen_id] = generated(k)
+    view = k.service.get_image("u1", gen_id)
+    assert "url" not in view, "a presigned URL would deliver the result without deleting it"
+    assert view["result"] == f"/gallery/{gen_id}/result"
+    image = k.service.collect_result("u1", gen_id)
+    assert image.data.startswith(b"\x89PNG")
+    assert k.objects.keys() == []
+    assert k.records.image("u1", gen_id) is None
+    assert k.records.job(gen_id) is None
+    with pytest.raises(errors.NotFound):
+        k.service.collect_result("u1", gen_id)
+
+
+def test_cnt3_a_result_kept_until_the_user_deletes_it_stays_after_delivery():
+    k = kit("kaleipix")
+    [gen_id] = generated(k)
+    assert k.service.collect_result("u1", gen_id).data.startswith(b"\x89PNG")
+    assert k.records.image("u1", gen_id) is not None
+    assert "url" in k.service.get_image("u1", gen_id)
+    with pytest.raises(errors.NotFound):
+        k.service.collect_result("u2", gen_id)

@@ -3,14 +3,17 @@ every step idempotent, the receipt without personal data."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from chalicelib import clock
+from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.rights import PersonalItem, StoredObject
 from chalicelib.domain.rights import erasure
+from chalicelib.domain.rights.processors import erase_at_processors
 from chalicelib.errors import Conflict, InvalidInput
 from chalicelib.profile.loader import load_profile
 from tests.fakes.rights import rights_world
@@ -71,6 +74,7 @@ def test_dsr9_delete_disables_now_and_the_tombstone_ends_the_grace():
 
 def test_dsr9_the_emailed_code_cancels_inside_the_grace_and_nothing_else_does():
     world = _world()
+    world.users.sessions.update({"t1": "u1", "t2": "u1", "t3": "u2"})
     request_id = world.service.request_erasure("u1")["request_id"]
     token = next(line for line in world.outbox.sent[0][2].splitlines() if line.startswith("u1."))
     with pytest.raises(InvalidInput):
@@ -79,6 +83,7 @@ def test_dsr9_the_emailed_code_cancels_inside_the_grace_and_nothing_else_does():
     assert world.users.users["u1"].status == "active"
     assert world.records.get_tombstone("u1") is None
     assert world.records.get_request(request_id).status == "cancelled"
+    assert world.users.sessions == {"t3": "u2"}  # the request signed u1 out; the cancel revives nothing
 
 
 def test_dsr9_after_the_grace_the_code_is_refused():
@@ -204,3 +209,86 @@ def test_dsr4_objects_the_records_point_at_are_deleted_without_listing():
     world = _world()
     _stored_traces(world)
     assert list(world.personal.referenced_objects("u1")) == [StoredObject("content", "generated/u1/g1", 0)]
+
+
+# -- processors (GEN-5, PAY-6) -------------------------------------------------------------------------
+def _processor_traces(world, user_id="u1"):
+    personal = world.personal
+    payment = {"pk": "PAYMENT#in_1", "sk": "META", "owner_id": user_id, "customer_id": "cus_1", "amount": 1500}
+    personal.add_item("ledger", payment)
+    personal.add_item("ledger", {**payment, "pk": "PAYMENT#in_2"})  # same customer twice: asked once
+    job = {"pk": "GEN#g1", "sk": "META", "owner_id": user_id, "provider": "fal", "provider_request_id": "req-g1"}
+    personal.add_item("content", job)
+    personal.add_item("content", {**job, "pk": "GEN#g9", "owner_id": "u2", "provider_request_id": "req-g9"})
+    world.payments.objects["sub_1"] = {"id": "sub_1", "customer": "cus_1", "status": "active"}
+    world.payments.objects["cus_1"] = {"id": "cus_1", "email": "ana@example.org"}
+
+
+def test_gen5_pay6_erasure_asks_every_processor_and_the_receipt_lists_their_acknowledgements():
+    world = _world()
+    _processor_traces(world)
+    state = _run_with_processors(world, _start(world))
+    assert world.payments.erasure_calls == [("cancel_subscriptions", "cus_1"), ("delete_customer", "cus_1")]
+    assert world.payments.objects["sub_1"]["status"] == "canceled"
+    assert "cus_1" not in world.payments.objects
+    assert world.provider.deleted == ["req-g1"]  # not u2's request
+    receipt = world.records.get_receipt(state["erasure_id"])
+    assert sorted((a["processor"], a["action"], a["count"], a["ok"]) for a in receipt.processors) == [
+        ("Stripe", "cancel_subscriptions", 1, True),
+        ("Stripe", "delete_customer", 1, True),
+        ("fal.ai", "delete_request_payloads", 1, True),
+    ]
+    history = repr(state["processors"])
+    assert "cus_1" not in history
+    assert "req-g1" not in history  # the workflow history names processors, never references
+
+
+def test_gen5_a_processor_that_does_not_acknowledge_fails_the_step():
+    world = _world()
+    _processor_traces(world)
+    world.provider.refuses_deletion = True
+    payload = _start(world)
+    erasure.plan(world.context, payload)
+    with pytest.raises(RuntimeError, match="not acknowledged"):
+        world.service.erasure_processors(payload)
+
+
+def _run_with_processors(world, payload):
+    state = dict(payload)
+    state["plan"] = erasure.plan(world.context, state)
+    state["processors"] = world.service.erasure_processors(state)
+    for step in STEPS[1:]:
+        state[RESULT_PATHS.get(step, step)] = getattr(erasure, step)(world.context, state)
+    return state
+
+
+def test_pay6_each_customer_is_erased_on_the_rail_it_paid_through():
+    """PAY-5/PAY-6: a Polar customer is cancelled and deleted at Polar, never asked of Stripe."""
+    world = _world()
+    _processor_traces(world)
+    polar = {"pk": "PAYMENT#polar:ord_1", "sk": "PAYMENT", "owner_id": "u1", "customer_id": "pcus_1"}
+    world.personal.add_item("ledger", polar)
+    asked: list[tuple[str, str, str]] = []
+
+    class Recording:
+        def __init__(self, rail):
+            self.rail = rail
+
+        def cancel_subscriptions(self, customer):
+            asked.append((self.rail, "cancel_subscriptions", customer))
+            return ProcessorAck(self.rail, "cancel_subscriptions", customer, True)
+
+        def delete_customer(self, customer):
+            asked.append((self.rail, "delete_customer", customer))
+            return ProcessorAck(self.rail, "delete_customer", customer, True)
+
+    payload = _start(world)
+    erasure.plan(world.context, payload)
+    context = dataclasses.replace(world.context, payment_processor=Recording)
+    erase_at_processors(context, payload)
+    assert sorted(asked) == [
+        ("polar", "cancel_subscriptions", "pcus_1"),
+        ("polar", "delete_customer", "pcus_1"),
+        ("stripe", "cancel_subscriptions", "cus_1"),
+        ("stripe", "delete_customer", "cus_1"),
+    ]

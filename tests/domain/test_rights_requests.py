@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.domain.rights.operators import principal
 from chalicelib.domain.rights.rights_requests import MAX_VERIFICATION_ATTEMPTS
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, Restricted, Unauthenticated
 from chalicelib.profile.loader import load_profile
@@ -48,6 +49,16 @@ def test_dsr7_an_emailed_request_waits_for_its_code_then_an_access_request_runs_
     assert world.limiter.checked == [("rights_code_guess", "ana@example.org")]
 
 
+@pytest.mark.parametrize("kind", ["access", "erasure", "objection"])
+def test_dsr7_the_confirmation_mail_names_the_request_in_plain_words(kind):
+    world = _world()
+    world.service.submit_request_by_email(kind=kind, email="ana@example.org")
+    text = world.outbox.sent[-1][2]
+    assert f"your {kind} request" in text
+    assert f"'{kind}'" not in text
+    assert not re.search(r"\ba [aeiou]", text)  # no "a access", "a erasure", "a objection"
+
+
 def test_dsr7_wrong_codes_lock_the_request():
     world = _world()
     request_id = world.service.submit_request_by_email(kind="erasure", email="ana@example.org")["request_id"]
@@ -69,19 +80,34 @@ def test_dsr7_a_verified_request_that_needs_a_person_waits_in_the_queue():
         world.service.verify_request(request_id, _code(world))
 
 
-def test_ops6_operators_are_named_by_their_key_and_every_action_is_audited():
-    world = _world()
-    assert world.service.operator("alice-operator-key") == "alice"
+ALICE = "arn:aws:iam::123456789012:user/alice"
+
+
+@pytest.mark.parametrize(
+    "arn", [ALICE, "arn:aws:sts::123456789012:assumed-role/Operators/alice", "arn:aws-us-gov:iam::123456789012:root"]
+)
+def test_ops6_an_operator_is_the_iam_principal_api_gateway_names(arn):
+    assert principal({"userArn": arn, "sourceIp": "203.0.113.7"}) == arn
+
+
+@pytest.mark.parametrize(
+    "identity", [{}, {"userArn": None}, {"userArn": "alice"}, {"userArn": "arn:aws:iam::1:user/x"}]
+)
+def test_ops6_a_request_without_an_iam_principal_is_no_operator(identity):
     with pytest.raises(Unauthenticated):
-        world.service.operator("nobody")
+        principal(identity)
+
+
+def test_ops6_every_operator_action_is_audited_with_the_principal():
+    world = _world()
     request_id = world.service.open_request("u1", "objection")["id"]
-    assert world.service.set_request_status("alice", request_id, "completed")["status"] == "completed"
+    assert world.service.set_request_status(ALICE, request_id, "completed")["status"] == "completed"
     with pytest.raises(InvalidInput):
-        world.service.set_request_status("alice", request_id, "cancelled")
+        world.service.set_request_status(ALICE, request_id, "cancelled")
     month = f"{world.records.get_request(request_id).created_at:%Y-%m}"
-    actions = [a["action"] for a in world.service.audit_log("alice", month)]
-    assert actions == ["request_completed", "view_audit_log"]
-    assert world.service.request_queue("alice") == []
+    actions = [(a["operator"], a["action"]) for a in world.service.audit_log(ALICE, month)]
+    assert actions == [(ALICE, "request_completed"), (ALICE, "view_audit_log")]
+    assert world.service.request_queue(ALICE) == []
 
 
 def test_ops6_an_unverified_request_is_not_an_operators_to_change():

@@ -41,7 +41,11 @@ class LocalCloud:
     provider: str | None  # likewise the model provider emulator
     region: str
     log_file: Path
+    profile: str = "kaleipix"
     google: str | None = None  # the Google sign-in stand-in
+    polar: str | None = None  # the payment rails' emulators
+    lemonsqueezy: str | None = None
+    telegram: str | None = None
 
     def outbox(self) -> list[dict[str, Any]]:
         """Emails sent so far, oldest first: {id, from, to: [addresses], subject, body}."""
@@ -77,6 +81,35 @@ def _wait_until_healthy(process: subprocess.Popen, health_url: str, log_file: Pa
             pass
         time.sleep(0.1)
     raise AssertionError(f"local cloud not healthy after {START_TIMEOUT} s:\n{log_file.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory) -> LocalCloud:
+    """The local cloud with the default profile (Kaleipix: Lemon Squeezy and Telegram Stars)."""
+    yield from _run_cloud(tmp_path_factory, "kaleipix")
+
+
+@pytest.fixture(scope="session")
+def promptpixels_cloud(tmp_path_factory) -> LocalCloud:
+    """A second local cloud with PromptPixels' profile (Polar; Google sign-in through the cloud's
+    Google stand-in), started only for the tests using it."""
+    yield from _run_cloud(tmp_path_factory, "promptpixels")
+
+
+@pytest.fixture(scope="session")
+def stripe_cloud(tmp_path_factory) -> LocalCloud:
+    """A local cloud with a profile whose policy names Stripe (Pixera)."""
+    yield from _run_cloud(tmp_path_factory, "pixera")
+
+
+def _run_cloud(tmp_path_factory, profile: str):
+    folder = tmp_path_factory.mktemp(f"local-cloud-{profile}")
+    env = cloud_environment(folder / "state", PIXELKEEP_PROFILE=profile)
+    process, cloud = start_cloud(env, folder / "local-cloud.log")
+    try:
+        yield cloud
+    finally:
+        stop_cloud(process, cloud)
 
 
 def cloud_environment(state_dir: Path, **extra: str) -> dict[str, str]:
@@ -127,15 +160,22 @@ def launch_cloud(env: dict[str, str], log_file: Path) -> tuple[subprocess.Popen,
     def url(variable: str) -> str:
         return f"http://127.0.0.1:{env[variable]}"
 
+    def emulator_url(name: str) -> str | None:
+        return url(emulators[name].port_variable) if available(emulators[name]) else None
+
     cloud = LocalCloud(
         api=url("PIXELKEEP_PORT"),
         tools=url("PIXELKEEP_TOOLS_PORT"),
         moto=url("PIXELKEEP_MOTO_PORT"),
-        stripe=url(emulators["stripe"].port_variable) if available(emulators["stripe"]) else None,
-        provider=url(emulators["provider"].port_variable) if available(emulators["provider"]) else None,
-        google=url(emulators["google"].port_variable) if available(emulators["google"]) else None,
+        stripe=emulator_url("stripe"),
+        provider=emulator_url("provider"),
         region=env.get("AWS_DEFAULT_REGION", "us-east-1"),
         log_file=log_file,
+        profile=env.get("PIXELKEEP_PROFILE", "kaleipix"),
+        google=emulator_url("google"),
+        polar=emulator_url("polar"),
+        lemonsqueezy=emulator_url("lemonsqueezy"),
+        telegram=emulator_url("telegram"),
     )
     return process, cloud
 
@@ -151,13 +191,3 @@ def stop_cloud(process: subprocess.Popen, cloud: LocalCloud, signum: int = signa
             process.wait()
             raise AssertionError(f"local cloud ignored the stop signal:\n{cloud.log()[-4000:]}") from None
     assert process.returncode == 0, f"local cloud exited with {process.returncode}:\n{cloud.log()[-4000:]}"
-
-
-@pytest.fixture(scope="session")
-def local_cloud(tmp_path_factory) -> LocalCloud:
-    folder = tmp_path_factory.mktemp("local-cloud")
-    process, cloud = start_cloud(cloud_environment(folder / "state"), folder / "local-cloud.log")
-    try:
-        yield cloud
-    finally:
-        stop_cloud(process, cloud)

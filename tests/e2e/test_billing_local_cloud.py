@@ -11,7 +11,8 @@ import pytest
 from tests.e2e.web import balance, call, eventually, sign_up, visit
 
 
-def test_pay4_buy_a_pack_on_the_pay_page_then_refund_it(local_cloud):
+def test_pay4_buy_a_pack_on_the_pay_page_then_refund_it(stripe_cloud):
+    local_cloud = stripe_cloud
     if local_cloud.stripe is None:
         pytest.skip("no Stripe emulator in this checkout")
     headers = sign_up(local_cloud, "buyer").headers

@@ -39,6 +39,13 @@ def test_an_unsupported_method_is_a_405_in_the_one_shape(local_cloud):
     _assert_one_shape(error.code, dict(error.headers), error.read(), 405, "method_not_allowed")
 
 
+def test_head_health_answers_200_without_a_body(local_cloud):
+    request = urllib.request.Request(f"{local_cloud.api}/health", method="HEAD")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+        assert response.read() == b""
+
+
 def test_two_hundred_parallel_requests_are_all_answered(local_cloud):
     """A page that fires many requests at once never sees a reset connection."""
     start = threading.Barrier(PARALLEL_REQUESTS)

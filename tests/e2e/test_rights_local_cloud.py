@@ -8,10 +8,23 @@ import io
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 import zipfile
 
 from tests.e2e.web import call, eventually, latest_mail, sign_up, stored_text
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the redirect surfaces as an HTTPError the test reads
+
+
+def _unfollowed(request: urllib.request.Request):
+    try:
+        return urllib.request.build_opener(_NoRedirect).open(request, timeout=30)
+    except urllib.error.HTTPError as answer:
+        return answer
 
 
 def test_dsr1_dsr2_export_is_built_mailed_and_downloaded_complete(local_cloud):
@@ -26,7 +39,13 @@ def test_dsr1_dsr2_export_is_built_mailed_and_downloaded_complete(local_cloud):
 
     eventually(ready, "the export")
     link = re.search(r"(http\S+)", latest_mail(local_cloud, email, "export is ready")["body"]).group(1)
-    with urllib.request.urlopen(link, timeout=30) as response:
+    assert link == f"{local_cloud.api}/me/exports/{started['id']}/download"  # the route, not a signed URL
+    redirect = _unfollowed(urllib.request.Request(link, headers=headers))
+    assert redirect.code == 302
+    signed = json.loads(redirect.read())
+    assert redirect.headers["Location"] == signed["url"]
+    assert signed["expires_in"] == 300
+    with urllib.request.urlopen(signed["url"], timeout=30) as response:
         archive = zipfile.ZipFile(io.BytesIO(response.read()))
     assert archive.testzip() is None
     manifest = json.loads(archive.read("manifest.json"))

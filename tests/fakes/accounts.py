@@ -208,8 +208,8 @@ class FakeAccountStore:
     def delete_session(self, token_hash: str) -> None:
         self.sessions.pop(token_hash)
 
-    def delete_sessions_of(self, user_id: str) -> int:
-        return self.sessions.remove_where(lambda session: session.user_id == user_id)
+    def delete_sessions_of(self, user_id: str, *, keep: str | None = None) -> int:
+        return self.sessions.remove_where(lambda session: session.user_id == user_id and session.token_hash != keep)
 
     # -- API keys ----------------------------------------------------------------------------------
     def put_api_key(self, key: NewApiKey) -> None:

@@ -15,16 +15,23 @@ from typing import Any
 
 from chalicelib import clock, errors
 from chalicelib.domain.ports.billing import (
+    ChargeState,
+    CheckoutRequest,
+    CheckoutState,
     CreditMovement,
+    DisputeState,
     EntryPage,
     Hold,
     HoldState,
+    InvoiceState,
     LedgerEntry,
     Payment,
+    ProcessorAck,
     ProviderEvent,
     Settlement,
     StoredPayment,
     Subscription,
+    SubscriptionState,
     as_details,
     hold_lapses_at,
 )
@@ -290,11 +297,24 @@ class FakePayments:
 
 
 @dataclass
+class FakeAccountHolders:
+    """Every account exists unless erased."""
+
+    erased: set[str] = field(default_factory=set)
+
+    def get_user(self, user_id: str, *, consistent: bool = False) -> object | None:
+        return None if user_id in self.erased else {"user_id": user_id}
+
+
+@dataclass
 class FakePaymentProvider:
-    """Stripe's objects as plain dicts, keyed by id; a delivery is genuine when signed "valid"."""
+    """Stripe's objects as plain dicts, keyed by id, as the tests write them; answered in the port's
+    neutral dataclasses, read as the Stripe adapter reads them. A delivery is genuine when signed
+    "valid"."""
 
     objects: dict[str, dict] = field(default_factory=dict)
-    sessions_created: list[tuple[dict, str]] = field(default_factory=list)
+    sessions_created: list[CheckoutRequest] = field(default_factory=list)
+    erasure_calls: list[tuple[str, str]] = field(default_factory=list)  # (action, customer), PAY-6
 
     def verify_event(self, payload: bytes, signature_header: str | None) -> ProviderEvent:
         if signature_header != "valid":
@@ -302,38 +322,88 @@ class FakePaymentProvider:
         event = json.loads(payload)
         return ProviderEvent(id=event["id"], type=event["type"], object_id=event["data"]["object"].get("id"))
 
-    def create_checkout_session(self, params: Mapping[str, Any], *, idempotency_key: str) -> dict:
-        session_id = f"cs_{idempotency_key.removeprefix('checkout-')[:12]}"
-        session = self.objects.setdefault(session_id, {"id": session_id, "url": f"https://pay/{session_id}"})
-        self.sessions_created.append((dict(params), idempotency_key))
-        return session
+    def create_checkout(self, request: CheckoutRequest) -> tuple[str, str]:
+        session_id = f"cs_{request.idempotency_key.removeprefix('checkout-')[:12]}"
+        fresh = {"id": session_id, "url": f"https://pay/{session_id}", "status": "open"}
+        session = self.objects.setdefault(session_id, fresh)
+        self.sessions_created.append(request)
+        return session_id, session["url"]
 
-    def checkout_session(self, session_id: str) -> dict:
-        return self._get(session_id)
+    def checkout_session(self, session_id: str) -> CheckoutState:
+        session = self._get(session_id)
+        items = ((session.get("line_items") or {}).get("data")) or []
+        return CheckoutState(
+            checkout_id=session_id,
+            user_id=session.get("client_reference_id"),
+            price_ref=((items[0].get("price") or {}).get("id")) if items else None,
+            quantity=_units(items),
+            paid=session.get("payment_status") == "paid",
+            status=session.get("status") or "open",
+            mode=session.get("mode"),
+            amount=session.get("amount_total"),
+            currency=session.get("currency"),
+            payment_ref=session.get("payment_intent"),
+            subscription_id=session.get("subscription"),
+            customer_ref=session.get("customer"),
+        )
 
-    def checkout_sessions_for_payment_intent(self, payment_intent_id: str) -> list[dict]:
-        return self._paying("cs_", payment_intent_id)
+    def checkout_sessions_for_payment(self, payment_ref: str) -> list[str]:
+        return [session["id"] for session in self._paying("cs_", payment_ref)]
 
-    def invoice(self, invoice_id: str) -> dict:
-        return self._get(invoice_id)
+    def invoice(self, invoice_id: str) -> InvoiceState:
+        invoice = self._get(invoice_id)
+        details = ((invoice.get("parent") or {}).get("subscription_details")) or {}
+        return InvoiceState(
+            invoice_id=invoice_id,
+            paid=invoice.get("status") == "paid",
+            billing_reason=invoice.get("billing_reason"),
+            subscription_id=details.get("subscription") or invoice.get("subscription"),
+            amount=invoice.get("amount_paid"),
+            currency=invoice.get("currency"),
+            payment_ref=invoice.get("payment_intent"),
+            customer_ref=invoice.get("customer"),
+        )
 
-    def invoices_for_payment_intent(self, payment_intent_id: str) -> list[str]:
-        return [invoice["id"] for invoice in self._paying("in_", payment_intent_id)]
+    def invoices_for_payment(self, payment_ref: str) -> list[str]:
+        return [invoice["id"] for invoice in self._paying("in_", payment_ref)]
 
-    def subscription(self, subscription_id: str) -> dict:
-        return self._get(subscription_id)
+    def subscription(self, subscription_id: str) -> SubscriptionState:
+        subscription = self._get(subscription_id)
+        items = ((subscription.get("items") or {}).get("data")) or []
+        return SubscriptionState(
+            subscription_id=subscription_id,
+            user_id=(subscription.get("metadata") or {}).get("user_id"),
+            price_ref=((items[0].get("price") or {}).get("id")) if items else None,
+            quantity=_units(items),
+            status=subscription.get("status") or "unknown",
+        )
 
-    def payment_intent(self, payment_intent_id: str) -> dict:
-        return self._get(payment_intent_id)
+    def latest_charge(self, payment_ref: str) -> str | None:
+        return self._get(payment_ref).get("latest_charge")
 
-    def charge(self, charge_id: str) -> dict:
-        return self._get(charge_id)
+    def charge(self, charge_id: str) -> ChargeState:
+        charge = self._get(charge_id)
+        return ChargeState(charge_id, charge.get("payment_intent"), int(charge.get("amount_refunded") or 0))
 
-    def dispute(self, dispute_id: str) -> dict:
-        return self._get(dispute_id)
+    def dispute(self, dispute_id: str) -> DisputeState:
+        return _dispute(self._get(dispute_id))
 
-    def disputes_for_charge(self, charge_id: str) -> list[dict]:
-        return [o for o in self.objects.values() if o["id"].startswith("dp_") and o.get("charge") == charge_id]
+    def disputes_for_charge(self, charge_id: str) -> list[DisputeState]:
+        return [
+            _dispute(o) for o in self.objects.values() if o["id"].startswith("dp_") and o.get("charge") == charge_id
+        ]
+
+    def cancel_subscriptions(self, customer_ref: str) -> ProcessorAck:
+        for obj in self.objects.values():
+            if obj["id"].startswith("sub_") and obj.get("customer") == customer_ref:
+                obj["status"] = "canceled"
+        self.erasure_calls.append(("cancel_subscriptions", customer_ref))
+        return ProcessorAck("Stripe", "cancel_subscriptions", customer_ref, True)
+
+    def delete_customer(self, customer_ref: str) -> ProcessorAck:
+        self.objects.pop(customer_ref, None)
+        self.erasure_calls.append(("delete_customer", customer_ref))
+        return ProcessorAck("Stripe", "delete_customer", customer_ref, True)
 
     def _paying(self, prefix: str, payment_intent_id: str) -> list[dict]:
         """Objects of one kind (by id prefix) that the payment intent paid."""
@@ -348,6 +418,21 @@ class FakePaymentProvider:
             return self.objects[object_id]
         except KeyError:
             raise errors.NotFound("Stripe does not know this object.") from None
+
+
+def _units(items: list[dict]) -> int | None:
+    quantities = [item.get("quantity") for item in items]
+    return sum(quantities) if quantities and all(isinstance(q, int) for q in quantities) else None
+
+
+def _dispute(dispute: dict) -> DisputeState:
+    return DisputeState(
+        dispute["id"],
+        dispute.get("status"),
+        int(dispute.get("created") or 0),
+        dispute.get("charge"),
+        dispute.get("payment_intent"),
+    )
 
 
 def _require_positive(amount: int) -> None:

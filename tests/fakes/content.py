@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from chalicelib import clock, errors
+from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.content import (
     CheckedImage,
     DeliveredResult,
@@ -344,6 +345,8 @@ class FakeProvider:
         self.submitted: list[tuple[JobRequest, str]] = []
         self.results: dict[str, bytes] = {}  # image URL -> bytes
         self.down = False
+        self.deleted: list[str] = []  # request ids whose payloads were deleted (GEN-5)
+        self.refuses_deletion = False
 
     def submit(self, job: JobRequest, webhook_url: str) -> str:
         if self.down:
@@ -362,6 +365,11 @@ class FakeProvider:
 
     def download(self, url: str, max_bytes: int) -> bytes:
         return self.results[url][: max_bytes + 1]
+
+    def delete_request(self, request_id: str) -> ProcessorAck:
+        if not self.refuses_deletion:
+            self.deleted.append(request_id)
+        return ProcessorAck(self.title, "delete_request_payloads", request_id, not self.refuses_deletion)
 
     def callback(self, gen_id: str, *, succeeded: bool = True, image: bytes | None = None) -> tuple[str, dict, bytes]:
         """(job token, headers, body) of the provider's genuine callback for a submitted job."""

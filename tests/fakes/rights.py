@@ -22,11 +22,14 @@ from chalicelib.domain.ports.rights import (
     RightsRequest,
     StoredObject,
     Tombstone,
+    record_kind,
 )
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.domain.rights.service import RightsService
 from chalicelib.errors import Conflict
 from chalicelib.profile.schema import Category, Profile
+from tests.fakes.billing import FakePaymentProvider
+from tests.fakes.content import FakeProvider
 
 EXPORTS_PREFIX = "exports/"
 
@@ -44,7 +47,7 @@ class FakeRightsRecords:
         self.marketing: dict[str, MarketingContact] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.tombstones: dict[str, Tombstone] = {}
-        self.exports: dict[tuple[str, str], ExportJob] = {}
+        self.export_jobs: dict[tuple[str, str], ExportJob] = {}
         self.runs: dict[str, ErasureRun] = {}
         self.receipts: dict[str, ErasureReceipt] = {}
 
@@ -124,13 +127,16 @@ class FakeRightsRecords:
 
     # -- exports
     def add_export(self, job: ExportJob) -> None:
-        self.exports[(job.user_id, job.export_id)] = job
+        self.export_jobs[(job.user_id, job.export_id)] = job
 
     def get_export(self, user_id: str, export_id: str) -> ExportJob | None:
-        return self.exports.get((user_id, export_id))
+        return self.export_jobs.get((user_id, export_id))
+
+    def exports(self, user_id: str) -> list[ExportJob]:
+        return [job for (owner, _), job in self.export_jobs.items() if owner == user_id]
 
     def update_export(self, user_id: str, export_id: str, **values: Any) -> None:
-        self.exports[(user_id, export_id)] = replace(self.exports[(user_id, export_id)], **values)
+        self.export_jobs[(user_id, export_id)] = replace(self.export_jobs[(user_id, export_id)], **values)
 
     # -- erasure runs and receipts
     def create_run(self, run: ErasureRun) -> ErasureRun:
@@ -184,7 +190,7 @@ class FakePersonalData:
     def owned_items(self, user_id: str) -> Iterator[PersonalItem]:
         for (table, pk, sk), fields in sorted(self.items.items()):
             if fields.get("owner_id") == user_id:
-                yield PersonalItem(table=table, kind=sk.split("#", 1)[0].lower(), key=(pk, sk), fields=dict(fields))
+                yield PersonalItem(table=table, kind=record_kind(pk, sk), key=(pk, sk), fields=dict(fields))
 
     def delete_items(self, table: str, keys: Iterable[tuple[str, str]]) -> int:
         keys = list(keys)
@@ -259,6 +265,7 @@ class FakeUsers:
     def __init__(self, personal: FakePersonalData) -> None:
         self.personal = personal
         self.users: dict[str, FakePerson] = {}
+        self.sessions: dict[str, str] = {}  # token hash -> user id
 
     def add(self, user_id: str, email: str) -> None:
         self.users[user_id] = FakePerson(email)
@@ -276,6 +283,12 @@ class FakeUsers:
 
     def set_status(self, user_id: str, status: str) -> None:
         self.users[user_id].status = status
+
+    def delete_sessions_of(self, user_id: str) -> int:
+        closed = [token for token, owner in self.sessions.items() if owner == user_id]
+        for token in closed:
+            del self.sessions[token]
+        return len(closed)
 
     def set_processing_flags(self, user_id: str, *, restricted: bool | None, objections: set[str] | None) -> None:
         user = self.users[user_id]
@@ -332,6 +345,9 @@ class FakeLimiter:
     def check_address(self, route_class: str, email: str) -> None:
         self.checked.append((route_class, email))
 
+    def check_person(self, route_class: str, user_id: str) -> None:
+        self.checked.append((route_class, user_id))
+
 
 @dataclass
 class RightsWorld:
@@ -346,6 +362,8 @@ class RightsWorld:
     erasures: CapturingWorkflow
     ledger: FakeLedger
     limiter: FakeLimiter
+    payments: FakePaymentProvider
+    provider: FakeProvider
 
     @property
     def context(self) -> RightsContext:
@@ -356,6 +374,7 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -
     personal = FakePersonalData()
     records, users, outbox = FakeRightsRecords(now), FakeUsers(personal), Outbox()
     exports, erasures, ledger, limiter = CapturingWorkflow(), CapturingWorkflow(), FakeLedger(), FakeLimiter()
+    payments, provider = FakePaymentProvider(), FakeProvider()
     context = RightsContext(
         profile=profile,
         rights=records,
@@ -368,7 +387,11 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -
         idempotency=FakeIdempotency(),
         limiter=limiter,
         code_key=lambda: "code-key-for-tests",
+        payment_processor=lambda rail: payments,
+        model_provider={provider.name: provider}.__getitem__,
         public_base_url="https://api.invalid",
     )
-    service = RightsService(context, operator_keys=lambda: '{"alice": "alice-operator-key"}')
-    return RightsWorld(service, records, personal, users, outbox, exports, erasures, ledger, limiter)
+    service = RightsService(context)
+    return RightsWorld(
+        service, records, personal, users, outbox, exports, erasures, ledger, limiter, payments, provider
+    )

@@ -6,13 +6,32 @@ import pytest
 
 
 @pytest.fixture
-def client(aws):
+def client(aws, monkeypatch):
+    """chalice.test's client; routes under IAM authorization check SigV4 as API Gateway does (OPS-6)."""
+    from functools import partial
+
+    import chalice.local
     from chalice.test import Client
 
     from app import app
+    from chalicelib.settings import get_settings
+    from infra.description import operators_group
+    from infra.localcloud.iam_auth import SigV4Authorizer
 
+    authorizer = partial(SigV4Authorizer, operators_group=operators_group(get_settings()), iam=aws.client("iam"))
+    monkeypatch.setattr(chalice.local, "LocalGatewayAuthorizer", authorizer)
     with Client(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def operator(aws, client):
+    """`client` signing every request as an IAM user in the operators' group."""
+    from chalicelib.settings import get_settings
+    from infra.description import operators_group
+    from tests.support.operators import SignedClient, new_operator
+
+    return SignedClient(client, new_operator(aws.client("iam"), operators_group(get_settings()), "operator-ana"))
 
 
 @pytest.fixture

@@ -95,6 +95,22 @@ def test_acc5_unknown_scopes_are_a_400(client, mail):
 
 
 @pytest.mark.parametrize("profile_name", ["pixelrender"])
+def test_acc9_an_explicit_empty_scope_list_is_refused_and_a_missing_one_gets_the_defaults(client, mail):
+    """ACC-9: a key does only what its scopes allow; asking for none is refused (such a key could do
+    nothing) rather than silently widened to the defaults."""
+    from chalicelib.domain.accounts.api_keys import DEFAULT_SCOPES
+
+    signed = sign_up(client)
+    refused = _create(client, signed, name="nothing", scopes=[])
+    assert refused.status_code == 400
+    assert refused.json_body["error"]["code"] == "invalid_input"
+    assert client.http.get("/me/api-keys", headers=signed.headers).json_body["api_keys"] == []
+    defaults = _create(client, signed, name="defaults")
+    assert defaults.status_code == 201
+    assert defaults.json_body["scopes"] == sorted(DEFAULT_SCOPES)
+
+
+@pytest.mark.parametrize("profile_name", ["pixelrender"])
 def test_an_api_key_cannot_mint_keys(client, mail):
     signed = sign_up(client)
     key = _create(client, signed).json_body["key"]
@@ -106,7 +122,7 @@ def test_an_api_key_cannot_mint_keys(client, mail):
 def test_api_keys_are_refused_where_the_profile_offers_none(client, mail):
     signed = sign_up(client)
     response = _create(client, signed)
-    assert response.status_code == 403
+    assert response.status_code == 404  # OPS-1: a method the page does not list has no routes
     assert "api_key" in response.json_body["error"]["message"]
 
 

@@ -132,21 +132,56 @@ def test_acc2_password_guessing_is_rate_limited(client, mail):
     assert set(statuses) <= {401, 429}
 
 
+def _change(client, headers, current, new="a brand new passphrase"):
+    body = {"current_password": current, "new_password": new}
+    return client.http.put("/me/password", body=json.dumps(body), headers=headers)
+
+
 def test_acc2_change_password_needs_the_current_one(client, mail):
+    """A wrong current password is a failed proof on a valid session: 403 in the one error shape,
+    and the session stays signed in."""
     _sign_up(client)
     _verify_sign_up(client)
     headers = bearer(_sign_in(client).json_body["token"])
-    body = {"current_password": "wrong password!!", "new_password": "a brand new passphrase"}
-    refused = client.http.put("/me/password", body=json.dumps(body), headers=headers)
-    assert refused.status_code == 401
-    body["current_password"] = PASSWORD
-    assert client.http.put("/me/password", body=json.dumps(body), headers=headers).status_code == 200
+    refused = _change(client, headers, "wrong password!!")
+    assert refused.status_code == 403
+    assert refused.json_body["error"]["code"] == "forbidden"
+    assert client.http.get("/me", headers=headers).status_code == 200
+    assert _change(client, headers, PASSWORD).status_code == 200
     assert _sign_in(client, password="a brand new passphrase").status_code == 200
+
+
+def test_acc2_changing_the_password_signs_out_every_other_session(client, mail):
+    _sign_up(client)
+    _verify_sign_up(client)
+    here = bearer(_sign_in(client).json_body["token"])
+    elsewhere = bearer(_sign_in(client).json_body["token"])
+    assert _change(client, here, PASSWORD).status_code == 200
+    assert client.http.get("/me", headers=elsewhere).status_code == 401
+    assert client.http.get("/me", headers=here).status_code == 200  # the caller stays signed in
+
+
+def test_acc2_current_password_guesses_are_limited_per_account(client, mail, monkeypatch):
+    from chalicelib.domain.accounts.abuse import ROUTE_LIMITS, Limit
+
+    assert ROUTE_LIMITS["password_change"] == Limit(10, 3600)
+    monkeypatch.setitem(ROUTE_LIMITS, "password_change", Limit(3, 3600))  # each guess is a slow hash
+    _sign_up(client)
+    _verify_sign_up(client)
+    headers = bearer(_sign_in(client).json_body["token"])
+    guesses = ROUTE_LIMITS["password_change"].requests
+    statuses = [_change(client, headers, f"guess number {i}").status_code for i in range(guesses)]
+    assert statuses == [403] * guesses
+    limited = _change(client, headers, PASSWORD)  # even the right one, until the window ends
+    assert limited.status_code == 429
+    assert limited.json_body["error"]["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) > 0
+    assert _sign_in(client).status_code == 200  # the password did not change
 
 
 @pytest.mark.parametrize("profile_name", ["kaleipix", "pixelrender"])
 def test_password_sign_in_is_refused_where_the_profile_offers_none(client, mail):
     response = _sign_up(client)
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert "password" in response.json_body["error"]["message"]
-    assert _sign_in(client).status_code == 403
+    assert _sign_in(client).status_code == 404

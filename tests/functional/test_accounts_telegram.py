@@ -94,5 +94,5 @@ def test_acc6_only_the_telegram_id_is_kept(client, mail):
 @pytest.mark.parametrize("profile_name", ["pixera", "pictomancer"])
 def test_telegram_is_refused_where_the_profile_offers_none(client, mail):
     signed = sign_up(client)
-    assert _link(client, signed, widget()).status_code == 403
-    assert post_json(client, "/auth/telegram", {"widget": widget()}).status_code == 403
+    assert _link(client, signed, widget()).status_code == 404
+    assert post_json(client, "/auth/telegram", {"widget": widget()}).status_code == 404

@@ -16,6 +16,12 @@ from chalicelib import wiring
 from chalicelib.domain import billing
 from tests.functional.test_billing_checkout import checkout, stripe_local  # noqa: F401  (fixture)
 
+
+@pytest.fixture
+def profile_name():
+    return "pixera"  # a profile whose policy names Stripe (PAY-5)
+
+
 PAYMENT_EVENTS = (
     "checkout.session.completed",
     "invoice.paid",

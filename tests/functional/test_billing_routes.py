@@ -10,6 +10,11 @@ from tests.functional.test_billing_checkout import stripe_local  # noqa: F401  (
 from tests.support.auth import sign_up
 
 
+@pytest.fixture
+def profile_name():
+    return "pixera"  # a profile whose policy names Stripe (PAY-5)
+
+
 def test_pay2_checkout_and_ledger_through_the_api(stripe_local, client):  # noqa: F811
     user = sign_up(client)
     assert client.http.post("/billing/checkout", body=json.dumps({"product": "starter"})).status_code == 401
@@ -102,3 +107,47 @@ def test_pay4_signed_event_whose_object_has_no_id_is_acknowledged(stripe_local, 
     response = _signed_post(client, stripe_local, body.encode(), int(time.time()))
     assert response.status_code == 200
     assert response.json_body == {"received": True, "handled": False}
+
+
+def test_pay1_a_second_pack_in_the_same_hour_gets_a_new_session_and_a_retry_the_same(stripe_local, client):  # noqa: F811
+    """A repeated checkout without a key reuses the buyer's session only while it is still open: a
+    retried request lands on the same session, a paid or expired one is never handed out again."""
+    user = sign_up(client)
+
+    def buy(headers: dict | None = None) -> str:
+        body = json.dumps({"product": "starter"})
+        started = client.http.post("/billing/checkout", body=body, headers={**user.headers, **(headers or {})})
+        assert started.status_code == 201, started.json_body
+        return started.json_body["session_id"]
+
+    first = buy()
+    assert buy() == first  # a network retry: the open session again
+    stripe_local.pay(first)
+    stripe_local.flush()
+    second = buy()
+    assert second != first
+    assert buy() == second
+    stripe_local.expire(second)
+    third = buy()
+    assert third not in (first, second)
+    stripe_local.pay(third)
+    stripe_local.flush()
+    assert client.http.get("/me/ledger", headers=user.headers).json_body["balance"] == 200
+    keyed = buy({"Idempotency-Key": "k-1"})
+    stripe_local.pay(keyed)
+    assert buy({"Idempotency-Key": "k-1"}) == keyed  # the caller's key: its answer, whatever the state
+    assert buy({"Idempotency-Key": "k-2"}) not in (keyed, first, second, third)
+
+
+def test_pay1_an_idempotency_key_that_is_malformed_or_contradicts_the_attempt_is_a_400(stripe_local, client):  # noqa: F811
+    user = sign_up(client)
+    for headers, body in (
+        ({"Idempotency-Key": "k 1/.."}, {"product": "starter"}),
+        ({"Idempotency-Key": "k-1"}, {"product": "starter", "attempt": "k-2"}),
+    ):
+        refused = client.http.post("/billing/checkout", body=json.dumps(body), headers={**user.headers, **headers})
+        assert refused.status_code == 400
+        assert refused.json_body["error"]["code"] == "invalid_input"
+    agreed = {**user.headers, "Idempotency-Key": "k-1"}
+    body = json.dumps({"product": "starter", "attempt": "k-1"})
+    assert client.http.post("/billing/checkout", body=body, headers=agreed).status_code == 201

@@ -15,8 +15,6 @@ from tests.support.workflows import (
     wait_for_executions,
 )
 
-OPERATOR = {"X-Operator-Key": "local-only-operator-key", "Content-Type": "application/json"}
-
 
 def _final(session, arn):
     (execution,) = executions(session, arn)
@@ -96,7 +94,7 @@ def _failing(person):
 
 @pytest.mark.parametrize("profile_name", ["pixera"])
 def test_dsr4_a_step_that_exhausts_its_retries_fails_the_run_and_the_request_then_a_rerun_completes(
-    client, aws, monkeypatch, capsys, profile_name
+    client, operator, aws, monkeypatch, capsys, profile_name
 ):
     """The Catch path: run and request marked failed with a reason code (no personal data), one
     `ErasureFailed` metric for the operators' alarm, execution FAILED; starting the same run again resumes."""
@@ -124,7 +122,7 @@ def test_dsr4_a_step_that_exhausts_its_retries_fails_the_run_and_the_request_the
         assert request.status == "failed"
         run = deps.rights.get_run(request.reference)
         assert (run.status, run.failure) == ("failed", "DeleteRecords:RuntimeError")
-        queue = client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"]
+        queue = operator.get("/operator/requests").json_body["requests"]
         assert [(r["id"], r["status"]) for r in queue] == [(request_id, "failed")]  # still owed an answer
         metrics = emitted_metrics(capsys.readouterr().out)
         assert [m for m in metrics if m[0] == "ErasureFailed"] == [("ErasureFailed", {"service": "pixelkeep"})]

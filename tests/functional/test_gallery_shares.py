@@ -73,15 +73,17 @@ def test_cnt4_a_share_link_opens_for_any_client_that_takes_images(client, world,
     assert client.http.get(urlsplit(link["url"]).path, headers={"Accept": accept}).status_code == 200
 
 
-def test_cnt4_a_client_that_takes_no_images_gets_a_json_error(client, world):
+def test_cnt4_a_client_that_takes_no_images_gets_a_json_406(client, world):
+    """An image is all a share link serves; a client that accepts none is told so with 406 (Not
+    Acceptable), the usual answer, in the one error shape."""
     user = sign_up(client)
     fund(user.user_id, 1)
     gen_id = generate(client, world, user)
     link = client.http.post(f"/gallery/{gen_id}/shares", headers=user.headers, body="{}").json_body
     for headers in ({}, {"Accept": "application/json"}):
         refused = client.http.get(urlsplit(link["url"]).path, headers=headers)
-        assert refused.status_code == 400
-        assert refused.json_body["error"]["code"] == "invalid_input"
+        assert refused.status_code == 406
+        assert refused.json_body["error"]["code"] == "not_acceptable"
 
 
 def test_cnt3_gallery_lists_newest_first_in_pages(client, world, monkeypatch):

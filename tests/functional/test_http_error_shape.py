@@ -21,7 +21,7 @@ def _assert_one_shape(response, status: int, code: str) -> None:
 def test_an_unsupported_method_is_a_405_in_the_one_shape(client):
     response = client.http.post("/health", body=b"{}", headers={"Content-Type": "application/json"})
     _assert_one_shape(response, 405, "method_not_allowed")
-    assert response.headers["Allow"] == "GET"
+    assert response.headers["Allow"] == "GET, HEAD"
 
 
 @pytest.mark.parametrize("path", ["/auth/email/code", "/webhooks/stripe"])

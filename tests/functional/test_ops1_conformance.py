@@ -73,7 +73,7 @@ def stated(profile_and_category, settings_env):
         parts = PageParts()
         parts.feed(client.http.get("/policy").body.decode("utf-8"))
     entry = next(c for c in document["categories"] if c["id"] == category.value)
-    (row,) = [r for r in parts.rows if len(r) == 2 and r[0] == entry["title"]]
+    (row,) = [r for r in parts.rows if len(r) == 3 and r[0] == entry["title"]]
     return entry, row[1]
 
 

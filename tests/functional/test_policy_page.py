@@ -180,9 +180,14 @@ def test_ops5_breach_notice_hours_are_stated(page):
 
 def test_every_category_has_a_row_with_its_retention_wording(page):
     _, _, parts, document = page
-    rows = [row for row in parts.rows if len(row) == 2]
+    rows = [row for row in parts.rows if len(row) == 3]
     for category in document["categories"]:
-        assert any(row[0] == category["title"] and row[1].startswith(category["retention"]["text"]) for row in rows)
+        assert any(
+            row[0] == category["title"]
+            and row[1].startswith(category["retention"]["text"])
+            and row[2] == category["deletion"]["text"]  # OPS-9: the bound its mechanisms guarantee
+            for row in rows
+        )
 
 
 def test_values_are_html_escaped():
@@ -206,7 +211,7 @@ def test_values_are_html_escaped():
         ("fixed", 90, "90 days"),
         ("until_user_deletes", None, "Until you delete it"),
         ("account_lifetime_plus", 30, "Account lifetime + 30 days"),
-        ("until_processed", 1, "Deleted when processing completes (at most 24 hours)"),
+        ("until_processed", 1, "Until processing completes (leftovers expire after 24 hours)"),
         ("not_stored", None, "Not stored"),
         ("legal", 2557, "7 years (required by law)"),
         ("until_consent_withdrawn", None, "Until you withdraw consent"),

@@ -53,6 +53,7 @@ def test_dsr1_dsr2_export_holds_every_record_and_file_as_json_and_originals(clie
     assert status["progress"]["done"] == status["progress"]["total"] > 0
     archive = _archive(aws, person.user_id, export_id)
     names = archive.namelist()
+    assert [name for name in names if set(name) & set('<>:"\\|?*')] == []  # DSR-2: unzips anywhere
     manifest = json.loads(archive.read("manifest.json"))
     assert {c["id"] for c in manifest["categories"]} == {c.id.value for c in wiring.profile().categories}
     records = {name: json.loads(archive.read(name)) for name in names if name.startswith("records/")}
@@ -70,10 +71,55 @@ def test_dsr1_dsr2_export_holds_every_record_and_file_as_json_and_originals(clie
     assert not any("_hash" in key for rows in records.values() for row in rows for key in row)
     upload = next(n for n in names if n.startswith("files/uploads/"))
     assert archive.read(upload).startswith(b"\x89PNG upload of ")
-    # The person gets an expiring link to it.
+    # The person gets the download route, not a presigned URL (it would die with Lambda's credentials).
     mail = [m for m in sent_emails() if person.email in m["to"] and "export is ready" in m["subject"]]
     assert mail
-    assert re.search(r"X-Amz-Expires=\d+|Expires=\d+", mail[-1]["body"])
+    assert f"/me/exports/{export_id}/download" in mail[-1]["body"]
+    assert not re.search(r"X-Amz-|Signature=", mail[-1]["body"])
+
+
+def test_dsr1_each_download_signs_a_fresh_short_lived_url_while_the_profile_keeps_the_archive(
+    client, aws, starter, monkeypatch
+):
+    """DSR-1: the route signs a new 5-minute URL per download, only for the owner, only while the
+    profile's `exports` retention lasts; the URL fetches the archive."""
+    from datetime import timedelta
+    from urllib.parse import parse_qs, urlsplit
+
+    from chalicelib import clock, wiring
+
+    person = sign_up(client)
+    stranger = sign_up(client)
+    export_id = client.http.post("/me/exports", headers=person.headers).json_body["id"]
+    path = f"/me/exports/{export_id}/download"
+    assert client.http.get(path, headers=person.headers).status_code == 409  # not ready yet
+    run_export(wiring.rights_service().context, starter.started[-1][1])
+    assert client.http.get(f"/me/exports/{export_id}", headers=person.headers).json_body["download"] == path
+
+    first = client.http.get(path, headers=person.headers)
+    assert first.status_code == 302
+    assert first.headers["Location"] == first.json_body["url"]
+    assert first.headers["Cache-Control"] == "no-store"
+    query = parse_qs(urlsplit(first.json_body["url"]).query)
+    if "X-Amz-Expires" in query:  # SigV4
+        assert query["X-Amz-Expires"] == ["300"]
+    else:  # SigV2: an absolute expiry time
+        assert 0 < int(query["Expires"][0]) - clock.now().timestamp() <= 301
+    assert first.json_body["expires_in"] == 300
+    assert f"{person.user_id}/{export_id}.zip" in urlsplit(first.json_body["url"]).path
+    assert _archive(aws, person.user_id, export_id).testzip() is None
+    second = client.http.get(path, headers=person.headers).json_body["url"]
+    assert second.startswith(first.json_body["url"].split("?")[0])  # signed again for each download
+
+    assert client.http.get(path, headers=stranger.headers).status_code == 404
+    assert client.http.get(path).status_code == 401
+
+    days = wiring.profile().category("exports").retention.days
+    later = clock.now() + timedelta(days=days, seconds=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    gone = client.http.get(path, headers=person.headers)  # the record's TTL has passed too: reads hide it
+    assert gone.status_code in (404, 410)
+    assert gone.json_body["error"]["code"] in ("not_found", "gone")
 
 
 def test_dsr1_export_lifecycle_rule_removes_archives_after_the_profile_period(aws):
@@ -91,6 +137,40 @@ def test_dsr1_export_status_is_private_to_its_owner(client, aws, starter):
     export_id = client.http.post("/me/exports", headers=person.headers).json_body["id"]
     assert client.http.get(f"/me/exports/{export_id}", headers=stranger.headers).status_code == 404
     assert client.http.get(f"/me/exports/{export_id}").status_code == 401
+
+
+def test_dsr1_exports_are_limited_in_flight_and_per_day_with_429_in_the_one_error_shape(client, aws, starter):
+    """One export in flight per person, and a few a day (each one e-mails a link and runs a workflow)."""
+    from chalicelib import wiring
+    from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
+
+    person = sign_up(client)
+    assert client.http.post("/me/exports", headers=person.headers).status_code == 202
+    refused = client.http.post("/me/exports", headers=person.headers)
+    assert refused.status_code == 429
+    assert refused.json_body["error"]["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) > 0
+    run_export(wiring.rights_service().context, starter.started[-1][1])
+    daily = ROUTE_LIMITS["export"].requests
+    for _ in range(daily - 1):
+        assert client.http.post("/me/exports", headers=person.headers).status_code == 202
+        run_export(wiring.rights_service().context, starter.started[-1][1])
+    over = client.http.post("/me/exports", headers=person.headers)
+    assert over.status_code == 429
+    assert over.json_body["error"]["code"] == "rate_limited"
+    assert len(starter.started) == daily
+    mailed = [m for m in sent_emails() if person.email in m["to"] and "export" in m["subject"]]
+    assert len(mailed) == daily
+
+
+@pytest.mark.parametrize("body", ['{"format": "tar"}', "[1]", '"x"', "{"])
+def test_dsr1_an_export_request_body_with_unknown_fields_or_of_the_wrong_type_is_a_400(client, aws, starter, body):
+    person = sign_up(client)
+    refused = client.http.post("/me/exports", body=body, headers={**person.headers, "Content-Type": "application/json"})
+    assert refused.status_code == 400
+    assert refused.json_body["error"]["code"] == "invalid_input"
+    assert starter.started == []
+    assert client.http.post("/me/exports", body="{}", headers=person.headers).status_code == 202
 
 
 def test_dsr1_a_failed_archive_step_is_retried_to_the_same_complete_archive(client, aws, starter, monkeypatch):

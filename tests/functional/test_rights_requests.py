@@ -15,7 +15,6 @@ from tests.support.mail import allow_sending, sent_emails
 from tests.support.rights import CapturingStarter, run_erasure, run_export
 
 JSON = {"Content-Type": "application/json"}
-OPERATOR = {"X-Operator-Key": "local-only-operator-key", "Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -40,14 +39,16 @@ def _ask_by_email(client, email, kind="erasure"):
 
 # -- DSR-7 ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("profile_name", ["pixera", "pixelrender"])
-def test_dsr7_request_without_sign_in_does_nothing_until_the_emailed_code_is_given(client, aws, starter, profile_name):
+def test_dsr7_request_without_sign_in_does_nothing_until_the_emailed_code_is_given(
+    client, operator, aws, starter, profile_name
+):
     from chalicelib import wiring
 
     person = sign_up(client)
     request_id = _ask_by_email(client, person.email, kind="erasure")
     request = wiring.rights().get_request(request_id)
     assert request.status == "unverified"
-    assert client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"] == []  # not in the queue
+    assert operator.get("/operator/requests").json_body["requests"] == []  # not in the queue
     code = _mailed_code(person.email)
     wrong = client.http.post(
         f"/requests/{request_id}/verify",
@@ -68,13 +69,15 @@ def test_dsr7_request_without_sign_in_does_nothing_until_the_emailed_code_is_giv
 
 
 @pytest.mark.parametrize("profile_name", ["pixera", "kaleipix"])
-def test_dsr7_verified_requests_that_need_a_person_wait_in_the_operator_queue(client, aws, starter, profile_name):
+def test_dsr7_verified_requests_that_need_a_person_wait_in_the_operator_queue(
+    client, operator, aws, starter, profile_name
+):
     person = sign_up(client)
     request_id = _ask_by_email(client, person.email, kind="rectification")
     code = _mailed_code(person.email)
     right = client.http.post(f"/requests/{request_id}/verify", body=json.dumps({"code": code}), headers=JSON)
     assert right.json_body["status"] == "open"
-    queue = client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"]
+    queue = operator.get("/operator/requests").json_body["requests"]
     assert [r["id"] for r in queue] == [request_id]
     assert starter.started == []
 
@@ -118,7 +121,9 @@ def test_dsr8_due_date_from_the_profile_and_policy_version_pinned(client, aws, s
     )
 
 
-def test_dsr8_operator_queue_is_sorted_by_due_date_and_every_step_is_audited(client, aws, starter, monkeypatch):
+def test_dsr8_operator_queue_is_sorted_by_due_date_and_every_step_is_audited(
+    client, operator, aws, starter, monkeypatch
+):
     from chalicelib import clock, wiring
 
     person = sign_up(client)
@@ -128,28 +133,56 @@ def test_dsr8_operator_queue_is_sorted_by_due_date_and_every_step_is_audited(cli
     monkeypatch.setattr(clock, "now", original)
     early = client.http.post("/me/requests", body=json.dumps({"kind": "rectification"}), headers=person.headers)
 
-    queue = client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"]
+    queue = operator.get("/operator/requests").json_body["requests"]
     assert [r["id"] for r in queue] == [early.json_body["id"], late.json_body["id"]]
 
-    done = client.http.post(
-        f"/operator/requests/{early.json_body['id']}", body=json.dumps({"status": "completed"}), headers=OPERATOR
-    )
+    done = operator.post(f"/operator/requests/{early.json_body['id']}", {"status": "completed"})
     assert done.status_code == 200
     assert done.json_body["status"] == "completed"
-    queue = client.http.get("/operator/requests", headers=OPERATOR).json_body["requests"]
+    queue = operator.get("/operator/requests").json_body["requests"]
     assert [r["id"] for r in queue] == [late.json_body["id"]]
     trail = [e.what for e in wiring.rights().events(early.json_body["id"])]
     assert trail[0].startswith("received")
     assert trail[-1] == "completed"
-    audit = client.http.get(f"/operator/audit/{real_now:%Y-%m}", headers=OPERATOR).json_body["actions"]
+    audit = operator.get(f"/operator/audit/{real_now:%Y-%m}").json_body["actions"]
     assert [a["action"] for a in audit].count("view_request_queue") == 2
     assert any(a["action"] == "request_completed" for a in audit)
+    assert {a["operator"] for a in audit} == {operator.operator.arn}  # OPS-6: the IAM principal
 
 
-def test_ops6_operator_routes_refuse_without_a_valid_key(client, aws):
-    for headers in ({}, {"X-Operator-Key": "local-only-operator-key-but-wrong"}):
-        assert client.http.get("/operator/requests", headers=headers).status_code == 401
-        assert client.http.get("/operator/audit/2026-01", headers=headers).status_code == 401
+def test_ops6_operator_routes_take_only_a_valid_sigv4_signature_of_an_operator(client, aws, operator):
+    """As API Gateway's IAM authorization answers: unsigned, the route is not there (404); a wrong
+    secret, another request's signature or a stale one is refused (403); so is an IAM user outside
+    the operators' group. The static operator key is gone: it opens nothing."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    from chalicelib.settings import get_settings
+    from infra.description import operators_group
+    from tests.support.operators import new_operator
+
+    url = "http://localhost/operator/requests"
+    assert operator.get("/operator/requests").status_code == 200
+    assert client.http.get("/operator/requests").status_code == 404
+    assert (
+        client.http.get("/operator/requests", headers={"X-Operator-Key": "local-only-operator-key"}).status_code == 404
+    )
+    wrong_secret = replace(operator.operator, secret_key="x" * 40)
+    signed_elsewhere = operator.operator.headers("GET", "http://localhost/operator/audit/2026-01")
+    six_minutes_ago = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=6)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=six_minutes_ago):
+        stale = operator.operator.headers("GET", url)
+    outsider = new_operator(aws.client("iam"), operators_group(get_settings()), "not-an-operator", in_group=False)
+    for headers, code in (
+        (wrong_secret.headers("GET", url), "unauthenticated"),
+        (signed_elsewhere, "unauthenticated"),
+        (stale, "unauthenticated"),
+        (outsider.headers("GET", url), "forbidden"),
+    ):
+        response = client.http.get("/operator/requests", headers=headers)
+        assert response.status_code == 403, response.body
+        assert response.json_body["error"]["code"] == code
 
 
 def test_dsr8_export_and_erasure_requests_complete_in_the_ledger(client, aws, starter):

@@ -12,6 +12,7 @@ from tests.support.auth import SignedIn
 
 ERASURE_STEPS = (
     ("plan", "plan"),
+    ("processors", "processors"),
     ("delete_objects", "objects"),
     ("delete_records", "records"),
     ("pseudonymize", "pseudonymized"),
@@ -22,16 +23,21 @@ ERASURE_STEPS = (
 EXPORT_STEPS = (("collect", "collected"), ("archive", "archive"), ("notify", "notified"))
 
 
-def run_erasure(deps: Any, event: dict[str, Any]) -> dict[str, Any]:
-    from chalicelib.domain.rights import erasure
+def erasure_step(step: str):
+    """The domain function behind an erasure task (the processors task lives in its own module)."""
+    from chalicelib.domain.rights import erasure, processors
 
+    return processors.erase_at_processors if step == "processors" else getattr(erasure, step)
+
+
+def run_erasure(deps: Any, event: dict[str, Any]) -> dict[str, Any]:
     state = dict(event)
     index = 0
     while index < len(ERASURE_STEPS):
         step, path = ERASURE_STEPS[index]
-        state[path] = getattr(erasure, step)(deps, state)
+        state[path] = erasure_step(step)(deps, state)
         if step == "residual_scan" and not state[path]["clean"]:
-            index = 1  # the Choice state goes back to DeleteObjects
+            index = [s for s, _ in ERASURE_STEPS].index("delete_objects")  # the Choice state goes back
             continue
         index += 1
     return state

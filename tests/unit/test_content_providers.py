@@ -133,6 +133,35 @@ def test_gen1_fal_submit_sends_the_parameters_and_the_webhook_to_the_queue():
     assert (sent["negative_prompt"], sent["image_size"], sent["safety_tolerance"]) == ("blur", "landscape_4_3", "1")
 
 
+def test_gen5_fal_submit_asks_fal_to_keep_no_payload_and_to_expire_its_output_files():
+    http = FakeHttp({("POST", "https://fal.test/fal-ai/flux/schnell"): (200, {"request_id": "r9"})})
+    provider = FalProvider(http=http, api_key=lambda: "k-1", account_id=lambda: "acct", base_url="https://fal.test")
+    provider.submit(JOB, "https://api.test/webhooks/providers/fal/g1.secret")
+    [(_, _, headers, _)] = http.sent
+    assert headers["X-Fal-Store-IO"] == "0"
+    assert json.loads(headers["X-Fal-Object-Lifecycle-Preference"]) == {"expiration_duration_seconds": 3600}
+
+
+@pytest.mark.parametrize(("status", "ok"), [(200, True), (404, True), (500, False), (401, False)])
+def test_gen5_fal_deletes_a_requests_payloads_through_the_platform_api(status, ok):
+    url = "https://api.fal.ai/v1/models/requests/r9/payloads"
+    http = FakeHttp({("DELETE", url): (status, {"cdn_delete_results": []})})
+    provider = FalProvider(http=http, api_key=lambda: "k-1", account_id=lambda: "acct", admin_key=lambda: "admin-1")
+    ack = provider.delete_request("r9")
+    assert (ack.processor, ack.action, ack.reference, ack.ok) == ("fal.ai", "delete_request_payloads", "r9", ok)
+    [(method, sent_url, headers, _)] = http.sent
+    assert (method, sent_url, headers["Authorization"]) == ("DELETE", url, "Key admin-1")
+
+
+def test_gen5_replicate_and_runpod_acknowledge_their_documented_retention_without_a_call():
+    http = FakeHttp({})
+    replicate = ReplicateProvider(http=http, api_token=lambda: "r8", webhook_secret=lambda: "whsec_x")
+    runpod = RunPodProvider(http=http, api_key=lambda: "rp")
+    assert replicate.delete_request("p1").action == "removed_by_provider_after_1h"
+    assert runpod.delete_request("j1").action == "removed_by_provider_after_30min"
+    assert http.sent == []
+
+
 # -- Replicate --------------------------------------------------------------------------------------
 SECRET = "whsec_" + base64.b64encode(b"unit-test-replicate-secret").decode()
 PREDICTION = json.dumps({"id": "p1", "status": "succeeded", "output": ["https://replicate.test/out.png"]}).encode()

@@ -18,6 +18,7 @@ FOUNDATION = (
     "chalicelib.clock",
     "chalicelib.settings",
     "chalicelib.observability",
+    "chalicelib.metrics",  # OPS-7: aggregated counters with closed dimension sets
     "chalicelib.profile",
     "chalicelib.retention",
     "chalicelib.grants",  # what each function declares it touches (least privilege)

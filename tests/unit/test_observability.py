@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import uuid
 
 import pytest
 
@@ -14,8 +15,12 @@ def captured_logger():
     from aws_lambda_powertools import Logger
 
     stream = io.StringIO()
+    # A fresh service name per test: Powertools attaches a handler only to a logger it has not set up,
+    # so a reused name would write to an earlier test's stream and this test's would stay empty.
     log = Logger(
-        service="scrub-test", logger_formatter=ScrubbingFormatter(), logger_handler=logging.StreamHandler(stream)
+        service=f"scrub-test-{uuid.uuid4().hex}",
+        logger_formatter=ScrubbingFormatter(),
+        logger_handler=logging.StreamHandler(stream),
     )
     return log, stream
 

@@ -55,7 +55,11 @@ def test_dsr7_requests_without_sign_in_where_the_policy_offers_them():
 def test_specific_retention_promises_are_encoded():
     """CNT-2 / SEC-4 / SEC-5 / DSR-6 / DSR-9 values as the policies state them."""
     pictomancer = load_profile("pictomancer")
-    assert pictomancer.category(Category.UPLOADS).retention.model_dump() == {"kind": "until_processed", "days": 1}
+    assert pictomancer.category(Category.UPLOADS).retention.model_dump() == {
+        "kind": "until_processed",
+        "days": 1,
+        "deleted_within_hours": 24,  # "Deleted within 24h of processing" (OPS-9: kept by explicit deletion)
+    }
     assert pictomancer.category(Category.USAGE_LOGS).retention.days == 730
     assert pictomancer.category(Category.MARKETING).retention.kind == RetentionKind.UNTIL_CONSENT_WITHDRAWN
     assert load_profile("promptpixels").category(Category.TECHNICAL_LOGS).retention.days == 90
@@ -151,8 +155,35 @@ def test_a_non_essential_cookie_is_refused(tmp_path):
 
 
 def test_a_processor_receiving_an_unlisted_category_is_refused(tmp_path):
-    text = KALEIPIX_TEXT.replace('receives = ["payments"]', 'receives = ["marketing"]')
-    assert "Stripe" in _load_error(_write(tmp_path, text))
+    text = KALEIPIX_TEXT.replace('receives = ["payments"]', 'receives = ["payments", "marketing"]')
+    assert "Lemon Squeezy" in _load_error(_write(tmp_path, text))
+
+
+def test_pay5_a_payment_processor_must_name_its_rails_and_each_rail_is_named_once(tmp_path):
+    without_rails = KALEIPIX_TEXT.replace('rails = ["lemonsqueezy"]\n', "")
+    assert "must name its rails" in _load_error(_write(tmp_path, without_rails))
+    twice = KALEIPIX_TEXT.replace('rails = ["lemonsqueezy"]', 'rails = ["telegram_stars"]')
+    assert "named by two processors" in _load_error(_write(tmp_path, twice))
+    unknown = KALEIPIX_TEXT.replace('rails = ["lemonsqueezy"]', 'rails = ["paypal"]')
+    assert "rails" in _load_error(_write(tmp_path, unknown))
+
+
+@pytest.mark.parametrize(
+    ("name", "rails", "processor_names"),
+    [
+        ("promptpixels", ["polar"], ["Polar"]),
+        ("kaleipix", ["lemonsqueezy", "telegram_stars"], ["Lemon Squeezy", "Telegram"]),
+        ("pixera", ["stripe"], ["Stripe"]),
+        ("pixelrender", ["stripe"], ["Stripe"]),
+        ("pictomancer", ["stripe"], ["Stripe"]),
+    ],
+)
+def test_pay5_each_profile_takes_payments_through_the_processors_its_policy_names(name, rails, processor_names):
+    profile = load_profile(name)
+    assert profile.payment_rails == rails
+    assert [p.name for p in profile.processors if p.rails] == processor_names
+    if name in ("promptpixels", "kaleipix"):  # the swap notes are gone: Stripe is named nowhere
+        assert "stripe" not in profile.model_dump_json().lower()
 
 
 def test_an_unknown_profile_name_is_a_profile_error():

@@ -15,6 +15,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ExportRequest(Strict):
+    """An export takes no options: an empty object or no body."""
+
+
 class Cancel(Strict):
     token: str = Field(min_length=10, max_length=200)
 
@@ -130,3 +134,19 @@ class OperatorRequests(Reply):
 
 class AuditLog(Reply):
     actions: list[dict]
+
+
+# Operator actions invoked as Lambda functions (api/operator_actions.py): the path ids come in the event.
+_ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+class OperatorStatusChange(StatusChange):
+    request_id: str = _ID
+
+
+class OperatorMinorReport(MinorReport):
+    user_id: str = _ID
+
+
+class AuditMonth(Strict):
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")

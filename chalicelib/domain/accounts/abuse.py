@@ -2,8 +2,8 @@
 
 The IP address is only ever used as HMAC(secret, IP), with IPv6 folded to its /64, and an e-mail
 address as HMAC(secret, normalized address); neither is stored or logged raw. Other areas call
-`wiring.rate_limiter().check(route_class, ip)`, `.check_address(route_class, email)` or
-`.check_subject(route_class, subject)`.
+`wiring.rate_limiter().check(route_class, ip)`, `.check_address(route_class, email)`,
+`.check_person(route_class, user_id)` or `.check_subject(route_class, subject)`.
 """
 
 from __future__ import annotations
@@ -34,12 +34,14 @@ ROUTE_LIMITS: dict[str, Limit] = {
     "sign_in": Limit(20, 900),
     "password": Limit(10, 900),
     "password_account": Limit(10, 900),  # per account, whichever IPs the guesses come from
+    "password_change": Limit(10, 3600),  # current-password guesses of a signed-in person (ACC-2)
     "api_key": Limit(600, 60),
     "upload": Limit(60, 60),
     "generation": Limit(30, 60),
     "rights_request": Limit(10, 3600),
     "rights_request_email": Limit(5, 86400),  # confirmation mails to one address (DSR-7)
     "rights_code_guess": Limit(10, 86400),  # code guesses for one address, across all its requests
+    "export": Limit(5, 86400),  # exports a person starts a day: each runs a workflow and mails a link (DSR-1)
     "default": Limit(120, 60),
 }
 
@@ -71,6 +73,10 @@ class RateLimiter:
     def check_address(self, route_class: str, email: str) -> None:
         """The same per e-mail address, whichever IPs the requests come from."""
         self.check_subject(route_class, address_subject(self._ip_key(), email))
+
+    def check_person(self, route_class: str, user_id: str) -> None:
+        """The same per person, counted under a keyed hash of their id: no raw id in a key (DSR-13)."""
+        self.check_subject(route_class, keyed_hash(self._ip_key(), "user:" + user_id))
 
     def check_subject(
         self, route_class: str, subject: str, *, limit: int | None = None, window_seconds: int | None = None
@@ -105,21 +111,32 @@ class AbuseSignals:
         self._ip_key = ip_key
 
     def record(self, event: str, client: ClientTraits, user_id: str | None) -> bool:
-        if not self._profile.stores(Category.ABUSE_SIGNALS):
+        """Keep the signals the profile lists, and only those (OPS-1): an unlisted header is dropped."""
+        listed = (
+            set(self._profile.category(Category.ABUSE_SIGNALS).signals)
+            if self._profile.stores(Category.ABUSE_SIGNALS)
+            else set()
+        )
+        if "ip_hash" not in listed:
             return False
         key = self._ip_key()
+        fingerprint = client.fingerprint if "fingerprint_hash" in listed else None
         self._store.record_signal(
             AbuseSignal(
                 event=event,
                 ip_hash=ip_subject(key, client.ip),
                 sort=f"{clock.now().isoformat()}#{event}#{secrets.token_hex(4)}",
                 owner_id=user_id,
-                fingerprint_hash=keyed_hash(key, "fp:" + client.fingerprint) if client.fingerprint else None,
-                user_agent=(client.user_agent or "")[:MAX_HEADER_CHARS] or None,
-                accept_language=(client.accept_language or "")[:MAX_HEADER_CHARS] or None,
+                fingerprint_hash=keyed_hash(key, "fp:" + fingerprint) if fingerprint else None,
+                user_agent=_header(client.user_agent) if "user_agent" in listed else None,
+                accept_language=_header(client.accept_language) if "accept_language" in listed else None,
             )
         )
         return True
+
+
+def _header(value: str | None) -> str | None:
+    return (value or "")[:MAX_HEADER_CHARS] or None
 
 
 class UsageMeter:

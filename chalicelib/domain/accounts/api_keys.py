@@ -34,7 +34,12 @@ def create_key(
     require_method(profile, "api_key")
     if profile.sign_in.api_requires_verified_email and not user.email_verified:
         raise Forbidden("Verify your email address before creating an API key.", details={"reason": "email_unverified"})
-    wanted = frozenset(scopes) if scopes else DEFAULT_SCOPES
+    if scopes is not None and not scopes:
+        # A key with no scope could do nothing (ACC-9); refusing beats silently granting the defaults.
+        raise InvalidInput(
+            "Name at least one scope, or leave scopes out for the defaults.", details={"allowed": sorted(SCOPES)}
+        )
+    wanted = frozenset(scopes) if scopes is not None else DEFAULT_SCOPES
     unknown = sorted(wanted - SCOPES)
     if unknown:
         raise InvalidInput("Unknown scopes.", details={"unknown": unknown, "allowed": sorted(SCOPES)})

@@ -94,7 +94,8 @@ def change_password(
         try:
             hasher.verify(user.password_hash, current or "")
         except (VerificationError, InvalidHashError) as exc:
-            raise Unauthenticated("The current password is wrong.") from exc
+            # The session is valid; the proof of the password failed (403, not 401).
+            raise Forbidden("The current password is wrong.") from exc
     store.set_password_hash(user.user_id, hasher.hash(new))
 
 

@@ -80,7 +80,7 @@ class AccountsService:
         self.cookies = CookieNames(declared_cookie(profile, "session"), declared_cookie(profile, "csrf"))
 
     def require_method(self, method: str) -> None:
-        """ACC-1..3, ACC-6: a method the profile does not offer is refused before its body is read."""
+        """ACC-1..3, ACC-6, OPS-1: a method the profile does not offer is a route that does not exist (404)."""
         require_method(self._profile, method)
 
     def _signed_in(self, method: str, user_id: str, client: ClientTraits) -> SignedIn:
@@ -90,6 +90,7 @@ class AccountsService:
     # -- sign-in ------------------------------------------------------------------------------
     def request_login_code(self, email: str, ip: str) -> None:
         """ACC-1: the same outcome whether or not the address has an account; no mailbox flooding."""
+        require_method(self._profile, "email_code")
         self._limiter.check("login_code", ip)
         self._limiter.check_subject("login_code_email", email_hash(email))
         login_codes.request_code(
@@ -98,6 +99,7 @@ class AccountsService:
 
     def sign_in_with_code(self, email: str, code: str, birth_date: date | None, client: ClientTraits) -> SignedIn:
         """ACC-1, ACC-7, ACC-10."""
+        require_method(self._profile, "email_code")
         self._limiter.check("sign_in", client.ip)
         user_id = login_codes.redeem_code(
             self._store,
@@ -191,9 +193,13 @@ class AccountsService:
         telegram.unlink(self._store, self._profile, user_id)
         return profile_view(fresh_user(self._store, user_id))
 
-    def change_password(self, user: Account, *, current: str | None, new: str) -> None:
-        """ACC-2."""
+    def change_password(self, caller: Authenticated, *, current: str | None, new: str) -> int:
+        """ACC-2: guesses at the current password are limited per person; a change signs out every
+        other session (someone who knew the old password keeps nothing). The sessions closed."""
+        user = caller.user
+        self._limiter.check_person("password_change", user.user_id)
         passwords.change_password(self._store, self._profile, self._hasher(), user, current=current, new=new)
+        return sessions.close_other_sessions(self._store, user.user_id, caller.session_token)
 
     # -- API keys (ACC-4, ACC-5, SEC-4) ----------------------------------------------------------
     def create_api_key(self, user: Account, *, name: str | None, scopes: list[str] | None) -> dict:

@@ -48,3 +48,8 @@ def close_session(store: AccountStore, token: str) -> None:
 
 def close_all_sessions(store: AccountStore, user_id: str) -> int:
     return store.delete_sessions_of(user_id)
+
+
+def close_other_sessions(store: AccountStore, user_id: str, current_token: str | None) -> int:
+    """Every session of the user but the caller's own."""
+    return store.delete_sessions_of(user_id, keep=token_hash(current_token) if current_token else None)

@@ -9,6 +9,7 @@ from chalicelib import clock
 from chalicelib.domain.accounts.age import check_age
 from chalicelib.domain.ports.accounts import ACTIVE, Account, AccountStore, NewAccount
 from chalicelib.errors import Unauthenticated
+from chalicelib.metrics import Metric, emit
 from chalicelib.profile.schema import Profile
 
 
@@ -41,6 +42,7 @@ def create_account(
             password_hash=password_hash,
         )
     )
+    emit(Metric.SIGN_UPS)
     return user_id
 
 

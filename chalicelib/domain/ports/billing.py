@@ -141,6 +141,17 @@ class ProviderEvent:
     object_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ProcessorAck:
+    """A processor's answer to an erasure call (PAY-6, GEN-5): which processor, what was asked,
+    for which of its objects, and whether it is done. The receipt lists these, without `reference`."""
+
+    processor: str
+    action: str
+    reference: str
+    ok: bool
+
+
 class Ledger(Protocol):
     """Balances, entries and holds. Every mutation claims its business key (or hold id) in the
     same transaction as its effect, so a retried call changes nothing (PAY-2, PAY-4)."""
@@ -194,31 +205,114 @@ class PaymentRecords(Protocol):
     def subscription(self, subscription_id: str) -> Subscription | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class CheckoutState:
+    """A hosted checkout as the provider reports it now (PAY-1: no card data in it)."""
+
+    checkout_id: str
+    user_id: str | None  # who we created it for
+    price_ref: str | None  # the catalogue price it sells
+    quantity: int | None  # units across its items; None when unreadable
+    paid: bool
+    status: str  # open | complete | expired
+    mode: str | None  # payment | subscription
+    amount: int | None
+    currency: str | None
+    payment_ref: str | None  # the payment its charge belongs to (refunds and disputes name it)
+    subscription_id: str | None = None
+    customer_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceState:
+    """A subscription period's bill as the provider reports it now."""
+
+    invoice_id: str
+    paid: bool
+    billing_reason: str | None
+    subscription_id: str | None
+    amount: int | None
+    currency: str | None
+    payment_ref: str | None
+    customer_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionState:
+    subscription_id: str
+    user_id: str | None
+    price_ref: str | None
+    quantity: int | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeState:
+    charge_id: str
+    payment_ref: str | None
+    amount_refunded: int
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeState:
+    dispute_id: str
+    status: str | None  # needs_response ... | won | warning_closed | lost
+    created: int
+    charge_id: str | None
+    payment_ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutRequest:
+    """What to sell in one hosted checkout: one unit of a catalogue price, to one of our users."""
+
+    user_id: str
+    product_id: str
+    price_ref: str
+    mode: str  # payment | subscription
+    success_url: str
+    cancel_url: str
+    idempotency_key: str
+
+
 class PaymentProvider(Protocol):
-    """A payment rail: hosted checkout, verified webhooks, and the authoritative objects events name
-    (re-fetched, never trusted from the delivery). Objects are the provider's own JSON shapes."""
+    """Stripe as the domain sees it: hosted checkout, verified webhooks, and the authoritative
+    objects events name (re-fetched, never trusted from the delivery), mapped by the adapter to the
+    neutral states above so the domain reads no provider's JSON."""
 
     def verify_event(self, payload: bytes, signature_header: str | None) -> ProviderEvent: ...
 
-    def create_checkout_session(self, params: Mapping[str, Any], *, idempotency_key: str) -> dict: ...
+    def create_checkout(self, request: CheckoutRequest) -> tuple[str, str]: ...
 
-    def checkout_session(self, session_id: str) -> dict: ...
+    def checkout_session(self, session_id: str) -> CheckoutState: ...
 
-    def checkout_sessions_for_payment_intent(self, payment_intent_id: str) -> list[dict]: ...
+    def checkout_sessions_for_payment(self, payment_ref: str) -> list[str]: ...
 
-    def invoice(self, invoice_id: str) -> dict: ...
+    def invoice(self, invoice_id: str) -> InvoiceState: ...
 
-    def invoices_for_payment_intent(self, payment_intent_id: str) -> list[str]: ...
+    def invoices_for_payment(self, payment_ref: str) -> list[str]: ...
 
-    def subscription(self, subscription_id: str) -> dict: ...
+    def subscription(self, subscription_id: str) -> SubscriptionState: ...
 
-    def payment_intent(self, payment_intent_id: str) -> dict: ...
+    def latest_charge(self, payment_ref: str) -> str | None: ...
 
-    def charge(self, charge_id: str) -> dict: ...
+    def charge(self, charge_id: str) -> ChargeState: ...
 
-    def dispute(self, dispute_id: str) -> dict: ...
+    def dispute(self, dispute_id: str) -> DisputeState: ...
 
-    def disputes_for_charge(self, charge_id: str) -> list[dict]: ...
+    def disputes_for_charge(self, charge_id: str) -> list[DisputeState]: ...
+
+    def cancel_subscriptions(self, customer_ref: str) -> ProcessorAck:
+        """PAY-6: every live subscription of the customer ends now; an unknown customer has none."""
+
+    def delete_customer(self, customer_ref: str) -> ProcessorAck:
+        """PAY-6: the processor's customer (and the e-mail it holds) is deleted or redacted."""
+
+
+class AccountHolders(Protocol):
+    """Whether a person still has an account: credits are granted to live accounts only (PAY-6)."""
+
+    def get_user(self, user_id: str, *, consistent: bool = False) -> object | None: ...
 
 
 def as_details(details: Mapping | None) -> tuple[tuple[str, Any], ...]:

@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.profile.schema import Category
 
 
@@ -292,3 +293,7 @@ class ModelProvider(Protocol):
 
     def download(self, url: str, max_bytes: int) -> bytes:
         """The result image's bytes."""
+
+    def delete_request(self, request_id: str) -> ProcessorAck:
+        """GEN-5: the provider forgets what it kept of one request (payloads, output files), or
+        acknowledges that its documented retention already removes it."""

@@ -4,6 +4,7 @@ small views of what other areas own (accounts, the credit ledger, email, rate li
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,9 +117,21 @@ class ErasureReceipt:
     counts: Mapping[str, int]
     started_at: datetime
     completed_at: datetime
+    # GEN-5, PAY-6: each processor's acknowledgement: processor, action, count, ok (no references)
+    processors: tuple[Mapping[str, Any], ...] = ()
 
 
 # -- what is stored about one person --------------------------------------------------------------
+def record_kind(pk: str, sk: str) -> str:
+    """A record's kind: its sort key's first part ("CONSENT#..." -> "consent", "PROFILE" ->
+    "profile"), or its partition key's where the sort key starts with a time ("SIGNAL#..." ->
+    "signal"), so the export groups records by kind under names every file system accepts (DSR-2)."""
+    head = sk.split("#", 1)[0]
+    if not re.fullmatch(r"[A-Za-z_]+", head):
+        head = pk.split("#", 1)[0]
+    return re.sub(r"[^a-z0-9_-]", "_", head.lower()) or "record"
+
+
 @dataclass(frozen=True, slots=True)
 class PersonalItem:
     """One stored record owned by a person: its table, its kind ("consent", "profile", "message", …),
@@ -166,6 +179,7 @@ class RightsRecords(Protocol):
     def delete_tombstone(self, tombstone: Tombstone) -> bool: ...
     def add_export(self, job: ExportJob) -> None: ...
     def get_export(self, user_id: str, export_id: str) -> ExportJob | None: ...
+    def exports(self, user_id: str) -> list[ExportJob]: ...
     def update_export(self, user_id: str, export_id: str, **values: Any) -> None: ...
     def create_run(self, run: ErasureRun) -> ErasureRun: ...
     def get_run(self, erasure_id: str) -> ErasureRun | None: ...
@@ -215,6 +229,7 @@ class Users(Protocol):
     def get_user(self, user_id: str, *, consistent: bool = False) -> Person | None: ...
     def find_user_id_by_email(self, email: str) -> str | None: ...
     def set_status(self, user_id: str, status: str) -> None: ...
+    def delete_sessions_of(self, user_id: str) -> int: ...
     def set_processing_flags(self, user_id: str, *, restricted: bool | None, objections: set[str] | None) -> None: ...
 
 
@@ -234,3 +249,4 @@ class Idempotency(Protocol):
 
 class AddressLimiter(Protocol):
     def check_address(self, route_class: str, email: str) -> None: ...
+    def check_person(self, route_class: str, user_id: str) -> None: ...

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chalicelib.domain.ports.billing import PaymentProvider
+from chalicelib.domain.ports.content import ModelProvider
 from chalicelib.domain.ports.rights import (
     AddressLimiter,
     Idempotency,
@@ -29,7 +31,10 @@ class RightsContext:
     erasure_workflow: WorkflowStarter
     ledger: LedgerPseudonymizer
     idempotency: Idempotency
-    limiter: AddressLimiter  # SEC-1: guesses at an emailed request's code count against the address
+    limiter: AddressLimiter  # SEC-1: code guesses count against the address; exports a day per person
     code_key: Callable[[], str]  # the login codes' server secret, read on first use (DSR-7)
+    # GEN-5, PAY-6: the processors erasure asks to forget the person, connected on first use
+    payment_processor: Callable[[str], PaymentProvider]  # by rail: cancel and delete a customer
+    model_provider: Callable[[str], ModelProvider]  # by the name a generation job records
     grace_days_override: int | None = None
     public_base_url: str = ""

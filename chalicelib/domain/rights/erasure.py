@@ -1,8 +1,9 @@
 """Erasure (DSR-4, DSR-9, PAY-3, ACC-7): a grace period, then a workflow of idempotent steps.
 
 DELETE /me disables the account at once and leaves a tombstone whose TTL is the profile's grace
-period; the TTL delete starts the workflow: plan → delete objects → delete records → pseudonymize what
-law keeps → residual scan → receipt → final email. Each step can run twice with the same result.
+period; the TTL delete starts the workflow: plan → processors (rights/processors.py) → delete objects
+→ delete records → pseudonymize what law keeps → residual scan → receipt → final email. Each step
+can run twice with the same result.
 A step that exhausts its retries ends in `fail`; running the workflow again with the same input
 resumes the same run.
 """
@@ -20,6 +21,7 @@ from chalicelib.domain.ports.rights import ErasureReceipt, ErasureRun, PersonalI
 from chalicelib.domain.rights import failures, rights_requests
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import Conflict, Gone, InvalidInput, NotFound
+from chalicelib.metrics import Metric
 from chalicelib.retention import grace_expiry
 
 ERASED = "[erased]"
@@ -50,6 +52,8 @@ def request_erasure(
         raise Conflict("The account is already scheduled for erasure.")
     now = clock.now()
     ctx.accounts.set_status(user_id, "disabled")
+    # Signed out everywhere now: a cancel restores the account, never these sessions (DSR-9).
+    ctx.accounts.delete_sessions_of(user_id)
     if request_id is None:
         request_id = rights_requests.open_request(ctx, kind="erasure", user_id=user_id, actor=actor).request_id
     erasure_id = uuid.uuid4().hex
@@ -241,6 +245,7 @@ def receipt(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
             counts=counts,
             started_at=run.created_at,
             completed_at=clock.now(),
+            processors=tuple((event.get("processors") or {}).get("acknowledged") or ()),  # GEN-5, PAY-6
         )
     )
     if run.request_id:
@@ -273,6 +278,6 @@ def fail(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
     if run is not None:
         ctx.rights.update_run(run.erasure_id, status="failed", failure=why)
     failures.report(
-        ctx, metric="ErasureFailed", request_id=event.get("request_id"), reference=event["erasure_id"], why=why
+        ctx, metric=Metric.ERASURE_FAILED, request_id=event.get("request_id"), reference=event["erasure_id"], why=why
     )
     return {"status": "failed", "reason": why}

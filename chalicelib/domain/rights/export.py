@@ -3,27 +3,48 @@
 The archive holds `manifest.json` (the profile's categories: what, why, how long), one JSON file per
 kind of record from every table, and the original files. It is streamed: records and objects pass
 through one at a time into a multipart upload, so memory stays flat however much a person stored.
+
+Downloads: the e-mail carries the route GET /me/exports/{id}/download, never a presigned URL (one
+signed inside Lambda dies with the role's temporary credentials, hours before its `ExpiresIn`). The
+signed-in owner gets a fresh URL living DOWNLOAD_URL_SECONDS on each call, for as long as the profile
+keeps the archive (its `exports` retention); after that the route answers 410.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import uuid
 import zipfile
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.ports.rights import ExportJob
 from chalicelib.domain.rights import failures, rights_requests
 from chalicelib.domain.rights.context import RightsContext
-from chalicelib.errors import NotFound
+from chalicelib.errors import Conflict, Gone, NotFound, RateLimited
+from chalicelib.metrics import Metric
 from chalicelib.profile.schema import Category
+from chalicelib.retention import expiry
 
 PROGRESS_EVERY = 500
-MAX_LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
+DOWNLOAD_URL_SECONDS = 300  # signed per download, used at once
+FINISHED = ("ready", "failed")
+# Every step is a Lambda call of at most 15 minutes, tried five times: an export unfinished after
+# this long died without reaching its Catch path and no longer holds up a new one.
+EXPORT_ABANDONED_AFTER = timedelta(hours=6)
+IN_FLIGHT_RETRY_SECONDS = 60
 # Secrets and bookkeeping say nothing about the person and must not leave the system.
 _HIDDEN = {"pk", "sk", "version", "expires_at", "queue", "due_key"}
+_UNPORTABLE = re.compile(r'[<>:"\\|?*\x00-\x1f]')
+
+
+def portable_name(path: str) -> str:
+    """An entry name every unzip accepts (DSR-2): no character Windows or macOS refuse in a file
+    name (a timestamp's colons), no control character."""
+    return _UNPORTABLE.sub("-", path)
 
 
 def execution_name(export_id: str) -> str:
@@ -35,8 +56,12 @@ def _visible(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def request_export(ctx: RightsContext, user_id: str, *, request_id: str | None = None) -> dict[str, Any]:
-    """Start an export; `request_id` when it answers a request already in the ledger."""
+    """Start an export; `request_id` when it answers a request already in the ledger. A person's
+    own request waits while another export of theirs is in flight (DSR-1): each one runs a workflow
+    and e-mails a link, and the one under way already holds everything."""
     if request_id is None:
+        _refuse_while_in_flight(ctx, user_id)
+        ctx.limiter.check_person("export", user_id)  # a few a day, counted only when one starts
         request_id = rights_requests.open_request(ctx, kind="access", user_id=user_id, actor="user").request_id
     export_id = uuid.uuid4().hex
     record = ExportJob(
@@ -47,14 +72,54 @@ def request_export(ctx: RightsContext, user_id: str, *, request_id: str | None =
     return describe(record)
 
 
+def _refuse_while_in_flight(ctx: RightsContext, user_id: str) -> None:
+    now = clock.now()
+    if any(
+        job.status not in FINISHED and now - job.created_at < EXPORT_ABANDONED_AFTER
+        for job in ctx.rights.exports(user_id)
+    ):
+        raise RateLimited(
+            "An export is already being prepared; you will get an e-mail when it is ready.",
+            retry_after=IN_FLIGHT_RETRY_SECONDS,
+        )
+
+
 def describe(record: ExportJob) -> dict[str, Any]:
-    return {
+    view = {
         "id": record.export_id,
         "status": record.status,
         "progress": {"done": int(record.items_done), "total": int(record.items_total)},
         "created_at": record.created_at.isoformat(),
         "ready_at": record.ready_at.isoformat() if record.ready_at else None,
     }
+    if record.status == "ready":
+        view["download"] = download_path(record.export_id)
+    return view
+
+
+def download_path(export_id: str) -> str:
+    return f"/me/exports/{export_id}/download"
+
+
+def archive_expires_at(ctx: RightsContext, record: ExportJob) -> datetime | None:
+    """When the profile's `exports` retention ends for this archive, counted like the export record's
+    own TTL (from its request); the archive object's lifecycle rule removes it after that."""
+    return expiry(ctx.profile, Category.EXPORTS, record.created_at)
+
+
+def download(ctx: RightsContext, user_id: str, export_id: str) -> dict[str, Any]:
+    """A fresh short-lived URL to the owner's archive (DSR-1), while the profile keeps it."""
+    record = ctx.rights.get_export(user_id, export_id)
+    if record is None:
+        raise NotFound("No such export.")
+    if record.status != "ready" or not record.object_key:
+        raise Conflict("The export is not ready yet.")
+    until = archive_expires_at(ctx, record)
+    left = int((until - clock.now()).total_seconds()) if until else DOWNLOAD_URL_SECONDS
+    if left <= 0:
+        raise Gone("This export has expired; request a new one.")
+    seconds = min(DOWNLOAD_URL_SECONDS, left)
+    return {"url": ctx.personal.download_url(record.object_key, seconds), "expires_in": seconds}
 
 
 def status(ctx: RightsContext, user_id: str, export_id: str) -> dict[str, Any]:
@@ -154,7 +219,7 @@ def archive(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
             archive_file.writestr("manifest.json", json.dumps(_manifest(ctx, user_id), indent=2))
             _write_records(ctx, archive_file, user_id, progress)
             for obj in ctx.personal.owned_objects(user_id, skip=[Category.EXPORTS]):
-                name = "files/" + obj.key.replace(f"/{user_id}/", "/", 1)
+                name = "files/" + portable_name(obj.key.replace(f"/{user_id}/", "/", 1))
                 info = zipfile.ZipInfo(name, date_time=stamp)
                 info.compress_type = zipfile.ZIP_STORED  # images are compressed already
                 with archive_file.open(info, "w", force_zip64=obj.size > 2**31) as target:
@@ -170,22 +235,22 @@ def archive(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def notify(ctx: RightsContext, event: dict[str, Any]) -> dict[str, bool]:
-    """Email a link that expires with the archive (the exports lifecycle rule is the backstop)."""
+    """Email the download route (it signs a fresh URL per download) and how long the archive stays."""
     record = _record(ctx, event)
     if record.status == "ready":
         return {"sent": False}
     user = ctx.accounts.get_user(event["user_id"], consistent=True)
-    days = ctx.profile.category(Category.EXPORTS).retention.days if ctx.profile.has(Category.EXPORTS) else 7
-    seconds = min(MAX_LINK_SECONDS, max(1, days or 1) * 24 * 3600)
-    url = ctx.personal.download_url(record.object_key, seconds)
+    ready_at = clock.now()
+    kept_until = archive_expires_at(ctx, record)
     if user is not None:
         ctx.email.send(
             user.email,
             f"{ctx.profile.service.name}: your data export is ready",
-            f"Download your data (a zip archive of JSON files and your original files):\n\n{url}\n\n"
-            f"The link expires in {seconds // 3600} hours.",
+            "Download your data (a zip archive of JSON files and your original files), signed in:\n\n"
+            f"{ctx.public_base_url}{download_path(record.export_id)}\n\n"
+            f"The archive is kept until {kept_until:%Y-%m-%d %H:%M} UTC; each download link lasts a few minutes.",
         )
-    ctx.rights.update_export(record.user_id, record.export_id, status="ready", ready_at=clock.now())
+    ctx.rights.update_export(record.user_id, record.export_id, status="ready", ready_at=ready_at)
     if record.request_id:
         rights_requests.complete(ctx, record.request_id, reference=record.export_id)
     return {"sent": user is not None}
@@ -198,5 +263,5 @@ def fail(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
     if record is not None:
         ctx.rights.update_export(record.user_id, record.export_id, status="failed")
     request_id = record.request_id if record is not None else None
-    failures.report(ctx, metric="ExportFailed", request_id=request_id, reference=event["export_id"], why=why)
+    failures.report(ctx, metric=Metric.EXPORT_FAILED, request_id=request_id, reference=event["export_id"], why=why)
     return {"status": "failed", "reason": why}

@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from chalicelib.domain.rights import rights_requests
 from chalicelib.domain.rights.context import RightsContext
-from chalicelib.observability import logger, metrics
+from chalicelib.metrics import Metric, emit
+from chalicelib.observability import logger
 
 UNKNOWN = "unknown"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,63}")
@@ -30,11 +29,11 @@ def reason(event: dict[str, Any]) -> str:
     return f"{UNKNOWN}:{UNKNOWN}"
 
 
-def report(ctx: RightsContext, *, metric: str, request_id: str | None, reference: str, why: str) -> None:
+def report(ctx: RightsContext, *, metric: Metric, request_id: str | None, reference: str, why: str) -> None:
     """Count `metric` (no dimension but the service), log the reference and reason, fail the request.
 
     A failed request stays in the operators' queue: it is still owed an answer by its due date."""
-    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-    logger.error("workflow failed", extra={"metric": metric, "reference": reference, "reason": why})
+    emit(metric)
+    logger.error("workflow failed", extra={"metric": metric.value.name, "reference": reference, "reason": why})
     if request_id:
         rights_requests.set_status(ctx, request_id, "failed", actor="system", reference=reference, note=why)

@@ -1,9 +1,8 @@
-"""Operators (OPS-6): a named key per operator, and every action written to the audit log."""
+"""Operators (OPS-6): IAM principals, and every action written to the audit log with the principal."""
 
 from __future__ import annotations
 
-import hmac
-import json
+import re
 from typing import Any
 
 from chalicelib import clock
@@ -14,13 +13,17 @@ from chalicelib.errors import InvalidInput, NotFound, Unauthenticated
 OPERATOR_STATUSES = ("in_progress", "completed", "rejected")
 
 
-def authenticate(keys_json: str, presented: str | None) -> str:
-    """The operator's name for a presented key; the keys are a JSON object {name: key} kept as a secret."""
-    if presented:
-        for name, key in json.loads(keys_json).items():
-            if hmac.compare_digest(key.encode(), presented.encode()):
-                return name
-    raise Unauthenticated("Operator credentials are missing or wrong.")
+# An IAM user, role session or account root, as API Gateway's IAM authorization reports the caller.
+_PRINCIPAL = re.compile(r"arn:aws[a-z\-]*:(iam|sts)::\d{12}:(user|assumed-role|role|root|federated-user)[\w+=,.@/\-]*")
+
+
+def principal(identity: dict[str, Any]) -> str:
+    """The caller's IAM ARN from the request's identity; refused when there is none (a route reached
+    without IAM authorization must not act for an operator)."""
+    arn = identity.get("userArn")
+    if not isinstance(arn, str) or not _PRINCIPAL.fullmatch(arn):
+        raise Unauthenticated("Operator routes take AWS IAM credentials (a SigV4-signed request).")
+    return arn
 
 
 def request_queue(ctx: RightsContext, operator: str) -> list[dict[str, Any]]:

@@ -18,11 +18,13 @@ from chalicelib.domain.ports.accounts import same
 from chalicelib.domain.ports.rights import RightsRequest
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
+from chalicelib.metrics import Metric, emit
 from chalicelib.profile.schema import Profile
 
 KINDS = ("access", "portability", "rectification", "erasure", "restriction", "objection", "withdraw_consent")
 MAX_VERIFICATION_ATTEMPTS = 5
 ENDED = frozenset({"completed", "rejected", "cancelled"})
+ANSWERED = frozenset({"completed", "rejected"})  # ended by the controller (OPS-7), not withdrawn
 
 
 def due_at(profile: Profile, kind: str, created_at: datetime) -> datetime:
@@ -58,6 +60,7 @@ def open_request(
         )
     )
     ctx.rights.add_event(request.request_id, f"received ({request.channel})", actor, now, user_id)
+    emit(Metric.REQUESTS_OPENED, kind=kind)
     return request
 
 
@@ -83,6 +86,8 @@ def set_status(
     )
     what = f"{status} ({note})" if note else status
     ctx.rights.add_event(request_id, what, actor, clock.now(), request.owner_id)
+    if status in ANSWERED and request.status not in ENDED:
+        emit(Metric.REQUESTS_ANSWERED, kind=request.kind)
 
 
 def complete(ctx: RightsContext, request_id: str, *, reference: str | None = None) -> None:
@@ -128,7 +133,8 @@ def submit_by_email(ctx: RightsContext, *, kind: str, email: str) -> dict[str, A
     ctx.email.send(
         email,
         f"{ctx.profile.service.name}: confirm your privacy request",
-        f"Someone asked us to handle a '{kind}' request for this address. If it was you, confirm with code {code}.",
+        f"We received your {kind} request for this address. If you made it, confirm with code {code}; "
+        "if not, ignore this e-mail and nothing happens.",
     )
     return {"request_id": request.request_id, "status": request.status}
 

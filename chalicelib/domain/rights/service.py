@@ -3,17 +3,24 @@ work (DSR-1 … DSR-10, ACC-7, OPS-6). Each method hands its context to the rule
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from chalicelib.domain.rights import consent, contact, erasure, export, minors, operators, rights_requests
+from chalicelib.domain.rights import (
+    consent,
+    contact,
+    erasure,
+    export,
+    minors,
+    operators,
+    processors,
+    rights_requests,
+)
 from chalicelib.domain.rights.context import RightsContext
 
 
 class RightsService:
-    def __init__(self, context: RightsContext, *, operator_keys: Callable[[], str]) -> None:
+    def __init__(self, context: RightsContext) -> None:
         self.context = context
-        self._operator_keys = operator_keys
 
     # -- export (DSR-1, DSR-2) and erasure (DSR-4, DSR-9) -----------------------------------------
     def request_export(self, user_id: str) -> dict[str, Any]:
@@ -21,6 +28,9 @@ class RightsService:
 
     def export_status(self, user_id: str, export_id: str) -> dict[str, Any]:
         return export.status(self.context, user_id, export_id)
+
+    def export_download(self, user_id: str, export_id: str) -> dict[str, Any]:
+        return export.download(self.context, user_id, export_id)
 
     def request_erasure(self, user_id: str) -> dict[str, Any]:
         return erasure.request_erasure(self.context, user_id)
@@ -81,9 +91,6 @@ class RightsService:
         return contact.submit_once(self.context, attempt=attempt)
 
     # -- operators (OPS-6) and minors (ACC-7) -----------------------------------------------------
-    def operator(self, presented_key: str | None) -> str:
-        return operators.authenticate(self._operator_keys(), presented_key)
-
     def request_queue(self, operator: str) -> list[dict[str, Any]]:
         return operators.request_queue(self.context, operator)
 
@@ -99,6 +106,9 @@ class RightsService:
     # -- workflow tasks (infra/asl/*.asl.json), one idempotent step each ---------------------------
     def erasure_plan(self, event: dict[str, Any]) -> dict[str, Any]:
         return erasure.plan(self.context, event)
+
+    def erasure_processors(self, event: dict[str, Any]) -> dict[str, Any]:
+        return processors.erase_at_processors(self.context, event)
 
     def erasure_delete_objects(self, event: dict[str, Any]) -> dict[str, int]:
         return erasure.delete_objects(self.context, event)

@@ -22,6 +22,7 @@ def create_provider(name: str, *, http: Http, secret: Callable[[str], str], base
             http=http,
             api_key=lambda: secret("fal-api-key"),
             account_id=lambda: secret("fal-user-id"),
+            admin_key=lambda: secret("fal-admin-api-key"),
             base_url=base_url,
         )
     if name == "replicate":

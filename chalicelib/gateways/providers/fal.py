@@ -4,6 +4,11 @@ Submit: POST {queue}/{model id}?fal_webhook=<url> with the model input; the answ
 request id. Webhook headers X-Fal-Webhook-Request-Id/-User-Id/-Timestamp/-Signature; the signature
 (hex) covers "request_id\\nuser_id\\ntimestamp\\nsha256hex(body)", the timestamp must be within
 300 seconds of now and the user id must be our fal account (GEN-3).
+
+GEN-5 (fal's "Data Retention" docs): every submit carries `X-Fal-Store-IO: 0`, so fal keeps no
+request payload, and `X-Fal-Object-Lifecycle-Preference`, so the output files on fal's CDN expire
+after OUTPUT_LIFETIME_SECONDS. Erasure deletes what is left of a request through the Platform API:
+DELETE {platform}/models/requests/{request_id}/payloads (payloads and output CDN files; an admin key).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from chalicelib import clock, errors
+from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.content import Delivery, JobRequest
 from chalicelib.gateways.providers.common import (
     Http,
@@ -26,6 +32,9 @@ from chalicelib.gateways.providers.common import (
 )
 
 QUEUE_URL = "https://queue.fal.run"
+PLATFORM_URL = "https://api.fal.ai/v1"
+# Long enough to fetch the result (and, where results are not stored, to hand its URL out), no longer.
+OUTPUT_LIFETIME_SECONDS = 3600
 JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json"
 TOLERANCE_SECONDS = 300
 JWKS_REFRESH = timedelta(minutes=5)  # a failing signature refetches the keys at most this often
@@ -38,6 +47,10 @@ IMAGE_SIZES = {
     "9:16": "portrait_16_9",
 }
 SAFETY_TOLERANCE = {"strict": "1", "standard": "2", "relaxed": "4"}
+NO_STORE_HEADERS = {
+    "X-Fal-Store-IO": "0",
+    "X-Fal-Object-Lifecycle-Preference": json.dumps({"expiration_duration_seconds": OUTPUT_LIFETIME_SECONDS}),
+}
 
 
 class FalProvider:
@@ -50,10 +63,18 @@ class FalProvider:
     }
 
     def __init__(
-        self, *, http: Http, api_key: Callable[[], str], account_id: Callable[[], str], base_url: str | None = None
+        self,
+        *,
+        http: Http,
+        api_key: Callable[[], str],
+        account_id: Callable[[], str],
+        admin_key: Callable[[], str] | None = None,
+        base_url: str | None = None,
     ) -> None:
         self._http = http
         self._api_key = api_key
+        self._admin_key = admin_key or api_key
+        self._platform_url = f"{base_url.rstrip('/')}/v1" if base_url else PLATFORM_URL
         self._account_id = account_id  # our fal account: callbacks for any other are not ours (GEN-3)
         self._queue_url = (base_url or QUEUE_URL).rstrip("/")
         self._jwks_url = f"{base_url.rstrip('/')}/.well-known/jwks.json" if base_url else JWKS_URL
@@ -78,10 +99,24 @@ class FalProvider:
         response = self._http.request(
             "POST",
             url,
-            headers={"Authorization": f"Key {self._api_key()}", "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"Key {self._api_key()}",
+                "Content-Type": "application/json",
+                **NO_STORE_HEADERS,
+            },
             body=json.dumps(payload).encode(),
         )
         return queued_id(response, "request_id")
+
+    def delete_request(self, request_id: str) -> ProcessorAck:
+        """GEN-5: fal deletes the request's payloads and output files; one it no longer has is done."""
+        url = f"{self._platform_url}/models/requests/{quote(request_id, safe='')}/payloads"
+        response = self._http.request(
+            "DELETE", url, headers={"Authorization": f"Key {self._admin_key()}", "Idempotency-Key": request_id}
+        )
+        return ProcessorAck(
+            self.title, "delete_request_payloads", request_id, response.status < 300 or response.status == 404
+        )
 
     def download(self, url: str, max_bytes: int) -> bytes:
         return download(self._http, url, max_bytes)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 
 from chalicelib import errors
+from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.content import Delivery, JobRequest
 from chalicelib.gateways.providers.common import Http, download, header, queued_id
 
@@ -64,6 +65,12 @@ class ReplicateProvider:
 
     def download(self, url: str, max_bytes: int) -> bytes:
         return download(self._http, url, max_bytes)
+
+    def delete_request(self, request_id: str) -> ProcessorAck:
+        """GEN-5: Replicate's API has no call that deletes a prediction; it removes an API
+        prediction's input, output, files and logs itself an hour after it was created (Replicate
+        docs, "Data retention"). Nothing is left to ask for, so the acknowledgement says which rule holds."""
+        return ProcessorAck(self.title, "removed_by_provider_after_1h", request_id, True)
 
     def read_delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery:
         from standardwebhooks import Webhook

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 from chalicelib import errors
+from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.content import Delivery, JobRequest
 from chalicelib.gateways.providers.common import (
     ASPECT_SIZES,
@@ -57,6 +58,11 @@ class RunPodProvider:
 
     def download(self, url: str, max_bytes: int) -> bytes:
         return download(self._http, url, max_bytes)
+
+    def delete_request(self, request_id: str) -> ProcessorAck:
+        """GEN-5: RunPod keeps a /run job's result for 30 minutes after completion and offers no
+        call that deletes it earlier (RunPod docs, "Operation reference"); the acknowledgement says so."""
+        return ProcessorAck(self.title, "removed_by_provider_after_30min", request_id, True)
 
     def read_delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery:
         try:

@@ -224,6 +224,7 @@ class ErasureReceipt(Record):
     profile = UnicodeAttribute()
     policy_version = UnicodeAttribute()
     counts = JSONAttribute(default=dict)
+    processors = JSONAttribute(default=list)  # GEN-5, PAY-6: acknowledgements, without references
     started_at = UTCDateTimeAttribute()
     completed_at = UTCDateTimeAttribute()
 

@@ -1,0 +1,164 @@
+"""e2e over HTTP against the running local clouds (PAY-2, PAY-4, PAY-5): a Lemon Squeezy subscription
+and a Telegram Stars purchase in Kaleipix's, a Polar purchase in PromptPixels'. Each processor's
+embedded emulator takes the payment and sends its signed deliveries to the app."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from infra.local_secrets import LOCAL_SECRETS
+from tests.e2e.web import SignedIn, balance, call, eventually, sign_up, visit
+
+
+def _entries(cloud, headers) -> list[tuple[str, int, str]]:
+    status, page = call("GET", f"{cloud.api}/me/ledger", headers=headers)
+    assert status == 200, page
+    return [(e["kind"], e["amount"], e["reason"]) for e in page["entries"]]
+
+
+def test_pay4_a_lemon_squeezy_subscription_grants_each_period_once(local_cloud):
+    cloud = local_cloud
+    headers = sign_up(cloud, "subscriber").headers
+    status, started = call("POST", f"{cloud.api}/billing/checkout", {"product": "monthly"}, headers)
+    assert status == 201, started
+    assert started["rail"] == "lemonsqueezy"
+    assert started["url"].startswith(cloud.lemonsqueezy)
+    checkout_id = started["url"].rsplit("/", 1)[-1]
+    status, paid = call("POST", f"{cloud.lemonsqueezy}/_emulator/checkouts/{checkout_id}/pay", {})
+    assert status == 200, paid
+    eventually(lambda: balance(cloud, headers) == 1000, "the first period's credits", detail=cloud.log)
+    api_key = {"Authorization": f"Bearer {LOCAL_SECRETS['lemonsqueezy-api-key']}"}
+    status, found = call("GET", f"{cloud.lemonsqueezy}/v1/subscriptions", headers=api_key)
+    assert status == 200, found
+    (subscription,) = [s for s in found["data"] if str(s["attributes"]["order_id"]) == paid["order"]]
+    assert call("POST", f"{cloud.lemonsqueezy}/_emulator/subscriptions/{subscription['id']}/renew", {})[0] == 200
+    eventually(lambda: balance(cloud, headers) == 2000, "the renewal's credits")
+    time.sleep(0.5)  # let any straggling duplicate land before checking "once"
+    assert [kind for kind, _, _ in _entries(cloud, headers)] == ["grant", "grant"]
+
+
+def test_pay4_a_stars_purchase_is_asked_first_then_granted_once(local_cloud):
+    cloud = local_cloud
+    headers = sign_up(cloud, "stars").headers
+    body = {"product": "starter", "rail": "telegram_stars"}
+    status, started = call("POST", f"{cloud.api}/billing/checkout", body, headers)
+    assert status == 201, started
+    assert started["url"].startswith(f"{cloud.telegram}/invoice/")
+    slug = started["url"].rsplit("/", 1)[-1]
+    # The buyer pays in Telegram: it asks the bot's webhook first (pre_checkout_query) and takes the
+    # Stars only on a yes, then sends successful_payment.
+    status, paid = call("POST", f"{cloud.telegram}/_emulator/invoices/{slug}/pay", {"user_id": 5550001})
+    assert status == 200, paid
+    assert paid["paid"] is True, paid
+    eventually(lambda: balance(cloud, headers) == 100, "the Stars purchase's credits", detail=cloud.log)
+    time.sleep(0.5)
+    assert [(kind, amount) for kind, amount, _ in _entries(cloud, headers)] == [("grant", 100)]
+
+
+def _link_telegram(cloud, headers, telegram_id: int) -> None:
+    """What the login widget hands the web page, signed as Telegram signs it (ACC-6)."""
+    import hashlib
+    import hmac
+
+    fields = {"id": str(telegram_id), "first_name": "Kai", "auth_date": str(int(time.time()))}
+    check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
+    secret = hashlib.sha256(LOCAL_SECRETS["telegram-bot-token"].encode()).digest()
+    widget = {**fields, "hash": hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()}
+    status, linked = call("PUT", f"{cloud.api}/me/telegram", {"widget": widget}, headers)
+    assert status == 200, linked
+
+
+def _bot_sent(cloud, since: int) -> list[dict]:
+    status, found = call("GET", f"{cloud.telegram}/_emulator/sent")
+    assert status == 200, found
+    return found["sent"][since:]
+
+
+def test_pay2_buy_credits_with_stars_in_the_bot_then_ask_the_balance(local_cloud):
+    cloud, telegram_id = local_cloud, 5550777
+    headers = sign_up(cloud, "bot").headers
+    _link_telegram(cloud, headers, telegram_id)
+    since = len(_bot_sent(cloud, 0))
+    assert call("POST", f"{cloud.telegram}/_emulator/messages", {"user_id": telegram_id, "text": "/buy"})[0] == 200
+    invoices = eventually(
+        lambda: [m for m in _bot_sent(cloud, since) if m.get("method") == "sendInvoice"], "the bot's invoice"
+    )
+    assert invoices[0]["chat_id"] == str(telegram_id)
+    status, paid = call(
+        "POST", f"{cloud.telegram}/_emulator/invoices/{invoices[0]['slug']}/pay", {"user_id": telegram_id}
+    )
+    assert status == 200, paid
+    assert paid["paid"] is True, paid
+    eventually(lambda: balance(cloud, headers) == 100, "the Stars purchase's credits", detail=cloud.log)
+    since = len(_bot_sent(cloud, 0))
+    call("POST", f"{cloud.telegram}/_emulator/messages", {"user_id": telegram_id, "text": "/balance"})
+    replies = eventually(lambda: [m.get("text") for m in _bot_sent(cloud, since) if m.get("text")], "the answer")
+    assert replies == ["Your balance: 100 credits."]
+
+
+def test_pay5_kaleipix_takes_no_payment_through_stripe_or_polar(local_cloud):
+    headers = sign_up(local_cloud, "rails").headers
+    for rail in ("stripe", "polar"):
+        status, refused = call(
+            "POST", f"{local_cloud.api}/billing/checkout", {"product": "starter", "rail": rail}, headers
+        )
+        assert status == 404, refused
+    status, page = call("GET", f"{local_cloud.api}/policy.json")
+    assert status == 200
+    named = {p["name"] for p in page["processors"] if p.get("rails")}
+    assert named == {"Lemon Squeezy", "Telegram"}
+
+
+def _google_sign_in(cloud) -> SignedIn:
+    """Sign in through the cloud's Google stand-in: its consent form answers with a redirect whose
+    fragment carries an RS256 ID token for the nonce, which the app checks against the stand-in's JWKS."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from infra.emulators.google_signin import AUTH_PATH
+
+    status, issued = call("POST", f"{cloud.api}/auth/google/nonce")
+    assert status == 201, issued
+    email = f"polar-{time.time_ns()}@example.com"
+    form = {
+        "client_id": LOCAL_SECRETS["google-client-id"],
+        "nonce": issued["nonce"],
+        "email": email,
+        "name": "Polar Buyer",
+        "redirect_uri": f"{cloud.api}/app/",
+        "state": "e2e",
+    }
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    request = urllib.request.Request(f"{cloud.google}{AUTH_PATH}", data=urllib.parse.urlencode(form).encode())
+    with pytest.raises(urllib.error.HTTPError) as redirect:  # a redirect not followed is raised
+        urllib.request.build_opener(NoRedirect).open(request, timeout=10)  # noqa: S310  (local http URL)
+    assert redirect.value.code == 302, redirect.value.read()
+    fragment = urllib.parse.parse_qs(urllib.parse.urlsplit(redirect.value.headers["Location"]).fragment)
+    body = {"id_token": fragment["id_token"][0], "nonce": issued["nonce"], "birth_date": "1990-01-01"}
+    status, session = call("POST", f"{cloud.api}/auth/google", body)
+    assert status == 200, session
+    return SignedIn(session["user_id"], email, {"Authorization": f"Bearer {session['token']}"})
+
+
+def test_pay4_a_polar_purchase_on_its_checkout_page_grants_once(promptpixels_cloud):
+    cloud = promptpixels_cloud
+    headers = _google_sign_in(cloud).headers
+    status, started = call("POST", f"{cloud.api}/billing/checkout", {"product": "studio"}, headers)
+    assert status == 201, started
+    assert started["rail"] == "polar"
+    assert started["url"].startswith(cloud.polar)
+    assert visit("GET", started["url"]) == 200
+    # The pay button: Polar takes the payment, redirects to the success URL and sends order.paid.
+    assert visit("POST", f"{started['url']}/pay") == 200
+    eventually(lambda: balance(cloud, headers) == 500, "the pack's credits", detail=cloud.log)
+    time.sleep(0.5)
+    assert [(kind, amount) for kind, amount, _ in _entries(cloud, headers)] == [("grant", 500)]
+    status, page = call("GET", f"{cloud.api}/policy.json")
+    assert {p["name"] for p in page["processors"] if p.get("rails")} == {"Polar"}
