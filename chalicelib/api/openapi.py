@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib.api.schemas import accounts, billing, common, content, rights
+from chalicelib.api.schemas import accounts, billing, common, content, incidents, rights
 from chalicelib.domain.accounts.authorizer import OPERATOR, PUBLIC, SIGNED_IN, WEBHOOK
 
 OPENAPI_VERSION = "3.1.0"
@@ -29,13 +29,15 @@ FORM = "application/x-www-form-urlencoded"
 class Operation:
     """What one route takes and answers: pydantic models from api/schemas/."""
 
-    response: Model | str  # the success body's model, or a media type for a non-JSON body (HTML, image)
+    response: Model | str | None  # the success body's model, a media type (HTML, image), or None: no body
     status: int = 200
     request: Model | None = None  # the JSON body's model; None: the route reads no body
     query: Model | None = None  # the query string's model
     summary: str = ""
     form: bool = False  # the body may also come form-encoded from a plain HTML form (answered with a page)
     redirect: str = ""  # when a browser (Accept: text/html) is sent on with 303, where to
+    headers: tuple[tuple[str, str], ...] = ()  # request headers the route reads: (name, description)
+    page_too: bool = False  # `?format=html` answers the same as a page
 
 
 def op(
@@ -47,14 +49,31 @@ def op(
     summary: str = "",
     form: bool = False,
     redirect: str = "",
+    headers: tuple[tuple[str, str], ...] = (),
+    page_too: bool = False,
 ) -> Operation:
     return Operation(
-        response=response, status=status, request=request, query=query, summary=summary, form=form, redirect=redirect
+        response=response,
+        status=status,
+        request=request,
+        query=query,
+        summary=summary,
+        form=form,
+        redirect=redirect,
+        headers=headers,
+        page_too=page_too,
     )
+
+
+IDEMPOTENCY_KEY = (
+    "Idempotency-Key",
+    "The caller's idempotency key, as `attempt` in the body: the same key, the same session.",
+)
 
 
 ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     ("GET", "/health"): op(common.Health, summary="The process is up and its profile loads"),
+    ("HEAD", "/health"): op(None, summary="The process is up (no body)"),
     ("GET", "/openapi.json"): op(common.OpenApiDocument, summary="This document"),
     ("GET", "/policy"): op(HTML, summary="The privacy policy page (OPS-1)"),
     ("GET", "/policy.json"): op(common.PolicyDocument, summary="The privacy policy as data (OPS-1)"),
@@ -87,14 +106,21 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     ("GET", "/generations/{gen_id}"): op(content.JobView),
     ("GET", "/gallery"): op(content.Gallery, query=content.PageQuery),
     ("GET", "/gallery/{gen_id}"): op(content.ImageView),
+    ("GET", "/gallery/{gen_id}/result"): op(
+        "image/*", summary="The image's bytes; deleted as delivered where the profile keeps results only until then"
+    ),
     ("DELETE", "/gallery/{gen_id}"): op(content.Deleted),
     ("GET", "/gallery/{gen_id}/shares"): op(content.Shares),
     ("POST", "/gallery/{gen_id}/shares"): op(content.ShareView, 201, request=content.ShareRequest),
     ("DELETE", "/shares/{share_id}"): op(content.ShareRevoked),
-    ("GET", "/s/{share_id}"): op("image/*", summary="A shared image, public while its link lives"),
+    ("GET", "/s/{share_id}"): op(
+        "image/*", summary="A shared image, public while its link lives (406 when Accept refuses its type)"
+    ),
     # Credits and payments.
     ("GET", "/billing/catalogue"): op(billing.Catalogue),
-    ("POST", "/billing/checkout"): op(billing.CheckoutStarted, 201, request=billing.CheckoutRequest),
+    ("POST", "/billing/checkout"): op(
+        billing.CheckoutStarted, 201, request=billing.CheckoutRequest, headers=(IDEMPOTENCY_KEY,)
+    ),
     ("GET", "/billing/success"): op(
         billing.CheckoutOutcome, query=billing.SuccessQuery, redirect="the web app's credits page"
     ),
@@ -103,6 +129,9 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     # Rights.
     ("POST", "/me/exports"): op(rights.ExportView, 202),
     ("GET", "/me/exports/{export_id}"): op(rights.ExportView),
+    ("GET", "/me/exports/{export_id}/download"): op(
+        rights.ExportDownload, 302, summary="Sent on to a fresh 5-minute link to the archive (DSR-1)"
+    ),
     ("DELETE", "/me"): op(rights.ErasureScheduled, 202),
     ("GET", "/me/erasure/cancel"): op(HTML, summary="The e-mailed cancel link's page (DSR-9)"),
     ("POST", "/me/erasure/cancel"): op(rights.ErasureCancelled, request=rights.Cancel, form=True),
@@ -116,6 +145,9 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     ("POST", "/requests/{request_id}/verify"): op(rights.RequestView, request=rights.Verify),
     # Webhooks: the raw body is the signed payload; its shape is the sender's.
     ("POST", "/webhooks/stripe"): op(billing.WebhookReceipt, request=billing.StripeEvent),
+    ("POST", "/webhooks/polar"): op(billing.WebhookReceipt, request=billing.PolarEvent),
+    ("POST", "/webhooks/lemonsqueezy"): op(billing.WebhookReceipt, request=billing.LemonSqueezyEvent),
+    ("POST", "/webhooks/telegram"): op(billing.WebhookReceipt, request=billing.TelegramUpdate),
     ("POST", "/webhooks/providers/{provider}/{job_token}"): op(
         content.DeliveryReceipt, request=content.ProviderDelivery
     ),
@@ -125,6 +157,19 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     ("POST", "/operator/users/{user_id}/minor"): op(rights.ErasureCancelled, 202, request=rights.MinorReport),
     ("GET", "/operator/audit/{month}"): op(rights.AuditLog),
     ("GET", "/operator/payments/review"): op(billing.PaymentsForReview),
+    ("GET", "/operator/ropa"): op(
+        incidents.RecordOfProcessing, query=incidents.RecordQuery, page_too=True, summary="Art. 30 record (OPS-8)"
+    ),
+    # Incidents (OPS-5): the breach register and the notice clock.
+    ("POST", "/operator/incidents"): op(incidents.IncidentView, 201, request=incidents.OpenIncident),
+    ("GET", "/operator/incidents"): op(incidents.BreachRegister),
+    ("GET", "/operator/incidents/{incident_id}"): op(incidents.IncidentDetail),
+    ("POST", "/operator/incidents/{incident_id}/authority-notified"): op(
+        incidents.IncidentView, request=incidents.AuthorityNotified
+    ),
+    ("POST", "/operator/incidents/{incident_id}/notify-users"): op(
+        incidents.IncidentView, request=incidents.NotifyUsers
+    ),
 }
 
 SECURITY_SCHEMES = {
@@ -148,11 +193,13 @@ SECURITY_SCHEMES = {
         "description": "An API key (also accepted as `Authorization: Bearer pk_…`); the scopes a route "
         "needs are listed in its security requirement.",
     },
-    "operatorKey": {
+    "sigv4": {
         "type": "apiKey",
         "in": "header",
-        "name": "X-Operator-Key",
-        "description": "Operators only; every operator action is audited.",
+        "name": "Authorization",
+        "description": "Operators only: a request signed with AWS Signature Version 4 (service `execute-api`) "
+        "by an IAM principal the operators' group lets invoke the route; every action is audited with it.",
+        "x-amazon-apigateway-authtype": "awsSigv4",
     },
 }
 
@@ -162,7 +209,7 @@ def _security(access: str) -> list[dict[str, list[str]]] | None:
     if access == PUBLIC or access == WEBHOOK:
         return []
     if access == OPERATOR:
-        return [{"operatorKey": []}]
+        return [{"sigv4": []}]
     if access == SIGNED_IN:
         return session
     return [*session, {"apiKey": [access]}]
@@ -182,6 +229,19 @@ def _query_parameters(model: Model, components: dict[str, Any]) -> list[dict[str
     return [
         {"name": name, "in": "query", "required": name in required, "schema": field_schema}
         for name, field_schema in schema.get("properties", {}).items()
+    ]
+
+
+def _header_parameters(headers: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "in": "header",
+            "required": False,
+            "description": description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"},
+        }
+        for name, description in headers
     ]
 
 
@@ -205,17 +265,17 @@ def _operation(method: str, path: str, access: str, spec: Operation, components:
         "description": "The one error shape",
         "content": {JSON: {"schema": _ref(common.ErrorResponse, components, "serialization")}},
     }
+    success: dict[str, Any] = {"description": spec.summary or "Success"}
+    if spec.response is not None:
+        success["content"] = _response_content(spec.response, components, "serialization")
+        if spec.page_too:
+            success["content"][HTML] = {"schema": {"type": "string"}}
+    if 300 <= spec.status < 400:
+        success["headers"] = {"Location": {"schema": {"type": "string"}}}
     operation: dict[str, Any] = {
         "operationId": f"{method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', path)}".rstrip("_"),
         "tags": [path.strip("/").split("/")[0] or "root"],
-        "responses": {
-            str(spec.status): {
-                "description": spec.summary or "Success",
-                "content": _response_content(spec.response, components, "serialization"),
-            },
-            "4XX": error,
-            "5XX": error,
-        },
+        "responses": {str(spec.status): success, "4XX": error, "5XX": error},
     }
     if spec.summary:
         operation["summary"] = spec.summary
@@ -225,6 +285,7 @@ def _operation(method: str, path: str, access: str, spec: Operation, components:
             "headers": {"Location": {"schema": {"type": "string"}}},
         }
     parameters = _path_parameters(path) + (_query_parameters(spec.query, components) if spec.query else [])
+    parameters += _header_parameters(spec.headers)
     if parameters:
         operation["parameters"] = parameters
     if spec.request:

@@ -81,3 +81,27 @@ class StripeEvent(BaseModel):
     id: str
     type: str
     data: dict
+
+
+class PolarEvent(BaseModel):
+    """A Polar event (Standard Webhooks), verified on its raw bytes by the `webhook-id`,
+    `webhook-timestamp` and `webhook-signature` headers before it is read."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    data: dict
+
+
+class LemonSqueezyEvent(BaseModel):
+    """A Lemon Squeezy event, verified on its raw bytes by the `X-Signature` header (HMAC-SHA256)."""
+
+    model_config = ConfigDict(extra="allow")
+    meta: dict
+    data: dict
+
+
+class TelegramUpdate(BaseModel):
+    """A Telegram Bot API update, taken only with the webhook's `X-Telegram-Bot-Api-Secret-Token`."""
+
+    model_config = ConfigDict(extra="allow")
+    update_id: int

@@ -78,6 +78,13 @@ class ExportView(Reply):
     ready_at: str | None
 
 
+class ExportDownload(Reply):
+    """Answered with 302 to `url`: a fresh link that lasts `expires_in` seconds (DSR-1)."""
+
+    url: str
+    expires_in: int
+
+
 class ErasureScheduled(Reply):
     status: str
     request_id: str
