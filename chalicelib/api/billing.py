@@ -57,14 +57,17 @@ def require_rail(rail: str) -> None:
 
 @route(bp, "/billing/success", methods=["GET"])
 def checkout_success():
-    """Stripe's success redirect: fulfil now rather than wait for the webhook (both paths run the
-    same idempotent fulfilment). Needs no session: the Checkout Session names its buyer."""
+    """A pay page's success redirect. Stripe's: fulfil now rather than wait for the webhook (both
+    paths run the same idempotent fulfilment; the Checkout Session names its buyer). The other
+    rails fulfil from their signed deliveries. A browser is sent on to the web app."""
     from chalicelib import errors, wiring
 
     query = bp.current_request.query_params or {}
     if query.get("rail") not in (None, "stripe"):
         # The other rails fulfil from their signed deliveries; the redirect only says it is under way.
         wiring.rail_billing().rail(query["rail"])
+        if _wants_a_page(bp.current_request.headers.get("accept", "")):
+            return _back_to_the_app()
         return json_response({"rail": query["rail"], "status": "processing"})
     require_rail("stripe")
     session_id = query.get("session_id", "")

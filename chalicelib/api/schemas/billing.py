@@ -45,8 +45,11 @@ class CheckoutStarted(Reply):
 
 
 class CheckoutOutcome(Reply):
-    session_id: str
+    """Stripe's names its Checkout Session; another rail's says its delivery is being processed."""
+
     status: str
+    session_id: str | None = None
+    rail: str | None = None
 
 
 class LedgerEntry(Reply):
@@ -69,9 +72,11 @@ class PaymentsForReview(Reply):
 
 
 class SuccessQuery(BaseModel):
-    """Stripe's success redirect names the Checkout Session."""
+    """Stripe's success redirect names the Checkout Session; another rail's names itself (PAY-5)."""
 
-    session_id: str = Field(min_length=4, max_length=255, pattern=r"^cs_")
+    session_id: str | None = Field(default=None, min_length=4, max_length=255, pattern=r"^cs_")
+    rail: Literal["stripe", "polar", "lemonsqueezy", "telegram_stars"] | None = None
+    checkout_id: str | None = Field(default=None, max_length=255)
 
 
 class StripeEvent(BaseModel):
