@@ -144,3 +144,26 @@ def test_a_save_replaces_the_previous_one_only_once_complete(world, tmp_path, mo
                 emulators={},
             )
     assert json.loads((root / "state.json").read_text())["marker"] == "previous"
+
+
+def test_pay2_the_lemon_squeezy_emulator_kept_across_a_restart_issues_no_order_id_twice():
+    """PAY-2 across a local restart: Lemon Squeezy's ids are sequential numbers; an emulator that
+    forgot them would send its next order under an id the app already granted for (and the app,
+    rightly, would grant nothing)."""
+    from infra.emulators.lemonsqueezy import create_app
+
+    def buy(emulator) -> str:
+        variant = next(iter(emulator.variants))
+        body = {"data": {"type": "checkouts", "relationships": {"variant": {"data": {"id": variant}}}}}
+        checkout = emulator.create_checkout(body)["data"]["id"]
+        return emulator.pay(checkout)["order"]
+
+    options = {"api_base_url": "https://app.test", "deliver": lambda body, headers: 200, "autoflush": False}
+    before = create_app(**options).emulator
+    first = buy(before)
+    kept = json.loads(json.dumps(before.snapshot()))  # what the state file holds
+    after = create_app(**options).emulator
+    after.resume(kept)
+    second = buy(after)
+    assert second != first
+    assert after.resource("orders", first)["data"]["id"] == first
