@@ -8,7 +8,7 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 export PIXELKEEP_CHECKOV := $(abspath $(CHECKOV_VENV))/bin/checkov
 
-.PHONY: install profiles run test lint unit functional infra-test e2e bench synth clean
+.PHONY: install browser profiles run reset test lint unit functional infra-test e2e fuzz bench synth clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,14 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
 	touch $(CHECKOV_STAMP)
 
-install: $(STAMP) $(CHECKOV_STAMP)
+# The browser journeys drive Debian's Chromium (Playwright's own browser download is not used).
+CHROMIUM ?= /usr/bin/chromium
+
+install: $(STAMP) $(CHECKOV_STAMP) browser
+
+browser:
+	@test -x $(CHROMIUM) || command -v chromium >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # Each profile's TOML, validated and written out as the Python module a cold Lambda imports.
 profiles: $(STAMP)
@@ -29,6 +36,10 @@ profiles: $(STAMP)
 
 run: profiles
 	$(PY) -m infra.localcloud
+
+# The local cloud keeps its state in .localcloud/ between runs; this starts the next run empty.
+reset:
+	rm -rf .localcloud .localcloud.saving .localcloud.previous
 
 lint: install
 	$(PY) -m ruff check .
@@ -51,6 +62,10 @@ test: install profiles lint
 	$(PY) -m pytest tests/unit tests/domain tests/contract tests/functional -n 2
 	$(PY) -m pytest tests/infra tests/e2e
 
+# Schemathesis against a local cloud with a larger budget than make test's.
+fuzz: install profiles
+	PIXELKEEP_FUZZ_EXAMPLES=100 PIXELKEEP_FUZZ_SECONDS=900 $(PY) -m pytest tests/e2e/test_api_fuzz_local_cloud.py
+
 bench: profiles
 	$(PY) bench/coldstart.py
 	$(PY) bench/export.py
@@ -60,4 +75,4 @@ synth: profiles
 	$(PY) -m infra.cdk.synth
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) infra/cdk.out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) infra/cdk.out .pytest_cache .ruff_cache test-output

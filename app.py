@@ -6,6 +6,7 @@ from chalicelib import grants, observability
 from chalicelib.api import (
     auth,
     billing,
+    cors,
     gallery,
     generations,
     health,
@@ -56,6 +57,7 @@ grants.declare(
         send_email=True,
     ),
 )
+app.api.cors = cors.from_environment()  # before the blueprints: each route takes it when registered
 app.api.binary_types.extend(["image/png", "image/jpeg", "image/webp", "image/*", "video/mp4", "application/zip"])
 app.register_middleware(http.one_error_shape, "http")  # outermost: sees every response
 observability.register(app)

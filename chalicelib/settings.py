@@ -28,6 +28,9 @@ class Settings:
     stripe_api_base: str | None  # None: Stripe itself; locally, the embedded emulator
     provider: str  # model provider adapter: "fal" | "replicate" | "runpod"
     provider_base_url: str | None  # None: the provider's own URL; locally, the embedded provider
+    # The web app's origin when it is served from another host than the API (CORS); "" for none.
+    cors_origin: str = ""
+    app_url: str = ""  # the web app's address (where the pay page sends a browser back); "": {public}/app/
     # The other payment rails' API bases (None: the processor itself; locally, its emulator).
     polar_api_base: str | None = None
     lemonsqueezy_api_base: str | None = None
@@ -71,6 +74,8 @@ def get_settings() -> Settings:
         stripe_api_base=env.get("PIXELKEEP_STRIPE_API_BASE") or None,
         provider=env.get("PIXELKEEP_MODEL_PROVIDER", "fal"),
         provider_base_url=env.get("PIXELKEEP_PROVIDER_BASE_URL") or None,
+        cors_origin=env.get("PIXELKEEP_CORS_ORIGIN", "").rstrip("/"),
+        app_url=env.get("PIXELKEEP_APP_URL", ""),
         polar_api_base=env.get("PIXELKEEP_POLAR_API_BASE") or None,
         lemonsqueezy_api_base=env.get("PIXELKEEP_LEMONSQUEEZY_API_BASE") or None,
         telegram_api_base=env.get("PIXELKEEP_TELEGRAM_API_BASE") or None,

@@ -57,6 +57,7 @@ class BucketSpec:
     name: str
     lifecycle_rules: tuple[LifecycleRuleSpec, ...]
     notifications: tuple[tuple[str, str, str], ...] = ()  # (key prefix, S3 event, queue logical name)
+    cors_origins: tuple[str, ...] = ()  # origins whose pages POST to the bucket (presigned uploads)
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ def _buckets(settings: Settings, profile: Profile) -> tuple[BucketSpec, ...]:
             name=settings.bucket_name(layout.CONTENT_BUCKET),
             lifecycle_rules=tuple(rules[layout.CONTENT_BUCKET]),
             notifications=((uploads_prefix, layout.UPLOAD_NOTIFICATION_EVENT, layout.UPLOADS_QUEUE),),
+            cors_origins=browser_origins(settings),
         ),
         BucketSpec(
             logical=layout.EXPORTS_BUCKET,
@@ -234,6 +236,19 @@ def _buckets(settings: Settings, profile: Profile) -> tuple[BucketSpec, ...]:
             lifecycle_rules=tuple(rules[layout.EXPORTS_BUCKET]),
         ),
     )
+
+
+def browser_origins(settings: Settings) -> tuple[str, ...]:
+    """Where the web app runs: its own origin (CORS setting) and the API's, which serves it locally.
+    Browsers send presigned upload forms there and load images from there."""
+    from urllib.parse import urlsplit
+
+    origins = []
+    for url in (settings.cors_origin, settings.public_base_url):
+        parts = urlsplit(url or "")
+        if parts.scheme and parts.netloc and f"{parts.scheme}://{parts.netloc}" not in origins:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    return tuple(origins)
 
 
 def _state_machines(settings: Settings) -> tuple[StateMachineSpec, ...]:

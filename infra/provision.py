@@ -42,6 +42,17 @@ def create_table(dynamodb: Any, spec: TableSpec) -> None:
     )
 
 
+def cors_rule(spec: BucketSpec) -> dict[str, Any]:
+    """What a browser needs to POST a presigned upload form and read the answer (S3 CORS)."""
+    return {
+        "AllowedOrigins": list(spec.cors_origins),
+        "AllowedMethods": ["POST", "GET"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag", "Location"],
+        "MaxAgeSeconds": 3000,
+    }
+
+
 def create_bucket(s3: Any, spec: BucketSpec, queue_arns: dict[str, str]) -> None:
     s3.create_bucket(Bucket=spec.name)
     s3.put_public_access_block(
@@ -68,6 +79,8 @@ def create_bucket(s3: Any, spec: BucketSpec, queue_arns: dict[str, str]) -> None
                 ]
             },
         )
+    if spec.cors_origins:
+        s3.put_bucket_cors(Bucket=spec.name, CORSConfiguration={"CORSRules": [cors_rule(spec)]})
     if spec.notifications:
         s3.put_bucket_notification_configuration(
             Bucket=spec.name,

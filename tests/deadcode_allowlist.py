@@ -39,6 +39,7 @@ from infra.localcloud.servers import ApiRequestHandler  # noqa: E402
 _NoDependencies.build_site_packages  # Chalice's packager calls it
 LambdaContext.get_remaining_time_in_millis  # the Lambda context object's interface
 ApiRequestHandler._send_error_response  # Chalice's local handler calls it
+ApiRequestHandler.do_GET  # http.server dispatches GET requests to it
 StripeEmulator.wait_for_retries  # the emulator's tests wait for its retry schedule with it
 
 # The erasure's processor step (PAY-6) calls it for each enabled rail; until that step is wired the

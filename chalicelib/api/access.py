@@ -17,6 +17,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("HEAD", "/health"): PUBLIC,
     ("GET", "/policy"): PUBLIC,
     ("GET", "/policy.json"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
     ("POST", "/auth/email/code"): PUBLIC,
     ("POST", "/auth/email/verify"): PUBLIC,
     ("POST", "/auth/password/sign-up"): PUBLIC,
@@ -67,6 +68,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/me/exports/{export_id}"): SIGNED_IN,
     ("GET", "/me/exports/{export_id}/download"): SIGNED_IN,
     ("DELETE", "/me"): SIGNED_IN,
+    ("GET", "/me/erasure/cancel"): PUBLIC,  # the e-mailed link's page: a form, changes nothing
     ("POST", "/me/erasure/cancel"): PUBLIC,  # the emailed cancel token proves who asks
     ("GET", "/me/requests"): SIGNED_IN,
     ("POST", "/me/requests"): SIGNED_IN,

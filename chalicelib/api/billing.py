@@ -58,21 +58,43 @@ def require_rail(rail: str) -> None:
 
 @route(bp, "/billing/success", methods=["GET"])
 def checkout_success():
-    """Stripe's success redirect: fulfil now rather than wait for the webhook (both paths run the
-    same idempotent fulfilment). Needs no session: the Checkout Session names its buyer."""
+    """A pay page's success redirect. Stripe's: fulfil now rather than wait for the webhook (both
+    paths run the same idempotent fulfilment; the Checkout Session names its buyer). The other
+    rails fulfil from their signed deliveries. A browser is sent on to the web app."""
     from chalicelib import errors, wiring
 
     query = bp.current_request.query_params or {}
     if query.get("rail") not in (None, "stripe"):
         # The other rails fulfil from their signed deliveries; the redirect only says it is under way.
         wiring.rail_billing().rail(query["rail"])
+        if _wants_a_page(bp.current_request.headers.get("accept", "")):
+            return _back_to_the_app()
         return json_response({"rail": query["rail"], "status": "processing"})
     require_rail("stripe")
     session_id = query.get("session_id", "")
     if not session_id.startswith("cs_") or len(session_id) > 255:
         raise errors.InvalidInput("A checkout session id is required.")
     result = wiring.billing_service().fulfill_checkout(session_id)
+    if _wants_a_page(bp.current_request.headers.get("accept", "")):
+        return _back_to_the_app()
     return json_response({"session_id": session_id, "status": result["status"]})
+
+
+def _wants_a_page(accept: str) -> bool:
+    """A browser returning from the pay page (Accept: text/html…), not a client reading JSON."""
+    return "text/html" in accept.lower()
+
+
+def _back_to_the_app():
+    """The person lands on the web app's credits page (PIXELKEEP_APP_URL; by default the app the
+    API's origin serves locally)."""
+    from chalice import Response
+
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    app_url = settings.app_url or f"{settings.public_base_url}/app/"
+    return Response(body="", status_code=303, headers={"Location": f"{app_url}#/credits", "Cache-Control": "no-store"})
 
 
 @route(bp, "/billing/cancelled", methods=["GET"])

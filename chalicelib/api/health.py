@@ -19,3 +19,17 @@ def health():
     if bp.current_request.method == "HEAD":
         return Response(body="", status_code=200, headers={"Content-Type": "application/json"})
     return json_response({"status": "ok", "profile": profile.id, "policy_version": profile.policy.version})
+
+
+@route(bp, "/openapi.json", methods=["GET"])
+def openapi_document():
+    """The API's contract, generated from the route table and the request/response models."""
+    from chalicelib import wiring
+    from chalicelib.api.openapi import document
+    from chalicelib.domain.accounts.service import declared_cookie
+    from chalicelib.settings import get_settings
+
+    cookie = declared_cookie(wiring.profile(), "session")
+    return json_response(
+        document(cookie, get_settings().public_base_url), headers={"Cache-Control": "public, max-age=300"}
+    )

@@ -53,12 +53,32 @@ def delete_me():
     return json_response(_service().request_erasure(_user_id()), status=202)
 
 
-@route(bp, "/me/erasure/cancel", methods=["POST"])
+@route(bp, "/me/erasure/cancel", methods=["GET"])
+def cancel_erasure_page():
+    """The e-mailed link (DSR-9) lands here: a form that posts the code. Opening the link changes
+    nothing, so a mail scanner that follows it cancels no erasure."""
+    from chalicelib.api.cancel_page import landing_page
+
+    return landing_page()
+
+
+@route(
+    bp,
+    "/me/erasure/cancel",
+    methods=["POST"],
+    content_types=["application/json", "application/x-www-form-urlencoded"],
+)
 def cancel_erasure():
-    """No session needed: the account is disabled; the code emailed at deletion proves identity."""
+    """No session needed: the account is disabled; the code emailed at deletion proves identity.
+    JSON in, JSON out; the landing page's form gets a page back."""
+    from chalicelib.api.cancel_page import is_form, outcome_page, token_from_form
     from chalicelib.api.schemas.rights import Cancel
 
-    return json_response(_service().cancel_erasure(_parse(Cancel).token))
+    request = bp.current_request
+    if not is_form(request):
+        return json_response(_service().cancel_erasure(_parse(Cancel).token))
+    body = parse_body(Cancel, {"token": token_from_form(request.raw_body)})
+    return outcome_page(lambda: _service().cancel_erasure(body.token))
 
 
 # -- requests ledger (DSR-7, DSR-8) --------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
@@ -43,13 +45,37 @@ class ChaliceApp(Chalice):
         self.stage_name = self.pixelkeep_stage
         # Chalice imports the app with the stage's variables written into os.environ, and leaves
         # them there; restore the caller's environment.
-        with mock.patch.dict(os.environ):
+        with mock.patch.dict(os.environ), _stage_cors(self.stage_config):
             if self.with_dependencies:
                 super()._package_app()
             else:
                 with mock.patch.object(deployer, "PipDependencyBuilder", _NoDependencies):
                     super()._package_app()
         _point_log_groups_at_renamed_functions(os.path.join(self._sam_package_dir, "sam.json"))
+
+
+@contextmanager
+def _stage_cors(stage_config: dict) -> Iterator[None]:
+    """An app imported before packaging (in this process) took the CORS rule of the environment it
+    was imported in; while the stage is packaged, its routes take the stage's rule."""
+    import sys
+
+    from chalicelib.api.cors import cors_config
+
+    module = sys.modules.get("app")
+    if module is None:  # Chalice imports it with the stage's variables set
+        yield
+        return
+    routes = [entry for methods in module.app.routes.values() for entry in methods.values()]
+    before = [entry.cors for entry in routes]
+    rule = cors_config(stage_config.get("environment_variables", {}).get("PIXELKEEP_CORS_ORIGIN", ""))
+    for entry in routes:
+        entry.cors = rule
+    try:
+        yield
+    finally:
+        for entry, cors in zip(routes, before, strict=True):
+            entry.cors = cors
 
 
 def _point_log_groups_at_renamed_functions(sam_path: str) -> None:

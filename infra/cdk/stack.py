@@ -69,8 +69,10 @@ def state_machine_env_name(spec: StateMachineSpec) -> str:
 def environment(settings: Settings, state_machine_arns: dict[str, str]) -> dict[str, str]:
     """What the Lambda functions read through `chalicelib.settings`: names only, never secrets."""
     public_url = {"PIXELKEEP_PUBLIC_URL": settings.public_base_url} if settings.public_base_url else {}
+    cors = {"PIXELKEEP_CORS_ORIGIN": settings.cors_origin} if settings.cors_origin else {}
     return {
         **public_url,
+        **cors,
         "PIXELKEEP_STAGE": settings.stage,
         "PIXELKEEP_PROFILE": settings.profile,
         "PIXELKEEP_RESOURCE_PREFIX": settings.resource_prefix,

@@ -72,6 +72,24 @@ def lifecycle_rules(spec: BucketSpec) -> list[s3.LifecycleRule]:
     ]
 
 
+def cors_rules(spec: BucketSpec) -> list[s3.CorsRule] | None:
+    """The same rule the local cloud puts (infra/provision.py cors_rule): presigned POSTs from the app."""
+    from infra.provision import cors_rule
+
+    if not spec.cors_origins:
+        return None
+    rule = cors_rule(spec)
+    return [
+        s3.CorsRule(
+            allowed_origins=rule["AllowedOrigins"],
+            allowed_methods=[s3.HttpMethods(method) for method in rule["AllowedMethods"]],
+            allowed_headers=rule["AllowedHeaders"],
+            exposed_headers=rule["ExposeHeaders"],
+            max_age=rule["MaxAgeSeconds"],
+        )
+    ]
+
+
 def bucket(scope: Construct, spec: BucketSpec, key: kms.IKey | None) -> s3.Bucket:
     return s3.Bucket(
         scope,
@@ -86,6 +104,7 @@ def bucket(scope: Construct, spec: BucketSpec, key: kms.IKey | None) -> s3.Bucke
         minimum_tls_version=1.2,
         versioned=False,
         lifecycle_rules=lifecycle_rules(spec),
+        cors=cors_rules(spec),
         removal_policy=RemovalPolicy.RETAIN,
     )
 

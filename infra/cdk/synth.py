@@ -33,6 +33,7 @@ class Target:
     email_sender: str
     customer_managed_key: bool
     public_url: str | None = None  # the API's public address (custom domain): links and webhook URLs
+    cors_origin: str | None = None  # the web app's origin when it is not the API's (CORS)
 
     @property
     def stack_name(self) -> str:
@@ -51,6 +52,7 @@ def deployment_settings(target: Target):
         parameter_prefix=f"/{target.resource_prefix}",
         email_sender=target.email_sender,
         public_base_url=(target.public_url or "").rstrip("/"),
+        cors_origin=(target.cors_origin or "").rstrip("/"),
         export_state_machine_arn="",
         erasure_state_machine_arn="",
         grace_days_override=None,
@@ -119,6 +121,7 @@ def _target_from(context: dict, env: os._Environ) -> Target:
         email_sender=context.get("email_sender") or env.get("PIXELKEEP_EMAIL_SENDER") or "no-reply@pixelkeep.example",
         customer_managed_key=str(context.get("customer_managed_key", "")).lower() in ("1", "true", "yes"),
         public_url=context.get("public_url") or env.get("PIXELKEEP_PUBLIC_URL") or None,
+        cors_origin=context.get("cors_origin") or env.get("PIXELKEEP_CORS_ORIGIN") or None,
     )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
-import itertools
+import json
 import os
 import threading
 import uuid
@@ -66,7 +66,7 @@ class LemonSqueezyEmulator:
             kind: {} for kind in ("checkouts", "orders", "subscriptions", "subscription-invoices", "customers")
         }
         self.custom: dict[str, dict] = {}  # object key -> the checkout's custom data
-        self._ids = itertools.count(1)
+        self._next_id = 1  # Lemon Squeezy's ids are numbers: kept across a restart so none repeats
         self.deliveries = Deliveries(
             sign=self._sign, deliver=deliver, autoflush=autoflush, seed=seed, retry_delays=retry_delays
         )
@@ -213,8 +213,23 @@ class LemonSqueezyEmulator:
         self._emit("subscription_payment_success", "subscription-invoices", invoice_id)
         return invoice_id
 
+    def snapshot(self) -> dict:
+        """Its objects as JSON data, kept by the local cloud across a restart (infra/localcloud/persistence.py):
+        a new order after a restart must not reuse an id the app has already granted for."""
+        with self._lock:
+            return json.loads(json.dumps({"tables": self.tables, "custom": self.custom, "next_id": self._next_id}))
+
+    def resume(self, state: dict) -> None:
+        with self._lock:
+            for kind, objects in state.get("tables", {}).items():
+                self.tables.setdefault(kind, {}).update(objects)
+            self.custom.update(state.get("custom", {}))
+            self._next_id = max(self._next_id, int(state.get("next_id", 1)))
+
     def _add(self, kind: str, attributes: dict) -> str:
-        object_id = str(next(self._ids))
+        with self._lock:
+            object_id = str(self._next_id)
+            self._next_id += 1
         self.tables[kind][object_id] = attributes
         return object_id
 

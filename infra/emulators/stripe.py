@@ -181,6 +181,32 @@ class StripeEmulator:
                 self.idempotent[idempotency_key] = (fingerprint, response)
             return response
 
+    def snapshot(self) -> dict:
+        """Its state as JSON data, kept by the local cloud across a restart (infra/localcloud/persistence.py)."""
+        with self._lock:
+            return json.loads(
+                json.dumps(
+                    {
+                        "objects": self.objects,
+                        "idempotent": self.idempotent,
+                        "pending": self.pending,
+                        "failed": self.failed,
+                        "delivered": self.delivered,
+                    }
+                )
+            )
+
+    def resume(self, state: dict) -> None:
+        """Takes back a snapshot; deliveries queued at the stop go out now."""
+        with self._lock:
+            self.objects.update(state.get("objects", {}))
+            self.idempotent.update({key: tuple(value) for key, value in state.get("idempotent", {}).items()})
+            self.pending.extend(state.get("pending", []))
+            self.failed.extend(state.get("failed", []))
+            self.delivered.extend(tuple(item) for item in state.get("delivered", []))
+        if self.pending and self.autoflush:
+            threading.Thread(target=self.flush, daemon=True).start()
+
     def retrieve(self, object_id: str, expand: list[str] = ()) -> dict:
         with self._lock:
             obj = self.objects.get(object_id)

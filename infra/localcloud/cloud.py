@@ -11,6 +11,7 @@ import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -32,6 +33,7 @@ class Emulator:
     port_variable: str
     default_port: int
     app_setting: str  # the app's setting that points at this emulator
+    app_setting_path: str = ""  # appended to the emulator's URL in that setting
 
 
 EMULATORS = (
@@ -48,6 +50,14 @@ EMULATORS = (
         "PIXELKEEP_LEMONSQUEEZY_API_BASE",
     ),
     Emulator("telegram", "infra.emulators.telegram", "PIXELKEEP_TELEGRAM_PORT", 8014, "PIXELKEEP_TELEGRAM_API_BASE"),
+    Emulator(
+        "google",
+        "infra.emulators.google_signin",
+        "PIXELKEEP_GOOGLE_PORT",
+        8015,
+        "PIXELKEEP_GOOGLE_JWKS_URL",
+        "/oauth2/v3/certs",
+    ),
 )
 
 
@@ -92,9 +102,16 @@ class LocalCloud:
     urls: dict[str, str] = field(default_factory=dict)
     state_machine_arns: dict[str, str] = field(default_factory=dict)
     skipped_consumers: list[str] = field(default_factory=list)
+    state_dir: Path | None = None  # where the state is kept across restarts; None: start empty, keep nothing
+    restored: Any = None  # persistence.Report of what the start took back, if anything
+    saved: Any = None  # persistence.Report of the last save
     _iam: dict[str, Any] = field(default_factory=dict)  # the operators' group and the IAM client (OPS-6)
     operator_credentials: dict[str, str] = field(default_factory=dict)  # local-operator's access key
     _stack: ExitStack = field(default_factory=ExitStack)
+    _emulator_apps: dict[str, Any] = field(default_factory=dict)
+    _session: Any = None
+    _description: Any = None
+    _started: bool = False
 
     def _configure_environment(self, emulators: list[Emulator]) -> None:
         """Everything in this process talks to moto; the app finds the emulators through its settings."""
@@ -107,7 +124,7 @@ class LocalCloud:
         os.environ["MOTO_PORT"] = str(self.ports.moto)  # Step Functions tasks call Lambda on this port
         os.environ["PIXELKEEP_PUBLIC_URL"] = self.urls["api"]
         for emulator in emulators:
-            os.environ[emulator.app_setting] = self.urls[emulator.name]
+            os.environ[emulator.app_setting] = self.urls[emulator.name] + emulator.app_setting_path
 
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -131,6 +148,7 @@ class LocalCloud:
         from chalicelib.store import secrets
         from infra.description import describe, operators_group
         from infra.local_secrets import LOCAL_SECRETS
+        from infra.localcloud import persistence
         from infra.localcloud.iam_auth import provision_operators
         from infra.provision import provision_compute, provision_storage, put_local_parameters, verify_sender
 
@@ -138,10 +156,18 @@ class LocalCloud:
         settings = get_settings()
         session = boto3.Session(region_name=settings.region)
         description = describe(settings, wiring.profile())
+        self._session, self._description = session, description
+        kept = self.state_dir if self.state_dir and persistence.has_state(self.state_dir) else None
+        report = persistence.Report()
         provision_storage(session, description)
+        if kept:
+            persistence.restore_storage(kept, session=session, description=description, report=report)
         put_local_parameters(session, settings.parameter_prefix, LOCAL_SECRETS)
         verify_sender(session, settings.email_sender)
         self._iam, self.operator_credentials = provision_operators(session, operators_group(settings))
+        if kept:
+            persistence.restore_parameters(kept, session=session, report=report)
+            persistence.restore_outbox(kept, session=session, report=report)
         compute = provision_compute(session, description, [f.name for f in self.app.pure_lambda_functions])
         self.state_machine_arns = compute.state_machine_arns
         self.skipped_consumers = compute.skipped_consumers
@@ -149,6 +175,14 @@ class LocalCloud:
             if logical in compute.state_machine_arns:
                 os.environ[f"PIXELKEEP_{logical.upper()}_STATE_MACHINE_ARN"] = compute.state_machine_arns[logical]
         wiring.reset()
+        if kept:
+            # Executions running at the stop start again; one whose state machine is gone is named.
+            lost = persistence.resume_executions(
+                kept, session=session, state_machine_arns=self.state_machine_arns, report=report
+            )
+            if lost:
+                print(f"workflow executions marked failed (their state machine is gone): {', '.join(lost)}")
+            self.restored = report
         secrets.clear_cache()
         return session, description
 
@@ -157,12 +191,34 @@ class LocalCloud:
 
         from infra.localcloud.iam_auth import signing_gateway
         from infra.localcloud.servers import chalice_api_server
+        from infra.localcloud.webapp import WebApp
 
         config = Config.create(chalice_stage="local", app_name=self.app.app_name, lambda_timeout=60)
+        web_app = WebApp(storage_origins=(self.urls["moto"],), config=self._web_app_config())
         server = chalice_api_server(
-            "api", HOST, self.ports.api, self.app, config, gateway_factory=partial(signing_gateway, **self._iam)
+            "api",
+            HOST,
+            self.ports.api,
+            self.app,
+            config,
+            web_app,
+            gateway_factory=partial(signing_gateway, **self._iam),
         )
         self._stack.callback(server.start().stop)
+
+    def _web_app_config(self) -> dict[str, Any]:
+        """What the reference app reads from /app/config.json: the API is its own origin; Google
+        sign-in, where the profile enables it, goes to the embedded stand-in."""
+        from infra.emulators.google_signin import AUTH_PATH
+        from infra.local_secrets import LOCAL_SECRETS
+
+        config: dict[str, Any] = {"api": ""}
+        if "google" in self.urls:
+            config["google"] = {
+                "auth_url": self.urls["google"] + AUTH_PATH,
+                "client_id": LOCAL_SECRETS["google-client-id"],
+            }
+        return config
 
     def start(self) -> LocalCloud:
         from infra.localcloud.fidelity import dynamodb_requests_one_at_a_time
@@ -186,9 +242,12 @@ class LocalCloud:
                 self.app = importlib.import_module("app").app
             self._stack.enter_context(lambda_dispatch(self.app))
             self._stack.enter_context(dynamodb_requests_one_at_a_time())
+            # Saved after the servers stop and while Lambda tasks still run here (closed in reverse).
+            self._stack.callback(self._save)
             session, description = self._provision()
             for emulator in emulators:
                 wsgi_app = importlib.import_module(emulator.module).create_app(api_base_url=self.urls["api"])
+                self._resume_emulator(emulator.name, wsgi_app)
                 server = wsgi_server(emulator.name, HOST, self.ports.emulators[emulator.name], wsgi_app)
                 self._stack.callback(server.start().stop)
             self._ship_metrics(session, description)
@@ -200,7 +259,40 @@ class LocalCloud:
         except BaseException:
             self.stop()
             raise
+        self._started = True
         return self
+
+    def _resume_emulator(self, name: str, wsgi_app: Any) -> None:
+        from infra.localcloud import persistence
+
+        self._emulator_apps[name] = wsgi_app
+        emulator = getattr(wsgi_app, "emulator", None)
+        if self.state_dir and hasattr(emulator, "resume"):
+            emulator.resume(persistence.emulator_state(self.state_dir).get(name, {}))
+
+    def _save(self) -> None:
+        """On a clean stop of a cloud that started: the whole state to `state_dir`."""
+        from infra.localcloud import persistence
+        from infra.localcloud.outbox import sent_emails
+
+        if not (self._started and self.state_dir):
+            return
+        from chalicelib.settings import get_settings
+
+        emulators = {
+            name: app.emulator.snapshot()
+            for name, app in self._emulator_apps.items()
+            if hasattr(getattr(app, "emulator", None), "snapshot")
+        }
+        self.saved = persistence.save(
+            self.state_dir,
+            session=self._session,
+            description=self._description,
+            parameter_prefix=get_settings().parameter_prefix,
+            state_machine_arns=self.state_machine_arns,
+            emails=sent_emails(self._session.region_name),
+            emulators=emulators,
+        )
 
     def _ship_metrics(self, session: Any, description: Any) -> None:
         """The app's metrics land in moto's CloudWatch, where the described alarms watch them (OPS-7)."""

@@ -69,6 +69,26 @@ class ApiRequestHandler(ChaliceRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the base class's name)
         super().log_message(format, *(redact_tokens(arg) if isinstance(arg, str) else arg for arg in args))
 
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        """The reference web app's files and the `/` redirect; everything else is the API."""
+        web_app = getattr(self.server, "web_app", None)
+        answer = web_app.answer(self.path) if web_app is not None else None
+        if answer is None:
+            self._generic_handle()
+        else:
+            self._send_http_response(*answer)
+
+    def __getattr__(self, name: str) -> Any:
+        """A method no route has (TRACE, CONNECT, anything): what API Gateway answers, in the one
+        error shape, where http.server would send its own 501 HTML page."""
+        if name.startswith("do_"):
+            return self._unknown_method
+        raise AttributeError(name)
+
+    def _unknown_method(self) -> None:
+        self._parse_payload()  # read the body off the connection
+        self._send_http_response(UNKNOWN_ROUTE.status, dict(HEADERS), UNKNOWN_ROUTE.body(""))
+
     def _send_error_response(self, error: Any) -> None:
         from infra.localcloud.iam_auth import GatewayRefusal
 
@@ -88,9 +108,16 @@ class ApiRequestHandler(ChaliceRequestHandler):
 
 
 def chalice_api_server(
-    name: str, host: str, port: int, app: Any, config: Any, gateway_factory: Callable[[Any, Any], Any] | None = None
+    name: str,
+    host: str,
+    port: int,
+    app: Any,
+    config: Any,
+    web_app: Any = None,
+    gateway_factory: Callable[[Any, Any], Any] | None = None,
 ) -> ServerThread:
-    """The app behind Chalice's local API Gateway, threaded, with API Gateway's error answers."""
+    """The app behind Chalice's local API Gateway, threaded, with API Gateway's error answers, and
+    the reference web app (infra/localcloud/webapp.py) beside it when given."""
     from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer
 
     if not isinstance(app, LocalChalice):
@@ -99,4 +126,5 @@ def chalice_api_server(
         app.__class__ = CustomLocalChalice
     handler = type("Handler", (ApiRequestHandler,), {"gateway_factory": staticmethod(gateway_factory)})
     local = LocalDevServer(app, config, host, port, handler_cls=handler, server_cls=ApiHTTPServer)
+    local.server.web_app = web_app
     return ServerThread(name, local.server)

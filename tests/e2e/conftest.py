@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,9 @@ import pytest
 from tests.e2e.web import http_get
 
 REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 90.0
-STOP_TIMEOUT = 30.0
+START_TIMEOUT = 180.0  # a loaded CI machine, several clouds starting side by side
+STOP_TIMEOUT = 90.0  # the stop saves the state first
+DEV_SERVER_ORIGIN = "http://localhost:5173"
 
 
 def free_port() -> int:
@@ -42,10 +42,10 @@ class LocalCloud:
     region: str
     log_file: Path
     profile: str = "kaleipix"
+    google: str | None = None  # the Google sign-in stand-in
     polar: str | None = None  # the payment rails' emulators
     lemonsqueezy: str | None = None
     telegram: str | None = None
-    google_key: Any = None  # the key Google ID tokens are signed with, where the profile signs in with Google
 
     def outbox(self) -> list[dict[str, Any]]:
         """Emails sent so far, oldest first: {id, from, to: [addresses], subject, body}."""
@@ -91,43 +91,9 @@ def local_cloud(tmp_path_factory) -> LocalCloud:
 
 @pytest.fixture(scope="session")
 def promptpixels_cloud(tmp_path_factory) -> LocalCloud:
-    """A second local cloud with PromptPixels' profile (Polar; Google sign-in, its ID tokens checked
-    against a JWKS served here), started only for the tests using it."""
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    with _jwks_server(key) as jwks_url:
-        for cloud in _run_cloud(tmp_path_factory, "promptpixels", {"PIXELKEEP_GOOGLE_JWKS_URL": jwks_url}):
-            cloud.google_key = key
-            yield cloud
-
-
-@contextmanager
-def _jwks_server(key):
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    import jwt
-
-    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    body = json.dumps({"keys": [{**public, "kid": "e2e-key", "use": "sig", "alg": "RS256"}]}).encode()
-
-    class Jwks(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/certs"
-    finally:
-        server.shutdown()
+    """A second local cloud with PromptPixels' profile (Polar; Google sign-in through the cloud's
+    Google stand-in), started only for the tests using it."""
+    yield from _run_cloud(tmp_path_factory, "promptpixels")
 
 
 @pytest.fixture(scope="session")
@@ -136,10 +102,20 @@ def stripe_cloud(tmp_path_factory) -> LocalCloud:
     yield from _run_cloud(tmp_path_factory, "pixera")
 
 
-def _run_cloud(tmp_path_factory, profile: str, extra_env: dict[str, str] | None = None):
-    from infra.localcloud.cloud import EMULATORS, available
+def _run_cloud(tmp_path_factory, profile: str):
+    folder = tmp_path_factory.mktemp(f"local-cloud-{profile}")
+    env = cloud_environment(folder / "state", PIXELKEEP_PROFILE=profile)
+    process, cloud = start_cloud(env, folder / "local-cloud.log")
+    try:
+        yield cloud
+    finally:
+        stop_cloud(process, cloud)
 
-    emulators = {emulator.name: emulator for emulator in EMULATORS}
+
+def cloud_environment(state_dir: Path, **extra: str) -> dict[str, str]:
+    """Free ports and the variables every e2e cloud runs with; its state kept in `state_dir`."""
+    from infra.localcloud.cloud import EMULATORS
+
     ports = {
         "PIXELKEEP_PORT": free_port(),
         "PIXELKEEP_TOOLS_PORT": free_port(),
@@ -147,49 +123,71 @@ def _run_cloud(tmp_path_factory, profile: str, extra_env: dict[str, str] | None 
         **{emulator.port_variable: free_port() for emulator in EMULATORS},
     }
     env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
-    env.update(
-        {
-            "PIXELKEEP_STAGE": "local",
-            "PIXELKEEP_SWEEP_SECONDS": "1",
-            "PYTHONUNBUFFERED": "1",
-            "PIXELKEEP_PROFILE": profile,
-        }
-    )
-    env.update(extra_env or {})
+    env.update({"PIXELKEEP_STAGE": "local", "PIXELKEEP_SWEEP_SECONDS": "1", "PYTHONUNBUFFERED": "1"})
+    env["PIXELKEEP_CORS_ORIGIN"] = DEV_SERVER_ORIGIN  # a front end served by its own dev server
+    env["PIXELKEEP_STATE_DIR"] = str(state_dir)
     env.pop("AWS_ENDPOINT_URL", None)
-    log_file = tmp_path_factory.mktemp(f"local-cloud-{profile}") / "local-cloud.log"
-    with log_file.open("w") as log:
+    env.update(extra)
+    return env
+
+
+def start_cloud(env: dict[str, str], log_file: Path) -> tuple[subprocess.Popen, LocalCloud]:
+    """`python -m infra.localcloud` in a subprocess, once it answers /health."""
+    process, cloud = launch_cloud(env, log_file)
+    wait_until_ready(process, cloud)
+    return process, cloud
+
+
+def wait_until_ready(process: subprocess.Popen, cloud: LocalCloud) -> None:
+    try:
+        _wait_until_healthy(process, f"{cloud.api}/health", cloud.log_file)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+
+
+def launch_cloud(env: dict[str, str], log_file: Path) -> tuple[subprocess.Popen, LocalCloud]:
+    """The subprocess started, not yet waited for (several can start side by side)."""
+    from infra.localcloud.cloud import EMULATORS, available
+
+    emulators = {emulator.name: emulator for emulator in EMULATORS}
+    with log_file.open("a") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "infra.localcloud"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+
+    def url(variable: str) -> str:
+        return f"http://127.0.0.1:{env[variable]}"
 
     def emulator_url(name: str) -> str | None:
-        return url[emulators[name].port_variable] if available(emulators[name]) else None
+        return url(emulators[name].port_variable) if available(emulators[name]) else None
 
     cloud = LocalCloud(
-        api=url["PIXELKEEP_PORT"],
-        tools=url["PIXELKEEP_TOOLS_PORT"],
-        moto=url["PIXELKEEP_MOTO_PORT"],
+        api=url("PIXELKEEP_PORT"),
+        tools=url("PIXELKEEP_TOOLS_PORT"),
+        moto=url("PIXELKEEP_MOTO_PORT"),
         stripe=emulator_url("stripe"),
         provider=emulator_url("provider"),
         region=env.get("AWS_DEFAULT_REGION", "us-east-1"),
         log_file=log_file,
-        profile=profile,
+        profile=env.get("PIXELKEEP_PROFILE", "kaleipix"),
+        google=emulator_url("google"),
         polar=emulator_url("polar"),
         lemonsqueezy=emulator_url("lemonsqueezy"),
         telegram=emulator_url("telegram"),
     )
-    try:
-        _wait_until_healthy(process, f"{cloud.api}/health", log_file)
-        yield cloud
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                raise AssertionError(f"local cloud ignored Ctrl-C:\n{cloud.log()[-4000:]}") from None
+    return process, cloud
+
+
+def stop_cloud(process: subprocess.Popen, cloud: LocalCloud, signum: int = signal.SIGINT) -> None:
+    """What Ctrl-C does; the cloud must exit cleanly (0) in time."""
+    if process.poll() is None:
+        process.send_signal(signum)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise AssertionError(f"local cloud ignored the stop signal:\n{cloud.log()[-4000:]}") from None
     assert process.returncode == 0, f"local cloud exited with {process.returncode}:\n{cloud.log()[-4000:]}"

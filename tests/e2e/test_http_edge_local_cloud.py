@@ -66,3 +66,15 @@ def test_two_hundred_parallel_requests_are_all_answered(local_cloud):
     failures = [o for o in outcomes if o != 200]
     assert len(outcomes) == PARALLEL_REQUESTS
     assert failures == []
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT"])
+def test_a_method_no_route_has_is_a_404_in_the_one_shape_not_an_html_501(local_cloud, method):
+    """Found by schemathesis: Python's HTTP server answered TRACE with its own 501 HTML page."""
+    request = urllib.request.Request(f"{local_cloud.api}/health", method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  (the local cloud)
+            status, headers, body = response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        status, headers, body = error.code, dict(error.headers), error.read()
+    _assert_one_shape(status, headers, body, 404, "not_found")

@@ -110,3 +110,15 @@ def test_pay5_rails_the_profile_does_not_name_are_refused(rail, emulator, client
     foreign_route = "/webhooks/polar" if rail != "polar" else "/webhooks/lemonsqueezy"
     assert client.http.post(foreign_route, body=b"{}", headers={"Content-Type": "application/json"}).status_code == 404
     assert client.http.get("/billing/success?session_id=cs_123").status_code == 404
+
+
+def test_pay4_a_browser_back_from_the_rails_pay_page_lands_on_the_web_apps_credits_page(rail, emulator, client):
+    """The success redirect of every rail sends a browser (Accept: text/html) on to the app; a client
+    reading JSON is told the payment is being processed (the signed delivery grants)."""
+    back = f"/billing/success?rail={rail}&checkout_id=ch_1"
+    page = client.http.get(back, headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 303
+    assert page.headers["Location"].endswith("/app/#/credits")
+    answer = client.http.get(back, headers={"Accept": "application/json"})
+    assert answer.status_code == 200
+    assert answer.json_body == {"rail": rail, "status": "processing"}

@@ -11,6 +11,7 @@ import pytest
 STAGE = "test"
 EMAIL_SENDER = "no-reply@pixelkeep.example"
 PUBLIC_URL = "https://api.pixelkeep.example"
+APP_ORIGIN = "https://app.pixelkeep.example"  # the web app on its own origin: the stage's CORS rule
 
 
 class Template:
@@ -45,6 +46,7 @@ def _target(profile: str, customer_managed_key: bool = False):
         email_sender=EMAIL_SENDER,
         customer_managed_key=customer_managed_key,
         public_url=PUBLIC_URL,
+        cors_origin=APP_ORIGIN,
     )
 
 

@@ -71,3 +71,93 @@ class NewApiKey(Body):
 class PasswordChange(Body):
     current_password: str | None = Field(default=None, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
+
+
+# -- responses -------------------------------------------------------------------------------
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class SessionIssued(Reply):
+    """Bearer mode carries `token`; cookie mode sets the cookies and carries `csrf_token`."""
+
+    user_id: str
+    expires_at: str
+    session: Literal["bearer", "cookie"]
+    token: str | None = None
+    csrf_token: str | None = None
+
+
+class GoogleNonce(Reply):
+    nonce: str
+
+
+class SignedOut(Reply):
+    status: str
+    sessions_closed: int | None = None
+
+
+class Preferences(Reply):
+    language: str | None
+    theme: str | None
+    notifications: dict[str, bool]
+
+
+class ProcessingState(Reply):
+    restricted: bool
+    objections: list[str]
+
+
+class Me(Reply):
+    user_id: str
+    email: str
+    email_verified: bool
+    username: str | None
+    display_name: str | None
+    picture: str | None
+    created_at: str
+    password_set: bool
+    telegram_linked: bool
+    preferences: Preferences
+    processing: ProcessingState
+
+
+class ApiKeyCreated(Reply):
+    """The key itself is in this response only (ACC-4)."""
+
+    id: str
+    key: str
+    name: str | None
+    prefix: str
+    scopes: list[str]
+
+
+class ApiKeyView(Reply):
+    id: str
+    name: str | None
+    prefix: str
+    scopes: list[str]
+    created_at: str
+    last_used_at: str | None
+    revoked: bool
+
+
+class ApiKeys(Reply):
+    api_keys: list[ApiKeyView]
+
+
+class ApiKeyRevoked(Reply):
+    id: str
+    revoked: bool
+
+
+class UsageDay(Reply):
+    day: str
+    requests: int
+    units: int
+    volume_bytes: int
+
+
+class ApiKeyUsage(Reply):
+    id: str
+    usage: list[UsageDay]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -46,3 +46,56 @@ class AuthorityNotifiedAction(AuthorityNotified):
 
 class NotifyUsersAction(NotifyUsers):
     incident_id: str = _ID
+
+
+# -- responses -------------------------------------------------------------------------------
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Window(Reply):
+    start: str
+    end: str
+
+
+class IncidentView(Reply):
+    """An entry of the breach register; `authority_notice_due_at` is the notice clock (OPS-5)."""
+
+    id: str
+    detected_at: str
+    window: Window
+    categories: list[str]
+    systems: list[str]
+    description: str
+    opened_by: str
+    authority_notice_due_at: str
+    affected_people: int
+    authority_notified_at: str | None
+    authority_reference: str | None
+    users_notified_at: str | None
+    users_notified: int
+    escalations: list[str]
+
+
+class IncidentDetail(IncidentView):
+    """With drafts of the notices to the authority (Art. 33(3)) and to the people (Art. 34)."""
+
+    drafts: dict[str, str]
+
+
+class BreachRegister(Reply):
+    incidents: list[IncidentView]
+
+
+class RecordQuery(BaseModel):
+    """`format=html` answers the record as a page."""
+
+    format: Literal["json", "html"] | None = None
+
+
+class RecordOfProcessing(Reply):
+    """The Art. 30 record generated from the active profile (OPS-8)."""
+
+    controller: dict[str, Any]
+    policy_version: str
+    activities: list[dict[str, Any]]

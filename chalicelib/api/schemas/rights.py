@@ -60,6 +60,89 @@ class MinorReport(Strict):
     note: str | None = Field(default=None, max_length=500)
 
 
+# -- responses -------------------------------------------------------------------------------
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Progress(Reply):
+    done: int
+    total: int
+
+
+class ExportView(Reply):
+    id: str
+    status: str
+    progress: Progress
+    created_at: str
+    ready_at: str | None
+
+
+class ExportDownload(Reply):
+    """Answered with 302 to `url`: a fresh link that lasts `expires_in` seconds (DSR-1)."""
+
+    url: str
+    expires_in: int
+
+
+class ErasureScheduled(Reply):
+    status: str
+    request_id: str
+    erase_after: str
+
+
+class ErasureCancelled(Reply):
+    status: str
+
+
+class RequestReceipt(Reply):
+    request_id: str
+    status: str
+
+
+class RequestView(Reply):
+    id: str
+    kind: str
+    status: str
+    channel: str
+    created_at: str
+    due_at: str
+    completed_at: str | None
+
+
+class Requests(Reply):
+    requests: list[RequestView]
+
+
+class ConsentEvent(Reply):
+    purpose: str
+    granted: bool
+    policy_version: str
+    at: str
+
+
+class Consents(Reply):
+    consents: dict[str, bool]
+    history: list[ConsentEvent]
+
+
+class ProcessingView(Reply):
+    restricted: bool
+    objections: list[str]
+
+
+class ContactReceipt(Reply):
+    pass
+
+
+class OperatorRequests(Reply):
+    requests: list[dict]
+
+
+class AuditLog(Reply):
+    actions: list[dict]
+
+
 # Operator actions invoked as Lambda functions (api/operator_actions.py): the path ids come in the event.
 _ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
 

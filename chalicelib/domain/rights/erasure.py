@@ -84,7 +84,7 @@ def request_erasure(
         f"{ctx.profile.service.name}: your account will be erased",
         f"Your account is disabled and will be erased after {erase_after:%Y-%m-%d %H:%M} UTC.\n"
         f"Changed your mind? Cancel before then with this code:\n\n{token}\n\n"
-        f"{ctx.public_base_url}/me/erasure/cancel",
+        f"Or open this link and confirm:\n\n{ctx.public_base_url}/me/erasure/cancel#token={token}",
     )
     return {"request_id": request_id, "status": "scheduled", "erase_after": erase_after.isoformat()}
 
