@@ -103,7 +103,20 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     ("GET", "/uploads/{upload_id}"): op(content.UploadView),
     ("DELETE", "/uploads/{upload_id}"): op(content.Deleted),
     ("POST", "/generations"): op(content.JobView, 202, request=content.GenerationRequest),
+    ("GET", "/generations"): op(
+        content.Jobs, query=content.GenerationListQuery, summary="The caller's jobs, newest first"
+    ),
     ("GET", "/generations/{gen_id}"): op(content.JobView),
+    ("DELETE", "/generations/{gen_id}"): op(
+        content.JobView, summary="Stops a running job: its credits return, its inputs go (CNT-5, CNT-6)"
+    ),
+    ("GET", "/generations/{gen_id}/result"): op(
+        "image/*", summary="A result the profile does not keep, marked as AI-generated (GEN-4, CNT-3)"
+    ),
+    ("GET", "/characters"): op(content.Characters, summary="The caller's trained characters"),
+    ("DELETE", "/characters/{character_id}"): op(
+        content.Deleted, summary="Deletes a character, its weights at the provider first (GEN-5)"
+    ),
     ("GET", "/gallery"): op(content.Gallery, query=content.PageQuery),
     ("GET", "/gallery/{gen_id}"): op(content.ImageView),
     ("GET", "/gallery/{gen_id}/result"): op(

@@ -304,7 +304,7 @@ def list_jobs(*, user_id: str, kind: JobKind | None, limit: int, cursor: str | N
     page, next_cursor = ports.content.jobs(user_id, kind=kind, limit=limit, cursor=cursor)
     return {
         "items": [job_view(job, ports.profile, ports.public_base_url) for job in page],
-        "cursor": next_cursor,
+        "next_cursor": next_cursor,
     }
 
 

@@ -275,12 +275,12 @@ def test_jobs_are_listed_newest_first_per_kind_with_progress_for_long_ones(monke
     run(k, "u2", prompt="not yours", model="flux-schnell")
     listed = k.service.list_generations("u1", kind=None, limit=2, cursor=None)
     assert [j["id"] for j in listed["items"]] == [last["id"], training["id"]]
-    rest = k.service.list_generations("u1", kind=None, limit=2, cursor=listed["cursor"])
+    rest = k.service.list_generations("u1", kind=None, limit=2, cursor=listed["next_cursor"])
     assert [j["id"] for j in rest["items"]] == [first["id"]]
     trainings = k.service.list_generations("u1", kind=JobKind.CHARACTER_TRAINING, limit=10, cursor=None)
     assert [(j["id"], "progress" in j) for j in trainings["items"]] == [(training["id"], True)]
     with pytest.raises(errors.InvalidInput):
-        k.service.list_generations("u2", kind=None, limit=2, cursor=listed["cursor"])
+        k.service.list_generations("u2", kind=None, limit=2, cursor=listed["next_cursor"])
 
 
 def test_progress_is_an_estimate_that_never_claims_done_while_running(monkeypatch):

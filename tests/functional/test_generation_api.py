@@ -205,10 +205,10 @@ def test_the_job_list_pages_newest_first_and_a_cursor_is_its_owners(client, worl
     ids = [post(client, user, {"prompt": f"p{n}", "model": "flux-schnell"}).json_body["id"] for n in range(3)]
     first = client.http.get("/generations?limit=2", headers=user.headers).json_body
     assert [job["id"] for job in first["items"]] == ids[:0:-1]
-    rest = client.http.get(f"/generations?limit=2&cursor={first['cursor']}", headers=user.headers).json_body
+    rest = client.http.get(f"/generations?limit=2&cursor={first['next_cursor']}", headers=user.headers).json_body
     assert [job["id"] for job in rest["items"]] == ids[:1]
     assert client.http.get("/generations", headers=other.headers).json_body["items"] == []
-    stolen = client.http.get(f"/generations?cursor={first['cursor']}", headers=other.headers)
+    stolen = client.http.get(f"/generations?cursor={first['next_cursor']}", headers=other.headers)
     assert stolen.status_code == 400
     assert client.http.get("/generations").status_code == 401
 

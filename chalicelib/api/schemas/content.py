@@ -89,16 +89,45 @@ class Deleted(Reply):
     deleted: str
 
 
+class JobProgress(Reply):
+    percent: int
+    estimated: bool
+
+
 class JobView(Reply):
+    """A job of any kind; the image settings only for kinds that make an image from a prompt."""
+
     id: str
+    kind: str
     status: str
     model: str
-    aspect_ratio: str
-    style: str
-    safety_level: str
     cost: int
     created_at: str
     finished_at: str | None
+    aspect_ratio: str | None = None
+    style: str | None = None
+    safety_level: str | None = None
+    progress: JobProgress | None = None
+    character_id: str | None = None
+    gallery_id: str | None = None
+    result_url: str | None = None
+    result_url_expires_at: str | None = None
+
+
+class Jobs(Reply):
+    items: list[JobView]
+    next_cursor: str | None
+
+
+class CharacterView(Reply):
+    id: str
+    name: str
+    provider: str
+    created_at: str
+
+
+class Characters(Reply):
+    items: list[CharacterView]
 
 
 class ImageView(Reply):
