@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
@@ -130,7 +129,13 @@ class Catalogue:
 
 
 def load_catalogue(stage: str, path: Path = CATALOGUE_FILE) -> Catalogue:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    """The catalogue of `stage`; the shipped one from its compiled module (`make profiles`)."""
+    if path == CATALOGUE_FILE:
+        from chalicelib.billing_catalogue import CATALOGUE as data
+    else:
+        import tomllib
+
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     products: dict[str, Product] = {}
     for kind, section, credits_field in (("pack", "packs", "credits"), ("plan", "plans", "credits_per_period")):
         for product_id, spec in data.get(section, {}).items():
