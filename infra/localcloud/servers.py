@@ -64,6 +64,8 @@ class ApiRequestHandler(ChaliceRequestHandler):
         # As ChaliceRequestHandler does, with another gateway: the base class serves the request
         # from inside its constructor.
         self.local_gateway = self.gateway_factory(app_object, config)
+        # API Gateway's sourceIp is the caller's address; Chalice's local server says 127.0.0.1 always
+        self.local_gateway.event_converter.LOCAL_SOURCE_IP = client_address[0]
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the base class's name)

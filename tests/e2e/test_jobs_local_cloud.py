@@ -3,20 +3,18 @@
 MP4 plays (decoded back, frames counted) and every result carries a validating AI-generated marking
 (GEN-4); the ledger names each tool (PAY-2) and the job list shows progress.
 
-Each profile runs in a local cloud of its own. PromptPixels signs in only with Google: the e2e
-conftest stands in for Google's key server (a JWKS on loopback) and the test mints the ID token."""
+Each profile runs in a local cloud of its own. PromptPixels signs in only with Google: through
+the local cloud's Google stand-in, as a browser does."""
 
 from __future__ import annotations
 
-import time
 import urllib.request
 
 import pytest
 
-from infra.local_secrets import LOCAL_SECRETS
 from tests.e2e.conftest import _run_cloud
 from tests.e2e.test_content_local_cloud import _post_form
-from tests.e2e.web import balance, call, eventually, http_get, sign_up, visit
+from tests.e2e.web import balance, call, eventually, google_sign_in, http_get, sign_up, visit
 from tests.support.marking import assert_marked_ai_generated
 from tests.support.media import decoded
 
@@ -25,31 +23,6 @@ from tests.support.media import decoded
 def pixelrender_cloud(tmp_path_factory):
     """PixelRender's local cloud (renders; Stripe), started only for this module."""
     yield from _run_cloud(tmp_path_factory, "pixelrender")
-
-
-def google_sign_in(cloud) -> dict:
-    """What Google's sign-in hands the browser: an ID token for our nonce (the cloud trusts the key)."""
-    import jwt
-
-    status, issued = call("POST", f"{cloud.api}/auth/google/nonce")
-    assert status == 201, issued
-    now = int(time.time())
-    claims = {
-        "iss": "https://accounts.google.com",
-        "aud": LOCAL_SECRETS["google-client-id"],
-        "sub": f"trainer-{now}",
-        "email": f"trainer-{now}@example.com",
-        "email_verified": True,
-        "name": "Trainer",
-        "iat": now,
-        "exp": now + 600,
-        "nonce": issued["nonce"],
-    }
-    token = jwt.encode(claims, cloud.google_key, algorithm="RS256", headers={"kid": "e2e-key"})
-    body = {"id_token": token, "nonce": issued["nonce"], "birth_date": "1990-01-01"}
-    status, session = call("POST", f"{cloud.api}/auth/google", body)
-    assert status == 200, session
-    return {"Authorization": f"Bearer {session['token']}"}
 
 
 def buy_credits(cloud, headers) -> None:
@@ -106,7 +79,7 @@ def test_cnt5_gen4_pay2_a_character_training_run_and_a_marked_image_of_it(prompt
     cloud = promptpixels_cloud
     if cloud.provider is None:
         pytest.skip("the model provider emulator is not part of this checkout")
-    headers = google_sign_in(cloud)
+    headers = google_sign_in(cloud, "trainer").headers
     buy_credits(cloud, headers)
     photos = ready_uploads(cloud, headers, 4)
     body = {"kind": "character-training", "input_upload_ids": photos, "name": "Beach me"}

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from infra.local_secrets import LOCAL_SECRETS
-from tests.e2e.web import SignedIn, balance, call, eventually, sign_up, visit
+from tests.e2e.web import balance, call, eventually, google_sign_in, sign_up, visit
 
 
 def _entries(cloud, headers) -> list[tuple[str, int, str]]:
@@ -111,45 +109,9 @@ def test_pay5_kaleipix_takes_no_payment_through_stripe_or_polar(local_cloud):
     assert named == {"Lemon Squeezy", "Telegram"}
 
 
-def _google_sign_in(cloud) -> SignedIn:
-    """Sign in through the cloud's Google stand-in: its consent form answers with a redirect whose
-    fragment carries an RS256 ID token for the nonce, which the app checks against the stand-in's JWKS."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    from infra.emulators.google_signin import AUTH_PATH
-
-    status, issued = call("POST", f"{cloud.api}/auth/google/nonce")
-    assert status == 201, issued
-    email = f"polar-{time.time_ns()}@example.com"
-    form = {
-        "client_id": LOCAL_SECRETS["google-client-id"],
-        "nonce": issued["nonce"],
-        "email": email,
-        "name": "Polar Buyer",
-        "redirect_uri": f"{cloud.api}/app/",
-        "state": "e2e",
-    }
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    request = urllib.request.Request(f"{cloud.google}{AUTH_PATH}", data=urllib.parse.urlencode(form).encode())
-    with pytest.raises(urllib.error.HTTPError) as redirect:  # a redirect not followed is raised
-        urllib.request.build_opener(NoRedirect).open(request, timeout=10)  # noqa: S310  (local http URL)
-    assert redirect.value.code == 302, redirect.value.read()
-    fragment = urllib.parse.parse_qs(urllib.parse.urlsplit(redirect.value.headers["Location"]).fragment)
-    body = {"id_token": fragment["id_token"][0], "nonce": issued["nonce"], "birth_date": "1990-01-01"}
-    status, session = call("POST", f"{cloud.api}/auth/google", body)
-    assert status == 200, session
-    return SignedIn(session["user_id"], email, {"Authorization": f"Bearer {session['token']}"})
-
-
 def test_pay4_a_polar_purchase_on_its_checkout_page_grants_once(promptpixels_cloud):
     cloud = promptpixels_cloud
-    headers = _google_sign_in(cloud).headers
+    headers = google_sign_in(cloud, "polar").headers
     status, started = call("POST", f"{cloud.api}/billing/checkout", {"product": "studio"}, headers)
     assert status == 201, started
     assert started["rail"] == "polar"
