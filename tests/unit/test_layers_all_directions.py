@@ -20,6 +20,7 @@ FOUNDATION = (
     "chalicelib.observability",
     "chalicelib.metrics",  # OPS-7: aggregated counters with closed dimension sets
     "chalicelib.profile",
+    "chalicelib.billing_catalogue",  # compiled from its TOML: data only
     "chalicelib.retention",
     "chalicelib.grants",  # what each function declares it touches (least privilege)
 )
