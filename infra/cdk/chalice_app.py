@@ -1,6 +1,8 @@
 """Chalice's CDK construct, with an app-code-only packaging mode for offline synthesis.
 
-Chalice packages the app by pip-downloading Lambda-compatible wheels for requirements.txt. With
+Chalice packages the app by pip-downloading Lambda-compatible wheels for requirements.txt, for the
+runtime of infra/description.py (`LAMBDA_RUNTIME`: its CPython ABI and its glibc's manylinux tags),
+whatever Python runs the synth. With
 `automatic_layer` those wheels go into a managed layer cached per requirements.txt hash, so a
 deploy downloads them once. Without dependencies (`with_dependencies=False`) nothing is
 downloaded: the template is the same, only the dependency layer is left out; tests and template
@@ -17,7 +19,10 @@ from typing import Any
 from unittest import mock
 
 from chalice.cdk import Chalice
+from chalice.config import Config
 from chalice.deploy import deployer
+
+from infra.description import LAMBDA_RUNTIME
 
 
 class _NoDependencies:
@@ -45,13 +50,21 @@ class ChaliceApp(Chalice):
         self.stage_name = self.pixelkeep_stage
         # Chalice imports the app with the stage's variables written into os.environ, and leaves
         # them there; restore the caller's environment.
-        with mock.patch.dict(os.environ), _stage_cors(self.stage_config):
+        with mock.patch.dict(os.environ), _stage_cors(self.stage_config), _runtime(LAMBDA_RUNTIME):
             if self.with_dependencies:
                 super()._package_app()
             else:
                 with mock.patch.object(deployer, "PipDependencyBuilder", _NoDependencies):
                     super()._package_app()
         _point_log_groups_at_renamed_functions(os.path.join(self._sam_package_dir, "sam.json"))
+
+
+@contextmanager
+def _runtime(runtime: str) -> Iterator[None]:
+    """Chalice takes the functions' runtime, the layer's and the wheels it downloads (their ABI and
+    manylinux glibc) from the Python running it; the functions run on `runtime` instead."""
+    with mock.patch.object(Config, "lambda_python_version", property(lambda _config: runtime)):
+        yield
 
 
 @contextmanager
