@@ -33,7 +33,19 @@ class Template:
         return matches[0]
 
     def functions(self) -> dict[str, dict]:
-        return self.of_type("AWS::Serverless::Function", "AWS::Lambda::Function")
+        """The app's functions, as Chalice packages every one of them."""
+        return self.of_type("AWS::Serverless::Function")
+
+    def deployment_functions(self) -> dict[str, dict]:
+        """Functions the CDK adds to deploy (the web app's BucketDeployment), not the app's."""
+        return self.of_type("AWS::Lambda::Function")
+
+    def web_app_bucket(self) -> tuple[str, dict]:
+        """The bucket the CloudFront distribution reads (the only bucket without a name of ours)."""
+        (distribution,) = self.of_type("AWS::CloudFront::Distribution").values()
+        (origin,) = distribution["Properties"]["DistributionConfig"]["Origins"]
+        logical_id = origin["DomainName"]["Fn::GetAtt"][0]
+        return logical_id, self.resources[logical_id]
 
 
 def _target(profile: str, customer_managed_key: bool = False, cors_origin: str | None = None):
