@@ -21,6 +21,7 @@ from unittest import mock
 from chalice.cdk import Chalice
 from chalice.config import Config
 from chalice.deploy import deployer
+from chalice.deploy.packager import PipRunner
 
 from infra.description import LAMBDA_RUNTIME
 
@@ -33,6 +34,23 @@ class _NoDependencies:
 
     def build_site_packages(self, abi: str, requirements_filepath: str, target_directory: str) -> None:
         return None
+
+
+class RuntimePipRunner(PipRunner):
+    """Chalice asks pip for the runtime's ABI and manylinux platforms but not its Python version, so
+    pip matches wheels against the interpreter running the synth (3.11) and finds no `cp313` wheel
+    of a compiled package (cffi, pillow, pydantic-core...). Name the version the ABI implies."""
+
+    def download_manylinux_wheels(
+        self, abi: str, packages: list[str], directory: str, platforms: list[str] | None = None
+    ) -> None:
+        version = f"{abi[2]}.{abi[3:]}"  # cp313 -> 3.13
+        for package in packages:
+            arguments = ["--only-binary=:all:", "--no-deps", "--python-version", version]
+            for platform in platforms or []:
+                arguments.extend(["--platform", platform])
+            arguments.extend(["--implementation", "cp", "--abi", abi, "--dest", directory, package])
+            self._execute("download", arguments)
 
 
 class ChaliceApp(Chalice):
@@ -52,7 +70,8 @@ class ChaliceApp(Chalice):
         # them there; restore the caller's environment.
         with mock.patch.dict(os.environ), _stage_cors(self.stage_config), _runtime(LAMBDA_RUNTIME):
             if self.with_dependencies:
-                super()._package_app()
+                with mock.patch.object(deployer, "PipRunner", RuntimePipRunner):
+                    super()._package_app()
             else:
                 with mock.patch.object(deployer, "PipDependencyBuilder", _NoDependencies):
                     super()._package_app()

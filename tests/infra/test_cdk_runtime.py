@@ -39,3 +39,33 @@ def test_gen4_chalice_bundles_wheels_the_runtime_loads_and_c2pa_is_one_of_them()
     abi = LambdaDeploymentPackager._RUNTIME_TO_ABI[LAMBDA_RUNTIME]
     assert builder._is_compatible_wheel_filename(abi, _c2pa_wheel())
     assert not builder._is_compatible_wheel_filename("cp311", _c2pa_wheel()), "the check is not vacuous"
+
+
+class RecordingPip:
+    """Stands in for pip's command line: records what it is asked to download."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def main(self, args: list[str], env_vars=None, shim=None) -> tuple[int, bytes, bytes]:
+        self.calls.append(args)
+        return 0, b"", b""
+
+
+def test_gen4_pip_is_asked_for_the_runtimes_python_not_the_synths():
+    """Chalice gives pip the ABI and platforms but not the Python version: pip then matches wheels
+    against the interpreter running the synth and finds no `cp313` wheel of cffi (Chalice reported
+    `MissingDependencyError {cffi==2.1.1(wheel)}`). The stack's runner names the runtime's version."""
+    from infra.cdk.chalice_app import RuntimePipRunner
+
+    pip = RecordingPip()
+    abi = LambdaDeploymentPackager._RUNTIME_TO_ABI[LAMBDA_RUNTIME]
+    RuntimePipRunner(pip, OSUtils()).download_manylinux_wheels(
+        abi, ["cffi==2.1.1"], "/unused", ["manylinux_2_34_x86_64"]
+    )
+    ((command, *arguments),) = pip.calls
+    assert command == "download"
+    version = arguments[arguments.index("--python-version") + 1]
+    assert f"python{version}" == LAMBDA_RUNTIME
+    assert arguments[arguments.index("--abi") + 1] == abi
+    assert "manylinux_2_34_x86_64" in arguments
