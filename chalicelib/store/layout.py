@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.profile.schema import Category
+from chalicelib.profile.schema import Category, Profile
+from chalicelib.retention import lifecycle_days
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ TABLES: dict[str, TableTraits] = {
 }
 
 IDEMPOTENCY_TABLE = "idempotency"
+TTL_ATTRIBUTE = "expires_at"  # every record's (store/base.py)
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"  # Powertools' DynamoDBPersistenceLayer default
 
 CONTENT_BUCKET = "content"
 EXPORTS_BUCKET = "exports"
@@ -40,6 +43,17 @@ OBJECT_PREFIXES: dict[Category, tuple[str, str]] = {
     Category.RENDER_INPUTS: (CONTENT_BUCKET, "render-inputs/"),
     Category.EXPORTS: (EXPORTS_BUCKET, "exports/"),
 }
+
+
+def lifecycle_rules(profile: Profile) -> list[tuple[str, Category, str, int]]:
+    """(bucket, category, prefix, days) of each object category whose retention runs a clock."""
+    rules = []
+    for category, (bucket, prefix) in OBJECT_PREFIXES.items():
+        days = lifecycle_days(profile, category)
+        if days is not None:
+            rules.append((bucket, category, prefix, days))
+    return rules
+
 
 UPLOADS_QUEUE = "uploads"
 # Browsers write uploads only by presigned POST; the processor writes the re-encoded image back with

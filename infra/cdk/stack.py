@@ -29,6 +29,10 @@ from infra.description import (
 )
 from infra.gateway_responses import GATEWAY_RESPONSES, HEADERS
 
+# What the drift check reads of each table and bucket: settings only (IAM action names).
+TABLE_INSPECTION = ("dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:DescribeContinuousBackups")
+BUCKET_INSPECTION = ("s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration")
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Chalice would create one role for every function; each function gets its own role instead, set on
 # the function after packaging, so the ARN Chalice packages is never used.
@@ -217,6 +221,8 @@ class PixelkeepStack(Stack):
             self._grant_email(role, settings)
         if uses.secrets:
             self._grant_parameters(role, settings, sorted(uses.secrets))
+        if uses.inspect_deployment:
+            self._grant_inspection(role)
 
     def _consumer(self, handler: str) -> lambda_.IFunction | None:
         if handler not in self.handlers:
@@ -394,6 +400,32 @@ class PixelkeepStack(Stack):
                 response_templates={"application/json": response.template()},
                 response_parameters=headers,
             )
+
+    def _grant_inspection(self, role: iam.Role) -> None:
+        """The drift check's reads (OPS-8): settings of every table, bucket and log group, no data."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(TABLE_INSPECTION), resources=[table.table_arn for table in self.tables.values()]
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(BUCKET_INSPECTION), resources=[bucket.bucket_arn for bucket in self.buckets.values()]
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["logs:DescribeLogGroups"],
+                resources=[
+                    self.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
 
     def _grant_email(self, role: iam.Role, settings: Settings) -> None:
         role.add_to_principal_policy(
