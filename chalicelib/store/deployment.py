@@ -1,54 +1,13 @@
-"""The deployment as the AWS APIs describe it, and what the active profile requires of it (OPS-8).
-
-The expected side comes from the same functions the resource description uses (store/layout.py,
-retention.py), so the drift check and the stack cannot disagree about what the profile means."""
+"""The deployment as the AWS APIs describe it (OPS-8); what the profile requires of it is
+`layout.expected_configuration`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.ports.drift import (
-    BucketSettings,
-    ExpectedBucket,
-    ExpectedConfiguration,
-    ExpectedRule,
-    ExpectedTable,
-    SampledItem,
-    TableSettings,
-)
-from chalicelib.profile.schema import Profile
-from chalicelib.retention import log_retention_days
-from chalicelib.settings import Settings
+from chalicelib.domain.ports.drift import BucketSettings, SampledItem, TableSettings
 from chalicelib.store import aws, layout
-
-
-def expected_configuration(settings: Settings, profile: Profile) -> ExpectedConfiguration:
-    tables = [
-        ExpectedTable(
-            name=settings.table_name(logical),
-            ttl_attribute=layout.TTL_ATTRIBUTE,
-            recovery_days=profile.backups.days if traits.point_in_time_recovery else None,
-        )
-        for logical, traits in layout.TABLES.items()
-    ]
-    idempotency = settings.table_name(layout.IDEMPOTENCY_TABLE)
-    tables.append(ExpectedTable(idempotency, layout.IDEMPOTENCY_TTL_ATTRIBUTE, None, holds_records=False))
-    rules: dict[str, list[ExpectedRule]] = {layout.CONTENT_BUCKET: [], layout.EXPORTS_BUCKET: []}
-    for bucket, category, prefix, days in layout.lifecycle_rules(profile):
-        rules[bucket].append(ExpectedRule(prefix, days, category))
-    prefix = settings.resource_prefix
-    return ExpectedConfiguration(
-        tables=tuple(tables),
-        buckets=tuple(ExpectedBucket(settings.bucket_name(name), tuple(found)) for name, found in rules.items()),
-        # the functions' (the stack is named after the prefix), the workflows' and the API's access log
-        log_group_prefixes=(
-            f"/aws/lambda/{prefix}-",
-            f"/aws/vendedlogs/states/{prefix}-",
-            f"/aws/apigateway/{prefix}/",
-        ),
-        log_retention_days=log_retention_days(profile),
-    )
 
 
 def _missing(error: Exception, *codes: str) -> bool:

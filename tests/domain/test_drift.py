@@ -13,7 +13,7 @@ from chalicelib.domain.ports.drift import BucketSettings, SampledItem
 from chalicelib.profile.loader import load_profile
 from chalicelib.profile.schema import Category
 from chalicelib.settings import get_settings
-from chalicelib.store.deployment import expected_configuration
+from chalicelib.store.layout import expected_configuration
 from tests.conftest import PROFILES
 from tests.fakes.deployment import FakeDeployment
 
