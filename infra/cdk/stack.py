@@ -106,6 +106,8 @@ class PixelkeepStack(Stack):
         self.description = description
         self.description_prefix = settings.resource_prefix
         key = kms.Key(self, "DataKey", enable_key_rotation=True) if customer_managed_key else None
+        if key is not None:  # CloudWatch Logs encrypts every log group of the stack with the key itself
+            key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
 
         # State machine ARNs are built from their names, so the functions' environment and the
         # state machines' task ARNs do not depend on each other.
@@ -161,7 +163,7 @@ class PixelkeepStack(Stack):
             self._consume_stream(spec)
 
         self.state_machines = {
-            spec.logical: self._state_machine(spec, description.log_retention_days)
+            spec.logical: self._state_machine(spec, description.log_retention_days, key)
             for spec in description.state_machines
         }
         self._gateway_responses()
@@ -288,7 +290,7 @@ class PixelkeepStack(Stack):
 
         return sorted([f.name for f in app.app.pure_lambda_functions] + [API_HANDLER])
 
-    def _state_machine(self, spec: StateMachineSpec, retention_days: int) -> sfn.StateMachine:
+    def _state_machine(self, spec: StateMachineSpec, retention_days: int, key: kms.IKey | None) -> sfn.StateMachine:
         missing = [name for name in spec.task_functions() if name not in self.handlers]
         if missing:
             raise ValueError(f"{spec.asl_file.name} names task functions the app does not have: {missing}")
@@ -297,6 +299,7 @@ class PixelkeepStack(Stack):
             self,
             f"WorkflowLogs-{spec.logical}",
             log_group_name=f"/aws/vendedlogs/states/{spec.name}",
+            encryption_key=key,
         )
         # RetentionDays is an enum of names; the description gives a number of days.
         log_group.node.default_child.retention_in_days = retention_days
@@ -318,8 +321,6 @@ class PixelkeepStack(Stack):
     def _api_access_log(self, retention_days: int, key: kms.IKey | None) -> None:
         """API Gateway's access log (SEC-1): the route template, never the path with its ids, and
         no source IP, caller or user agent; kept as long as technical logs."""
-        if key is not None:  # CloudWatch Logs encrypts with the key itself
-            key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
         log_group = logs.LogGroup(
             self, "ApiAccessLog", log_group_name=f"/aws/apigateway/{self.description_prefix}/access", encryption_key=key
         )
@@ -355,6 +356,9 @@ class PixelkeepStack(Stack):
             if key is not None:
                 resource.add_property_override("KmsKeyArn", key.key_arn)
                 key.grant_decrypt(self.roles[name])
+        if key is not None:  # the functions' own log groups, as the workflows' and the API's
+            for log_group in self.app.log_group_ids():
+                self.app.get_resource(log_group).add_property_override("KmsKeyId", key.key_arn)
 
     def _operators_group(self, settings: Settings) -> iam.Group:
         """OPS-6: operators are IAM users (or roles) in this group; it may call the operator routes,
