@@ -17,6 +17,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -152,9 +153,12 @@ class WebAppHosting(Construct):
         self.origin = f"https://{self.distribution.distribution_domain_name}"
         self.app_url = self.origin + APP_PATH
 
-    def deploy(self, *, config: dict, log_retention_days: int, dead_letters: sqs.IQueue) -> s3deploy.BucketDeployment:
-        """web/ and `config.json` under the app's path; the distribution's copies are invalidated."""
-        log_group = logs.LogGroup(self, "DeploymentLogs", removal_policy=RemovalPolicy.DESTROY)
+    def deploy(
+        self, *, config: dict, log_retention_days: int, log_key: kms.IKey | None, dead_letters: sqs.IQueue
+    ) -> s3deploy.BucketDeployment:
+        """web/ and `config.json` under the app's path; the distribution's copies are invalidated.
+        Its log group is encrypted with the stack's customer key when there is one."""
+        log_group = logs.LogGroup(self, "DeploymentLogs", encryption_key=log_key, removal_policy=RemovalPolicy.DESTROY)
         log_group.node.default_child.retention_in_days = log_retention_days  # a number, not the enum
         deployment = s3deploy.BucketDeployment(
             self,
