@@ -8,7 +8,7 @@ to AWS; `infra/cdk/` and `infra/localcloud/` turn it into resources.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chalicelib import metrics
@@ -20,6 +20,9 @@ from chalicelib.store import layout
 from chalicelib.store.base import Record, record_classes
 
 ASL_DIR = Path(__file__).parent / "asl"
+# Every Lambda function's runtime. c2pa-python's wheel needs glibc 2.28: python3.12 and later run on
+# Amazon Linux 2023 (glibc 2.34); python3.11 (Amazon Linux 2, glibc 2.26) cannot load it.
+LAMBDA_RUNTIME = "python3.13"
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,18 @@ def browser_origins(settings: Settings) -> tuple[str, ...]:
         if parts.scheme and parts.netloc and f"{parts.scheme}://{parts.netloc}" not in origins:
             origins.append(f"{parts.scheme}://{parts.netloc}")
     return tuple(origins)
+
+
+def with_app_origin(description: Description, origin: str) -> Description:
+    """The description with the web app's `origin` first among the content bucket's CORS origins
+    (the stack learns it only when it creates the app's distribution; it may be a CDK token)."""
+    buckets = tuple(
+        replace(b, cors_origins=(origin, *(o for o in b.cors_origins if o != origin)))
+        if b.logical == layout.CONTENT_BUCKET
+        else b
+        for b in description.buckets
+    )
+    return replace(description, buckets=buckets)
 
 
 def _state_machines(settings: Settings) -> tuple[StateMachineSpec, ...]:

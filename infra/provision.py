@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from infra.description import BucketSpec, Description, TableSpec
+from infra.description import LAMBDA_RUNTIME, BucketSpec, Description, TableSpec
 
 
 def create_table(dynamodb: Any, spec: TableSpec) -> None:
@@ -183,7 +183,7 @@ def provision_functions(session: Any, handler_names: Iterable[str], role_arn: st
     for name in handler_names:
         arns[name] = client.create_function(
             FunctionName=name,
-            Runtime="python3.11",
+            Runtime=LAMBDA_RUNTIME,
             Role=role_arn,
             Handler=f"app.{name}",
             Code={"ZipFile": code},

@@ -31,12 +31,13 @@ ArchiveWriter.flush
 RightsRecords.events
 
 # Overrides and protocols of the tools the infrastructure builds on.
-from infra.cdk.chalice_app import _NoDependencies  # noqa: E402
+from infra.cdk.chalice_app import RuntimePipRunner, _NoDependencies  # noqa: E402
 from infra.emulators.stripe import StripeEmulator  # noqa: E402
 from infra.localcloud.lambda_hook import LambdaContext  # noqa: E402
 from infra.localcloud.servers import ApiRequestHandler  # noqa: E402
 
 _NoDependencies.build_site_packages  # Chalice's packager calls it
+RuntimePipRunner.download_manylinux_wheels  # Chalice's dependency builder calls it
 LambdaContext.get_remaining_time_in_millis  # the Lambda context object's interface
 ApiRequestHandler._send_error_response  # Chalice's local handler calls it
 ApiRequestHandler.do_GET  # http.server dispatches GET requests to it

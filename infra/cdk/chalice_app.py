@@ -1,6 +1,8 @@
 """Chalice's CDK construct, with an app-code-only packaging mode for offline synthesis.
 
-Chalice packages the app by pip-downloading Lambda-compatible wheels for requirements.txt. With
+Chalice packages the app by pip-downloading Lambda-compatible wheels for requirements.txt, for the
+runtime of infra/description.py (`LAMBDA_RUNTIME`: its CPython ABI and its glibc's manylinux tags),
+whatever Python runs the synth. With
 `automatic_layer` those wheels go into a managed layer cached per requirements.txt hash, so a
 deploy downloads them once. Without dependencies (`with_dependencies=False`) nothing is
 downloaded: the template is the same, only the dependency layer is left out; tests and template
@@ -17,7 +19,11 @@ from typing import Any
 from unittest import mock
 
 from chalice.cdk import Chalice
+from chalice.config import Config
 from chalice.deploy import deployer
+from chalice.deploy.packager import PipRunner
+
+from infra.description import LAMBDA_RUNTIME
 
 
 class _NoDependencies:
@@ -28,6 +34,23 @@ class _NoDependencies:
 
     def build_site_packages(self, abi: str, requirements_filepath: str, target_directory: str) -> None:
         return None
+
+
+class RuntimePipRunner(PipRunner):
+    """Chalice asks pip for the runtime's ABI and manylinux platforms but not its Python version, so
+    pip matches wheels against the interpreter running the synth (3.11) and finds no `cp313` wheel
+    of a compiled package (cffi, pillow, pydantic-core...). Name the version the ABI implies."""
+
+    def download_manylinux_wheels(
+        self, abi: str, packages: list[str], directory: str, platforms: list[str] | None = None
+    ) -> None:
+        version = f"{abi[2]}.{abi[3:]}"  # cp313 -> 3.13
+        for package in packages:
+            arguments = ["--only-binary=:all:", "--no-deps", "--python-version", version]
+            for platform in platforms or []:
+                arguments.extend(["--platform", platform])
+            arguments.extend(["--implementation", "cp", "--abi", abi, "--dest", directory, package])
+            self._execute("download", arguments)
 
 
 class ChaliceApp(Chalice):
@@ -45,9 +68,10 @@ class ChaliceApp(Chalice):
         self.stage_name = self.pixelkeep_stage
         # Chalice imports the app with the stage's variables written into os.environ, and leaves
         # them there; restore the caller's environment.
-        with mock.patch.dict(os.environ), _stage_cors(self.stage_config):
+        with mock.patch.dict(os.environ), _stage_cors(self.stage_config), _runtime(LAMBDA_RUNTIME):
             if self.with_dependencies:
-                super()._package_app()
+                with mock.patch.object(deployer, "PipRunner", RuntimePipRunner):
+                    super()._package_app()
             else:
                 with mock.patch.object(deployer, "PipDependencyBuilder", _NoDependencies):
                     super()._package_app()
@@ -58,6 +82,14 @@ class ChaliceApp(Chalice):
         with open(os.path.join(self._sam_package_dir, "sam.json"), encoding="utf-8") as handle:
             resources = json.load(handle)["Resources"]
         return sorted(name for name, resource in resources.items() if resource["Type"] == "AWS::Logs::LogGroup")
+
+
+@contextmanager
+def _runtime(runtime: str) -> Iterator[None]:
+    """Chalice takes the functions' runtime, the layer's and the wheels it downloads (their ABI and
+    manylinux glibc) from the Python running it; the functions run on `runtime` instead."""
+    with mock.patch.object(Config, "lambda_python_version", property(lambda _config: runtime)):
+        yield
 
 
 @contextmanager

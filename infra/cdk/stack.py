@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
@@ -16,9 +18,11 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from chalicelib.settings import Settings
+from chalicelib.store import layout
 from infra.cdk import storage
 from infra.cdk.chalice_app import ChaliceApp
 from infra.cdk.monitoring import Monitoring
+from infra.cdk.webapp import WebAppHosting, s3_origin
 from infra.description import (
     Description,
     FunctionSpec,
@@ -26,6 +30,7 @@ from infra.description import (
     StateMachineSpec,
     StreamConsumerSpec,
     operators_group,
+    with_app_origin,
 )
 from infra.gateway_responses import GATEWAY_RESPONSES, HEADERS
 
@@ -74,9 +79,11 @@ def environment(settings: Settings, state_machine_arns: dict[str, str]) -> dict[
     """What the Lambda functions read through `chalicelib.settings`: names only, never secrets."""
     public_url = {"PIXELKEEP_PUBLIC_URL": settings.public_base_url} if settings.public_base_url else {}
     cors = {"PIXELKEEP_CORS_ORIGIN": settings.cors_origin} if settings.cors_origin else {}
+    app_url = {"PIXELKEEP_APP_URL": settings.app_url} if settings.app_url else {}
     return {
         **public_url,
         **cors,
+        **app_url,
         "PIXELKEEP_STAGE": settings.stage,
         "PIXELKEEP_PROFILE": settings.profile,
         "PIXELKEEP_RESOURCE_PREFIX": settings.resource_prefix,
@@ -108,6 +115,14 @@ class PixelkeepStack(Stack):
         key = kms.Key(self, "DataKey", enable_key_rotation=True) if customer_managed_key else None
         if key is not None:  # CloudWatch Logs encrypts every log group of the stack with the key itself
             key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
+        # The stack serves the web app unless the stage names another origin for it (a dev server,
+        # another host): API Gateway's CORS answers one origin, and it is the app's.
+        self.web_app: WebAppHosting | None = None
+        if not settings.cors_origin:
+            self.web_app = WebAppHosting(self, "WebApp", data_origins=self._web_app_data_origins(settings))
+            settings = dataclasses.replace(settings, cors_origin=self.web_app.origin, app_url=self.web_app.app_url)
+            description = with_app_origin(description, self.web_app.origin)
+            self.description = description
 
         # State machine ARNs are built from their names, so the functions' environment and the
         # state machines' task ARNs do not depend on each other.
@@ -169,6 +184,13 @@ class PixelkeepStack(Stack):
         self._gateway_responses()
         self._api_access_log(description.log_retention_days, key)
         self._harden_functions(key)
+        if self.web_app is not None:
+            self.web_app.deploy(
+                config={"api": settings.public_base_url or self._execute_api_url()},
+                log_retention_days=description.log_retention_days,
+                log_key=key,
+                dead_letters=self.dead_letter_queues["async-invocations"],
+            )
         self.operators = self._operators_group(settings)
         self.monitoring = Monitoring(
             self,
@@ -180,6 +202,19 @@ class PixelkeepStack(Stack):
             api_name=self.app_name(),
             api_stage=API_STAGE,
         )
+
+    def _web_app_data_origins(self, settings: Settings) -> tuple[str, ...]:
+        """Where the app reads data besides its own origin: the API and the content bucket."""
+        if settings.public_base_url:
+            parts = urlsplit(settings.public_base_url)
+            api = f"{parts.scheme}://{parts.netloc}"
+        else:  # an offline look at the template: deployment insists on the public URL
+            api = f"https://*.execute-api.{self.region}.{self.url_suffix}"
+        return (api, s3_origin(self.description.bucket(layout.CONTENT_BUCKET).name))
+
+    def _execute_api_url(self) -> str:
+        rest_api = self.app.get_resource("RestAPI")
+        return f"https://{rest_api.ref}.execute-api.{self.region}.{self.url_suffix}/{API_STAGE}"
 
     def _roles(self, settings: Settings) -> dict[str, iam.Role]:
         """One role per function, granting exactly what its declaration names (SEC-6)."""

@@ -2,7 +2,8 @@
 strict Content-Security-Policy, `/` redirects there, `/app/config.json` tells it where things are.
 
 Same-origin with the API, so the app needs no CORS; storage (presigned uploads and image links)
-is the one other origin it talks to.
+is the one other origin it talks to. Paths and headers are the ones the stack's CloudFront
+distribution serves (infra/webapp_policy.py).
 """
 
 from __future__ import annotations
@@ -13,24 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
-PREFIX = "/app/"
+from infra.webapp_policy import APP_PATH, CONFIG_FILE, INDEX_FILE, REDIRECTED_PATHS, WEB_ROOT, security_headers
+
 TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".html": "text/html; charset=utf-8",
 }
-
-
-def content_security_policy(storage_origins: tuple[str, ...]) -> str:
-    """Scripts and styles from the app's own origin only (no inline code, no CDN); data from the
-    API (same origin) and storage."""
-    storage = " ".join(storage_origins)
-    return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' blob: data: {storage}; connect-src 'self' {storage}; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    ).replace("  ", " ")
 
 
 @dataclass(frozen=True)
@@ -40,24 +30,18 @@ class WebApp:
     root: Path = WEB_ROOT
 
     def headers(self, content_type: str) -> dict[str, str]:
-        return {
-            "Content-Type": content_type,
-            "Content-Security-Policy": content_security_policy(self.storage_origins),
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-cache",
-        }
+        return {"Content-Type": content_type, **security_headers(self.storage_origins)}
 
     def answer(self, raw_path: str) -> tuple[int, dict[str, str], bytes | None] | None:
         """(status, headers, body) for the app's paths; None for the API's."""
         path = unquote(urlsplit(raw_path).path)
-        if path in ("/", "/app"):
-            return 302, {"Location": PREFIX, "Cache-Control": "no-store"}, None
-        if not path.startswith(PREFIX):
+        if path in REDIRECTED_PATHS:
+            return 302, {"Location": APP_PATH, "Cache-Control": "no-store"}, None
+        if not path.startswith(APP_PATH):
             return None
-        if path == PREFIX + "config.json":
+        if path == APP_PATH + CONFIG_FILE:
             return 200, self.headers("application/json"), json.dumps(self.config).encode()
-        relative = path[len(PREFIX) :] or "index.html"
+        relative = path[len(APP_PATH) :] or INDEX_FILE
         file = (self.root / relative).resolve()
         if self.root.resolve() not in file.parents or not file.is_file():
             body = json.dumps({"error": {"code": "not_found", "message": "No such page."}}).encode()

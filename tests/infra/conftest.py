@@ -11,7 +11,7 @@ import pytest
 STAGE = "test"
 EMAIL_SENDER = "no-reply@pixelkeep.example"
 PUBLIC_URL = "https://api.pixelkeep.example"
-APP_ORIGIN = "https://app.pixelkeep.example"  # the web app on its own origin: the stage's CORS rule
+APP_ORIGIN = "https://app.pixelkeep.example"  # a web app the stack does not host (a variant's CORS rule)
 
 
 class Template:
@@ -33,10 +33,22 @@ class Template:
         return matches[0]
 
     def functions(self) -> dict[str, dict]:
-        return self.of_type("AWS::Serverless::Function", "AWS::Lambda::Function")
+        """The app's functions, as Chalice packages every one of them."""
+        return self.of_type("AWS::Serverless::Function")
+
+    def deployment_functions(self) -> dict[str, dict]:
+        """Functions the CDK adds to deploy (the web app's BucketDeployment), not the app's."""
+        return self.of_type("AWS::Lambda::Function")
+
+    def web_app_bucket(self) -> tuple[str, dict]:
+        """The bucket the CloudFront distribution reads (the only bucket without a name of ours)."""
+        (distribution,) = self.of_type("AWS::CloudFront::Distribution").values()
+        (origin,) = distribution["Properties"]["DistributionConfig"]["Origins"]
+        logical_id = origin["DomainName"]["Fn::GetAtt"][0]
+        return logical_id, self.resources[logical_id]
 
 
-def _target(profile: str, customer_managed_key: bool = False):
+def _target(profile: str, customer_managed_key: bool = False, cors_origin: str | None = None):
     from infra.cdk.synth import Target
 
     return Target(
@@ -46,16 +58,16 @@ def _target(profile: str, customer_managed_key: bool = False):
         email_sender=EMAIL_SENDER,
         customer_managed_key=customer_managed_key,
         public_url=PUBLIC_URL,
-        cors_origin=APP_ORIGIN,
+        cors_origin=cors_origin,
     )
 
 
-def _synthesize(out_dir: Path, profile: str, customer_managed_key: bool) -> Template:
+def _synthesize(out_dir: Path, profile: str, customer_managed_key: bool, cors_origin: str | None) -> Template:
     # In this process: the CDK's JavaScript runtime starts once for every variant synthesized.
     from infra.cdk.synth import synthesize
 
     before = dict(os.environ)
-    path = synthesize(out_dir, _target(profile, customer_managed_key), offline=True)
+    path = synthesize(out_dir, _target(profile, customer_managed_key, cors_origin), offline=True)
     template = Template(path, profile)
     template.environment_changes = {k for k in {*before, *os.environ} if before.get(k) != os.environ.get(k)}
     return template
@@ -63,15 +75,16 @@ def _synthesize(out_dir: Path, profile: str, customer_managed_key: bool) -> Temp
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory):
-    """`synthesized(profile)`: the template for that profile, synthesized on first use."""
-    cache: dict[tuple[str, bool], Template | Exception] = {}
+    """`synthesized(profile)`: the template for that profile, synthesized on first use. By default
+    the stack hosts the web app; `cors_origin` names an app elsewhere (no hosting, CORS for it)."""
+    cache: dict[tuple[str, bool, str | None], Template | Exception] = {}
 
-    def get(profile: str, customer_managed_key: bool = False) -> Template:
-        variant = (profile, customer_managed_key)
+    def get(profile: str, customer_managed_key: bool = False, cors_origin: str | None = None) -> Template:
+        variant = (profile, customer_managed_key, cors_origin)
         if variant not in cache:
             try:
                 out_dir = tmp_path_factory.mktemp(f"cdk-{profile}")
-                cache[variant] = _synthesize(out_dir, profile, customer_managed_key)
+                cache[variant] = _synthesize(out_dir, profile, customer_managed_key, cors_origin)
             except Exception as exc:  # a broken stack fails every test once, not one synth per test
                 cache[variant] = exc
         if isinstance(cache[variant], Exception):

@@ -65,8 +65,13 @@ def _statements(template, role_id: str) -> list[dict]:
 
 
 def _names(template, resource_type: str, name_property: str) -> dict[str, str]:
-    """Logical id -> the resource's name property, for resources of one type."""
-    return {k: r["Properties"][name_property] for k, r in template.of_type(resource_type).items()}
+    """Logical id -> the resource's name property, for resources of one type that we name (the web
+    app's bucket has a generated name: no function of the app reaches it)."""
+    return {
+        k: r["Properties"][name_property]
+        for k, r in template.of_type(resource_type).items()
+        if name_property in r["Properties"]
+    }
 
 
 def reach(template, function: str) -> Reach:
@@ -225,3 +230,40 @@ def test_declarations_name_real_resources(template):
         assert uses.consume_queues <= queues, spec.name
         assert uses.start_workflows <= machines, spec.name
         assert uses.secrets <= set(LOCAL_SECRETS), spec.name
+
+
+def test_sec6_the_web_app_deployment_reaches_its_sources_its_bucket_and_its_distribution_only(template):
+    """The CDK's BucketDeployment function: reads the deployment's assets, writes the web app's
+    bucket, invalidates this distribution (the CDK grants every distribution; the stack narrows it)
+    and sends failed invocations to the dead-letter queue. Nothing of the app's data."""
+    (function,) = template.deployment_functions().values()
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = _statements(template, role)
+    web_bucket, _ = template.web_app_bucket()
+    (distribution,) = template.of_type("AWS::CloudFront::Distribution")
+    (failures,) = [
+        k for k, q in _names(template, "AWS::SQS::Queue", "QueueName").items() if q.endswith("-async-failures")
+    ]
+    reached = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        text = json.dumps(statement["Resource"])
+        assert '"*"' not in text, statement
+        actions = set(_as_list(statement["Action"]))
+        if "cdk-hnb659fds-assets-" in text:
+            target = "assets"
+        elif web_bucket in text:
+            target = "web app bucket"
+        elif distribution in text:
+            target = "distribution"
+        elif failures in text:
+            target = "dead letters"
+        else:
+            raise AssertionError(f"the deployment reaches an unexpected resource: {text}")
+        reached.setdefault(target, set()).update(actions)
+    assert set(reached) == {"assets", "web app bucket", "distribution", "dead letters"}
+    assert not any(a.startswith(BUCKET_WRITE_PREFIXES) for a in reached["assets"]), "assets are only read"
+    assert reached["distribution"] == {"cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"}
+    assert reached["dead letters"] <= {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+    app_roles = {_role_id(template, spec.name) for spec in description_for(template.profile).functions}
+    assert role not in app_roles, "the deployment has a role of its own"

@@ -9,6 +9,9 @@ export async function loadConfig() {
   return config;
 }
 
+// A page of the API (the policy): on the API's origin, which is another one when the app is hosted apart.
+export const apiUrl = (path) => apiBase + path;
+
 export const session = {
   token: () => sessionStorage.getItem(TOKEN_KEY),
   save: (token) => sessionStorage.setItem(TOKEN_KEY, token),

@@ -1,5 +1,5 @@
 // The reference web app: sign-in, studio, credits and the privacy center, on the public API only.
-import { api, ApiError, loadConfig, postForm, session } from "./api.js";
+import { api, ApiError, apiUrl, loadConfig, postForm, session } from "./api.js";
 import { h, field, form, poll, say, table, when } from "./ui.js";
 
 const main = document.getElementById("main");
@@ -259,7 +259,7 @@ async function privacy() {
   const erasureBox = h("div", { "aria-live": "polite" });
   return [
     h("h1", {}, "Privacy center"),
-    h("p", {}, `Policy version ${policy.policy.version}. `, h("a", { href: "/policy" }, "Read the policy"), `. Requests are answered within ${policy.rights.response_hours} hours.`),
+    h("p", {}, `Policy version ${policy.policy.version}. `, h("a", { href: apiUrl("/policy") }, "Read the policy"), `. Requests are answered within ${policy.rights.response_hours} hours.`),
     h("section", { "aria-labelledby": "export" }, h("h2", { id: "export" }, "Your data"),
       h("button", { type: "button", onclick: async () => {
         const started = await api("POST", "/me/exports");
@@ -323,6 +323,7 @@ async function start() {
   state.config = await loadConfig();
   [state.policy, state.openapi] = await Promise.all([api("GET", "/policy.json"), api("GET", "/openapi.json")]);
   document.getElementById("service-name").textContent = state.policy.service.name;
+  document.getElementById("policy-link").href = apiUrl("/policy");
   document.title = state.policy.service.name;
   document.getElementById("sign-out").addEventListener("click", async () => {
     await api("POST", "/auth/logout").catch(() => {});
