@@ -121,7 +121,8 @@ def test_gen1_pay2_gen4_imagine_holds_credits_runs_the_job_and_sends_the_marked_
     assert chat_id == str(TELEGRAM_ID)  # a private chat's id is its user's: the linked Telegram ID
     assert content_type == "image/png"
     assert data.endswith(FakeMarker.trailer(world.content.marker.marked[0][1]))  # GEN-4: marked before sent
-    assert "Made with AI by Kaleipix" in caption and "gallery" in caption
+    assert "Made with AI by Kaleipix" in caption
+    assert "gallery" in caption
     assert world.content.holds.hold_state(job.gen_id) == "committed"
     assert world.content.service.get_image(USER, job.gen_id)["id"] == job.gen_id  # CNT-3: kept in the gallery
 
@@ -242,4 +243,5 @@ def test_a_web_job_is_not_sent_to_telegram(world):
     params = GenerationParams(prompt="from the web", model="flux-schnell")
     job = world.content.service.submit(USER, params, restricted=False, objections=frozenset())
     world.callback(job["id"], image=png())
-    assert world.messenger.photos == [] and world.messenger.messages == []
+    assert world.messenger.photos == []
+    assert world.messenger.messages == []

@@ -88,7 +88,8 @@ def _photo_bytes(telegram, photo: dict) -> bytes:
 def test_gen4_pay2_a_prompt_to_the_bot_comes_back_as_a_marked_photo_in_the_chat(world, telegram, client):
     user_id = _linked_user(credits=5)
     (working,) = _say(telegram, f"/imagine {PROMPT}")
-    assert working["method"] == "sendMessage" and "credits held" in working["text"]
+    assert working["method"] == "sendMessage"
+    assert "credits held" in working["text"]
     assert wiring.ledger().balance(user_id) == 4  # PAY-2: the kind's price held, as for POST /generations
     assert _run_provider(world, client) == [200]
 
