@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.domain.payment_rails import payment_id
-from chalicelib.domain.ports.payments import ProcessorAck
+from chalicelib.domain.ports.billing import ProcessorAck
 from tests.support.rails import RAILS, rail_world
 
 STARTER, STUDIO, MONTHLY = 100, 500, 1000  # credits, as the catalogue sells them
@@ -47,7 +47,7 @@ def test_pay4_a_refund_takes_the_credits_back_in_proportion_in_any_order(world):
     partial = None if world.rail == "telegram_stars" else order.amount // 5  # Stars refund in full only
     ack = world.billing.refund(world.rail, order_id, partial)
     assert isinstance(ack, ProcessorAck)
-    assert ack.done
+    assert (ack.action, ack.reference, ack.ok) == ("refund", order_id, True)
     world.flush()
     deliveries = list(reversed(world.captured))  # the refund's delivery arrives before the purchase's
     for body, headers in deliveries:
@@ -152,14 +152,21 @@ def test_pay6_erasure_cancels_the_subscriptions_and_deletes_the_customer(world):
         order_id = world.buy("buyer-1", "starter")
         buyer = world.adapter.order(order_id).customer_ref
         cancelled, deleted = world.billing.end_billing(world.rail, buyer)
-        assert cancelled == ProcessorAck("Telegram", "cancel_subscriptions", True, 0, "no Stars subscriptions are sold")
-        assert deleted.done
+        assert cancelled == ProcessorAck(
+            "Telegram", "cancel_subscriptions", buyer, True, 0, "no Stars subscriptions are sold"
+        )
+        assert (deleted.reference, deleted.ok) == (buyer, True)
         return
     order_id = world.buy("buyer-1", "monthly")
     customer = world.adapter.order(order_id).customer_ref
     cancelled, deleted = world.billing.end_billing(world.rail, customer)
-    assert (cancelled.action, cancelled.done, cancelled.count) == ("cancel_subscriptions", True, 1)
-    assert (deleted.action, deleted.done) == ("delete_customer", True)
+    assert (cancelled.action, cancelled.reference, cancelled.ok, cancelled.count) == (
+        "cancel_subscriptions",
+        customer,
+        True,
+        1,
+    )
+    assert (deleted.action, deleted.reference, deleted.ok) == ("delete_customer", customer, True)
     assert world.adapter.cancel_subscriptions(customer).count == 0  # nothing left to cancel
     world.flush()
     subscription_id = next(iter(world.payments.subscriptions))

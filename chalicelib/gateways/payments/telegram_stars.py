@@ -150,13 +150,16 @@ class TelegramStarsRail:
             raise errors.InvalidInput("The buyer of this payment is unknown.")
         user = int(order.customer_ref)
         self._bot("refundStarPayment", {"user_id": user, "telegram_payment_charge_id": order.order_id})
-        return ProcessorAck(self.title, "refund", True, 1)
+        return ProcessorAck(self.title, "refund", order.order_id, True, 1)
 
     def cancel_subscriptions(self, customer_ref: str) -> ProcessorAck:
-        return ProcessorAck(self.title, "cancel_subscriptions", True, 0, "no Stars subscriptions are sold")
+        nothing = "no Stars subscriptions are sold"
+        return ProcessorAck(self.title, "cancel_subscriptions", customer_ref, True, 0, nothing)
 
     def delete_customer(self, customer_ref: str) -> ProcessorAck:
-        return ProcessorAck(self.title, "delete_customer", True, 0, "Telegram keeps no customer record for a bot")
+        return ProcessorAck(
+            self.title, "delete_customer", customer_ref, True, 0, "Telegram keeps no customer record for a bot"
+        )
 
     def send_message(self, chat_id: str, text: str) -> None:
         """The bot's answer in a chat (the BotMessenger port of the Telegram bot)."""
