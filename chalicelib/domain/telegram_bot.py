@@ -137,7 +137,7 @@ class TelegramBot:
                 account,
                 attempt={"update": f"telegram-update-{update_id}", "prompt": prompt},
                 key="update",
-                payload="prompt",
+                payload="update",  # update ids are unique: nothing derived from the prompt is kept
             )
         except errors.InsufficientCredits:
             return "You do not have enough credits for an image. Buy some with /buy."
@@ -152,7 +152,7 @@ class TelegramBot:
         job = self._content.submit(
             account.user_id, params, restricted=account.processing_restricted, objections=account.objections
         )
-        return {"gen_id": job["id"], "cost": job["cost"]}
+        return {"cost": job["cost"]}  # what a redelivery answers; no id of the person's job is kept
 
     def job_ended(self, job: GenerationJob) -> None:
         """The JobWatcher port: send the finished image, or why there is none, to the chat of the
