@@ -130,6 +130,8 @@ def content_service():
         profile=profile(),
         costs=catalogue().tool_costs,
         public_base_url=get_settings().public_base_url,
+        # a job the bot asked for is answered in its chat when it ends; built only then
+        watcher=telegram_bot if "telegram_stars" in payment_rails() else None,
     )
 
 
@@ -217,9 +219,7 @@ def customer_eraser(rail: str):
     through (PAY-6)."""
     if rail == "stripe":
         return stripe()
-    from chalicelib.gateways.payments import RailCustomerEraser
-
-    return RailCustomerEraser(rail_billing().rail(rail))
+    return rail_billing().rail(rail)  # every rail answers in the one ProcessorAck the receipt keeps
 
 
 @lru_cache(maxsize=1)
@@ -274,8 +274,10 @@ def payment_rails() -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def telegram_bot():
-    """The Kaleipix bot: it answers through the Telegram Stars rail's Bot API client."""
+    """The Kaleipix bot: it answers through the Telegram Stars rail's Bot API client and generates
+    through the content service, as `POST /generations` does."""
     from chalicelib.domain.telegram_bot import STARS, TelegramBot
+    from chalicelib.idempotency import PowertoolsIdempotency
 
     rails = rail_billing()
     return TelegramBot(
@@ -283,6 +285,9 @@ def telegram_bot():
         ledger=ledger(),
         rails=rails,
         messenger=rails.rail(STARS),
+        content=content_service(),
+        limiter=rate_limiter(),
+        idempotency=PowertoolsIdempotency(idempotency_store),
         profile=profile(),
         public_base_url=get_settings().public_base_url,
     )

@@ -6,11 +6,18 @@ delegates to (uploads, generations, gallery, shares).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from chalicelib import errors
 from chalicelib.domain import gallery, generations, shares, uploads
-from chalicelib.domain.ports.content import ContentMarker, ContentRecords, CreditHolds, ModelProvider, ObjectStorage
+from chalicelib.domain.ports.content import (
+    ContentMarker,
+    ContentRecords,
+    CreditHolds,
+    JobWatcher,
+    ModelProvider,
+    ObjectStorage,
+)
 from chalicelib.metrics import Metric, emit
 from chalicelib.profile.schema import JobKind, Profile
 
@@ -27,6 +34,7 @@ class ContentService:
         profile: Profile,
         costs: Mapping[JobKind, int],
         public_base_url: str,
+        watcher: Callable[[], JobWatcher] | None = None,
     ) -> None:
         self._records = records
         self._objects = objects
@@ -42,6 +50,7 @@ class ContentService:
             profile=profile,
             costs=costs,
             public_base_url=public_base_url,
+            watcher=watcher,
         )
 
     # -- uploads (CNT-1, CNT-2, CNT-7, SEC-7) -----------------------------------------------------
@@ -88,6 +97,20 @@ class ContentService:
 
     def delivered_result(self, user_id: str, gen_id: str) -> generations.MarkedMedia:
         return generations.delivered_result(user_id=user_id, gen_id=gen_id, ports=self._jobs)
+
+    def default_model(self) -> str:
+        """The model a caller that names none (the Telegram bot) asks for: the provider's first."""
+        return next(iter(self._jobs.provider.models))
+
+    def finished_media(self, user_id: str, gen_id: str) -> generations.MarkedMedia:
+        """A completed image for a channel that sends it on (the bot), marked as AI-generated (GEN-4):
+        the stored copy, collected as the gallery's result route collects it (where results go once
+        delivered, it goes now), or, where no image is kept, fetched and marked on its way (CNT-3)."""
+        job = self._records.job(gen_id)
+        if job is not None and job.owner_id == user_id and job.stored_key:
+            served = self.collect_result(user_id, gen_id)
+            return generations.MarkedMedia(served.data, served.content_type)
+        return self.delivered_result(user_id, gen_id)
 
     def deadline_passed(self, gen_id: str) -> None:
         generations.time_out(gen_id, ports=self._jobs)

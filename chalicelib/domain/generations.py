@@ -20,7 +20,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,6 +38,7 @@ from chalicelib.domain.ports.content import (
     GenerationLogEntry,
     JobRequest,
     JobStatus,
+    JobWatcher,
     ModelProvider,
     ObjectStorage,
     Provenance,
@@ -77,6 +78,7 @@ class GenerationParams:
     name: str | None = None  # character training: what the owner calls the character
     scale: int | None = None  # upscale
     fps: int | None = None  # video render
+    reply_to: str | None = None  # "telegram": the bot that took the prompt sends the image when the job ends
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class JobPorts:
     profile: Profile
     costs: Mapping[JobKind, int]  # credits per job of each kind, from the billing catalogue
     public_base_url: str
+    watcher: Callable[[], JobWatcher] | None = None  # built only when a job with a reply_to ends
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ def submit(
         character_name=params.name if kind == JobKind.CHARACTER_TRAINING else None,
         scale=params.scale,
         fps=params.fps,
+        reply_to=params.reply_to,
     )
     log = None
     if profile.stores(Category.GENERATION_LOGS):  # every kind: who asked for what, when (GEN-2)
@@ -497,7 +501,21 @@ def _finish_by_hold(
             emit(Metric.GENERATIONS, outcome="failed")
     if changed:
         jobs.release_inputs(job, ports.objects)
+        _tell_watcher(job.gen_id, ports)
     return changed
+
+
+def _tell_watcher(gen_id: str, ports: JobPorts) -> None:
+    """The channel that asked for the job hears how it ended, once (the transition happened here).
+    A failure to tell is logged: the job stays settled and its result stays in the gallery."""
+    ended = ports.content.job(gen_id)
+    if ended is None or not ended.reply_to or ports.watcher is None:
+        return
+    try:
+        ports.watcher().job_ended(ended)
+    except Exception as exc:  # no traceback: a Bot API URL carries the bot token
+        extra = {"gen_id": gen_id, "channel": ended.reply_to, "error": type(exc).__name__}
+        logger.warning("could not tell the job's channel", extra=extra)
 
 
 def forgets_prompts(profile: Profile) -> bool:

@@ -24,8 +24,18 @@ TTL_REACTIONS = (
     on_expiry(Tombstone, start_after_grace, uses=Uses(write_tables="requests", start_workflows="erasure")),
     on_expiry(Upload, expired_upload, uses=Uses(write_buckets="content")),
     on_expiry(GalleryImage, expired_image, uses=Uses(write_buckets="content")),
-    # a timed-out job also deletes its input archive (CNT-5, CNT-6)
-    on_expiry(JobDeadline, expired_deadline, uses=Uses(write_tables=("content", "ledger"), write_buckets="content")),
+    # a timed-out job also deletes its input archive (CNT-5, CNT-6); one the Telegram bot asked for is
+    # answered in the linked account's chat (its Telegram ID read from the account, the bot's token from SSM)
+    on_expiry(
+        JobDeadline,
+        expired_deadline,
+        uses=Uses(
+            write_tables=("content", "ledger"),
+            write_buckets="content",
+            read_tables="accounts",
+            secrets="telegram-bot-token",
+        ),
+    ),
     on_expiry(CreditHold, expired_hold, uses=Uses(write_tables="ledger")),
     on_expiry(IncidentClockMark, clock_mark_expired, uses=Uses(write_tables="requests")),
 )

@@ -230,6 +230,10 @@ class SignIn:
 PaymentRail = Literal["stripe", "polar", "lemonsqueezy", "telegram_stars"]
 
 
+# What the Telegram bot carries through Telegram: the prompts sent to it, the images it sends back.
+BOT_CARRIES = frozenset({Category.PROMPTS, Category.GENERATED_IMAGES})
+
+
 @dataclass(frozen=True)
 class Processor:
     __pydantic_config__ = _STRICT
@@ -343,6 +347,10 @@ class Profile:
             if missing:
                 listed = f"processor '{processor.name}' receives categories the profile does not list"
                 raise FieldError("processors", f"{listed}: {missing}")
+            if "telegram_stars" in processor.rails and not BOT_CARRIES <= set(processor.receives):
+                # The Stars rail brings the bot, which takes prompts and sends generated images (OPS-1).
+                bot = f"processor '{processor.name}' runs the Telegram bot but does not receive"
+                raise FieldError("processors", f"{bot}: {sorted(c.value for c in BOT_CARRIES)}")
         self._check_job_kinds()
 
     def _check_categories(self) -> None:

@@ -14,7 +14,7 @@ from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib import clock, errors
 from chalicelib.domain.ports import accounts as port
-from chalicelib.domain.ports.accounts import email_hash, normalize_email
+from chalicelib.domain.ports.accounts import email_hash, normalize_email, telegram_hash
 from chalicelib.store.models.accounts import ApiKey, Claim, LoginCode, Nonce, Preferences, Session, User
 
 EMAIL, USERNAME, TELEGRAM = "EMAIL", "USERNAME", "TELEGRAM"
@@ -95,6 +95,9 @@ class AccountsStore:
     def address_key(self, email: str) -> str:
         return email_hash(self._subject_key(), email)
 
+    def _telegram_key(self, telegram_id: str) -> str:
+        return telegram_hash(self._subject_key(), telegram_id)
+
     def _transaction(self) -> TransactWrite:
         return TransactWrite(connection=self._table.connection)
 
@@ -109,7 +112,7 @@ class AccountsStore:
         return claim.user_id if claim else None
 
     def find_user_id_by_telegram(self, telegram_id: str) -> str | None:
-        claim = Claim.get_live(*Claim.key(TELEGRAM, telegram_id), consistent_read=True)
+        claim = Claim.get_live(*Claim.key(TELEGRAM, self._telegram_key(telegram_id)), consistent_read=True)
         return claim.user_id if claim else None
 
     def create_user(self, account: port.NewAccount) -> None:
@@ -211,10 +214,10 @@ class AccountsStore:
         try:
             with self._transaction() as tx:
                 tx.update(_versioned(account), actions=[User.telegram_id.set(telegram_id)], condition=User.pk.exists())
-                claim = Claim(*Claim.key(TELEGRAM, telegram_id), user_id=user_id, owner_id=user_id)
+                claim = Claim(*Claim.key(TELEGRAM, self._telegram_key(telegram_id)), user_id=user_id, owner_id=user_id)
                 tx.save(claim, condition=Claim.pk.does_not_exist() | (Claim.user_id == user_id))
                 if account.telegram_id and account.telegram_id != telegram_id:
-                    tx.delete(Claim(*Claim.key(TELEGRAM, account.telegram_id)))
+                    tx.delete(Claim(*Claim.key(TELEGRAM, self._telegram_key(account.telegram_id))))
         except TransactWriteError as exc:
             raise _conflict([TELEGRAM]) from exc
 
@@ -223,7 +226,7 @@ class AccountsStore:
         with self._transaction() as tx:
             tx.update(_versioned(account), actions=[User.telegram_id.remove()], condition=User.pk.exists())
             if account.telegram_id:
-                tx.delete(Claim(*Claim.key(TELEGRAM, account.telegram_id)))
+                tx.delete(Claim(*Claim.key(TELEGRAM, self._telegram_key(account.telegram_id))))
 
     # -- login codes (ACC-1) -----------------------------------------------------------------
     def put_login_code(self, code: port.LoginCode, *, expires_at: datetime) -> None:

@@ -116,6 +116,7 @@ class ContentStore:
                 character_name=job.character_name,
                 scale=job.scale,
                 fps=job.fps,
+                reply_to=job.reply_to,
             ),
             JobDeadline(*JobDeadline.key(job.gen_id), gen_id=job.gen_id, owner_id=job.owner_id, expires_at=deadline),
         ]
@@ -355,6 +356,7 @@ def _job(record: Generation) -> GenerationJob:
         character_name=record.character_name,
         scale=_int(record.scale),
         fps=_int(record.fps),
+        reply_to=record.reply_to,
         content_type=record.content_type,
     )
 

@@ -5,7 +5,10 @@ the adapter calls (chalicelib/gateways/payments/telegram_stars.py) and webhook u
   POST /bot<token>/answerPreCheckoutQuery               {pre_checkout_query_id, ok, error_message}
   POST /bot<token>/refundStarPayment                    {user_id, telegram_payment_charge_id}
   POST /bot<token>/getStarTransactions                  {offset, limit}: chronological
-  POST /bot<token>/sendMessage | sendPhoto              recorded in `sent` (what the bot says)
+  POST /bot<token>/sendMessage                          recorded in `sent` (what the bot says)
+  POST /bot<token>/sendPhoto                            multipart/form-data: chat_id, caption, photo (the file);
+                                                        answers a Message whose `photo` is its PhotoSize
+  POST /bot<token>/getFile {file_id}, GET /file/bot<token>/<file_path>   a sent photo's bytes back
 
 Updates carry X-Telegram-Bot-Api-Secret-Token. Controls (POST): /_emulator/invoices/<slug>/pay
 {"user_id": <telegram user>}: Telegram sends the pre_checkout_query and waits up to 10 s for the
@@ -62,6 +65,7 @@ class TelegramEmulator:
         self.transactions: list[dict] = []  # chronological, as getStarTransactions returns them
         self.answers: dict[str, dict] = {}
         self.sent: list[dict] = []
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, bytes) of sent photos
         self.answer_timeout = answer_timeout
         self._updates = itertools.count(1)
         self._messages = itertools.count(1)
@@ -72,7 +76,9 @@ class TelegramEmulator:
         self._answered = threading.Condition(self._lock)
 
     # -- Bot API --------------------------------------------------------------------------------
-    def call(self, method: str, body: dict) -> object:
+    def call(self, method: str, body: dict, files: dict[str, bytes] | None = None) -> object:
+        if method == "sendPhoto":
+            return self._send_photo(body, files or {})
         handlers = {
             "createInvoiceLink": self._create_invoice_link,
             "sendInvoice": self._send_invoice,
@@ -80,7 +86,7 @@ class TelegramEmulator:
             "refundStarPayment": self._refund,
             "getStarTransactions": self._transactions,
             "sendMessage": self._record,
-            "sendPhoto": self._record,
+            "getFile": self._get_file,
         }
         handler = handlers.get(method)
         if handler is None:
@@ -155,8 +161,49 @@ class TelegramEmulator:
 
     def _record(self, body: dict) -> dict:
         with self._lock:
-            self.sent.append(dict(body))
+            self.sent.append({"method": "sendMessage", **body})
         return {"message_id": next(self._messages), "chat": {"id": body.get("chat_id")}}
+
+    def _send_photo(self, body: dict, files: dict[str, bytes]) -> dict:
+        """A photo uploaded with the call, as Telegram takes it: the bytes must decode as an image."""
+        import io
+
+        from PIL import Image, UnidentifiedImageError
+
+        data = files.get("photo")
+        if not body.get("chat_id"):
+            raise BotApiError(400, "Bad Request: chat_id is empty")
+        if data is None:
+            raise BotApiError(400, "Bad Request: there is no photo in the request")
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+        except (UnidentifiedImageError, OSError) as exc:
+            raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from exc
+        file_id = f"AgAC{secrets.token_urlsafe(24)}"
+        size = {
+            "file_id": file_id,
+            "file_unique_id": secrets.token_urlsafe(8),
+            "width": width,
+            "height": height,
+            "file_size": len(data),
+        }
+        with self._lock:
+            self.files[file_id] = (f"photos/file_{len(self.files)}.jpg", data)
+            self.sent.append({"method": "sendPhoto", **body, "photo": [size]})
+        return {"message_id": next(self._messages), "chat": {"id": body.get("chat_id")}, "photo": [size]}
+
+    def _get_file(self, body: dict) -> dict:
+        with self._lock:
+            found = self.files.get(str(body.get("file_id")))
+        if found is None:
+            raise BotApiError(400, "Bad Request: invalid file_id")
+        path, data = found
+        return {"file_id": body["file_id"], "file_size": len(data), "file_path": path}
+
+    def file_bytes(self, file_path: str) -> bytes | None:
+        with self._lock:
+            return next((data for path, data in self.files.values() if path == file_path), None)
 
     # -- what users do ----------------------------------------------------------------------------
     def pay(self, slug: str, user_id: int) -> dict:
@@ -260,11 +307,22 @@ def create_app(
 
 def _route(emulator: TelegramEmulator, request: Request, bot_token: str) -> Response:
     parts = request.path.strip("/").split("/")
-    body = request.get_json(silent=True, force=True) or {}
+    if request.mimetype == "multipart/form-data":
+        body = dict(request.form.items())
+        files = {name: upload.read() for name, upload in request.files.items()}
+    else:
+        body, files = request.get_json(silent=True, force=True) or {}, {}
     if len(parts) == 2 and parts[0].startswith("bot"):
         if not hmac.compare_digest(parts[0].removeprefix("bot").encode(), bot_token.encode()):
             raise BotApiError(401, "Unauthorized")
-        return json_response({"ok": True, "result": emulator.call(parts[1], body)})
+        return json_response({"ok": True, "result": emulator.call(parts[1], body, files)})
+    if request.method == "GET" and len(parts) >= 3 and parts[0] == "file" and parts[1].startswith("bot"):
+        if not hmac.compare_digest(parts[1].removeprefix("bot").encode(), bot_token.encode()):
+            raise BotApiError(401, "Unauthorized")
+        data = emulator.file_bytes("/".join(parts[2:]))
+        if data is None:
+            raise BotApiError(404, "Not Found")
+        return Response(data, status=200, content_type="application/octet-stream")
     if request.method == "POST" and len(parts) == 4 and parts[:2] == ["_emulator", "invoices"] and parts[3] == "pay":
         return json_response(emulator.pay(parts[2], int(body.get("user_id") or 0)))
     if request.method == "GET" and parts == ["_emulator", "sent"]:

@@ -25,7 +25,7 @@ class Kit:
     marker: FakeMarker
 
 
-def kit(profile_name: str = "kaleipix") -> Kit:
+def kit(profile_name: str = "kaleipix", watcher=None) -> Kit:
     profile = load_profile(profile_name)
     holds, objects, provider, marker = FakeCreditHolds(), FakeObjects(), FakeProvider(), FakeMarker()
     records = FakeContentRecords(holds=holds, profile=profile)
@@ -38,6 +38,7 @@ def kit(profile_name: str = "kaleipix") -> Kit:
         profile=profile,
         costs=COSTS,
         public_base_url=PUBLIC_URL,
+        watcher=watcher,
     )
     return Kit(service, records, holds, objects, provider, profile, marker)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 
 from infra.local_secrets import LOCAL_SECRETS
-from tests.e2e.web import balance, call, eventually, google_sign_in, sign_up, visit
+from tests.e2e.web import balance, call, eventually, google_sign_in, http_get, sign_up, stored_text, visit
+from tests.support.marking import assert_marked_ai_generated
 
 
 def _entries(cloud, headers) -> list[tuple[str, int, str]]:
@@ -94,6 +95,51 @@ def test_pay2_buy_credits_with_stars_in_the_bot_then_ask_the_balance(local_cloud
     call("POST", f"{cloud.telegram}/_emulator/messages", {"user_id": telegram_id, "text": "/balance"})
     replies = eventually(lambda: [m.get("text") for m in _bot_sent(cloud, since) if m.get("text")], "the answer")
     assert replies == ["Your balance: 100 credits."]
+
+
+def _bot_photo_bytes(cloud, photo: dict) -> bytes:
+    """A sent photo back from the Bot API as any client fetches a file: getFile, then its file_path."""
+    token = LOCAL_SECRETS["telegram-bot-token"]
+    status, found = call("POST", f"{cloud.telegram}/bot{token}/getFile", {"file_id": photo["file_id"]})
+    assert status == 200, found
+    status, _, data = http_get(f"{cloud.telegram}/file/bot{token}/{found['result']['file_path']}")
+    assert status == 200
+    return data
+
+
+def test_gen4_pay2_a_prompt_sent_to_the_bot_comes_back_as_a_marked_photo(local_cloud):
+    """GEN-1, GEN-3, GEN-4, PAY-2: credits bought in the bot pay for /imagine; the job runs at the
+    model provider emulator, its signed callback completes it, and the bot uploads the marked image
+    into the chat. The content records keep no Telegram id."""
+    cloud, telegram_id, prompt = local_cloud, 5550888, "a lighthouse at dusk"
+    headers = sign_up(cloud, "imagine").headers
+    _link_telegram(cloud, headers, telegram_id)
+    since = len(_bot_sent(cloud, 0))
+    call("POST", f"{cloud.telegram}/_emulator/messages", {"user_id": telegram_id, "text": "/buy"})
+    (invoice,) = eventually(lambda: [m for m in _bot_sent(cloud, since) if m["method"] == "sendInvoice"], "invoice")
+    paying = {"user_id": telegram_id}
+    assert call("POST", f"{cloud.telegram}/_emulator/invoices/{invoice['slug']}/pay", paying)[0] == 200
+    eventually(lambda: balance(cloud, headers) == 100, "the Stars purchase's credits", detail=cloud.log)
+
+    since = len(_bot_sent(cloud, 0))
+    message = {"user_id": telegram_id, "text": f"/imagine {prompt}"}
+    assert call("POST", f"{cloud.telegram}/_emulator/messages", message)[0] == 200
+    photos = eventually(
+        lambda: [m for m in _bot_sent(cloud, since) if m["method"] == "sendPhoto"], "the photo", detail=cloud.log
+    )
+    (photo,) = photos
+    assert photo["chat_id"] == str(telegram_id)
+    assert any("credits held" in m.get("text", "") for m in _bot_sent(cloud, since))
+    data = _bot_photo_bytes(cloud, photo["photo"][-1])
+    assert_marked_ai_generated(
+        data, "image/png", model="flux-schnell", provider="fal.ai", absent=(str(telegram_id), prompt)
+    )
+    status, jobs = call("GET", f"{cloud.api}/generations", headers=headers)
+    assert status == 200, jobs
+    (job,) = jobs["items"]
+    assert (job["status"], job["prompt"], job["gallery_id"]) == ("completed", prompt, job["id"])  # CNT-3: kept
+    assert balance(cloud, headers) == 100 - job["cost"]  # PAY-2
+    assert str(telegram_id) not in stored_text(cloud, ("-content",))
 
 
 def test_pay5_kaleipix_takes_no_payment_through_stripe_or_polar(local_cloud):

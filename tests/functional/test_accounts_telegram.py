@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import clock
+from chalicelib.profile.loader import load_profile
 from tests.support.auth import post_json, secrets_at_rest, sign_up, stored_user_item
 from tests.support.mail import allow_sending
 
@@ -96,3 +97,21 @@ def test_telegram_is_refused_where_the_profile_offers_none(client, mail):
     signed = sign_up(client)
     assert _link(client, signed, widget()).status_code == 404
     assert post_json(client, "/auth/telegram", {"widget": widget()}).status_code == 404
+
+
+def test_acc6_dsr13_no_key_holds_the_raw_telegram_id(client, mail, aws):
+    """The claim that makes a Telegram account link to one user is keyed by a keyed HMAC of the id:
+    the id itself is kept only in the user's item, where the profile lists it."""
+    from chalicelib.settings import get_settings
+    from infra.description import describe
+
+    signed = sign_up(client)
+    assert _link(client, signed, widget()).status_code == 200
+    dynamodb = aws.client("dynamodb")
+    keys = []
+    for table in describe(get_settings(), load_profile("kaleipix")).tables:
+        for item in dynamodb.scan(TableName=table.name)["Items"]:
+            keys += [item["pk"]["S"], item["sk"]["S"]]
+    assert keys
+    assert [key for key in keys if TELEGRAM_ID in key] == []
+    assert post_json(client, "/auth/telegram", {"widget": widget()}).json_body["user_id"] == signed.user_id

@@ -110,3 +110,42 @@ def test_pay6_the_stripe_calls_are_safe_to_repeat(client, stripe_local):
     cancels = [call for call in stripe_local.erasures if call[0] in ("cancel_subscription", "delete_customer")]
     assert cancels == [("cancel_subscription", subscription_id), ("delete_customer", customer_id)]
     assert person.user_id not in repr(first + again)
+
+
+@pytest.mark.parametrize("profile_name", ["kaleipix"])
+def test_pay6_a_rail_customer_is_erased_through_the_rail_in_the_one_acknowledgement(aws, client, monkeypatch):
+    """Kaleipix's Lemon Squeezy subscriber: the erasure step reaches the rail's adapter as wired, and
+    the receipt lists its acknowledgements (the same ProcessorAck as Stripe's), without the customer."""
+    from tests.support.rails import WsgiHttp, _emulator_app
+
+    monkeypatch.setenv("PIXELKEEP_GRACE_DAYS_OVERRIDE", "0")
+    monkeypatch.setenv("PIXELKEEP_LEMONSQUEEZY_API_BASE", "http://rail.test")
+    wiring.reset()
+    app = _emulator_app(
+        "lemonsqueezy",
+        lambda body, headers: client.http.post("/webhooks/lemonsqueezy", body=body, headers=headers).status_code,
+    )
+    monkeypatch.setattr(wiring, "payments_http", lambda: WsgiHttp(app))
+    capturing = CapturingStarter()
+    monkeypatch.setattr(wiring, "workflow", lambda kind: capturing)
+    wiring.bound_models()
+    person = sign_up(client)
+    checkout = wiring.rail_billing().start_checkout("lemonsqueezy", person.user_id, "monthly", "a1")
+    app.emulator.pay(checkout["url"].rstrip("/").rsplit("/", 1)[-1])
+    app.emulator.deliveries.flush()
+    assert wiring.ledger().balance(person.user_id) > 0
+    (customer_id,) = {str(s["customer_id"]) for s in app.emulator.tables["subscriptions"].values()}
+
+    wiring.rights_service().request_erasure(person.user_id)
+    _, payload = capturing.started[-1]
+    state = run_erasure(wiring.rights_service().context, payload)
+
+    (subscription,) = app.emulator.tables["subscriptions"].values()
+    assert subscription["status"] == "cancelled"
+    (receipt_id,) = stored_receipt_ids(aws)
+    receipt = wiring.rights_service().context.rights.get_receipt(receipt_id)
+    assert {(a["processor"], a["action"], a["ok"]) for a in receipt.processors} == {
+        ("Lemon Squeezy", "cancel_subscriptions", True),
+        ("Lemon Squeezy", "delete_customer", True),
+    }
+    assert all(set(ack) == {"processor", "action", "count", "ok"} for ack in state["processors"]["acknowledged"])

@@ -21,6 +21,9 @@ class _Linked:
     def find_user_id_by_telegram(self, telegram_id: str) -> str | None:
         return self._links.get(telegram_id)
 
+    def get_user(self, user_id: str, *, consistent: bool = False):
+        return None  # /imagine is covered by tests/domain/test_telegram_bot_imagine.py
+
 
 @pytest.fixture
 def world():
@@ -30,6 +33,9 @@ def world():
         ledger=world.ledger,
         rails=world.billing,
         messenger=world.adapter,
+        content=None,  # generation: tests/domain/test_telegram_bot_imagine.py, test_telegram_bot_generation.py
+        limiter=None,
+        idempotency=None,
         profile=load_profile("kaleipix"),
         public_base_url="https://api.kaleipix.test",
     )

@@ -90,6 +90,15 @@ class RailWorld:
         self.flush()
         return order_id
 
+    def refund(self, order_id: str, amount: int | None = None):
+        """The seller refunds through the service (the rail's refund call); returns its ProcessorAck."""
+        return self.billing.refund(self.rail, order_id, amount)
+
+    def amounts(self, order_id: str) -> tuple[int, int]:
+        """(amount paid, amount refunded so far) as the rail reports them."""
+        order = self.adapter.order(order_id)
+        return order.amount, order.refunded_amount
+
     def pay(self, url: str, user_id: str) -> str:
         slug = url.rstrip("/").rsplit("/", 1)[-1]
         if self.rail == "polar":
@@ -152,3 +161,79 @@ def rail_adapter(rail: str, http) -> Any:
     from chalicelib.gateways.payments import create_rail
 
     return create_rail(rail, http=http, secret=LOCAL_SECRETS.__getitem__, base_url="https://rail.test", store_id="1")
+
+
+class StripeWorld(RailWorld):
+    """Stripe in the same suite: the BillingService's own flow (checkout sessions, the signed
+    `Stripe-Signature` deliveries, re-fetch through stripe-python) on the in-memory ledger, the SDK
+    speaking to the embedded Stripe emulator in-process. Stripe refunds are made at Stripe (the
+    dashboard, the emulator's control here); the service only reconciles them."""
+
+    gateway: Any = None
+
+    def handle(self, body: bytes, headers: dict) -> str:
+        try:
+            signature = next((v for k, v in headers.items() if k.lower() == "stripe-signature"), None)
+            self.billing.handle_stripe_delivery(body, signature)
+        except (errors.SignatureInvalid, errors.InvalidInput, errors.NotFound) as exc:
+            outcome = exc.code
+        else:
+            outcome = "ok"
+        self.statuses.append(outcome)
+        return outcome
+
+    def flush(self) -> None:
+        self.emulator.flush()
+
+    def buy(self, user_id: str, product_id: str) -> str:
+        """Returns the Checkout Session id (the payment's id in the service's records)."""
+        attempt = f"{len(self.captured)}-{len(self.statuses)}-{len(self.emulator.delivered)}-{user_id}"
+        session_id = self.billing.start_checkout(user_id, product_id, attempt)["session_id"]
+        self.emulator.pay(session_id)
+        self.flush()
+        return session_id
+
+    def refund(self, order_id: str, amount: int | None = None) -> None:
+        intent = self.gateway.checkout_session(order_id).payment_ref
+        self.emulator.refund(self.gateway.latest_charge(intent), amount)
+
+    def amounts(self, order_id: str) -> tuple[int, int]:
+        session = self.gateway.checkout_session(order_id)
+        return session.amount, self.gateway.charge(self.gateway.latest_charge(session.payment_ref)).amount_refunded
+
+
+def stripe_world(monkeypatch) -> StripeWorld:
+    from chalicelib.domain.billing import BillingService
+    from chalicelib.gateways.stripe_gateway import StripeGateway
+    from infra.emulators.stripe import create_app
+    from tests.fakes.billing import FakeAccountHolders, FakeLedger, FakePayments
+    from tests.support.stripe import WsgiHTTPClient
+
+    holder: dict[str, StripeWorld] = {}
+    app = create_app(
+        api_base_url="https://app.test",
+        deliver=lambda body, headers: holder["world"].deliver(body, headers),
+        autoflush=False,
+        seed=7,
+        retry_delays=(),
+    )
+    monkeypatch.setattr("stripe._stripe_client.new_default_http_client", lambda *a, **k: WsgiHTTPClient(app))
+    gateway = StripeGateway(
+        api_key=LOCAL_SECRETS["stripe-api-key"],
+        webhook_secret=LOCAL_SECRETS["stripe-webhook-secret"],
+        api_base="https://stripe.test",
+    )
+    ledger = FakeLedger()
+    payments = FakePayments(ledger)
+    billing = BillingService(
+        ledger=ledger,
+        payments=payments,
+        provider=lambda: gateway,
+        catalogue=load_catalogue("test"),
+        public_base_url="https://app.test",
+        accounts=FakeAccountHolders(),
+    )
+    world = StripeWorld("stripe", app, gateway, billing, ledger, payments)
+    world.gateway = gateway
+    holder["world"] = world
+    return world

@@ -50,7 +50,12 @@ def test_every_table_with_a_reaction_has_its_consumer_function():
 
 def test_a_consumer_is_granted_what_its_reactions_declare():
     assert streams.consumer_uses("accounts") == Uses(write_tables="requests", start_workflows="erasure")
-    assert streams.consumer_uses("content") == Uses(write_tables=("content", "ledger"), write_buckets="content")
+    assert streams.consumer_uses("content") == Uses(
+        write_tables=("content", "ledger"),
+        write_buckets="content",
+        read_tables="accounts",  # a timed-out bot job is answered in the linked Telegram account's chat
+        secrets="telegram-bot-token",
+    )
 
 
 def test_every_function_of_the_app_declares_what_it_touches():

@@ -218,6 +218,15 @@ def test_a_processor_receiving_an_unlisted_category_is_refused(tmp_path):
     assert "Lemon Squeezy" in _load_error(_write(tmp_path, text))
 
 
+def test_ops1_the_bots_processor_must_list_the_prompts_and_images_the_bot_carries(tmp_path):
+    """The Telegram rail brings the /imagine bot: the page must say Telegram carries prompts and images."""
+    text = KALEIPIX_TEXT.replace(
+        'receives = ["account", "prompts", "generated_images", "payments"]', 'receives = ["account", "payments"]'
+    )
+    assert text != KALEIPIX_TEXT
+    assert "runs the Telegram bot" in _load_error(_write(tmp_path, text))
+
+
 def test_pay5_a_payment_processor_must_name_its_rails_and_each_rail_is_named_once(tmp_path):
     without_rails = KALEIPIX_TEXT.replace('rails = ["lemonsqueezy"]\n', "")
     assert "must name its rails" in _load_error(_write(tmp_path, without_rails))

@@ -29,6 +29,12 @@ def email_hash(key: str, email: str) -> str:
     return keyed_hash(key, "email:" + normalize_email(email))
 
 
+def telegram_hash(key: str, telegram_id: str) -> str:
+    """A Telegram id where it becomes a key (the claim that links it to one user; DSR-13): ids are
+    small integers, so an unkeyed hash of one is reversed by counting."""
+    return keyed_hash(key, "telegram:" + telegram_id)
+
+
 def user_hash(key: str, user_id: str) -> str:
     """A user id where it becomes part of a key that erasure does not delete (rate counters, DSR-13)."""
     return keyed_hash(key, "user:" + user_id)

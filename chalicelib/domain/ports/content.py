@@ -88,6 +88,7 @@ class GenerationJob:
     scale: int | None = None  # upscale factor
     fps: int | None = None  # video-render frame rate
     content_type: str | None = None  # of a stored result (image/png, video/mp4, ...)
+    reply_to: str | None = None  # where the result is also sent when the job ends: "telegram" (the bot), or nowhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +331,13 @@ class ContentMarker(Protocol):
     def mark(self, data: bytes, content_type: str, provenance: Provenance) -> bytes:
         """The same media with a signed, machine-readable "AI-generated" marking embedded (GEN-4).
         UpstreamUnavailable when it cannot be marked: nothing unmarked leaves or is kept."""
+
+
+class JobWatcher(Protocol):
+    """Told once when a job that names a `reply_to` channel ends, whichever way (the Telegram bot
+    sends the image or says what went wrong). The job's state never depends on it."""
+
+    def job_ended(self, job: GenerationJob) -> None: ...
 
 
 class CreditHolds(Protocol):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from chalicelib.domain.ports.billing import ProcessorAck
+
 
 class Rail(StrEnum):
     """The payment rails a profile's processors can name (PAY-5)."""
@@ -91,17 +93,6 @@ class RailSubscription:
     user_id: str | None
     offer_ref: str | None
     customer_ref: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessorAck:
-    """A processor's answer to an erasure or refund call, kept on the receipt (PAY-6)."""
-
-    processor: str
-    action: str
-    done: bool
-    count: int = 0
-    detail: str = ""
 
 
 class PaymentRail(Protocol):

@@ -135,6 +135,7 @@ class Subject:
     user_hash: str
     username: str | None = None
     telegram_id: str | None = None
+    telegram_hash: str | None = None  # the Telegram claim's key (DSR-13)
     captured: CapturedIds = CapturedIds()
     rate_route_classes: tuple[str, ...] = ()
 

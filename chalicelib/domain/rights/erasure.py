@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.accounts.abuse import ROUTE_LIMITS
-from chalicelib.domain.ports.accounts import email_hash, erased_hash, token_hash, user_hash
+from chalicelib.domain.ports.accounts import email_hash, erased_hash, telegram_hash, token_hash, user_hash
 from chalicelib.domain.ports.rights import (
     CapturedIds,
     ErasedSubject,
@@ -147,6 +147,7 @@ def subject(ctx: RightsContext, run: ErasureRun, *, captured: bool = True) -> Su
         user_hash=user_hash(key, run.user_id),
         username=run.username,
         telegram_id=run.telegram_id,
+        telegram_hash=telegram_hash(key, run.telegram_id) if run.telegram_id else None,
         captured=ctx.rights.captured(run.erasure_id) if captured else CapturedIds(),
         rate_route_classes=tuple(ROUTE_LIMITS),
     )

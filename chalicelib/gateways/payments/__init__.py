@@ -40,22 +40,3 @@ def create_rail(name: str, *, http: Http, secret: Callable[[str], str], base_url
             base_url=base_url,
         )
     raise ValueError(f"Unknown payment rail {name!r}")
-
-
-class RailCustomerEraser:
-    """A rail's erasure calls, answered in the acknowledgement the erasure step keeps (PAY-6)."""
-
-    def __init__(self, rail) -> None:
-        self._rail = rail
-
-    def cancel_subscriptions(self, customer_ref: str):
-        return _erasure_ack(self._rail.cancel_subscriptions(customer_ref), customer_ref)
-
-    def delete_customer(self, customer_ref: str):
-        return _erasure_ack(self._rail.delete_customer(customer_ref), customer_ref)
-
-
-def _erasure_ack(ack, customer_ref: str):
-    from chalicelib.domain.ports.billing import ProcessorAck
-
-    return ProcessorAck(ack.processor, ack.action, customer_ref, ack.done)

@@ -166,11 +166,11 @@ class LemonSqueezyRail:
             {"data": {"type": data_type, "id": number, "attributes": {"amount": wanted}}},
             "refund",
         )
-        return ProcessorAck(self.title, "refund", True, 1)
+        return ProcessorAck(self.title, "refund", order.order_id, True, 1)
 
     def cancel_subscriptions(self, customer_ref: str) -> ProcessorAck:
         if not customer_ref.isdigit():
-            return ProcessorAck(self.title, "cancel_subscriptions", True, 0, "no such customer")
+            return ProcessorAck(self.title, "cancel_subscriptions", customer_ref, True, 0, "no such customer")
         found = self._call("GET", f"/v1/subscriptions?filter[customer_id]={customer_ref}", None, "subscription")
         live = [
             str(item["id"])
@@ -179,18 +179,20 @@ class LemonSqueezyRail:
         ]
         for subscription_id in live:
             self._call("DELETE", f"/v1/subscriptions/{subscription_id}", None, "subscription")
-        return ProcessorAck(self.title, "cancel_subscriptions", True, len(live))
+        return ProcessorAck(self.title, "cancel_subscriptions", customer_ref, True, len(live))
 
     def delete_customer(self, customer_ref: str) -> ProcessorAck:
         if not customer_ref.isdigit():
-            return ProcessorAck(self.title, "delete_customer", True, 0, "no such customer")
+            return ProcessorAck(self.title, "delete_customer", customer_ref, True, 0, "no such customer")
         self._call(
             "PATCH",
             f"/v1/customers/{customer_ref}",
             {"data": {"type": "customers", "id": customer_ref, "attributes": {"status": "archived"}}},
             "customer",
         )
-        return ProcessorAck(self.title, "delete_customer", True, 1, "archived: the API deletes no customer")
+        return ProcessorAck(
+            self.title, "delete_customer", customer_ref, True, 1, "archived: the API deletes no customer"
+        )
 
     def _fetch(self, path: str, what: str) -> dict:
         data = self._call("GET", path, None, what).get("data")

@@ -129,7 +129,7 @@ class PolarRail:
             {"order_id": order.order_id, "reason": "customer_request", "amount": wanted},
             "refund",
         )
-        return ProcessorAck(self.title, "refund", True, 1, str(refund.get("id", "")))
+        return ProcessorAck(self.title, "refund", order.order_id, True, 1, str(refund.get("id", "")))
 
     def cancel_subscriptions(self, customer_ref: str) -> ProcessorAck:
         found = self._call(
@@ -138,14 +138,14 @@ class PolarRail:
         items = [item for item in (found or {}).get("items", []) if isinstance(item, dict)]
         for subscription in items:
             self._call("DELETE", f"/v1/subscriptions/{_segment(str(subscription['id']))}", None, "subscription")
-        return ProcessorAck(self.title, "cancel_subscriptions", True, len(items))
+        return ProcessorAck(self.title, "cancel_subscriptions", customer_ref, True, len(items))
 
     def delete_customer(self, customer_ref: str) -> ProcessorAck:
         try:
             self._call("DELETE", f"/v1/customers/{_segment(customer_ref)}", None, "customer")
         except errors.NotFound:
-            return ProcessorAck(self.title, "delete_customer", True, 0, "already deleted")
-        return ProcessorAck(self.title, "delete_customer", True, 1)
+            return ProcessorAck(self.title, "delete_customer", customer_ref, True, 0, "already deleted")
+        return ProcessorAck(self.title, "delete_customer", customer_ref, True, 1)
 
     def _call(self, method: str, path: str, payload: object, what: str) -> dict:
         headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}

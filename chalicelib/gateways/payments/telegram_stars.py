@@ -10,6 +10,8 @@
 - Re-fetch: getStarTransactions (chronological, 100 a page): the incoming transaction whose id is
   the charge id holds the amount, the buyer and the invoice payload; an outgoing transaction with
   the same id is its refund. Refund: refundStarPayment(user_id, telegram_payment_charge_id).
+- The bot's answers: sendMessage (JSON) and sendPhoto, the image uploaded as multipart/form-data
+  (urllib3's encoder, which botocore already brings), so no link to our storage leaves.
 - Erasure: no Stars subscriptions are sold and Telegram keeps no customer object for a bot, so
   both calls acknowledge that there is nothing to end (PAY-6).
 """
@@ -17,6 +19,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Callable, Mapping
 
 from chalicelib import errors
@@ -147,17 +150,41 @@ class TelegramStarsRail:
             raise errors.InvalidInput("The buyer of this payment is unknown.")
         user = int(order.customer_ref)
         self._bot("refundStarPayment", {"user_id": user, "telegram_payment_charge_id": order.order_id})
-        return ProcessorAck(self.title, "refund", True, 1)
+        return ProcessorAck(self.title, "refund", order.order_id, True, 1)
 
     def cancel_subscriptions(self, customer_ref: str) -> ProcessorAck:
-        return ProcessorAck(self.title, "cancel_subscriptions", True, 0, "no Stars subscriptions are sold")
+        nothing = "no Stars subscriptions are sold"
+        return ProcessorAck(self.title, "cancel_subscriptions", customer_ref, True, 0, nothing)
 
     def delete_customer(self, customer_ref: str) -> ProcessorAck:
-        return ProcessorAck(self.title, "delete_customer", True, 0, "Telegram keeps no customer record for a bot")
+        return ProcessorAck(
+            self.title, "delete_customer", customer_ref, True, 0, "Telegram keeps no customer record for a bot"
+        )
 
     def send_message(self, chat_id: str, text: str) -> None:
         """The bot's answer in a chat (the BotMessenger port of the Telegram bot)."""
         self._bot("sendMessage", {"chat_id": chat_id, "text": text})
+
+    def send_photo(self, chat_id: str, data: bytes, content_type: str, caption: str) -> None:
+        """An image into a chat (BotMessenger.send_photo): the bytes go with the call."""
+        from urllib3 import encode_multipart_formdata
+
+        extension = content_type.rpartition("/")[2] or "png"
+        fields = {
+            "chat_id": chat_id,
+            "caption": caption[:1024],  # Telegram's caption limit
+            "photo": (f"image.{extension}", data, content_type),
+        }
+        body, multipart_type = encode_multipart_formdata(fields)
+        response = self._http.request(
+            "POST", f"{self._api}/bot{self._token()}/sendPhoto", headers={"Content-Type": multipart_type}, body=body
+        )
+        try:
+            answer = json.loads(response.body or b"null")
+        except ValueError:
+            answer = None
+        if response.status >= 300 or not isinstance(answer, dict) or answer.get("ok") is not True:
+            raise errors.UpstreamUnavailable("Telegram refused the photo; please retry.")
 
     def _transactions(self, charge_id: str) -> tuple[dict | None, dict | None]:
         """The incoming payment with this id and its refund, if any."""

@@ -66,6 +66,7 @@ PROFILE = Profile(
                 'billing notifications',
                 'workspace URL and display',
                 'bot account linking',
+                "the bot's replies: the images you ask the bot for are sent to your linked Telegram ID's private chat",
             ],
             legal_basis=LegalBasis.CONTRACT,
             retention=Retention(
@@ -73,9 +74,9 @@ PROFILE = Profile(
                 days=30,
                 deleted_within_hours=None,
             ),
-            source='Email address | Authentication (login codes), account recovery, billing notifications | Account lifetime + 30 days',
+            source='Email address | Authentication (login codes), account recovery, billing notifications | Account lifetime + 30 days; Telegram ID | Bot account linking (optional) | Account lifetime + 30 days',
             signals=[],
-            note=None,
+            note="The policy names bot account linking as the Telegram ID's purpose; the bot also answers in the linked ID's private chat (a private chat's id is its user's id), so no chat id is stored besides it. Unlinking stops the bot's replies.",
         ),
         DataCategory(
             id=Category.UPLOADS,
@@ -126,6 +127,7 @@ PROFILE = Profile(
                 'prompt text',
                 'negative prompt',
                 'generation parameters',
+                'whether the Telegram bot asked for the image (so it sends it to you)',
             ],
             purposes=[
                 'Generation instructions',
@@ -361,17 +363,19 @@ PROFILE = Profile(
         ),
         Processor(
             name='Telegram',
-            purpose='Bot account linking (optional) and Telegram Stars purchases in the bot',
+            purpose="Bot account linking (optional), the bot's chat (the prompts you send it, the AI-generated images it sends you) and Telegram Stars purchases in the bot",
             country='United Arab Emirates',
             receives=[
                 Category.ACCOUNT,
+                Category.PROMPTS,
+                Category.GENERATED_IMAGES,
                 Category.PAYMENTS,
             ],
             kind='messaging',
             rails=[
                 'telegram_stars',
             ],
-            note='"... and Telegram (for Stars purchases)". Telegram receives the purchase (pack and Stars amount) and returns its confirmation. The bot stores nothing of its own: it acts for the account linked to the sender\'s Telegram ID (kept with the account) and keeps no messages.',
+            note='"... and Telegram (for Stars purchases)". Telegram receives the purchase (pack and Stars amount) and returns its confirmation. Prompts sent to the bot pass through Telegram; the image made from one is uploaded into your chat, marked as AI-generated, and kept in your gallery as any other. The bot keeps no messages: it acts for the account linked to the sender\'s Telegram ID (kept with the account) and marks a job it asked for, nothing more.',
         ),
     ],
     rights=Rights(

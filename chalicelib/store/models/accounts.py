@@ -69,7 +69,8 @@ class User(Record):
 class Claim(Record):
     """A unique value held by one user: pk = <KIND>#<value or its hash>, sk = CLAIM.
 
-    Kinds: EMAIL (sha256 of the normalized address), USERNAME (lower-cased), TELEGRAM (the id).
+    Kinds: EMAIL (keyed hash of the normalized address), USERNAME (lower-cased), TELEGRAM (keyed hash
+    of the id).
     """
 
     logical_table = "accounts"
@@ -90,7 +91,7 @@ class Claim(Record):
 
     @classmethod
     def subject_keys(cls, subject):
-        values = [("EMAIL", subject.email_hash), ("TELEGRAM", subject.telegram_id)]
+        values = [("EMAIL", subject.email_hash), ("TELEGRAM", subject.telegram_hash)]
         values.append(("USERNAME", subject.username.lower() if subject.username else None))
         return [cls.key(kind, value) for kind, value in values if value]
 

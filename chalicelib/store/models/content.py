@@ -103,6 +103,7 @@ class Generation(Record):
     character_name = UnicodeAttribute(null=True)
     scale = NumberAttribute(null=True)
     fps = NumberAttribute(null=True)
+    reply_to = UnicodeAttribute(null=True)  # a channel ("telegram"), never a chat or user id
 
     SK_PREFIX = "JOB#"
 
