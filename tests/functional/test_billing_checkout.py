@@ -189,7 +189,7 @@ def test_pay3_payment_record_outlives_erasure_without_personal_data(aws, stripe_
     customer = stripe_local.retrieve(session_id)["customer"]
     record = payment(session_id)
     assert record["user_id"] == "user-erased-1"
-    from chalicelib.domain.rights.erasure import detach_owned
+    from tests.support.rights import detach_owned
 
     personal = wiring.personal_data()  # the account goes as erasure deletes it
     for table in ("accounts",):

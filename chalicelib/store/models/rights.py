@@ -245,6 +245,7 @@ class ErasureRun(Record):
     captured = BooleanAttribute(default=False)
     username = UnicodeAttribute(null=True)
     telegram_id = UnicodeAttribute(null=True)
+    cursors = JSONAttribute(default=dict)  # where each paged step's next page starts (P3): store keys
 
     @staticmethod
     def key(erasure_id: str) -> tuple[str, str]:
