@@ -217,3 +217,42 @@ def test_dsr13_step_functions_histories_hold_no_personal_identifier(client, aws,
         final = [m for m in sent_emails() if "has been erased" in m["subject"]][-1]
         for execution in (executions(aws, machines[name])[0] for name in ("export", "erasure")):
             assert execution["name"] not in final["body"]  # the final email names no execution
+
+
+def _entered(events):
+    """How many times each state was entered, from an execution's history."""
+    names = [e.get("stateEnteredEventDetails", {}).get("name") for e in events]
+    return {name: names.count(name) for name in set(names) if name}
+
+
+def test_p3_dsr4_dsr13_a_multi_page_erasure_runs_page_after_page_in_a_real_execution(client, aws, monkeypatch):
+    """P3: with a page of 3 items, every paged task of a real execution runs again and again through
+    its Choice state, each invocation reading at most 3; the person is gone and the history holds
+    page numbers and counts, no identifier (DSR-13)."""
+    from chalicelib import wiring
+    from chalicelib.domain.rights import erasure
+    from tests.support.rights import person_identifiers, use_every_feature
+    from tests.support.scan import matches
+
+    monkeypatch.setenv("PIXELKEEP_PAGE_ITEMS", "3")
+    wiring.reset()
+    with state_machines(aws, monkeypatch) as machines:
+        person = sign_up(client)
+        identifiers = person_identifiers(person, use_every_feature(client, aws, person))
+        context = wiring.rights_service().context
+        assert context.page_size == 3
+        owned = sum(1 for _ in context.personal.owned_items(person.user_id))
+        erasure.start_erasure(context, user_id=person.user_id, erasure_id="e-pages", request_id=None, reason="user")
+        wait_for_executions()
+        status, output = _final(aws, machines["erasure"])
+        assert status == "SUCCEEDED"
+        assert output["residual"]["clean"] is True
+        (execution,) = executions(aws, machines["erasure"])
+        events = aws.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])["events"]
+        entered = _entered(events)
+        for state in ("Plan", "Processors", "DeleteRecords"):  # Pseudonymize walks only what the delete kept
+            assert entered[state] >= owned // 3, (state, entered)
+        assert entered["ResidualScan"] > 1
+        assert output["records"]["deleted"] > 3
+        assert wiring.accounts_store().get_user(person.user_id, consistent=True) is None
+        assert matches(json.dumps([output, events], default=str), identifiers) == []
