@@ -173,20 +173,6 @@ class PersonalDataStore:
         more = index < len(tables)
         return Page(tuple(found), len(found), json.dumps({"table": index, "key": start}) if more else None)
 
-    def owned_items(self, user_id: str, tables: Iterable[str] = tuple(layout.TABLES)) -> Iterator[PersonalItem]:
-        for table in tables:
-            paginator = self.dynamodb.get_paginator("query")
-            pages = paginator.paginate(
-                TableName=self.table_name(table),
-                IndexName="by_owner",
-                KeyConditionExpression="owner_id = :owner",
-                ExpressionAttributeValues={":owner": {"S": user_id}},
-                PaginationConfig={"PageSize": QUERY_PAGE},
-            )
-            for page in pages:
-                for item in page["Items"]:
-                    yield _personal_item(table, item)
-
     def delete_items(self, table: str, keys: Iterable[tuple[str, str]]) -> int:
         deleted = 0
         with self._table(table).batch_writer() as batch:
@@ -210,16 +196,6 @@ class PersonalDataStore:
         return aws.resource("dynamodb").Table(self.table_name(table))
 
     # -- objects -----------------------------------------------------------------------------------
-    def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[StoredObject]:
-        skipped = set(skip)
-        places = {place for category, place in layout.OBJECT_PREFIXES.items() if category not in skipped}
-        for bucket, prefix in sorted(places):
-            paginator = self.s3.get_paginator("list_objects_v2")
-            pages = paginator.paginate(Bucket=self.settings.bucket_name(bucket), Prefix=f"{prefix}{user_id}/")
-            for page in pages:
-                for obj in page.get("Contents", []):
-                    yield StoredObject(bucket, obj["Key"], obj["Size"])
-
     def objects_page(
         self, user_id: str, cursor: str | None, limit: int, *, skip: Iterable[Category] = ()
     ) -> Page[StoredObject]:
@@ -272,8 +248,8 @@ class PersonalDataStore:
     def archive_key(self, user_id: str, export_id: str) -> str:
         return layout.object_key(Category.EXPORTS, user_id, f"{export_id}.zip")[1]
 
-    def archive_writer(self, key: str) -> MultipartWriter:
-        return MultipartWriter(self.s3, self.settings.bucket_name(layout.EXPORTS_BUCKET), key)
+    def archive_stream(self, key: str, state: Mapping[str, Any] | None) -> ResumableMultipart:
+        return ResumableMultipart(self.s3, self.settings.bucket_name(layout.EXPORTS_BUCKET), key, state)
 
     def download_url(self, key: str, expires_seconds: int) -> str:
         return self.s3.generate_presigned_url(
@@ -316,19 +292,36 @@ class _Chunks(io.RawIOBase):
         return written
 
 
-class MultipartWriter:
-    """A write-only, non-seekable file that uploads itself to S3 in parts: memory stays at one part."""
+class ResumableMultipart:
+    """A write-only stream that uploads itself to S3 in parts, across task invocations (P3): `pause`
+    keeps what does not fill a whole part as a carry object beside the archive (`<key>.work/`) and
+    returns where to resume (upload id, parts, bytes so far, the carry's number); the next
+    invocation starts from that state. A retried invocation resumes from the same state and writes
+    the same parts again. Memory stays at about one part."""
 
-    def __init__(self, s3: Any, bucket: str, key: str) -> None:
+    def __init__(self, s3: Any, bucket: str, key: str, state: Mapping[str, Any] | None) -> None:
         self.s3, self.bucket, self.key = s3, bucket, key
         self.chunks: list[bytes] = []
         self.small = bytearray()
         self.buffered = 0
-        self.parts: list[dict[str, Any]] = []
-        self.upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/zip")["UploadId"]
+        if state is None:
+            created = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/zip")
+            self.upload_id, self.parts, self.position, self.carry = created["UploadId"], 0, 0, 0
+            return
+        self.upload_id, self.parts = str(state["upload"]), int(state["parts"])
+        self.position, self.carry = int(state["offset"]), int(state["carry"])
+        if state.get("tail"):
+            tail = s3.get_object(Bucket=bucket, Key=self._side(f"carry-{self.carry:06d}"))["Body"].read()
+            self.chunks, self.buffered = [tail], len(tail)
+
+    def _side(self, name: str) -> str:
+        return f"{self.key}.work/{name}"
 
     def writable(self) -> bool:
         return True
+
+    def tell(self) -> int:
+        return self.position
 
     def write(self, data: bytes) -> int:
         if len(data) >= BLOCK:
@@ -339,6 +332,7 @@ class MultipartWriter:
             if len(self.small) >= BLOCK:
                 self._seal_small()
         self.buffered += len(data)
+        self.position += len(data)
         if self.buffered >= PART_SIZE:
             self._flush_part()
         return len(data)
@@ -351,22 +345,53 @@ class MultipartWriter:
             self.chunks.append(bytes(self.small))
             self.small = bytearray()
 
-    def _flush_part(self) -> None:
+    def _body(self) -> io.BufferedReader:
         self._seal_small()
-        number = len(self.parts) + 1
-        body = io.BufferedReader(_Chunks(self.chunks))
-        response = self.s3.upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body
+        return io.BufferedReader(_Chunks(self.chunks))
+
+    def _flush_part(self) -> None:
+        self.parts += 1
+        self.s3.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=self.parts, Body=self._body()
         )
-        self.parts.append({"ETag": response["ETag"], "PartNumber": number})
         self.chunks, self.buffered = [], 0
+
+    def pause(self) -> dict[str, Any]:
+        """Keep the tail for the next invocation; forget the carry two invocations back (a retry of
+        this one still reads the carry it started from)."""
+        tail = self.buffered > 0
+        if tail:
+            self.s3.put_object(Bucket=self.bucket, Key=self._side(f"carry-{self.carry + 1:06d}"), Body=self._body())
+        if self.carry > 0:
+            self.s3.delete_object(Bucket=self.bucket, Key=self._side(f"carry-{self.carry - 1:06d}"))
+        self.chunks, self.buffered = [], 0
+        return {
+            "upload": self.upload_id,
+            "parts": self.parts,
+            "offset": self.position,
+            "carry": self.carry + 1,
+            "tail": tail,
+        }
 
     def complete(self) -> None:
         if self.buffered or not self.parts:
             self._flush_part()
+        pages = self.s3.get_paginator("list_parts").paginate(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+        parts = [{"ETag": p["ETag"], "PartNumber": p["PartNumber"]} for page in pages for p in page.get("Parts", [])]
         self.s3.complete_multipart_upload(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": parts}
         )
+        carries = [self._side(f"carry-{n:06d}") for n in (self.carry - 1, self.carry) if n >= 0]
+        self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in carries], "Quiet": True})
 
     def abort(self) -> None:
         self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+
+    def keep_piece(self, number: int, data: bytes) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=self._side(f"piece-{number:06d}"), Body=data)
+
+    def piece(self, number: int) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=self._side(f"piece-{number:06d}"))["Body"].read()
+
+    def drop_piece(self, number: int) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=self._side(f"piece-{number:06d}"))

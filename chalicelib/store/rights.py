@@ -110,6 +110,7 @@ def _export(record: ExportRecord) -> ports.ExportJob:
         object_key=record.object_key,
         request_id=record.request_id,
         ready_at=record.ready_at,
+        cursors=dict(record.cursors or {}),
     )
 
 

@@ -23,6 +23,7 @@ from chalicelib.domain.ports.rights import (
 )
 from chalicelib.errors import Conflict
 from chalicelib.profile.schema import Category
+from tests.support.paging import owned_items, owned_objects
 
 
 @pytest.fixture(params=["fake", "dynamodb"])
@@ -244,13 +245,13 @@ def test_dsr4_a_persons_items_read_back_as_plain_values_and_are_deleted_by_key(p
     message = {"pk": "CONTACT#m1", "sk": "MESSAGE", "owner_id": "u1", "tags": {"a", "b"}, "body": "hi"}
     assert store.put_items("accounts", [consent, {**consent, "sk": "CONSENT#marketing#2", "owner_id": "u2"}]) == 2
     store.put_items("requests", [message])
-    owned = {(i.table, i.kind, i.key): dict(i.fields) for i in store.owned_items("u1")}
+    owned = {(i.table, i.kind, i.key): dict(i.fields) for i in owned_items(store, "u1")}
     assert owned == {
         ("accounts", "consent", ("USER#u1", "CONSENT#marketing#1")): consent,
         ("requests", "message", ("CONTACT#m1", "MESSAGE")): message,
     }
     assert store.delete_items("accounts", [("USER#u1", "CONSENT#marketing#1")]) == 1
-    assert [i.table for i in store.owned_items("u1")] == ["requests"]
+    assert [i.table for i in owned_items(store, "u1")] == ["requests"]
 
 
 def test_dsr4_a_persons_objects_are_found_by_prefix_and_deleted(personal):
@@ -258,14 +259,14 @@ def test_dsr4_a_persons_objects_are_found_by_prefix_and_deleted(personal):
     personal.put_object("content", "uploads/u1/a", b"aa")
     personal.put_object("content", "generated/u1/g", b"g")
     personal.put_object("content", "uploads/u2/b", b"b")
-    assert {(o.bucket, o.key, o.size) for o in store.owned_objects("u1")} == {
+    assert {(o.bucket, o.key, o.size) for o in owned_objects(store, "u1")} == {
         ("content", "uploads/u1/a", 2),
         ("content", "generated/u1/g", 1),
     }
     assert store.open_object(StoredObject("content", "uploads/u1/a", 2)).read() == b"aa"
-    assert store.delete_objects(store.owned_objects("u1")) == 2
-    assert list(store.owned_objects("u1")) == []
-    assert [o.key for o in store.owned_objects("u2")] == ["uploads/u2/b"]
+    assert store.delete_objects(owned_objects(store, "u1")) == 2
+    assert list(owned_objects(store, "u1")) == []
+    assert [o.key for o in owned_objects(store, "u2")] == ["uploads/u2/b"]
 
 
 def _walk(page_of, limit, then=lambda page: None):
@@ -298,8 +299,8 @@ def test_p3_owned_items_come_in_bounded_pages_while_they_are_deleted(personal):
         [("USER#u1", f"CONSENT#m#{n}") for n in range(5)] + [(f"CONTACT#m{n}", "MESSAGE") for n in range(3)]
     )
     assert pages >= 4
-    assert list(store.owned_items("u1")) == []
-    assert [item.key for item in store.owned_items("u2")] == [("USER#u2", "CONSENT#m#1")]
+    assert list(owned_items(store, "u1")) == []
+    assert [item.key for item in owned_items(store, "u2")] == [("USER#u2", "CONSENT#m#1")]
 
 
 def test_p3_objects_come_in_bounded_pages_prefix_after_prefix(personal):
@@ -314,7 +315,7 @@ def test_p3_objects_come_in_bounded_pages_prefix_after_prefix(personal):
     assert sorted(o.key for o in seen) == sorted(
         [f"uploads/u1/{n}" for n in range(3)] + [f"generated/u1/{n}" for n in range(3)]
     )
-    assert [o.key for o in store.owned_objects("u2")] == ["uploads/u2/b"]
+    assert [o.key for o in owned_objects(store, "u2")] == ["uploads/u2/b"]
 
 
 def test_p3_dsr13_keys_derived_from_the_person_come_in_bounded_pages(personal):
@@ -335,12 +336,20 @@ def test_p3_dsr13_keys_derived_from_the_person_come_in_bounded_pages(personal):
 def test_dsr1_an_archive_is_written_under_the_persons_exports_prefix(personal):
     store = personal.store
     key = store.archive_key("u1", "x1")
-    writer = store.archive_writer(key)
-    writer.write(b"PK")
-    writer.write(b"zip")
-    writer.complete()
-    (archive,) = store.owned_objects("u1")
+    stream = store.archive_stream(key, None)
+    stream.write(b"PK")
+    paused = stream.pause()  # the next invocation resumes from here (P3)
+    abandoned = store.archive_stream(key, paused)
+    abandoned.write(b"half a page, then the invocation died")
+    stream = store.archive_stream(key, paused)  # the retry resumes from the same state
+    assert stream.tell() == 2
+    stream.write(b"zip")
+    stream.keep_piece(0, b"directory")
+    assert stream.piece(0) == b"directory"
+    stream.drop_piece(0)
+    stream.complete()
+    (archive,) = owned_objects(store, "u1")  # nothing left beside it
     assert archive.key == key
     assert store.open_object(archive).read() == b"PKzip"
-    assert list(store.owned_objects("u1", skip=[Category.EXPORTS])) == []
+    assert list(owned_objects(store, "u1", skip=[Category.EXPORTS])) == []
     assert key in store.download_url(key, 3600)

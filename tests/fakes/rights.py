@@ -185,17 +185,47 @@ class FakeRightsRecords:
         return self.receipts.get(receipt_id)
 
 
-class _Archive(io.BytesIO):
-    def __init__(self, store: FakePersonalData, key: str) -> None:
-        super().__init__()
+class _Stream:
+    """The archive's multipart upload: bytes kept in the fake store per upload id. Resuming from a
+    state drops what was written after it, as S3 overwrites a retried invocation's parts."""
+
+    def __init__(self, store: FakePersonalData, key: str, state: Mapping[str, Any] | None) -> None:
         self.store, self.key = store, key
+        if state is None:
+            self.upload = f"upload-{len(store.uploads) + 1}"
+            store.uploads[self.upload] = bytearray()
+        else:
+            self.upload = str(state["upload"])
+            del store.uploads[self.upload][int(state["offset"]) :]
+        self.data = store.uploads[self.upload]
+
+    def write(self, data: bytes) -> int:
+        self.data += data
+        return len(data)
+
+    def tell(self) -> int:
+        return len(self.data)
+
+    def flush(self) -> None:
+        return None
+
+    def pause(self) -> dict[str, Any]:
+        return {"upload": self.upload, "offset": len(self.data)}
 
     def complete(self) -> None:
-        self.store.objects[("exports", self.key)] = self.getvalue()
+        self.store.objects[("exports", self.key)] = bytes(self.store.uploads.pop(self.upload))
 
     def abort(self) -> None:
-        self.seek(0)
-        self.truncate()
+        self.store.uploads.pop(self.upload, None)
+
+    def keep_piece(self, number: int, data: bytes) -> None:
+        self.store.pieces[(self.key, number)] = data
+
+    def piece(self, number: int) -> bytes:
+        return self.store.pieces[(self.key, number)]
+
+    def drop_piece(self, number: int) -> None:
+        self.store.pieces.pop((self.key, number), None)
 
 
 # The record classes the domain tests store, as the stores declare them (chalicelib/store/models):
@@ -238,6 +268,8 @@ class FakePersonalData:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.objects: dict[tuple[str, str], bytes] = {}
+        self.uploads: dict[str, bytearray] = {}  # multipart uploads in progress
+        self.pieces: dict[tuple[str, int], bytes] = {}  # kept beside an archive until written
 
     def add_item(self, table: str, fields: Mapping[str, Any]) -> None:
         self.items[(table, fields["pk"], fields["sk"])] = dict(fields)
@@ -327,8 +359,8 @@ class FakePersonalData:
     def archive_key(self, user_id: str, export_id: str) -> str:
         return f"{EXPORTS_PREFIX}{user_id}/{export_id}.zip"
 
-    def archive_writer(self, key: str) -> _Archive:
-        return _Archive(self, key)
+    def archive_stream(self, key: str, state: Mapping[str, Any] | None) -> _Stream:
+        return _Stream(self, key, state)
 
     def download_url(self, key: str, expires_seconds: int) -> str:
         return f"https://exports.invalid/{key}?expires={expires_seconds}"

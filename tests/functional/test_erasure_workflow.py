@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.support.auth import sign_up
+from tests.support.paging import owned_items
 from tests.support.workflows import (
     emitted_metrics,
     execution_input,
@@ -241,7 +242,7 @@ def test_p3_dsr4_dsr13_a_multi_page_erasure_runs_page_after_page_in_a_real_execu
         identifiers = person_identifiers(person, use_every_feature(client, aws, person))
         context = wiring.rights_service().context
         assert context.page_size == 3
-        owned = sum(1 for _ in context.personal.owned_items(person.user_id))
+        owned = sum(1 for _ in owned_items(context.personal, person.user_id))
         erasure.start_erasure(context, user_id=person.user_id, erasure_id="e-pages", request_id=None, reason="user")
         wait_for_executions()
         status, output = _final(aws, machines["erasure"])

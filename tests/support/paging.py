@@ -52,3 +52,23 @@ class CountingPersonalData:
         """The most read and the most written by one invocation of the tasks named `prefix...`."""
         chosen = [(r, w) for task, r, w in self.invocations if task.startswith(prefix)]
         return max(r for r, _ in chosen), max(w for _, w in chosen)
+
+
+def every_page(page_of: Any, limit: int = 1000) -> list[Any]:
+    """Everything a paged walk yields, page after page: `page_of(cursor, limit)`."""
+    found, cursor = [], None
+    while True:
+        page = page_of(cursor, limit)
+        found.extend(page.items)
+        if page.cursor is None:
+            return found
+        cursor = page.cursor
+
+
+def owned_items(store: Any, user_id: str) -> list[Any]:
+    """Every item the person owns, through the paged port the workflows use."""
+    return every_page(lambda cursor, limit: store.owned_page(user_id, cursor, limit))
+
+
+def owned_objects(store: Any, user_id: str, skip: Any = ()) -> list[Any]:
+    return every_page(lambda cursor, limit: store.objects_page(user_id, cursor, limit, skip=skip))

@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.support.asl import run_machine
 from tests.support.auth import SignedIn
+from tests.support.paging import owned_items
 
 ERASURE_STEPS = (
     ("plan", "plan"),
@@ -21,7 +22,7 @@ ERASURE_STEPS = (
     ("receipt", "receipt"),
     ("notify", "notified"),
 )
-EXPORT_STEPS = (("collect", "collected"), ("archive", "archive"), ("notify", "notified"))
+EXPORT_STEPS = (("collect", "collected"), ("archive", "archive"), ("seal", "sealed"), ("notify", "notified"))
 
 
 def person_identifiers(person: SignedIn, made: dict[str, Any]) -> list[Any]:
@@ -273,4 +274,4 @@ def detach_owned(deps: Any, user_id: str, pseudonym: str, email: str | None) -> 
     """Every kept record of a person detached at once, through the pseudonymizer the erasure pages."""
     from chalicelib.domain.rights.erasure import detach
 
-    return detach(deps, list(deps.personal.owned_items(user_id)), user_id, pseudonym, email)
+    return detach(deps, list(owned_items(deps.personal, user_id)), user_id, pseudonym, email)
