@@ -6,8 +6,9 @@ period; the TTL delete starts the workflow: plan → processors (rights/processo
 record is written before the workflow starts, and the workflow carries only its opaque id: no user id,
 address or object key is in any execution's input, output or history (DSR-13). Which record is
 deleted and which is detached comes from the plan derived from the record classes and the profile
-(erasure_plan.py). Each step can run twice with the same result. A step that exhausts its retries
-ends in `fail`; running the workflow again with the same input resumes the same run.
+(erasure_plan.py). Every step that walks the person's data does one bounded page per invocation
+(paging.py, P3). Each step and page can run twice with the same result. A step that exhausts its
+retries ends in `fail`; running the workflow again with the same input resumes the same run.
 """
 
 from __future__ import annotations
