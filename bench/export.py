@@ -132,9 +132,9 @@ def prepare(url: str, count: int) -> tuple[str, dict]:
     from chalicelib import clock, wiring
     from chalicelib.domain.rights import export
     from chalicelib.settings import get_settings
+    from chalicelib.store import secrets
     from chalicelib.store.models.rights import ExportRecord
     from infra.description import describe
-    from chalicelib.store import secrets
     from infra.local_secrets import LOCAL_SECRETS
     from infra.provision import provision_storage, put_local_parameters
     from tests.support.rights import seed_gallery
