@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -67,6 +68,20 @@ def walk(sources: Sequence[Source], cursor: str | None, limit: int) -> Page[Any]
     return Page(tuple(items), read, json.dumps({"source": index, "cursor": inner}) if more else None)
 
 
+def cursor_at(position: Position, cursors: Cursors, step: str) -> str | None:
+    """Where page `position.number` of `step` starts (None: at the beginning)."""
+    return None if position.number == 0 else cursors[step][str(position.number)]
+
+
+def keep_next(
+    position: Position, cursors: Cursors, step: str, next_cursor: str | None, keep: Callable[[dict[str, Any]], None]
+) -> None:
+    """Keep where the page after this one starts, and this page's own start for a retry of it."""
+    if next_cursor is not None:
+        pages = {str(position.number): cursor_at(position, cursors, step), str(position.number + 1): next_cursor}
+        keep({**cursors, step: pages})
+
+
 def next_page(
     position: Position,
     cursors: Cursors,
@@ -76,9 +91,28 @@ def next_page(
     keep: Callable[[dict[str, Any]], None],
 ) -> Page[Any]:
     """Page `position.number` of `step`; the cursor of the page after it is kept before returning."""
-    cursor = None if position.number == 0 else cursors[step][str(position.number)]
-    page = walk(sources, cursor, limit)
-    if page.cursor is not None:
-        pages = {str(position.number): cursor, str(position.number + 1): page.cursor}
-        keep({**cursors, step: pages})
+    page = walk(sources, cursor_at(position, cursors, step), limit)
+    keep_next(position, cursors, step, page.cursor, keep)
     return page
+
+
+def side_by_side(
+    sources: Sequence[Source], cursor: str | None, limit: int, background: Executor
+) -> tuple[list[Future[Page[Any]]], Callable[[list[Page[Any]]], str | None]]:
+    """One page from each unfinished source at once, sharing `limit` between them (all of it to the
+    last one left), each read on `background` so the caller works on the first while the others
+    arrive. Returns the pages to come and how to make the next cursor from them."""
+    at = json.loads(cursor) if cursor else {"cursors": [None] * len(sources), "over": []}
+    active = [index for index in range(len(sources)) if index not in at["over"]]
+    share = limit // max(1, len(active))
+    futures = [background.submit(sources[index], at["cursors"][index], share) for index in active]
+
+    def following(pages: list[Page[Any]]) -> str | None:
+        cursors, over = list(at["cursors"]), list(at["over"])
+        for index, page in zip(active, pages, strict=True):
+            cursors[index] = page.cursor
+            if page.cursor is None:
+                over.append(index)
+        return json.dumps({"cursors": cursors, "over": sorted(over)}) if len(over) < len(sources) else None
+
+    return futures, following
