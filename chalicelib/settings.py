@@ -36,6 +36,8 @@ class Settings:
     lemonsqueezy_api_base: str | None = None
     telegram_api_base: str | None = None
     lemonsqueezy_store_id: str = "1"  # the store checkouts are created in (not a secret)
+    # Items or keys an export or erasure task reads per invocation (P3): far inside Lambda's 15 minutes.
+    page_items: int = 1000
 
     def table_name(self, logical: str) -> str:
         return f"{self.resource_prefix}-{logical}"
@@ -78,6 +80,7 @@ def get_settings() -> Settings:
         app_url=env.get("PIXELKEEP_APP_URL", ""),
         polar_api_base=env.get("PIXELKEEP_POLAR_API_BASE") or None,
         lemonsqueezy_api_base=env.get("PIXELKEEP_LEMONSQUEEZY_API_BASE") or None,
+        page_items=int(env.get("PIXELKEEP_PAGE_ITEMS") or 1000),
         telegram_api_base=env.get("PIXELKEEP_TELEGRAM_API_BASE") or None,
         lemonsqueezy_store_id=env.get("PIXELKEEP_LEMONSQUEEZY_STORE_ID", "1"),
     )

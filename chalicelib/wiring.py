@@ -210,6 +210,7 @@ def rights_service():
         model_provider=provider_named,
         grace_days_override=settings.grace_days_override,
         public_base_url=settings.public_base_url,
+        page_size=settings.page_items,
     )
     return RightsService(context)
 

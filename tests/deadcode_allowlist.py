@@ -3,7 +3,7 @@ or the tests' own hooks. Each line says why; anything else unused is dead code."
 
 # ruff: noqa: B018  (bare attribute references are how vulture allowlists work)
 from chalicelib import wiring
-from chalicelib.domain.ports.rights import ArchiveWriter, RightsRecords
+from chalicelib.domain.ports.rights import ArchiveStream, RightsRecords
 from chalicelib.profile.schema import FieldError, Profile
 from chalicelib.store import secrets
 from chalicelib.store.personal_data import MultipartWriter, _Chunks
@@ -25,7 +25,7 @@ _Chunks.seek
 _Chunks.readinto
 MultipartWriter.writable
 MultipartWriter.flush
-ArchiveWriter.flush
+ArchiveStream.flush
 
 # The request history behind the audit trail; the contract suite reads it back.
 RightsRecords.events

@@ -9,14 +9,24 @@ DeleteObjects.
 from __future__ import annotations
 
 import io
+import json
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from itertools import accumulate, islice
 from typing import IO, Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from chalicelib.domain.ports.rights import PersonalItem, RecordKind, StoredObject, Subject, record_kind
+from chalicelib.domain.ports.rights import (
+    CapturedIds,
+    Page,
+    PersonalItem,
+    RecordKind,
+    StoredObject,
+    Subject,
+    record_kind,
+)
 from chalicelib.profile.schema import Category
 from chalicelib.settings import Settings
 from chalicelib.store import layout
@@ -70,32 +80,61 @@ class PersonalDataStore:
             if not cls.about_no_one
         ]
 
-    def subject_items(self, subject: Subject) -> Iterator[PersonalItem]:
-        """Items under every key a record class derives from the person (DSR-13), read by that key
-        (strongly consistent): whole partitions by Query, single items 100 per BatchGetItem."""
-        partitions: dict[str, set[str]] = {}
-        items: dict[str, set[tuple[str, str]]] = {}
+    def _derived_keys(self, subject: Subject) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+        """The partitions and the single items a record class derives from the person (DSR-13)."""
+        partitions: set[tuple[str, str]] = set()
+        items: set[tuple[str, str, str]] = set()
         for cls in record_classes():
             for pk, sk in cls.subject_keys(subject):
                 if sk is None:
-                    partitions.setdefault(cls.logical_table, set()).add(pk)
+                    partitions.add((cls.logical_table, pk))
                 else:
-                    items.setdefault(cls.logical_table, set()).add((pk, sk))
-        for table, pks in sorted(partitions.items()):
-            for pk in sorted(pks):
-                pages = self.dynamodb.get_paginator("query").paginate(
-                    TableName=self.table_name(table),
-                    KeyConditionExpression="pk = :pk",
-                    ExpressionAttributeValues={":pk": {"S": pk}},
-                    ConsistentRead=True,
-                    PaginationConfig={"PageSize": QUERY_PAGE},
-                )
-                for page in pages:
-                    for item in page["Items"]:
-                        yield _personal_item(table, item)
-        for table, keys in sorted(items.items()):
-            for batch in chunks(sorted(keys - {k for k in keys if k[0] in partitions.get(table, set())}), GET_BATCH):
-                yield from self._batch_get(table, batch)
+                    items.add((cls.logical_table, pk, sk))
+        items = {item for item in items if item[:2] not in partitions}
+        return sorted(partitions), sorted(items)
+
+    def subject_page(
+        self, subject: Subject, cursor: str | None, limit: int, *, captured_only: bool = False
+    ) -> Page[PersonalItem]:
+        """Items under every key a record class derives from the person, read by that key (strongly
+        consistent): whole partitions by Query, then single items 100 per BatchGetItem; at most
+        `limit` items or keys read (P3). `captured_only`: only the keys of `subject.captured`."""
+        partitions, keys = self._derived_keys(subject)
+        if captured_only:
+            known = self._derived_keys(replace(subject, captured=CapturedIds()))
+            partitions = [p for p in partitions if p not in set(known[0])]
+            keys = [k for k in keys if k not in set(known[1])]
+        at = json.loads(cursor) if cursor else {"index": 0, "key": None}
+        index, start = int(at["index"]), at["key"]
+        found: list[PersonalItem] = []
+        read = 0
+        while index < len(partitions) and read < limit:
+            table, pk = partitions[index]
+            query = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": pk}}}
+            response = self._query_page(table, query, start, limit - read, consistent=True)
+            found.extend(_personal_item(table, item) for item in response["Items"])
+            read += len(response["Items"])
+            start = response.get("LastEvaluatedKey")
+            index += start is None
+        while len(partitions) <= index < len(partitions) + len(keys) and read < limit:
+            offset = index - len(partitions)
+            batch = keys[offset : offset + min(GET_BATCH, limit - read)]
+            for table in sorted({k[0] for k in batch}):
+                found.extend(self._batch_get(table, [k[1:] for k in batch if k[0] == table]))
+            read += len(batch)
+            index += len(batch)
+        more = index < len(partitions) + len(keys)
+        return Page(tuple(found), read, json.dumps({"index": index, "key": start}) if more else None)
+
+    def _query_page(
+        self, table: str, query: dict[str, Any], start: Any, limit: int, *, consistent: bool = False
+    ) -> dict[str, Any]:
+        request = {"TableName": self.table_name(table), "Limit": limit, **query}
+        if consistent:
+            request["ConsistentRead"] = True
+        if start:
+            request["ExclusiveStartKey"] = start
+        return self.dynamodb.query(**request)
 
     def _batch_get(self, table: str, keys: list[tuple[str, str]]) -> Iterator[PersonalItem]:
         name = self.table_name(table)
@@ -115,19 +154,24 @@ class PersonalDataStore:
             for item in page["Items"]:
                 yield _personal_item(table, item)
 
-    def owned_items(self, user_id: str, tables: Iterable[str] = tuple(layout.TABLES)) -> Iterator[PersonalItem]:
-        for table in tables:
-            paginator = self.dynamodb.get_paginator("query")
-            pages = paginator.paginate(
-                TableName=self.table_name(table),
-                IndexName="by_owner",
-                KeyConditionExpression="owner_id = :owner",
-                ExpressionAttributeValues={":owner": {"S": user_id}},
-                PaginationConfig={"PageSize": QUERY_PAGE},
-            )
-            for page in pages:
-                for item in page["Items"]:
-                    yield _personal_item(table, item)
+    def owned_page(self, user_id: str, cursor: str | None, limit: int) -> Page[PersonalItem]:
+        """The items the person owns, table after table through `by_owner`: at most `limit` (P3)."""
+        tables = list(layout.TABLES)
+        at = json.loads(cursor) if cursor else {"table": 0, "key": None}
+        index, start = int(at["table"]), at["key"]
+        found: list[PersonalItem] = []
+        query = {
+            "IndexName": "by_owner",
+            "KeyConditionExpression": "owner_id = :owner",
+            "ExpressionAttributeValues": {":owner": {"S": user_id}},
+        }
+        while index < len(tables) and len(found) < limit:
+            response = self._query_page(tables[index], query, start, limit - len(found))
+            found.extend(_personal_item(tables[index], item) for item in response["Items"])
+            start = response.get("LastEvaluatedKey")
+            index += start is None
+        more = index < len(tables)
+        return Page(tuple(found), len(found), json.dumps({"table": index, "key": start}) if more else None)
 
     def delete_items(self, table: str, keys: Iterable[tuple[str, str]]) -> int:
         deleted = 0
@@ -152,29 +196,27 @@ class PersonalDataStore:
         return aws.resource("dynamodb").Table(self.table_name(table))
 
     # -- objects -----------------------------------------------------------------------------------
-    def owned_objects(self, user_id: str, *, skip: Iterable[Category] = ()) -> Iterator[StoredObject]:
+    def objects_page(
+        self, user_id: str, cursor: str | None, limit: int, *, skip: Iterable[Category] = ()
+    ) -> Page[StoredObject]:
+        """The objects under the person's prefixes, prefix after prefix: at most `limit` listed (P3)."""
         skipped = set(skip)
-        places = {place for category, place in layout.OBJECT_PREFIXES.items() if category not in skipped}
-        for bucket, prefix in sorted(places):
-            paginator = self.s3.get_paginator("list_objects_v2")
-            pages = paginator.paginate(Bucket=self.settings.bucket_name(bucket), Prefix=f"{prefix}{user_id}/")
-            for page in pages:
-                for obj in page.get("Contents", []):
-                    yield StoredObject(bucket, obj["Key"], obj["Size"])
-
-    def referenced_objects(self, user_id: str) -> Iterator[StoredObject]:
-        """Objects the person's records point at (any attribute holding a key under their prefixes):
-        deleting these needs no listing, so a large erasure costs one S3 call per 1,000 objects."""
-        places = {f"{prefix}{user_id}/": bucket for bucket, prefix in layout.OBJECT_PREFIXES.values()}
-        seen: set[str] = set()
-        for owned in self.owned_items(user_id, tables=("content",)):
-            for key in owned.fields.values():
-                if not isinstance(key, str) or key in seen:
-                    continue
-                bucket = next((b for prefix, b in places.items() if key.startswith(prefix)), None)
-                if bucket:
-                    seen.add(key)
-                    yield StoredObject(bucket, key, 0)
+        places = sorted({place for category, place in layout.OBJECT_PREFIXES.items() if category not in skipped})
+        at = json.loads(cursor) if cursor else {"place": 0, "after": None}
+        index, after = int(at["place"]), at["after"]
+        found: list[StoredObject] = []
+        while index < len(places) and len(found) < limit:
+            bucket, prefix = places[index]
+            request = {"Bucket": self.settings.bucket_name(bucket), "Prefix": f"{prefix}{user_id}/"}
+            response = self.s3.list_objects_v2(**request, MaxKeys=limit - len(found), StartAfter=after or "")
+            listed = [StoredObject(bucket, obj["Key"], obj["Size"]) for obj in response.get("Contents", [])]
+            found.extend(listed)
+            if response.get("IsTruncated") and listed:
+                after = listed[-1].key
+            else:
+                index, after = index + 1, None
+        more = index < len(places)
+        return Page(tuple(found), len(found), json.dumps({"place": index, "after": after}) if more else None)
 
     def delete_objects(self, objects: Iterable[StoredObject]) -> int:
         deleted = 0
@@ -206,8 +248,8 @@ class PersonalDataStore:
     def archive_key(self, user_id: str, export_id: str) -> str:
         return layout.object_key(Category.EXPORTS, user_id, f"{export_id}.zip")[1]
 
-    def archive_writer(self, key: str) -> MultipartWriter:
-        return MultipartWriter(self.s3, self.settings.bucket_name(layout.EXPORTS_BUCKET), key)
+    def archive_stream(self, key: str, state: Mapping[str, Any] | None) -> ResumableMultipart:
+        return ResumableMultipart(self.s3, self.settings.bucket_name(layout.EXPORTS_BUCKET), key, state)
 
     def download_url(self, key: str, expires_seconds: int) -> str:
         return self.s3.generate_presigned_url(
@@ -250,19 +292,36 @@ class _Chunks(io.RawIOBase):
         return written
 
 
-class MultipartWriter:
-    """A write-only, non-seekable file that uploads itself to S3 in parts: memory stays at one part."""
+class ResumableMultipart:
+    """A write-only stream that uploads itself to S3 in parts, across task invocations (P3): `pause`
+    keeps what does not fill a whole part as a carry object beside the archive (`<key>.work/`) and
+    returns where to resume (upload id, parts, bytes so far, the carry's number); the next
+    invocation starts from that state. A retried invocation resumes from the same state and writes
+    the same parts again. Memory stays at about one part."""
 
-    def __init__(self, s3: Any, bucket: str, key: str) -> None:
+    def __init__(self, s3: Any, bucket: str, key: str, state: Mapping[str, Any] | None) -> None:
         self.s3, self.bucket, self.key = s3, bucket, key
         self.chunks: list[bytes] = []
         self.small = bytearray()
         self.buffered = 0
-        self.parts: list[dict[str, Any]] = []
-        self.upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/zip")["UploadId"]
+        if state is None:
+            created = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/zip")
+            self.upload_id, self.parts, self.position, self.carry = created["UploadId"], 0, 0, 0
+            return
+        self.upload_id, self.parts = str(state["upload"]), int(state["parts"])
+        self.position, self.carry = int(state["offset"]), int(state["carry"])
+        if state.get("tail"):
+            tail = s3.get_object(Bucket=bucket, Key=self._side(f"carry-{self.carry:06d}"))["Body"].read()
+            self.chunks, self.buffered = [tail], len(tail)
+
+    def _side(self, name: str) -> str:
+        return f"{self.key}.work/{name}"
 
     def writable(self) -> bool:
         return True
+
+    def tell(self) -> int:
+        return self.position
 
     def write(self, data: bytes) -> int:
         if len(data) >= BLOCK:
@@ -273,6 +332,7 @@ class MultipartWriter:
             if len(self.small) >= BLOCK:
                 self._seal_small()
         self.buffered += len(data)
+        self.position += len(data)
         if self.buffered >= PART_SIZE:
             self._flush_part()
         return len(data)
@@ -285,22 +345,53 @@ class MultipartWriter:
             self.chunks.append(bytes(self.small))
             self.small = bytearray()
 
-    def _flush_part(self) -> None:
+    def _body(self) -> io.BufferedReader:
         self._seal_small()
-        number = len(self.parts) + 1
-        body = io.BufferedReader(_Chunks(self.chunks))
-        response = self.s3.upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body
+        return io.BufferedReader(_Chunks(self.chunks))
+
+    def _flush_part(self) -> None:
+        self.parts += 1
+        self.s3.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=self.parts, Body=self._body()
         )
-        self.parts.append({"ETag": response["ETag"], "PartNumber": number})
         self.chunks, self.buffered = [], 0
+
+    def pause(self) -> dict[str, Any]:
+        """Keep the tail for the next invocation; forget the carry two invocations back (a retry of
+        this one still reads the carry it started from)."""
+        tail = self.buffered > 0
+        if tail:
+            self.s3.put_object(Bucket=self.bucket, Key=self._side(f"carry-{self.carry + 1:06d}"), Body=self._body())
+        if self.carry > 0:
+            self.s3.delete_object(Bucket=self.bucket, Key=self._side(f"carry-{self.carry - 1:06d}"))
+        self.chunks, self.buffered = [], 0
+        return {
+            "upload": self.upload_id,
+            "parts": self.parts,
+            "offset": self.position,
+            "carry": self.carry + 1,
+            "tail": tail,
+        }
 
     def complete(self) -> None:
         if self.buffered or not self.parts:
             self._flush_part()
+        pages = self.s3.get_paginator("list_parts").paginate(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+        parts = [{"ETag": p["ETag"], "PartNumber": p["PartNumber"]} for page in pages for p in page.get("Parts", [])]
         self.s3.complete_multipart_upload(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": parts}
         )
+        carries = [self._side(f"carry-{n:06d}") for n in (self.carry - 1, self.carry) if n >= 0]
+        self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in carries], "Quiet": True})
 
     def abort(self) -> None:
         self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+
+    def keep_piece(self, number: int, data: bytes) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=self._side(f"piece-{number:06d}"), Body=data)
+
+    def piece(self, number: int) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=self._side(f"piece-{number:06d}"))["Body"].read()
+
+    def drop_piece(self, number: int) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=self._side(f"piece-{number:06d}"))

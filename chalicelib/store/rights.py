@@ -110,6 +110,7 @@ def _export(record: ExportRecord) -> ports.ExportJob:
         object_key=record.object_key,
         request_id=record.request_id,
         ready_at=record.ready_at,
+        cursors=dict(record.cursors or {}),
     )
 
 
@@ -129,6 +130,7 @@ def _run(record: ErasureRun) -> ports.ErasureRun:
         captured=bool(record.captured),
         username=record.username,
         telegram_id=record.telegram_id,
+        cursors=dict(record.cursors or {}),
     )
 
 
@@ -360,23 +362,21 @@ class RightsStore:
         record = ErasureRun(*ErasureRun.key(erasure_id))
         record.update(actions=[getattr(ErasureRun, name).set(value) for name, value in values.items()])
 
-    def keep_captured(self, erasure_id: str, captured: ports.CapturedIds) -> None:
-        """In pages of `ErasureCapture.PAGE` ids; written again whole, so a retried plan is the same."""
+    def keep_captured_page(self, erasure_id: str, page: int, captured: ports.CapturedIds) -> None:
+        """The ids one page of the plan found (P3); written again whole, so a retried page is the same."""
         pk, _ = ErasureRun.key(erasure_id)
         lists = {name: list(getattr(captured, name)) for name in ("share_ids", "gen_ids", "provider_request_ids")}
-        pages = max(1, *(-(-len(v) // ErasureCapture.PAGE) for v in lists.values()))
-        with ErasureCapture.batch_write() as batch:
-            for page in range(pages):
-                window = slice(page * ErasureCapture.PAGE, (page + 1) * ErasureCapture.PAGE)
-                batch.save(ErasureCapture(pk, f"CAPTURED#{page:06d}", **{name: v[window] for name, v in lists.items()}))
+        if max(len(values) for values in lists.values()) > ErasureCapture.PAGE:
+            raise ValueError("a plan page found more ids than one capture item holds; lower the page size")
+        ErasureCapture(pk, f"CAPTURED#{page:06d}", **lists).save()
 
-    def captured(self, erasure_id: str) -> ports.CapturedIds:
+    def captured_page(self, erasure_id: str, page: int) -> ports.CapturedIds | None:
         pk, _ = ErasureRun.key(erasure_id)
-        found: dict[str, list[str]] = {"share_ids": [], "gen_ids": [], "provider_request_ids": []}
-        for page in ErasureCapture.query(pk, ErasureCapture.sk.startswith("CAPTURED#"), consistent_read=True):
-            for name, values in found.items():
-                values.extend(getattr(page, name) or [])
-        return ports.CapturedIds(**{name: tuple(values) for name, values in found.items()})
+        found = ErasureCapture.get_live(pk, f"CAPTURED#{page:06d}", consistent_read=True)
+        if found is None:
+            return None
+        names = ("share_ids", "gen_ids", "provider_request_ids")
+        return ports.CapturedIds(**{name: tuple(getattr(found, name) or ()) for name in names})
 
     def delete_run(self, erasure_id: str) -> None:
         pk, _ = ErasureRun.key(erasure_id)

@@ -1,7 +1,8 @@
 """Step Functions task handlers for the export workflow (DSR-1): one small function per task.
 
-Each receives the execution's state (user_id, export_id, earlier results) and runs one idempotent
-step; the ASL (infra/asl/export.asl.json) retries every task and marks the export failed at the end.
+Each receives the execution's state (the export id, earlier results: page numbers, counts, the
+upload's state) and runs one idempotent step or page; the ASL (infra/asl/export.asl.json) retries
+every task and marks the export failed at the end.
 """
 
 from __future__ import annotations
@@ -31,10 +32,16 @@ def export_collect(event, context):
 @lambda_function(
     bp,
     "export_archive",
-    uses=PROGRESS | Uses(read_tables=CATEGORY_TABLES, read_buckets="content", write_buckets="exports"),
+    uses=PROGRESS | Uses(read_tables=CATEGORY_TABLES, read_buckets=("content", "exports"), write_buckets="exports"),
 )
 def export_archive(event, context):
     return _rights().export_archive(event)
+
+
+# The archive's central directory, a page per invocation, then the upload completed (P3).
+@lambda_function(bp, "export_seal", uses=PROGRESS | Uses(read_buckets="exports", write_buckets="exports"))
+def export_seal(event, context):
+    return _rights().export_seal(event)
 
 
 @lambda_function(

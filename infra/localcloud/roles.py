@@ -18,7 +18,7 @@ from chalicelib.grants import Uses
 
 TABLE_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "DescribeTable", "TransactGetItems"}
 TABLE_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
-BUCKET_READS = {"GetObject", "HeadObject", "ListObjects", "ListObjectsV2"}
+BUCKET_READS = {"GetObject", "HeadObject", "ListObjects", "ListObjectsV2", "ListParts"}  # CDK grant_read: s3:List*
 BUCKET_WRITES = {
     "PutObject",
     "CopyObject",

@@ -18,10 +18,12 @@ from chalicelib.domain.ports.rights import (
     ExportJob,
     RightsRequest,
     StoredObject,
+    Subject,
     Tombstone,
 )
 from chalicelib.errors import Conflict
 from chalicelib.profile.schema import Category
+from tests.support.paging import owned_items, owned_objects
 
 
 @pytest.fixture(params=["fake", "dynamodb"])
@@ -210,12 +212,17 @@ def test_dsr4_a_run_is_created_once_updated_and_deleted_and_the_receipt_stays(re
     assert records.create_run(replace(first, pseudonym="erased-2")) == first
     records.update_run("e1", status="failed", failure="Plan:RuntimeError", passes=1)
     assert records.get_run("e1") == replace(first, status="failed", failure="Plan:RuntimeError", passes=1)
-    many = CapturedIds(share_ids=tuple(f"s{n:05d}" for n in range(9000)), gen_ids=("g1",))
-    records.keep_captured("e1", many)
-    assert records.captured("e1") == many  # in pages, read back whole (DSR-13)
+    many = CapturedIds(share_ids=tuple(f"s{n:05d}" for n in range(3000)), gen_ids=("g1",))
+    records.keep_captured_page("e1", 0, many)
+    records.keep_captured_page("e1", 1, CapturedIds())
+    assert records.captured_page("e1", 0) == many  # page by page, as the plan found them (DSR-13, P3)
+    assert records.captured_page("e1", 1) == CapturedIds()
+    assert records.captured_page("e1", 2) is None
+    records.update_run("e1", cursors={"plan": {"0": None, "1": "where page 1 starts"}})
+    assert records.get_run("e1").cursors == {"plan": {"0": None, "1": "where page 1 starts"}}
     records.delete_run("e1")
     assert records.get_run("e1") is None
-    assert records.captured("e1") == CapturedIds()
+    assert records.captured_page("e1", 0) is None
     acks = ({"processor": "Stripe", "action": "delete_customer", "count": 1, "ok": True},)
     receipt = ErasureReceipt("rc1", "user", "kaleipix", "2026-01", {"objects": 2}, now, now, acks)
     records.put_receipt(receipt)
@@ -238,41 +245,111 @@ def test_dsr4_a_persons_items_read_back_as_plain_values_and_are_deleted_by_key(p
     message = {"pk": "CONTACT#m1", "sk": "MESSAGE", "owner_id": "u1", "tags": {"a", "b"}, "body": "hi"}
     assert store.put_items("accounts", [consent, {**consent, "sk": "CONSENT#marketing#2", "owner_id": "u2"}]) == 2
     store.put_items("requests", [message])
-    owned = {(i.table, i.kind, i.key): dict(i.fields) for i in store.owned_items("u1")}
+    owned = {(i.table, i.kind, i.key): dict(i.fields) for i in owned_items(store, "u1")}
     assert owned == {
         ("accounts", "consent", ("USER#u1", "CONSENT#marketing#1")): consent,
         ("requests", "message", ("CONTACT#m1", "MESSAGE")): message,
     }
     assert store.delete_items("accounts", [("USER#u1", "CONSENT#marketing#1")]) == 1
-    assert [i.table for i in store.owned_items("u1")] == ["requests"]
+    assert [i.table for i in owned_items(store, "u1")] == ["requests"]
 
 
-def test_dsr4_a_persons_objects_are_found_by_prefix_and_by_reference_and_deleted(personal):
+def test_dsr4_a_persons_objects_are_found_by_prefix_and_deleted(personal):
     store = personal.store
     personal.put_object("content", "uploads/u1/a", b"aa")
     personal.put_object("content", "generated/u1/g", b"g")
     personal.put_object("content", "uploads/u2/b", b"b")
-    store.put_items("content", [{"pk": "GEN#g", "sk": "META", "owner_id": "u1", "stored_key": "generated/u1/g"}])
-    assert {(o.bucket, o.key, o.size) for o in store.owned_objects("u1")} == {
+    assert {(o.bucket, o.key, o.size) for o in owned_objects(store, "u1")} == {
         ("content", "uploads/u1/a", 2),
         ("content", "generated/u1/g", 1),
     }
-    assert list(store.referenced_objects("u1")) == [StoredObject("content", "generated/u1/g", 0)]
     assert store.open_object(StoredObject("content", "uploads/u1/a", 2)).read() == b"aa"
-    assert store.delete_objects(store.owned_objects("u1")) == 2
-    assert list(store.owned_objects("u1")) == []
-    assert [o.key for o in store.owned_objects("u2")] == ["uploads/u2/b"]
+    assert store.delete_objects(owned_objects(store, "u1")) == 2
+    assert list(owned_objects(store, "u1")) == []
+    assert [o.key for o in owned_objects(store, "u2")] == ["uploads/u2/b"]
+
+
+def _walk(page_of, limit, then=lambda page: None):
+    """Every page of a walk with `limit`, doing `then` to each page before asking for the next."""
+    cursor, seen, pages = None, [], 0
+    while True:
+        page = page_of(cursor, limit)
+        assert page.read <= limit
+        assert len(page.items) <= page.read
+        then(page)
+        seen.extend(page.items)
+        pages += 1
+        if page.cursor is None:
+            return seen, pages
+        cursor = page.cursor
+
+
+def test_p3_owned_items_come_in_bounded_pages_while_they_are_deleted(personal):
+    store = personal.store
+    store.put_items("accounts", [{"pk": "USER#u1", "sk": f"CONSENT#m#{n}", "owner_id": "u1"} for n in range(5)])
+    store.put_items("accounts", [{"pk": "USER#u2", "sk": "CONSENT#m#1", "owner_id": "u2"}])
+    store.put_items("requests", [{"pk": f"CONTACT#m{n}", "sk": "MESSAGE", "owner_id": "u1"} for n in range(3)])
+
+    def delete(page):
+        for item in page.items:
+            store.delete_items(item.table, [item.key])
+
+    seen, pages = _walk(lambda cursor, limit: store.owned_page("u1", cursor, limit), 2, delete)
+    assert sorted(item.key for item in seen) == sorted(
+        [("USER#u1", f"CONSENT#m#{n}") for n in range(5)] + [(f"CONTACT#m{n}", "MESSAGE") for n in range(3)]
+    )
+    assert pages >= 4
+    assert list(owned_items(store, "u1")) == []
+    assert [item.key for item in owned_items(store, "u2")] == [("USER#u2", "CONSENT#m#1")]
+
+
+def test_p3_objects_come_in_bounded_pages_prefix_after_prefix(personal):
+    store = personal.store
+    for n in range(3):
+        personal.put_object("content", f"uploads/u1/{n}", b"u")
+        personal.put_object("content", f"generated/u1/{n}", b"g")
+    personal.put_object("content", "uploads/u2/b", b"b")
+    seen, _ = _walk(
+        lambda cursor, limit: store.objects_page("u1", cursor, limit), 4, lambda page: store.delete_objects(page.items)
+    )
+    assert sorted(o.key for o in seen) == sorted(
+        [f"uploads/u1/{n}" for n in range(3)] + [f"generated/u1/{n}" for n in range(3)]
+    )
+    assert [o.key for o in owned_objects(store, "u2")] == ["uploads/u2/b"]
+
+
+def test_p3_dsr13_keys_derived_from_the_person_come_in_bounded_pages(personal):
+    """The partitions keyed by the user id, then the captured ids' own keys; `captured_only` reads
+    only the latter (the residual scan reads the captured ids a page at a time)."""
+    store = personal.store
+    store.put_items("accounts", [{"pk": "USER#u1", "sk": f"CONSENT#m#{n}", "owner_id": "u1"} for n in range(3)])
+    gens = [f"g{n}" for n in range(4)]
+    store.put_items("content", [{"pk": f"GEN#{g}", "sk": f"JOB#{g}", "owner_id": "u1", "gen_id": g} for g in gens])
+    who = Subject("u1", None, None, "h", captured=CapturedIds(gen_ids=tuple(gens)))
+    seen, _ = _walk(lambda cursor, limit: store.subject_page(who, cursor, limit), 2)
+    keys = {item.key for item in seen}
+    assert {("USER#u1", f"CONSENT#m#{n}") for n in range(3)} | {(f"GEN#{g}", f"JOB#{g}") for g in gens} <= keys
+    only, _ = _walk(lambda cursor, limit: store.subject_page(who, cursor, limit, captured_only=True), 3)
+    assert {item.key for item in only} == {(f"GEN#{g}", f"JOB#{g}") for g in gens}
 
 
 def test_dsr1_an_archive_is_written_under_the_persons_exports_prefix(personal):
     store = personal.store
     key = store.archive_key("u1", "x1")
-    writer = store.archive_writer(key)
-    writer.write(b"PK")
-    writer.write(b"zip")
-    writer.complete()
-    (archive,) = store.owned_objects("u1")
+    stream = store.archive_stream(key, None)
+    stream.write(b"PK")
+    paused = stream.pause()  # the next invocation resumes from here (P3)
+    abandoned = store.archive_stream(key, paused)
+    abandoned.write(b"half a page, then the invocation died")
+    stream = store.archive_stream(key, paused)  # the retry resumes from the same state
+    assert stream.tell() == 2
+    stream.write(b"zip")
+    stream.keep_piece(0, b"directory")
+    assert stream.piece(0) == b"directory"
+    stream.drop_piece(0)
+    stream.complete()
+    (archive,) = owned_objects(store, "u1")  # nothing left beside it
     assert archive.key == key
     assert store.open_object(archive).read() == b"PKzip"
-    assert list(store.owned_objects("u1", skip=[Category.EXPORTS])) == []
+    assert list(owned_objects(store, "u1", skip=[Category.EXPORTS])) == []
     assert key in store.download_url(key, 3600)

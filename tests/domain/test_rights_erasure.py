@@ -12,15 +12,12 @@ import pytest
 from chalicelib import clock
 from chalicelib.domain.ports.accounts import email_hash, erased_hash, user_hash
 from chalicelib.domain.ports.billing import ProcessorAck
-from chalicelib.domain.ports.rights import StoredObject
 from chalicelib.domain.rights import erasure, erasure_plan
 from chalicelib.domain.rights.processors import erase_at_processors
 from chalicelib.errors import Conflict, InvalidInput
 from chalicelib.profile.loader import load_profile
 from tests.fakes.rights import rights_world
-
-STEPS = ("plan", "delete_objects", "delete_records", "pseudonymize", "residual_scan", "receipt", "notify")
-RESULT_PATHS = {"delete_objects": "objects", "delete_records": "records", "pseudonymize": "pseudonymized"}
+from tests.support.rights import run_erasure
 
 
 def _world(profile_name="kaleipix", now=clock.now):
@@ -55,11 +52,8 @@ def _stored_traces(world, user_id="u1"):
     personal.objects[("content", "uploads/u2/up2")] = b"png"
 
 
-def _run(world, payload):
-    state = dict(payload)
-    for step in STEPS:
-        state[RESULT_PATHS.get(step, step)] = getattr(erasure, step)(world.context, state)
-    return state
+def _run(world, payload, **options):
+    return run_erasure(world.context, payload, **options)
 
 
 def _start(world, user_id="u1"):
@@ -130,7 +124,7 @@ def test_dsr4_pay3_the_workflow_leaves_nothing_tied_to_the_person_and_keeps_what
     world = _world()
     _stored_traces(world)
     state = _run(world, _start(world))
-    assert state["residual_scan"] == {"clean": True, "remaining": 0}
+    assert state["residual"] == {"clean": True, "remaining": 0, "page": 1, "more": False}
     assert list(world.personal.owned_items("u1")) == []
     assert list(world.personal.owned_objects("u1")) == []
     everything = (repr(world.personal.items) + repr(world.personal.objects)).lower()
@@ -165,8 +159,8 @@ def test_dsr4_every_step_run_twice_reaches_the_same_end():
     (receipt,) = world.records.receipts.values()
     sent = len(world.outbox.sent)
     again = _run(world, payload)
-    assert again["residual_scan"]["clean"]
-    assert first["residual_scan"]["clean"]
+    assert again["residual"]["clean"]
+    assert first["residual"]["clean"]
     assert list(world.records.receipts.values()) == [receipt]
     assert len(world.outbox.sent) == sent  # the run is gone: no second final email
 
@@ -226,19 +220,7 @@ def test_dsr13_the_residual_scan_finds_what_a_plan_without_one_record_class_leav
 
 def erasure_run_with_retries(world, payload):
     """The state machine's loop: back to DeleteObjects while the scan is not clean."""
-    state = dict(payload)
-    state["plan"] = erasure.plan(world.context, state)
-    while True:
-        for step in STEPS[1:5]:
-            state[RESULT_PATHS.get(step, step)] = getattr(erasure, step)(world.context, state)
-        if state["residual_scan"]["clean"]:
-            return state
-
-
-def test_dsr4_objects_the_records_point_at_are_deleted_without_listing():
-    world = _world()
-    _stored_traces(world)
-    assert list(world.personal.referenced_objects("u1")) == [StoredObject("content", "generated/u1/g1", 0)]
+    return _run(world, payload)
 
 
 # -- processors (GEN-5, PAY-6) -------------------------------------------------------------------------
@@ -247,7 +229,7 @@ def _processor_traces(world, user_id="u1"):
     payment = {"pk": "PAYMENT#in_1", "sk": "META", "owner_id": user_id, "customer_id": "cus_1", "amount": 1500}
     personal.add_item("ledger", payment)
     personal.add_item("ledger", {**payment, "pk": "PAYMENT#in_2"})  # same customer twice: asked once
-    job = {"pk": "GEN#g1", "sk": "META", "owner_id": user_id, "provider": "fal", "provider_request_id": "req-g1"}
+    job = {"pk": "GEN#g1", "sk": "JOB", "owner_id": user_id, "provider": "fal", "provider_request_id": "req-g1"}
     personal.add_item("content", job)
     personal.add_item("content", {**job, "pk": "GEN#g9", "owner_id": "u2", "provider_request_id": "req-g9"})
     world.payments.objects["sub_1"] = {"id": "sub_1", "customer": "cus_1", "status": "active"}
@@ -298,12 +280,7 @@ def test_gen5_a_processor_that_does_not_acknowledge_fails_the_step():
 
 
 def _run_with_processors(world, payload):
-    state = dict(payload)
-    state["plan"] = erasure.plan(world.context, state)
-    state["processors"] = world.service.erasure_processors(state)
-    for step in STEPS[1:]:
-        state[RESULT_PATHS.get(step, step)] = getattr(erasure, step)(world.context, state)
-    return state
+    return _run(world, payload)
 
 
 def test_pay6_each_customer_is_erased_on_the_rail_it_paid_through():

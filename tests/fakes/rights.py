@@ -4,6 +4,7 @@ workflows, and the small views of accounts, ledger, email and rate limits the ri
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -19,6 +20,7 @@ from chalicelib.domain.ports.rights import (
     ExportJob,
     MarketingContact,
     OperatorAction,
+    Page,
     PersonalItem,
     RecordKind,
     RequestEvent,
@@ -53,7 +55,7 @@ class FakeRightsRecords:
         self.tombstones: dict[str, Tombstone] = {}
         self.export_jobs: dict[str, ExportJob] = {}
         self.runs: dict[str, ErasureRun] = {}
-        self.captures: dict[str, CapturedIds] = {}
+        self.captures: dict[str, dict[int, CapturedIds]] = {}
         self.receipts: dict[str, ErasureReceipt] = {}
         self.erased: list[tuple[ErasedSubject, int]] = []
 
@@ -160,11 +162,11 @@ class FakeRightsRecords:
     def update_run(self, erasure_id: str, **values: Any) -> None:
         self.runs[erasure_id] = replace(self.runs[erasure_id], **values)
 
-    def keep_captured(self, erasure_id: str, captured: CapturedIds) -> None:
-        self.captures[erasure_id] = captured
+    def keep_captured_page(self, erasure_id: str, page: int, captured: CapturedIds) -> None:
+        self.captures.setdefault(erasure_id, {})[page] = captured
 
-    def captured(self, erasure_id: str) -> CapturedIds:
-        return self.captures.get(erasure_id, CapturedIds())
+    def captured_page(self, erasure_id: str, page: int) -> CapturedIds | None:
+        return self.captures.get(erasure_id, {}).get(page)
 
     def delete_run(self, erasure_id: str) -> None:
         self.runs.pop(erasure_id, None)
@@ -183,17 +185,47 @@ class FakeRightsRecords:
         return self.receipts.get(receipt_id)
 
 
-class _Archive(io.BytesIO):
-    def __init__(self, store: FakePersonalData, key: str) -> None:
-        super().__init__()
+class _Stream:
+    """The archive's multipart upload: bytes kept in the fake store per upload id. Resuming from a
+    state drops what was written after it, as S3 overwrites a retried invocation's parts."""
+
+    def __init__(self, store: FakePersonalData, key: str, state: Mapping[str, Any] | None) -> None:
         self.store, self.key = store, key
+        if state is None:
+            self.upload = f"upload-{len(store.uploads) + 1}"
+            store.uploads[self.upload] = bytearray()
+        else:
+            self.upload = str(state["upload"])
+            del store.uploads[self.upload][int(state["offset"]) :]
+        self.data = store.uploads[self.upload]
+
+    def write(self, data: bytes) -> int:
+        self.data += data
+        return len(data)
+
+    def tell(self) -> int:
+        return len(self.data)
+
+    def flush(self) -> None:
+        return None
+
+    def pause(self) -> dict[str, Any]:
+        return {"upload": self.upload, "offset": len(self.data)}
 
     def complete(self) -> None:
-        self.store.objects[("exports", self.key)] = self.getvalue()
+        self.store.objects[("exports", self.key)] = bytes(self.store.uploads.pop(self.upload))
 
     def abort(self) -> None:
-        self.seek(0)
-        self.truncate()
+        self.store.uploads.pop(self.upload, None)
+
+    def keep_piece(self, number: int, data: bytes) -> None:
+        self.store.pieces[(self.key, number)] = data
+
+    def piece(self, number: int) -> bytes:
+        return self.store.pieces[(self.key, number)]
+
+    def drop_piece(self, number: int) -> None:
+        self.store.pieces.pop((self.key, number), None)
 
 
 # The record classes the domain tests store, as the stores declare them (chalicelib/store/models):
@@ -204,6 +236,7 @@ FAKE_KINDS = {
     "LoginCode": ("accounts", Category.ACCOUNT, (), "LOGINCODE#", "CODE"),
     "Generation": ("content", Category.PROMPTS, ("prompt",), "GEN#", "JOB"),
     "ShareLink": ("content", Category.GENERATED_IMAGES, (), "SHARE#", "LINK#"),
+    "Character": ("content", Category.GENERATED_IMAGES, ("provider_request_id", "model_ref"), "USER#", "CHAR#"),
     "RateCounter": ("logs", Category.ABUSE_SIGNALS, (), "RATE#", "WINDOW#"),
     "LedgerEntry": ("ledger", Category.CREDIT_LEDGER, (), "ACCOUNT#", "ENTRY#"),
     "PaymentRecord": ("ledger", Category.PAYMENTS, ("customer_id",), "PAYMENT#", ""),
@@ -235,6 +268,8 @@ class FakePersonalData:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.objects: dict[tuple[str, str], bytes] = {}
+        self.uploads: dict[str, bytearray] = {}  # multipart uploads in progress
+        self.pieces: dict[tuple[str, int], bytes] = {}  # kept beside an archive until written
 
     def add_item(self, table: str, fields: Mapping[str, Any]) -> None:
         self.items[(table, fields["pk"], fields["sk"])] = dict(fields)
@@ -255,17 +290,37 @@ class FakePersonalData:
             if t == table:
                 yield self._item(t, pk, sk, fields)
 
-    def subject_items(self, subject: Subject) -> Iterator[PersonalItem]:
-        """Items under keys derived from the person: their partitions, hashes and captured ids."""
+    def _derived(self, subject: Subject) -> set[str]:
+        """Partitions keyed by values derived from the person: their ids, hashes and captured ids."""
         derived = {f"USER#{subject.user_id}", f"ACCOUNT#{subject.user_id}"}
         derived |= {f"LOGINCODE#{subject.email_hash}"} if subject.email_hash else set()
         hashes = (subject.email_hash, subject.user_hash)
         derived |= {f"RATE#{route}#{h}" for route in subject.rate_route_classes for h in hashes}
         derived |= {f"SHARE#{s.split('/')[0]}" for s in subject.captured.share_ids}
         derived |= {f"GEN#{g}" for g in subject.captured.gen_ids}
-        for (table, pk, sk), fields in sorted(self.items.items()):
-            if pk in derived:
-                yield self._item(table, pk, sk, fields)
+        return derived
+
+    def subject_page(
+        self, subject: Subject, cursor: str | None, limit: int, *, captured_only: bool = False
+    ) -> Page[PersonalItem]:
+        derived = self._derived(subject)
+        if captured_only:
+            derived -= self._derived(replace(subject, captured=CapturedIds()))
+        found = ((table, pk, sk) for (table, pk, sk) in self.items if pk in derived)
+        return self._page(found, cursor, limit, lambda key: self._item(*key, self.items[key]))
+
+    def owned_page(self, user_id: str, cursor: str | None, limit: int) -> Page[PersonalItem]:
+        found = (key for key, fields in self.items.items() if fields.get("owner_id") == user_id)
+        return self._page(found, cursor, limit, lambda key: self._item(*key, self.items[key]))
+
+    @staticmethod
+    def _page(keys: Iterable[tuple[str, ...]], cursor: str | None, limit: int, make: Callable[[Any], Any]) -> Page:
+        """The first `limit` keys after the cursor (the last key of the page before), in key order."""
+        after = tuple(json.loads(cursor)) if cursor else ()
+        ordered = sorted(key for key in keys if key > after)
+        chosen = ordered[:limit]
+        more = len(ordered) > limit
+        return Page(tuple(make(key) for key in chosen), len(chosen), json.dumps(chosen[-1]) if more else None)
 
     def delete_items(self, table: str, keys: Iterable[tuple[str, str]]) -> int:
         keys = list(keys)
@@ -286,16 +341,11 @@ class FakePersonalData:
             if any(bucket == b and key.startswith(f"{prefix}{user_id}/") for b, prefix in places):
                 yield StoredObject(bucket, key, len(self.objects[(bucket, key)]))
 
-    def referenced_objects(self, user_id: str) -> Iterator[StoredObject]:
-        prefixes = [(b, f"{p}{user_id}/") for b, p in self.PREFIXES.values()]
-        seen: set[str] = set()
-        for item in self.owned_items(user_id):
-            for value in item.fields.values():
-                if isinstance(value, str) and value not in seen:
-                    bucket = next((b for b, p in prefixes if value.startswith(p)), None)
-                    if bucket:
-                        seen.add(value)
-                        yield StoredObject(bucket, value, 0)
+    def objects_page(
+        self, user_id: str, cursor: str | None, limit: int, *, skip: Iterable[Category] = ()
+    ) -> Page[StoredObject]:
+        by_key = {(o.bucket, o.key): o for o in self.owned_objects(user_id, skip=skip)}
+        return self._page(by_key, cursor, limit, by_key.__getitem__)
 
     def delete_objects(self, objects: Iterable[StoredObject]) -> int:
         objects = list(objects)
@@ -309,8 +359,8 @@ class FakePersonalData:
     def archive_key(self, user_id: str, export_id: str) -> str:
         return f"{EXPORTS_PREFIX}{user_id}/{export_id}.zip"
 
-    def archive_writer(self, key: str) -> _Archive:
-        return _Archive(self, key)
+    def archive_stream(self, key: str, state: Mapping[str, Any] | None) -> _Stream:
+        return _Stream(self, key, state)
 
     def download_url(self, key: str, expires_seconds: int) -> str:
         return f"https://exports.invalid/{key}?expires={expires_seconds}"

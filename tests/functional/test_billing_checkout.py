@@ -10,6 +10,7 @@ import pytest
 from chalicelib import wiring
 from chalicelib.domain import billing
 from tests.support.auth import account_for
+from tests.support.paging import owned_items
 
 
 @pytest.fixture
@@ -189,11 +190,13 @@ def test_pay3_payment_record_outlives_erasure_without_personal_data(aws, stripe_
     customer = stripe_local.retrieve(session_id)["customer"]
     record = payment(session_id)
     assert record["user_id"] == "user-erased-1"
-    from chalicelib.domain.rights.erasure import detach_owned
+    from tests.support.rights import detach_owned
 
     personal = wiring.personal_data()  # the account goes as erasure deletes it
     for table in ("accounts",):
-        personal.delete_items(table, [item.key for item in personal.owned_items("user-erased-1", (table,))])
+        personal.delete_items(
+            table, [item.key for item in owned_items(personal, "user-erased-1") if item.table == table]
+        )
     assert detach_owned(wiring.rights_service().context, "user-erased-1", "erased-7f3a", None) > 0
     kept = payment(session_id)
     assert kept["status"] == "paid"

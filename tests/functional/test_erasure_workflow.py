@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.support.auth import sign_up
+from tests.support.paging import owned_items
 from tests.support.workflows import (
     emitted_metrics,
     execution_input,
@@ -217,3 +218,85 @@ def test_dsr13_step_functions_histories_hold_no_personal_identifier(client, aws,
         final = [m for m in sent_emails() if "has been erased" in m["subject"]][-1]
         for execution in (executions(aws, machines[name])[0] for name in ("export", "erasure")):
             assert execution["name"] not in final["body"]  # the final email names no execution
+
+
+def _entered(events):
+    """How many times each state was entered, from an execution's history."""
+    names = [e.get("stateEnteredEventDetails", {}).get("name") for e in events]
+    return {name: names.count(name) for name in set(names) if name}
+
+
+def test_p3_dsr4_dsr13_a_multi_page_erasure_runs_page_after_page_in_a_real_execution(client, aws, monkeypatch):
+    """P3: with a page of 3 items, every paged task of a real execution runs again and again through
+    its Choice state, each invocation reading at most 3; the person is gone and the history holds
+    page numbers and counts, no identifier (DSR-13)."""
+    from chalicelib import wiring
+    from chalicelib.domain.rights import erasure
+    from tests.support.rights import person_identifiers, use_every_feature
+    from tests.support.scan import matches
+
+    monkeypatch.setenv("PIXELKEEP_PAGE_ITEMS", "3")
+    wiring.reset()
+    with state_machines(aws, monkeypatch) as machines:
+        person = sign_up(client)
+        identifiers = person_identifiers(person, use_every_feature(client, aws, person))
+        context = wiring.rights_service().context
+        assert context.page_size == 3
+        owned = sum(1 for _ in owned_items(context.personal, person.user_id))
+        erasure.start_erasure(context, user_id=person.user_id, erasure_id="e-pages", request_id=None, reason="user")
+        wait_for_executions()
+        status, output = _final(aws, machines["erasure"])
+        assert status == "SUCCEEDED"
+        assert output["residual"]["clean"] is True
+        (execution,) = executions(aws, machines["erasure"])
+        events = aws.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])["events"]
+        entered = _entered(events)
+        for state in ("Plan", "Processors", "DeleteRecords"):  # Pseudonymize walks only what the delete kept
+            assert entered[state] >= owned // 3, (state, entered)
+        assert entered["ResidualScan"] > 1
+        assert output["records"]["deleted"] > 3
+        assert wiring.accounts_store().get_user(person.user_id, consistent=True) is None
+        assert matches(json.dumps([output, events], default=str), identifiers) == []
+
+
+def test_p3_dsr1_dsr13_a_multi_page_export_is_one_valid_archive_from_a_real_execution(client, aws, monkeypatch):
+    """P3: with a page of 3, a real export writes its entries page after page into one multipart
+    upload and its central directory page after page; the archive is one valid zip holding every
+    record and file, nothing is left beside it, and the history holds no identifier (DSR-13)."""
+    import io
+    import zipfile
+
+    from chalicelib import wiring
+    from chalicelib.settings import get_settings
+    from tests.support.rights import person_identifiers, use_every_feature
+    from tests.support.scan import matches
+
+    monkeypatch.setenv("PIXELKEEP_PAGE_ITEMS", "3")
+    wiring.reset()
+    with state_machines(aws, monkeypatch) as machines:
+        person = sign_up(client)
+        identifiers = person_identifiers(person, use_every_feature(client, aws, person))
+        context = wiring.rights_service().context
+        answer = client.http.post("/me/exports", headers=person.headers)
+        assert answer.status_code == 202
+        owned = len(owned_items(context.personal, person.user_id))
+        wait_for_executions()
+        status, output = _final(aws, machines["export"])
+        assert status == "SUCCEEDED"
+        (execution,) = executions(aws, machines["export"])
+        events = aws.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])["events"]
+        entered = _entered(events)
+        assert entered["Archive"] >= owned // 3
+        assert entered["Seal"] == entered["Archive"]
+        assert matches(json.dumps([output, events], default=str), identifiers) == []
+        export_id = answer.json_body["id"]
+        key = context.personal.archive_key(person.user_id, export_id)
+        s3, bucket = aws.client("s3"), get_settings().bucket_name("exports")
+        archive = zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+        assert archive.testzip() is None
+        records = [json.loads(archive.read(n)) for n in archive.namelist() if n.startswith("records/")]
+        assert sum(len(part) for part in records) == owned
+        assert any(n.startswith("files/uploads/") for n in archive.namelist())
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=key.rsplit("/", 1)[0])["Contents"]
+        assert [o["Key"] for o in listed] == [key]  # no carry or directory piece left beside it
+        assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

@@ -186,9 +186,9 @@ def test_pay2_entries_are_newest_first_and_paged(ledger, monkeypatch):
 def test_pay3_pseudonymize_keeps_money_records_and_detaches_them(aws, ledger):
     """PAY-3 through the one pseudonymizer the erasure uses (chalicelib/domain/rights/erasure_plan.py)."""
     from chalicelib import wiring
-    from chalicelib.domain.rights.erasure import detach_owned
     from chalicelib.settings import get_settings
     from infra.description import describe
+    from tests.support.rights import detach_owned
     from tests.support.scan import find
 
     ledger.grant("user-abc", 10, "welcome:user-abc", "welcome", {"note": "for user-abc"})

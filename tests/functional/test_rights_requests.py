@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import PROFILES
 from tests.support.auth import sign_up
 from tests.support.mail import allow_sending, sent_emails
+from tests.support.paging import owned_items
 from tests.support.rights import CapturingStarter, run_erasure, run_export
 
 JSON = {"Content-Type": "application/json"}
@@ -293,7 +294,7 @@ def test_dsr10_contact_messages_are_stored_exported_and_erased(client, aws, star
         "/contact", body=json.dumps({"subject": "Hi", "body": "A question"}), headers=person.headers
     )
     assert signed.status_code == 201
-    owned = [o for o in wiring.personal_data().owned_items(person.user_id) if o.kind == "message"]
+    owned = [o for o in owned_items(wiring.personal_data(), person.user_id) if o.kind == "message"]
     assert len(owned) == 2
 
     client.http.delete("/me", headers=person.headers)
@@ -339,7 +340,7 @@ def test_dsr10_a_retried_contact_form_with_one_idempotency_key_stores_one_messag
     other = client.http.post("/contact", body=message, headers={**person.headers, "Idempotency-Key": "form-2"})
     assert other.status_code == 201
     assert other.json_body["id"] != first.json_body["id"]
-    owned = [o for o in wiring.personal_data().owned_items(person.user_id) if o.kind == "message"]
+    owned = [o for o in owned_items(wiring.personal_data(), person.user_id) if o.kind == "message"]
     assert len(owned) == 2
 
 

@@ -8,7 +8,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from tests.support.asl import run_machine
 from tests.support.auth import SignedIn
+from tests.support.paging import owned_items
 
 ERASURE_STEPS = (
     ("plan", "plan"),
@@ -20,7 +22,7 @@ ERASURE_STEPS = (
     ("receipt", "receipt"),
     ("notify", "notified"),
 )
-EXPORT_STEPS = (("collect", "collected"), ("archive", "archive"), ("notify", "notified"))
+EXPORT_STEPS = (("collect", "collected"), ("archive", "archive"), ("seal", "sealed"), ("notify", "notified"))
 
 
 def person_identifiers(person: SignedIn, made: dict[str, Any]) -> list[Any]:
@@ -63,26 +65,26 @@ def erasure_step(step: str):
     return processors.erase_at_processors if step == "processors" else getattr(erasure, step)
 
 
-def run_erasure(deps: Any, event: dict[str, Any]) -> dict[str, Any]:
-    state = dict(event)
-    index = 0
-    while index < len(ERASURE_STEPS):
-        step, path = ERASURE_STEPS[index]
-        state[path] = erasure_step(step)(deps, state)
-        if step == "residual_scan" and not state[path]["clean"]:
-            index = [s for s, _ in ERASURE_STEPS].index("delete_objects")  # the Choice state goes back
-            continue
-        index += 1
-    return state
+def erasure_tasks(deps: Any) -> dict[str, Any]:
+    """The erasure state machine's task resources, each calling its domain function with `deps`."""
+    steps = [step for step, _ in ERASURE_STEPS] + ["fail"]
+    return {f"erasure_{step}": (lambda state, step=step: erasure_step(step)(deps, state)) for step in steps}
 
 
-def run_export(deps: Any, event: dict[str, Any]) -> dict[str, Any]:
+def export_tasks(deps: Any) -> dict[str, Any]:
     from chalicelib.domain.rights import export
 
-    state = dict(event)
-    for step, path in EXPORT_STEPS:
-        state[path] = getattr(export, step)(deps, state)
-    return state
+    steps = [step for step, _ in EXPORT_STEPS] + ["fail"]
+    return {f"export_{step}": (lambda state, step=step: getattr(export, step)(deps, state)) for step in steps}
+
+
+def run_erasure(deps: Any, event: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """The erasure state machine (infra/asl/erasure.asl.json) over the domain, pages and passes included."""
+    return run_machine("erasure", erasure_tasks(deps), event, **options)
+
+
+def run_export(deps: Any, event: dict[str, Any], **options: Any) -> dict[str, Any]:
+    return run_machine("export", export_tasks(deps), event, **options)
 
 
 class CapturingStarter:
@@ -266,3 +268,10 @@ def _gallery_image(user_id: str, gen_id: str, key: str, now: Any) -> Any:
         model="flux",
         created_at=now,
     )
+
+
+def detach_owned(deps: Any, user_id: str, pseudonym: str, email: str | None) -> int:
+    """Every kept record of a person detached at once, through the pseudonymizer the erasure pages."""
+    from chalicelib.domain.rights.erasure import detach
+
+    return detach(deps, list(owned_items(deps.personal, user_id)), user_id, pseudonym, email)

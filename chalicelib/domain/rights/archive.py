@@ -13,6 +13,7 @@ written while the next objects are on their way; at most `window` objects are he
 
 from __future__ import annotations
 
+import io
 import pickle
 import tempfile
 import zipfile
@@ -71,6 +72,56 @@ class SpillingZipFile(zipfile.ZipFile):
             super().close()
         finally:
             self.filelist.close()  # type: ignore[attr-defined]
+
+
+class ArchivePage(SpillingZipFile):
+    """One page of an archive written across task invocations (P3): its entries go into the ongoing
+    stream at the stream's absolute offset (`tell()`), and at close its central directory records go
+    to `directory` instead of the stream. The last invocation writes every page's records after
+    the last entry, then `write_end`: one valid zip, however many invocations wrote it."""
+
+    MAX_ENTRIES = zipfile.ZIP_FILECOUNT_LIMIT  # a page's records end in a plain 22-byte end record
+
+    def __init__(self, stream: IO[bytes], *, compression: int = zipfile.ZIP_STORED) -> None:
+        super().__init__(stream, compression=compression)
+        self.directory = b""
+        self.entries = 0
+
+    def _write_end_record(self) -> None:
+        if len(self.filelist) > self.MAX_ENTRIES:
+            raise ValueError("a page holds more entries than one end record counts; lower the page size")
+        stream, start = self.fp, self.start_dir
+        self.fp, self.start_dir = io.BytesIO(), 0  # the page's records alone, offsets kept absolute
+        try:
+            super()._write_end_record()
+            written = self.fp.getvalue()
+        finally:
+            self.fp, self.start_dir = stream, start
+        self.directory = written[: -zipfile.sizeEndCentDir]
+        self.entries = len(self.filelist)
+
+
+class _Counted:
+    """An entry list of a known length whose records were written already (write_end)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[zipfile.ZipInfo]:
+        return iter(())
+
+
+def write_end(stream: IO[bytes], *, entries: int, directory_at: int) -> None:
+    """The end records of an archive whose central directory (`entries` records) was written from
+    `directory_at` up to the stream's position: zipfile's own logic, ZIP64 records included."""
+    ending = zipfile.ZipFile(stream, "w")
+    ending.filelist = _Counted(entries)  # type: ignore[assignment]
+    ending.start_dir = directory_at
+    ending._didModify = True
+    ending.close()
 
 
 def fetched_ahead(

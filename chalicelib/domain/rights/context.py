@@ -37,3 +37,4 @@ class RightsContext:
     model_provider: Callable[[str], ModelProvider]  # by the name a generation job records
     grace_days_override: int | None = None
     public_base_url: str = ""
+    page_size: int = 1000  # items or keys a paged workflow task reads per invocation (P3)

@@ -6,15 +6,19 @@ period; the TTL delete starts the workflow: plan → processors (rights/processo
 record is written before the workflow starts, and the workflow carries only its opaque id: no user id,
 address or object key is in any execution's input, output or history (DSR-13). Which record is
 deleted and which is detached comes from the plan derived from the record classes and the profile
-(erasure_plan.py). Each step can run twice with the same result. A step that exhausts its retries
-ends in `fail`; running the workflow again with the same input resumes the same run.
+(erasure_plan.py). Every step that walks the person's data does one bounded page per invocation
+(paging.py, P3). Each step and page can run twice with the same result. A step that exhausts its
+retries ends in `fail`; running the workflow again with the same input resumes the same run.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from chalicelib import clock
@@ -25,10 +29,13 @@ from chalicelib.domain.ports.rights import (
     ErasedSubject,
     ErasureReceipt,
     ErasureRun,
+    Page,
+    PersonalItem,
+    StoredObject,
     Subject,
     Tombstone,
 )
-from chalicelib.domain.rights import erasure_plan, failures, rights_requests
+from chalicelib.domain.rights import erasure_plan, failures, paging, rights_requests
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.domain.rights.erasure_plan import Fate
 from chalicelib.errors import Conflict, Gone, InvalidInput, NotFound
@@ -132,13 +139,16 @@ def start_after_grace(ctx: RightsContext, image: dict[str, Any]) -> str:
 
 
 # -- workflow steps -----------------------------------------------------------------------------
+# Every step that walks the person's data does one page per invocation (paging.py, P3): the ASL
+# invokes it again while its result says `more`.
 def _run(ctx: RightsContext, event: dict[str, Any]) -> ErasureRun | None:
     return ctx.rights.get_run(event["erasure_id"])
 
 
-def subject(ctx: RightsContext, run: ErasureRun, *, captured: bool = True) -> Subject:
-    """Every way the person can be found (DSR-13): ids, their keyed hashes, what the plan captured
-    (the scan reads those; the delete finds the same records through their owner)."""
+def subject(ctx: RightsContext, run: ErasureRun, captured: CapturedIds = CapturedIds()) -> Subject:
+    """Every way the person can be found (DSR-13): ids, their keyed hashes, and `captured`, ids the
+    plan found (the scan reads those a page at a time; the delete finds the same records through
+    their owner)."""
     key = ctx.subject_key()
     return Subject(
         user_id=run.user_id,
@@ -148,9 +158,22 @@ def subject(ctx: RightsContext, run: ErasureRun, *, captured: bool = True) -> Su
         username=run.username,
         telegram_id=run.telegram_id,
         telegram_hash=telegram_hash(key, run.telegram_id) if run.telegram_id else None,
-        captured=ctx.rights.captured(run.erasure_id) if captured else CapturedIds(),
+        captured=captured,
         rate_route_classes=tuple(ROUTE_LIMITS),
     )
+
+
+def next_page(
+    ctx: RightsContext, run: ErasureRun, step: str, position: paging.Position, sources: list[paging.Source]
+) -> Page[Any]:
+    def keep(cursors: dict[str, Any]) -> None:
+        ctx.rights.update_run(run.erasure_id, cursors=cursors)
+
+    return paging.next_page(position, run.cursors, step, sources, ctx.page_size, keep)
+
+
+def owned(ctx: RightsContext, run: ErasureRun) -> paging.Source:
+    return lambda cursor, limit: ctx.personal.owned_page(run.user_id, cursor, limit)
 
 
 def _plan(ctx: RightsContext) -> dict[str, tuple[Fate, tuple[str, ...]]]:
@@ -158,121 +181,160 @@ def _plan(ctx: RightsContext) -> dict[str, tuple[Fate, tuple[str, ...]]]:
 
 
 def plan(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
-    """Capture what the scan and the last step need (identifiers, the address) before anything goes."""
+    """Capture what the scan and the last step need (identifiers, the address) before anything goes:
+    the address on the first page, the ids of things the person made a page at a time."""
     run = _run(ctx, event)
     if run is None:  # finished: the last step forgets the run
-        return {"done": True}
-    if run.status == "failed":  # a rerun: resume the same run with a fresh pass budget
-        ctx.rights.update_run(run.erasure_id, status="running", passes=0)
-    if not run.captured:
+        return {"done": True, "more": False}
+    position = paging.Position.of(event, "plan")
+    if not position.continuing:
+        if run.status == "failed":  # a rerun: resume the same run with a fresh pass budget
+            ctx.rights.update_run(run.erasure_id, status="running", passes=0)
+        if run.request_id:
+            rights_requests.set_status(ctx, run.request_id, "in_progress", actor="system")
+        if run.captured:
+            return {"done": False, "more": False}
         user = ctx.accounts.get_user(run.user_id, consistent=True)
-        shares, gens, requests = set(), set(), set()
-        for owned in ctx.personal.owned_items(run.user_id):
-            fields = owned.fields
-            if owned.record == "ShareLink":
-                shares.add(f"{fields['share_id']}/{fields['gen_id']}")
-            if "gen_id" in fields:
-                gens.add(str(fields["gen_id"]))
-            if fields.get("provider_request_id"):
-                requests.add(str(fields["provider_request_id"]))
-        ctx.rights.keep_captured(
-            run.erasure_id, CapturedIds(tuple(sorted(shares)), tuple(sorted(gens)), tuple(sorted(requests)))
-        )
         ctx.rights.update_run(
             run.erasure_id,
             email=user.email if user else None,
             username=user.username if user else None,
             telegram_id=user.telegram_id if user else None,
-            captured=True,
         )
-    if run.request_id:
-        rights_requests.set_status(ctx, run.request_id, "in_progress", actor="system")
-    return {"done": False}
+    page = next_page(ctx, run, "plan", position, [owned(ctx, run)])
+    shares, gens, requests = set(), set(), set()
+    for item in page.items:
+        fields = item.fields
+        if item.record == "ShareLink":
+            shares.add(f"{fields['share_id']}/{fields['gen_id']}")
+        if "gen_id" in fields:
+            gens.add(str(fields["gen_id"]))
+        if fields.get("provider_request_id"):
+            requests.add(str(fields["provider_request_id"]))
+    captured = CapturedIds(tuple(sorted(shares)), tuple(sorted(gens)), tuple(sorted(requests)))
+    ctx.rights.keep_captured_page(run.erasure_id, position.number, captured)
+    if page.cursor is None:
+        ctx.rights.update_run(run.erasure_id, captured=True)
+    return {"done": False, **position.result(page)}
 
 
-def delete_objects(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
-    """Every object under the user's prefixes, 1,000 keys per DeleteObjects call.
-
-    A rerun deletes keys that are already gone, which S3 accepts; the count is what was asked."""
+def delete_objects(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
+    """Every object under the user's prefixes: a page listed, then deleted in one DeleteObjects call
+    per 1,000 keys. A rerun deletes keys that are already gone, which S3 accepts."""
     run = _run(ctx, event)
     if run is None:
-        return {"deleted": 0}
-    deleted = ctx.personal.delete_objects(ctx.personal.referenced_objects(run.user_id))
-    # Then whatever no record points at; after the first pass the listing finds (nearly) nothing.
-    deleted += ctx.personal.delete_objects(ctx.personal.owned_objects(run.user_id))
-    return {"deleted": deleted}
+        return {"deleted": 0, "more": False}
+    position = paging.Position.of(event, "objects")
+    page = next_page(
+        ctx, run, "objects", position, [lambda cursor, limit: ctx.personal.objects_page(run.user_id, cursor, limit)]
+    )
+    return position.result(page, deleted=position.total("deleted", ctx.personal.delete_objects(page.items)))
 
 
-def delete_records(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
-    """Every record the plan deletes, 25 per BatchWriteItem: those the person owns, and those keyed by
-    a value derived from them (rate counters, login codes) that have no owner."""
+def delete_records(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
+    """Every record the plan deletes, 25 per BatchWriteItem: those the person owns, then those keyed
+    by a value derived from them (rate counters, login codes) that have no owner."""
     run = _run(ctx, event)
     if run is None:
-        return {"deleted": 0}
+        return {"deleted": 0, "more": False}
+    position = paging.Position.of(event, "records")
+    who = subject(ctx, run)
+    derived: paging.Source = lambda cursor, limit: ctx.personal.subject_page(who, cursor, limit)  # noqa: E731
+    page = next_page(ctx, run, "records", position, [owned(ctx, run), derived])
     fates = _plan(ctx)
     by_table: dict[str, set[tuple[str, str]]] = {}
-    found = [*ctx.personal.owned_items(run.user_id), *ctx.personal.subject_items(subject(ctx, run, captured=False))]
-    for item in found:
+    for item in page.items:
         if item.record in fates and fates[item.record][0] is Fate.DELETE:
             by_table.setdefault(item.table, set()).add(item.key)
-    return {"deleted": sum(ctx.personal.delete_items(table, sorted(keys)) for table, keys in by_table.items())}
+    deleted = sum(ctx.personal.delete_items(table, sorted(keys)) for table, keys in by_table.items())
+    return position.result(page, deleted=position.total("deleted", deleted))
 
 
-def detach_owned(ctx: RightsContext, user_id: str, pseudonym: str, email: str | None) -> int:
-    """The one pseudonymizer (PAY-3): every kept record of the person, through `erasure_plan.detached`."""
+def detach(ctx: RightsContext, items: Iterable[PersonalItem], user_id: str, pseudonym: str, email: str | None) -> int:
+    """The one pseudonymizer (PAY-3): every kept record among `items`, through `erasure_plan.detached`."""
     fates = _plan(ctx)
     detached = 0
-    for owned in list(ctx.personal.owned_items(user_id)):
-        if owned.record not in fates or fates[owned.record][0] is not Fate.DETACH:
+    for owned_item in items:
+        if owned_item.record not in fates or fates[owned_item.record][0] is not Fate.DETACH:
             continue
-        item = erasure_plan.detached(owned.fields, fates[owned.record][1], user_id, pseudonym, email)
-        ctx.personal.put_items(owned.table, [item])
-        if (item["pk"], item["sk"]) != owned.key:
-            ctx.personal.delete_items(owned.table, [owned.key])
+        item = erasure_plan.detached(owned_item.fields, fates[owned_item.record][1], user_id, pseudonym, email)
+        ctx.personal.put_items(owned_item.table, [item])
+        if (item["pk"], item["sk"]) != owned_item.key:
+            ctx.personal.delete_items(owned_item.table, [owned_item.key])
         detached += 1
     return detached
 
 
-def pseudonymize(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
+def pseudonymize(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     """What law keeps stays, detached (PAY-3): personal fields removed, the owner a pseudonym."""
     run = _run(ctx, event)
     if run is None:
-        return {"detached": 0}
-    return {"detached": detach_owned(ctx, run.user_id, run.pseudonym, run.email)}
+        return {"detached": 0, "more": False}
+    position = paging.Position.of(event, "pseudonymized")
+    page = next_page(ctx, run, "pseudonymize", position, [owned(ctx, run)])
+    detached = detach(ctx, page.items, run.user_id, run.pseudonym, run.email)
+    return position.result(page, detached=position.total("detached", detached))
 
 
-def residual(ctx: RightsContext, run: ErasureRun) -> Counter[str]:
-    """Where the person still is (DSR-13), by record class or bucket, counted; no value is reported.
-
-    Independent of the plan and of the owner index alone: every key derived from the person's ids
-    and every id captured before the delete is read by its own key, the owner index is read too,
-    and every object prefix is listed. An item found there is residual if it still holds an id."""
+def residual_sources(ctx: RightsContext, run: ErasureRun) -> list[paging.Source]:
+    """Where the scan looks (DSR-13), independent of the plan and of the owner index alone: every key
+    derived from the person's ids, the owner index, every object prefix, and every id the plan
+    captured, read by its own key, one captured page after another."""
     who = subject(ctx, run)
-    found: Counter[str] = Counter()
-    for item in (*ctx.personal.subject_items(who), *ctx.personal.owned_items(run.user_id)):
-        text = repr(sorted(item.fields.items(), key=lambda kv: kv[0]))
-        if any(needle in text for needle in who.needles):
-            found[f"{item.table}:{item.record or 'unclaimed'}"] += 1
-    for obj in ctx.personal.owned_objects(run.user_id):
-        found[f"bucket:{obj.bucket}"] += 1
-    if ctx.accounts.get_user(run.user_id, consistent=True) is not None:
-        found["accounts:user"] += 1
-    return found
+
+    def derived(cursor: str | None, limit: int) -> Page[Any]:
+        return ctx.personal.subject_page(who, cursor, limit)
+
+    def objects(cursor: str | None, limit: int) -> Page[Any]:
+        return ctx.personal.objects_page(run.user_id, cursor, limit)
+
+    def captured(cursor: str | None, limit: int) -> Page[Any]:
+        at = json.loads(cursor) if cursor else {"page": 0, "cursor": None}
+        ids = ctx.rights.captured_page(run.erasure_id, at["page"])
+        if ids is None:
+            return Page((), 1, None)
+        found = ctx.personal.subject_page(replace(who, captured=ids), at["cursor"], limit, captured_only=True)
+        after = {"page": at["page"] + 1, "cursor": None} if found.cursor is None else {**at, "cursor": found.cursor}
+        return Page(found.items, found.read + 1, json.dumps(after))
+
+    return [derived, owned(ctx, run), objects, captured]
+
+
+def residual(ctx: RightsContext, run: ErasureRun, found: Iterable[PersonalItem | StoredObject]) -> Counter[str]:
+    """Where the person still is, by record class or bucket, counted; no value is reported. An item
+    is residual if it still holds an id; every object still under their prefixes is."""
+    needles = subject(ctx, run).needles
+    counted: Counter[str] = Counter()
+    for thing in found:
+        if isinstance(thing, StoredObject):
+            counted[f"bucket:{thing.bucket}"] += 1
+            continue
+        text = repr(sorted(thing.fields.items(), key=lambda kv: kv[0]))
+        if any(needle in text for needle in needles):
+            counted[f"{thing.table}:{thing.record or 'unclaimed'}"] += 1
+    return counted
 
 
 def residual_scan(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     """Nothing may still point at the person; if something does, the workflow deletes again."""
     run = _run(ctx, event)
     if run is None:
-        return {"clean": True, "remaining": 0}
-    found = residual(ctx, run)
+        return {"clean": True, "remaining": 0, "more": False}
+    position = paging.Position.of(event, "residual")
+    page = next_page(ctx, run, "residual", position, residual_sources(ctx, run))
+    found = Counter(position.prior.get("found") or {}) if position.continuing else Counter()
+    found.update(residual(ctx, run, page.items))
+    if not position.continuing and ctx.accounts.get_user(run.user_id, consistent=True) is not None:
+        found["accounts:user"] += 1
     remaining = sum(found.values())
+    if page.cursor is not None:
+        return position.result(page, clean=False, remaining=remaining, found=dict(found))
     if remaining:
         if run.passes + 1 >= MAX_PASSES:
             where = ", ".join(f"{place} x{count}" for place, count in sorted(found.items()))
             raise RuntimeError(f"erasure {run.erasure_id}: still found after {MAX_PASSES} passes in {where}")
         ctx.rights.update_run(run.erasure_id, passes=run.passes + 1)
-    return {"clean": remaining == 0, "remaining": remaining}
+    return position.result(page, clean=remaining == 0, remaining=remaining)
 
 
 def receipt(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:

@@ -1,12 +1,15 @@
 """Export (DSR-1, DSR-2): everything stored about a person, as one machine-readable zip archive.
 
 The archive holds `manifest.json` (the profile's categories: what, why, how long), one JSON file per
-kind of record from every table, and the original files. It is streamed: records and objects pass
-through into a multipart upload and the zip's entry list waits on disk, so memory stays flat however
-much a person stored. Originals are read a few at a time ahead of the writer while the records are
-queried on a worker thread into a temporary file, then archived after them (archive.py, issue 16).
-The workflow carries the export id alone; each task reads the person from the export record, and no
-task returns a user id or an object key into the execution's history (DSR-13).
+kind of record from every table, and the original files. It is written in pages (P3): each `archive`
+invocation writes one page of files or records as zip entries into one multipart upload, resumed
+from the state the page before returned, and keeps that page's central directory records beside
+the upload; `seal` then appends those records a page per invocation and the end record. So no
+invocation handles more than a page however much a person stored, memory stays at about one part
+(P4), and the person still gets one archive and one link. Originals are read a few at a time ahead
+of the writer (archive.py, P5). The workflow carries the export id, page numbers, counts and the
+upload's state (its id, parts and offset); each task reads the person from the export record, and
+no task returns a user id or an object key into the execution's history (DSR-13).
 
 Downloads: the e-mail carries the route GET /me/exports/{id}/download, never a presigned URL (one
 signed inside Lambda dies with the role's temporary credentials, hours before its `ExpiresIn`). The
@@ -19,25 +22,23 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.ports.rights import ExportJob, StoredObject
-from chalicelib.domain.rights import failures, rights_requests
-from chalicelib.domain.rights.archive import SpillingZipFile, fetched_ahead
+from chalicelib.domain.ports.rights import ExportJob, Page, PersonalItem, StoredObject
+from chalicelib.domain.rights import failures, paging, rights_requests
+from chalicelib.domain.rights.archive import ArchivePage, fetched_ahead, write_end
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import Conflict, Gone, NotFound, RateLimited
 from chalicelib.metrics import Metric
 from chalicelib.profile.schema import Category, plain
 from chalicelib.retention import expiry
 
-PROGRESS_EVERY = 500
 FETCH_AHEAD_BYTES = 8 * 2**20  # originals up to this size are read ahead, whole (P5)
 DOWNLOAD_URL_SECONDS = 300  # signed per download, used at once
 FINISHED = ("ready", "failed")
@@ -146,14 +147,43 @@ def _record(ctx: RightsContext, event: dict[str, Any]) -> ExportJob:
 
 
 # -- workflow steps -----------------------------------------------------------------------------
-def collect(ctx: RightsContext, event: dict[str, Any]) -> dict[str, int]:
-    """Count what will go in, so progress means something."""
+def _keeper(ctx: RightsContext, record: ExportJob) -> Any:
+    def keep(cursors: dict[str, Any]) -> None:
+        ctx.rights.update_export(record.user_id, record.export_id, cursors=cursors)
+
+    return keep
+
+
+def next_page(
+    ctx: RightsContext, record: ExportJob, step: str, position: paging.Position, sources: list[paging.Source]
+) -> Page[Any]:
+    return paging.next_page(position, record.cursors, step, sources, ctx.page_size, _keeper(ctx, record))
+
+
+def _contents(ctx: RightsContext, user_id: str) -> list[paging.Source]:
+    """What goes in, in archive order: the original files, then the records."""
+
+    def files(cursor: str | None, limit: int) -> Page[Any]:
+        return ctx.personal.objects_page(user_id, cursor, limit, skip=[Category.EXPORTS])
+
+    def records(cursor: str | None, limit: int) -> Page[Any]:
+        return ctx.personal.owned_page(user_id, cursor, limit)
+
+    return [files, records]
+
+
+def collect(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
+    """Count what will go in, a page per invocation, so progress means something."""
     record = _record(ctx, event)
-    user_id = record.user_id
-    items = sum(1 for _ in ctx.personal.owned_items(user_id))
-    files = sum(1 for _ in ctx.personal.owned_objects(user_id, skip=[Category.EXPORTS]))
-    ctx.rights.update_export(user_id, record.export_id, status="collecting", items_total=items + files, items_done=0)
-    return {"items": items, "files": files}
+    position = paging.Position.of(event, "collected")
+    page = next_page(ctx, record, "collect", position, _contents(ctx, record.user_id))
+    files = position.total("files", sum(isinstance(thing, StoredObject) for thing in page.items))
+    items = position.total("items", len(page.items)) - files
+    if page.cursor is None:
+        ctx.rights.update_export(
+            record.user_id, record.export_id, status="collecting", items_total=items + files, items_done=0
+        )
+    return position.result(page, items=items, files=files)
 
 
 def _manifest(ctx: RightsContext, user_id: str) -> dict[str, Any]:
@@ -178,60 +208,34 @@ def _manifest(ctx: RightsContext, user_id: str) -> dict[str, Any]:
     }
 
 
-class _Progress:
-    def __init__(self, ctx: RightsContext, record: ExportJob) -> None:
-        self.ctx, self.record, self.done = ctx, record, 0
-
-    def tick(self) -> None:
-        self.done += 1
-        if self.done % PROGRESS_EVERY == 0:
-            self.ctx.rights.update_export(self.record.user_id, self.record.export_id, items_done=self.done)
-
-
-def _spool_records(ctx: RightsContext, user_id: str, spool: IO[bytes]) -> None:
-    """Every record, serialized, one line each into a temporary file: run on a worker thread while
-    the originals are archived, so the record queries and the object reads overlap (P5)."""
-    for owned in ctx.personal.owned_items(user_id):
-        fields = json.dumps(_visible(owned.fields), default=str)
-        spool.write(f"{owned.table}\t{owned.kind}\t{fields}\n".encode())
-
-
-def _spooled(spool: IO[bytes]) -> Iterator[tuple[str, str, bytes]]:
-    spool.seek(0)
-    for line in spool:
-        table, kind, fields = line.rstrip(b"\n").split(b"\t", 2)
-        yield table.decode(), kind.decode(), fields
-
-
-def _write_records(archive: zipfile.ZipFile, records: Iterator[tuple[str, str, bytes]], progress: _Progress) -> None:
-    """One JSON array per (table, kind); by_owner returns items sorted by sk, so kinds arrive together."""
-    current, stream, written = None, None, set()
-    for table, kind, fields in records:
-        name = f"records/{table}/{kind}.json"
-        if name != current:
+def _write_records(archive: zipfile.ZipFile, records: Iterable[PersonalItem], used: dict[str, int]) -> None:
+    """One JSON array per (table, kind) in this page; owned pages come sorted by key, so kinds arrive
+    together. A kind continued from an earlier page, or met again, gets the next free name
+    (`<kind>-2.json`); `used` counts the names of each kind so far, carried from page to page."""
+    current, stream, first = None, None, True
+    for owned in records:
+        base = f"records/{owned.table}/{owned.kind}"
+        if base != current:
             if stream:
                 stream.write(b"\n]\n")
                 stream.close()
-            suffix = 1
-            while name in written:
-                suffix += 1
-                name = f"records/{table}/{kind}-{suffix}.json"
-            current, first = name, True
-            written.add(name)
-            stream = archive.open(name, "w")
+            count = used.get(base, 0)
+            used[base] = count + 1
+            current, first = base, True
+            stream = archive.open(f"{base}.json" if count == 0 else f"{base}-{count + 1}.json", "w")
             stream.write(b"[\n")
-        stream.write((b"" if first else b",\n") + fields)
+        stream.write((b"" if first else b",\n") + json.dumps(_visible(owned.fields), default=str).encode())
         first = False
-        progress.tick()
     if stream:
         stream.write(b"\n]\n")
         stream.close()
 
 
-def _write_files(ctx: RightsContext, archive: zipfile.ZipFile, user_id: str, stamp: tuple, progress: _Progress) -> None:
+def _write_files(ctx: RightsContext, archive: zipfile.ZipFile, user_id: str, files: list[StoredObject]) -> None:
     """The originals, stored as they are (images are compressed already): objects up to
     FETCH_AHEAD_BYTES are read a few at a time ahead of the writer (P5); larger ones stream through."""
-    for obj, data in _originals(ctx, user_id):
+    stamp = clock.now().timetuple()[:6]  # one shared timestamp: no tuple per entry kept until the end
+    for obj, data in _originals(ctx, files):
         info = zipfile.ZipInfo("files/" + portable_name(obj.key.replace(f"/{user_id}/", "/", 1)), date_time=stamp)
         info.compress_type = zipfile.ZIP_STORED
         with archive.open(info, "w", force_zip64=obj.size > 2**31) as target:
@@ -240,10 +244,9 @@ def _write_files(ctx: RightsContext, archive: zipfile.ZipFile, user_id: str, sta
                     shutil.copyfileobj(body, target, 1024 * 1024)
             else:
                 target.write(data)
-        progress.tick()
 
 
-def _originals(ctx: RightsContext, user_id: str) -> Iterator[tuple[StoredObject, bytes | None]]:
+def _originals(ctx: RightsContext, files: list[StoredObject]) -> Iterator[tuple[StoredObject, bytes | None]]:
     """Each original with its bytes when it is small enough to be read ahead, else None."""
 
     def fetch(obj: StoredObject) -> bytes | None:
@@ -252,37 +255,77 @@ def _originals(ctx: RightsContext, user_id: str) -> Iterator[tuple[StoredObject,
         with ctx.personal.open_object(obj) as body:
             return body.read()
 
-    return fetched_ahead(ctx.personal.owned_objects(user_id, skip=[Category.EXPORTS]), fetch)
+    return fetched_ahead(files, fetch)
 
 
 def archive(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
-    """Stream the zip into the exports bucket (multipart). A rerun rebuilds the same archive key."""
+    """A page of files or records per invocation, written as zip entries into one multipart upload
+    resumed from the state the page before returned (P3); the page's central directory records are
+    kept beside it for `seal`. A retried page resumes from the same state and writes the same bytes."""
     record = _record(ctx, event)
-    user_id = record.user_id
-    if record.status == "ready":
-        return {"entries": record.items_done}
-    key = ctx.personal.archive_key(user_id, record.export_id)
-    ctx.rights.update_export(user_id, record.export_id, status="archiving")
-    writer = ctx.personal.archive_writer(key)
-    progress = _Progress(ctx, record)
-    stamp = clock.now().timetuple()[:6]  # one shared timestamp: no tuple per entry kept until the end
+    if record.status == "ready" or record.object_key:
+        return {"entries": record.items_done, "more": False, "done": True}
+    position = paging.Position.of(event, "archive")
+    prior = position.prior if position.continuing else {}
+    if not position.continuing:
+        ctx.rights.update_export(record.user_id, record.export_id, status="archiving")
+    stream = ctx.personal.archive_stream(ctx.personal.archive_key(record.user_id, record.export_id), prior.get("zip"))
+    names = dict(prior.get("names") or {})
     try:
-        with (
-            tempfile.TemporaryFile() as spool,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="records") as background,
-            SpillingZipFile(writer, compression=zipfile.ZIP_DEFLATED) as archive_file,
-        ):
-            spooling = background.submit(_spool_records, ctx, user_id, spool)
-            archive_file.writestr("manifest.json", json.dumps(_manifest(ctx, user_id), indent=2))
-            _write_files(ctx, archive_file, user_id, stamp, progress)
-            spooling.result()
-            _write_records(archive_file, _spooled(spool), progress)
-        writer.complete()
+        # Files and records side by side (P5): the records are queried while the originals are read.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="page") as background:
+            cursor = paging.cursor_at(position, record.cursors, "archive")
+            coming, following = paging.side_by_side(_contents(ctx, record.user_id), cursor, ctx.page_size, background)
+            pages = []
+            with ArchivePage(stream, compression=zipfile.ZIP_DEFLATED) as archive_page:
+                if not position.continuing:
+                    archive_page.writestr("manifest.json", json.dumps(_manifest(ctx, record.user_id), indent=2))
+                for future in coming:
+                    pages.append(future.result())
+                    found = pages[-1].items
+                    _write_files(ctx, archive_page, record.user_id, [o for o in found if isinstance(o, StoredObject)])
+                    _write_records(archive_page, [i for i in found if isinstance(i, PersonalItem)], names)
     except BaseException:
-        writer.abort()
+        if "zip" not in prior:  # the upload this page began: its retry begins another
+            stream.abort()
         raise
-    ctx.rights.update_export(user_id, record.export_id, object_key=key, items_done=progress.done)
-    return {"entries": progress.done}
+    next_cursor = following(pages)
+    paging.keep_next(position, record.cursors, "archive", next_cursor, _keeper(ctx, record))
+    stream.keep_piece(position.number, archive_page.directory)
+    handled = sum(len(page.items) for page in pages)
+    done = int(prior.get("done", 0)) + handled
+    ctx.rights.update_export(record.user_id, record.export_id, items_done=done)
+    return {
+        "page": position.number + 1,
+        "more": next_cursor is not None,
+        "zip": stream.pause(),
+        "names": names,
+        "done": done,
+        "entries": int(prior.get("entries", 0)) + archive_page.entries,
+    }
+
+
+def seal(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
+    """After the last entry, the central directory: one archive page's records per invocation
+    (bounded like the pages), then the end records, and the upload is completed (P3)."""
+    record = _record(ctx, event)
+    written = event.get("archive") or {}
+    if record.object_key or written.get("done") is True:
+        return {"more": False}
+    position = paging.Position.of(event, "sealed")
+    prior = position.prior if position.continuing else {"zip": written["zip"], "at": written["zip"]["offset"]}
+    key = ctx.personal.archive_key(record.user_id, record.export_id)
+    stream = ctx.personal.archive_stream(key, prior["zip"])
+    stream.write(stream.piece(position.number))
+    if position.continuing:
+        stream.drop_piece(position.number - 1)
+    if position.number + 1 < int(written["page"]):
+        return {"page": position.number + 1, "more": True, "zip": stream.pause(), "at": prior["at"]}
+    write_end(stream, entries=int(written["entries"]), directory_at=int(prior["at"]))
+    stream.complete()
+    stream.drop_piece(position.number)
+    ctx.rights.update_export(record.user_id, record.export_id, object_key=key, items_done=int(written["done"]))
+    return {"page": position.number + 1, "more": False, "entries": int(written["entries"])}
 
 
 def notify(ctx: RightsContext, event: dict[str, Any]) -> dict[str, bool]:

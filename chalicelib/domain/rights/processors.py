@@ -14,11 +14,12 @@ What the step returns, and the receipt keeps, names processors and actions, neve
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.rights import PersonalItem
+from chalicelib.domain.rights import erasure, paging
 from chalicelib.domain.rights.context import RightsContext
 
 CUSTOMER_FIELD = "customer_id"  # payment records: the payment provider's customer
@@ -51,9 +52,12 @@ def references(items: Iterable[PersonalItem]) -> tuple[set[tuple[str, str]], set
     return customers, requests
 
 
-def summary(acks: Iterable[ProcessorAck]) -> list[dict[str, Any]]:
-    """Acknowledgements counted per processor and action, for the receipt (no references)."""
+def summary(acks: Iterable[ProcessorAck], before: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Acknowledgements counted per processor and action, for the receipt (no references), added to
+    the counts of earlier pages (`before`)."""
     counted = Counter((ack.processor, ack.action, ack.ok) for ack in acks)
+    for row in before:
+        counted[(row["processor"], row["action"], row["ok"])] += int(row["count"])
     return [
         {"processor": processor, "action": action, "count": count, "ok": ok}
         for (processor, action, ok), count in sorted(counted.items())
@@ -61,10 +65,14 @@ def summary(acks: Iterable[ProcessorAck]) -> list[dict[str, Any]]:
 
 
 def erase_at_processors(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
+    """A page of the person's records per invocation (P3): the references it names are erased. A
+    customer named on two pages is asked twice; the processors answer the same."""
     run = ctx.rights.get_run(event["erasure_id"])
     if run is None:
-        return {"acknowledged": []}
-    customers, requests = references(ctx.personal.owned_items(run.user_id))
+        return {"acknowledged": [], "more": False}
+    position = paging.Position.of(event, "processors")
+    page = erasure.next_page(ctx, run, "processors", position, [erasure.owned(ctx, run)])
+    customers, requests = references(page.items)
     acks: list[ProcessorAck] = []
     for rail, customer in sorted(customers):
         payments = ctx.payment_processor(rail)
@@ -74,4 +82,4 @@ def erase_at_processors(ctx: RightsContext, event: dict[str, Any]) -> dict[str, 
     refused = [ack for ack in acks if not ack.ok]
     if refused:
         raise ProcessorRefused(f"{len(refused)} processor calls were not acknowledged: {summary(refused)}")
-    return {"acknowledged": summary(acks)}
+    return position.result(page, acknowledged=summary(acks, position.prior.get("acknowledged") or ()))

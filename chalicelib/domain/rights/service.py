@@ -131,11 +131,14 @@ class RightsService:
     def erasure_fail(self, event: dict[str, Any]) -> dict[str, str]:
         return erasure.fail(self.context, event)
 
-    def export_collect(self, event: dict[str, Any]) -> dict[str, int]:
+    def export_collect(self, event: dict[str, Any]) -> dict[str, Any]:
         return export.collect(self.context, event)
 
     def export_archive(self, event: dict[str, Any]) -> dict[str, Any]:
         return export.archive(self.context, event)
+
+    def export_seal(self, event: dict[str, Any]) -> dict[str, Any]:
+        return export.seal(self.context, event)
 
     def export_notify(self, event: dict[str, Any]) -> dict[str, bool]:
         return export.notify(self.context, event)

@@ -191,7 +191,7 @@ class ExportRecord(Record):
     logical_table = "requests"
     category = Category.EXPORTS
 
-    personal_fields = ("object_key",)
+    personal_fields = ("object_key", "cursors")
     pk_prefix = "EXPORT#"
     sk_prefix = "EXPORT"
 
@@ -206,6 +206,7 @@ class ExportRecord(Record):
     request_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     ready_at = UTCDateTimeAttribute(null=True)
+    cursors = JSONAttribute(default=dict)  # where each paged step's next page starts (P3): store keys
 
     @staticmethod
     def key(export_id: str) -> tuple[str, str]:
@@ -223,7 +224,7 @@ class ErasureRun(Record):
     logical_table = "requests"
     category = Category.RIGHTS_REQUESTS
 
-    personal_fields = ("user_id", "email", "username", "telegram_id")
+    personal_fields = ("user_id", "email", "username", "telegram_id", "cursors")
     pk_prefix = "ERASURE#"
     sk_prefix = "RUN"
 
@@ -245,6 +246,7 @@ class ErasureRun(Record):
     captured = BooleanAttribute(default=False)
     username = UnicodeAttribute(null=True)
     telegram_id = UnicodeAttribute(null=True)
+    cursors = JSONAttribute(default=dict)  # where each paged step's next page starts (P3): store keys
 
     @staticmethod
     def key(erasure_id: str) -> tuple[str, str]:
