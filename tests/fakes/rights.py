@@ -4,7 +4,7 @@ workflows, and the small views of accounts, ledger, email and rate limits the ri
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import IO, Any
@@ -13,6 +13,7 @@ from chalicelib import clock
 from chalicelib.domain.ports.rights import (
     CapturedIds,
     Consent,
+    DeadlineReminder,
     ErasedSubject,
     ErasureReceipt,
     ErasureRun,
@@ -46,6 +47,7 @@ class FakeRightsRecords:
         self.now = now
         self.requests: dict[str, RightsRequest] = {}
         self.request_events: dict[str, list[RequestEvent]] = {}
+        self.reminder_items: dict[str, dict[int, DeadlineReminder]] = {}  # request -> percent -> timer
         self.actions: list[OperatorAction] = []
         self.consent_history: dict[str, list[Consent]] = {}
         self.marketing: dict[str, MarketingContact] = {}
@@ -58,16 +60,29 @@ class FakeRightsRecords:
         self.erased: list[tuple[ErasedSubject, int]] = []
 
     # -- requests ledger
-    def open_request(self, request: RightsRequest) -> RightsRequest:
-        return self.put_request(request)
+    def open_request(
+        self, request: RightsRequest, *, reminders: Sequence[DeadlineReminder] | None = None
+    ) -> RightsRequest:
+        return self.put_request(request, reminders=reminders)
 
-    def put_request(self, request: RightsRequest) -> RightsRequest:
+    def put_request(
+        self, request: RightsRequest, *, reminders: Sequence[DeadlineReminder] | None = None
+    ) -> RightsRequest:
         stored = self.requests.get(request.request_id)
         if (stored.version if stored else None) != request.version:
             raise Conflict("The request changed meanwhile; try again.")
         saved = replace(request, version=(request.version or 0) + 1)
         self.requests[request.request_id] = saved
+        if reminders is not None:
+            self.reminder_items[request.request_id] = {
+                r.percent: r for r in reminders if r.request_id == request.request_id
+            }
         return saved
+
+    def reminders(self, request_id: str) -> list[DeadlineReminder]:
+        now = self.now()
+        items = self.reminder_items.get(request_id, {})
+        return [items[p] for p in sorted(items) if items[p].at > now]
 
     def get_request(self, request_id: str) -> RightsRequest | None:
         return self.requests.get(request_id)
