@@ -102,7 +102,7 @@ def test_dsr11_no_reminder_for_an_answered_request_or_one_armed_for_an_earlier_d
 
 
 def test_dsr11_an_emailed_request_gets_its_reminders_once_verified():
-    world = _world("kaleipix", clock.now)
+    world = _world("kaleipix", None)
     request_id = world.service.submit_request_by_email(kind="rectification", email="ana@example.org")["request_id"]
     assert world.records.reminders(request_id) == []
     code = re.search(r"code (\d{6})", world.outbox.sent[-1][2]).group(1)

@@ -43,8 +43,8 @@ class FakeRightsRecords:
     """Same semantics as store.rights.RightsStore: optimistic versions on requests, one tombstone per
     account hidden once it expires, a conditional delete of the tombstone, a run created once."""
 
-    def __init__(self, now: Callable[[], datetime] = clock.now) -> None:
-        self.now = now
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        self.now = now or (lambda: clock.now())  # the clock as it reads then, as the store's
         self.requests: dict[str, RightsRequest] = {}
         self.request_events: dict[str, list[RequestEvent]] = {}
         self.reminder_items: dict[str, dict[int, DeadlineReminder]] = {}  # request -> percent -> timer
@@ -452,7 +452,7 @@ class RightsWorld:
         return self.service.context
 
 
-def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -> RightsWorld:
+def rights_world(profile: Profile, *, now: Callable[[], datetime] | None = None) -> RightsWorld:
     personal = FakePersonalData()
     records, users, outbox = FakeRightsRecords(now), FakeUsers(personal), Outbox()
     exports, erasures, limiter = CapturingWorkflow(), CapturingWorkflow(), FakeLimiter()
