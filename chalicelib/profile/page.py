@@ -322,7 +322,7 @@ def _sections(doc: dict[str, Any]) -> list[tuple[str, str]]:
             + (f"<p><small>{_e(rights['note'])}</small></p>" if rights.get("note") else "")
             # DSR-11: the right to complain, also named in every refusal and extension notice
             + f"<p>You have the right to lodge a complaint with {_e(rights['complaint']['authority'])} "
-            + f'(<a href="{_e(rights["complaint"]["url"])}">{_e(rights["complaint"]["url"])}</a>).</p>',
+            + f"({_e(rights['complaint']['url'])}) and to seek a judicial remedy.</p>",  # text: the page links nowhere
         ),
         (
             "Minimum age",
