@@ -225,3 +225,13 @@ def test_dsr11_rejecting_without_a_reason_is_no_longer_a_plain_status_change(now
     request = _open(world)
     with pytest.raises(InvalidInput):
         world.service.set_request_status(ANA, request.request_id, "rejected")
+
+
+def test_dsr11_a_request_a_workflow_carries_out_is_refused_only_once_it_failed(now):
+    world = _world("pixera", now)
+    world.users.add("u2", "bo@example.org")
+    erasure = world.records.get_request(world.service.request_erasure("u2")["request_id"])
+    with pytest.raises(Conflict):
+        world.service.refuse_request(ANA, erasure.request_id, reason="r")
+    world.records.put_request(replace(world.records.get_request(erasure.request_id), status="failed"))
+    assert world.service.refuse_request(ANA, erasure.request_id, reason="a legal hold")["status"] == "rejected"

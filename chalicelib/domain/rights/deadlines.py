@@ -26,6 +26,8 @@ from chalicelib.metrics import Metric, emit
 
 EXTENSION_MONTHS = 2  # Art. 12(3): "may be extended by two further months where necessary"
 SYSTEM = "system"
+# Kinds a workflow answers once verified (export, erasure): a refusal racing it would be overwritten.
+CARRIED_OUT_BY_ITSELF = frozenset({"access", "portability", "erasure"})
 
 
 def reminders_for(request: RightsRequest) -> list[DeadlineReminder]:
@@ -140,6 +142,8 @@ def refuse(ctx: RightsContext, operator: str, request_id: str, *, reason: str) -
     """Art. 12(4): the operator declines to act, with a reason; the requester is told why and that
     they may complain to a supervisory authority and seek a judicial remedy. The timers go."""
     request, reason = _owed(ctx, request_id), _reason(reason)
+    if request.kind in CARRIED_OUT_BY_ITSELF and request.status != "failed":
+        raise Conflict(f"The {request.kind} runs by itself and would overrule a refusal; refuse it only if it failed.")
     address = _requester_address(ctx, request)
     now = clock.now()
     refused = replace(request, status="rejected", refusal_reason=reason, completed_at=now)
