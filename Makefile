@@ -8,7 +8,7 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 export PIXELKEEP_CHECKOV := $(abspath $(CHECKOV_VENV))/bin/checkov
 
-.PHONY: install browser profiles run reset test lint unit functional infra-test e2e fuzz bench synth clean
+.PHONY: install browser profiles run drift reset test lint unit functional infra-test e2e fuzz bench synth clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ profiles: $(STAMP)
 
 run: profiles
 	$(PY) -m infra.localcloud
+
+# The drift check (OPS-8) against the running local cloud: every setting that differs from the profile.
+drift: profiles
+	$(PY) -m infra.drift
 
 # The local cloud keeps its state in .localcloud/ between runs; this starts the next run empty.
 reset:

@@ -29,11 +29,13 @@ class Uses:
     start_workflows: frozenset[str] = frozenset()  # state machines, by logical name
     secrets: frozenset[str] = frozenset()  # SSM parameter names under the deployment's prefix
     send_email: bool = False
+    # describe the deployment's tables, buckets and log groups (the drift check, OPS-8)
+    inspect_deployment: bool = False
 
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name != "send_email":
+            if not isinstance(value, bool):
                 object.__setattr__(self, field.name, _names(value))
 
     def __or__(self, other: Uses) -> Uses:

@@ -41,3 +41,10 @@ def grace_expiry(profile: Profile, deleted_at: datetime, override_days: int | No
     """When an account deleted at `deleted_at` is erased (DSR-9: account lifetime + N days)."""
     days = profile.account_grace_days if override_days is None else override_days
     return deleted_at + timedelta(days=days)
+
+
+def log_retention_days(profile: Profile) -> int:
+    """How long every log group keeps its events: the profile's technical logs, else 90 days."""
+    if profile.has(Category.TECHNICAL_LOGS):
+        return profile.category(Category.TECHNICAL_LOGS).retention.days or 90
+    return 90

@@ -399,3 +399,13 @@ def incident_service():
         mailer=email(),
         profile=profile(),
     )
+
+
+@lru_cache(maxsize=1)
+def drift_check():
+    """What the profile requires of the deployment against what is deployed (OPS-8)."""
+    from chalicelib.domain.drift import DriftCheck
+    from chalicelib.store.deployment import DeployedAws
+    from chalicelib.store.layout import expected_configuration
+
+    return DriftCheck(expected_configuration(get_settings(), profile()), DeployedAws(), profile(), audit=rights())

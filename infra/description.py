@@ -14,7 +14,7 @@ from pathlib import Path
 from chalicelib import metrics
 from chalicelib.grants import Uses
 from chalicelib.profile.schema import Category, Profile
-from chalicelib.retention import lifecycle_days
+from chalicelib.retention import log_retention_days
 from chalicelib.settings import Settings
 from chalicelib.store import layout
 from chalicelib.store.base import Record, record_classes
@@ -191,7 +191,7 @@ def _table_spec(settings: Settings, profile: Profile, logical: str, streamed: se
         range_key="sk",
         attribute_types=attribute_types,
         indexes=tuple(sorted(indexes.values(), key=lambda i: i.name)),
-        ttl_attribute="expires_at",
+        ttl_attribute=layout.TTL_ATTRIBUTE,
         stream=logical in streamed,
         point_in_time_recovery=traits.point_in_time_recovery,
         recovery_days=profile.backups.days if traits.point_in_time_recovery else None,
@@ -207,7 +207,7 @@ def _idempotency_table(settings: Settings) -> TableSpec:
         range_key=None,
         attribute_types={"id": "S"},
         indexes=(),
-        ttl_attribute="expiration",
+        ttl_attribute=layout.IDEMPOTENCY_TTL_ATTRIBUTE,
         stream=False,
         point_in_time_recovery=False,
     )
@@ -215,12 +215,10 @@ def _idempotency_table(settings: Settings) -> TableSpec:
 
 def _buckets(settings: Settings, profile: Profile) -> tuple[BucketSpec, ...]:
     rules: dict[str, list[LifecycleRuleSpec]] = {layout.CONTENT_BUCKET: [], layout.EXPORTS_BUCKET: []}
-    for category, (bucket, prefix) in layout.OBJECT_PREFIXES.items():
-        days = lifecycle_days(profile, category)
-        if days is not None:
-            rules[bucket].append(
-                LifecycleRuleSpec(id=f"expire-{category.value}", prefix=prefix, days=days, category=category)
-            )
+    for bucket, category, prefix, days in layout.lifecycle_rules(profile):
+        rules[bucket].append(
+            LifecycleRuleSpec(id=f"expire-{category.value}", prefix=prefix, days=days, category=category)
+        )
     uploads_prefix = layout.OBJECT_PREFIXES[Category.UPLOADS][1]
     return (
         BucketSpec(
@@ -262,12 +260,6 @@ def _state_machines(settings: Settings) -> tuple[StateMachineSpec, ...]:
     )
 
 
-def _log_retention_days(profile: Profile) -> int:
-    if profile.has(Category.TECHNICAL_LOGS):
-        return profile.category(Category.TECHNICAL_LOGS).retention.days or 90
-    return 90
-
-
 def _metric_alarms(settings: Settings) -> tuple[MetricAlarmSpec, ...]:
     return tuple(
         MetricAlarmSpec(name=f"{settings.resource_prefix}-{rule.name}", metric=metric.value, rule=rule)
@@ -297,7 +289,7 @@ def describe(settings: Settings, profile: Profile) -> Description:
         ),
         stream_consumers=tuple(StreamConsumerSpec(table=f.stream, consumer=f.name) for f in every_function if f.stream),
         state_machines=_state_machines(settings),
-        log_retention_days=_log_retention_days(profile),
+        log_retention_days=log_retention_days(profile),
         functions=every_function,
         metric_alarms=_metric_alarms(settings),
     )

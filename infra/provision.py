@@ -40,6 +40,11 @@ def create_table(dynamodb: Any, spec: TableSpec) -> None:
     dynamodb.update_time_to_live(
         TableName=spec.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
     )
+    if spec.point_in_time_recovery:
+        recovery: dict[str, Any] = {"PointInTimeRecoveryEnabled": True}
+        if spec.recovery_days is not None:
+            recovery["RecoveryPeriodInDays"] = spec.recovery_days
+        dynamodb.update_continuous_backups(TableName=spec.name, PointInTimeRecoverySpecification=recovery)
 
 
 def cors_rule(spec: BucketSpec) -> dict[str, Any]:
@@ -62,6 +67,12 @@ def create_bucket(s3: Any, spec: BucketSpec, queue_arns: dict[str, str]) -> None
             "IgnorePublicAcls": True,
             "BlockPublicPolicy": True,
             "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_encryption(  # as the stack's S3_MANAGED default
+        Bucket=spec.name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
     )
     if spec.lifecycle_rules:

@@ -92,6 +92,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/operator/audit/{month}"): OPERATOR,
     ("GET", "/operator/payments/review"): OPERATOR,
     ("GET", "/operator/ropa"): OPERATOR,
+    ("GET", "/operator/drift"): OPERATOR,
     ("POST", "/operator/incidents"): OPERATOR,
     ("GET", "/operator/incidents"): OPERATOR,
     ("GET", "/operator/incidents/{incident_id}"): OPERATOR,

@@ -175,6 +175,9 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     ("GET", "/operator/ropa"): op(
         incidents.RecordOfProcessing, query=incidents.RecordQuery, page_too=True, summary="Art. 30 record (OPS-8)"
     ),
+    ("GET", "/operator/drift"): op(
+        incidents.DriftReport, summary="The deployment against the profile: TTLs, lifecycle, logs, backups (OPS-8)"
+    ),
     # Incidents (OPS-5): the breach register and the notice clock.
     ("POST", "/operator/incidents"): op(incidents.IncidentView, 201, request=incidents.OpenIncident),
     ("GET", "/operator/incidents"): op(incidents.BreachRegister),

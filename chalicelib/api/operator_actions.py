@@ -191,3 +191,15 @@ def operator_notify_affected_users(event, context):
         )
 
     return _answer(act)
+
+
+# Reads every table's and bucket's settings and a page of each table's items; writes only its audit entry.
+INSPECTS = AUDITED | Uses(read_tables=CATEGORY_TABLES, inspect_deployment=True)
+
+
+@lambda_function(bp, "operator_drift_report", uses=INSPECTS)
+def operator_drift_report(event, context):
+    """Test event: `{}`."""
+    from chalicelib import wiring
+
+    return _answer(lambda: wiring.drift_check().report(invocation(context)))

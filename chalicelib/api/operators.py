@@ -1,6 +1,6 @@
 """HTTP routes for operators (OPS-6): request queue, request status, extension and refusal (DSR-11),
-minor takedown, audit log,
-payments held for review, incidents and the breach register (OPS-5).
+minor takedown, audit log, payments held for review, incidents and the breach register (OPS-5), the
+record of processing and the drift check (OPS-8).
 
 Operators are IAM principals: every route here takes API Gateway's IAM authorization (SigV4, as the
 AWS CLI and SDKs sign), and the caller's ARN API Gateway passes on is recorded with every action,
@@ -169,3 +169,11 @@ def record_of_processing():
             headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"},
         )
     return json_response(record)
+
+
+@route(bp, "/operator/drift", methods=["GET"])
+def drift_report():
+    """Every difference between what the profile requires of the deployment and what is deployed."""
+    from chalicelib import wiring
+
+    return json_response(wiring.drift_check().report(_operator()))

@@ -315,9 +315,24 @@ def cancel(*, user_id: str, gen_id: str, ports: JobPorts) -> dict:
         raise errors.NotFound("No such generation.")
     if job.status != JobStatus.QUEUED:
         raise errors.Conflict("The job has ended already.")
+    _stop_at_provider(job, ports)
     ports.holds.release(gen_id)
     _finish_by_hold(job, ports.holds.hold_state(gen_id), ports=ports, failure="cancelled")
     return job_view(ports.content.job(gen_id) or job, ports.profile, ports.public_base_url)
+
+
+def _stop_at_provider(job: GenerationJob, ports: JobPorts) -> None:
+    """The provider stops the job and forgets what it was sent (CNT-5, GEN-5). The user's cancel
+    stands whatever the provider answers: the credits return and a late result is not taken."""
+    if not job.provider_request_id or job.provider != ports.provider.name:
+        return
+    try:
+        stopped = ports.provider.cancel(job.kind, job.model, job.provider_request_id)
+        forgotten = ports.provider.delete_request(job.provider_request_id).ok
+    except errors.UpstreamUnavailable:
+        stopped = forgotten = False
+    if not (stopped and forgotten):
+        logger.warning("provider did not confirm a cancel", extra={"provider": job.provider})
 
 
 def time_out(gen_id: str, *, ports: JobPorts) -> None:

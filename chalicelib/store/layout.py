@@ -8,8 +8,14 @@ cloud provision.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from chalicelib.profile.schema import Category
+from chalicelib.profile.schema import Category, Profile
+from chalicelib.retention import lifecycle_days
+
+if TYPE_CHECKING:
+    from chalicelib.domain.ports.drift import ExpectedConfiguration
+    from chalicelib.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ TABLES: dict[str, TableTraits] = {
 }
 
 IDEMPOTENCY_TABLE = "idempotency"
+TTL_ATTRIBUTE = "expires_at"  # every record's (store/base.py)
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"  # Powertools' DynamoDBPersistenceLayer default
 
 CONTENT_BUCKET = "content"
 EXPORTS_BUCKET = "exports"
@@ -41,6 +49,17 @@ OBJECT_PREFIXES: dict[Category, tuple[str, str]] = {
     Category.EXPORTS: (EXPORTS_BUCKET, "exports/"),
 }
 
+
+def lifecycle_rules(profile: Profile) -> list[tuple[str, Category, str, int]]:
+    """(bucket, category, prefix, days) of each object category whose retention runs a clock."""
+    rules = []
+    for category, (bucket, prefix) in OBJECT_PREFIXES.items():
+        days = lifecycle_days(profile, category)
+        if days is not None:
+            rules.append((bucket, category, prefix, days))
+    return rules
+
+
 UPLOADS_QUEUE = "uploads"
 # Browsers write uploads only by presigned POST; the processor writes the re-encoded image back with
 # PutObject, which must not notify it again (CNT-7). Every POST, replays included, is checked (SEC-7).
@@ -51,3 +70,36 @@ def object_key(category: Category, user_id: str, object_id: str) -> tuple[str, s
     """(bucket logical name, key) for an object of `category` owned by `user_id` (CNT-1)."""
     bucket, prefix = OBJECT_PREFIXES[category]
     return bucket, f"{prefix}{user_id}/{object_id}"
+
+
+def expected_configuration(settings: Settings, profile: Profile) -> ExpectedConfiguration:
+    """What the profile requires of the deployment (OPS-8's drift check), from the same functions the
+    resource description uses, so the check and the stack cannot disagree about the profile."""
+    from chalicelib.domain.ports.drift import ExpectedBucket, ExpectedConfiguration, ExpectedRule, ExpectedTable
+    from chalicelib.retention import log_retention_days
+
+    tables = [
+        ExpectedTable(
+            name=settings.table_name(logical),
+            ttl_attribute=TTL_ATTRIBUTE,
+            recovery_days=profile.backups.days if traits.point_in_time_recovery else None,
+        )
+        for logical, traits in TABLES.items()
+    ]
+    idempotency = settings.table_name(IDEMPOTENCY_TABLE)
+    tables.append(ExpectedTable(idempotency, IDEMPOTENCY_TTL_ATTRIBUTE, None, holds_records=False))
+    rules: dict[str, list[ExpectedRule]] = {CONTENT_BUCKET: [], EXPORTS_BUCKET: []}
+    for bucket, category, prefix, days in lifecycle_rules(profile):
+        rules[bucket].append(ExpectedRule(prefix, days, category))
+    prefix = settings.resource_prefix
+    return ExpectedConfiguration(
+        tables=tuple(tables),
+        buckets=tuple(ExpectedBucket(settings.bucket_name(name), tuple(found)) for name, found in rules.items()),
+        # the functions' (the stack is named after the prefix), the workflows' and the API's access log
+        log_group_prefixes=(
+            f"/aws/lambda/{prefix}-",
+            f"/aws/vendedlogs/states/{prefix}-",
+            f"/aws/apigateway/{prefix}/",
+        ),
+        log_retention_days=log_retention_days(profile),
+    )

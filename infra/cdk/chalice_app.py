@@ -53,6 +53,12 @@ class ChaliceApp(Chalice):
                     super()._package_app()
         _point_log_groups_at_renamed_functions(os.path.join(self._sam_package_dir, "sam.json"))
 
+    def log_group_ids(self) -> list[str]:
+        """Logical ids of the log groups Chalice declares, one per function (`log_retention_in_days`)."""
+        with open(os.path.join(self._sam_package_dir, "sam.json"), encoding="utf-8") as handle:
+            resources = json.load(handle)["Resources"]
+        return sorted(name for name, resource in resources.items() if resource["Type"] == "AWS::Logs::LogGroup")
+
 
 @contextmanager
 def _stage_cors(stage_config: dict) -> Iterator[None]:

@@ -29,6 +29,10 @@ from infra.description import (
 )
 from infra.gateway_responses import GATEWAY_RESPONSES, HEADERS
 
+# What the drift check reads of each table and bucket: settings only (IAM action names).
+TABLE_INSPECTION = ("dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:DescribeContinuousBackups")
+BUCKET_INSPECTION = ("s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration")
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Chalice would create one role for every function; each function gets its own role instead, set on
 # the function after packaging, so the ARN Chalice packages is never used.
@@ -102,6 +106,8 @@ class PixelkeepStack(Stack):
         self.description = description
         self.description_prefix = settings.resource_prefix
         key = kms.Key(self, "DataKey", enable_key_rotation=True) if customer_managed_key else None
+        if key is not None:  # CloudWatch Logs encrypts every log group of the stack with the key itself
+            key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
 
         # State machine ARNs are built from their names, so the functions' environment and the
         # state machines' task ARNs do not depend on each other.
@@ -157,7 +163,7 @@ class PixelkeepStack(Stack):
             self._consume_stream(spec)
 
         self.state_machines = {
-            spec.logical: self._state_machine(spec, description.log_retention_days)
+            spec.logical: self._state_machine(spec, description.log_retention_days, key)
             for spec in description.state_machines
         }
         self._gateway_responses()
@@ -217,6 +223,8 @@ class PixelkeepStack(Stack):
             self._grant_email(role, settings)
         if uses.secrets:
             self._grant_parameters(role, settings, sorted(uses.secrets))
+        if uses.inspect_deployment:
+            self._grant_inspection(role)
 
     def _consumer(self, handler: str) -> lambda_.IFunction | None:
         if handler not in self.handlers:
@@ -282,7 +290,7 @@ class PixelkeepStack(Stack):
 
         return sorted([f.name for f in app.app.pure_lambda_functions] + [API_HANDLER])
 
-    def _state_machine(self, spec: StateMachineSpec, retention_days: int) -> sfn.StateMachine:
+    def _state_machine(self, spec: StateMachineSpec, retention_days: int, key: kms.IKey | None) -> sfn.StateMachine:
         missing = [name for name in spec.task_functions() if name not in self.handlers]
         if missing:
             raise ValueError(f"{spec.asl_file.name} names task functions the app does not have: {missing}")
@@ -291,6 +299,7 @@ class PixelkeepStack(Stack):
             self,
             f"WorkflowLogs-{spec.logical}",
             log_group_name=f"/aws/vendedlogs/states/{spec.name}",
+            encryption_key=key,
         )
         # RetentionDays is an enum of names; the description gives a number of days.
         log_group.node.default_child.retention_in_days = retention_days
@@ -312,8 +321,6 @@ class PixelkeepStack(Stack):
     def _api_access_log(self, retention_days: int, key: kms.IKey | None) -> None:
         """API Gateway's access log (SEC-1): the route template, never the path with its ids, and
         no source IP, caller or user agent; kept as long as technical logs."""
-        if key is not None:  # CloudWatch Logs encrypts with the key itself
-            key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
         log_group = logs.LogGroup(
             self, "ApiAccessLog", log_group_name=f"/aws/apigateway/{self.description_prefix}/access", encryption_key=key
         )
@@ -349,6 +356,9 @@ class PixelkeepStack(Stack):
             if key is not None:
                 resource.add_property_override("KmsKeyArn", key.key_arn)
                 key.grant_decrypt(self.roles[name])
+        if key is not None:  # the functions' own log groups, as the workflows' and the API's
+            for log_group in self.app.log_group_ids():
+                self.app.get_resource(log_group).add_property_override("KmsKeyId", key.key_arn)
 
     def _operators_group(self, settings: Settings) -> iam.Group:
         """OPS-6: operators are IAM users (or roles) in this group; it may call the operator routes,
@@ -394,6 +404,32 @@ class PixelkeepStack(Stack):
                 response_templates={"application/json": response.template()},
                 response_parameters=headers,
             )
+
+    def _grant_inspection(self, role: iam.Role) -> None:
+        """The drift check's reads (OPS-8): settings of every table, bucket and log group, no data."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(TABLE_INSPECTION), resources=[table.table_arn for table in self.tables.values()]
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(BUCKET_INSPECTION), resources=[bucket.bucket_arn for bucket in self.buckets.values()]
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["logs:DescribeLogGroups"],
+                resources=[
+                    self.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
 
     def _grant_email(self, role: iam.Role, settings: Settings) -> None:
         role.add_to_principal_policy(

@@ -3,6 +3,8 @@
   POST /<model id>?fal_webhook=<url>        queue a job (Authorization: Key ...) -> request_id, URLs
   GET  /<model id>/requests/<id>/status     IN_QUEUE | IN_PROGRESS | COMPLETED
   GET  /<model id>/requests/<id>            the result payload
+  PUT  /<model id>/requests/<id>/cancel     a queued request leaves the queue (202); one that started
+                                            answers 400 ALREADY_COMPLETED
   GET  /.well-known/jwks.json               the Ed25519 keys webhooks are signed with
   GET  /files/<id>.<png|mp4|safetensors>    what the job made
   DELETE /v1/models/requests/<id>/payloads  the Platform API: forget the request's payloads and
@@ -164,6 +166,7 @@ class ModelProviderEmulator:
         self.sleep = sleep
         self.jobs: dict[str, Job] = {}
         self.deleted: list[str] = []  # request ids whose payloads and outputs were deleted (GEN-5)
+        self.cancelled: list[str] = []  # request ids taken off the queue before they ran (CNT-5)
         self._lock = threading.Lock()
         self._counter = seed or 0
 
@@ -217,7 +220,10 @@ class ModelProviderEmulator:
     def run(self, request_id: str) -> Job:
         """Render the job and call its webhook (what fal's workers do)."""
         job = self.jobs[request_id]
-        job.status = "IN_PROGRESS"
+        with self._lock:
+            if job.status != "IN_QUEUE":  # cancelled, or taken by another worker
+                return job
+            job.status = "IN_PROGRESS"
         try:
             job.output, job.output_kind, job.size = render(job.model_id, job.model_input, self.fetch)
         except Exception as exc:  # noqa: BLE001  (any rendering failure is the job's failure)
@@ -228,6 +234,19 @@ class ModelProviderEmulator:
         if not job.store_io:
             job.model_input = {}  # no payload kept on the platform (fal: X-Fal-Store-IO: 0)
         return job
+
+    def cancel(self, request_id: str) -> tuple[int, dict]:
+        """The queue's cancel: a queued request leaves the queue and never runs (202); one that
+        started or ended cannot be cancelled (400)."""
+        with self._lock:
+            job = self.jobs.get(request_id)
+            if job is None:
+                return 404, {"detail": "Request not found"}
+            if job.status != "IN_QUEUE":
+                return 400, {"status": "ALREADY_COMPLETED"}
+            job.status = "CANCELLED"
+            self.cancelled.append(request_id)
+        return 202, {"status": "CANCELLATION_REQUESTED"}
 
     def delete_payloads(self, request_id: str) -> dict | None:
         """The Platform API's payload deletion: input/output payloads and output CDN files go."""
@@ -277,6 +296,9 @@ class ModelProviderEmulator:
             if deleted is None:
                 return _json(start_response, 404, {"detail": "Request not found"})
             return _json(start_response, 200, deleted)
+        if method == "PUT" and "/requests/" in path and path.endswith("/cancel"):
+            request_id = path.strip("/").partition("/requests/")[2].removesuffix("/cancel")
+            return _json(start_response, *self.cancel(request_id))
         if method == "POST":
             return self._submit(environ, start_response, path.strip("/"), base_url)
         if method == "GET" and "/requests/" in path:

@@ -30,6 +30,15 @@ BUCKET_WRITES = {
     "AbortMultipartUpload",
 }
 
+# The drift check's reads of settings (OPS-8): granted by `inspect_deployment`, on every resource.
+INSPECTION = {
+    ("dynamodb", "DescribeTimeToLive"),
+    ("dynamodb", "DescribeContinuousBackups"),
+    ("s3", "GetBucketLifecycleConfiguration"),
+    ("s3", "GetBucketEncryption"),
+    ("logs", "DescribeLogGroups"),
+}
+
 _acting = threading.local()  # the declaration of the handler running on this thread, if any
 
 
@@ -91,6 +100,8 @@ def refusal(uses: Uses, service: str, operation: str, params: dict[str, Any]) ->
     """Why the role built from `uses` would refuse this call, or None when it allows it."""
     from chalicelib.settings import get_settings
 
+    if (service, operation) in INSPECTION or (uses.inspect_deployment and operation == "DescribeTable"):
+        return None if uses.inspect_deployment else f"{service}:{operation} (no declaration grants it)"
     if service == "dynamodb" and operation in TABLE_READS | TABLE_WRITES | {"TransactWriteItems"}:
         for table, writes in _tables(operation, params):
             allowed = uses.write_tables if writes else uses.read_tables | uses.write_tables

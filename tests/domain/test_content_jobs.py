@@ -290,3 +290,25 @@ def test_progress_is_an_estimate_that_never_claims_done_while_running(monkeypatc
     for minutes, percent in ((0, 0), (10, 50), (19, 95), (300, 95)):
         monkeypatch.setattr(clock, "now", lambda m=minutes: start + timedelta(minutes=m))
         assert jobs.progress(k.records.job(job["id"])) == {"percent": percent, "estimated": True}
+
+
+def test_cnt5_gen5_a_cancelled_job_is_taken_off_the_providers_queue_and_its_payload_deleted():
+    k = kit("promptpixels")
+    job = train(k)
+    k.service.cancel_generation("u1", job["id"])
+    request_id = f"req-{job['id']}"
+    assert k.provider.cancelled == [request_id]
+    assert k.provider.deleted == [request_id]
+    # a result the provider delivers anyway is not taken, and costs nothing
+    deliver(k, job["id"], model_ref="https://fake/weights.safetensors")
+    assert k.service.list_characters("u1")["items"] == []
+    assert k.holds.balance("u1") == 100
+
+
+def test_cnt5_a_cancel_stands_when_the_provider_cannot_be_reached():
+    k = kit("promptpixels")
+    job = train(k)
+    k.provider.down = True
+    view = k.service.cancel_generation("u1", job["id"])
+    assert (view["status"], view["failure"]) == ("failed", "cancelled")
+    assert k.holds.balance("u1") == 100

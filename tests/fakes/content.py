@@ -382,6 +382,7 @@ class FakeProvider:
         self.down = False
         self.deleted: list[str] = []  # request ids whose payloads were deleted (GEN-5)
         self.refuses_deletion = False
+        self.cancelled: list[str] = []  # request ids taken off the queue (CNT-5)
 
     def submit(self, job: JobRequest, webhook_url: str) -> str:
         if self.down:
@@ -402,6 +403,12 @@ class FakeProvider:
 
     def download(self, url: str, max_bytes: int) -> bytes:
         return self.results[url][: max_bytes + 1]
+
+    def cancel(self, kind: JobKind, model: str, request_id: str) -> bool:
+        if self.down:
+            raise errors.UpstreamUnavailable("The model provider could not be reached.")
+        self.cancelled.append(request_id)
+        return True
 
     def delete_request(self, request_id: str) -> ProcessorAck:
         if not self.refuses_deletion:

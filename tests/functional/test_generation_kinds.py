@@ -95,3 +95,22 @@ def test_cnt6_gen4_pay2_an_mp4_render_is_stored_marked_and_playable_and_its_fram
     ledger = wiring.billing_service().ledger_page(USER)
     holds = [(entry["reason"], entry["amount"]) for entry in ledger["entries"] if entry["kind"] == "hold"]
     assert holds == [("video-render", -wiring.catalogue().tool_costs[JobKind.VIDEO_RENDER])]  # PAY-2
+
+
+@pytest.mark.parametrize("profile_name", ["promptpixels"])
+def test_cnt5_gen5_a_cancelled_training_leaves_the_providers_queue_and_never_runs(world, aws):
+    """Through fal's queue protocol: the cancel takes the request off the queue and its payload is
+    deleted; the photos are gone here, the credits back, and the provider never calls back."""
+    fund(USER, 30)
+    training = submit(kind=JobKind.CHARACTER_TRAINING, input_upload_ids=uploads(aws, 4), name="Ines")
+    [sent] = world.emulator.jobs.values()
+    view = wiring.content_service().cancel_generation(USER, training["id"])
+    assert (view["status"], view["failure"]) == ("failed", "cancelled")
+    assert (sent.status, world.emulator.cancelled, world.emulator.deleted) == (
+        "CANCELLED",
+        [sent.request_id],
+        [sent.request_id],
+    )
+    assert run_provider(world) == []  # it never runs, so no webhook
+    assert object_keys(aws, "training/") == []
+    assert wiring.ledger().balance(USER) == 30

@@ -12,6 +12,7 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib.grants import CATEGORY_TABLES
 from chalicelib.store import layout
+from infra.cdk.stack import BUCKET_INSPECTION, TABLE_INSPECTION
 from tests.infra.conftest import description_for, settings_for
 
 TABLE_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
@@ -31,6 +32,8 @@ class Reach:
     state_machines: set[str] = field(default_factory=set)
     parameters: set[str] = field(default_factory=set)  # parameter names, prefix included
     email: bool = False
+    inspected: set[str] = field(default_factory=set)  # tables and buckets whose settings only it reads (OPS-8)
+    log_groups: bool = False
     unscoped: list[dict] = field(default_factory=list)
 
     def written_tables(self) -> set[str]:
@@ -77,6 +80,7 @@ def reach(template, function: str) -> Reach:
     for statement in _statements(template, _role_id(template, function)):
         assert statement["Effect"] == "Allow"
         actions = set(_as_list(statement["Action"]))
+        inspects = actions <= set(TABLE_INSPECTION) | set(BUCKET_INSPECTION) | {"logs:DescribeLogGroups"}
         for resource in _as_list(statement["Resource"]):
             if resource == "*":
                 found.unscoped.append(statement)
@@ -84,7 +88,10 @@ def reach(template, function: str) -> Reach:
             text = json.dumps(resource)
             attributes = re.findall(r'"Fn::GetAtt": \["(\w+)", "(\w+)"\]', text)
             for logical_id, attribute in attributes:
-                if logical_id in table_ids and attribute == "StreamArn":
+                if inspects and (logical_id in table_ids or logical_id in bucket_ids):
+                    kind = "table" if logical_id in table_ids else "bucket"
+                    found.inspected.add(f"{kind}:{table_ids.get(logical_id) or bucket_ids[logical_id]}")
+                elif logical_id in table_ids and attribute == "StreamArn":
                     found.streams.add(table_ids[logical_id])
                 elif logical_id in table_ids:
                     found.tables.setdefault(table_ids[logical_id], set()).update(actions)
@@ -101,6 +108,8 @@ def reach(template, function: str) -> Reach:
                     found.parameters.add(match.group(1))
                 elif ":ses:" in text:
                     found.email = True
+                elif inspects and ":log-group:" in text:
+                    found.log_groups = True
                 else:
                     raise AssertionError(f"{function} reaches an unexpected resource: {text}")
     return found
@@ -142,6 +151,11 @@ def _assert_reaches_exactly_its_declaration(template, spec) -> None:
     settings = settings_for(template.profile)
     assert found.parameters == {settings.parameter_name(secret) for secret in uses.secrets}, spec.name
     assert found.email is uses.send_email, spec.name
+    everything = {f"table:{t.logical}" for t in description.all_tables()} | {
+        f"bucket:{b.logical}" for b in description.buckets
+    }
+    assert found.inspected == (everything if uses.inspect_deployment else set()), spec.name
+    assert found.log_groups is uses.inspect_deployment, spec.name
     for statement in found.unscoped:
         assert set(_as_list(statement["Action"])) <= UNSCOPABLE_ACTIONS or "Condition" in statement, statement
 

@@ -122,6 +122,16 @@ def test_template_holds_no_secret_values(template):
         assert key not in text
 
 
+def test_sec6_customer_managed_key_encrypts_every_log_group_the_stack_declares(synthesized):
+    """The functions', the workflows' and the API's access log (checkov's CKV_AWS_158 asks the same)."""
+    template = synthesized("kaleipix", customer_managed_key=True)
+    (key_id,) = template.of_type("AWS::KMS::Key")
+    groups = template.of_type("AWS::Logs::LogGroup")
+    assert len(groups) > len(template.of_type("AWS::StepFunctions::StateMachine")) + 1
+    for name, group in groups.items():
+        assert group["Properties"].get("KmsKeyId") == {"Fn::GetAtt": [key_id, "Arn"]}, name
+
+
 def test_sec6_customer_managed_key_encrypts_every_table_and_bucket(synthesized):
     template = synthesized("kaleipix", customer_managed_key=True)
     (key_id,) = template.of_type("AWS::KMS::Key")

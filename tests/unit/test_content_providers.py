@@ -15,6 +15,7 @@ from chalicelib.gateways.providers.common import HttpResponse
 from chalicelib.gateways.providers.fal import FalProvider
 from chalicelib.gateways.providers.replicate import ReplicateProvider
 from chalicelib.gateways.providers.runpod import RunPodProvider
+from chalicelib.profile.schema import JobKind
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 JOB = JobRequest(
@@ -259,3 +260,27 @@ def test_gen3_a_callback_must_name_the_providers_id_recorded_for_the_job():
         ensure_bound(None, "r1", job_open=True)
     with pytest.raises(errors.SignatureInvalid):  # a job that never reached the provider
         ensure_bound(None, "r1", job_open=False)
+
+
+# -- cancel (CNT-5) ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("status", "stopped"), [(202, True), (400, True), (404, True), (500, False), (401, False)])
+def test_cnt5_each_provider_takes_a_cancelled_job_off_its_queue(status, stopped):
+    """fal: PUT …/requests/{id}/cancel (400: it ran already); Replicate: POST /v1/predictions/{id}/cancel;
+    RunPod: POST /v2/{endpoint}/cancel/{id}. A job that ended or is gone counts as stopped."""
+    fal_url = "https://fal.test/fal-ai/flux/schnell/requests/r1/cancel"
+    replicate_url = "https://api.replicate.com/v1/predictions/p1/cancel"
+    runpod_url = "https://runpod.test/v2/black-forest-labs-flux-1-schnell/cancel/j1"
+    http = FakeHttp(
+        {("PUT", fal_url): (status, {}), ("POST", replicate_url): (status, {}), ("POST", runpod_url): (status, {})}
+    )
+    fal = FalProvider(http=http, api_key=lambda: "key", account_id=lambda: "acct", base_url="https://fal.test")
+    replicate = ReplicateProvider(http=http, api_token=lambda: "r8", webhook_secret=lambda: SECRET)
+    runpod = RunPodProvider(http=http, api_key=lambda: "rp", base_url="https://runpod.test")
+    assert fal.cancel(JobKind.TEXT_TO_IMAGE, "flux-schnell", "r1") is stopped
+    assert replicate.cancel(JobKind.TEXT_TO_IMAGE, "flux-schnell", "p1") is stopped
+    assert runpod.cancel(JobKind.TEXT_TO_IMAGE, "flux-schnell", "j1") is stopped
+    assert [(method, url) for method, url, _, _ in http.sent] == [
+        ("PUT", fal_url),
+        ("POST", replicate_url),
+        ("POST", runpod_url),
+    ]

@@ -99,3 +99,19 @@ class RecordOfProcessing(Reply):
     controller: dict[str, Any]
     policy_version: str
     activities: list[dict[str, Any]]
+
+
+class DriftDifference(Reply):
+    resource: str
+    setting: str
+    expected: str
+    deployed: str
+
+
+class DriftReport(Reply):
+    """Every difference between what the profile requires of the deployment and what is deployed (OPS-8)."""
+
+    profile: str
+    checked_at: str
+    in_step: bool
+    differences: list[DriftDifference]

@@ -362,6 +362,9 @@ class ModelProvider(Protocol):
     def download(self, url: str, max_bytes: int) -> bytes:
         """The result's bytes (an image or an MP4)."""
 
+    def cancel(self, kind: JobKind, model: str, request_id: str) -> bool:
+        """Takes a job off the provider's queue; True when it stopped or had ended already."""
+
     def delete_request(self, request_id: str) -> ProcessorAck:
         """GEN-5: the provider forgets what it kept of one request (payloads, output files), or
         acknowledges that its documented retention already removes it."""

@@ -56,6 +56,19 @@ class UrllibHttp:
             raise errors.UpstreamUnavailable("The model provider could not be reached.") from exc
 
 
+def model_id(provider: Any, kind: Any, model: str) -> str:
+    """The provider's model (or endpoint) for a job: text-to-image by its public model name, every
+    other kind by its tool."""
+    from chalicelib.profile.schema import JobKind
+
+    return provider.models[model] if kind == JobKind.TEXT_TO_IMAGE else provider.tools[kind]
+
+
+def cancelled(response: HttpResponse) -> bool:
+    """A cancel is done when the provider stopped the job, or it had ended or is gone already."""
+    return response.status < 300 or response.status in (400, 404, 409)
+
+
 def ensure_ok(response: HttpResponse, what: str) -> HttpResponse:
     if response.status >= 300:
         raise errors.UpstreamUnavailable(f"The model provider refused to {what} (HTTP {response.status}).")

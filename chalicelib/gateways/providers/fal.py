@@ -31,9 +31,11 @@ from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.content import Delivery, JobRequest
 from chalicelib.gateways.providers.common import (
     Http,
+    cancelled,
     download,
     ensure_ok,
     header,
+    model_id,
     queued_id,
 )
 from chalicelib.profile.schema import JobKind
@@ -103,9 +105,8 @@ class FalProvider:
 
     # -- jobs -----------------------------------------------------------------------------------
     def submit(self, job: JobRequest, webhook_url: str) -> str:
-        model_id = self.models[job.model] if job.kind == JobKind.TEXT_TO_IMAGE else self.tools[job.kind]
         payload = _model_input(job)
-        url = f"{self._queue_url}/{model_id}?fal_webhook={quote(webhook_url, safe='')}"
+        url = f"{self._queue_url}/{model_id(self, job.kind, job.model)}?fal_webhook={quote(webhook_url, safe='')}"
         response = self._http.request(
             "POST",
             url,
@@ -117,6 +118,11 @@ class FalProvider:
             body=json.dumps(payload).encode(),
         )
         return queued_id(response, "request_id")
+
+    def cancel(self, kind: JobKind, model: str, request_id: str) -> bool:
+        """CNT-5: a queued request leaves fal's queue (202); one that ran already answers 400."""
+        url = f"{self._queue_url}/{model_id(self, kind, model)}/requests/{quote(request_id, safe='')}/cancel"
+        return cancelled(self._http.request("PUT", url, headers={"Authorization": f"Key {self._api_key()}"}))
 
     def delete_request(self, request_id: str) -> ProcessorAck:
         """GEN-5: fal deletes the request's payloads and output files; one it no longer has is done."""

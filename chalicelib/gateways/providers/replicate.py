@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from urllib.parse import quote
 
 from chalicelib import errors
 from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.content import Delivery, JobRequest
-from chalicelib.gateways.providers.common import Http, download, header, queued_id
+from chalicelib.gateways.providers.common import Http, cancelled, download, header, model_id, queued_id
 from chalicelib.profile.schema import JobKind
 
 API_URL = "https://api.replicate.com"
@@ -53,7 +54,7 @@ class ReplicateProvider:
         self._api_url = (base_url or API_URL).rstrip("/")
 
     def submit(self, job: JobRequest, webhook_url: str) -> str:
-        model = self.models[job.model] if job.kind == JobKind.TEXT_TO_IMAGE else self.tools[job.kind]
+        model = model_id(self, job.kind, job.model)
         body = {"input": _model_input(job), "webhook": webhook_url, "webhook_events_filter": ["completed"]}
         response = self._http.request(
             "POST",
@@ -62,6 +63,15 @@ class ReplicateProvider:
             body=json.dumps(body).encode(),
         )
         return queued_id(response, "id")
+
+    def cancel(self, kind: JobKind, model: str, request_id: str) -> bool:
+        """CNT-5: `POST /v1/predictions/{id}/cancel` stops a prediction that is still running."""
+        response = self._http.request(
+            "POST",
+            f"{self._api_url}/v1/predictions/{quote(request_id, safe='')}/cancel",
+            headers={"Authorization": f"Bearer {self._api_token()}"},
+        )
+        return cancelled(response)
 
     def download(self, url: str, max_bytes: int) -> bytes:
         return download(self._http, url, max_bytes)

@@ -19,8 +19,10 @@ from chalicelib.domain.ports.content import Delivery, JobRequest
 from chalicelib.gateways.providers.common import (
     ASPECT_SIZES,
     Http,
+    cancelled,
     download,
     ensure_ok,
+    model_id,
     queued_id,
 )
 from chalicelib.profile.schema import JobKind
@@ -62,7 +64,7 @@ class RunPodProvider:
             "fps": job.fps,
         }
         model_input.update({name: value for name, value in extra.items() if value is not None})
-        endpoint = self.models[job.model] if job.kind == JobKind.TEXT_TO_IMAGE else self.tools[job.kind]
+        endpoint = model_id(self, job.kind, job.model)
         response = self._http.request(
             "POST",
             f"{self._api_url}/v2/{endpoint}/run",
@@ -70,6 +72,12 @@ class RunPodProvider:
             body=json.dumps({"input": model_input, "webhook": webhook_url}).encode(),
         )
         return queued_id(response, "id")
+
+    def cancel(self, kind: JobKind, model: str, request_id: str) -> bool:
+        """CNT-5: `POST /v2/{endpoint}/cancel/{job id}` takes a queued or running job off the endpoint."""
+        endpoint = model_id(self, kind, model)
+        url = f"{self._api_url}/v2/{endpoint}/cancel/{quote(request_id, safe='')}"
+        return cancelled(self._http.request("POST", url, headers=self._headers()))
 
     def download(self, url: str, max_bytes: int) -> bytes:
         return download(self._http, url, max_bytes)
