@@ -99,6 +99,28 @@ class Metric(Enum):
             ),
         ),
     )
+    REQUEST_DEADLINE = MetricSpec(
+        "RequestDeadline",
+        "a rights request still unanswered at 50, 90 or 100 % of its time to answer (DSR-11)",
+        (("percent", ("50", "90", "100")),),
+        alarms=(
+            AlarmRule(
+                "request-deadline-half",
+                "a rights request is halfway to its due date unanswered: see GET /operator/requests",
+                series=(("percent", "50"),),
+            ),
+            AlarmRule(
+                "request-deadline-near",
+                "a rights request is 90 % of the way to its due date: answer, extend (Art. 12(3)) or refuse",
+                series=(("percent", "90"),),
+            ),
+            AlarmRule(
+                "request-overdue",
+                "a rights request passed its due date unanswered",
+                series=(("percent", "100"),),
+            ),
+        ),
+    )
     EXPORT_FAILED = MetricSpec(
         "ExportFailed",
         "export workflow runs that exhausted a step's retries",

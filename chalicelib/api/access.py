@@ -86,6 +86,8 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/webhooks/providers/{provider}/{job_token}"): WEBHOOK,
     ("GET", "/operator/requests"): OPERATOR,
     ("POST", "/operator/requests/{request_id}"): OPERATOR,
+    ("POST", "/operator/requests/{request_id}/extend"): OPERATOR,
+    ("POST", "/operator/requests/{request_id}/refuse"): OPERATOR,
     ("POST", "/operator/users/{user_id}/minor"): OPERATOR,
     ("GET", "/operator/audit/{month}"): OPERATOR,
     ("GET", "/operator/payments/review"): OPERATOR,

@@ -167,6 +167,8 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     # Operators (OPS-6).
     ("GET", "/operator/requests"): op(rights.OperatorRequests),
     ("POST", "/operator/requests/{request_id}"): op(rights.RequestView, request=rights.StatusChange),
+    ("POST", "/operator/requests/{request_id}/extend"): op(rights.RequestView, request=rights.Extension),
+    ("POST", "/operator/requests/{request_id}/refuse"): op(rights.RequestView, request=rights.Refusal),
     ("POST", "/operator/users/{user_id}/minor"): op(rights.ErasureCancelled, 202, request=rights.MinorReport),
     ("GET", "/operator/audit/{month}"): op(rights.AuditLog),
     ("GET", "/operator/payments/review"): op(billing.PaymentsForReview),

@@ -61,12 +61,40 @@ def operator_request_queue(event, context):
 
 @lambda_function(bp, "operator_set_request_status", uses=AUDITED)
 def operator_set_request_status(event, context):
-    """Test event: `{"request_id": "…", "status": "in_progress" | "completed" | "rejected"}`."""
+    """Test event: `{"request_id": "…", "status": "in_progress" | "completed"}`."""
     from chalicelib.api.schemas.rights import OperatorStatusChange
 
     def act():
         body = _event(OperatorStatusChange, event)
         return _service().set_request_status(invocation(context), body.request_id, body.status)
+
+    return _answer(act)
+
+
+# DSR-11: both tell the requester, at the account's address where the request came signed in.
+TELLS_REQUESTER = AUDITED | Uses(read_tables="accounts", send_email=True)
+
+
+@lambda_function(bp, "operator_extend_request", uses=TELLS_REQUESTER)
+def operator_extend_request(event, context):
+    """Test event: `{"request_id": "…", "until": "2027-02-01T00:00:00Z", "reason": "…"}` (Art. 12(3))."""
+    from chalicelib.api.schemas.rights import OperatorExtension
+
+    def act():
+        body = _event(OperatorExtension, event)
+        return _service().extend_request(invocation(context), body.request_id, until=body.until, reason=body.reason)
+
+    return _answer(act)
+
+
+@lambda_function(bp, "operator_refuse_request", uses=TELLS_REQUESTER)
+def operator_refuse_request(event, context):
+    """Test event: `{"request_id": "…", "reason": "…"}` (Art. 12(4))."""
+    from chalicelib.api.schemas.rights import OperatorRefusal
+
+    def act():
+        body = _event(OperatorRefusal, event)
+        return _service().refuse_request(invocation(context), body.request_id, reason=body.reason)
 
     return _answer(act)
 

@@ -1,6 +1,6 @@
-"""HTTP routes for operators (OPS-6): request queue, request status, minor takedown, audit log,
-payments held for review, incidents and the breach register (OPS-5), the record of processing and
-the drift check (OPS-8).
+"""HTTP routes for operators (OPS-6): request queue, request status, extension and refusal (DSR-11),
+minor takedown, audit log, payments held for review, incidents and the breach register (OPS-5), the
+record of processing and the drift check (OPS-8).
 
 Operators are IAM principals: every route here takes API Gateway's IAM authorization (SigV4, as the
 AWS CLI and SDKs sign), and the caller's ARN API Gateway passes on is recorded with every action,
@@ -46,6 +46,26 @@ def set_request_status(request_id):
     operator = _operator()
     body = parse_body(StatusChange, json_body(bp))
     return json_response(_service().set_request_status(operator, request_id, body.status))
+
+
+@route(bp, "/operator/requests/{request_id}/extend", methods=["POST"])
+def extend_request(request_id):
+    """DSR-11, Art. 12(3): a later due date, with the reason the requester is e-mailed."""
+    from chalicelib.api.schemas.rights import Extension
+
+    operator = _operator()
+    body = parse_body(Extension, json_body(bp))
+    return json_response(_service().extend_request(operator, request_id, until=body.until, reason=body.reason))
+
+
+@route(bp, "/operator/requests/{request_id}/refuse", methods=["POST"])
+def refuse_request(request_id):
+    """DSR-11, Art. 12(4): no action, with the reason and the right to complain e-mailed."""
+    from chalicelib.api.schemas.rights import Refusal
+
+    operator = _operator()
+    body = parse_body(Refusal, json_body(bp))
+    return json_response(_service().refuse_request(operator, request_id, reason=body.reason))
 
 
 @route(bp, "/operator/users/{user_id}/minor", methods=["POST"])

@@ -12,11 +12,12 @@ from chalicelib.events.content_ttl import expired_deadline, expired_image, expir
 from chalicelib.events.expiry import on_expiry
 from chalicelib.events.incident_ttl import clock_mark_expired
 from chalicelib.events.ledger_ttl import expired_hold
+from chalicelib.events.request_ttl import reminder_expired
 from chalicelib.grants import Uses
 from chalicelib.store.models.content import GalleryImage, JobDeadline, Upload
 from chalicelib.store.models.incidents import IncidentClockMark
 from chalicelib.store.models.ledger import CreditHold
-from chalicelib.store.models.rights import Tombstone
+from chalicelib.store.models.rights import RequestReminder, Tombstone
 from chalicelib.workflows.erasure import start_after_grace
 
 TTL_REACTIONS = (
@@ -38,4 +39,5 @@ TTL_REACTIONS = (
     ),
     on_expiry(CreditHold, expired_hold, uses=Uses(write_tables="ledger")),
     on_expiry(IncidentClockMark, clock_mark_expired, uses=Uses(write_tables="requests")),
+    on_expiry(RequestReminder, reminder_expired, uses=Uses(write_tables="requests")),  # DSR-11
 )

@@ -319,7 +319,10 @@ def _sections(doc: dict[str, Any]) -> list[tuple[str, str]]:
             + (" We verify your identity before acting on a request." if rights["verify_identity"] else "")
             + f" We respond within {_e(doc['rights']['response_text'])}; erasure completes within "
             + f"{_e(_plural(rights['erasure_days'], 'day'))}.</p>"
-            + (f"<p><small>{_e(rights['note'])}</small></p>" if rights.get("note") else ""),
+            + (f"<p><small>{_e(rights['note'])}</small></p>" if rights.get("note") else "")
+            # DSR-11: the right to complain, also named in every refusal and extension notice
+            + f"<p>You have the right to lodge a complaint with {_e(rights['complaint']['authority'])} "
+            + f"({_e(rights['complaint']['url'])}) and to seek a judicial remedy.</p>",  # text: the page links nowhere
         ),
         (
             "Minimum age",

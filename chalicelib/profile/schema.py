@@ -260,6 +260,24 @@ Right = Literal["access", "portability", "rectification", "erasure", "restrictio
 
 
 @dataclass(frozen=True)
+class Complaint:
+    """Where a person may lodge a complaint (GDPR Art. 77), named on the policy page and in every
+    refusal or extension notice (DSR-11, Art. 12(4)): the authority of the profile's jurisdiction."""
+
+    __pydantic_config__ = _STRICT
+
+    authority: str  # a phrase completing "lodge a complaint with ..."
+    url: str
+    source: str
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        _not_empty(self, "authority", "source")
+        if not self.url.startswith("https://"):
+            raise FieldError("url", "must be an https:// address")
+
+
+@dataclass(frozen=True)
 class Rights:
     __pydantic_config__ = _STRICT
 
@@ -268,6 +286,7 @@ class Rights:
     response_hours: int
     erasure_days: int
     requests_without_sign_in: bool
+    complaint: Complaint
     source: str
     verify_identity: bool = True
     note: str | None = None

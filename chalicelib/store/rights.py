@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.domain.ports import rights as ports
@@ -28,6 +29,7 @@ from chalicelib.store.models.rights import (
     MarketingContact,
     OperatorAction,
     RequestEvent,
+    RequestReminder,
     RightsRequest,
     Tombstone,
 )
@@ -59,6 +61,10 @@ def _request(record: RightsRequest) -> ports.RightsRequest:
         completed_at=record.completed_at,
         reference=record.reference,
         version=record.version,
+        original_due_at=record.original_due_at,
+        extension_reason=record.extension_reason,
+        refusal_reason=record.refusal_reason,
+        reminders_passed=tuple(int(p) for p in record.reminders_passed or ()),
     )
 
 
@@ -82,9 +88,21 @@ def _request_record(request: ports.RightsRequest) -> RightsRequest:
         reference=request.reference,
         queue=OPEN_QUEUE if owed else None,
         due_key=request.due_at.isoformat() if owed else None,
+        original_due_at=request.original_due_at,
+        extension_reason=request.extension_reason,
+        refusal_reason=request.refusal_reason,
+        reminders_passed=list(request.reminders_passed),
     )
     if request.version is not None:  # the optimistic lock: a stale copy fails to save
         record.version = request.version
+    return record
+
+
+def _reminder_record(request_id: str, percent: int, reminder: ports.DeadlineReminder | None) -> RequestReminder:
+    record = RequestReminder(*RequestReminder.key(request_id, percent), request_id=request_id, percent=percent)
+    if reminder is not None:
+        record.armed_for = int(reminder.due_at.timestamp())
+        record.expires_at = reminder.at  # the TTL is the reminder: its delete raises it (DSR-11)
     return record
 
 
@@ -151,17 +169,48 @@ class RightsStore:
     """Implements `ports.RightsRecords` on the requests and accounts tables."""
 
     # -- requests ledger (DSR-7, DSR-8) ------------------------------------------------------------
-    def open_request(self, request: ports.RightsRequest) -> ports.RightsRequest:
-        return self.put_request(request)
+    def open_request(
+        self, request: ports.RightsRequest, *, reminders: Sequence[ports.DeadlineReminder] | None = None
+    ) -> ports.RightsRequest:
+        return self.put_request(request, reminders=reminders)
 
-    def put_request(self, request: ports.RightsRequest) -> ports.RightsRequest:
-        """Saves `request` if it is the stored version (or new); a stale copy is a Conflict."""
+    def put_request(
+        self, request: ports.RightsRequest, *, reminders: Sequence[ports.DeadlineReminder] | None = None
+    ) -> ports.RightsRequest:
+        """Saves `request` if it is the stored version (or new); a stale copy is a Conflict. Given
+        `reminders`, the request's reminder items become exactly those, in the same transaction."""
         record = _request_record(request)
+        if reminders is None:
+            try:
+                record.save()
+            except PutError as exc:
+                raise Conflict("The request changed meanwhile; try again.") from exc
+            return _request(record)
+        wanted = {r.percent: r for r in reminders if r.request_id == request.request_id}
         try:
-            record.save()
-        except PutError as exc:
+            with TransactWrite(connection=RightsRequest._get_connection().connection) as transaction:
+                transaction.save(record)
+                for percent in ports.REMINDER_PERCENTS:  # a fixed set of keys: put or delete each
+                    reminder = _reminder_record(request.request_id, percent, wanted.get(percent))
+                    if percent in wanted:
+                        transaction.save(reminder)
+                    else:
+                        transaction.delete(reminder, add_version_condition=False)
+        except TransactWriteError as exc:
             raise Conflict("The request changed meanwhile; try again.") from exc
         return _request(record)
+
+    def reminders(self, request_id: str) -> list[ports.DeadlineReminder]:
+        pk, _ = RightsRequest.key(request_id)
+        return [
+            ports.DeadlineReminder(
+                request_id=r.request_id,
+                percent=int(r.percent),
+                at=r.expires_at,
+                due_at=datetime.fromtimestamp(int(r.armed_for), timezone.utc),
+            )
+            for r in RequestReminder.query_live(pk, RequestReminder.sk.startswith(RequestReminder.SK_PREFIX))
+        ]
 
     def get_request(self, request_id: str) -> ports.RightsRequest | None:
         record = RightsRequest.get_live(*RightsRequest.key(request_id), consistent_read=True)

@@ -12,6 +12,7 @@ import pytest
 from chalicelib import clock
 from chalicelib.domain.ports.rights import (
     CapturedIds,
+    DeadlineReminder,
     ErasedSubject,
     ErasureReceipt,
     ErasureRun,
@@ -87,6 +88,45 @@ def test_dsr8_a_request_reads_back_as_written_and_a_stale_copy_is_refused(record
     with pytest.raises(Conflict):
         records.put_request(replace(opened, status="rejected"))
     assert records.get_request("missing") is None
+
+
+def _reminders_of(request, *percents):
+    span = request.due_at - request.created_at
+    return [
+        DeadlineReminder(request.request_id, p, request.created_at + span * p / 100, request.due_at) for p in percents
+    ]
+
+
+def test_dsr11_reminders_are_written_replaced_and_removed_with_the_request(records):
+    opened = records.open_request(_request(), reminders=_reminders_of(_request(), 50, 90, 100))
+    assert records.reminders("r1") == _reminders_of(opened, 50, 90, 100)
+    # A write without `reminders` leaves them; an extension replaces them; an answer removes them.
+    opened = records.put_request(replace(opened, status="in_progress"))
+    assert [r.percent for r in records.reminders("r1")] == [50, 90, 100]
+    later = replace(opened, due_at=opened.due_at + timedelta(days=10), reminders_passed=(50,))
+    extended = records.put_request(later, reminders=_reminders_of(later, 90, 100))
+    assert records.reminders("r1") == _reminders_of(later, 90, 100)
+    assert records.get_request("r1").reminders_passed == (50,)
+    records.put_request(replace(extended, status="completed"), reminders=[])
+    assert records.reminders("r1") == []
+    assert records.reminders("missing") == []
+
+
+def test_dsr11_a_stale_copy_changes_neither_the_request_nor_its_reminders(records):
+    opened = records.open_request(_request(), reminders=_reminders_of(_request(), 50, 90, 100))
+    records.put_request(replace(opened, status="in_progress"))
+    with pytest.raises(Conflict):
+        records.put_request(replace(opened, status="rejected", refusal_reason="late"), reminders=[])
+    assert records.get_request("r1").status == "in_progress"
+    assert records.get_request("r1").refusal_reason is None
+    assert [r.percent for r in records.reminders("r1")] == [50, 90, 100]
+
+
+def test_dsr11_a_reminder_past_its_time_is_no_longer_read(records, monkeypatch):
+    opened = records.open_request(_request(), reminders=_reminders_of(_request(), 50, 90, 100))
+    halfway = opened.created_at + (opened.due_at - opened.created_at) / 2
+    monkeypatch.setattr(clock, "now", lambda: halfway + timedelta(seconds=1))
+    assert [r.percent for r in records.reminders("r1")] == [90, 100]
 
 
 def test_dsr8_the_open_queue_holds_only_requests_owed_an_answer_most_urgent_first(records):

@@ -144,3 +144,33 @@ def test_ops5_an_incident_opened_with_sigv4_computes_the_affected_and_its_72h_cl
     eventually(alarmed, "the incident-clock alarms raised")
     status, register = _signed(local_cloud, ana, "GET", "/operator/incidents")
     assert opened["id"] in [i["id"] for i in register["incidents"]]
+
+
+def test_dsr11_an_operator_extends_then_refuses_a_request_with_sigv4_and_the_requester_is_told(
+    local_cloud, counted_person
+):
+    """Over HTTP as an operator's SDK would call: the later due date and the refusal reach the
+    requester through SES, the refusal naming where to complain; both audited with the ARN."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.e2e.web import call, latest_mail
+
+    ana = _operator(local_cloud, "e2e-deadline-operator")
+    person, _ = counted_person
+    status, opened = call("POST", f"{local_cloud.api}/me/requests", {"kind": "restriction"}, person.headers)
+    assert status == 202, opened
+    until = datetime.fromisoformat(opened["due_at"]) + timedelta(days=10)
+    path = f"/operator/requests/{opened['id']}"
+    extension = {"until": until.isoformat(), "reason": "e2e"}
+    status, extended = _signed(local_cloud, ana, "POST", f"{path}/extend", extension)
+    assert (status, datetime.fromisoformat(extended["due_at"])) == (200, until), extended
+    assert "e2e" in latest_mail(local_cloud, person.email, "more time")["body"]
+    status, refused = _signed(local_cloud, ana, "POST", f"{path}/refuse", {"reason": "already restricted"})
+    assert (status, refused["status"]) == (200, "rejected"), refused
+    notice = latest_mail(local_cloud, person.email, "your restriction request")["body"]
+    assert "already restricted" in notice
+    assert "lodge a complaint with" in notice
+    assert _signed(local_cloud, ana, "POST", f"{path}/refuse", {"reason": "again"})[0] == 409
+    status, audit = _signed(local_cloud, ana, "GET", f"/operator/audit/{datetime.now(UTC):%Y-%m}")
+    mine = [a["action"] for a in audit["actions"] if a["operator"] == ana.arn and a["action"].startswith("request_")]
+    assert mine == ["request_extended", "request_refused"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import IO, Any
@@ -14,6 +14,7 @@ from chalicelib import clock
 from chalicelib.domain.ports.rights import (
     CapturedIds,
     Consent,
+    DeadlineReminder,
     ErasedSubject,
     ErasureReceipt,
     ErasureRun,
@@ -44,10 +45,11 @@ class FakeRightsRecords:
     """Same semantics as store.rights.RightsStore: optimistic versions on requests, one tombstone per
     account hidden once it expires, a conditional delete of the tombstone, a run created once."""
 
-    def __init__(self, now: Callable[[], datetime] = clock.now) -> None:
-        self.now = now
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        self.now = now or (lambda: clock.now())  # the clock as it reads then, as the store's
         self.requests: dict[str, RightsRequest] = {}
         self.request_events: dict[str, list[RequestEvent]] = {}
+        self.reminder_items: dict[str, dict[int, DeadlineReminder]] = {}  # request -> percent -> timer
         self.actions: list[OperatorAction] = []
         self.consent_history: dict[str, list[Consent]] = {}
         self.marketing: dict[str, MarketingContact] = {}
@@ -60,16 +62,29 @@ class FakeRightsRecords:
         self.erased: list[tuple[ErasedSubject, int]] = []
 
     # -- requests ledger
-    def open_request(self, request: RightsRequest) -> RightsRequest:
-        return self.put_request(request)
+    def open_request(
+        self, request: RightsRequest, *, reminders: Sequence[DeadlineReminder] | None = None
+    ) -> RightsRequest:
+        return self.put_request(request, reminders=reminders)
 
-    def put_request(self, request: RightsRequest) -> RightsRequest:
+    def put_request(
+        self, request: RightsRequest, *, reminders: Sequence[DeadlineReminder] | None = None
+    ) -> RightsRequest:
         stored = self.requests.get(request.request_id)
         if (stored.version if stored else None) != request.version:
             raise Conflict("The request changed meanwhile; try again.")
         saved = replace(request, version=(request.version or 0) + 1)
         self.requests[request.request_id] = saved
+        if reminders is not None:
+            self.reminder_items[request.request_id] = {
+                r.percent: r for r in reminders if r.request_id == request.request_id
+            }
         return saved
+
+    def reminders(self, request_id: str) -> list[DeadlineReminder]:
+        now = self.now()
+        items = self.reminder_items.get(request_id, {})
+        return [items[p] for p in sorted(items) if items[p].at > now]
 
     def get_request(self, request_id: str) -> RightsRequest | None:
         return self.requests.get(request_id)
@@ -487,7 +502,7 @@ class RightsWorld:
         return self.service.context
 
 
-def rights_world(profile: Profile, *, now: Callable[[], datetime] = clock.now) -> RightsWorld:
+def rights_world(profile: Profile, *, now: Callable[[], datetime] | None = None) -> RightsWorld:
     personal = FakePersonalData()
     records, users, outbox = FakeRightsRecords(now), FakeUsers(personal), Outbox()
     exports, erasures, limiter = CapturingWorkflow(), CapturingWorkflow(), FakeLimiter()

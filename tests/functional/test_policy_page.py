@@ -179,6 +179,24 @@ def test_dsr8_rights_and_response_deadline_are_stated(page):
     assert "Object to processing" in _text(parts)
 
 
+COMPLAINT_AUTHORITY = {  # DSR-11: where each policy's jurisdiction sends a complaint (Art. 77)
+    "pictomancer": "https://www.aepd.es",
+    "pixera": "https://www.edpb.europa.eu/about-edpb/about-edpb/members_en",
+    "promptpixels": "https://www.edpb.europa.eu/about-edpb/about-edpb/members_en",
+    "pixelrender": "https://www.edpb.europa.eu/about-edpb/about-edpb/members_en",
+    "kaleipix": "https://www.edpb.europa.eu/about-edpb/about-edpb/members_en",
+}
+
+
+def test_dsr11_the_right_to_complain_to_a_supervisory_authority_is_stated(page):
+    name, _, parts, document = page
+    complaint = document["rights"]["complaint"]
+    assert complaint["url"] == COMPLAINT_AUTHORITY[name]
+    text = _text(parts)
+    assert f"You have the right to lodge a complaint with {complaint['authority']} ({complaint['url']})" in text
+    assert "seek a judicial remedy" in text
+
+
 def test_ops2_policy_version_date_and_change_channels_are_stated(page):
     name, _, parts, document = page
     assert document["policy"]["effective"] == VERSION_DATE[name]

@@ -136,3 +136,18 @@ def test_ops7_alarms_notify_an_encrypted_operator_topic(template):
     (topic_id, topic) = next(iter(template.of_type("AWS::SNS::Topic").items()))
     assert topic["Properties"]["KmsMasterKeyId"]
     assert all(a["AlarmActions"] == [{"Ref": topic_id}] for a in _alarms(template))
+
+
+
+def test_dsr11_request_deadline_reminders_raise_alarms_at_50_90_and_100_percent(template):
+    """The reminder timers' TTL reaction emits RequestDeadline by percent; each percent has its alarm."""
+    from tests.infra.conftest import STAGE
+
+    prefix = f"pixelkeep-{STAGE}"
+    by_name = {a["AlarmName"]: a for a in _alarms(template) if a.get("MetricName") == "RequestDeadline"}
+    assert {name: {d["Name"]: d["Value"] for d in a["Dimensions"]}["percent"] for name, a in by_name.items()} == {
+        f"{prefix}-request-deadline-half": "50",
+        f"{prefix}-request-deadline-near": "90",
+        f"{prefix}-request-overdue": "100",
+    }
+    assert all(_alarmed(a) and a["Threshold"] == 1 for a in by_name.values())

@@ -1,10 +1,10 @@
-"""Request bodies of the rights and operator routes (DSR-4 … DSR-10, ACC-7, OPS-6)."""
+"""Request bodies of the rights and operator routes (DSR-4 … DSR-11, ACC-7, OPS-6)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib.api.http import email_address
 
@@ -53,7 +53,20 @@ class Contact(Strict):
 
 
 class StatusChange(Strict):
-    status: Literal["in_progress", "completed", "rejected"]
+    status: Literal["in_progress", "completed"]  # a refusal needs its reason: /refuse (DSR-11)
+
+
+class Extension(Strict):
+    """DSR-11, Art. 12(3): the new due date (at most two further months in all) and why."""
+
+    until: AwareDatetime
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class Refusal(Strict):
+    """DSR-11, Art. 12(4): why the request will not be acted on; the requester is told."""
+
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class MinorReport(Strict):
@@ -108,6 +121,9 @@ class RequestView(Reply):
     created_at: str
     due_at: str
     completed_at: str | None
+    original_due_at: str | None = None  # DSR-11: the due date before an extension
+    extension_reason: str | None = None
+    refusal_reason: str | None = None
 
 
 class Requests(Reply):
@@ -148,6 +164,14 @@ _ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
 class OperatorStatusChange(StatusChange):
+    request_id: str = _ID
+
+
+class OperatorExtension(Extension):
+    request_id: str = _ID
+
+
+class OperatorRefusal(Refusal):
     request_id: str = _ID
 
 

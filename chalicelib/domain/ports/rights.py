@@ -5,7 +5,7 @@ small views of what other areas own (accounts, the credit ledger, email, rate li
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, Generic, Protocol, TypeVar
@@ -34,6 +34,25 @@ class RightsRequest:
     completed_at: datetime | None = None
     reference: str | None = None  # the export or erasure id the request led to
     version: int | None = None
+    # DSR-11: the deadline before any extension, the operator's reasons, the reminders already raised
+    original_due_at: datetime | None = None
+    extension_reason: str | None = None
+    refusal_reason: str | None = None
+    reminders_passed: tuple[int, ...] = ()
+
+
+REMINDER_PERCENTS = (50, 90, 100)  # of a request's time to answer (DSR-11)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineReminder:
+    """A timer item: when its TTL (`at`) passes, `percent` of the time to answer `due_at` has gone.
+    A reminder armed for another due date than the request's (before an extension) is stale."""
+
+    request_id: str
+    percent: int  # one of REMINDER_PERCENTS
+    at: datetime
+    due_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +251,17 @@ class RightsRecords(Protocol):
     """The requests ledger, consents, contact messages, tombstones, exports, erasure runs and
     receipts, and the operators' audit log."""
 
-    def open_request(self, request: RightsRequest) -> RightsRequest: ...
-    def put_request(self, request: RightsRequest) -> RightsRequest: ...
+    def open_request(
+        self, request: RightsRequest, *, reminders: Sequence[DeadlineReminder] | None = None
+    ) -> RightsRequest: ...
+    def put_request(
+        self, request: RightsRequest, *, reminders: Sequence[DeadlineReminder] | None = None
+    ) -> RightsRequest:
+        """Saves the request if it is the stored version (else Conflict). `reminders`, when given,
+        replace the request's reminder items in the same transaction ([] removes them all)."""
+        ...
+
+    def reminders(self, request_id: str) -> list[DeadlineReminder]: ...
     def get_request(self, request_id: str) -> RightsRequest | None: ...
     def open_requests(self, limit: int = 100) -> list[RightsRequest]: ...
     def user_requests(self, user_id: str) -> list[RightsRequest]: ...

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.rights import rights_requests
+from chalicelib.domain.rights import deadlines, rights_requests
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import InvalidInput, NotFound, Unauthenticated
 
-OPERATOR_STATUSES = ("in_progress", "completed", "rejected")
+OPERATOR_STATUSES = ("in_progress", "completed")  # a refusal goes through `refuse` (DSR-11)
 
 
 # An IAM user, role session or account root, as API Gateway's IAM authorization reports the caller.
@@ -40,6 +41,18 @@ def set_request_status(ctx: RightsContext, operator: str, request_id: str, statu
     ctx.rights.audit(operator, f"request_{status}", clock.now(), request.owner_id, {"request_id": request_id})
     rights_requests.set_status(ctx, request_id, status, actor=f"operator:{operator}")
     return rights_requests.describe(ctx.rights.get_request(request_id))
+
+
+def extend_request(
+    ctx: RightsContext, operator: str, request_id: str, *, until: datetime, reason: str
+) -> dict[str, Any]:
+    """DSR-11, Art. 12(3): audited inside `deadlines.extend` with the operator's principal."""
+    return rights_requests.describe(deadlines.extend(ctx, operator, request_id, until=until, reason=reason))
+
+
+def refuse_request(ctx: RightsContext, operator: str, request_id: str, *, reason: str) -> dict[str, Any]:
+    """DSR-11, Art. 12(4): audited inside `deadlines.refuse` with the operator's principal."""
+    return rights_requests.describe(deadlines.refuse(ctx, operator, request_id, reason=reason))
 
 
 def audit_log(ctx: RightsContext, operator: str, month: str) -> list[dict[str, Any]]:

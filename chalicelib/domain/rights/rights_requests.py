@@ -1,4 +1,5 @@
-"""The requests ledger (DSR-7, DSR-8): every rights request, its deadline, its audit trail.
+"""The requests ledger (DSR-7, DSR-8): every rights request, its deadline, its audit trail; the
+deadline's reminders, extension and refusal are in deadlines.py (DSR-11).
 
 The due date comes from the profile (response deadline; erasure within `erasure_days`), and the
 policy version in force when the request arrives is pinned on it.
@@ -17,6 +18,7 @@ from chalicelib.domain.accounts.login_codes import code_hash
 from chalicelib.domain.ports.accounts import same
 from chalicelib.domain.ports.rights import RightsRequest
 from chalicelib.domain.rights.context import RightsContext
+from chalicelib.domain.rights.deadlines import reminders_for
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.metrics import Metric, emit
 from chalicelib.profile.schema import Profile
@@ -46,19 +48,19 @@ def open_request(
     if kind not in KINDS:
         raise InvalidInput(f"Unknown request kind; use one of: {', '.join(KINDS)}.")
     now = clock.now()
-    request = ctx.rights.open_request(
-        RightsRequest(
-            request_id=uuid.uuid4().hex,
-            kind=kind,
-            status="unverified" if unverified else "open",
-            channel="email" if contact_email else "signed_in",
-            contact_email=contact_email,
-            owner_id=user_id,
-            policy_version=ctx.profile.policy.version,
-            created_at=now,
-            due_at=due_at(ctx.profile, kind, now),
-        )
+    request = RightsRequest(
+        request_id=uuid.uuid4().hex,
+        kind=kind,
+        status="unverified" if unverified else "open",
+        channel="email" if contact_email else "signed_in",
+        contact_email=contact_email,
+        owner_id=user_id,
+        policy_version=ctx.profile.policy.version,
+        created_at=now,
+        due_at=due_at(ctx.profile, kind, now),
     )
+    # DSR-11: the deadline's reminders run once the request is owed (an emailed one: once verified)
+    request = ctx.rights.open_request(request, reminders=None if unverified else reminders_for(request))
     ctx.rights.add_event(request.request_id, f"received ({request.channel})", actor, now, user_id)
     emit(Metric.REQUESTS_OPENED, kind=kind)
     return request
@@ -82,7 +84,8 @@ def set_status(
             status=status,
             reference=reference or request.reference,
             completed_at=clock.now() if status in ENDED else request.completed_at,
-        )
+        ),
+        reminders=[] if status in ENDED else None,  # DSR-11: an answered request's reminders go with it
     )
     what = f"{status} ({note})" if note else status
     ctx.rights.add_event(request_id, what, actor, clock.now(), request.owner_id)
@@ -105,6 +108,10 @@ def describe(request: RightsRequest) -> dict[str, Any]:
         "due_at": request.due_at.isoformat(),
         "completed_at": request.completed_at.isoformat() if request.completed_at else None,
         "reference": request.reference,
+        # DSR-11: an extension keeps the first due date and its reason; a refusal its reason
+        "original_due_at": request.original_due_at.isoformat() if request.original_due_at else None,
+        "extension_reason": request.extension_reason,
+        "refusal_reason": request.refusal_reason,
     }
 
 
@@ -154,9 +161,8 @@ def verify_by_email(ctx: RightsContext, *, request_id: str, code: str) -> Rights
         ctx.rights.put_request(replace(request, verification_attempts=request.verification_attempts + 1))
         ctx.rights.add_event(request_id, "wrong verification code", "requester", clock.now(), None)
         raise InvalidInput("That code is not right.")
-    request = ctx.rights.put_request(
-        replace(request, status="open", verification_hash=None, owner_id=owner_of(ctx, request.contact_email))
-    )
+    opened = replace(request, status="open", verification_hash=None, owner_id=owner_of(ctx, request.contact_email))
+    request = ctx.rights.put_request(opened, reminders=reminders_for(opened))
     ctx.rights.add_event(request_id, "identity verified", "requester", clock.now(), request.owner_id)
     return request
 

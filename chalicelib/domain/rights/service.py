@@ -1,13 +1,15 @@
 """The rights service: one method per thing a route, a workflow task or a reaction asks of the rights
-work (DSR-1 … DSR-10, ACC-7, OPS-6). Each method hands its context to the rule that does the work."""
+work (DSR-1 … DSR-11, ACC-7, OPS-6). Each method hands its context to the rule that does the work."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.rights import (
     consent,
     contact,
+    deadlines,
     erasure,
     export,
     minors,
@@ -96,6 +98,16 @@ class RightsService:
 
     def set_request_status(self, operator: str, request_id: str, status: str) -> dict[str, Any]:
         return operators.set_request_status(self.context, operator, request_id, status)
+
+    def extend_request(self, operator: str, request_id: str, *, until: datetime, reason: str) -> dict[str, Any]:
+        return operators.extend_request(self.context, operator, request_id, until=until, reason=reason)
+
+    def refuse_request(self, operator: str, request_id: str, *, reason: str) -> dict[str, Any]:
+        return operators.refuse_request(self.context, operator, request_id, reason=reason)
+
+    def request_reminder_reached(self, request_id: str, percent: int, armed_for: datetime) -> bool:
+        """TTL reaction (DSR-11): a request's deadline reminder expired."""
+        return deadlines.reminder_reached(self.context, request_id, percent, armed_for)
 
     def erase_minor(self, operator: str, user_id: str, note: str | None) -> dict[str, Any]:
         return minors.erase_minor(self.context, operator=operator, user_id=user_id, note=note)

@@ -5,6 +5,7 @@ from datetime import date
 from chalicelib.profile.schema import (
     Backups,
     Category,
+    Complaint,
     Cookie,
     DataCategory,
     JobKind,
@@ -395,6 +396,12 @@ PROFILE = Profile(
         response_hours=720,
         erasure_days=30,
         requests_without_sign_in=True,
+        complaint=Complaint(
+            authority='a data protection supervisory authority in the EU/EEA country where you live or work, or where the alleged infringement took place',
+            url='https://www.edpb.europa.eu/about-edpb/about-edpb/members_en',
+            source='If you are in the EU/EEA, you have the right to:',
+            note="The policy grants GDPR rights to people in the EU/EEA and names no establishment, so no lead authority: any EU/EEA authority of the person's residence, work or the infringement (GDPR Art. 77(1)).",
+        ),
         source='To exercise these rights, email privacy@kaleipix.cloud. We respond within 30 days.',
         verify_identity=True,
         note=None,

@@ -5,6 +5,7 @@ from datetime import date
 from chalicelib.profile.schema import (
     Backups,
     Category,
+    Complaint,
     Cookie,
     DataCategory,
     JobKind,
@@ -403,6 +404,12 @@ PROFILE = Profile(
         response_hours=720,
         erasure_days=30,
         requests_without_sign_in=True,
+        complaint=Complaint(
+            authority="the Agencia Española de Protección de Datos (AEPD), Spain's data protection authority, or the authority of the EU/EEA country where you live or work",
+            url='https://www.aepd.es',
+            source='Our fiscal headquarters are located in Spain, and we comply with the General Data Protection Regulation (GDPR) and Spanish data protection laws.',
+            note='Established in Spain, so the AEPD is the lead authority; GDPR Art. 77(1) also lets a person complain where they live or work.',
+        ),
         source='To exercise these rights: [email protected] | Withdraw Consent at any time',
         verify_identity=True,
         note='The policy gives no deadline; requests are answered within one month (30 days, 720 hours) as the GDPR requires. A request by email is confirmed by a code sent to the account email.',

@@ -5,6 +5,7 @@ from datetime import date
 from chalicelib.profile.schema import (
     Backups,
     Category,
+    Complaint,
     Cookie,
     DataCategory,
     JobKind,
@@ -407,6 +408,12 @@ PROFILE = Profile(
         response_hours=720,
         erasure_days=30,
         requests_without_sign_in=True,
+        complaint=Complaint(
+            authority='a data protection supervisory authority in the EU/EEA country where you live or work, or where the alleged infringement took place',
+            url='https://www.edpb.europa.eu/about-edpb/about-edpb/members_en',
+            source='Complete deletion of usage logs, hashed authorizations, and artifacts completes within standard 30-day compliance windows.',
+            note="The policy names no jurisdiction but follows the GDPR's rights and deadlines; with no establishment named, any EU/EEA authority (GDPR Art. 77(1)).",
+        ),
         source='You harbor the unrestricted right to be forgotten. | Complete deletion of usage logs, hashed authorizations, and artifacts completes within standard 30-day compliance windows.',
         verify_identity=True,
         note='The policy names review and deletion; the other data-protection rights are offered too. Requests are answered within 30 days (720 hours); a request made without signing in is confirmed by a code sent to the account email.',

@@ -5,6 +5,7 @@ from datetime import date
 from chalicelib.profile.schema import (
     Backups,
     Category,
+    Complaint,
     Cookie,
     DataCategory,
     JobKind,
@@ -394,6 +395,12 @@ PROFILE = Profile(
         response_hours=720,
         erasure_days=30,
         requests_without_sign_in=True,
+        complaint=Complaint(
+            authority='a data protection supervisory authority in the EU/EEA country where you live or work, or where the alleged infringement took place',
+            url='https://www.edpb.europa.eu/about-edpb/about-edpb/members_en',
+            source='Policy details and user rights are described on this page.',
+            note="The policy names no jurisdiction; its GDPR legal bases imply the GDPR, so any EU/EEA authority of the person's residence, work or the infringement (GDPR Art. 77(1)).",
+        ),
         source='To exercise your rights, submit a request via the "Contacts" form. We may ask you to verify your identity.',
         verify_identity=True,
         note='The policy gives no deadline; requests are answered within one month (30 days, 720 hours). A request from the form is confirmed by a code sent to the account email.',

@@ -5,6 +5,7 @@ from datetime import date
 from chalicelib.profile.schema import (
     Backups,
     Category,
+    Complaint,
     Cookie,
     DataCategory,
     JobKind,
@@ -465,6 +466,12 @@ PROFILE = Profile(
         response_hours=48,
         erasure_days=30,
         requests_without_sign_in=True,
+        complaint=Complaint(
+            authority='a data protection supervisory authority in the EU/EEA country where you live or work, or where the alleged infringement took place',
+            url='https://www.edpb.europa.eu/about-edpb/about-edpb/members_en',
+            source='This Privacy Policy complies with applicable data protection regulations including GDPR (EU), CCPA (California), and other relevant privacy laws.',
+            note='GDPR (EU) with no establishment named: any EU/EEA authority (GDPR Art. 77(1)). Californians may also complain to the California Privacy Protection Agency (cppa.ca.gov); the GDPR notice names the EU route.',
+        ),
         source='To exercise these rights, please contact us at [email protected]. | Response Time: We aim to respond within 48 hours',
         verify_identity=True,
         note="A request by email needs no sign-in; identity is verified by a code sent to the account's address. Erasure itself completes within 30 days (the legal limit), usually at once.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -59,10 +60,40 @@ class RightsRequest(Record):
     due_key = UnicodeAttribute(null=True)
     open_requests = OpenRequestsIndex()
     version = VersionAttribute()
+    # DSR-11: the deadline before any extension, the operator's reasons, the reminders raised so far
+    original_due_at = UTCDateTimeAttribute(null=True)
+    extension_reason = UnicodeAttribute(null=True)
+    refusal_reason = UnicodeAttribute(null=True)
+    reminders_passed = ListAttribute(of=NumberAttribute, default=list)
 
     @staticmethod
     def key(request_id: str) -> tuple[str, str]:
         return f"REQUEST#{request_id}", "META"
+
+
+class RequestReminder(Record):
+    """pk = REQUEST#<id>, sk = REMINDER#<percent>: a timer (DSR-11). Its TTL delete means `percent` of
+    the time to answer the request has passed; `armed_for` (epoch seconds) is the due date it was
+    set for. It names no person and has no owner: the request it points to does."""
+
+    logical_table = "requests"
+    about_no_one = True
+    personal_fields = ()
+    pk_prefix = "REQUEST#"
+    sk_prefix = "REMINDER#"
+
+    class Meta:
+        table_name = "requests"
+
+    SK_PREFIX = "REMINDER#"
+
+    request_id = UnicodeAttribute()
+    percent = NumberAttribute()
+    armed_for = NumberAttribute()
+
+    @staticmethod
+    def key(request_id: str, percent: int) -> tuple[str, str]:
+        return f"REQUEST#{request_id}", f"{RequestReminder.SK_PREFIX}{percent:03d}"
 
 
 class RequestEvent(Record):
