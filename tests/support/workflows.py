@@ -15,6 +15,7 @@ def state_machines(session: Any, monkeypatch: Any) -> Iterator[dict[str, str]]:
     from chalicelib import wiring
     from chalicelib.settings import get_settings
     from infra.description import describe
+    from infra.localcloud.fidelity import dynamodb_requests_one_at_a_time
     from infra.localcloud.lambda_hook import lambda_dispatch
     from infra.provision import (
         create_execution_role,
@@ -24,7 +25,10 @@ def state_machines(session: Any, monkeypatch: Any) -> Iterator[dict[str, str]]:
     )
 
     description = describe(get_settings(), wiring.profile())
-    with lambda_dispatch(app):
+    # Executions run on moto's threads beside the test's own calls; in-process moto is not safe for
+    # concurrent DynamoDB requests (a transaction copies a table another thread is writing), so they
+    # are handled one at a time, as the local cloud does (infra/localcloud/fidelity.py).
+    with lambda_dispatch(app), dynamodb_requests_one_at_a_time():
         verify_sender(session, get_settings().email_sender)
         role = create_execution_role(session)
         functions = provision_functions(session, sorted(app.handler_map), role)
