@@ -24,10 +24,19 @@ STOP_TIMEOUT = 90.0  # the stop saves the state first
 DEV_SERVER_ORIGIN = "http://localhost:5173"
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now and not handed out before in this run: a port closed after the probe can be
+    offered again at once, and clouds started side by side would then both take it."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 @dataclass
