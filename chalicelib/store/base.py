@@ -8,12 +8,14 @@ batch: all of them serialize through `serialize`).
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 
-from pynamodb.attributes import TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import Attribute, TTLAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
+from pynamodb.constants import NUMBER
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -24,6 +26,19 @@ from chalicelib.retention import expiry
 R = TypeVar("R", bound="Record")
 
 _RECORD_CLASSES: list[type[Record]] = []
+
+
+class HeldExpiryAttribute(Attribute[datetime]):
+    """An expiry moved aside by a legal hold (DSR-12): epoch seconds like the TTL attribute, but not
+    the attribute DynamoDB's TTL reads (a model may have one TTL attribute)."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: datetime) -> str:
+        return str(calendar.timegm(value.utctimetuple()))
+
+    def deserialize(self, value: str) -> datetime:
+        return datetime.fromtimestamp(int(float(value)), tz=timezone.utc)
 
 
 class OwnerIndex(GlobalSecondaryIndex):
@@ -64,6 +79,8 @@ class Record(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     expires_at = TTLAttribute(null=True)
+    # DSR-12: while a legal hold is in force the expiry waits here, out of DynamoDB TTL's reach
+    held_expires_at = HeldExpiryAttribute(null=True)
     owner_id = UnicodeAttribute(null=True)
     by_owner = OwnerIndex()
 
@@ -86,8 +103,8 @@ class Record(Model):
         return created if isinstance(created, datetime) else clock.now()
 
     def stamp_expiry(self) -> None:
-        if self.category is None or self.expires_at is not None:
-            return
+        if self.category is None or self.expires_at is not None or self.held_expires_at is not None:
+            return  # a held item saved again keeps its expiry aside (DSR-12)
         if self._profile is None:
             raise RuntimeError(f"{type(self).__name__} is not bound to a profile; call store.bind() first")
         self.expires_at = expiry(self._profile, self.category, self.event_time())

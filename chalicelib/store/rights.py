@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import clock
 from chalicelib.domain.ports import rights as ports
 from chalicelib.errors import Conflict
+from chalicelib.store.holds import HoldStore
 from chalicelib.store.models.rights import (
     OPEN_QUEUE,
     Consent,
@@ -165,7 +166,7 @@ def _receipt(record: ErasureReceipt) -> ports.ErasureReceipt:
     )
 
 
-class RightsStore:
+class RightsStore(HoldStore):
     """Implements `ports.RightsRecords` on the requests and accounts tables."""
 
     # -- requests ledger (DSR-7, DSR-8) ------------------------------------------------------------

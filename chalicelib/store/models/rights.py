@@ -348,3 +348,70 @@ class ErasureReceipt(Record):
     @staticmethod
     def key(receipt_id: str) -> tuple[str, str]:
         return f"RECEIPT#{receipt_id}", "RECEIPT"
+
+
+class HeldAside(Record):
+    """A record of the legal-hold work itself: while the hold is in force its own expiry waits aside
+    too (DSR-12), so neither the hold nor its markers can lapse under it."""
+
+    logical_table = ""
+
+    def stamp_expiry(self) -> None:
+        if self.expires_at is None and self.held_expires_at is None and self.category is not None:
+            super().stamp_expiry()
+            self.held_expires_at, self.expires_at = self.expires_at, None
+
+
+class LegalHold(HeldAside):
+    """pk = HOLDS, sk = HOLD#<hold id>: an operator's legal hold on a person (DSR-12). One partition,
+    so the operators' list is one query; released, its expiry is restored like the person's."""
+
+    logical_table = "requests"
+    category = Category.RIGHTS_REQUESTS
+    personal_fields = ("user_id", "cursors")
+    pk_prefix = "HOLDS"
+    sk_prefix = "HOLD#"
+
+    class Meta:
+        table_name = "requests"
+
+    PARTITION = "HOLDS"
+
+    hold_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    reference = UnicodeAttribute()
+    placed_by = UnicodeAttribute()
+    placed_at = UTCDateTimeAttribute()
+    until = UTCDateTimeAttribute(null=True)
+    status = UnicodeAttribute(default="held")  # held | released
+    released_by = UnicodeAttribute(null=True)
+    released_at = UTCDateTimeAttribute(null=True)
+    cursors = JSONAttribute(default=dict)  # where each paged step's next page starts (P3): store keys
+
+    def event_time(self):
+        return self.released_at or self.placed_at
+
+    @staticmethod
+    def key(hold_id: str) -> tuple[str, str]:
+        return LegalHold.PARTITION, f"HOLD#{hold_id}"
+
+
+class HoldMarker(HeldAside):
+    """pk = HELD#<user id>, sk = HOLD#<hold id> (a hold in force) or ERASURE#<erasure id> (an erasure
+    the hold paused): one strongly consistent query tells a workflow step whether the person is held
+    (DSR-12). Deleted at release."""
+
+    logical_table = "requests"
+    category = Category.RIGHTS_REQUESTS
+    personal_fields = ()
+    pk_prefix = "HELD#"
+
+    class Meta:
+        table_name = "requests"
+
+    created_at = UTCDateTimeAttribute()
+
+    @classmethod
+    def subject_keys(cls, subject):
+        return [(f"HELD#{subject.user_id}", None)]

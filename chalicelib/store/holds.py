@@ -1,0 +1,113 @@
+"""Legal holds (DSR-12): the hold record and, beside the person, a marker per hold in force and per
+erasure a hold paused. Records stay here: methods take and return `chalicelib.domain.ports.rights`
+types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock
+from chalicelib.domain.ports import rights as ports
+from chalicelib.store.models.rights import HoldMarker, LegalHold
+
+
+def _hold(record: LegalHold) -> ports.LegalHold:
+    return ports.LegalHold(
+        hold_id=record.hold_id,
+        user_id=record.user_id,
+        reason=record.reason,
+        reference=record.reference,
+        placed_by=record.placed_by,
+        placed_at=record.placed_at,
+        until=record.until,
+        status=record.status,
+        released_by=record.released_by,
+        released_at=record.released_at,
+        cursors=record.cursors or {},
+    )
+
+
+class HoldStore:
+    """Legal holds (DSR-12): the hold, and beside the person a marker per hold in force and per
+    erasure a hold paused. Placing and releasing write the hold and its marker in one transaction."""
+
+    @staticmethod
+    def _marker(user_id: str, what: str) -> HoldMarker:
+        return HoldMarker(f"HELD#{user_id}", what, created_at=clock.now())
+
+    def place_hold(self, hold: ports.LegalHold) -> None:
+        record = LegalHold(
+            *LegalHold.key(hold.hold_id),
+            hold_id=hold.hold_id,
+            user_id=hold.user_id,
+            reason=hold.reason,
+            reference=hold.reference,
+            placed_by=hold.placed_by,
+            placed_at=hold.placed_at,
+            until=hold.until,
+        )
+        with TransactWrite() as transaction:
+            transaction.save(record, condition=LegalHold.pk.does_not_exist())
+            transaction.save(self._marker(hold.user_id, f"HOLD#{hold.hold_id}"))
+
+    def get_hold(self, hold_id: str) -> ports.LegalHold | None:
+        record = LegalHold.get_live(*LegalHold.key(hold_id), consistent_read=True)
+        return _hold(record) if record is not None else None
+
+    def holds(self) -> list[ports.LegalHold]:
+        return [_hold(r) for r in LegalHold.query_live(LegalHold.PARTITION, LegalHold.sk.startswith("HOLD#"))]
+
+    def holds_in_force(self, user_id: str) -> list[str]:
+        found = HoldMarker.query(f"HELD#{user_id}", HoldMarker.sk.startswith("HOLD#"), consistent_read=True)
+        return [marker.sk.removeprefix("HOLD#") for marker in found]
+
+    def release_hold(self, hold_id: str, *, by: str, at: datetime) -> ports.LegalHold | None:
+        """None when the hold is not in force (unknown, or released already). Its own expiry is
+        restored, counted from the release."""
+        hold = self.get_hold(hold_id)
+        if hold is None or hold.status != "held":
+            return None
+        record = LegalHold(*LegalHold.key(hold_id))
+        expires = expiry_after_release(at)
+        try:
+            with TransactWrite() as transaction:
+                transaction.update(
+                    record,
+                    actions=[
+                        LegalHold.status.set("released"),
+                        LegalHold.released_by.set(by),
+                        LegalHold.released_at.set(at),
+                        LegalHold.expires_at.set(expires),
+                        LegalHold.held_expires_at.remove(),
+                    ],
+                    condition=LegalHold.status == "held",
+                )
+                transaction.delete(HoldMarker(f"HELD#{hold.user_id}", f"HOLD#{hold_id}"))
+        except TransactWriteError:
+            return None
+        return self.get_hold(hold_id)
+
+    def update_hold(self, hold_id: str, **values: Any) -> None:
+        LegalHold(*LegalHold.key(hold_id)).update(
+            actions=[getattr(LegalHold, name).set(value) for name, value in values.items()]
+        )
+
+    def pause_erasure(self, user_id: str, erasure_id: str) -> None:
+        self._marker(user_id, f"ERASURE#{erasure_id}").save()
+
+    def paused_erasures(self, user_id: str) -> list[str]:
+        found = HoldMarker.query(f"HELD#{user_id}", HoldMarker.sk.startswith("ERASURE#"), consistent_read=True)
+        return [marker.sk.removeprefix("ERASURE#") for marker in found]
+
+    def resume_erasure(self, user_id: str, erasure_id: str) -> None:
+        HoldMarker(f"HELD#{user_id}", f"ERASURE#{erasure_id}").delete()
+
+
+def expiry_after_release(at: datetime) -> datetime | None:
+    from chalicelib.retention import expiry
+
+    return expiry(LegalHold._profile, LegalHold.category, at) if LegalHold._profile else None
