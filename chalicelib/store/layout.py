@@ -50,6 +50,19 @@ OBJECT_PREFIXES: dict[Category, tuple[str, str]] = {
 }
 
 
+# DSR-12: S3 lifecycle filters can only include (prefix AND tags). Every object a rule should expire
+# is written with the clock tag "running"; a legal hold retags the person's objects "held", so the
+# rule no longer matches them, and release retags them "running" (age counts from creation).
+CLOCK_TAG = "pixelkeep-clock"
+CLOCK_RUNNING = "running"
+CLOCK_HELD = "held"
+
+
+def clock_tagging(*, held: bool = False) -> str:
+    """The clock tag as S3's `Tagging` parameter and presigned POST `tagging` field take it (query form)."""
+    return f"{CLOCK_TAG}={CLOCK_HELD if held else CLOCK_RUNNING}"
+
+
 def lifecycle_rules(profile: Profile) -> list[tuple[str, Category, str, int]]:
     """(bucket, category, prefix, days) of each object category whose retention runs a clock."""
     rules = []

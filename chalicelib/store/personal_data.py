@@ -181,6 +181,31 @@ class PersonalDataStore:
                 deleted += 1
         return deleted
 
+    def hold_expiry(self, items: Iterable[PersonalItem], *, held: bool) -> int:
+        """DSR-12: move each item's expiry aside (TTL attribute removed, so DynamoDB's TTL never sees
+        it) or back. Conditional on the value read, so an item changed or deleted since is left as it
+        is; an expiry already past when it comes back expires at the next TTL pass."""
+        source, target = ("expires_at", "held_expires_at") if held else ("held_expires_at", "expires_at")
+        moved = 0
+        for item in items:
+            value = item.fields.get(source)
+            if value is None:
+                continue
+            pk, sk = item.key
+            try:
+                self.dynamodb.update_item(
+                    TableName=self.table_name(item.table),
+                    Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                    UpdateExpression="SET #target = :value REMOVE #source",
+                    ConditionExpression="#source = :value",
+                    ExpressionAttributeNames={"#source": source, "#target": target},
+                    ExpressionAttributeValues={":value": {"N": str(int(value))}},
+                )
+            except self.dynamodb.exceptions.ConditionalCheckFailedException:
+                continue
+            moved += 1
+        return moved
+
     def put_items(self, table: str, items: Iterable[Mapping[str, Any]]) -> int:
         written = 0
         with self._table(table).batch_writer() as batch:
@@ -240,6 +265,23 @@ class PersonalDataStore:
         if response.get("Errors"):
             raise RuntimeError(f"{len(response['Errors'])} objects could not be deleted; the step will retry")
         return len(keys)
+
+    def tag_clock(self, objects: Iterable[StoredObject], *, held: bool) -> int:
+        """DSR-12: retag each object's clock so its lifecycle rule (prefix AND `running`) skips it while
+        held, and matches it again once released. An object deleted meanwhile is skipped."""
+        value = layout.CLOCK_HELD if held else layout.CLOCK_RUNNING
+        tagged = 0
+        for obj in objects:
+            try:
+                self.s3.put_object_tagging(
+                    Bucket=self.settings.bucket_name(obj.bucket),
+                    Key=obj.key,
+                    Tagging={"TagSet": [{"Key": layout.CLOCK_TAG, "Value": value}]},
+                )
+            except self.s3.exceptions.NoSuchKey:
+                continue
+            tagged += 1
+        return tagged
 
     def open_object(self, obj: StoredObject) -> IO[bytes]:
         return self.s3.get_object(Bucket=self.settings.bucket_name(obj.bucket), Key=obj.key)["Body"]

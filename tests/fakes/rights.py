@@ -19,6 +19,7 @@ from chalicelib.domain.ports.rights import (
     ErasureReceipt,
     ErasureRun,
     ExportJob,
+    LegalHold,
     MarketingContact,
     OperatorAction,
     Page,
@@ -60,6 +61,9 @@ class FakeRightsRecords:
         self.captures: dict[str, dict[int, CapturedIds]] = {}
         self.receipts: dict[str, ErasureReceipt] = {}
         self.erased: list[tuple[ErasedSubject, int]] = []
+        self.legal_holds: dict[str, LegalHold] = {}
+        self.held: dict[str, set[str]] = {}  # user -> hold ids in force
+        self.paused: dict[str, set[str]] = {}  # user -> erasure ids a hold paused
 
     # -- requests ledger
     def open_request(
@@ -199,6 +203,42 @@ class FakeRightsRecords:
     def get_receipt(self, receipt_id: str) -> ErasureReceipt | None:
         return self.receipts.get(receipt_id)
 
+    # -- legal holds (DSR-12)
+    def place_hold(self, hold: LegalHold) -> None:
+        if hold.hold_id in self.legal_holds:
+            raise Conflict("hold exists")
+        self.legal_holds[hold.hold_id] = hold
+        self.held.setdefault(hold.user_id, set()).add(hold.hold_id)
+
+    def get_hold(self, hold_id: str) -> LegalHold | None:
+        return self.legal_holds.get(hold_id)
+
+    def holds(self) -> list[LegalHold]:
+        return [self.legal_holds[k] for k in sorted(self.legal_holds)]
+
+    def holds_in_force(self, user_id: str) -> list[str]:
+        return sorted(self.held.get(user_id, ()))
+
+    def release_hold(self, hold_id: str, *, by: str, at: datetime) -> LegalHold | None:
+        hold = self.legal_holds.get(hold_id)
+        if hold is None or hold.status != "held":
+            return None
+        self.legal_holds[hold_id] = replace(hold, status="released", released_by=by, released_at=at)
+        self.held.get(hold.user_id, set()).discard(hold_id)
+        return self.legal_holds[hold_id]
+
+    def update_hold(self, hold_id: str, **values: Any) -> None:
+        self.legal_holds[hold_id] = replace(self.legal_holds[hold_id], **values)
+
+    def pause_erasure(self, user_id: str, erasure_id: str) -> None:
+        self.paused.setdefault(user_id, set()).add(erasure_id)
+
+    def paused_erasures(self, user_id: str) -> list[str]:
+        return sorted(self.paused.get(user_id, ()))
+
+    def resume_erasure(self, user_id: str, erasure_id: str) -> None:
+        self.paused.get(user_id, set()).discard(erasure_id)
+
 
 class _Stream:
     """The archive's multipart upload: bytes kept in the fake store per upload id. Resuming from a
@@ -285,6 +325,7 @@ class FakePersonalData:
         self.objects: dict[tuple[str, str], bytes] = {}
         self.uploads: dict[str, bytearray] = {}  # multipart uploads in progress
         self.pieces: dict[tuple[str, int], bytes] = {}  # kept beside an archive until written
+        self.clock_tags: dict[tuple[str, str], str] = {}  # object -> its clock tag (DSR-12)
 
     def add_item(self, table: str, fields: Mapping[str, Any]) -> None:
         self.items[(table, fields["pk"], fields["sk"])] = dict(fields)
@@ -367,6 +408,25 @@ class FakePersonalData:
         for obj in objects:
             self.objects.pop((obj.bucket, obj.key), None)
         return len(objects)
+
+    def hold_expiry(self, items: Iterable[PersonalItem], *, held: bool) -> int:
+        source, target = ("expires_at", "held_expires_at") if held else ("held_expires_at", "expires_at")
+        moved = 0
+        for item in items:
+            stored = self.items.get((item.table, *item.key))
+            if stored is None or item.fields.get(source) is None or stored.get(source) != item.fields[source]:
+                continue
+            stored[target] = stored.pop(source)
+            moved += 1
+        return moved
+
+    def tag_clock(self, objects: Iterable[StoredObject], *, held: bool) -> int:
+        tagged = 0
+        for obj in objects:
+            if (obj.bucket, obj.key) in self.objects:
+                self.clock_tags[(obj.bucket, obj.key)] = "held" if held else "running"
+                tagged += 1
+        return tagged
 
     def open_object(self, obj: StoredObject) -> IO[bytes]:
         return io.BytesIO(self.objects[(obj.bucket, obj.key)])
