@@ -80,6 +80,11 @@ class Metric(Enum):
         "erasure workflow runs that exhausted a step's retries",
         alarms=(AlarmRule("erasure-failed", "an erasure owed to a person stopped; rerun it before its due date"),),
     )
+    HOLD_FAILED = MetricSpec(
+        "LegalHoldFailed",
+        "legal hold workflow runs that exhausted a step's retries (DSR-12)",
+        alarms=(AlarmRule("legal-hold-failed", "a legal hold's timers were not all moved; rerun its workflow"),),
+    )
     EXPORTS_COMPLETED = MetricSpec("ExportsCompleted", "export archives delivered")
     INCIDENTS_OPENED = MetricSpec("IncidentsOpened", "security incidents entered in the breach register (OPS-5)")
     INCIDENT_CLOCK = MetricSpec(

@@ -81,6 +81,12 @@ def erasure_notify(event, context):
     return result
 
 
+# DSR-12: a step found a legal hold in force; the run and the request say it is paused.
+@lambda_function(bp, "erasure_held", uses=RUN)
+def erasure_held(event, context):
+    return _rights().erasure_held(event)
+
+
 @lambda_function(bp, "erasure_fail", uses=RUN)
 def erasure_fail(event, context):
     return _rights().erasure_fail(event)

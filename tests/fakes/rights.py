@@ -556,6 +556,7 @@ class RightsWorld:
     limiter: FakeLimiter
     payments: FakePaymentProvider
     provider: FakeProvider
+    holds: CapturingWorkflow = field(default_factory=CapturingWorkflow)  # the legal hold workflow (DSR-12)
 
     @property
     def context(self) -> RightsContext:
@@ -566,6 +567,7 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] | None = None)
     personal = FakePersonalData()
     records, users, outbox = FakeRightsRecords(now), FakeUsers(personal), Outbox()
     exports, erasures, limiter = CapturingWorkflow(), CapturingWorkflow(), FakeLimiter()
+    hold_runs = CapturingWorkflow()
     payments, provider = FakePaymentProvider(), FakeProvider()
     context = RightsContext(
         profile=profile,
@@ -575,6 +577,7 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] | None = None)
         email=outbox,
         export_workflow=exports,
         erasure_workflow=erasures,
+        hold_workflow=hold_runs,
         idempotency=FakeIdempotency(),
         limiter=limiter,
         code_key=lambda: "code-key-for-tests",
@@ -584,4 +587,6 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] | None = None)
         public_base_url="https://api.invalid",
     )
     service = RightsService(context)
-    return RightsWorld(service, records, personal, users, outbox, exports, erasures, limiter, payments, provider)
+    world = RightsWorld(service, records, personal, users, outbox, exports, erasures, limiter, payments, provider)
+    world.holds = hold_runs
+    return world

@@ -1,7 +1,8 @@
 """The state machines of infra/asl/*.asl.json run in-process over the domain functions: Task states
 call the function behind their resource and store its result at their ResultPath, Choice states
-branch as Step Functions does (BooleanEquals), and a task's exception propagates (Retry and Catch
-are the real service's, exercised by tests/functional/test_erasure_workflow.py)."""
+branch as Step Functions does (BooleanEquals), a Catch naming an error's type is followed, and any
+other exception propagates (Retry and the catch-all are the real service's, exercised by
+tests/functional/test_erasure_workflow.py)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,15 @@ def _choose(spec: Mapping[str, Any], state: Mapping[str, Any]) -> str:
     return spec["Default"]
 
 
+def _named_catch(spec: Mapping[str, Any], exc: Exception) -> Mapping[str, Any] | None:
+    """A Catch naming the exception's type (a business outcome such as a legal hold, DSR-12); the
+    catch-all `States.ALL` is left to the real service's tests."""
+    for catch in spec.get("Catch", ()):
+        if type(exc).__name__ in catch["ErrorEquals"]:
+            return catch
+    return None
+
+
 def run_machine(
     name: str,
     tasks: Mapping[str, Callable[[dict[str, Any]], Any]],
@@ -47,13 +57,23 @@ def run_machine(
             resource = spec["Resource"].removeprefix("${").removesuffix("}")
             if on_task:
                 on_task(resource)
-            result = tasks[resource](state)
+            try:
+                result = tasks[resource](state)
+            except Exception as exc:
+                caught = _named_catch(spec, exc)
+                if caught is None:
+                    raise
+                state[caught["ResultPath"].removeprefix("$.")] = {"Error": type(exc).__name__}
+                at = caught["Next"]
+                continue
             path = spec["ResultPath"].removeprefix("$.")
             assert "." not in path, spec["ResultPath"]
             state[path] = json.loads(json.dumps(result))  # what Step Functions keeps is JSON
         elif spec["Type"] == "Choice":
             at = _choose(spec, state)
             continue
+        elif spec["Type"] == "Succeed":
+            return state
         elif spec["Type"] == "Fail":
             raise RuntimeError(f"{name} ended in {at}")
         if spec.get("End"):

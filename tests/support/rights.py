@@ -67,8 +67,21 @@ def erasure_step(step: str):
 
 def erasure_tasks(deps: Any) -> dict[str, Any]:
     """The erasure state machine's task resources, each calling its domain function with `deps`."""
-    steps = [step for step, _ in ERASURE_STEPS] + ["fail"]
+    steps = [step for step, _ in ERASURE_STEPS] + ["fail", "held"]
     return {f"erasure_{step}": (lambda state, step=step: erasure_step(step)(deps, state)) for step in steps}
+
+
+def hold_tasks(deps: Any) -> dict[str, Any]:
+    """The legal hold state machine's task resources (DSR-12)."""
+    from chalicelib.domain.rights import holds
+
+    steps = {"move_expiries": holds.move_expiries, "retag_objects": holds.retag_objects, "finish": holds.finish}
+    steps["fail"] = holds.fail
+    return {f"hold_{name}": (lambda state, step=step: step(deps, state)) for name, step in steps.items()}
+
+
+def run_hold(deps: Any, event: dict[str, Any], **options: Any) -> dict[str, Any]:
+    return run_machine("hold", hold_tasks(deps), event, **options)
 
 
 def export_tasks(deps: Any) -> dict[str, Any]:

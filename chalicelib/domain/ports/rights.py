@@ -12,7 +12,7 @@ from typing import IO, Any, Generic, Protocol, TypeVar
 
 from chalicelib.profile.schema import Category
 
-OPEN_STATUSES = frozenset({"open", "in_progress", "failed"})  # still owed an answer (DSR-8)
+OPEN_STATUSES = frozenset({"open", "in_progress", "held", "failed"})  # still owed an answer (DSR-8); held: DSR-12
 
 
 # -- the records of the rights work -------------------------------------------------------------
@@ -126,7 +126,7 @@ class ErasureRun:
     reason: str  # user | minor
     created_at: datetime
     receipt_id: str  # the receipt's own id: neither the receipt nor the final email names the run
-    status: str = "running"  # running | failed
+    status: str = "running"  # running | failed | held (paused by a legal hold, DSR-12)
     failure: str | None = None
     passes: int = 0
     captured: bool = False  # the plan has recorded the identifiers below

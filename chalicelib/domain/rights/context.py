@@ -28,6 +28,7 @@ class RightsContext:
     email: Mailer
     export_workflow: WorkflowStarter
     erasure_workflow: WorkflowStarter
+    hold_workflow: WorkflowStarter  # DSR-12: moves a held person's expiries aside and back
     idempotency: Idempotency
     limiter: AddressLimiter  # SEC-1: code guesses count against the address; exports a day per person
     code_key: Callable[[], str]  # the login codes' server secret, read on first use (DSR-7)

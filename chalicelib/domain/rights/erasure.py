@@ -35,7 +35,7 @@ from chalicelib.domain.ports.rights import (
     Subject,
     Tombstone,
 )
-from chalicelib.domain.rights import erasure_plan, failures, paging, rights_requests
+from chalicelib.domain.rights import erasure_plan, failures, holds, paging, rights_requests
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.domain.rights.erasure_plan import Fate
 from chalicelib.errors import Conflict, Gone, InvalidInput, NotFound
@@ -166,6 +166,11 @@ def subject(ctx: RightsContext, run: ErasureRun, captured: CapturedIds = Capture
 def next_page(
     ctx: RightsContext, run: ErasureRun, step: str, position: paging.Position, sources: list[paging.Source]
 ) -> Page[Any]:
+    """Every step that walks the person's data asks first whether a legal hold is in force (DSR-12):
+    one placed before or during the run stops it here, at the next page, before anything goes."""
+    if holds.in_force(ctx, run.user_id):
+        raise holds.LegalHoldInForce("A legal hold is in force on this person.")
+
     def keep(cursors: dict[str, Any]) -> None:
         ctx.rights.update_run(run.erasure_id, cursors=cursors)
 
@@ -188,7 +193,7 @@ def plan(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
         return {"done": True, "more": False}
     position = paging.Position.of(event, "plan")
     if not position.continuing:
-        if run.status == "failed":  # a rerun: resume the same run with a fresh pass budget
+        if run.status in ("failed", "held"):  # a rerun: resume the same run with a fresh pass budget
             ctx.rights.update_run(run.erasure_id, status="running", passes=0)
         if run.request_id:
             rights_requests.set_status(ctx, run.request_id, "in_progress", actor="system")
@@ -385,6 +390,28 @@ def notify(ctx: RightsContext, event: dict[str, Any]) -> dict[str, bool]:
         )
     ctx.rights.delete_run(run.erasure_id)
     return {"sent": bool(run.email)}
+
+
+def held(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
+    """The held state (DSR-12): a step found a legal hold in force. The run stops where it is (nothing
+    more is deleted), the request shows it is paused, and the release resumes it (`resume`)."""
+    run = _run(ctx, event)
+    if run is not None:
+        ctx.rights.update_run(run.erasure_id, status="held")
+        holds.pause_erasure(ctx, run.user_id, run.erasure_id, run.request_id)
+    return {"status": "held"}
+
+
+def resume(ctx: RightsContext, erasure_id: str, hold_id: str) -> None:
+    """After the last hold's release: the same run again, under a new execution name. Every step is
+    idempotent and what was deleted before the hold stays deleted, so it goes on from where it stopped."""
+    run = ctx.rights.get_run(erasure_id)
+    if run is None:
+        return
+    ctx.rights.update_run(erasure_id, status="running")
+    if run.request_id:
+        rights_requests.set_status(ctx, run.request_id, "in_progress", actor="system", note="legal hold released")
+    ctx.erasure_workflow.start(f"{execution_name(erasure_id)}-resumed-{hold_id}", {"erasure_id": erasure_id})
 
 
 def fail(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:

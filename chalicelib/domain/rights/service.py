@@ -12,6 +12,7 @@ from chalicelib.domain.rights import (
     deadlines,
     erasure,
     export,
+    holds,
     minors,
     operators,
     processors,
@@ -112,6 +113,30 @@ class RightsService:
     def erase_minor(self, operator: str, user_id: str, note: str | None) -> dict[str, Any]:
         return minors.erase_minor(self.context, operator=operator, user_id=user_id, note=note)
 
+    # -- legal holds (DSR-12) ------------------------------------------------------------------------
+    def place_hold(
+        self, operator: str, user_id: str, *, reason: str, reference: str, until: datetime | None
+    ) -> dict[str, Any]:
+        return holds.place(self.context, operator, user_id, reason=reason, reference=reference, until=until)
+
+    def legal_holds(self, operator: str) -> list[dict[str, Any]]:
+        return holds.list_holds(self.context, operator)
+
+    def release_hold(self, operator: str, hold_id: str) -> dict[str, Any]:
+        return holds.release(self.context, operator, hold_id)
+
+    def hold_move_expiries(self, event: dict[str, Any]) -> dict[str, Any]:
+        return holds.move_expiries(self.context, event)
+
+    def hold_retag_objects(self, event: dict[str, Any]) -> dict[str, Any]:
+        return holds.retag_objects(self.context, event)
+
+    def hold_finish(self, event: dict[str, Any]) -> dict[str, Any]:
+        return holds.finish(self.context, event)
+
+    def hold_fail(self, event: dict[str, Any]) -> dict[str, str]:
+        return holds.fail(self.context, event)
+
     def audit_log(self, operator: str, month: str) -> list[dict[str, Any]]:
         return operators.audit_log(self.context, operator, month)
 
@@ -139,6 +164,9 @@ class RightsService:
 
     def erasure_notify(self, event: dict[str, Any]) -> dict[str, bool]:
         return erasure.notify(self.context, event)
+
+    def erasure_held(self, event: dict[str, Any]) -> dict[str, str]:
+        return erasure.held(self.context, event)
 
     def erasure_fail(self, event: dict[str, Any]) -> dict[str, str]:
         return erasure.fail(self.context, event)
