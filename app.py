@@ -21,6 +21,7 @@ from chalicelib.api import (
 )
 from chalicelib.events import streams
 from chalicelib.events import uploads as upload_events
+from chalicelib.store import hold_state
 from chalicelib.workflows import erasure, export, hold
 
 app = Chalice(app_name="pixelkeep")
@@ -61,6 +62,7 @@ app.api.cors = cors.from_environment()  # before the blueprints: each route take
 app.api.binary_types.extend(["image/png", "image/jpeg", "image/webp", "image/*", "video/mp4", "application/zip"])
 app.register_middleware(http.one_error_shape, "http")  # outermost: sees every response
 observability.register(app)
+app.register_middleware(hold_state.per_invocation)  # DSR-12: hold answers last one invocation
 
 for module in (health, policy, auth, me, uploads, generations, gallery, billing, webhooks, rights, operators):
     app.register_blueprint(module.bp)

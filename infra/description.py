@@ -52,6 +52,8 @@ class LifecycleRuleSpec:
     prefix: str
     days: int
     category: Category
+    # DSR-12: the rule expires only objects tagged so (prefix AND tag); a legal hold retags them
+    tag: tuple[str, str] = layout.LIFECYCLE_TAG
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,10 @@ def create_bucket(s3: Any, spec: BucketSpec, queue_arns: dict[str, str]) -> None
                 "Rules": [
                     {
                         "ID": rule.id,
-                        "Filter": {"Prefix": rule.prefix},
+                        # DSR-12: prefix AND the clock tag, as the stack's rule (infra/cdk/storage.py)
+                        "Filter": {
+                            "And": {"Prefix": rule.prefix, "Tags": [{"Key": rule.tag[0], "Value": rule.tag[1]}]}
+                        },
                         "Status": "Enabled",
                         "Expiration": {"Days": rule.days},
                     }

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib.api.schemas import accounts, billing, common, content, incidents, rights
+from chalicelib.api.schemas import accounts, billing, common, content, holds, incidents, rights
 from chalicelib.domain.accounts.authorizer import OPERATOR, PUBLIC, SIGNED_IN, WEBHOOK
 
 OPENAPI_VERSION = "3.1.0"
@@ -179,6 +179,9 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
         incidents.DriftReport, summary="The deployment against the profile: TTLs, lifecycle, logs, backups (OPS-8)"
     ),
     # Incidents (OPS-5): the breach register and the notice clock.
+    ("POST", "/operator/holds"): op(holds.HoldView, 201, request=holds.PlaceHold),
+    ("GET", "/operator/holds"): op(holds.Holds),
+    ("POST", "/operator/holds/{hold_id}/release"): op(holds.HoldView),
     ("POST", "/operator/incidents"): op(incidents.IncidentView, 201, request=incidents.OpenIncident),
     ("GET", "/operator/incidents"): op(incidents.BreachRegister),
     ("GET", "/operator/incidents/{incident_id}"): op(incidents.IncidentDetail),

@@ -123,6 +123,34 @@ def operator_audit_log(event, context):
     return _answer(lambda: _service().audit_log(invocation(context), _event(AuditMonth, event).month))
 
 
+# -- legal holds (DSR-12) ------------------------------------------------------------------------
+# The hold and its marker live in the requests table; the walk runs in the hold workflow.
+HOLDS = AUDITED | Uses(read_tables="accounts", start_workflows="hold")
+
+
+@lambda_function(bp, "operator_place_hold", uses=HOLDS)
+def operator_place_hold(event, context):
+    """Test event: `{"user": "…", "reason": "litigation hold", "reference": "case 2026-17",
+    "until": "2027-06-30T00:00:00Z"}` (`until` optional)."""
+    from chalicelib.api.schemas.holds import PlaceHold
+
+    def act():
+        body = _event(PlaceHold, event)
+        return _service().place_hold(
+            invocation(context), body.user, reason=body.reason, reference=body.reference, until=body.until
+        )
+
+    return _answer(act)
+
+
+@lambda_function(bp, "operator_release_hold", uses=HOLDS)
+def operator_release_hold(event, context):
+    """Test event: `{"hold_id": "…"}`."""
+    from chalicelib.api.schemas.holds import HoldRef
+
+    return _answer(lambda: _service().release_hold(invocation(context), _event(HoldRef, event).hold_id))
+
+
 # -- incidents (OPS-5) ------------------------------------------------------------------------------
 def _incidents():
     from chalicelib import wiring

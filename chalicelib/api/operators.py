@@ -1,6 +1,6 @@
 """HTTP routes for operators (OPS-6): request queue, request status, extension and refusal (DSR-11),
-minor takedown, audit log, payments held for review, incidents and the breach register (OPS-5), the
-record of processing and the drift check (OPS-8).
+minor takedown, audit log, payments held for review, legal holds (DSR-12), incidents and the breach
+register (OPS-5), the record of processing and the drift check (OPS-8).
 
 Operators are IAM principals: every route here takes API Gateway's IAM authorization (SigV4, as the
 AWS CLI and SDKs sign), and the caller's ARN API Gateway passes on is recorded with every action,
@@ -91,6 +91,31 @@ def payments_for_review():
     operator = _operator()
     held = payments_for_review(operator, payments=wiring.payments(), audit=_service().context.rights.audit)
     return json_response({"payments": held})
+
+
+# -- legal holds (DSR-12) ------------------------------------------------------------------------
+@route(bp, "/operator/holds", methods=["POST"])
+def place_hold():
+    """Suspends every timer and workflow that would delete the person's data, until released."""
+    from chalicelib.api.schemas.holds import PlaceHold
+
+    operator = _operator()
+    body = parse_body(PlaceHold, json_body(bp))
+    placed = _service().place_hold(operator, body.user, reason=body.reason, reference=body.reference, until=body.until)
+    return json_response(placed, status=201)
+
+
+@route(bp, "/operator/holds", methods=["GET"])
+def legal_holds():
+    operator = _operator()
+    return json_response({"holds": _service().legal_holds(operator)})
+
+
+@route(bp, "/operator/holds/{hold_id}/release", methods=["POST"])
+def release_hold(hold_id):
+    """Restores the timers (an expiry already past goes at the next TTL pass) and resumes erasure."""
+    operator = _operator()
+    return json_response(_service().release_hold(operator, hold_id))
 
 
 # -- incidents (OPS-5) ------------------------------------------------------------------------------

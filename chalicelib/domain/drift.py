@@ -76,11 +76,16 @@ def _bucket(expected: ExpectedBucket, deployed: DeployedConfiguration) -> Iterat
         yield Difference(expected.name, "bucket", "exists", "missing")
         return
     rules = actual.expiration_days or {}
+    tags = actual.tag_filters or {}
     for rule in expected.rules:
         days = rules.get(rule.prefix)
+        setting = f"lifecycle {rule.prefix} ({rule.category.value})"
         if days != rule.days:
-            setting = f"lifecycle {rule.prefix} ({rule.category.value})"
             yield Difference(expected.name, setting, f"{rule.days} days", _days(days, missing="no rule"))
+        elif rule.tag is not None and tags.get(rule.prefix, ()) != (rule.tag,):
+            # DSR-12: a rule without the clock tag filter would expire a held person's objects
+            found = ", ".join(f"{k}={v}" for k, v in tags.get(rule.prefix, ())) or "no tag filter"
+            yield Difference(expected.name, f"{setting} tag filter", f"{rule.tag[0]}={rule.tag[1]}", found)
     if not actual.encrypted:
         yield Difference(expected.name, "encryption", "enabled", "disabled")
 
@@ -91,7 +96,7 @@ def _sampled(items: list[SampledItem], profile: Profile, now: datetime) -> Itera
     late: dict[tuple[str, str], list[SampledItem]] = {}
     limits: dict[tuple[str, str], int] = {}
     for item in items:
-        if item.category is None or not profile.stores(item.category):
+        if item.held or item.category is None or not profile.stores(item.category):
             continue
         retention = profile.category(item.category).retention
         if not retention.time_limited:

@@ -292,11 +292,20 @@ class AccountsStore:
         return port.Session(token_hash, record.user_id) if record else None
 
     def get_session_and_user(self, token_hash: str, user_id: str) -> tuple[port.Session | None, port.Account | None]:
-        """One TransactGetItems for the session and its user: a signed-in request's only read."""
+        """One TransactGetItems for the session, its user and whether a legal hold is in force on them
+        (DSR-12: the request's writes keep their expiry aside then): a signed-in request's only read."""
+        from chalicelib.store import hold_state
+        from chalicelib.store.models.rights import HoldMarker
+
         with TransactGet(connection=self._table.connection) as read:
             session_read = read.get(Session, *Session.key(token_hash))
             user_read = read.get(User, *User.key(user_id))
+            holds_read = read.get(HoldMarker, *HoldMarker.key(user_id))  # DSR-12: what this request writes
         session, user = _live(session_read, Session), _live(user_read, User)
+        try:
+            hold_state.note(user_id, bool(holds_read.get().hold_ids))
+        except HoldMarker.DoesNotExist:
+            hold_state.note(user_id, False)
         return (port.Session(token_hash, session.user_id) if session else None), (_account(user) if user else None)
 
     def delete_session(self, token_hash: str) -> None:

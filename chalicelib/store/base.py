@@ -9,7 +9,7 @@ batch: all of them serialize through `serialize`).
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 
@@ -72,6 +72,9 @@ class Record(Model):
     category: ClassVar[Category | None] = None
     personal_fields: ClassVar[tuple[str, ...] | None] = None
     about_no_one: ClassVar[bool] = False
+    # A timer whose TTL delete is an action, not the end of retained data (a job's timeout, a credit
+    # hold's lapse): a legal hold leaves its clock running (DSR-12).
+    operational_timer: ClassVar[bool] = False
     pk_prefix: ClassVar[str] = ""
     sk_prefix: ClassVar[str] = ""
     _profile: ClassVar[Profile | None] = None
@@ -83,6 +86,11 @@ class Record(Model):
     held_expires_at = HeldExpiryAttribute(null=True)
     owner_id = UnicodeAttribute(null=True)
     by_owner = OwnerIndex()
+
+    @classmethod
+    def is_operational_timer(cls, fields: Mapping[str, Any]) -> bool:
+        """Whether an item of this class with `fields` is such a timer (DSR-12)."""
+        return cls.operational_timer
 
     @classmethod
     def subject_keys(cls, subject: Any) -> Iterable[tuple[str, str | None]]:
@@ -109,13 +117,27 @@ class Record(Model):
             raise RuntimeError(f"{type(self).__name__} is not bound to a profile; call store.bind() first")
         self.expires_at = expiry(self._profile, self.category, self.event_time())
 
+    def hold_expiry_if_held(self) -> None:
+        """DSR-12: written while its owner is under a legal hold, the expiry waits aside."""
+        if self.expires_at is None or not self.owner_id:
+            return
+        if self.is_operational_timer({"state": getattr(self, "state", None)}):
+            return
+        from chalicelib.store import hold_state
+
+        if hold_state.held(self.owner_id):
+            self.held_expires_at, self.expires_at = self.expires_at, None
+
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         self.stamp_expiry()
+        self.hold_expiry_if_held()
         return super().serialize(null_check=null_check)
 
     def is_live(self, now: datetime | None = None) -> bool:
-        """DynamoDB deletes expired items up to ~2 days late, so reads check the clock themselves."""
-        return self.expires_at is None or self.expires_at > (now or clock.now())
+        """DynamoDB deletes expired items up to ~2 days late, so reads check the clock themselves. A
+        legal hold keeps an item stored past its expiry (DSR-12), not in service."""
+        expires = self.expires_at or self.held_expires_at
+        return expires is None or expires > (now or clock.now())
 
     # -- live reads --------------------------------------------------------------------------
     @classmethod

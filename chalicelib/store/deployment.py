@@ -54,7 +54,9 @@ class DeployedAws:
             if not _missing(error, "ServerSideEncryptionConfigurationNotFoundError"):
                 raise
             encrypted = False
-        return BucketSettings(exists=True, expiration_days=_expirations(rules), encrypted=encrypted)
+        return BucketSettings(
+            exists=True, expiration_days=_expirations(rules), tag_filters=_tag_filters(rules), encrypted=encrypted
+        )
 
     def log_groups(self, prefix: str) -> dict[str, int | None]:
         groups: dict[str, int | None] = {}
@@ -82,6 +84,7 @@ class DeployedAws:
                     kind=cls.__name__,
                     category=cls.category,
                     expires_at=datetime.fromtimestamp(int(float(expires)), UTC) if expires else None,
+                    held="held_expires_at" in item,  # DSR-12: its expiry waits aside under a legal hold
                 )
             )
         return sampled
@@ -91,11 +94,26 @@ def _text(value: Any) -> str:
     return (value or {}).get("S", "")
 
 
+def _rule_prefix(rule: dict[str, Any]) -> str:
+    found = rule.get("Filter", {})
+    found = found.get("And", found)
+    return found.get("Prefix", rule.get("Prefix", ""))
+
+
+def _rule_tags(rule: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    found = rule.get("Filter", {})
+    tags = found.get("And", {}).get("Tags") or ([found["Tag"]] if "Tag" in found else [])
+    return tuple(sorted((tag["Key"], tag["Value"]) for tag in tags))
+
+
+def _expiring(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rules if r.get("Status") == "Enabled" and r.get("Expiration", {}).get("Days") is not None]
+
+
 def _expirations(rules: list[dict[str, Any]]) -> dict[str, int]:
-    found = {}
-    for rule in rules:
-        prefix = rule.get("Filter", {}).get("Prefix", rule.get("Prefix", ""))
-        days = rule.get("Expiration", {}).get("Days")
-        if rule.get("Status") == "Enabled" and days is not None:
-            found[prefix] = days
-    return found
+    return {_rule_prefix(rule): rule["Expiration"]["Days"] for rule in _expiring(rules)}
+
+
+def _tag_filters(rules: list[dict[str, Any]]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """DSR-12: the tags each expiration rule requires; none means it would expire held objects too."""
+    return {_rule_prefix(rule): _rule_tags(rule) for rule in _expiring(rules)}

@@ -36,8 +36,12 @@ class HoldStore:
     erasure a hold paused. Placing and releasing write the hold and its marker in one transaction."""
 
     @staticmethod
-    def _marker(user_id: str, what: str) -> HoldMarker:
-        return HoldMarker(f"HELD#{user_id}", what, created_at=clock.now())
+    def _in_force(user_id: str, hold_id: str, *, add: bool) -> tuple[HoldMarker, list]:
+        """The person's in-force item and the update adding or removing one hold id; its own expiry
+        waits aside like the rest while it exists (DSR-12)."""
+        ids = HoldMarker.hold_ids.add({hold_id}) if add else HoldMarker.hold_ids.delete({hold_id})
+        actions = [ids, HoldMarker.held_expires_at.set(expiry_after_release(clock.now()))]
+        return HoldMarker(*HoldMarker.key(user_id)), actions
 
     def place_hold(self, hold: ports.LegalHold) -> None:
         record = LegalHold(
@@ -50,9 +54,10 @@ class HoldStore:
             placed_at=hold.placed_at,
             until=hold.until,
         )
+        marker, actions = self._in_force(hold.user_id, hold.hold_id, add=True)
         with TransactWrite() as transaction:
             transaction.save(record, condition=LegalHold.pk.does_not_exist())
-            transaction.save(self._marker(hold.user_id, f"HOLD#{hold.hold_id}"))
+            transaction.update(marker, actions=actions)
 
     def get_hold(self, hold_id: str) -> ports.LegalHold | None:
         record = LegalHold.get_live(*LegalHold.key(hold_id), consistent_read=True)
@@ -62,8 +67,11 @@ class HoldStore:
         return [_hold(r) for r in LegalHold.query_live(LegalHold.PARTITION, LegalHold.sk.startswith("HOLD#"))]
 
     def holds_in_force(self, user_id: str) -> list[str]:
-        found = HoldMarker.query(f"HELD#{user_id}", HoldMarker.sk.startswith("HOLD#"), consistent_read=True)
-        return [marker.sk.removeprefix("HOLD#") for marker in found]
+        try:
+            marker = HoldMarker.get(*HoldMarker.key(user_id), consistent_read=True)
+        except HoldMarker.DoesNotExist:
+            return []
+        return sorted(marker.hold_ids or ())
 
     def release_hold(self, hold_id: str, *, by: str, at: datetime) -> ports.LegalHold | None:
         """None when the hold is not in force (unknown, or released already). Its own expiry is
@@ -73,6 +81,7 @@ class HoldStore:
             return None
         record = LegalHold(*LegalHold.key(hold_id))
         expires = expiry_after_release(at)
+        marker, actions = self._in_force(hold.user_id, hold_id, add=False)
         try:
             with TransactWrite() as transaction:
                 transaction.update(
@@ -86,7 +95,7 @@ class HoldStore:
                     ],
                     condition=LegalHold.status == "held",
                 )
-                transaction.delete(HoldMarker(f"HELD#{hold.user_id}", f"HOLD#{hold_id}"))
+                transaction.update(marker, actions=actions)
         except TransactWriteError:
             return None
         return self.get_hold(hold_id)
@@ -97,14 +106,14 @@ class HoldStore:
         )
 
     def pause_erasure(self, user_id: str, erasure_id: str) -> None:
-        self._marker(user_id, f"ERASURE#{erasure_id}").save()
+        HoldMarker(*HoldMarker.key(user_id, f"ERASURE#{erasure_id}"), created_at=clock.now()).save()
 
     def paused_erasures(self, user_id: str) -> list[str]:
         found = HoldMarker.query(f"HELD#{user_id}", HoldMarker.sk.startswith("ERASURE#"), consistent_read=True)
         return [marker.sk.removeprefix("ERASURE#") for marker in found]
 
     def resume_erasure(self, user_id: str, erasure_id: str) -> None:
-        HoldMarker(f"HELD#{user_id}", f"ERASURE#{erasure_id}").delete()
+        HoldMarker(*HoldMarker.key(user_id, f"ERASURE#{erasure_id}")).delete()
 
 
 def expiry_after_release(at: datetime) -> datetime | None:

@@ -58,9 +58,27 @@ CLOCK_RUNNING = "running"
 CLOCK_HELD = "held"
 
 
+# The tag every lifecycle rule's filter requires besides its prefix.
+LIFECYCLE_TAG = (CLOCK_TAG, CLOCK_RUNNING)
+
+
 def clock_tagging(*, held: bool = False) -> str:
     """The clock tag as S3's `Tagging` parameter and presigned POST `tagging` field take it (query form)."""
     return f"{CLOCK_TAG}={CLOCK_HELD if held else CLOCK_RUNNING}"
+
+
+def clock_tagging_xml(*, held: bool = False) -> str:
+    """The clock tag as a presigned POST's `tagging` form field takes it (S3's Tagging XML)."""
+    value = CLOCK_HELD if held else CLOCK_RUNNING
+    return f"<Tagging><TagSet><Tag><Key>{CLOCK_TAG}</Key><Value>{value}</Value></Tag></TagSet></Tagging>"
+
+
+def owner_of_key(key: str) -> str | None:
+    """The person whose per-user prefix holds `key` (CNT-1), if it is under one."""
+    for _, prefix in OBJECT_PREFIXES.values():
+        if key.startswith(prefix):
+            return key[len(prefix) :].split("/", 1)[0] or None
+    return None
 
 
 def lifecycle_rules(profile: Profile) -> list[tuple[str, Category, str, int]]:
@@ -103,7 +121,7 @@ def expected_configuration(settings: Settings, profile: Profile) -> ExpectedConf
     tables.append(ExpectedTable(idempotency, IDEMPOTENCY_TTL_ATTRIBUTE, None, holds_records=False))
     rules: dict[str, list[ExpectedRule]] = {CONTENT_BUCKET: [], EXPORTS_BUCKET: []}
     for bucket, category, prefix, days in lifecycle_rules(profile):
-        rules[bucket].append(ExpectedRule(prefix, days, category))
+        rules[bucket].append(ExpectedRule(prefix, days, category, LIFECYCLE_TAG))
     prefix = settings.resource_prefix
     return ExpectedConfiguration(
         tables=tuple(tables),

@@ -9,7 +9,8 @@ from typing import Any
 
 from chalicelib.domain.ports.content import PresignedPost, StoredObject
 from chalicelib.profile.schema import Category
-from chalicelib.store.layout import OBJECT_PREFIXES, object_key
+from chalicelib.store import hold_state
+from chalicelib.store.layout import OBJECT_PREFIXES, clock_tagging, clock_tagging_xml, object_key, owner_of_key
 
 
 class ObjectStore:
@@ -33,16 +34,19 @@ class ObjectStore:
     def presigned_post(
         self, category: Category, user_id: str, object_id: str, *, content_type: str, max_bytes: int, expires_in: int
     ) -> PresignedPost:
-        """A form upload S3 itself refuses unless the size is in range and the type is as declared."""
+        """A form upload S3 itself refuses unless the size is in range, the type is as declared and it
+        carries the clock tag its lifecycle rule expires (DSR-12: `held` while a legal hold is in force)."""
         bucket, key = self.location(category, user_id, object_id)
+        tagging = clock_tagging_xml(held=hold_state.held(user_id))
         post = self._s3.generate_presigned_post(
             Bucket=bucket,
             Key=key,
-            Fields={"Content-Type": content_type},
+            Fields={"Content-Type": content_type, "tagging": tagging},
             Conditions=[
                 ["content-length-range", 1, max_bytes],
                 {"Content-Type": content_type},
                 {"key": key},
+                {"tagging": tagging},
             ],
             ExpiresIn=expires_in,
         )
@@ -66,8 +70,16 @@ class ObjectStore:
         return StoredObject(etag=response["ETag"], data=response["Body"].read(max_bytes + 1))
 
     def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> str:
-        """Writes the object; returns its ETag."""
-        return self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)["ETag"]
+        """Writes the object with its clock tag (DSR-12); returns its ETag."""
+        return self._s3.put_object(
+            Bucket=bucket, Key=key, Body=body, ContentType=content_type, Tagging=_clock_for(key)
+        )["ETag"]
 
     def delete(self, bucket: str, key: str) -> None:
         self._s3.delete_object(Bucket=bucket, Key=key)  # idempotent: a missing key is not an error
+
+
+def _clock_for(key: str) -> str:
+    """`running`, or `held` while the key's owner is under a legal hold (DSR-12)."""
+    owner = owner_of_key(key)
+    return clock_tagging(held=owner is not None and hold_state.held(owner))

@@ -189,7 +189,8 @@ class PersonalDataStore:
         moved = 0
         for item in items:
             value = item.fields.get(source)
-            if value is None:
+            cls = record_class_of(item.table, *item.key)
+            if value is None or (cls is not None and cls.is_operational_timer(item.fields)):
                 continue
             pk, sk = item.key
             try:
@@ -301,6 +302,14 @@ class PersonalDataStore:
         )
 
 
+def _clock_for(key: str) -> str:
+    """An archive and what waits beside it carry the clock tag the exports rule expires (DSR-12)."""
+    from chalicelib.store import hold_state
+
+    owner = layout.owner_of_key(key)
+    return layout.clock_tagging(held=owner is not None and hold_state.held(owner))
+
+
 class _Chunks(io.RawIOBase):
     """The written chunks of one part read back as one seekable stream, without joining them."""
 
@@ -347,7 +356,9 @@ class ResumableMultipart:
         self.small = bytearray()
         self.buffered = 0
         if state is None:
-            created = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/zip")
+            created = s3.create_multipart_upload(
+                Bucket=bucket, Key=key, ContentType="application/zip", Tagging=_clock_for(key)
+            )
             self.upload_id, self.parts, self.position, self.carry = created["UploadId"], 0, 0, 0
             return
         self.upload_id, self.parts = str(state["upload"]), int(state["parts"])
@@ -403,7 +414,8 @@ class ResumableMultipart:
         this one still reads the carry it started from)."""
         tail = self.buffered > 0
         if tail:
-            self.s3.put_object(Bucket=self.bucket, Key=self._side(f"carry-{self.carry + 1:06d}"), Body=self._body())
+            carry = self._side(f"carry-{self.carry + 1:06d}")
+            self.s3.put_object(Bucket=self.bucket, Key=carry, Body=self._body(), Tagging=_clock_for(carry))
         if self.carry > 0:
             self.s3.delete_object(Bucket=self.bucket, Key=self._side(f"carry-{self.carry - 1:06d}"))
         self.chunks, self.buffered = [], 0
@@ -430,7 +442,8 @@ class ResumableMultipart:
         self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
 
     def keep_piece(self, number: int, data: bytes) -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=self._side(f"piece-{number:06d}"), Body=data)
+        piece = self._side(f"piece-{number:06d}")
+        self.s3.put_object(Bucket=self.bucket, Key=piece, Body=data, Tagging=_clock_for(piece))
 
     def piece(self, number: int) -> bytes:
         return self.s3.get_object(Bucket=self.bucket, Key=self._side(f"piece-{number:06d}"))["Body"].read()

@@ -59,17 +59,28 @@ def lifecycle_rules(spec: BucketSpec) -> list[s3.LifecycleRule]:
     """One rule per object category, exactly as the profile's retention sets it.
 
     Versioning stays off, so an expired or erased object is really gone (no noncurrent copies);
-    an abandoned multipart upload of such an object goes after a day too.
+    an abandoned multipart upload of such an object goes after a day too. The expiration matches
+    only objects tagged with the running clock (DSR-12: a legal hold retags the person's objects so
+    no rule matches them); S3 takes no tag filter on the multipart abort, so that is a rule of its own.
     """
-    return [
-        s3.LifecycleRule(
-            id=rule.id,
-            prefix=rule.prefix,
-            expiration=Duration.days(rule.days),
-            abort_incomplete_multipart_upload_after=Duration.days(1),
+    rules = []
+    for rule in spec.lifecycle_rules:
+        rules.append(
+            s3.LifecycleRule(
+                id=rule.id,
+                prefix=rule.prefix,
+                tag_filters={rule.tag[0]: rule.tag[1]},
+                expiration=Duration.days(rule.days),
+            )
         )
-        for rule in spec.lifecycle_rules
-    ]
+        rules.append(
+            s3.LifecycleRule(
+                id=f"{rule.id}-incomplete-uploads",
+                prefix=rule.prefix,
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            )
+        )
+    return rules
 
 
 def cors_rules(spec: BucketSpec) -> list[s3.CorsRule] | None:

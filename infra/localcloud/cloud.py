@@ -221,7 +221,7 @@ class LocalCloud:
         return config
 
     def start(self) -> LocalCloud:
-        from infra.localcloud.fidelity import dynamodb_requests_one_at_a_time
+        from infra.localcloud.fidelity import dynamodb_requests_one_at_a_time, s3_post_tagging
         from infra.localcloud.lambda_hook import lambda_dispatch
         from infra.localcloud.monitoring import evaluate_alarms
         from infra.localcloud.outbox import tools_app
@@ -242,6 +242,7 @@ class LocalCloud:
                 self.app = importlib.import_module("app").app
             self._stack.enter_context(lambda_dispatch(self.app))
             self._stack.enter_context(dynamodb_requests_one_at_a_time())
+            self._stack.enter_context(s3_post_tagging())  # the clock tag lifecycle rules filter on (DSR-12)
             # Saved after the servers stop and while Lambda tasks still run here (closed in reverse).
             self._stack.callback(self._save)
             session, description = self._provision()

@@ -1,4 +1,4 @@
-"""Where moto's DynamoDB is weaker than DynamoDB, and the local stand-in for the guarantee.
+"""Where moto is weaker than the services it stands in for, and the local stand-in for the guarantee.
 
 DynamoDB applies each request atomically, and a failed transaction touches nothing. moto runs
 concurrent requests interleaved, and rolls a failed transaction back by restoring a copy of the
@@ -33,3 +33,31 @@ def dynamodb_requests_one_at_a_time() -> Iterator[None]:
         yield
     finally:
         DynamoHandler.call_action = original
+
+
+@contextmanager
+def s3_post_tagging() -> Iterator[None]:
+    """S3 applies a browser POST upload's `tagging` form field (Tagging XML) to the object it
+    stores; moto stores the object and drops the field. The clock tag lifecycle rules filter on
+    (DSR-12) rides in that field, so the stand-in applies it after moto's own handling."""
+    import xmltodict
+    from moto.s3.responses import S3Response
+
+    original = S3Response._bucket_response_post
+
+    def with_tagging(self, request, bucket_name):
+        answer = original(self, request, bucket_name)
+        fields = getattr(self, "querystring", {}) or {}
+        tagging, key = fields.get("tagging"), fields.get("key")
+        if tagging and key and int(answer[0]) < 300:
+            tags = xmltodict.parse(tagging[0]).get("Tagging", {}).get("TagSet", {}).get("Tag", [])
+            tags = tags if isinstance(tags, list) else [tags]
+            stored = self.backend.get_object(bucket_name, key[0])
+            self.backend.put_object_tagging(stored, {tag["Key"]: tag["Value"] for tag in tags})
+        return answer
+
+    S3Response._bucket_response_post = with_tagging
+    try:
+        yield
+    finally:
+        S3Response._bucket_response_post = original

@@ -5,7 +5,8 @@ the record DynamoDB itself emits for a TTL delete (eventName REMOVE, userIdentit
 dynamodb.amazonaws.com). moto's own stream record of the same delete carries no userIdentity, so
 consumers see it as an ordinary delete and ignore it; the TTL-style record is synthesized here
 and delivered through Lambda Invoke, the same path the event source mapping takes. Objects older
-than their bucket's lifecycle rule (as read back from S3) are deleted too.
+than their bucket's lifecycle rule (as read back from S3) are deleted too, where they match the
+rule's filter as S3 matches it: its prefix and every tag it names (DSR-12: a held object does not).
 """
 
 from __future__ import annotations
@@ -121,8 +122,9 @@ def sweep_tables(session: Any, description: Description, now: datetime, report: 
             _deliver(session, consumer, records, report)
 
 
-def _lifecycle_rules(s3: Any, bucket: str) -> list[tuple[str, int]]:
-    """(prefix, days) of the bucket's enabled expiration rules, read back from S3."""
+def _lifecycle_rules(s3: Any, bucket: str) -> list[tuple[str, int, dict[str, str]]]:
+    """(prefix, days, tags) of the bucket's enabled expiration rules, read back from S3: the filter's
+    prefix and every tag it requires (`And`, or a lone `Tag`), as S3 matches them."""
     try:
         rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     except s3.exceptions.ClientError as error:
@@ -133,20 +135,31 @@ def _lifecycle_rules(s3: Any, bucket: str) -> list[tuple[str, int]]:
     for rule in rules:
         days = rule.get("Expiration", {}).get("Days")
         if rule.get("Status") == "Enabled" and days:
-            prefix = rule.get("Filter", {}).get("Prefix", rule.get("Prefix", ""))
-            found.append((prefix, int(days)))
+            conditions = rule.get("Filter", {})
+            conditions = conditions.get("And", conditions)
+            prefix = conditions.get("Prefix", rule.get("Prefix", ""))
+            tags = conditions.get("Tags") or ([conditions["Tag"]] if "Tag" in conditions else [])
+            found.append((prefix, int(days), {tag["Key"]: tag["Value"] for tag in tags}))
     return found
+
+
+def _matches(s3: Any, bucket: str, key: str, tags: dict[str, str]) -> bool:
+    """S3 expires an object only if it carries every tag the rule's filter names (DSR-12)."""
+    if not tags:
+        return True
+    carried = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
+    return all(carried.get(name) == value for name, value in tags.items())
 
 
 def sweep_buckets(session: Any, description: Description, now: datetime, report: SweepReport) -> None:
     s3 = session.client("s3")
     paginator = s3.get_paginator("list_objects_v2")
     for bucket in description.buckets:
-        for prefix, days in _lifecycle_rules(s3, bucket.name):
+        for prefix, days, tags in _lifecycle_rules(s3, bucket.name):
             cutoff = now - timedelta(days=days)
             for page in paginator.paginate(Bucket=bucket.name, Prefix=prefix):
                 for obj in page.get("Contents", []):
-                    if obj["LastModified"] <= cutoff:
+                    if obj["LastModified"] <= cutoff and _matches(s3, bucket.name, obj["Key"], tags):
                         s3.delete_object(Bucket=bucket.name, Key=obj["Key"])
                         report.objects_deleted.setdefault(bucket.name, []).append(obj["Key"])
 

@@ -32,7 +32,13 @@ def _items(world, user_id, count, *, expires=1_900_000_000):
     for n in range(count):
         world.personal.add_item(
             "content",
-            {"pk": f"GEN#{user_id}-{n}", "sk": "JOB", "owner_id": user_id, "gen_id": f"{user_id}-{n}", "expires_at": expires},
+            {
+                "pk": f"GEN#{user_id}-{n}",
+                "sk": "JOB",
+                "owner_id": user_id,
+                "gen_id": f"{user_id}-{n}",
+                "expires_at": expires,
+            },
         )
     for n in range(count):
         world.personal.objects[("content", f"uploads/{user_id}/up{n}")] = b"png"
@@ -68,7 +74,8 @@ def test_dsr12_placing_moves_every_expiry_aside_and_tags_objects_held_release_re
         ("content", f"uploads/u1/up{n}"): "held" for n in range(3)
     }
     other = world.personal.items[("content", "GEN#u2-0", "JOB")]
-    assert other["expires_at"] == 1_900_000_000 and "held_expires_at" not in other
+    assert other["expires_at"] == 1_900_000_000
+    assert "held_expires_at" not in other
     assert not any("/u2/" in key for _, key in world.personal.clock_tags)
 
     _release(world, hold["id"])
@@ -84,7 +91,8 @@ def test_dsr12_every_step_is_audited_with_the_operators_principal(world):
     assert (OPERATOR, "place_legal_hold", "u1") in actions
     assert (OPERATOR, "view_legal_holds", None) in actions
     assert (OPERATOR, "release_legal_hold", "u1") in actions
-    assert ("system", "legal_hold_applied", "u1") in actions and ("system", "legal_hold_lifted", "u1") in actions
+    assert ("system", "legal_hold_applied", "u1") in actions
+    assert ("system", "legal_hold_lifted", "u1") in actions
 
 
 def test_dsr12_unknown_people_and_holds_are_refused_and_release_happens_once(world):
@@ -135,7 +143,8 @@ def test_dsr12_a_hold_placed_before_erasure_pauses_it_untouched_and_release_resu
 
     _release(world, hold["id"])
     name, resumed = world.erasures.started[-1]
-    assert resumed == payload and name == f"{erasure.execution_name(payload['erasure_id'])}-resumed-{hold['id']}"
+    assert resumed == payload
+    assert name == f"{erasure.execution_name(payload['erasure_id'])}-resumed-{hold['id']}"
     assert world.records.paused_erasures("u1") == []
     run_erasure(world.context, resumed)
     assert not [f for f in world.personal.items.values() if f.get("owner_id") == "u1"]
@@ -169,7 +178,9 @@ def test_dsr12_the_hold_walks_a_page_per_invocation(world):
     small = dataclasses.replace(world.context, page_size=2)
     placed = world.service.place_hold(OPERATOR, "u1", reason="r", reference="x", until=None)
     state = run_hold(small, world.holds.started[-1][1])
-    assert state["records"]["page"] == 3 and state["records"]["moved"] == 5  # 5 jobs + the profile item: 3 pages
-    assert state["objects"]["page"] == 3 and state["objects"]["tagged"] == 5
+    assert state["records"]["page"] == 3
+    assert state["records"]["moved"] == 5
+    assert state["objects"]["page"] == 3
+    assert state["objects"]["tagged"] == 5
     assert all("held_expires_at" in f for f in _jobs(world, "u1"))
     assert world.records.get_hold(placed["id"]).cursors  # cursors beside the hold, not in the history

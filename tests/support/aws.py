@@ -21,13 +21,15 @@ def aws(monkeypatch, profile_name):
     from chalicelib.store import secrets
     from infra.description import describe
     from infra.local_secrets import LOCAL_SECRETS
+    from infra.localcloud.fidelity import s3_post_tagging
     from infra.provision import provision_storage, put_local_parameters
 
     monkeypatch.setenv("PIXELKEEP_PROFILE", profile_name)
     monkeypatch.setenv("PIXELKEEP_STAGE", "test")
     wiring.reset()
     secrets.clear_cache()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    # a presigned POST's clock tag is applied as S3 applies it (DSR-12), as in the local cloud
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), s3_post_tagging():
         from chalicelib.settings import get_settings
 
         settings = get_settings()

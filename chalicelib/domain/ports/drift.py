@@ -25,6 +25,7 @@ class ExpectedRule:
     prefix: str
     days: int
     category: Category
+    tag: tuple[str, str] | None = None  # DSR-12: the rule expires only objects carrying this tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class TableSettings:
 class BucketSettings:
     exists: bool
     expiration_days: dict[str, int] | None = None  # prefix -> days of each enabled expiration rule
+    tag_filters: dict[str, tuple[tuple[str, str], ...]] | None = None  # prefix -> the tags its rule requires
     encrypted: bool = False
 
 
@@ -65,6 +67,7 @@ class SampledItem:
     kind: str
     category: Category | None
     expires_at: datetime | None
+    held: bool = False  # its expiry waits aside under a legal hold (DSR-12)
 
 
 class DeployedConfiguration(Protocol):

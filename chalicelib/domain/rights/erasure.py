@@ -35,14 +35,21 @@ from chalicelib.domain.ports.rights import (
     Subject,
     Tombstone,
 )
-from chalicelib.domain.rights import erasure_plan, failures, holds, paging, rights_requests
+from chalicelib.domain.rights import erasure_plan, failures, paging, rights_requests
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.domain.rights.erasure_plan import Fate
-from chalicelib.errors import Conflict, Gone, InvalidInput, NotFound
+from chalicelib.errors import Conflict, DomainError, Gone, InvalidInput, NotFound
 from chalicelib.metrics import Metric
 from chalicelib.retention import grace_expiry
 
 MAX_PASSES = 3
+
+
+class LegalHoldInForce(DomainError):
+    """Raised by an erasure step while the person is held (DSR-12, rights/holds.py): the workflow
+    catches it by name and ends in its held state (infra/asl/erasure.asl.json)."""
+
+    code = "legal_hold"
 
 
 def grace_days(ctx: RightsContext) -> int:
@@ -168,8 +175,8 @@ def next_page(
 ) -> Page[Any]:
     """Every step that walks the person's data asks first whether a legal hold is in force (DSR-12):
     one placed before or during the run stops it here, at the next page, before anything goes."""
-    if holds.in_force(ctx, run.user_id):
-        raise holds.LegalHoldInForce("A legal hold is in force on this person.")
+    if ctx.rights.holds_in_force(run.user_id):
+        raise LegalHoldInForce("A legal hold is in force on this person.")
 
     def keep(cursors: dict[str, Any]) -> None:
         ctx.rights.update_run(run.erasure_id, cursors=cursors)
@@ -398,7 +405,9 @@ def held(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
     run = _run(ctx, event)
     if run is not None:
         ctx.rights.update_run(run.erasure_id, status="held")
-        holds.pause_erasure(ctx, run.user_id, run.erasure_id, run.request_id)
+        ctx.rights.pause_erasure(run.user_id, run.erasure_id)
+        if run.request_id:
+            rights_requests.set_status(ctx, run.request_id, "held", actor="system", note="paused by a legal hold")
     return {"status": "held"}
 
 

@@ -21,19 +21,12 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.ports.rights import LegalHold
-from chalicelib.domain.rights import failures, paging, rights_requests
+from chalicelib.domain.rights import erasure, failures, paging
 from chalicelib.domain.rights.context import RightsContext
-from chalicelib.errors import Conflict, DomainError, NotFound
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.metrics import Metric
 
 PLACE, RELEASE = "hold", "release"
-
-
-class LegalHoldInForce(DomainError):
-    """Raised by an erasure step while the person is held: the workflow catches it by name and ends
-    in its held state (infra/asl/erasure.asl.json)."""
-
-    code = "legal_hold"
 
 
 def describe(hold: LegalHold) -> dict[str, Any]:
@@ -158,8 +151,6 @@ def finish(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     ctx.rights.audit("system", what, clock.now(), hold.user_id, {"hold_id": hold.hold_id, **counts})
     resumed = 0
     if action == RELEASE and not in_force(ctx, hold.user_id):
-        from chalicelib.domain.rights import erasure
-
         for erasure_id in ctx.rights.paused_erasures(hold.user_id):
             erasure.resume(ctx, erasure_id, hold.hold_id)
             ctx.rights.resume_erasure(hold.user_id, erasure_id)
@@ -178,10 +169,3 @@ def fail(ctx: RightsContext, event: dict[str, Any]) -> dict[str, str]:
     )
     failures.report(ctx, metric=Metric.HOLD_FAILED, request_id=None, reference=event["hold_id"], why=why)
     return {"status": "failed", "reason": why}
-
-
-def pause_erasure(ctx: RightsContext, user_id: str, erasure_id: str, request_id: str | None) -> None:
-    """DSR-12: the erasure stops where it is; the request says why; release resumes it."""
-    ctx.rights.pause_erasure(user_id, erasure_id)
-    if request_id:
-        rights_requests.set_status(ctx, request_id, "held", actor="system", note="paused by a legal hold")

@@ -129,6 +129,7 @@ class JobDeadline(Record):
     logical_table = "content"
 
     category = Category.PROMPTS
+    operational_timer = True  # its TTL delete is the timeout / lapse: a legal hold leaves it (DSR-12)
     personal_fields = ()
     pk_prefix = "GEN#"
     sk_prefix = "DEADLINE"

@@ -17,7 +17,8 @@ Keys:
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -119,6 +120,12 @@ class CreditHold(LedgerRecord):
     reason = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     settled_at = UTCDateTimeAttribute(null=True)
+
+    @classmethod
+    def is_operational_timer(cls, fields: Mapping[str, Any]) -> bool:
+        """Held, its TTL is the lapse that returns the credits (PAY-4): a legal hold leaves it
+        running (DSR-12). Settled, it is a ledger record like any other."""
+        return fields.get("state") == "held"
 
     @staticmethod
     def key(hold_id: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -398,9 +399,9 @@ class LegalHold(HeldAside):
 
 
 class HoldMarker(HeldAside):
-    """pk = HELD#<user id>, sk = HOLD#<hold id> (a hold in force) or ERASURE#<erasure id> (an erasure
-    the hold paused): one strongly consistent query tells a workflow step whether the person is held
-    (DSR-12). Deleted at release."""
+    """pk = HELD#<user id>: sk = IN_FORCE holds the ids of the holds in force on the person (DSR-12),
+    one item that the authorizer's one TransactGetItems reads beside the session and the user, and a
+    workflow step reads strongly consistent; sk = ERASURE#<erasure id> is an erasure a hold paused."""
 
     logical_table = "requests"
     category = Category.RIGHTS_REQUESTS
@@ -410,7 +411,14 @@ class HoldMarker(HeldAside):
     class Meta:
         table_name = "requests"
 
-    created_at = UTCDateTimeAttribute()
+    IN_FORCE = "IN_FORCE"
+
+    hold_ids = UnicodeSetAttribute(null=True)  # DynamoDB drops an emptied set: no attribute, no hold
+    created_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(user_id: str, what: str = IN_FORCE) -> tuple[str, str]:
+        return f"HELD#{user_id}", what
 
     @classmethod
     def subject_keys(cls, subject):
