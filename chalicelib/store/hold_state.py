@@ -14,6 +14,14 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
+IN_FORCE = "IN_FORCE"
+
+
+def in_force_key(user_id: str) -> tuple[str, str]:
+    """(pk, sk) of the item listing the holds in force on the person (models/rights.py HoldMarker)."""
+    return f"HELD#{user_id}", IN_FORCE
+
+
 _known: ContextVar[dict[str, bool] | None] = ContextVar("pixelkeep_held_owners", default=None)
 
 
@@ -28,12 +36,17 @@ def held(user_id: str) -> bool:
     known = _known.get()
     if known is not None and user_id in known:
         return known[user_id]
-    from chalicelib.store.models.rights import HoldMarker
+    from chalicelib.settings import get_settings
+    from chalicelib.store import aws
 
-    try:
-        found = bool(HoldMarker.get(*HoldMarker.key(user_id), consistent_read=True).hold_ids)
-    except HoldMarker.DoesNotExist:
-        found = False
+    pk, sk = in_force_key(user_id)
+    item = aws.client("dynamodb").get_item(
+        TableName=get_settings().table_name("requests"),
+        Key={"pk": {"S": pk}, "sk": {"S": sk}},
+        ProjectionExpression="hold_ids",
+        ConsistentRead=True,
+    )
+    found = bool(item.get("Item", {}).get("hold_ids"))
     note(user_id, found)
     return found
 

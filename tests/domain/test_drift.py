@@ -102,3 +102,28 @@ def test_ops8_the_check_is_audited_with_its_operator_and_answers_in_step():
     assert report["in_step"] is True
     assert report["differences"] == []
     assert audited == [("arn:aws:iam::123:user/ana", "drift_check", None, {"differences": 0})]
+
+
+@pytest.mark.parametrize("profile_name", PROFILES)
+def test_dsr12_a_lifecycle_rule_without_the_clock_tag_filter_is_drift(profile_name):
+    """DSR-12: a rule on the prefix alone would expire a held person's objects too."""
+    profile, expected, deployed = _world(profile_name)
+    bucket = next(b for b in expected.buckets if b.rules)
+    rule = bucket.rules[0]
+    settings = deployed.buckets[bucket.name]
+    deployed.buckets[bucket.name] = dataclasses.replace(settings, tag_filters={**settings.tag_filters, rule.prefix: ()})
+    (found,) = differences(expected, deployed, profile, NOW)
+    assert (found.resource, found.setting) == (
+        bucket.name,
+        f"lifecycle {rule.prefix} ({rule.category.value}) tag filter",
+    )
+    assert (found.expected, found.deployed) == ("pixelkeep-clock=running", "no tag filter")
+
+
+@pytest.mark.parametrize("profile_name", PROFILES)
+def test_dsr12_a_held_item_without_its_ttl_is_not_drift(profile_name):
+    """DSR-12: under a legal hold an item's expiry waits aside; the sample does not report it."""
+    profile, expected, deployed = _world(profile_name)
+    category = _timed_category(profile)
+    deployed.items[expected.tables[0].name] = [SampledItem("content", "Held", category, None, held=True)]
+    assert differences(expected, deployed, profile, NOW) == []

@@ -29,7 +29,12 @@ class FakeDeployment:
                 for t in expected.tables
             },
             buckets={
-                b.name: BucketSettings(exists=True, expiration_days={r.prefix: r.days for r in b.rules}, encrypted=True)
+                b.name: BucketSettings(
+                    exists=True,
+                    expiration_days={r.prefix: r.days for r in b.rules},
+                    tag_filters={r.prefix: (r.tag,) if r.tag else () for r in b.rules},
+                    encrypted=True,
+                )
                 for b in expected.buckets
             },
             groups={f"{prefix}api": expected.log_retention_days for prefix in expected.log_group_prefixes},

@@ -53,7 +53,12 @@ def test_dsr8_promptpixels_answers_within_48_hours():
     assert due_at(profile, "access", at) - at == timedelta(hours=48)
 
 
-@pytest.mark.parametrize("machine", ["export", "erasure"])
+# A business outcome a step raises on purpose (DSR-12: a legal hold in force) is named before the
+# catch-all: never retried, caught into its own state; everything else retries, then fails.
+BUSINESS_ERRORS = {"LegalHoldInForce": "Held"}
+
+
+@pytest.mark.parametrize("machine", ["export", "erasure", "hold"])
 def test_dsr4_every_workflow_task_retries_and_names_a_registered_handler(machine):
     from app import app
 
@@ -61,8 +66,10 @@ def test_dsr4_every_workflow_task_retries_and_names_a_registered_handler(machine
     tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
     assert tasks
     for name, state in tasks.items():
-        assert state["Retry"][0]["ErrorEquals"] == ["States.ALL"], name
-        assert state["Retry"][0]["MaxAttempts"] >= 2, name
+        *named, last = state["Retry"]
+        assert last["ErrorEquals"] == ["States.ALL"], name
+        assert last["MaxAttempts"] >= 2, name
+        assert all(r["ErrorEquals"][0] in BUSINESS_ERRORS and r["MaxAttempts"] == 0 for r in named), name
         handler = state["Resource"].removeprefix("${").removesuffix("}")
         assert handler in app.handler_map, name
 
@@ -80,9 +87,13 @@ def test_dsr4_every_workflow_task_catches_into_a_step_that_marks_the_failure_the
     for name, state in states.items():
         if state["Type"] != "Task" or name == mark_failed:
             continue
-        assert state["Catch"] == [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": f"$.failure.{name}", "Next": mark_failed}
-        ], name
+        *named, catch_all = state["Catch"]
+        assert catch_all == {"ErrorEquals": ["States.ALL"], "ResultPath": f"$.failure.{name}", "Next": mark_failed}, (
+            name
+        )
+        for catch in named:
+            (error,) = catch["ErrorEquals"]
+            assert catch["Next"] == BUSINESS_ERRORS[error], name
 
 
 def test_dsr4_failure_reason_names_the_state_and_the_error_type_never_the_message():

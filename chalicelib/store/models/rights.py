@@ -16,6 +16,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.profile.schema import Category
+from chalicelib.store import hold_state
 from chalicelib.store.base import Record
 
 OPEN_QUEUE = "OPEN"
@@ -411,14 +412,12 @@ class HoldMarker(HeldAside):
     class Meta:
         table_name = "requests"
 
-    IN_FORCE = "IN_FORCE"
-
     hold_ids = UnicodeSetAttribute(null=True)  # DynamoDB drops an emptied set: no attribute, no hold
     created_at = UTCDateTimeAttribute(null=True)
 
     @staticmethod
-    def key(user_id: str, what: str = IN_FORCE) -> tuple[str, str]:
-        return f"HELD#{user_id}", what
+    def key(user_id: str, what: str | None = None) -> tuple[str, str]:
+        return hold_state.in_force_key(user_id) if what is None else (f"HELD#{user_id}", what)
 
     @classmethod
     def subject_keys(cls, subject):
