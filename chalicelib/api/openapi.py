@@ -181,7 +181,7 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     # Incidents (OPS-5): the breach register and the notice clock.
     ("POST", "/operator/holds"): op(holds.HoldView, 201, request=holds.PlaceHold),
     ("GET", "/operator/holds"): op(holds.Holds),
-    ("POST", "/operator/holds/{hold_id}/release"): op(holds.HoldView),
+    ("POST", "/operator/holds/{hold_id}/release"): op(holds.HoldView, request=holds.ReleaseHold),
     ("POST", "/operator/incidents"): op(incidents.IncidentView, 201, request=incidents.OpenIncident),
     ("GET", "/operator/incidents"): op(incidents.BreachRegister),
     ("GET", "/operator/incidents/{incident_id}"): op(incidents.IncidentDetail),

@@ -145,10 +145,14 @@ def operator_place_hold(event, context):
 
 @lambda_function(bp, "operator_release_hold", uses=HOLDS)
 def operator_release_hold(event, context):
-    """Test event: `{"hold_id": "…"}`."""
-    from chalicelib.api.schemas.holds import HoldRef
+    """Test event: `{"hold_id": "…", "note": "case closed"}` (`note` optional)."""
+    from chalicelib.api.schemas.holds import OperatorReleaseHold
 
-    return _answer(lambda: _service().release_hold(invocation(context), _event(HoldRef, event).hold_id))
+    def act():
+        body = _event(OperatorReleaseHold, event)
+        return _service().release_hold(invocation(context), body.hold_id, note=body.note)
+
+    return _answer(act)
 
 
 # -- incidents (OPS-5) ------------------------------------------------------------------------------

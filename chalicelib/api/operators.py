@@ -114,8 +114,11 @@ def legal_holds():
 @route(bp, "/operator/holds/{hold_id}/release", methods=["POST"])
 def release_hold(hold_id):
     """Restores the timers (an expiry already past goes at the next TTL pass) and resumes erasure."""
+    from chalicelib.api.schemas.holds import ReleaseHold
+
     operator = _operator()
-    return json_response(_service().release_hold(operator, hold_id))
+    body = parse_body(ReleaseHold, json_body(bp))
+    return json_response(_service().release_hold(operator, hold_id, note=body.note))
 
 
 # -- incidents (OPS-5) ------------------------------------------------------------------------------

@@ -22,7 +22,13 @@ class PlaceHold(Strict):
     until: AwareDatetime | None = None
 
 
-class HoldRef(Strict):
+class ReleaseHold(Strict):
+    """Optional: why the hold ends (the case closed, a court order); kept in the audit entry."""
+
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class OperatorReleaseHold(ReleaseHold):
     hold_id: str = _ID
 
 

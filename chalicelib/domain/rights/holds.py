@@ -77,7 +77,7 @@ def list_holds(ctx: RightsContext, operator: str) -> list[dict[str, Any]]:
     return [describe(hold) for hold in ctx.rights.holds()]
 
 
-def release(ctx: RightsContext, operator: str, hold_id: str) -> dict[str, Any]:
+def release(ctx: RightsContext, operator: str, hold_id: str, *, note: str | None = None) -> dict[str, Any]:
     hold = ctx.rights.get_hold(hold_id)
     if hold is None:
         raise NotFound("No such legal hold.")
@@ -85,7 +85,8 @@ def release(ctx: RightsContext, operator: str, hold_id: str) -> dict[str, Any]:
     released = ctx.rights.release_hold(hold_id, by=operator, at=now)
     if released is None:
         raise Conflict("The legal hold is already released.")
-    ctx.rights.audit(operator, "release_legal_hold", now, hold.user_id, {"hold_id": hold_id})
+    details = {"hold_id": hold_id, **({"note": note} if note else {})}
+    ctx.rights.audit(operator, "release_legal_hold", now, hold.user_id, details)
     if not ctx.rights.holds_in_force(hold.user_id):  # another hold keeps everything where it is
         ctx.hold_workflow.start(workflow_name(hold_id, RELEASE), {"hold_id": hold_id, "action": RELEASE})
     return describe(released)

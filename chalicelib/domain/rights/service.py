@@ -122,8 +122,8 @@ class RightsService:
     def legal_holds(self, operator: str) -> list[dict[str, Any]]:
         return holds.list_holds(self.context, operator)
 
-    def release_hold(self, operator: str, hold_id: str) -> dict[str, Any]:
-        return holds.release(self.context, operator, hold_id)
+    def release_hold(self, operator: str, hold_id: str, *, note: str | None = None) -> dict[str, Any]:
+        return holds.release(self.context, operator, hold_id, note=note)
 
     def hold_move_expiries(self, event: dict[str, Any]) -> dict[str, Any]:
         return holds.move_expiries(self.context, event)
