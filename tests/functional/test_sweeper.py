@@ -140,7 +140,7 @@ def test_objects_past_their_lifecycle_rule_are_deleted_and_younger_ones_stay(clo
     bucket = next(b for b in description.buckets if b.lifecycle_rules)
     rule = bucket.lifecycle_rules[0]
     s3 = session.client("s3")
-    s3.put_object(Bucket=bucket.name, Key=f"{rule.prefix}sweep/object", Body=b"x")
+    s3.put_object(Bucket=bucket.name, Key=f"{rule.prefix}sweep/object", Body=b"x", Tagging="pixelkeep-clock=running")
     uploaded = s3.head_object(Bucket=bucket.name, Key=f"{rule.prefix}sweep/object")["LastModified"]
 
     early = sweep_once(session, description, uploaded + timedelta(days=rule.days) - timedelta(seconds=1))
@@ -150,3 +150,28 @@ def test_objects_past_their_lifecycle_rule_are_deleted_and_younger_ones_stay(clo
     due = sweep_once(session, description, uploaded + timedelta(days=rule.days))
     assert s3.list_objects_v2(Bucket=bucket.name, Prefix=rule.prefix)["KeyCount"] == 0
     assert due.objects_deleted == {bucket.name: [f"{rule.prefix}sweep/object"]}
+
+
+def test_dsr12_the_lifecycle_sweep_honours_the_rules_tag_filter_as_s3_does(cloud):
+    """Every rule is prefix AND `pixelkeep-clock=running`: an object retagged `held` by a legal hold,
+    or carrying no clock tag, is past its age yet stays; retagged `running` it goes at the next pass."""
+    session, description = cloud
+    bucket = next(b for b in description.buckets if b.lifecycle_rules)
+    rule = bucket.lifecycle_rules[0]
+    assert rule.tag == ("pixelkeep-clock", "running")
+    s3 = session.client("s3")
+    keys = {tag: f"{rule.prefix}sweep/{tag or 'untagged'}" for tag in ("running", "held", "")}
+    for tag, key in keys.items():
+        s3.put_object(Bucket=bucket.name, Key=key, Body=b"x", Tagging=f"pixelkeep-clock={tag}" if tag else "")
+    uploaded = max(s3.head_object(Bucket=bucket.name, Key=key)["LastModified"] for key in keys.values())
+    later = uploaded + timedelta(days=rule.days + 1)
+
+    first = sweep_once(session, description, later)
+    assert first.objects_deleted == {bucket.name: [keys["running"]]}
+    left = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket.name, Prefix=rule.prefix)["Contents"]}
+    assert left == {keys["held"], keys[""]}
+
+    tagging = {"TagSet": [{"Key": "pixelkeep-clock", "Value": "running"}]}
+    s3.put_object_tagging(Bucket=bucket.name, Key=keys["held"], Tagging=tagging)  # the hold released
+    second = sweep_once(session, description, later)
+    assert second.objects_deleted == {bucket.name: [keys["held"]]}  # its age counts from its creation
