@@ -55,7 +55,7 @@ class HoldStore:
             until=hold.until,
         )
         marker, actions = self._in_force(hold.user_id, hold.hold_id, add=True)
-        with TransactWrite() as transaction:
+        with TransactWrite(connection=LegalHold._get_connection().connection) as transaction:
             transaction.save(record, condition=LegalHold.pk.does_not_exist())
             transaction.update(marker, actions=actions)
 
@@ -83,7 +83,7 @@ class HoldStore:
         expires = expiry_after_release(at)
         marker, actions = self._in_force(hold.user_id, hold_id, add=False)
         try:
-            with TransactWrite() as transaction:
+            with TransactWrite(connection=LegalHold._get_connection().connection) as transaction:
                 transaction.update(
                     record,
                     actions=[

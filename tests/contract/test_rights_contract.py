@@ -17,6 +17,7 @@ from chalicelib.domain.ports.rights import (
     ErasureReceipt,
     ErasureRun,
     ExportJob,
+    LegalHold,
     RightsRequest,
     StoredObject,
     Subject,
@@ -42,8 +43,8 @@ def records(request):
 class _Objects:
     """The personal-data port, and a way to put an object where a person's uploads would be."""
 
-    def __init__(self, store, put_object) -> None:
-        self.store, self.put_object = store, put_object
+    def __init__(self, store, put_object, clock_tag) -> None:
+        self.store, self.put_object, self.clock_tag = store, put_object, clock_tag
 
 
 @pytest.fixture(params=["fake", "dynamodb"])
@@ -52,15 +53,24 @@ def personal(request):
         from tests.fakes.rights import FakePersonalData
 
         fake = FakePersonalData()
-        return _Objects(fake, lambda bucket, key, body: fake.objects.__setitem__((bucket, key), body))
+        return _Objects(
+            fake,
+            lambda bucket, key, body: fake.objects.__setitem__((bucket, key), body),
+            lambda bucket, key: fake.clock_tags.get((bucket, key)),
+        )
     session = request.getfixturevalue("aws")
     from chalicelib import wiring
     from chalicelib.settings import get_settings
 
     s3, settings = session.client("s3"), get_settings()
+    def clock_tag(bucket, key):
+        tags = s3.get_object_tagging(Bucket=settings.bucket_name(bucket), Key=key)["TagSet"]
+        return {t["Key"]: t["Value"] for t in tags}.get("pixelkeep-clock")
+
     return _Objects(
         wiring.personal_data(),
         lambda bucket, key, body: s3.put_object(Bucket=settings.bucket_name(bucket), Key=key, Body=body),
+        clock_tag,
     )
 
 
@@ -393,3 +403,75 @@ def test_dsr1_an_archive_is_written_under_the_persons_exports_prefix(personal):
     assert store.open_object(archive).read() == b"PKzip"
     assert list(owned_objects(store, "u1", skip=[Category.EXPORTS])) == []
     assert key in store.download_url(key, 3600)
+
+
+# -- legal holds (DSR-12) -----------------------------------------------------------------------------
+def _hold(hold_id="h1", user_id="u1"):
+    return LegalHold(
+        hold_id=hold_id,
+        user_id=user_id,
+        reason="litigation",
+        reference="case 7",
+        placed_by="arn:aws:iam::123456789012:user/ops",
+        placed_at=clock.now().replace(microsecond=0),
+        until=None,
+    )
+
+
+def test_dsr12_holds_are_placed_listed_and_released_once(records):
+    records.place_hold(_hold("h1"))
+    records.place_hold(_hold("h2"))
+    records.place_hold(_hold("h3", user_id="u2"))
+    assert records.get_hold("h1") == _hold("h1")
+    assert [h.hold_id for h in records.holds()] == ["h1", "h2", "h3"]
+    assert records.holds_in_force("u1") == ["h1", "h2"]
+    at = clock.now().replace(microsecond=0)
+    released = records.release_hold("h1", by="arn:aws:iam::123456789012:user/ops", at=at)
+    assert (released.status, released.released_at) == ("released", at)
+    assert records.release_hold("h1", by="x", at=at) is None
+    assert records.release_hold("missing", by="x", at=at) is None
+    assert records.holds_in_force("u1") == ["h2"]
+    records.release_hold("h2", by="x", at=at)
+    assert records.holds_in_force("u1") == []
+    assert records.holds_in_force("u2") == ["h3"]
+    records.update_hold("h3", cursors={"hold-records": {"1": "c"}})
+    assert records.get_hold("h3").cursors == {"hold-records": {"1": "c"}}
+
+
+def test_dsr12_an_erasure_paused_by_a_hold_is_kept_beside_the_person_until_resumed(records):
+    records.pause_erasure("u1", "e1")
+    records.pause_erasure("u1", "e1")
+    assert records.paused_erasures("u1") == ["e1"]
+    assert records.paused_erasures("u2") == []
+    records.resume_erasure("u1", "e1")
+    assert records.paused_erasures("u1") == []
+
+
+def test_dsr12_an_items_expiry_moves_aside_and_back_only_as_read(personal):
+    store = personal.store
+    timed = {"pk": "USER#u1", "sk": "CONSENT#m#1", "owner_id": "u1", "expires_at": Decimal(1_900_000_000)}
+    untimed = {"pk": "USER#u1", "sk": "CONSENT#m#2", "owner_id": "u1"}
+    store.put_items("accounts", [timed, untimed])
+    read = list(owned_items(store, "u1"))
+    assert store.hold_expiry(read, held=True) == 1
+    fields = {i.key[1]: dict(i.fields) for i in owned_items(store, "u1")}
+    assert "expires_at" not in fields["CONSENT#m#1"]
+    assert fields["CONSENT#m#1"]["held_expires_at"] == 1_900_000_000
+    assert store.hold_expiry(read, held=True) == 0  # read before the move: changed since, left alone
+    assert store.hold_expiry(list(owned_items(store, "u1")), held=False) == 1
+    fields = {i.key[1]: dict(i.fields) for i in owned_items(store, "u1")}
+    assert fields["CONSENT#m#1"]["expires_at"] == 1_900_000_000
+    assert "held_expires_at" not in fields["CONSENT#m#1"]
+    assert fields["CONSENT#m#2"] == untimed
+
+
+def test_dsr12_objects_are_retagged_held_and_running_and_a_gone_one_is_skipped(personal):
+    store = personal.store
+    personal.put_object("content", "uploads/u1/a", b"aa")
+    personal.put_object("content", "uploads/u1/b", b"bb")
+    objects = list(owned_objects(store, "u1"))
+    assert store.tag_clock(objects, held=True) == 2
+    assert personal.clock_tag("content", "uploads/u1/a") == "held"
+    store.delete_objects([objects[1]])
+    assert store.tag_clock(objects, held=False) == 1
+    assert personal.clock_tag("content", "uploads/u1/a") == "running"
