@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
@@ -104,6 +104,14 @@ class HoldStore:
         LegalHold(*LegalHold.key(hold_id)).update(
             actions=[getattr(LegalHold, name).set(value) for name, value in values.items()]
         )
+
+    def forget_holds(self, user_id: str) -> bool:
+        """The in-force item, once no hold is left in it: its key names the person (DSR-13)."""
+        try:
+            HoldMarker(*HoldMarker.key(user_id)).delete(condition=HoldMarker.hold_ids.does_not_exist())
+        except DeleteError:
+            return False
+        return True
 
     def pause_erasure(self, user_id: str, erasure_id: str) -> None:
         HoldMarker(*HoldMarker.key(user_id, f"ERASURE#{erasure_id}"), created_at=clock.now()).save()

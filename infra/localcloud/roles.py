@@ -18,9 +18,11 @@ from chalicelib.grants import Uses
 
 TABLE_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "DescribeTable", "TransactGetItems"}
 TABLE_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
-BUCKET_READS = {"GetObject", "HeadObject", "ListObjects", "ListObjectsV2", "ListParts"}  # CDK grant_read: s3:List*
+# CDK grant_read: s3:GetObject*, s3:List*
+BUCKET_READS = {"GetObject", "GetObjectTagging", "HeadObject", "ListObjects", "ListObjectsV2", "ListParts"}
 BUCKET_WRITES = {
     "PutObject",
+    "PutObjectTagging",  # CDK grant_write: the clock tag a legal hold changes (DSR-12)
     "CopyObject",
     "DeleteObject",
     "DeleteObjects",

@@ -431,8 +431,10 @@ def test_dsr12_holds_are_placed_listed_and_released_once(records):
     assert records.release_hold("h1", by="x", at=at) is None
     assert records.release_hold("missing", by="x", at=at) is None
     assert records.holds_in_force("u1") == ["h2"]
+    assert records.forget_holds("u1") is False  # h2 is still in force
     records.release_hold("h2", by="x", at=at)
     assert records.holds_in_force("u1") == []
+    assert records.forget_holds("u1") is True
     assert records.holds_in_force("u2") == ["h3"]
     records.update_hold("h3", cursors={"hold-records": {"1": "c"}})
     assert records.get_hold("h3").cursors == {"hold-records": {"1": "c"}}

@@ -230,6 +230,12 @@ class FakeRightsRecords:
     def update_hold(self, hold_id: str, **values: Any) -> None:
         self.legal_holds[hold_id] = replace(self.legal_holds[hold_id], **values)
 
+    def forget_holds(self, user_id: str) -> bool:
+        if self.held.get(user_id):
+            return False
+        self.held.pop(user_id, None)
+        return True
+
     def pause_erasure(self, user_id: str, erasure_id: str) -> None:
         self.paused.setdefault(user_id, set()).add(erasure_id)
 

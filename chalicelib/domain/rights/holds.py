@@ -151,7 +151,7 @@ def finish(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     what = "legal_hold_applied" if action == PLACE else "legal_hold_lifted"
     ctx.rights.audit("system", what, clock.now(), hold.user_id, {"hold_id": hold.hold_id, **counts})
     resumed = 0
-    if action == RELEASE and not in_force(ctx, hold.user_id):
+    if action == RELEASE and ctx.rights.forget_holds(hold.user_id):  # none left: nothing keyed by them stays
         for erasure_id in ctx.rights.paused_erasures(hold.user_id):
             erasure.resume(ctx, erasure_id, hold.hold_id)
             ctx.rights.resume_erasure(hold.user_id, erasure_id)
