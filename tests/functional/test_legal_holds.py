@@ -163,3 +163,113 @@ def test_dsr12_bad_input_is_a_clear_400_and_nothing_is_written(client, operator,
     assert operator.post("/operator/holds/nope/release").status_code == 404
     assert wiring.rights().holds() == []
     assert client.http.post("/operator/holds", body="{}").status_code == 404  # unsigned: as API Gateway
+
+
+def test_dsr12_a_hold_step_that_exhausts_its_retries_is_caught_audited_and_counted_then_a_rerun_finishes(
+    client, operator, aws, monkeypatch, capsys
+):
+    """The Catch path of infra/asl/hold.asl.json: the execution FAILED with `LegalHoldFailed`, an
+    audit entry by `system` and one `LegalHoldFailed` metric; running it again with the same input
+    completes the walk (the steps are idempotent)."""
+    from chalicelib import clock, wiring
+    from chalicelib.domain.rights import holds
+    from tests.support.workflows import emitted_metrics, retry_backoff_skipped
+
+    with state_machines(aws, monkeypatch) as machines:
+        retry_backoff_skipped(monkeypatch)
+        person = sign_up(client)
+        use_every_feature(client, aws, person)
+        real_step = holds.retag_objects
+
+        def failing(ctx, event):
+            raise RuntimeError(f"tagging failed for {person.user_id}")
+
+        monkeypatch.setattr(holds, "retag_objects", failing)
+        capsys.readouterr()
+        hold = operator.post("/operator/holds", {"user": person.user_id, "reason": "r", "reference": "x"}).json_body
+        wait_for_executions()
+        ((_, (status, _)),) = _statuses(aws, machines["hold"]).items()
+        assert status == "FAILED"
+        (execution,) = executions(aws, machines["hold"])
+        described = aws.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+        assert described["error"] == "LegalHoldFailed"
+        metrics = emitted_metrics(capsys.readouterr().out)
+        assert [m for m in metrics if m[0] == "LegalHoldFailed"] == [("LegalHoldFailed", {"service": "pixelkeep"})]
+        audit = wiring.rights().audit_log(f"{clock.now():%Y-%m}")
+        (failed,) = [a for a in audit if a.action == "legal_hold_workflow_failed"]
+        assert (failed.operator, failed.details["reason"]) == ("system", "RetagObjects:RuntimeError")
+        assert person.user_id not in json.dumps(failed.details)
+
+        monkeypatch.setattr(holds, "retag_objects", real_step)
+        wiring.workflow("hold").start(f"hold-{hold['id']}-hold", {"hold_id": hold["id"], "action": "hold"})
+        wait_for_executions()
+        assert sorted(s for s, _ in _statuses(aws, machines["hold"]).values()) == ["FAILED", "SUCCEEDED"]
+        store = wiring.personal_data()
+        assert {_clock_tag(aws, obj) for obj in owned_objects(store, person.user_id)} == {"held"}
+
+
+@pytest.fixture
+def invoke(aws, client, monkeypatch):
+    from app import app
+    from chalicelib import wiring
+    from infra.localcloud.lambda_hook import lambda_dispatch
+    from infra.provision import create_execution_role, provision_functions
+    from tests.support.rights import CapturingStarter
+
+    starters = {"hold": CapturingStarter(), "erasure": CapturingStarter(), "export": CapturingStarter()}
+    monkeypatch.setattr(wiring, "workflow", starters.__getitem__)  # no state machines here
+    with lambda_dispatch(app):
+        provision_functions(aws, ("operator_place_hold", "operator_release_hold"), create_execution_role(aws))
+        lambda_ = aws.client("lambda")
+
+        def call(name: str, event) -> dict:
+            response = lambda_.invoke(FunctionName=name, Payload=json.dumps(event))
+            assert "FunctionError" not in response, response["Payload"].read()
+            return json.loads(response["Payload"].read())
+
+        call.starters = starters
+        yield call
+
+
+def test_dsr12_the_lambda_actions_place_and_release_audited_by_invocation(client, aws, invoke):
+    import re
+
+    from chalicelib import clock, wiring
+
+    person = sign_up(client)
+    event = {
+        "user": person.user_id,
+        "reason": "litigation",
+        "reference": "case 2026-17",
+        "until": "2027-06-30T00:00:00Z",
+    }
+    placed = invoke("operator_place_hold", event)["result"]
+    assert (placed["status"], placed["until"]) == ("held", "2027-06-30T00:00:00+00:00")
+    assert invoke.starters["hold"].started == [
+        (f"hold-{placed['id']}-hold", {"hold_id": placed["id"], "action": "hold"})
+    ]
+    released = invoke("operator_release_hold", {"hold_id": placed["id"], "note": "case closed"})["result"]
+    assert released["status"] == "released"
+    again = invoke("operator_release_hold", {"hold_id": placed["id"]})
+    assert again["error"]["code"] == "conflict"
+    audit = [a for a in wiring.rights().audit_log(f"{clock.now():%Y-%m}") if "legal_hold" in a.action]
+    assert [a.action for a in audit] == ["place_legal_hold", "release_legal_hold"]
+    for entry in audit:
+        assert re.fullmatch(r"lambda:operator_[a-z_]+/[0-9a-f\-]{36}", entry.operator), entry
+    assert audit[1].details == {"hold_id": placed["id"], "note": "case closed"}
+
+
+@pytest.mark.parametrize(
+    ("name", "event"),
+    [
+        ("operator_place_hold", {"user": "u1", "reason": "r"}),
+        ("operator_place_hold", {"user": "u1", "reason": "r", "reference": "x", "until": "soon"}),
+        ("operator_place_hold", ["not", "an", "object"]),
+        ("operator_release_hold", {}),
+        ("operator_release_hold", {"hold_id": "x" * 100}),
+    ],
+)
+def test_dsr12_a_bad_action_event_is_answered_in_the_one_error_shape(invoke, name, event):
+    answer = invoke(name, event)
+    assert answer["error"]["code"] == "invalid_input"
+    assert set(answer) == {"error"}

@@ -183,6 +183,7 @@ def test_no_function_touches_a_table_it_never_uses(template):
         "ledger_stream",
         "erasure_delete_records",
         "erasure_pseudonymize",
+        "hold_move_expiries",  # DSR-12: a held person's ledger entries keep their expiry aside
     }
     with_secrets = {f for f in _function_names(template) if reach(template, f).parameters}
     # Erasure steps that find the person by keyed hashes read that one key (DSR-13), nothing else.
@@ -268,3 +269,15 @@ def test_sec6_the_web_app_deployment_reaches_its_sources_its_bucket_and_its_dist
     assert reached["dead letters"] <= {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
     app_roles = {_role_id(template, spec.name) for spec in description_for(template.profile).functions}
     assert role not in app_roles, "the deployment has a role of its own"
+
+
+def test_dsr12_the_hold_workflow_reaches_only_what_its_walk_needs(template):
+    """Placing and releasing a legal hold: the expiry step writes the tables it moves expiries in,
+    the retag step tags objects and reads no table but the hold's, the last step starts erasures,
+    the failure step writes the audit only; none reads a secret or sends mail."""
+    expiries, objects = reach(template, "hold_move_expiries"), reach(template, "hold_retag_objects")
+    assert objects.written_tables() == {"requests"}
+    assert "requests" in expiries.written_tables()
+    for function in ("hold_move_expiries", "hold_retag_objects", "hold_finish", "hold_fail"):
+        assert not reach(template, function).parameters, function
+    assert set(reach(template, "hold_fail").tables) == {"requests"}
