@@ -19,9 +19,20 @@ SYNTHESIZED_PROFILES = [p for p in ("kaleipix", "pictomancer") if p in available
 def _lifecycle_by_prefix(template, bucket_name: str) -> dict[str, dict]:
     _, bucket = template.named("AWS::S3::Bucket", "BucketName", bucket_name)
     rules = bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
-    by_prefix = {rule["Prefix"]: rule for rule in rules}
-    assert len(by_prefix) == len(rules), "two lifecycle rules share a prefix"
+    expiring = [rule for rule in rules if "ExpirationInDays" in rule]
+    by_prefix = {rule["Prefix"]: rule for rule in expiring}
+    assert len(by_prefix) == len(expiring), "two expiration rules share a prefix"
     return by_prefix
+
+
+@pytest.mark.parametrize("profile", SYNTHESIZED_PROFILES)
+def test_dsr12_every_expiration_rule_filters_on_the_running_clock_tag(synthesized, profile):
+    """DSR-12: a rule on the prefix alone would expire a held person's objects; each expiration rule
+    names the prefix AND `pixelkeep-clock=running`, the tag a legal hold replaces."""
+    template = synthesized(profile)
+    for bucket in description_for(profile).buckets:
+        for prefix, rule in _lifecycle_by_prefix(template, bucket.name).items():
+            assert rule["TagFilters"] == [{"Key": "pixelkeep-clock", "Value": "running"}], prefix
 
 
 @pytest.mark.parametrize("profile", SYNTHESIZED_PROFILES)
@@ -52,9 +63,14 @@ def test_cnt2_pictomancer_uploads_expire_within_a_day(synthesized):
 
 
 def test_lifecycle_rules_abort_abandoned_uploads(template):
+    """S3 takes no tag filter on the multipart abort, so each prefix has a rule of its own for it."""
     for name, bucket in template.of_type("AWS::S3::Bucket").items():
-        for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", []):
-            assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1, name
+        rules = bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+        aborting = {r["Prefix"] for r in rules if "AbortIncompleteMultipartUpload" in r and "TagFilters" not in r}
+        assert aborting == {r["Prefix"] for r in rules if "ExpirationInDays" in r}, name
+        for rule in rules:
+            if "AbortIncompleteMultipartUpload" in rule:
+                assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1, name
 
 
 @pytest.mark.parametrize("profile", available_profiles())
@@ -64,7 +80,7 @@ def test_lifecycle_conversion_matches_profile_for_every_profile(profile):
 
     loaded = load_profile(profile)
     for bucket in description_for(profile).buckets:
-        converted = {rule.prefix: rule.expiration.to_days() for rule in lifecycle_rules(bucket)}
+        converted = {r.prefix: r.expiration.to_days() for r in lifecycle_rules(bucket) if r.expiration is not None}
         expected = {
             prefix: lifecycle_days(loaded, category)
             for category, (bucket_logical, prefix) in layout.OBJECT_PREFIXES.items()
