@@ -31,6 +31,9 @@ class Uses:
     send_email: bool = False
     # describe the deployment's tables, buckets and log groups (the drift check, OPS-8)
     inspect_deployment: bool = False
+    # DSR-12: read whether a legal hold is in force on a person before writing their data: GetItem
+    # of the requests table's `HELD#` keys only (IAM condition dynamodb:LeadingKeys), nothing else there
+    read_holds: bool = False
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -40,6 +43,11 @@ class Uses:
 
     def __or__(self, other: Uses) -> Uses:
         return Uses(**{field.name: getattr(self, field.name) | getattr(other, field.name) for field in fields(self)})
+
+
+# What writes a person's data outside a signed-in request: a write for a held person keeps its
+# expiry aside and tags its objects `held` (DSR-12, chalicelib/store/hold_state.py).
+WRITES_PERSONAL_DATA = Uses(read_holds=True)
 
 
 NOTHING = Uses()

@@ -15,7 +15,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.events.expiry import stream_consumer_name
-from chalicelib.grants import Uses
+from chalicelib.grants import WRITES_PERSONAL_DATA, Uses
 
 bp = Blueprint(__name__)
 
@@ -56,7 +56,8 @@ def consumer_uses(table: str) -> Uses:
     for reaction in reactions.TTL_REACTIONS:
         if reaction.table == table:
             uses |= reaction.uses
-    return uses
+    # a reaction that writes a person's records asks whether they are held (DSR-12)
+    return uses | WRITES_PERSONAL_DATA if uses.write_tables - {"requests"} else uses
 
 
 def _ttl_consumer(table: str) -> Callable[[dict, Any], dict[str, int]]:

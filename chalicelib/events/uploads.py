@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.grants import Uses, lambda_function
+from chalicelib.grants import WRITES_PERSONAL_DATA, Uses, lambda_function
 
 bp = Blueprint(__name__)
 
@@ -36,7 +36,9 @@ def _process_message(record) -> list[str]:
 
 
 @lambda_function(
-    bp, "upload_processor", uses=Uses(consume_queues="uploads", write_tables="content", write_buckets="content")
+    bp,
+    "upload_processor",
+    uses=Uses(consume_queues="uploads", write_tables="content", write_buckets="content") | WRITES_PERSONAL_DATA,
 )
 def upload_processor(event, context):
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response

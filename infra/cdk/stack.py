@@ -260,6 +260,15 @@ class PixelkeepStack(Stack):
             self._grant_parameters(role, settings, sorted(uses.secrets))
         if uses.inspect_deployment:
             self._grant_inspection(role)
+        if uses.read_holds and "requests" not in uses.read_tables | uses.write_tables:
+            # DSR-12: whether a legal hold is in force, and nothing else of the requests table
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:GetItem"],
+                    resources=[self.tables["requests"].table_arn],
+                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["HELD#*"]}},
+                )
+            )
 
     def _consumer(self, handler: str) -> lambda_.IFunction | None:
         if handler not in self.handlers:

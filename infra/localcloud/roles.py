@@ -104,6 +104,13 @@ def refusal(uses: Uses, service: str, operation: str, params: dict[str, Any]) ->
 
     if (service, operation) in INSPECTION or (uses.inspect_deployment and operation == "DescribeTable"):
         return None if uses.inspect_deployment else f"{service}:{operation} (no declaration grants it)"
+    if (
+        uses.read_holds
+        and (service, operation) == ("dynamodb", "GetItem")
+        and _logical(params["TableName"]) == "requests"
+        and params["Key"]["pk"]["S"].startswith("HELD#")
+    ):
+        return None  # DSR-12: the condition dynamodb:LeadingKeys HELD#* of the stack's statement
     if service == "dynamodb" and operation in TABLE_READS | TABLE_WRITES | {"TransactWriteItems"}:
         for table, writes in _tables(operation, params):
             allowed = uses.write_tables if writes else uses.read_tables | uses.write_tables

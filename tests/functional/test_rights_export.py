@@ -128,7 +128,8 @@ def test_dsr1_export_lifecycle_rule_removes_archives_after_the_profile_period(aw
     from chalicelib.settings import get_settings
 
     rules = aws.client("s3").get_bucket_lifecycle_configuration(Bucket=get_settings().bucket_name("exports"))["Rules"]
-    (rule,) = [r for r in rules if r["Filter"]["Prefix"] == "exports/"]
+    (rule,) = [r for r in rules if r["Filter"]["And"]["Prefix"] == "exports/"]
+    assert rule["Filter"]["And"]["Tags"] == [{"Key": "pixelkeep-clock", "Value": "running"}]  # DSR-12
     assert rule["Expiration"]["Days"] == wiring.profile().category("exports").retention.days
 
 

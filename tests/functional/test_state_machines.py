@@ -33,8 +33,18 @@ def _start_erasure(deps, user_id: str) -> None:
     start_erasure(deps, user_id=user_id, erasure_id=f"erasure-{user_id}", request_id=None, reason="user")
 
 
+def _start_hold(deps, user_id: str) -> None:
+    """As `holds.place` does once it found the account (this user has none)."""
+    from chalicelib import clock
+    from chalicelib.domain.ports.rights import LegalHold
+
+    hold = LegalHold(f"hold-{user_id}", user_id, "r", "x", "arn:aws:iam::123456789012:user/ops", clock.now())
+    deps.rights.place_hold(hold)
+    deps.hold_workflow.start(f"hold-{hold.hold_id}-hold", {"hold_id": hold.hold_id, "action": "hold"})
+
+
 # Workflows start the way the app starts them (the domain writes its records, then starts the execution).
-STARTERS = {"export": _start_export, "erasure": _start_erasure}
+STARTERS = {"export": _start_export, "erasure": _start_erasure, "hold": _start_hold}
 
 
 def wait_for_execution(sfn, execution_arn: str, timeout: float = 60.0) -> dict:

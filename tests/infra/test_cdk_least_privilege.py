@@ -32,6 +32,7 @@ class Reach:
     state_machines: set[str] = field(default_factory=set)
     parameters: set[str] = field(default_factory=set)  # parameter names, prefix included
     email: bool = False
+    holds: bool = False  # GetItem of HELD# keys only (DSR-12)
     inspected: set[str] = field(default_factory=set)  # tables and buckets whose settings only it reads (OPS-8)
     log_groups: bool = False
     unscoped: list[dict] = field(default_factory=list)
@@ -85,6 +86,9 @@ def reach(template, function: str) -> Reach:
     for statement in _statements(template, _role_id(template, function)):
         assert statement["Effect"] == "Allow"
         actions = set(_as_list(statement["Action"]))
+        if _holds_only(statement):
+            found.holds = True
+            continue
         inspects = actions <= set(TABLE_INSPECTION) | set(BUCKET_INSPECTION) | {"logs:DescribeLogGroups"}
         for resource in _as_list(statement["Resource"]):
             if resource == "*":
@@ -118,6 +122,12 @@ def reach(template, function: str) -> Reach:
                 else:
                     raise AssertionError(f"{function} reaches an unexpected resource: {text}")
     return found
+
+
+def _holds_only(statement) -> bool:
+    """DSR-12: GetItem of the requests table's `HELD#` keys, and nothing else there."""
+    keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+    return keys == ["HELD#*"] and _as_list(statement["Action"]) == ["dynamodb:GetItem"]
 
 
 def _function_names(template) -> list[str]:
@@ -161,6 +171,8 @@ def _assert_reaches_exactly_its_declaration(template, spec) -> None:
     }
     assert found.inspected == (everything if uses.inspect_deployment else set()), spec.name
     assert found.log_groups is uses.inspect_deployment, spec.name
+    in_requests = "requests" in uses.read_tables | uses.write_tables
+    assert found.holds is (uses.read_holds and not in_requests), spec.name
     for statement in found.unscoped:
         assert set(_as_list(statement["Action"])) <= UNSCOPABLE_ACTIONS or "Condition" in statement, statement
 

@@ -55,7 +55,9 @@ def test_a_consumer_is_granted_what_its_reactions_declare():
         write_buckets="content",
         read_tables="accounts",  # a timed-out bot job is answered in the linked Telegram account's chat
         secrets="telegram-bot-token",
+        read_holds=True,  # DSR-12: what it writes for a held person keeps its expiry aside
     )
+    assert streams.consumer_uses("ledger").read_holds  # the ledger entries of a lapsed credit hold
 
 
 def test_every_function_of_the_app_declares_what_it_touches():
