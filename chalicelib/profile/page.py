@@ -199,7 +199,17 @@ def policy_document(profile: Profile) -> dict[str, Any]:
         "security": list(profile.security),
         "sells_data": profile.sells_data,
         "ai_marking": ai_marking(profile),
+        "legal_hold": {"text": LEGAL_HOLD_TEXT},
     }
+
+
+# DSR-12: what a legal hold does, and nothing more (chalicelib/domain/rights/holds.py keeps it true).
+LEGAL_HOLD_TEXT = (
+    "If the law requires us to keep a person's data for a legal claim or an authority's order, we place a "
+    "legal hold: while it lasts, nothing of theirs is deleted by these timers or by an erasure, which waits. "
+    "When the hold is released the timers apply again (data whose time passed meanwhile is deleted then) "
+    "and a waiting erasure continues."
+)
 
 
 def ai_marking(profile: Profile) -> dict[str, Any]:
@@ -294,7 +304,8 @@ def _sections(doc: dict[str, Any]) -> list[tuple[str, str]]:
             )
             + "<p><small>Deletion timers run late: the database removes expired records up to 48 hours after "
             "they expire, and storage removes expired files at the first midnight (UTC) after they expire. "
-            "The last column counts both.</small></p>",
+            "The last column counts both.</small></p>"
+            + f"<p><small>{_e(doc['legal_hold']['text'])}</small></p>",
         ),
         (
             "Who processes it",

@@ -267,3 +267,12 @@ def test_retention_wording(kind, days, text):
     from chalicelib.profile.schema import Retention
 
     assert retention_text(Retention(kind=kind, days=days)) == text
+
+
+def test_dsr12_the_page_says_what_a_legal_hold_does(page):
+    """The sentence is kept true by chalicelib/domain/rights/holds.py and its tests (DSR-12)."""
+    from chalicelib.profile.page import LEGAL_HOLD_TEXT
+
+    _, _, parts, document = page
+    assert document["legal_hold"]["text"] == LEGAL_HOLD_TEXT
+    assert " ".join(LEGAL_HOLD_TEXT.split()) in _text(parts)
