@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 FORMAT = 1
 MANIFEST = "state.json"
@@ -102,6 +103,11 @@ def _save_objects(session: Any, description: Any, into: Path, report: Report) ->
                         "content_type": got.get("ContentType") or "binary/octet-stream",
                         "metadata": got.get("Metadata") or {},
                         "last_modified": listed["LastModified"].isoformat(),
+                        # the clock tag lifecycle rules filter on (DSR-12: `running` or `held`)
+                        "tags": {
+                            t["Key"]: t["Value"]
+                            for t in s3.get_object_tagging(Bucket=bucket.name, Key=listed["Key"])["TagSet"]
+                        },
                     }
                 )
         _write_json(folder / "index.json", index)
@@ -189,6 +195,7 @@ def restore_storage(root: Path, *, session: Any, description: Any, report: Repor
                 Body=(folder / entry["file"]).read_bytes(),
                 ContentType=entry["content_type"],
                 Metadata=entry["metadata"],
+                Tagging=urlencode(entry.get("tags") or {}),
             )
             _set_last_modified(bucket.name, entry["key"], datetime.fromisoformat(entry["last_modified"]))
             report.objects += 1

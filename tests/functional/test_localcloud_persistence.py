@@ -63,7 +63,13 @@ def test_tables_objects_parameters_outbox_and_running_executions_survive_a_resta
         item = {**{name: {"S": f"{name}-1"} for name in key_names}, "blob": {"B": b"\x00\xffbytes"}, "n": {"N": "7"}}
         dynamodb.put_item(TableName=table, Item=item)
         s3 = session.client("s3")
-        s3.put_object(Bucket=content, Key="uploads/u1/a.png", Body=b"\x89PNG...", ContentType="image/png")
+        s3.put_object(
+            Bucket=content,
+            Key="uploads/u1/a.png",
+            Body=b"\x89PNG...",
+            ContentType="image/png",
+            Tagging="pixelkeep-clock=held",
+        )
         persistence._set_last_modified(content, "uploads/u1/a.png", two_days_ago)
         session.client("ssm").put_parameter(
             Name=f"{settings.parameter_prefix}/ip-hash-key", Value="changed", Type="SecureString", Overwrite=True
@@ -106,6 +112,8 @@ def test_tables_objects_parameters_outbox_and_running_executions_survive_a_resta
         (listed,) = s3.list_objects_v2(Bucket=content)["Contents"]
         assert abs(listed["LastModified"] - two_days_ago) < timedelta(seconds=1), "the object keeps its age"
         assert s3.get_object(Bucket=content, Key="uploads/u1/a.png")["Body"].read() == b"\x89PNG..."
+        tags = s3.get_object_tagging(Bucket=content, Key="uploads/u1/a.png")["TagSet"]
+        assert tags == [{"Key": "pixelkeep-clock", "Value": "held"}], "its clock tag too (DSR-12)"
         uploads_queue = next(q for q in description.queues if "upload" in q.logical).name
         sqs = session.client("sqs")
         url = sqs.get_queue_url(QueueName=uploads_queue)["QueueUrl"]
