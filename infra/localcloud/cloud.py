@@ -171,9 +171,8 @@ class LocalCloud:
         compute = provision_compute(session, description, [f.name for f in self.app.pure_lambda_functions])
         self.state_machine_arns = compute.state_machine_arns
         self.skipped_consumers = compute.skipped_consumers
-        for logical in ("export", "erasure"):
-            if logical in compute.state_machine_arns:
-                os.environ[f"PIXELKEEP_{logical.upper()}_STATE_MACHINE_ARN"] = compute.state_machine_arns[logical]
+        for logical, arn in compute.state_machine_arns.items():  # export, erasure, hold (DSR-12)
+            os.environ[f"PIXELKEEP_{logical.upper()}_STATE_MACHINE_ARN"] = arn
         wiring.reset()
         if kept:
             # Executions running at the stop start again; one whose state machine is gone is named.
