@@ -132,7 +132,8 @@ def test_ops2_compiler_writes_the_history_classified_from_the_snapshot(name, tmp
     assert profile.policy.version == V2
     added = consent_category(shipped).value
     assert {(c.kind, c.subject) for c in second.changes} == {("new_category", added), ("new_consent_purpose", added)}
-    assert second.significant and second.consent_purposes_added == [added]
+    assert second.significant
+    assert second.consent_purposes_added == [added]
     # The compiled module carries it: a Lambda reads the history without the compiler or TOML.
     namespace: dict = {}
     exec(module_source(profile, f"{name}.toml"), namespace)  # noqa: S102 - our own generated module
