@@ -50,3 +50,13 @@ def with_new_consent_purpose(root: Path, profile_id: str) -> Profile:
     """A significant version: a new category processed on consent (new category + consent purpose)."""
     category = consent_category(load_profile(profile_id))
     return later_version(root, profile_id, append=new_consent_category_text(category))
+
+
+def put_in_force(monkeypatch, profile: Profile) -> None:
+    """Serve `profile` (a later version) wherever the app loads its profile, as a deploy of it would."""
+    from chalicelib import wiring
+    from chalicelib.profile import loader
+
+    shipped = loader.load_profile
+    monkeypatch.setattr(loader, "load_profile", lambda name: profile if name == profile.id else shipped(name))
+    wiring.reset()
