@@ -37,7 +37,8 @@ class SignedInRequest(Strict):
 
 
 class ConsentChange(Strict):
-    purpose: Literal["marketing", "service_improvement"]
+    # marketing, service_improvement, or a purpose a later policy version asks consent for (OPS-2)
+    purpose: str = Field(pattern=r"^[a-z_]{1,40}$")
     granted: bool
 
 
