@@ -42,6 +42,25 @@ class ConsentChange(Strict):
     granted: bool
 
 
+VERSION_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"
+
+
+class NoticeAck(Strict):
+    """OPS-2: acknowledging a notice; a version that adds consent purposes needs an answer for each."""
+
+    decisions: dict[str, bool] = Field(default_factory=dict, max_length=20)
+
+
+class AnnounceVersion(Strict):
+    """`POST /operator/policy-versions/{version}/announce` takes no options (an empty object or no body)."""
+
+
+class AnnounceVersionAction(Strict):
+    """`operator_announce_policy_version`'s event: the version to e-mail (default: the one in force)."""
+
+    version: str | None = Field(default=None, pattern=VERSION_PATTERN)
+
+
 class Processing(Strict):
     restricted: bool | None = None
     objections: list[Literal["generation", "service_improvement", "marketing"]] | None = None
@@ -182,3 +201,28 @@ class OperatorMinorReport(MinorReport):
 
 class AuditMonth(Strict):
     month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class Notice(Reply):
+    version: str
+    effective: str
+    changes: list[str]
+    decisions: list[str]  # consent purposes to answer with the acknowledgement
+    policy_url: str
+
+
+class Notices(Reply):
+    notices: list[Notice]
+
+
+class NoticeAcknowledged(Reply):
+    version: str
+    acknowledged: bool
+    consents: dict[str, bool]
+
+
+class AnnouncementView(Reply):
+    version: str
+    status: str
+    started_at: str
+    sent: int
