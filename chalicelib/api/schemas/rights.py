@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from chalicelib.api.http import email_address
 
@@ -48,7 +48,7 @@ VERSION_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"
 class NoticeAck(Strict):
     """OPS-2: acknowledging a notice; a version that adds consent purposes needs an answer for each."""
 
-    decisions: dict[str, bool] = Field(default_factory=dict, max_length=20)
+    decisions: dict[str, StrictBool] = Field(default_factory=dict, max_length=20)  # true or false, nothing else
 
 
 class AnnounceVersion(Strict):
