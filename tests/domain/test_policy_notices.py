@@ -14,6 +14,7 @@ from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.profile.loader import load_profile
 from tests.conftest import PROFILES
 from tests.fakes.rights import rights_world
+from tests.support.asl import run_machine
 from tests.support.policy_versions import V2, consent_category, later_version, with_new_consent_purpose
 
 BEFORE = datetime(2026, 6, 1, tzinfo=UTC)  # signed up under the shipped version
@@ -117,13 +118,15 @@ def test_ops2_a_new_purpose_counts_as_not_granted_until_the_person_answers(signi
 
 
 # -- the e-mail fan-out ----------------------------------------------------------------------------
-def _run(world, *, fail_after=None):
-    """Runs the workflow's tasks as the state machine does, page after page, then the last task."""
-    state = {"version": V2}
-    while True:
-        state["mailed"] = world.service.notices_mail_page(state)
-        if not state["mailed"]["more"]:
-            return world.service.notices_finish(state)
+def _run(world):
+    """The notices state machine (infra/asl/notices.asl.json) over the service's task methods."""
+    service = world.service
+    tasks = {
+        "notices_mail_page": service.notices_mail_page,
+        "notices_finish": service.notices_finish,
+        "notices_fail": service.notices_fail,
+    }
+    return run_machine("notices", tasks, {"version": V2})["finished"]
 
 
 def test_ops2_the_fan_out_mails_each_person_owed_the_notice_once(significant):
