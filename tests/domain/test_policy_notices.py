@@ -119,14 +119,21 @@ def test_ops2_a_new_purpose_counts_as_not_granted_until_the_person_answers(signi
 
 # -- the e-mail fan-out ----------------------------------------------------------------------------
 def _run(world):
-    """The notices state machine (infra/asl/notices.asl.json) over the service's task methods."""
+    """The notices state machine (infra/asl/notices.asl.json) over the service's task methods, and
+    every execution one hands off to, in turn. Returns the last execution's final task's result."""
     service = world.service
     tasks = {
         "notices_mail_page": service.notices_mail_page,
         "notices_finish": service.notices_finish,
         "notices_fail": service.notices_fail,
     }
-    return run_machine("notices", tasks, {"version": V2})["finished"]
+    inputs = [{"version": V2}]
+    while inputs:
+        final = run_machine("notices", tasks, inputs.pop())
+        handed = [payload for _, payload in world.announcements.started if "mailed" in payload]
+        if final["mailed"].get("handed_off"):
+            inputs.append(handed[-1])
+    return final["finished"]
 
 
 def test_ops2_the_fan_out_mails_each_person_owed_the_notice_once(significant):
@@ -205,3 +212,22 @@ def test_ops2_every_fan_out_page_reads_at_most_the_page_size(tmp_path):
     assert max(reads) <= 3
     assert sum(reads) == 12
     assert len(world.outbox.sent) == 11
+
+
+def test_ops2_an_execution_hands_off_to_the_next_after_its_pages_and_nobody_is_mailed_twice(tmp_path, monkeypatch):
+    """Step Functions keeps 25,000 history events per execution: after PAGES_PER_EXECUTION pages the
+    page task starts the next execution from the next page (named by it: a retry starts no other)."""
+    from chalicelib.domain.rights import notices
+
+    monkeypatch.setattr(notices, "PAGES_PER_EXECUTION", 2)
+    world = _world(with_new_consent_purpose(tmp_path, "pixera"), page_size=2)
+    for index in range(7):
+        world.users.add(f"u{index}", f"u{index}@example.org", created_at=BEFORE)
+    world.service.announce_policy_version("operator:ops", V2)
+    assert _run(world) == {"status": "sent", "sent": 8}
+    successors = [(name, payload) for name, payload in world.announcements.started if "mailed" in payload]
+    assert [payload["mailed"]["page"] for _, payload in successors] == [2, 4]
+    assert all(name.endswith(f"-from-{payload['mailed']['page']}") for name, payload in successors)
+    mailed = [to for to, _, _ in world.outbox.sent]
+    assert len(mailed) == len(set(mailed)) == 8
+    assert [a.action for a in world.records.actions].count("policy_notices_sent") == 1

@@ -15,7 +15,6 @@ from tests.support.mail import allow_sending, sent_emails
 from tests.support.policy_versions import V2, consent_category, put_in_force, with_new_consent_purpose
 from tests.support.workflows import (
     emitted_metrics,
-    execution_input,
     executions,
     retry_backoff_skipped,
     state_machines,
@@ -79,45 +78,57 @@ def test_ops2_a_request_stays_pinned_to_the_version_in_force_when_it_was_made(
 
 
 def _announce_and_wait(operator, aws, machines, version=V2):
+    """Announces, waits for every execution (each may hand off to the next); oldest first."""
     answer = operator.post(f"/operator/policy-versions/{version}/announce", {})
     assert answer.status_code == 202, answer.body
-    wait_for_executions()
-    (execution,) = executions(aws, machines["notices"])
-    return answer, execution
+    sfn = aws.client("stepfunctions")
+    for _ in range(50):  # each execution may have started the next one meanwhile
+        wait_for_executions()
+        runs = executions(aws, machines["notices"])
+        if all(r["status"] != "RUNNING" for r in runs):
+            break
+    else:
+        raise AssertionError("the notices executions did not end")
+    described = [sfn.describe_execution(executionArn=r["executionArn"]) for r in runs]
+    return answer, sorted(described, key=lambda d: d["startDate"])
 
 
 @pytest.mark.parametrize("profile_name", ["promptpixels", "pixera"])
-def test_ops2_the_announcement_mails_everyone_owed_the_notice_once_in_a_real_execution(
+def test_ops2_the_announcement_mails_everyone_owed_the_notice_once_in_real_executions(
     client, operator, aws, monkeypatch, tmp_path, profile_name, capsys
 ):
-    """Pages of 2 accounts: the Choice state invokes the page task again and again; each person who
-    signed up before the version is mailed once; the workflow's input and history name nobody."""
+    """Pages of 2 accounts-table items, 3 pages per execution: the Choice state invokes the page task
+    again and again, and each execution hands off to the next; each person who signed up before the
+    version is mailed once; no execution's input or history names anybody (DSR-13)."""
     from chalicelib import wiring
+    from chalicelib.domain.rights import notices
 
     monkeypatch.setenv("PIXELKEEP_PAGE_ITEMS", "2")
+    monkeypatch.setattr(notices, "PAGES_PER_EXECUTION", 3)
     wiring.reset()
     allow_sending(aws)
     with state_machines(aws, monkeypatch) as machines:
         people = [sign_up(client) for _ in range(3)]
         put_in_force(monkeypatch, with_new_consent_purpose(tmp_path, profile_name))
         before = len(sent_emails())
-        answer, execution = _announce_and_wait(operator, aws, machines)
+        answer, runs = _announce_and_wait(operator, aws, machines)
         assert answer.json_body["version"] == V2
-        described = aws.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
-        assert described["status"] == "SUCCEEDED", described.get("cause")
-        assert json.loads(execution_input(aws, execution)) == {"version": V2}
-        history = json.dumps(
-            aws.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])["events"],
-            default=str,
+        assert len(runs) > 1
+        assert [r["status"] for r in runs] == ["SUCCEEDED"] * len(runs), runs[-1].get("cause")
+        assert json.loads(runs[0]["input"]) == {"version": V2}
+        assert {tuple(json.loads(r["input"])) for r in runs[1:]} == {("version", "mailed")}
+        sfn = aws.client("stepfunctions")
+        seen = json.dumps(
+            [runs, [sfn.get_execution_history(executionArn=r["executionArn"])["events"] for r in runs]], default=str
         )
-        assert not [p for p in people if p.user_id in history or p.email in history]
-        notices = [m for m in sent_emails()[before:] if V2 in m["subject"]]
-        assert sorted(m["to"][0] for m in notices) == sorted(p.email for p in people)
-        assert json.loads(described["output"])["finished"] == {"status": "sent", "sent": 3}
+        assert not [p for p in people if p.user_id in seen or p.email in seen]
+        notices_sent = [m for m in sent_emails()[before:] if V2 in m["subject"]]
+        assert sorted(m["to"][0] for m in notices_sent) == sorted(p.email for p in people)
+        assert json.loads(runs[-1]["output"])["finished"] == {"status": "sent", "sent": 3}
         assert sum(1 for name, _ in emitted_metrics(capsys.readouterr().out) if name == "PolicyNoticesSent") >= 1
         # Announcing again is refused; nobody is mailed twice.
         assert operator.post(f"/operator/policy-versions/{V2}/announce", {}).status_code == 409
-        audit = operator.get(f"/operator/audit/{described['startDate']:%Y-%m}").json_body["actions"]
+        audit = operator.get(f"/operator/audit/{runs[0]['startDate']:%Y-%m}").json_body["actions"]
         by_action = {a["action"]: a for a in audit}
         assert by_action["announce_policy_version"]["operator"] == operator.operator.arn
         assert by_action["policy_notices_sent"]["details"] == {"version": V2, "sent": 3}
@@ -144,8 +155,7 @@ def test_ops2_a_page_retried_after_ses_failed_mails_nobody_twice(client, operato
 
         monkeypatch.setattr(EmailGateway, "send", flaky)
         before = len(sent_emails())
-        _, execution = _announce_and_wait(operator, aws, machines)
-        described = aws.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+        _, (described,) = _announce_and_wait(operator, aws, machines)
         assert described["status"] == "SUCCEEDED", described.get("cause")
         mailed = [m["to"][0] for m in sent_emails()[before:] if V2 in m["subject"]]
         assert sorted(mailed) == sorted(p.email for p in people)

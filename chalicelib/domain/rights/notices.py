@@ -24,6 +24,7 @@ from chalicelib.metrics import Metric, emit
 from chalicelib.profile.schema import PolicyRelease
 
 SYSTEM = "system"
+PAGES_PER_EXECUTION = 2000  # then the next execution goes on (Step Functions' 25,000 history events)
 
 
 def in_force_since(release: PolicyRelease) -> datetime:
@@ -152,7 +153,16 @@ def mail_page(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     )
     if sent:
         emit(Metric.POLICY_NOTICES_SENT, sent)
-    return {"page": page + 1, "more": accounts.cursor is not None, "sent": sent_before + sent}
+    result = {"page": page + 1, "more": accounts.cursor is not None, "sent": sent_before + sent}
+    if result["more"] and result["page"] % PAGES_PER_EXECUTION == 0:
+        # An execution keeps at most 25,000 history events (about 7 a page): a fresh execution goes
+        # on from the next page, so any number of accounts is reached. Its name is fixed by the page,
+        # so a retried page finds it started and starts no other.
+        ctx.notices_workflow.start(
+            f"notices-{run.run_id}-from-{result['page']}", {"version": release.version, "mailed": result}
+        )
+        return {**result, "more": False, "handed_off": True}
+    return {**result, "handed_off": False}
 
 
 def finish(ctx: RightsContext, event: dict[str, Any], *, failed: bool = False) -> dict[str, Any]:
