@@ -113,6 +113,7 @@ def test_ops2_a_new_purpose_counts_as_not_granted_until_the_person_answers(signi
             consent.send_marketing(world.context, "early", "News", "Hello")
     world.service.acknowledge_notice("early", V2, {purpose: False})
     assert world.service.consents("early")["consents"][purpose] is False
+    assert world.service.user_requests("early") == []  # a decline is not a withdrawal
     world.service.record_consent("early", purpose, True)
     assert world.service.consents("early")["consents"][purpose] is True
 

@@ -78,7 +78,10 @@ def acknowledge(ctx: RightsContext, user_id: str, version: str, decisions: dict[
             details={"decisions": sorted(asked)},
         )
     for purpose in notice["decisions"]:
-        consent.record_consent(ctx, user_id, purpose, decisions[purpose])
+        if decisions[purpose]:
+            consent.record_consent(ctx, user_id, purpose, True)
+        else:  # declined, not withdrawn: nothing was granted under these terms, so no withdrawal request
+            ctx.rights.add_consent(user_id, purpose, False, ctx.profile.policy.version, clock.now())
     ctx.notices.acknowledge(user_id, version, clock.now())
     return {"version": version, "acknowledged": True, "consents": consent.current_consents(ctx, user_id)["consents"]}
 
