@@ -22,7 +22,7 @@ from chalicelib.api import (
 from chalicelib.events import streams
 from chalicelib.events import uploads as upload_events
 from chalicelib.store import hold_state
-from chalicelib.workflows import erasure, export, hold
+from chalicelib.workflows import erasure, export, hold, notices
 
 app = Chalice(app_name="pixelkeep")
 # Every route runs in Chalice's one API function: it reaches every table and its own secrets, reads
@@ -34,7 +34,7 @@ grants.declare(
         write_tables=(*grants.CATEGORY_TABLES, "idempotency"),
         write_buckets="content",
         read_buckets="exports",  # DSR-1 downloads are signed here; incidents count archive holders
-        start_workflows=("export", "erasure", "hold"),
+        start_workflows=("export", "erasure", "hold", "notices"),
         secrets=(
             "ip-hash-key",
             "login-code-key",
@@ -66,5 +66,5 @@ app.register_middleware(hold_state.per_invocation)  # DSR-12: hold answers last 
 
 for module in (health, policy, auth, me, uploads, generations, gallery, billing, webhooks, rights, operators):
     app.register_blueprint(module.bp)
-for module in (streams, upload_events, export, erasure, hold, operator_actions):
+for module in (streams, upload_events, export, erasure, hold, notices, operator_actions):
     app.register_blueprint(module.bp)

@@ -23,6 +23,7 @@ class Settings:
     export_state_machine_arn: str
     erasure_state_machine_arn: str
     hold_state_machine_arn: str  # DSR-12
+    notices_state_machine_arn: str  # OPS-2: the e-mail fan-out of a policy version
     parameter_prefix: str
     email_sender: str
     grace_days_override: int | None
@@ -71,6 +72,7 @@ def get_settings() -> Settings:
         export_state_machine_arn=env.get("PIXELKEEP_EXPORT_STATE_MACHINE_ARN", ""),
         erasure_state_machine_arn=env.get("PIXELKEEP_ERASURE_STATE_MACHINE_ARN", ""),
         hold_state_machine_arn=env.get("PIXELKEEP_HOLD_STATE_MACHINE_ARN", ""),
+        notices_state_machine_arn=env.get("PIXELKEEP_NOTICES_STATE_MACHINE_ARN", ""),
         parameter_prefix=env.get("PIXELKEEP_PARAMETER_PREFIX", f"/{prefix}"),
         email_sender=env.get("PIXELKEEP_EMAIL_SENDER", "no-reply@pixelkeep.local"),
         # Local cloud only: shortens the erasure grace period so a demo runs in minutes.

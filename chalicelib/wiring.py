@@ -79,9 +79,18 @@ def personal_data():
     return PersonalDataStore(dynamodb=aws.client("dynamodb"), s3=aws.client("s3"), settings=get_settings())
 
 
-@lru_cache(maxsize=3)
+@lru_cache(maxsize=1)
+def notices():
+    """Policy change notices: receipts per person, announcements per version (OPS-2)."""
+    from chalicelib.store.notices import NoticeStore
+
+    bound_models()
+    return NoticeStore()
+
+
+@lru_cache(maxsize=4)
 def workflow(kind: str):
-    """The export, erasure or legal hold state machine ("export" | "erasure" | "hold")."""
+    """The export, erasure, legal hold or notices state machine ("export" | "erasure" | "hold" | "notices")."""
     from chalicelib.store import aws
     from chalicelib.store.rights import WorkflowStarter
 
@@ -90,6 +99,7 @@ def workflow(kind: str):
         "export": settings.export_state_machine_arn,
         "erasure": settings.erasure_state_machine_arn,
         "hold": settings.hold_state_machine_arn,
+        "notices": settings.notices_state_machine_arn,
     }[kind]
     return WorkflowStarter(aws.client("stepfunctions"), arn)
 
@@ -207,6 +217,8 @@ def rights_service():
         export_workflow=workflow("export"),
         erasure_workflow=workflow("erasure"),
         hold_workflow=workflow("hold"),
+        notices=notices(),
+        notices_workflow=workflow("notices"),
         idempotency=PowertoolsIdempotency(idempotency_store),
         limiter=rate_limiter(),
         code_key=lambda: secret("login-code-key"),

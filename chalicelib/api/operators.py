@@ -1,6 +1,6 @@
 """HTTP routes for operators (OPS-6): request queue, request status, extension and refusal (DSR-11),
-minor takedown, audit log, payments held for review, legal holds (DSR-12), incidents and the breach
-register (OPS-5), the record of processing and the drift check (OPS-8).
+minor takedown, audit log, payments held for review, legal holds (DSR-12), policy change notices
+(OPS-2), incidents and the breach register (OPS-5), the record of processing and the drift check (OPS-8).
 
 Operators are IAM principals: every route here takes API Gateway's IAM authorization (SigV4, as the
 AWS CLI and SDKs sign), and the caller's ARN API Gateway passes on is recorded with every action,
@@ -119,6 +119,17 @@ def release_hold(hold_id):
     operator = _operator()
     body = parse_body(ReleaseHold, json_body(bp))
     return json_response(_service().release_hold(operator, hold_id, note=body.note))
+
+
+# -- policy change notices (OPS-2) ----------------------------------------------------------------
+@route(bp, "/operator/policy-versions/{version}/announce", methods=["POST"])
+def announce_policy_version(version):
+    """E-mails the notice of a significant version to everyone owed it: a paged workflow (OPS-2)."""
+    from chalicelib.api.schemas.rights import AnnounceVersion
+
+    operator = _operator()
+    parse_body(AnnounceVersion, json_body(bp) or {})
+    return json_response(_service().announce_policy_version(operator, version), status=202)
 
 
 # -- incidents (OPS-5) ------------------------------------------------------------------------------

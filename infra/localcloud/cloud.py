@@ -171,7 +171,7 @@ class LocalCloud:
         compute = provision_compute(session, description, [f.name for f in self.app.pure_lambda_functions])
         self.state_machine_arns = compute.state_machine_arns
         self.skipped_consumers = compute.skipped_consumers
-        for logical, arn in compute.state_machine_arns.items():  # export, erasure, hold (DSR-12)
+        for logical, arn in compute.state_machine_arns.items():  # export, erasure, hold (DSR-12), notices
             os.environ[f"PIXELKEEP_{logical.upper()}_STATE_MACHINE_ARN"] = arn
         wiring.reset()
         if kept:

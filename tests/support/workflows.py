@@ -36,6 +36,7 @@ def state_machines(session: Any, monkeypatch: Any) -> Iterator[dict[str, str]]:
         monkeypatch.setenv("PIXELKEEP_EXPORT_STATE_MACHINE_ARN", machines["export"])
         monkeypatch.setenv("PIXELKEEP_ERASURE_STATE_MACHINE_ARN", machines["erasure"])
         monkeypatch.setenv("PIXELKEEP_HOLD_STATE_MACHINE_ARN", machines["hold"])
+        monkeypatch.setenv("PIXELKEEP_NOTICES_STATE_MACHINE_ARN", machines["notices"])
         wiring.reset()
         wiring.bound_models()
         yield machines
