@@ -18,7 +18,7 @@ from chalicelib.store.models.rights import HoldMarker, LegalHold
 def _hold(record: LegalHold) -> ports.LegalHold:
     return ports.LegalHold(
         hold_id=record.hold_id,
-        user_id=record.user_id,
+        user_id=record.user_id or "",  # "" once an erasure after the release detached it (DSR-13)
         reason=record.reason,
         reference=record.reference,
         placed_by=record.placed_by,
@@ -48,6 +48,8 @@ class HoldStore:
             *LegalHold.key(hold.hold_id),
             hold_id=hold.hold_id,
             user_id=hold.user_id,
+            # owned, so an erasure after the release detaches it like the audit entries (DSR-13)
+            owner_id=hold.user_id,
             reason=hold.reason,
             reference=hold.reference,
             placed_by=hold.placed_by,

@@ -114,6 +114,10 @@ def test_dsr12_hold_erasure_paused_release_resumes_through_the_routes(client, op
         assert resumed[0][1]["residual"]["clean"] is True
         assert wiring.accounts_store().get_user(person.user_id, consistent=True) is None
         assert list(owned_objects(store, person.user_id)) == []
+        kept = wiring.rights().get_hold(hold["id"])  # the proof of the hold stays, without its person (DSR-13)
+        assert (kept.status, kept.user_id) == ("released", "")
+        (listed,) = [h for h in operator.get("/operator/holds").json_body["holds"] if h["id"] == hold["id"]]
+        assert listed["user_id"] is None
 
         month = f"{clock.now():%Y-%m}"
         audit = operator.get(f"/operator/audit/{month}").json_body["actions"]
@@ -216,8 +220,8 @@ def invoke(aws, client, monkeypatch):
     from infra.provision import create_execution_role, provision_functions
     from tests.support.rights import CapturingStarter
 
-    starters = {"hold": CapturingStarter(), "erasure": CapturingStarter(), "export": CapturingStarter()}
-    monkeypatch.setattr(wiring, "workflow", starters.__getitem__)  # no state machines here
+    starters: dict = {}
+    monkeypatch.setattr(wiring, "workflow", lambda kind: starters.setdefault(kind, CapturingStarter()))
     with lambda_dispatch(app):
         provision_functions(aws, ("operator_place_hold", "operator_release_hold"), create_execution_role(aws))
         lambda_ = aws.client("lambda")

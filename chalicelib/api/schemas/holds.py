@@ -36,7 +36,7 @@ class HoldView(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str
-    user_id: str
+    user_id: str | None  # None once the person was erased after the release (DSR-13)
     reason: str
     reference: str
     status: str  # held | released

@@ -33,7 +33,7 @@ def describe(hold: LegalHold) -> dict[str, Any]:
     now = clock.now()
     return {
         "id": hold.hold_id,
-        "user_id": hold.user_id,
+        "user_id": hold.user_id or None,  # None: the person was erased after the release (DSR-13)
         "reason": hold.reason,
         "reference": hold.reference,
         "status": hold.status,

@@ -366,7 +366,8 @@ class HeldAside(Record):
 
 class LegalHold(HeldAside):
     """pk = HOLDS, sk = HOLD#<hold id>: an operator's legal hold on a person (DSR-12). One partition,
-    so the operators' list is one query; released, its expiry is restored like the person's."""
+    so the operators' list is one query; released, its expiry is restored like the person's. Owned by
+    the person: an erasure after the release keeps it detached (`user_id` dropped, DSR-13)."""
 
     logical_table = "requests"
     category = Category.RIGHTS_REQUESTS
