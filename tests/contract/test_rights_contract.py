@@ -406,6 +406,9 @@ def test_dsr1_an_archive_is_written_under_the_persons_exports_prefix(personal):
 
 
 # -- legal holds (DSR-12) -----------------------------------------------------------------------------
+PLACED_AT = clock.now().replace(microsecond=0)
+
+
 def _hold(hold_id="h1", user_id="u1"):
     return LegalHold(
         hold_id=hold_id,
@@ -413,7 +416,7 @@ def _hold(hold_id="h1", user_id="u1"):
         reason="litigation",
         reference="case 7",
         placed_by="arn:aws:iam::123456789012:user/ops",
-        placed_at=clock.now().replace(microsecond=0),
+        placed_at=PLACED_AT,
         until=None,
     )
 
