@@ -7,9 +7,10 @@ from the state the page before returned, and keeps that page's central directory
 the upload; `seal` then appends those records a page per invocation and the end record. So no
 invocation handles more than a page however much a person stored, memory stays at about one part
 (P4), and the person still gets one archive and one link. Originals are read a few at a time ahead
-of the writer (archive.py, P5). The workflow carries the export id, page numbers, counts and the
-upload's state (its id, parts and offset); each task reads the person from the export record, and
-no task returns a user id or an object key into the execution's history (DSR-13).
+of the writer (archive.py, P5), and a page reads files, then records, with its whole budget. The
+workflow carries the export id, page numbers, counts and the upload's state (its id, parts and
+offset); each task reads the person from the export record, and no task returns a user id or an
+object key into the execution's history (DSR-13).
 
 Downloads: the e-mail carries the route GET /me/exports/{id}/download, never a presigned URL (one
 signed inside Lambda dies with the role's temporary credentials, hours before its `ExpiresIn`). The
