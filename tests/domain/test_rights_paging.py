@@ -157,18 +157,6 @@ def test_p3_dsr1_dsr2_no_export_invocation_reads_more_than_a_page_and_the_archiv
     assert world.service.export_status("u1", export_id)["status"] == "ready"
 
 
-def test_p5_every_archive_page_but_the_last_reads_a_whole_page():
-    """P5: files, then records, each read with all of the page's budget: a store's listing or query
-    costs a call per page, however the person's data splits between files and records, and the
-    export takes no more archive invocations than its items fill (half-size reads of both would
-    double the calls and leave pages part-empty where one kind runs out)."""
-    _, counting, state, _ = _export(30)
-    reads = [read for task, read, _ in counting.invocations if task == "export_archive"]
-    assert all(read == PAGE for read in reads[:-1]), reads
-    assert 0 < reads[-1] <= PAGE
-    assert state["archive"]["done"] == sum(reads)
-
-
 def test_p3_a_retried_archive_page_writes_the_same_bytes_again():
     """Step Functions' Retry hands a failed page the same input: the upload resumes from the state
     the page before returned, and the archive comes out whole."""

@@ -7,10 +7,9 @@ from the state the page before returned, and keeps that page's central directory
 the upload; `seal` then appends those records a page per invocation and the end record. So no
 invocation handles more than a page however much a person stored, memory stays at about one part
 (P4), and the person still gets one archive and one link. Originals are read a few at a time ahead
-of the writer (archive.py, P5), and a page reads files, then records, with its whole budget. The
-workflow carries the export id, page numbers, counts and the upload's state (its id, parts and
-offset); each task reads the person from the export record, and no task returns a user id or an
-object key into the execution's history (DSR-13).
+of the writer (archive.py, P5). The workflow carries the export id, page numbers, counts and the
+upload's state (its id, parts and offset); each task reads the person from the export record, and
+no task returns a user id or an object key into the execution's history (DSR-13).
 
 Downloads: the e-mail carries the route GET /me/exports/{id}/download, never a presigned URL (one
 signed inside Lambda dies with the role's temporary credentials, hours before its `ExpiresIn`). The
@@ -26,6 +25,7 @@ import shutil
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -272,24 +272,32 @@ def archive(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     stream = ctx.personal.archive_stream(ctx.personal.archive_key(record.user_id, record.export_id), prior.get("zip"))
     names = dict(prior.get("names") or {})
     try:
-        # Files, then records, each read with the page's whole budget (P5): one listing or query
-        # call per page, not two half-size ones (a store's cost per call grows with the table).
-        page = next_page(ctx, record, "archive", position, _contents(ctx, record.user_id))
-        with ArchivePage(stream, compression=zipfile.ZIP_DEFLATED) as archive_page:
-            if not position.continuing:
-                archive_page.writestr("manifest.json", json.dumps(_manifest(ctx, record.user_id), indent=2))
-            _write_files(ctx, archive_page, record.user_id, [o for o in page.items if isinstance(o, StoredObject)])
-            _write_records(archive_page, [i for i in page.items if isinstance(i, PersonalItem)], names)
+        # Files and records side by side (P5): the records are queried while the originals are read.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="page") as background:
+            cursor = paging.cursor_at(position, record.cursors, "archive")
+            coming, following = paging.side_by_side(_contents(ctx, record.user_id), cursor, ctx.page_size, background)
+            pages = []
+            with ArchivePage(stream, compression=zipfile.ZIP_DEFLATED) as archive_page:
+                if not position.continuing:
+                    archive_page.writestr("manifest.json", json.dumps(_manifest(ctx, record.user_id), indent=2))
+                for future in coming:
+                    pages.append(future.result())
+                    found = pages[-1].items
+                    _write_files(ctx, archive_page, record.user_id, [o for o in found if isinstance(o, StoredObject)])
+                    _write_records(archive_page, [i for i in found if isinstance(i, PersonalItem)], names)
     except BaseException:
         if "zip" not in prior:  # the upload this page began: its retry begins another
             stream.abort()
         raise
+    next_cursor = following(pages)
+    paging.keep_next(position, record.cursors, "archive", next_cursor, _keeper(ctx, record))
     stream.keep_piece(position.number, archive_page.directory)
-    done = int(prior.get("done", 0)) + len(page.items)
+    handled = sum(len(page.items) for page in pages)
+    done = int(prior.get("done", 0)) + handled
     ctx.rights.update_export(record.user_id, record.export_id, items_done=done)
     return {
         "page": position.number + 1,
-        "more": page.cursor is not None,
+        "more": next_cursor is not None,
         "zip": stream.pause(),
         "names": names,
         "done": done,

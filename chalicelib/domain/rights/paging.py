@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -93,3 +94,25 @@ def next_page(
     page = walk(sources, cursor_at(position, cursors, step), limit)
     keep_next(position, cursors, step, page.cursor, keep)
     return page
+
+
+def side_by_side(
+    sources: Sequence[Source], cursor: str | None, limit: int, background: Executor
+) -> tuple[list[Future[Page[Any]]], Callable[[list[Page[Any]]], str | None]]:
+    """One page from each unfinished source at once, sharing `limit` between them (all of it to the
+    last one left), each read on `background` so the caller works on the first while the others
+    arrive. Returns the pages to come and how to make the next cursor from them."""
+    at = json.loads(cursor) if cursor else {"cursors": [None] * len(sources), "over": []}
+    active = [index for index in range(len(sources)) if index not in at["over"]]
+    share = limit // max(1, len(active))
+    futures = [background.submit(sources[index], at["cursors"][index], share) for index in active]
+
+    def following(pages: list[Page[Any]]) -> str | None:
+        cursors, over = list(at["cursors"]), list(at["over"])
+        for index, page in zip(active, pages, strict=True):
+            cursors[index] = page.cursor
+            if page.cursor is None:
+                over.append(index)
+        return json.dumps({"cursors": cursors, "over": sorted(over)}) if len(over) < len(sources) else None
+
+    return futures, following
