@@ -21,7 +21,7 @@ from chalicelib.api import (
 )
 from chalicelib.events import streams
 from chalicelib.events import uploads as upload_events
-from chalicelib.workflows import erasure, export
+from chalicelib.workflows import erasure, export, notices
 
 app = Chalice(app_name="pixelkeep")
 # Every route runs in Chalice's one API function: it reaches every table and its own secrets, reads
@@ -33,7 +33,7 @@ grants.declare(
         write_tables=(*grants.CATEGORY_TABLES, "idempotency"),
         write_buckets="content",
         read_buckets="exports",  # DSR-1 downloads are signed here; incidents count archive holders
-        start_workflows=("export", "erasure"),
+        start_workflows=("export", "erasure", "notices"),
         secrets=(
             "ip-hash-key",
             "login-code-key",
@@ -64,5 +64,5 @@ observability.register(app)
 
 for module in (health, policy, auth, me, uploads, generations, gallery, billing, webhooks, rights, operators):
     app.register_blueprint(module.bp)
-for module in (streams, upload_events, export, erasure, operator_actions):
+for module in (streams, upload_events, export, erasure, notices, operator_actions):
     app.register_blueprint(module.bp)

@@ -121,6 +121,7 @@ class Metric(Enum):
             ),
         ),
     )
+    POLICY_NOTICES_SENT = MetricSpec("PolicyNoticesSent", "policy change notices e-mailed (OPS-2)")
     EXPORT_FAILED = MetricSpec(
         "ExportFailed",
         "export workflow runs that exhausted a step's retries",

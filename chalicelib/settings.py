@@ -22,6 +22,7 @@ class Settings:
     public_base_url: str
     export_state_machine_arn: str
     erasure_state_machine_arn: str
+    notices_state_machine_arn: str  # OPS-2: the e-mail fan-out of a policy version
     parameter_prefix: str
     email_sender: str
     grace_days_override: int | None
@@ -69,6 +70,7 @@ def get_settings() -> Settings:
         public_base_url=env.get("PIXELKEEP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         export_state_machine_arn=env.get("PIXELKEEP_EXPORT_STATE_MACHINE_ARN", ""),
         erasure_state_machine_arn=env.get("PIXELKEEP_ERASURE_STATE_MACHINE_ARN", ""),
+        notices_state_machine_arn=env.get("PIXELKEEP_NOTICES_STATE_MACHINE_ARN", ""),
         parameter_prefix=env.get("PIXELKEEP_PARAMETER_PREFIX", f"/{prefix}"),
         email_sender=env.get("PIXELKEEP_EMAIL_SENDER", "no-reply@pixelkeep.local"),
         # Local cloud only: shortens the erasure grace period so a demo runs in minutes.

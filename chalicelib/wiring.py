@@ -79,14 +79,27 @@ def personal_data():
     return PersonalDataStore(dynamodb=aws.client("dynamodb"), s3=aws.client("s3"), settings=get_settings())
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=1)
+def notices():
+    """Policy change notices: receipts per person, announcements per version (OPS-2)."""
+    from chalicelib.store.notices import NoticeStore
+
+    bound_models()
+    return NoticeStore()
+
+
+@lru_cache(maxsize=3)
 def workflow(kind: str):
-    """The export or erasure state machine ("export" | "erasure")."""
+    """The export, erasure or notices state machine ("export" | "erasure" | "notices")."""
     from chalicelib.store import aws
     from chalicelib.store.rights import WorkflowStarter
 
     settings = get_settings()
-    arn = {"export": settings.export_state_machine_arn, "erasure": settings.erasure_state_machine_arn}[kind]
+    arn = {
+        "export": settings.export_state_machine_arn,
+        "erasure": settings.erasure_state_machine_arn,
+        "notices": settings.notices_state_machine_arn,
+    }[kind]
     return WorkflowStarter(aws.client("stepfunctions"), arn)
 
 
@@ -202,6 +215,8 @@ def rights_service():
         email=email(),
         export_workflow=workflow("export"),
         erasure_workflow=workflow("erasure"),
+        notices=notices(),
+        notices_workflow=workflow("notices"),
         idempotency=PowertoolsIdempotency(idempotency_store),
         limiter=rate_limiter(),
         code_key=lambda: secret("login-code-key"),

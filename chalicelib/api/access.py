@@ -75,6 +75,10 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/me/consents"): SIGNED_IN,
     ("POST", "/me/consents"): SIGNED_IN,
     ("PUT", "/me/processing"): SIGNED_IN,
+    # OPS-2: a notice is addressed to the person and its acknowledgement may record a consent, an
+    # account-level act (ACC-9): a session only, no API-key scope.
+    ("GET", "/me/notices"): SIGNED_IN,
+    ("POST", "/me/notices/{version}/ack"): SIGNED_IN,
     ("POST", "/contact"): PUBLIC,  # anonymous senders welcome; a named sender must be signed in
     ("POST", "/requests"): PUBLIC,
     ("POST", "/requests/{request_id}/verify"): PUBLIC,
@@ -98,6 +102,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/operator/incidents/{incident_id}"): OPERATOR,
     ("POST", "/operator/incidents/{incident_id}/authority-notified"): OPERATOR,
     ("POST", "/operator/incidents/{incident_id}/notify-users"): OPERATOR,
+    ("POST", "/operator/policy-versions/{version}/announce"): OPERATOR,
 }
 
 

@@ -153,6 +153,11 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     ("GET", "/me/consents"): op(rights.Consents),
     ("POST", "/me/consents"): op(rights.Consents, request=rights.ConsentChange),
     ("PUT", "/me/processing"): op(rights.ProcessingView, request=rights.Processing),
+    # Policy change notices (OPS-2).
+    ("GET", "/me/notices"): op(rights.Notices, summary="Notices of significant policy versions not yet acknowledged"),
+    ("POST", "/me/notices/{version}/ack"): op(
+        rights.NoticeAcknowledged, request=rights.NoticeAck, summary="Acknowledge a notice; answer any new consent"
+    ),
     ("POST", "/contact"): op(rights.ContactReceipt, 201, request=rights.Contact),
     ("POST", "/requests"): op(rights.RequestReceipt, 202, request=rights.EmailRequest),
     ("POST", "/requests/{request_id}/verify"): op(rights.RequestView, request=rights.Verify),
@@ -187,6 +192,9 @@ ROUTE_SCHEMAS: dict[tuple[str, str], Operation] = {
     ),
     ("POST", "/operator/incidents/{incident_id}/notify-users"): op(
         incidents.IncidentView, request=incidents.NotifyUsers
+    ),
+    ("POST", "/operator/policy-versions/{version}/announce"): op(
+        rights.AnnouncementView, 202, request=rights.AnnounceVersion, summary="E-mail a significant version's notice"
     ),
 }
 

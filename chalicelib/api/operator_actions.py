@@ -123,6 +123,19 @@ def operator_audit_log(event, context):
     return _answer(lambda: _service().audit_log(invocation(context), _event(AuditMonth, event).month))
 
 
+# -- policy change notices (OPS-2) ----------------------------------------------------------------
+@lambda_function(bp, "operator_announce_policy_version", uses=AUDITED | Uses(start_workflows="notices"))
+def operator_announce_policy_version(event, context):
+    """Test event: `{"version": "2027-01-15"}` (or `{}`: the version in force)."""
+    from chalicelib.api.schemas.rights import AnnounceVersionAction
+
+    def act():
+        body = _event(AnnounceVersionAction, event)
+        return _service().announce_policy_version(invocation(context), body.version)
+
+    return _answer(act)
+
+
 # -- incidents (OPS-5) ------------------------------------------------------------------------------
 def _incidents():
     from chalicelib import wiring

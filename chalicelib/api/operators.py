@@ -1,6 +1,6 @@
 """HTTP routes for operators (OPS-6): request queue, request status, extension and refusal (DSR-11),
-minor takedown, audit log, payments held for review, incidents and the breach register (OPS-5), the
-record of processing and the drift check (OPS-8).
+minor takedown, audit log, payments held for review, policy change notices (OPS-2), incidents and
+the breach register (OPS-5), the record of processing and the drift check (OPS-8).
 
 Operators are IAM principals: every route here takes API Gateway's IAM authorization (SigV4, as the
 AWS CLI and SDKs sign), and the caller's ARN API Gateway passes on is recorded with every action,
@@ -91,6 +91,17 @@ def payments_for_review():
     operator = _operator()
     held = payments_for_review(operator, payments=wiring.payments(), audit=_service().context.rights.audit)
     return json_response({"payments": held})
+
+
+# -- policy change notices (OPS-2) ----------------------------------------------------------------
+@route(bp, "/operator/policy-versions/{version}/announce", methods=["POST"])
+def announce_policy_version(version):
+    """E-mails the notice of a significant version to everyone owed it: a paged workflow (OPS-2)."""
+    from chalicelib.api.schemas.rights import AnnounceVersion
+
+    operator = _operator()
+    parse_body(AnnounceVersion, json_body(bp) or {})
+    return json_response(_service().announce_policy_version(operator, version), status=202)
 
 
 # -- incidents (OPS-5) ------------------------------------------------------------------------------

@@ -135,6 +135,20 @@ def change_consent():
     return json_response(_service().record_consent(_user_id(), body.purpose, body.granted))
 
 
+# -- policy change notices (OPS-2) ------------------------------------------------------------
+@route(bp, "/me/notices", methods=["GET"])
+def notices():
+    return json_response({"notices": _service().notices(_user_id())})
+
+
+@route(bp, "/me/notices/{version}/ack", methods=["POST"])
+def acknowledge_notice(version):
+    from chalicelib.api.schemas.rights import NoticeAck
+
+    body = _parse(NoticeAck)
+    return json_response(_service().acknowledge_notice(_user_id(), version, body.decisions))
+
+
 @route(bp, "/me/processing", methods=["PUT"])
 def processing():
     from chalicelib.api.schemas.rights import Processing

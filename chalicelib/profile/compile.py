@@ -12,14 +12,17 @@ from __future__ import annotations
 import pprint
 import sys
 import tomllib
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from datetime import date
 from enum import Enum
 from pathlib import Path
 
 from chalicelib.profile.bounds import unkept_promises
+from chalicelib.profile.changes import classify
 from chalicelib.profile.loader import COMPILED_DIR, PROFILES_DIR, ProfileError
-from chalicelib.profile.schema import Profile
+from chalicelib.profile.schema import PolicyRelease, Profile
+
+HISTORY_DIR_NAME = "history"  # profiles/history/<id>/<version>.toml: earlier versions as published
 
 
 def _field_path(data: object, location: tuple) -> str:
@@ -43,8 +46,9 @@ def _location(error: dict) -> tuple:
     return (*error["loc"], named) if named else tuple(error["loc"])
 
 
-def load_profile_file(path: Path) -> Profile:
-    """Read and validate one TOML profile (build time: this imports pydantic)."""
+def load_profile_file(path: Path, *, profile_id: str | None = None) -> Profile:
+    """Read and validate one TOML profile (build time: this imports pydantic). A snapshot of an
+    earlier version is named by its version and belongs to `profile_id`."""
     from pydantic import TypeAdapter, ValidationError
 
     try:
@@ -53,13 +57,17 @@ def load_profile_file(path: Path) -> Profile:
         raise ProfileError(f"{path}: no such profile file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+    if "history" in data:
+        raise ProfileError(f"{path}: field 'history': written by the compiler from profiles/history/, not typed")
     try:
         profile = TypeAdapter(Profile).validate_python(data)
     except ValidationError as exc:
         problems = "; ".join(f"field '{_field_path(data, _location(err))}': {err['msg']}" for err in exc.errors())
         raise ProfileError(f"{path}: {problems}") from exc
-    if profile.id != path.stem:
-        raise ProfileError(f"{path}: field 'id': '{profile.id}' does not match the file name '{path.stem}'")
+    if profile.id != (profile_id or path.stem):
+        raise ProfileError(f"{path}: field 'id': '{profile.id}' does not match '{profile_id or path.stem}'")
+    if profile_id and profile.policy.version != path.stem:
+        raise ProfileError(f"{path}: field 'policy.version': a snapshot is named by its version, '{path.stem}'")
     unkept = unkept_promises(profile)
     if unkept:
         raise ProfileError(
@@ -72,6 +80,34 @@ def load_profile_file(path: Path) -> Profile:
             )
         )
     return profile
+
+
+def load_with_history(path: Path) -> Profile:
+    """The profile with its dated versions (OPS-2): each earlier version's snapshot
+    (`profiles/history/<id>/<version>.toml`, kept as it was published) and the current TOML, each
+    classified against the version before it. Nothing here runs at request time."""
+    current = load_profile_file(path)
+    snapshots = [
+        load_profile_file(snapshot, profile_id=current.id)
+        for snapshot in sorted((path.parent / HISTORY_DIR_NAME / current.id).glob("*.toml"))
+    ]
+    versions = sorted(snapshots, key=lambda p: p.policy.effective) + [current]
+    for older, newer in zip(versions, versions[1:], strict=False):
+        if newer.policy.effective <= older.policy.effective or newer.policy.version == older.policy.version:
+            raise ProfileError(
+                f"{path}: field 'policy': version '{newer.policy.version}' ({newer.policy.effective}) must be "
+                f"newer than '{older.policy.version}' ({older.policy.effective}) in profiles/history/{current.id}/"
+            )
+    history = [
+        PolicyRelease(
+            version=profile.policy.version,
+            effective=profile.policy.effective,
+            change_notice=list(profile.policy.change_notice),
+            changes=classify(versions[index - 1], profile) if index else [],
+        )
+        for index, profile in enumerate(versions)
+    ]
+    return replace(current, history=history)
 
 
 def _source(value: object, indent: str = "") -> str:
@@ -127,7 +163,7 @@ def catalogue_source() -> str:
 def compiled_sources() -> dict[Path, str]:
     """Every compiled module's path and the text compiling its TOML gives now."""
     sources = {
-        COMPILED_DIR / f"{path.stem}.py": module_source(load_profile_file(path), path.name)
+        COMPILED_DIR / f"{path.stem}.py": module_source(load_with_history(path), path.name)
         for path in sorted(PROFILES_DIR.glob("*.toml"))
     }
     sources[CATALOGUE_MODULE] = catalogue_source()

@@ -159,6 +159,19 @@ def policy_document(profile: Profile) -> dict[str, Any]:
             "version": profile.policy.version,
             "effective": profile.policy.effective.isoformat(),
             "change_notice": list(profile.policy.change_notice),
+            # OPS-2: every dated version, newest first, with what changed from the one before
+            "history": [
+                {
+                    "version": release.version,
+                    "effective": release.effective.isoformat(),
+                    "significant": release.significant,
+                    "changes": [
+                        {"kind": c.kind, "subject": c.subject, "text": c.text, "significant": c.significant}
+                        for c in release.changes
+                    ],
+                }
+                for release in reversed(profile.history)
+            ],
         },
         "minimum_age": profile.minimum_age,
         "sign_in": list(profile.sign_in.methods),
@@ -360,10 +373,29 @@ def _sections(doc: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "Changes to this policy",
             f"<p>Version {_e(policy['version'])}, effective {_e(policy['effective'])}. "
-            f"We announce significant changes {_e(notice)}.</p>",
+            f"We announce significant changes {_e(notice)}.</p>{_history(policy['history'])}",
         )
     )
     return sections
+
+
+def _history(history: list[dict[str, Any]]) -> str:
+    """The dated versions, newest first, each with its changes and whether people were told (OPS-2)."""
+    rows = []
+    for release in history:
+        changes = release["changes"]
+        if not changes:
+            what = "First published version." if release is history[-1] else "No change in substance."
+        else:
+            what = "".join(
+                f"<li>{_e(c['text'])}{' (significant)' if c['significant'] else ''}</li>" for c in changes
+            )
+            what = f"<ul>{what}</ul>"
+        rows.append(f"<tr><td>{_e(release['version'])}</td><td>{_e(release['effective'])}</td><td>{what}</td></tr>")
+    return (
+        "<table><caption>Version history</caption><thead><tr><th>Version</th><th>Effective</th>"
+        f"<th>What changed</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def render_html(doc: dict[str, Any]) -> str:

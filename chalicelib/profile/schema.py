@@ -201,10 +201,67 @@ class PolicyVersion:
 
     version: str
     effective: date
-    change_notice: list[Literal["email", "in_app", "publication"]]
+    change_notice: list[ChangeNotice]
 
     def __post_init__(self) -> None:
         _not_empty(self, "change_notice")
+
+
+ChangeNotice = Literal["email", "in_app", "publication"]
+ChangeKind = Literal[
+    "new_category",
+    "longer_retention",
+    "new_processor",
+    "new_recipient",
+    "new_transfer",
+    "new_consent_purpose",
+    "removed_category",
+    "shorter_retention",
+    "removed_processor",
+    "wording",
+]
+# OPS-2: the changes a person is told about (e-mail, in-app notice); the rest are published only.
+SIGNIFICANT_CHANGES: frozenset[str] = frozenset(
+    {"new_category", "longer_retention", "new_processor", "new_recipient", "new_transfer", "new_consent_purpose"}
+)
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """One difference between a policy version and the one before it (OPS-2), computed by
+    `chalicelib/profile/changes.py` from the two profiles, never typed."""
+
+    __pydantic_config__ = _STRICT
+
+    kind: ChangeKind
+    subject: str  # the category id, processor name, country or consent purpose it is about
+    text: str  # how the policy page states it
+
+    @property
+    def significant(self) -> bool:
+        return self.kind in SIGNIFICANT_CHANGES
+
+
+@dataclass(frozen=True)
+class PolicyRelease:
+    """A dated version in a profile's history, with what changed from the version before (OPS-2).
+    The compiler writes the history from the snapshots kept in `profiles/history/<id>/`."""
+
+    __pydantic_config__ = _STRICT
+
+    version: str
+    effective: date
+    change_notice: list[ChangeNotice]
+    changes: list[PolicyChange] = field(default_factory=list)  # none for the first version
+
+    @property
+    def significant(self) -> bool:
+        return any(change.significant for change in self.changes)
+
+    @property
+    def consent_purposes_added(self) -> list[str]:
+        """Purposes this version asks consent for anew: each needs the person's answer (re-consent)."""
+        return [change.subject for change in self.changes if change.kind == "new_consent_purpose"]
 
 
 SignInMethod = Literal["email_code", "password", "google", "telegram", "api_key"]
@@ -350,6 +407,9 @@ class Profile:
     security: list[str] = field(default_factory=list)  # security measures the policy promises
     sells_data: Literal[False] = False
     job_kinds: list[JobKind] = field(default_factory=lambda: [JobKind.TEXT_TO_IMAGE])  # the jobs offered
+    # OPS-2: every dated version, oldest first, the last one `policy`; written by the compiler from
+    # the snapshots of earlier versions (never typed in the TOML).
+    history: list[PolicyRelease] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not _PROFILE_ID.fullmatch(self.id):
@@ -392,6 +452,14 @@ class Profile:
                 raise FieldError(
                     "job_kinds", f"job kind '{kind}' needs categories the profile does not store: {missing}"
                 )
+
+    @property
+    def consent_purposes(self) -> list[str]:
+        """What the service asks consent for: each category processed on consent, by its id (DSR-6)."""
+        return [c.id.value for c in self.categories if c.legal_basis == LegalBasis.CONSENT]
+
+    def release(self, version: str) -> PolicyRelease | None:
+        return next((r for r in self.history if r.version == version), None)
 
     def offers(self, kind: JobKind) -> bool:
         return kind in self.job_kinds

@@ -55,6 +55,7 @@ def deployment_settings(target: Target):
         cors_origin=(target.cors_origin or "").rstrip("/"),
         export_state_machine_arn="",
         erasure_state_machine_arn="",
+        notices_state_machine_arn="",
         grace_days_override=None,
         stripe_api_base=None,
         provider_base_url=None,

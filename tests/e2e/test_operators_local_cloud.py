@@ -174,3 +174,27 @@ def test_dsr11_an_operator_extends_then_refuses_a_request_with_sigv4_and_the_req
     status, audit = _signed(local_cloud, ana, "GET", f"/operator/audit/{datetime.now(UTC):%Y-%m}")
     mine = [a["action"] for a in audit["actions"] if a["operator"] == ana.arn and a["action"].startswith("request_")]
     assert mine == ["request_extended", "request_refused"]
+
+
+def test_ops2_the_shipped_version_is_dated_on_the_page_owes_nobody_a_notice_and_is_not_mailed(
+    local_cloud, counted_person
+):
+    """The local cloud serves the version history, the notices route and the announce action (route
+    with SigV4, Lambda function, state machine); with the one shipped version nothing is notified."""
+    from tests.e2e.web import call
+
+    person, _ = counted_person
+    status, page = call("GET", f"{local_cloud.api}/policy.json")
+    assert status == 200, page
+    (version,) = page["policy"]["history"]
+    assert (version["version"], version["changes"]) == (page["policy"]["version"], [])
+    assert call("GET", f"{local_cloud.api}/me/notices", headers=person.headers) == (200, {"notices": []})
+
+    ana = _operator(local_cloud, "e2e-operator-notices")
+    status, refused = _signed(local_cloud, ana, "POST", f"/operator/policy-versions/{version['version']}/announce", {})
+    assert (status, refused["error"]["code"]) == (409, "conflict"), refused
+    invoked = local_cloud.client("lambda").invoke(FunctionName="operator_announce_policy_version", Payload=b"{}")
+    answer = json.loads(invoked["Payload"].read())
+    assert answer["error"]["code"] == "conflict", answer
+    machines = local_cloud.client("stepfunctions").list_state_machines()["stateMachines"]
+    assert any(m["name"].endswith("-notices") for m in machines)

@@ -12,6 +12,8 @@ from typing import IO, Any
 
 from chalicelib import clock
 from chalicelib.domain.ports.rights import (
+    Addressee,
+    Announcement,
     CapturedIds,
     Consent,
     DeadlineReminder,
@@ -20,6 +22,7 @@ from chalicelib.domain.ports.rights import (
     ErasureRun,
     ExportJob,
     MarketingContact,
+    NoticeReceipt,
     OperatorAction,
     Page,
     PersonalItem,
@@ -394,6 +397,7 @@ class CapturingWorkflow:
 class FakePerson:
     email: str
     status: str = "active"
+    created_at: datetime = field(default_factory=lambda: clock.now())
     username: str | None = None
     telegram_id: str | None = None
     processing_restricted: bool | None = None
@@ -409,8 +413,8 @@ class FakeUsers:
         self.users: dict[str, FakePerson] = {}
         self.sessions: dict[str, str] = {}  # token hash -> user id
 
-    def add(self, user_id: str, email: str) -> None:
-        self.users[user_id] = FakePerson(email)
+    def add(self, user_id: str, email: str, *, created_at: datetime | None = None) -> None:
+        self.users[user_id] = FakePerson(email, created_at=created_at or clock.now())
         self.personal.add_item(
             "accounts", {"pk": f"USER#{user_id}", "sk": "PROFILE", "owner_id": user_id, "email": email}
         )
@@ -438,6 +442,64 @@ class FakeUsers:
             user.processing_restricted = restricted
         if objections is not None:
             user.objections = set(objections)
+
+
+class FakeNoticeRecords:
+    """Same semantics as store.notices.NoticeStore: a receipt's marks are set once; the accounts are
+    read in pages of at most `limit`; an announcement starts again only after it failed."""
+
+    def __init__(self, users: FakeUsers) -> None:
+        self.users = users
+        self.marks: dict[tuple[str, str], dict[str, datetime]] = {}  # (user, version) -> mark -> when
+        self.announcements: dict[str, Announcement] = {}
+
+    def receipts(self, user_id: str) -> list[NoticeReceipt]:
+        return [
+            NoticeReceipt(version, marks.get("emailed_at"), marks.get("acknowledged_at"))
+            for (owner, version), marks in sorted(self.marks.items())
+            if owner == user_id and self.users.get_user(user_id) is not None
+        ]
+
+    def _mark(self, user_id: str, version: str, name: str, at: datetime) -> bool:
+        marks = self.marks.setdefault((user_id, version), {})
+        if name in marks:
+            return False
+        marks[name] = at
+        return True
+
+    def acknowledge(self, user_id: str, version: str, at: datetime) -> bool:
+        return self._mark(user_id, version, "acknowledged_at", at)
+
+    def claim_email(self, user_id: str, version: str, at: datetime) -> bool:
+        return self._mark(user_id, version, "emailed_at", at)
+
+    def release_email(self, user_id: str, version: str) -> None:
+        self.marks.get((user_id, version), {}).pop("emailed_at", None)
+
+    def addressee(self, user_id: str) -> Addressee | None:
+        person = self.users.get_user(user_id)
+        if person is None:
+            return None
+        return Addressee(user_id, person.email, person.created_at, person.status == "active")
+
+    def addressees_page(self, cursor: str | None, limit: int) -> Page[Addressee]:
+        ids = sorted(uid for uid in self.users.users if cursor is None or uid > cursor)
+        chunk = ids[:limit]
+        found = tuple(a for a in (self.addressee(uid) for uid in chunk) if a is not None)
+        return Page(found, len(chunk), chunk[-1] if len(ids) > limit else None)
+
+    def start_announcement(self, announcement: Announcement) -> bool:
+        existing = self.announcements.get(announcement.version)
+        if existing is not None and existing.status != "failed":
+            return False
+        self.announcements[announcement.version] = announcement
+        return True
+
+    def get_announcement(self, version: str) -> Announcement | None:
+        return self.announcements.get(version)
+
+    def update_announcement(self, version: str, **values: Any) -> None:
+        self.announcements[version] = replace(self.announcements[version], **values)
 
 
 class Outbox:
@@ -493,6 +555,8 @@ class RightsWorld:
     outbox: Outbox
     exports: CapturingWorkflow
     erasures: CapturingWorkflow
+    notices: FakeNoticeRecords
+    announcements: CapturingWorkflow
     limiter: FakeLimiter
     payments: FakePaymentProvider
     provider: FakeProvider
@@ -507,6 +571,7 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] | None = None)
     records, users, outbox = FakeRightsRecords(now), FakeUsers(personal), Outbox()
     exports, erasures, limiter = CapturingWorkflow(), CapturingWorkflow(), FakeLimiter()
     payments, provider = FakePaymentProvider(), FakeProvider()
+    notices, announcements = FakeNoticeRecords(users), CapturingWorkflow()
     context = RightsContext(
         profile=profile,
         rights=records,
@@ -515,6 +580,8 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] | None = None)
         email=outbox,
         export_workflow=exports,
         erasure_workflow=erasures,
+        notices=notices,
+        notices_workflow=announcements,
         idempotency=FakeIdempotency(),
         limiter=limiter,
         code_key=lambda: "code-key-for-tests",
@@ -524,4 +591,5 @@ def rights_world(profile: Profile, *, now: Callable[[], datetime] | None = None)
         public_base_url="https://api.invalid",
     )
     service = RightsService(context)
-    return RightsWorld(service, records, personal, users, outbox, exports, erasures, limiter, payments, provider)
+    workflows = (exports, erasures, notices, announcements)
+    return RightsWorld(service, records, personal, users, outbox, *workflows, limiter, payments, provider)

@@ -267,3 +267,33 @@ def test_retention_wording(kind, days, text):
     from chalicelib.profile.schema import Retention
 
     assert retention_text(Retention(kind=kind, days=days)) == text
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_ops2_the_page_lists_every_version_with_its_date_and_what_changed(name, settings_env, monkeypatch, tmp_path):
+    """After a later version is in force, /policy and /policy.json show both versions, newest first,
+    each dated, with the changes computed from the snapshot."""
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.profile.loader import load_profile
+    from tests.support.policy_versions import V2, put_in_force, with_new_consent_purpose
+
+    settings_env(PIXELKEEP_PROFILE=name)
+    later = with_new_consent_purpose(tmp_path, name)
+    put_in_force(monkeypatch, later)
+    with Client(app) as client:
+        document = client.http.get("/policy.json").json_body
+        html = client.http.get("/policy").body.decode("utf-8")
+    history = document["policy"]["history"]
+    assert [(v["version"], v["effective"], v["significant"]) for v in history] == [
+        (V2, V2, True),
+        (load_profile(name).policy.version, VERSION_DATE[name], False),
+    ]
+    assert {c["kind"] for c in history[0]["changes"]} == {"new_category", "new_consent_purpose"}
+    assert history[1]["changes"] == []
+    parts = PageParts()
+    parts.feed(html)
+    rows = {row[0]: row[1:] for row in parts.rows if len(row) == 3}
+    assert rows[V2] == [V2, "New data collected: Newsletter (significant)Newsletter: asks your consent (significant)"]
+    assert rows[history[1]["version"]] == [VERSION_DATE[name], "First published version."]

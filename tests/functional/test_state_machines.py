@@ -33,8 +33,18 @@ def _start_erasure(deps, user_id: str) -> None:
     start_erasure(deps, user_id=user_id, erasure_id=f"erasure-{user_id}", request_id=None, reason="user")
 
 
+def _start_notices(deps, user_id: str) -> None:
+    """OPS-2: the announcement of the version in force, written before its execution starts."""
+    from chalicelib import clock
+    from chalicelib.domain.ports.rights import Announcement
+
+    version = deps.profile.policy.version
+    deps.notices.start_announcement(Announcement(version, "run-1", "operator:test", clock.now()))
+    deps.notices_workflow.start("notices-run-1", {"version": version})
+
+
 # Workflows start the way the app starts them (the domain writes its records, then starts the execution).
-STARTERS = {"export": _start_export, "erasure": _start_erasure}
+STARTERS = {"export": _start_export, "erasure": _start_erasure, "notices": _start_notices}
 
 
 def wait_for_execution(sfn, execution_arn: str, timeout: float = 60.0) -> dict:

@@ -54,6 +54,8 @@ def run_machine(
         elif spec["Type"] == "Choice":
             at = _choose(spec, state)
             continue
+        elif spec["Type"] == "Succeed":
+            return state
         elif spec["Type"] == "Fail":
             raise RuntimeError(f"{name} ended in {at}")
         if spec.get("End"):

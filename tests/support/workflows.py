@@ -35,6 +35,7 @@ def state_machines(session: Any, monkeypatch: Any) -> Iterator[dict[str, str]]:
         machines = provision_state_machines(session, description, functions, role)
         monkeypatch.setenv("PIXELKEEP_EXPORT_STATE_MACHINE_ARN", machines["export"])
         monkeypatch.setenv("PIXELKEEP_ERASURE_STATE_MACHINE_ARN", machines["erasure"])
+        monkeypatch.setenv("PIXELKEEP_NOTICES_STATE_MACHINE_ARN", machines["notices"])
         wiring.reset()
         wiring.bound_models()
         yield machines

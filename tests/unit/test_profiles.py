@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.profile.compile import compiled_sources, load_profile_file
+from chalicelib.profile.compile import compiled_sources, load_profile_file, load_with_history
 from chalicelib.profile.loader import PROFILES_DIR, ProfileError, available_profiles, load_profile
 from chalicelib.profile.schema import Category, RetentionKind, plain
 from tests.conftest import PROFILES
@@ -24,7 +24,7 @@ def test_every_compiled_profile_is_its_toml_compiled_now():
     stale = [path.name for path, text in compiled_sources().items() if path.read_text(encoding="utf-8") != text]
     assert not stale, f"run `make profiles`: {stale} differ from their TOML"
     for name in PROFILES:
-        assert load_profile(name) == load_profile_file(PROFILES_DIR / f"{name}.toml")
+        assert load_profile(name) == load_with_history(PROFILES_DIR / f"{name}.toml")
 
 
 def test_all_five_profiles_ship_and_load():

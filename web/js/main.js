@@ -254,11 +254,14 @@ async function credits() {
 // -- privacy center ------------------------------------------------------------------------------------
 async function privacy() {
   const policy = state.policy;
-  const [consents, requests, me] = await Promise.all([api("GET", "/me/consents"), api("GET", "/me/requests"), api("GET", "/me")]);
+  const [consents, requests, me, notices] = await Promise.all([api("GET", "/me/consents"), api("GET", "/me/requests"), api("GET", "/me"), api("GET", "/me/notices")]);
   const exportBox = h("div", { "aria-live": "polite" });
   const erasureBox = h("div", { "aria-live": "polite" });
+  // What the service asks consent for: the fixed purposes and every category processed on consent.
+  const purposes = [...new Set(["marketing", "service_improvement", ...policy.categories.filter((c) => c.legal_basis === "consent").map((c) => c.id)])];
   return [
     h("h1", {}, "Privacy center"),
+    ...notices.notices.map(noticeBox),
     h("p", {}, `Policy version ${policy.policy.version}. `, h("a", { href: apiUrl("/policy") }, "Read the policy"), `. Requests are answered within ${policy.rights.response_hours} hours.`),
     h("section", { "aria-labelledby": "export" }, h("h2", { id: "export" }, "Your data"),
       h("button", { type: "button", onclick: async () => {
@@ -267,7 +270,7 @@ async function privacy() {
         showExport(exportBox, done);
       } }, "Export my data"), exportBox),
     h("section", { "aria-labelledby": "consents" }, h("h2", { id: "consents" }, "Consents"),
-      ...["marketing", "service_improvement"].map((purpose) => checkbox(`Allow ${purpose.replace("_", " ")}`, consents.consents[purpose] === true, async (granted) => {
+      ...purposes.map((purpose) => checkbox(`Allow ${purpose.replace("_", " ")}`, consents.consents[purpose] === true, async (granted) => {
         await api("POST", "/me/consents", { purpose, granted });
         say(`Consent to ${purpose.replace("_", " ")} ${granted ? "given" : "withdrawn"}.`);
       }))),
@@ -300,6 +303,21 @@ async function privacy() {
           say("Account scheduled for erasure.");
         } }, "Yes, delete my account")) }, "Delete my account"), erasureBox),
   ];
+}
+
+// OPS-2: a significant policy change, until acknowledged; a new consent purpose needs an answer.
+function noticeBox(notice) {
+  const decisions = Object.fromEntries(notice.decisions.map((purpose) => [purpose, false]));
+  return h("section", { role: "region", "aria-labelledby": `notice-${notice.version}`, "data-notice": notice.version },
+    h("h2", { id: `notice-${notice.version}` }, `Our privacy policy changes (version ${notice.version}, effective ${notice.effective})`),
+    h("ul", {}, ...notice.changes.map((change) => h("li", {}, change))),
+    h("p", {}, h("a", { href: notice.policy_url }, "Read the policy and its history")),
+    ...notice.decisions.map((purpose) => checkbox(`Allow ${purpose.replace("_", " ")}`, false, async (granted) => { decisions[purpose] = granted; })),
+    h("button", { type: "button", onclick: async () => {
+      await api("POST", `/me/notices/${encodeURIComponent(notice.version)}/ack`, { decisions });
+      say("Thank you: the change is acknowledged.");
+      go("/privacy");
+    } }, notice.decisions.length ? "Save my answer" : "I have read it"));
 }
 
 function showExport(element, x) {

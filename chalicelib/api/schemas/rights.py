@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from chalicelib.api.http import email_address
 
@@ -37,8 +37,28 @@ class SignedInRequest(Strict):
 
 
 class ConsentChange(Strict):
-    purpose: Literal["marketing", "service_improvement"]
+    # marketing, service_improvement, or a purpose a later policy version asks consent for (OPS-2)
+    purpose: str = Field(pattern=r"^[a-z_]{1,40}$")
     granted: bool
+
+
+VERSION_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"
+
+
+class NoticeAck(Strict):
+    """OPS-2: acknowledging a notice; a version that adds consent purposes needs an answer for each."""
+
+    decisions: dict[str, StrictBool] = Field(default_factory=dict, max_length=20)  # true or false, nothing else
+
+
+class AnnounceVersion(Strict):
+    """`POST /operator/policy-versions/{version}/announce` takes no options (an empty object or no body)."""
+
+
+class AnnounceVersionAction(Strict):
+    """`operator_announce_policy_version`'s event: the version to e-mail (default: the one in force)."""
+
+    version: str | None = Field(default=None, pattern=VERSION_PATTERN)
 
 
 class Processing(Strict):
@@ -181,3 +201,28 @@ class OperatorMinorReport(MinorReport):
 
 class AuditMonth(Strict):
     month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class Notice(Reply):
+    version: str
+    effective: str
+    changes: list[str]
+    decisions: list[str]  # consent purposes to answer with the acknowledgement
+    policy_url: str
+
+
+class Notices(Reply):
+    notices: list[Notice]
+
+
+class NoticeAcknowledged(Reply):
+    version: str
+    acknowledged: bool
+    consents: dict[str, bool]
+
+
+class AnnouncementView(Reply):
+    version: str
+    status: str
+    started_at: str
+    sent: int

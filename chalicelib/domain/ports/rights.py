@@ -246,6 +246,70 @@ class Page(Generic[T]):
     cursor: str | None
 
 
+# -- policy change notices (OPS-2) -----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class NoticeReceipt:
+    """What one person did with one policy version's notice: mailed once, acknowledged once."""
+
+    version: str
+    emailed_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Addressee:
+    """An account as the change notices see it: who to write to, and since when they know the policy."""
+
+    user_id: str
+    email: str
+    signed_up_at: datetime
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """One e-mail fan-out of a policy version, written before its workflow starts. The workflow carries
+    the version and page numbers; each page's store cursor (it holds a user id) is kept here (DSR-13)."""
+
+    version: str
+    run_id: str
+    started_by: str
+    started_at: datetime
+    status: str = "running"  # running | sent | failed
+    sent: int = 0
+    cursors: Mapping[str, str | None] = field(default_factory=dict)  # page number -> where it starts
+    finished_at: datetime | None = None
+
+
+class NoticeRecords(Protocol):
+    """Per person: which notices were mailed and acknowledged. Per version: its announcement."""
+
+    def receipts(self, user_id: str) -> list[NoticeReceipt]: ...
+    def acknowledge(self, user_id: str, version: str, at: datetime) -> bool:
+        """Records the acknowledgement; False if it was already recorded."""
+        ...
+
+    def claim_email(self, user_id: str, version: str, at: datetime) -> bool:
+        """True once per person and version: whoever gets True sends the e-mail (retries never mail twice)."""
+        ...
+
+    def release_email(self, user_id: str, version: str) -> None:
+        """The send failed after the claim: the next attempt may send."""
+        ...
+
+    def addressee(self, user_id: str) -> Addressee | None: ...
+    def addressees_page(self, cursor: str | None, limit: int) -> Page[Addressee]:
+        """Every account, a bounded page at a time (P3): `read` items at most `limit`."""
+        ...
+
+    def start_announcement(self, announcement: Announcement) -> bool:
+        """Writes it unless one for that version is running or sent; False then."""
+        ...
+
+    def get_announcement(self, version: str) -> Announcement | None: ...
+    def update_announcement(self, version: str, **values: Any) -> None: ...
+
+
 # -- ports -----------------------------------------------------------------------------------------
 class RightsRecords(Protocol):
     """The requests ledger, consents, contact messages, tombstones, exports, erasure runs and

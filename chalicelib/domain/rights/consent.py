@@ -6,10 +6,11 @@ the profile keeps it "until consent is withdrawn"; marketing itself checks conse
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.ports.rights import Person
+from chalicelib.domain.ports.rights import Consent, Person
 from chalicelib.domain.restrictions import ensure_allowed
 from chalicelib.domain.rights import rights_requests
 from chalicelib.domain.rights.context import RightsContext
@@ -27,9 +28,22 @@ def _user(ctx: RightsContext, user_id: str) -> Person:
     return user
 
 
+def purposes(ctx: RightsContext) -> tuple[str, ...]:
+    """The fixed purposes, and every category the profile processes on consent (OPS-2: a version may add one)."""
+    return PURPOSES + tuple(p for p in ctx.profile.consent_purposes if p not in PURPOSES)
+
+
+def _answered_under_current_terms(ctx: RightsContext) -> Callable[[Consent], bool]:
+    """OPS-2: a purpose a later version added counts as not granted until the person answers under
+    that version or a later one; an answer given under an earlier version does not carry over."""
+    order = {release.version: index for index, release in enumerate(ctx.profile.history)}
+    added = {p: order[r.version] for r in ctx.profile.history for p in r.consent_purposes_added}
+    return lambda c: c.purpose not in added or order.get(c.policy_version, -1) >= added[c.purpose]
+
+
 def record_consent(ctx: RightsContext, user_id: str, purpose: str, granted: bool) -> dict[str, Any]:
-    if purpose not in PURPOSES:
-        raise InvalidInput(f"Unknown purpose; use one of: {', '.join(PURPOSES)}.")
+    if purpose not in purposes(ctx):
+        raise InvalidInput(f"Unknown purpose; use one of: {', '.join(purposes(ctx))}.")
     user = _user(ctx, user_id)
     now = clock.now()
     ctx.rights.add_consent(user_id, purpose, granted, ctx.profile.policy.version, now)
@@ -48,8 +62,11 @@ def record_consent(ctx: RightsContext, user_id: str, purpose: str, granted: bool
 
 def current_consents(ctx: RightsContext, user_id: str) -> dict[str, Any]:
     history = sorted(ctx.rights.consents(user_id), key=lambda c: c.created_at)
+    counts = _answered_under_current_terms(ctx)
     state: dict[str, bool] = {}
     for consent in history:
+        if not counts(consent):
+            continue
         state[consent.purpose] = consent.granted
     return {
         "consents": state,

@@ -11,6 +11,7 @@ from chalicelib.domain.ports.rights import (
     AddressLimiter,
     Idempotency,
     Mailer,
+    NoticeRecords,
     PersonalData,
     RightsRecords,
     Users,
@@ -28,6 +29,8 @@ class RightsContext:
     email: Mailer
     export_workflow: WorkflowStarter
     erasure_workflow: WorkflowStarter
+    notices: NoticeRecords  # OPS-2: receipts of policy change notices, announcements
+    notices_workflow: WorkflowStarter  # OPS-2: the e-mail fan-out of a significant version
     idempotency: Idempotency
     limiter: AddressLimiter  # SEC-1: code guesses count against the address; exports a day per person
     code_key: Callable[[], str]  # the login codes' server secret, read on first use (DSR-7)

@@ -13,6 +13,7 @@ from chalicelib.domain.rights import (
     erasure,
     export,
     minors,
+    notices,
     operators,
     processors,
     rights_requests,
@@ -92,6 +93,16 @@ class RightsService:
         }
         return contact.submit_once(self.context, attempt=attempt)
 
+    # -- policy change notices (OPS-2) -------------------------------------------------------------
+    def notices(self, user_id: str) -> list[dict[str, Any]]:
+        return notices.pending(self.context, user_id)
+
+    def acknowledge_notice(self, user_id: str, version: str, decisions: dict[str, bool]) -> dict[str, Any]:
+        return notices.acknowledge(self.context, user_id, version, decisions)
+
+    def announce_policy_version(self, operator: str, version: str | None) -> dict[str, Any]:
+        return notices.announce(self.context, operator, version)
+
     # -- operators (OPS-6) and minors (ACC-7) -----------------------------------------------------
     def request_queue(self, operator: str) -> list[dict[str, Any]]:
         return operators.request_queue(self.context, operator)
@@ -157,3 +168,12 @@ class RightsService:
 
     def export_fail(self, event: dict[str, Any]) -> dict[str, str]:
         return export.fail(self.context, event)
+
+    def notices_mail_page(self, event: dict[str, Any]) -> dict[str, Any]:
+        return notices.mail_page(self.context, event)
+
+    def notices_finish(self, event: dict[str, Any]) -> dict[str, Any]:
+        return notices.finish(self.context, event)
+
+    def notices_fail(self, event: dict[str, Any]) -> dict[str, Any]:
+        return notices.finish(self.context, event, failed=True)

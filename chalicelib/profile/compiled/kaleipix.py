@@ -10,6 +10,7 @@ from chalicelib.profile.schema import (
     DataCategory,
     JobKind,
     LegalBasis,
+    PolicyRelease,
     PolicyVersion,
     Processor,
     Profile,
@@ -443,5 +444,16 @@ PROFILE = Profile(
     sells_data=False,
     job_kinds=[
         JobKind.TEXT_TO_IMAGE,
+    ],
+    history=[
+        PolicyRelease(
+            version='2026-11-01',
+            effective=date(2026, 11, 1),
+            change_notice=[
+                'email',
+                'in_app',
+            ],
+            changes=[],
+        ),
     ],
 )

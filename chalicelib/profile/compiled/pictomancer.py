@@ -10,6 +10,7 @@ from chalicelib.profile.schema import (
     DataCategory,
     JobKind,
     LegalBasis,
+    PolicyRelease,
     PolicyVersion,
     Processor,
     Profile,
@@ -456,5 +457,16 @@ PROFILE = Profile(
     sells_data=False,
     job_kinds=[
         JobKind.TEXT_TO_IMAGE,
+    ],
+    history=[
+        PolicyRelease(
+            version='2026-03-28',
+            effective=date(2026, 3, 28),
+            change_notice=[
+                'publication',
+                'email',
+            ],
+            changes=[],
+        ),
     ],
 )

@@ -10,6 +10,7 @@ from chalicelib.profile.schema import (
     DataCategory,
     JobKind,
     LegalBasis,
+    PolicyRelease,
     PolicyVersion,
     Processor,
     Profile,
@@ -453,5 +454,16 @@ PROFILE = Profile(
     job_kinds=[
         JobKind.TEXT_TO_IMAGE,
         JobKind.VIDEO_RENDER,
+    ],
+    history=[
+        PolicyRelease(
+            version='2026-11-22',
+            effective=date(2026, 11, 22),
+            change_notice=[
+                'publication',
+                'email',
+            ],
+            changes=[],
+        ),
     ],
 )

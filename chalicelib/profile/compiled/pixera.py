@@ -10,6 +10,7 @@ from chalicelib.profile.schema import (
     DataCategory,
     JobKind,
     LegalBasis,
+    PolicyRelease,
     PolicyVersion,
     Processor,
     Profile,
@@ -454,5 +455,16 @@ PROFILE = Profile(
     sells_data=False,
     job_kinds=[
         JobKind.TEXT_TO_IMAGE,
+    ],
+    history=[
+        PolicyRelease(
+            version='2026-11-22',
+            effective=date(2026, 11, 22),
+            change_notice=[
+                'publication',
+                'email',
+            ],
+            changes=[],
+        ),
     ],
 )

@@ -10,6 +10,7 @@ from chalicelib.profile.schema import (
     DataCategory,
     JobKind,
     LegalBasis,
+    PolicyRelease,
     PolicyVersion,
     Processor,
     Profile,
@@ -521,5 +522,16 @@ PROFILE = Profile(
         JobKind.EDIT,
         JobKind.CHARACTER_TRAINING,
         JobKind.CHARACTER_IMAGE,
+    ],
+    history=[
+        PolicyRelease(
+            version='2025-06',
+            effective=date(2025, 6, 1),
+            change_notice=[
+                'in_app',
+                'email',
+            ],
+            changes=[],
+        ),
     ],
 )

@@ -193,3 +193,25 @@ class Nonce(Record):
     @staticmethod
     def key(nonce_hash: str) -> tuple[str, str]:
         return f"NONCE#{nonce_hash}", "NONCE"
+
+
+class NoticeReceipt(Record):
+    """pk = USER#<id>, sk = NOTICE#<version>: a policy change notice and the person (OPS-2). `emailed_at`
+    is the claim written before the e-mail is sent, so the fan-out mails each person once."""
+
+    logical_table = "accounts"
+    category = Category.ACCOUNT
+    personal_fields = ("owner_id",)
+    pk_prefix = "USER#"
+    sk_prefix = "NOTICE#"
+
+    class Meta:
+        table_name = "accounts"
+
+    version = UnicodeAttribute()
+    emailed_at = UTCDateTimeAttribute(null=True)
+    acknowledged_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(user_id: str, version: str) -> tuple[str, str]:
+        return f"USER#{user_id}", f"NOTICE#{version}"

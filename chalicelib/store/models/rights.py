@@ -348,3 +348,34 @@ class ErasureReceipt(Record):
     @staticmethod
     def key(receipt_id: str) -> tuple[str, str]:
         return f"RECEIPT#{receipt_id}", "RECEIPT"
+
+
+class PolicyAnnouncement(Record):
+    """pk = ANNOUNCEMENTS, sk = VERSION#<version>: the e-mail fan-out of a policy version (OPS-2).
+    Its page cursors are account keys (they hold a user id): kept here, never in the workflow
+    (DSR-13), and cleared when the run ends."""
+
+    logical_table = "requests"
+    category = Category.RIGHTS_REQUESTS
+    personal_fields = ("cursors",)
+    pk_prefix = "ANNOUNCEMENTS"
+    sk_prefix = "VERSION#"
+
+    class Meta:
+        table_name = "requests"
+
+    version = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    started_by = UnicodeAttribute()
+    started_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute(default="running")  # running | sent | failed
+    sent = NumberAttribute(default=0)
+    cursors = JSONAttribute(default=dict)
+    finished_at = UTCDateTimeAttribute(null=True)
+
+    def event_time(self):
+        return self.started_at
+
+    @staticmethod
+    def key(version: str) -> tuple[str, str]:
+        return "ANNOUNCEMENTS", f"VERSION#{version}"
