@@ -20,6 +20,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -59,14 +60,17 @@ class LocalCloudProcess:
     """`python -m infra.localcloud` on free ports: moto, the provisioned resources, the emulators."""
 
     def __init__(self) -> None:
-        self.ports = {
-            name: _free_port()
-            for name in ("PIXELKEEP_PORT", "PIXELKEEP_TOOLS_PORT", "PIXELKEEP_MOTO_PORT", "PIXELKEEP_STRIPE_PORT")
-        }
-        self.ports["PIXELKEEP_PROVIDER_PORT"] = _free_port()
+        from infra.localcloud.cloud import EMULATORS
+
+        # Every port free (a `make run` beside it keeps the defaults), and its state in a fresh
+        # directory: each run starts empty and leaves nothing in the checkout.
+        names = ("PIXELKEEP_PORT", "PIXELKEEP_TOOLS_PORT", "PIXELKEEP_MOTO_PORT")
+        self.ports = {name: _free_port() for name in (*names, *(e.port_variable for e in EMULATORS))}
         self.url = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
+        self.state = tempfile.TemporaryDirectory(prefix="coldstart-")
         env = {**os.environ, **{name: str(port) for name, port in self.ports.items()}}
         env.update({"PIXELKEEP_STAGE": "local", "PIXELKEEP_SWEEP_SECONDS": "3600"})
+        env["PIXELKEEP_STATE_DIR"] = self.state.name
         env.pop("AWS_ENDPOINT_URL", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "infra.localcloud"],
@@ -105,6 +109,7 @@ class LocalCloudProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.state.cleanup()
 
 
 def seed(env: dict[str, str], users: int) -> tuple[list[str], str, dict]:

@@ -264,7 +264,7 @@ def stripe():
 @lru_cache(maxsize=1)
 def catalogue():
     """Credit packs and plans sold in this stage."""
-    from chalicelib.domain.billing import load_catalogue
+    from chalicelib.domain.catalogue import load_catalogue
 
     return load_catalogue(get_settings().stage)
 

@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from chalicelib import clock, errors
-from chalicelib.domain.billing import Catalogue, Product, after_refund, price_mismatch, settle_step
+from chalicelib.domain.billing import after_refund, price_mismatch, settle_step
+from chalicelib.domain.catalogue import Catalogue, Product
 from chalicelib.domain.ports.billing import CreditMovement, Payment, PaymentRecords, as_details
 from chalicelib.domain.ports.payments import (
     CheckoutOrder,

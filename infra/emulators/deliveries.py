@@ -150,7 +150,7 @@ def catalogue_offers(field: str) -> dict[str, dict]:
     any stage, with its price: what the emulated processor's dashboard would hold."""
     import tomllib
 
-    from chalicelib.domain.billing import CATALOGUE_FILE
+    from chalicelib.domain.catalogue import CATALOGUE_FILE
 
     data = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
     offers = {}

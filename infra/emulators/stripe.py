@@ -625,7 +625,7 @@ def default_prices() -> dict[str, dict]:
     """Every price id the catalogue names, for any stage, with its amount."""
     import tomllib
 
-    from chalicelib.domain.billing import CATALOGUE_FILE
+    from chalicelib.domain.catalogue import CATALOGUE_FILE
 
     data = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
     prices = {}

@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import clock, errors
-from chalicelib.domain.billing import BillingService, load_catalogue, payments_for_review
+from chalicelib.domain.billing import BillingService, payments_for_review
+from chalicelib.domain.catalogue import load_catalogue
 from chalicelib.domain.ports.billing import HoldState
 from tests.fakes.billing import FakeAccountHolders, FakeLedger, FakePaymentProvider, FakePayments
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib import errors
-from chalicelib.domain.billing import load_catalogue
+from chalicelib.domain.catalogue import load_catalogue
 from chalicelib.domain.payment_rails import RailBilling
 from chalicelib.gateways.providers.common import HttpResponse
 from infra.local_secrets import LOCAL_SECRETS

@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from chalicelib import errors
-from chalicelib.domain.billing import load_catalogue
+from chalicelib.domain.catalogue import load_catalogue
 from infra.emulators.stripe import decode_form, sign
 
 
