@@ -313,3 +313,27 @@ def test_pay6_each_customer_is_erased_on_the_rail_it_paid_through():
         ("stripe", "cancel_subscriptions", "cus_1"),
         ("stripe", "delete_customer", "cus_1"),
     ]
+
+
+@pytest.mark.parametrize("profile_name", ["pixera", "kaleipix"])
+def test_dsr11_an_erasure_ends_the_persons_other_open_requests_and_their_reminders(profile_name):
+    """Once the erasure starts nobody is left to answer: the person's other requests end with it, so
+    no reminder calls an operator to a request whose subject is gone; until then (the grace) they
+    stay owed, as the erasure may still be cancelled. Another person's requests are untouched."""
+    later = {"now": clock.now()}
+    world = _world(profile_name, now=lambda: later["now"])
+    access = world.service.open_request("u1", "access")["id"]
+    restriction = world.service.open_request("u1", "restriction")["id"]
+    others = world.service.open_request("u2", "access")["id"]
+    erasure_request = world.service.request_erasure("u1")["request_id"]
+    if world.records.get_tombstone("u1") is not None:  # a grace: still owed while it runs
+        assert world.records.get_request(access).status == "open"
+        tombstone = world.records.get_tombstone("u1")
+        later["now"] = tombstone.expires_at + timedelta(seconds=1)
+        erasure.start_after_grace(world.context, dataclasses.asdict(tombstone))
+    for request_id in (access, restriction):
+        assert world.records.get_request(request_id).status == "cancelled"
+        assert world.records.reminders(request_id) == []
+        assert any("erasure" in event.what for event in world.records.events(request_id))
+    assert world.records.get_request(others).status == "open"
+    assert world.records.get_request(erasure_request).status not in ("cancelled", "completed")

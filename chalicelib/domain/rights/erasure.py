@@ -119,6 +119,7 @@ def cancel_erasure(ctx: RightsContext, token: str) -> dict[str, Any]:
 
 def start_erasure(ctx: RightsContext, *, user_id: str, erasure_id: str, request_id: str | None, reason: str) -> str:
     """Write the run (the subject lives here), then start the workflow with the run id alone."""
+    rights_requests.end_with_erasure(ctx, user_id, erasure_request_id=request_id)
     ctx.rights.create_run(
         ErasureRun(
             erasure_id=erasure_id,

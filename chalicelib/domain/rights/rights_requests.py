@@ -93,6 +93,14 @@ def set_status(
         emit(Metric.REQUESTS_ANSWERED, kind=request.kind)
 
 
+def end_with_erasure(ctx: RightsContext, user_id: str, *, erasure_request_id: str | None) -> None:
+    """Once a person's erasure starts nobody is left to answer their other requests (nor data to
+    answer with): they end with it, and their reminders go (DSR-11). Safe to repeat."""
+    for request in ctx.rights.user_requests(user_id):
+        if request.request_id != erasure_request_id and request.status not in ENDED:
+            set_status(ctx, request.request_id, "cancelled", actor="system", note="ended by the erasure of the account")
+
+
 def complete(ctx: RightsContext, request_id: str, *, reference: str | None = None) -> None:
     set_status(ctx, request_id, "completed", actor="system", reference=reference)
 
