@@ -110,35 +110,31 @@ def _still_wanted(ctx: RightsContext, hold: LegalHold, action: str) -> bool:
     return held if action == PLACE else not held
 
 
-def _page(ctx: RightsContext, hold: LegalHold, step: str, position: paging.Position, source: paging.Source):
+def _walk(ctx: RightsContext, event: dict[str, Any], stage: str, counter: str, page_of: Any, apply: Any) -> dict:
+    """One page of the person's `stage` (records or objects), `apply`'d with held = placing; the
+    walk stops once it is no longer wanted. `counter` names the running total in the result."""
+    hold, action = _hold(ctx, event), event["action"]
+    position = paging.Position.of(event, stage)
+    if not _still_wanted(ctx, hold, action):
+        return {"page": position.number + 1, "more": False, counter: position.total(counter, 0), "stopped": True}
+
     def keep(cursors: dict[str, Any]) -> None:
         ctx.rights.update_hold(hold.hold_id, cursors=cursors)
 
-    return paging.next_page(position, hold.cursors, step, [source], ctx.page_size, keep)
+    source: paging.Source = lambda cursor, limit: page_of(hold.user_id, cursor, limit)  # noqa: E731
+    page = paging.next_page(position, hold.cursors, f"{action}-{stage}", [source], ctx.page_size, keep)
+    done = apply(page.items, held=action == PLACE)
+    return position.result(page, **{counter: position.total(counter, done)})
 
 
 def move_expiries(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     """A page of the person's items: each expiry moved aside (placing) or back (releasing)."""
-    hold, action = _hold(ctx, event), event["action"]
-    position = paging.Position.of(event, "records")
-    if not _still_wanted(ctx, hold, action):
-        return {"page": position.number + 1, "more": False, "moved": position.total("moved", 0), "stopped": True}
-    owned: paging.Source = lambda cursor, limit: ctx.personal.owned_page(hold.user_id, cursor, limit)  # noqa: E731
-    page = _page(ctx, hold, f"{action}-records", position, owned)
-    moved = ctx.personal.hold_expiry(page.items, held=action == PLACE)
-    return position.result(page, moved=position.total("moved", moved))
+    return _walk(ctx, event, "records", "moved", ctx.personal.owned_page, ctx.personal.hold_expiry)
 
 
 def retag_objects(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     """A page of the person's objects retagged `held` (placing) or `running` (releasing)."""
-    hold, action = _hold(ctx, event), event["action"]
-    position = paging.Position.of(event, "objects")
-    if not _still_wanted(ctx, hold, action):
-        return {"page": position.number + 1, "more": False, "tagged": position.total("tagged", 0), "stopped": True}
-    listed: paging.Source = lambda cursor, limit: ctx.personal.objects_page(hold.user_id, cursor, limit)  # noqa: E731
-    page = _page(ctx, hold, f"{action}-objects", position, listed)
-    tagged = ctx.personal.tag_clock(page.items, held=action == PLACE)
-    return position.result(page, tagged=position.total("tagged", tagged))
+    return _walk(ctx, event, "objects", "tagged", ctx.personal.objects_page, ctx.personal.tag_clock)
 
 
 def finish(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
