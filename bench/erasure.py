@@ -116,20 +116,14 @@ def _most(counting) -> dict[str, int]:
 
 def erase_on_fakes(count: int) -> dict[str, int]:
     """The same erasure on the in-memory fakes: how much each invocation handles at any N."""
-    from chalicelib.profile.loader import load_profile
-    from tests.fakes.rights import rights_world
-    from tests.support.paging import CountingPersonalData
+    import dataclasses
+
+    from tests.support.paging import world_with_generations
     from tests.support.rights import run_erasure
 
-    world = rights_world(load_profile("kaleipix"))
-    world.users.add("bench", "bench@example.org")
-    for index in range(count):
-        gen_id = f"{index:06d}"
-        world.personal.add_item("content", {"pk": f"GEN#{gen_id}", "sk": "JOB", "owner_id": "bench", "gen_id": gen_id})
-        world.personal.objects[("content", f"generated/bench/{gen_id}")] = b"png"
-    counting = CountingPersonalData(world.personal)
+    world, counting = world_with_generations(count)
     world.service.erase_minor("bench-operator", "bench", None)
-    context = __import__("dataclasses").replace(world.context, personal=counting)
+    context = dataclasses.replace(world.context, personal=counting)
     state = run_erasure(context, world.erasures.started[-1][1], on_task=counting.start)
     assert state["residual"]["clean"], state
     assert state["objects"]["deleted"] == count, state

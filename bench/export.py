@@ -182,18 +182,10 @@ def export_on_fakes(count: int) -> dict[str, int]:
     """The whole export on the in-memory fakes: the most one invocation reads, at any N."""
     import dataclasses
 
-    from chalicelib.profile.loader import load_profile
-    from tests.fakes.rights import rights_world
-    from tests.support.paging import CountingPersonalData
+    from tests.support.paging import world_with_generations
     from tests.support.rights import run_export
 
-    world = rights_world(load_profile("kaleipix"))
-    world.users.add("bench", "bench@example.org")
-    for index in range(count):
-        gen_id = f"{index:06d}"
-        world.personal.add_item("content", {"pk": f"GEN#{gen_id}", "sk": "JOB", "owner_id": "bench", "gen_id": gen_id})
-        world.personal.objects[("content", f"generated/bench/{gen_id}")] = b"png"
-    counting = CountingPersonalData(world.personal)
+    world, counting = world_with_generations(count)
     world.service.request_export("bench")
     context = dataclasses.replace(world.context, personal=counting)
     run_export(context, world.exports.started[-1][1], on_task=counting.start)

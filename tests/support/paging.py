@@ -72,3 +72,19 @@ def owned_items(store: Any, user_id: str) -> list[Any]:
 
 def owned_objects(store: Any, user_id: str, skip: Any = ()) -> list[Any]:
     return every_page(lambda cursor, limit: store.objects_page(user_id, cursor, limit, skip=skip))
+
+
+def world_with_generations(count: int, user_id: str = "bench") -> tuple[Any, CountingPersonalData]:
+    """A Kaleipix world on the fakes whose one person owns `count` generated images (record and
+    file each), and a counter around its personal data, as the benches' N-item runs need."""
+    from chalicelib.profile.loader import load_profile
+    from tests.fakes.rights import rights_world
+
+    world = rights_world(load_profile("kaleipix"))
+    world.users.add(user_id, f"{user_id}@example.org")
+    for index in range(count):
+        gen_id = f"{index:06d}"
+        job = {"pk": f"GEN#{gen_id}", "sk": "JOB", "owner_id": user_id, "gen_id": gen_id}
+        world.personal.add_item("content", job)
+        world.personal.objects[("content", f"generated/{user_id}/{gen_id}")] = b"png"
+    return world, CountingPersonalData(world.personal)
