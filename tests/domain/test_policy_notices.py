@@ -215,6 +215,27 @@ def test_ops2_every_fan_out_page_reads_at_most_the_page_size(tmp_path):
     assert len(world.outbox.sent) == 11
 
 
+def test_ops2_the_announcement_keeps_the_cursors_of_two_pages_at_most_however_many_accounts(tmp_path):
+    """The fan-out's cursors live on one item: kept for every page it would outgrow DynamoDB's
+    400 KB item at a few thousand pages. Only this page's start (for a retry) and the next's stay."""
+    profile = with_new_consent_purpose(tmp_path, "kaleipix")
+    world = _world(profile, page_size=1)
+    for index in range(8):
+        world.users.add(f"u{index}", f"u{index}@example.org", created_at=BEFORE)
+    world.service.announce_policy_version("operator:ops", V2)
+    kept: list[int] = []
+    event: dict = {"version": V2}
+    while True:
+        event = {"version": V2, "mailed": world.service.notices_mail_page(event)}
+        cursors = world.notices.get_announcement(V2).cursors
+        kept.append(sum(len(pages) if isinstance(pages, dict) else 1 for pages in cursors.values()))
+        if not event["mailed"]["more"]:
+            break
+    assert len(kept) >= 8
+    assert max(kept) <= 2, kept
+    assert len(world.outbox.sent) == 9
+
+
 def test_ops2_an_execution_hands_off_to_the_next_after_its_pages_and_nobody_is_mailed_twice(tmp_path, monkeypatch):
     """Step Functions keeps 25,000 history events per execution: after PAGES_PER_EXECUTION pages the
     page task starts the next execution from the next page (named by it: a retry starts no other)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.ports.rights import Announcement
-from chalicelib.domain.rights import consent
+from chalicelib.domain.rights import consent, paging
 from chalicelib.domain.rights.context import RightsContext
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.metrics import Metric, emit
@@ -135,9 +135,12 @@ def mail_page(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
     run = ctx.notices.get_announcement(event["version"])
     if release is None or run is None:
         raise NotFound("No such announcement.")
-    page = int((event.get("mailed") or {}).get("page", 0))
-    sent_before = int((event.get("mailed") or {}).get("sent", 0))
-    accounts = ctx.notices.addressees_page(run.cursors.get(str(page)) if page else None, ctx.page_size)
+    position = paging.Position.of(event, "mailed")
+
+    def keep(cursors: dict[str, Any]) -> None:
+        ctx.notices.update_announcement(release.version, cursors=cursors)
+
+    accounts = paging.next_page(position, run.cursors, "mail", [ctx.notices.addressees_page], ctx.page_size, keep)
     subject, text = _message(ctx, release)
     since, sent = in_force_since(release), 0
     for person in accounts.items:
@@ -151,12 +154,10 @@ def mail_page(ctx: RightsContext, event: dict[str, Any]) -> dict[str, Any]:
             ctx.notices.release_email(person.user_id, release.version)
             raise
         sent += 1
-    ctx.notices.update_announcement(
-        release.version, cursors={**run.cursors, str(page + 1): accounts.cursor}, sent=sent_before + sent
-    )
+    result = position.result(accounts, sent=position.total("sent", sent))
+    ctx.notices.update_announcement(release.version, sent=result["sent"])
     if sent:
         emit(Metric.POLICY_NOTICES_SENT, sent)
-    result = {"page": page + 1, "more": accounts.cursor is not None, "sent": sent_before + sent}
     if result["more"] and result["page"] % PAGES_PER_EXECUTION == 0:
         # An execution keeps at most 25,000 history events (about 7 a page): a fresh execution goes
         # on from the next page, so any number of accounts is reached. Its name is fixed by the page,
