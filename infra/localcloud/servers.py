@@ -91,6 +91,17 @@ class ApiRequestHandler(ChaliceRequestHandler):
         self._parse_payload()  # read the body off the connection
         self._send_http_response(UNKNOWN_ROUTE.status, dict(HEADERS), UNKNOWN_ROUTE.body(""))
 
+    def _send_http_response_with_body(self, code: int, headers: Any, body: str | bytes) -> None:
+        """An answer to HEAD has its headers and no body (RFC 9110 9.3.2), as API Gateway's: a keep-alive
+        client does not read one, so the next answer on the connection would begin with it."""
+        if self.command != "HEAD":
+            super()._send_http_response_with_body(code, headers, body)
+            return
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body.encode() if isinstance(body, str) else body)))
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        self._send_headers(headers)
+
     def _send_error_response(self, error: Any) -> None:
         from infra.localcloud.iam_auth import GatewayRefusal
 

@@ -4,8 +4,10 @@ answers (an unknown route) included, and no connection reset under a burst of pa
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -44,6 +46,23 @@ def test_head_health_answers_200_without_a_body(local_cloud):
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
         assert response.read() == b""
+
+
+@pytest.mark.parametrize("path", ["/auth/logout", "/me", "/no/such/route"])
+def test_an_answer_to_head_carries_no_body_so_the_next_answer_on_its_connection_is_intact(local_cloud, path):
+    """Found by schemathesis: a 405 or 415 answer to HEAD carried its JSON body, which a keep-alive
+    client does not read (RFC 9110 9.3.2), so the next answer on the connection began with it."""
+    address = urllib.parse.urlsplit(local_cloud.api)
+    head = f"HEAD {path} HTTP/1.1\r\nHost: api\r\nContent-Type: multipart/form-data\r\n\r\n"
+    then = "GET /health HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n"
+    with socket.create_connection((address.hostname, address.port), timeout=30) as connection:
+        connection.sendall((head + then).encode())
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head_answer, _, after = received.partition(b"\r\n\r\n")
+    assert head_answer.startswith(b"HTTP/1.1 ")
+    assert after.startswith(b"HTTP/1.1 200 "), after[:200]
 
 
 def test_two_hundred_parallel_requests_are_all_answered(local_cloud):
