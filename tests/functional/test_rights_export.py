@@ -6,12 +6,13 @@ import io
 import json
 import re
 import zipfile
+from collections import Counter
 
 import pytest
 
 from tests.conftest import PROFILES
 from tests.support.auth import sign_up
-from tests.support.mail import sent_emails
+from tests.support.mail import allow_sending, sent_emails
 from tests.support.paging import owned_items
 from tests.support.rights import CapturingStarter, run_export, use_every_feature
 
@@ -229,3 +230,53 @@ def test_dsr2_streamed_multipart_archive_is_byte_identical(aws):
     assert body.read() == b"".join(written)
     listed = aws.client("s3").list_objects_v2(Bucket=get_settings().bucket_name("exports"), Prefix="exports/u/")
     assert [o["Key"] for o in listed["Contents"]] == ["exports/u/test.zip"]
+
+
+def _calls_per_invocation(aws, starter, invocations: list, images: int) -> dict[str, Counter]:
+    """The most AWS calls of each operation one invocation of each export task made, for a person
+    with `images` images; `invocations` is filled by the counting hook as the tasks run."""
+    import uuid
+
+    from chalicelib import wiring
+    from chalicelib.domain.rights import export
+    from tests.support.rights import seed_gallery
+
+    user_id = uuid.uuid4().hex
+    seed_gallery(aws, user_id, images)
+    context = wiring.rights_service().context
+    export.request_export(context, user_id)
+    invocations.clear()
+    run_export(context, starter.started[-1][1], on_task=lambda task: invocations.append((task, Counter())))
+    most: dict[str, Counter] = {}
+    for task, calls in invocations:
+        most[task] = most.get(task, Counter()) | calls  # the larger count of each operation
+    most["pages"] = Counter(task for task, _ in invocations)
+    invocations.clear()
+    return most
+
+
+def test_p5_an_export_invocation_makes_as_many_aws_calls_at_any_n(aws, starter, monkeypatch):
+    """P5: no export invocation's AWS calls grow with the person's data (no listing or query from the
+    start again, no re-read of earlier parts or records): at 6 and at 30 images, with a page of 4,
+    the most calls one invocation of each task makes, operation by operation, are the same; only
+    the number of invocations grows."""
+    from chalicelib import wiring
+    from chalicelib.store import aws as clients
+
+    invocations: list[tuple[str, Counter]] = []
+
+    def count(model, **_):
+        if invocations:
+            invocations[-1][1][f"{model.service_model.service_name}.{model.name}"] += 1
+
+    monkeypatch.setenv("PIXELKEEP_PAGE_ITEMS", "4")
+    wiring.reset()
+    clients.botocore_session().register("before-call", count)  # before any client is built: all carry it
+    wiring.bound_models()
+    allow_sending(aws)  # the last step mails the person
+    few = _calls_per_invocation(aws, starter, invocations, 6)
+    many = _calls_per_invocation(aws, starter, invocations, 30)
+    assert many.pop("pages")["export_archive"] > few.pop("pages")["export_archive"] + 10
+    assert few["export_archive"]["s3.ListObjectsV2"] >= 1  # the hook sees every client's calls
+    assert few["export_archive"]["dynamodb.Query"] >= 1
+    assert many == few
