@@ -13,6 +13,12 @@ Goals: peak RSS(10k) / peak RSS(1k) <= 1.1; time(export N) <= 1.5 x time(read N)
 per invocation at every N. Seeding 50,000 objects into moto takes too long here, so N = 50,000 (and
 1,000 and 10,000 beside it) is also run on the in-memory fakes: the same domain code and state
 machine, counting what each invocation reads. Ratios last.
+
+Beside the ratios, what the emulator charges: moto's CPU seconds during each probe (read from its
+/proc entry), and one by-owner query of the export's records timed alone at each N (1 item and a
+page's share of items: the fastest of 7, and moto's CPU per query). The export reads N records
+besides the N objects; moto serializes each returned item in about 2 ms and scans the whole table
+on every query, where DynamoDB charges a page by its size.
 """
 
 from __future__ import annotations
@@ -161,13 +167,53 @@ def prepare(url: str, count: int) -> tuple[str, dict]:
             return user_id, state
 
 
-def measure(url: str, count: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def owner_query_cost(moto_pid: int, user_id: str, limit: int, repeats: int = 7) -> tuple[float, float]:
+    """One query of the by-owner index of the table holding the images, as the export pages its
+    records, timed alone: the fastest of `repeats` (ms) and moto's CPU per query (ms), both less
+    moved by the machine's other load than a median."""
+    from chalicelib.settings import get_settings
+    from chalicelib.store import aws
+
+    dynamodb = aws.client("dynamodb")
+    request = {
+        "TableName": get_settings().table_name("content"),
+        "IndexName": "by_owner",
+        "KeyConditionExpression": "owner_id = :owner",
+        "ExpressionAttributeValues": {":owner": {"S": user_id}},
+        "Limit": limit,
+    }
+    timings = []
+    cpu_before = cpu_seconds(moto_pid)
+    for _ in range(repeats):
+        started = time.perf_counter()
+        dynamodb.query(**request)
+        timings.append((time.perf_counter() - started) * 1000)
+    return min(timings), (cpu_seconds(moto_pid) - cpu_before) * 1000 / repeats
+
+
+def measure(url: str, moto_pid: int, count: int) -> dict[str, float]:
+    from chalicelib import wiring
+
     user_id, state = prepare(url, count)
+    share = wiring.rights_service().context.page_size // 2  # what a page asks of the records
+    queried = {limit: owner_query_cost(moto_pid, user_id, limit) for limit in (1, share)}
     env = {**os.environ}
+    before = cpu_seconds(moto_pid)
     read = run_probe(READ_PROBE, env, user_id)
+    between = cpu_seconds(moto_pid)
     archived = run_probe(ARCHIVE_PROBE, env, user_id, json.dumps(state))
+    after = cpu_seconds(moto_pid)
     assert read["bytes"] == count * IMAGE_BYTES, read
     return {
+        "query_ms": queried,
+        "export_moto_cpu": after - between,
+        "read_moto_cpu": between - before,
         "export_s": archived["seconds"],
         "export_rss": archived["peak_rss_kib"] / 1024,
         "entries": archived["entries"],
@@ -202,7 +248,7 @@ def main() -> None:
     process, url = start_moto()
     os.environ.update({**ENVIRONMENT, "AWS_ENDPOINT_URL": url})
     try:
-        results = {n: measure(url, n) for n in (small, large)}
+        results = {n: measure(url, process.pid, n) for n in (small, large)}
     finally:
         stop(process)
     on_fakes = {n: export_on_fakes(n) for n in (small, large, arguments.fakes_size)}
@@ -212,10 +258,23 @@ def main() -> None:
         print(
             f"N={n}: export {r['export_s']:.1f}s, peak RSS {r['export_rss']:.1f} MiB, {r['entries']} entries, "
             f"{r['pages']} pages, most items per invocation {r['most']} | read the same {n} objects "
-            f"({FETCH_WINDOW} at a time) {r['read_s']:.1f}s, peak RSS {r['read_rss']:.1f} MiB"
+            f"({FETCH_WINDOW} at a time) {r['read_s']:.1f}s, peak RSS {r['read_rss']:.1f} MiB | moto CPU: "
+            f"export {r['export_moto_cpu']:.1f}s, read {r['read_moto_cpu']:.1f}s"
         )
     for n, r in on_fakes.items():
         print(f"N={n} (fakes): invocations={r['invocations']}, most items read per invocation {r['most']}")
+    limits = sorted(results[small]["query_ms"])
+    print(
+        "moto, one by-owner query of the records alone (fastest of 7; moto's CPU per query): "
+        + " | ".join(
+            f"Limit={limit}: "
+            + ", ".join(
+                f"{r['query_ms'][limit][0]:.0f} ms ({r['query_ms'][limit][1]:.0f} ms CPU) at N={n}"
+                for n, r in results.items()
+            )
+            for limit in limits
+        )
+    )
     rss_ratio = results[large]["export_rss"] / results[small]["export_rss"]
     throughput = {n: r["export_s"] / r["read_s"] for n, r in results.items()}
     maxima = [on_fakes[n]["most"] for n in sorted(on_fakes)]
