@@ -24,8 +24,9 @@ NOT_FOR_A_READ = ("pydantic", "boto3", "aws_lambda_powertools.utilities.paramete
 # authenticated request, so it is in the holds module, not the rights one).
 OTHER_AREAS_RECORDS = ("chalicelib.store.models.rights", "chalicelib.store.models.incidents")
 NOT_FOR_A_GET_ME = (*OTHER_AREAS_RECORDS, "chalicelib.store.models.content", "chalicelib.store.models.ledger")
-# A submit needs its job's cost, not the payment rules beside the catalogue.
-NOT_FOR_A_SUBMIT = ("chalicelib.domain.billing", *OTHER_AREAS_RECORDS)
+# A submit needs its job's cost and a credit hold, not the payment rules beside the catalogue nor
+# the payment ports beside the ledger's.
+NOT_FOR_A_SUBMIT = ("chalicelib.domain.billing", "chalicelib.domain.ports.billing", *OTHER_AREAS_RECORDS)
 
 
 @pytest.fixture(scope="module")
