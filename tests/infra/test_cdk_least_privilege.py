@@ -293,5 +293,5 @@ def test_dsr12_the_hold_workflow_reaches_only_what_its_walk_needs(template):
     assert objects.written_tables() == {"requests"}
     assert "requests" in expiries.written_tables()
     for function in ("hold_move_expiries", "hold_retag_objects", "hold_finish", "hold_fail"):
-        assert not reach(template, function).parameters, function
+        assert not reach(template, function).secrets, function
     assert set(reach(template, "hold_fail").tables) == {"requests"}
