@@ -70,3 +70,7 @@ def test_the_first_submit_loads_nothing_a_submit_does_not_use(local_cloud, cold_
     assert first["status"] == 202, first["body"]
     assert _loaded(first["modules"], NEVER + NOT_FOR_A_SUBMIT) == []
     assert "chalicelib.domain.catalogue" in first["modules"]  # the job's cost, from the compiled catalogue
+    # Its secrets (the IP hash key, the provider's key) come from Secrets Manager: an SSM client alone
+    # would load SSM's service model, about 5 MiB of the first submit's peak memory.
+    assert "secretsmanager" in first["clients"], first["clients"]
+    assert "ssm" not in first["clients"], first["clients"]
