@@ -53,11 +53,6 @@ class Settings:
     def secret_name(self, secret: str) -> str:
         return f"{self.secret_prefix}/{secret}"
 
-    @property
-    def parameter_prefix(self) -> str:
-        """The old name of `secret_prefix`, which bench/ still uses."""
-        return self.secret_prefix
-
 
 def _optional_int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None

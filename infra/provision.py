@@ -146,7 +146,6 @@ def put_secret(secretsmanager: Any, name: str, value: str) -> None:
         secretsmanager.put_secret_value(SecretId=name, SecretString=value)
 
 
-put_local_parameters = put_local_secrets  # its old name, which bench/ still uses
 
 
 def dump(description: Description) -> str:

@@ -5,7 +5,6 @@ or the tests' own hooks. Each line says why; anything else unused is dead code."
 from chalicelib import wiring
 from chalicelib.domain.ports.rights import ArchiveStream, RightsRecords
 from chalicelib.profile.schema import FieldError, Profile
-from chalicelib.settings import Settings
 from chalicelib.store import secrets
 from chalicelib.store.personal_data import MultipartWriter, _Chunks
 
@@ -30,9 +29,6 @@ ArchiveStream.flush
 
 # The request history behind the audit trail; the contract suite reads it back.
 RightsRecords.events
-
-# The old name of the secrets' prefix, which the benchmarks (bench/, outside the scan) still read.
-Settings.parameter_prefix
 
 # Overrides and protocols of the tools the infrastructure builds on.
 from infra.cdk.chalice_app import RuntimePipRunner, _NoDependencies  # noqa: E402
