@@ -17,7 +17,7 @@ machine, counting what each invocation reads. Ratios last.
 Beside the ratios, what the emulator charges: moto's CPU seconds during each probe (read from its
 /proc entry), and one by-owner query of the export's records timed alone at each N (1 item and a
 page's share of items: the fastest of 7, and moto's CPU per query). The export reads N records
-besides the N objects; moto serializes each returned item in about 2 ms and scans the whole table
+besides the N objects; moto serializes each returned item in 1-2 ms of CPU and scans the whole table
 on every query, where DynamoDB charges a page by its size.
 """
 
