@@ -109,7 +109,7 @@ def add_bytecode(package: Path, interpreter: str, version: tuple[int, int], *, s
         with tempfile.TemporaryDirectory(prefix="bytecode-") as scratch:
             tree = Path(scratch)
             source.extractall(tree, members=sorted(sources.values()))
-            report = compile_tree(tree, interpreter)
+            report = _compile_tree(tree, interpreter)
             compiled = {name: (tree / name).read_bytes() for name in sorted(sources) if (tree / name).is_file()}
         missing = sorted(py for pyc, py in sources.items() if pyc not in compiled)
         if missing and strict:
@@ -120,7 +120,7 @@ def add_bytecode(package: Path, interpreter: str, version: tuple[int, int], *, s
     return len(compiled)
 
 
-def compile_tree(directory: Path, interpreter: str) -> str:
+def _compile_tree(directory: Path, interpreter: str) -> str:
     """Compile every `.py` under `directory` in place, as packaged (unchecked-hash pycs, names in
     their code objects relative to `directory`); returns the compiler's report of failures."""
     command = [interpreter, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash"]
