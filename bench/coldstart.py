@@ -181,12 +181,8 @@ def median_of(samples: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(s for s, _ in samples), statistics.median(r for _, r in samples)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=11)
-    runs = parser.parse_args().runs
-    scratch = tempfile.TemporaryDirectory(prefix="coldstart-app-")
-    sources, task = packaged_app(Path(scratch.name))
+def measure(runs: int, sources: Path, task: Path) -> dict[str, list[tuple[float, float]]]:
+    """Each kind's samples, `runs` of each, interleaved; the app's from `task` (or `sources`)."""
     cloud = LocalCloudProcess()
     try:
         env = cloud.app_environment()
@@ -207,7 +203,15 @@ def main() -> None:
             samples["submit_sources"].append(first(env, submit_event, 202, sources))
     finally:
         cloud.stop()
-        scratch.cleanup()
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=11)
+    runs = parser.parse_args().runs
+    with tempfile.TemporaryDirectory(prefix="coldstart-app-") as scratch:
+        samples = measure(runs, *packaged_app(Path(scratch)))
     print(
         "app measured compiled as packaged: Chalice's app zip with the packaging step's unchecked-hash "
         f"bytecode ({sys.implementation.cache_tag} standing in for the runtime's), run from its extracted tree"
