@@ -62,7 +62,7 @@ def erase_once(count: int) -> dict[str, float]:
     from chalicelib.store import secrets
     from infra.description import describe
     from infra.local_secrets import LOCAL_SECRETS
-    from infra.provision import provision_storage, put_local_parameters
+    from infra.provision import provision_storage, put_local_secrets
     from tests.support.paging import CountingPersonalData
     from tests.support.rights import CapturingStarter, run_erasure, seed_gallery
 
@@ -71,7 +71,7 @@ def erase_once(count: int) -> dict[str, float]:
         session = boto3.Session(region_name=get_settings().region)
         provision_storage(session, describe(get_settings(), wiring.profile()))
         session.client("ses").verify_email_identity(EmailAddress=get_settings().email_sender)
-        put_local_parameters(session, get_settings().parameter_prefix, LOCAL_SECRETS)
+        put_local_secrets(session, get_settings().secret_prefix, LOCAL_SECRETS)
         secrets.clear_cache()
         wiring.bound_models()
         user_id = uuid.uuid4().hex

@@ -136,7 +136,7 @@ def prepare(url: str, count: int) -> tuple[str, dict]:
     from chalicelib.store.models.rights import ExportRecord
     from infra.description import describe
     from infra.local_secrets import LOCAL_SECRETS
-    from infra.provision import provision_storage, put_local_parameters
+    from infra.provision import provision_storage, put_local_secrets
     from tests.support.rights import seed_gallery
 
     requests.post(f"{url}/moto-api/reset", timeout=30)
@@ -145,7 +145,7 @@ def prepare(url: str, count: int) -> tuple[str, dict]:
     session = boto3.Session(region_name=settings.region)
     provision_storage(session, describe(settings, wiring.profile()))
     session.client("ses").verify_email_identity(EmailAddress=settings.email_sender)
-    put_local_parameters(session, settings.parameter_prefix, LOCAL_SECRETS)  # the seeded account's keyed hashes
+    put_local_secrets(session, settings.secret_prefix, LOCAL_SECRETS)  # the seeded account's keyed hashes
     secrets.clear_cache()
     wiring.bound_models()
     user_id, now = uuid.uuid4().hex, clock.now()

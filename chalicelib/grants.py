@@ -27,7 +27,7 @@ class Uses:
     write_buckets: frozenset[str] = frozenset()
     consume_queues: frozenset[str] = frozenset()
     start_workflows: frozenset[str] = frozenset()  # state machines, by logical name
-    secrets: frozenset[str] = frozenset()  # SSM parameter names under the deployment's prefix
+    secrets: frozenset[str] = frozenset()  # Secrets Manager names under the deployment's prefix
     send_email: bool = False
     # describe the deployment's tables, buckets and log groups (the drift check, OPS-8)
     inspect_deployment: bool = False

@@ -24,7 +24,7 @@ class Settings:
     erasure_state_machine_arn: str
     hold_state_machine_arn: str  # DSR-12
     notices_state_machine_arn: str  # OPS-2: the e-mail fan-out of a policy version
-    parameter_prefix: str
+    secret_prefix: str  # Secrets Manager names: <prefix>/<secret>
     email_sender: str
     grace_days_override: int | None
     stripe_api_base: str | None  # None: Stripe itself; locally, the embedded emulator
@@ -50,8 +50,8 @@ class Settings:
     def queue_name(self, logical: str) -> str:
         return f"{self.resource_prefix}-{logical}"
 
-    def parameter_name(self, secret: str) -> str:
-        return f"{self.parameter_prefix}/{secret}"
+    def secret_name(self, secret: str) -> str:
+        return f"{self.secret_prefix}/{secret}"
 
 
 def _optional_int(value: str | None) -> int | None:
@@ -73,7 +73,7 @@ def get_settings() -> Settings:
         erasure_state_machine_arn=env.get("PIXELKEEP_ERASURE_STATE_MACHINE_ARN", ""),
         hold_state_machine_arn=env.get("PIXELKEEP_HOLD_STATE_MACHINE_ARN", ""),
         notices_state_machine_arn=env.get("PIXELKEEP_NOTICES_STATE_MACHINE_ARN", ""),
-        parameter_prefix=env.get("PIXELKEEP_PARAMETER_PREFIX", f"/{prefix}"),
+        secret_prefix=env.get("PIXELKEEP_SECRET_PREFIX", prefix),
         email_sender=env.get("PIXELKEEP_EMAIL_SENDER", "no-reply@pixelkeep.local"),
         # Local cloud only: shortens the erasure grace period so a demo runs in minutes.
         grace_days_override=_optional_int(env.get("PIXELKEEP_GRACE_DAYS_OVERRIDE")),

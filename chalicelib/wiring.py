@@ -151,7 +151,7 @@ def content_service():
 
 @lru_cache(maxsize=1)
 def marker():
-    """GEN-4: the C2PA signer, its certificate chain and key read from SSM on first use."""
+    """GEN-4: the C2PA signer, its certificate chain and key read from Secrets Manager on first use."""
     from chalicelib.gateways.marking import C2paMarker
     from chalicelib.store.secrets import secret
 

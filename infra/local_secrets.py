@@ -1,4 +1,4 @@
-"""Secret values for the local cloud and the tests only. Production reads real ones from SSM."""
+"""Secret values for the local cloud and the tests only. Production reads real ones from Secrets Manager."""
 
 from infra.local_signing import local_signing
 

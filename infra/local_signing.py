@@ -3,7 +3,7 @@
 C2PA validators refuse a self-signed signing certificate, so a local CA issues the signing one (ES256,
 digitalSignature, emailProtection). Keys are derived from fixed local labels and the certificates are
 signed deterministically, so every process builds the same chain and a test can trust the local CA.
-Production keeps its real chain and key in SSM (`c2pa-signing-chain`, `c2pa-signing-key`).
+Production keeps its real chain and key in Secrets Manager (`c2pa-signing-chain`, `c2pa-signing-key`).
 """
 
 from __future__ import annotations

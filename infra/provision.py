@@ -131,11 +131,21 @@ def provision_storage(session: Any, description: Description) -> dict[str, str]:
     return queue_arns
 
 
-def put_local_parameters(session: Any, prefix: str, values: dict[str, str]) -> None:
-    """Secrets for local runs and tests only, stored where production keeps real ones (SSM)."""
-    ssm = session.client("ssm")
+def put_local_secrets(session: Any, prefix: str, values: dict[str, str]) -> None:
+    """Secrets for local runs and tests only, stored where production keeps real ones (Secrets Manager)."""
+    secretsmanager = session.client("secretsmanager")
     for name, value in values.items():
-        ssm.put_parameter(Name=f"{prefix}/{name}", Value=value, Type="SecureString", Overwrite=True)
+        put_secret(secretsmanager, f"{prefix}/{name}", value)
+
+
+def put_secret(secretsmanager: Any, name: str, value: str) -> None:
+    """Creates the secret, or gives an existing one this value as its new current version."""
+    try:
+        secretsmanager.create_secret(Name=name, SecretString=value)
+    except secretsmanager.exceptions.ResourceExistsException:
+        secretsmanager.put_secret_value(SecretId=name, SecretString=value)
+
+
 
 
 def dump(description: Description) -> str:

@@ -36,18 +36,13 @@ from chalicelib.domain.ports.billing import (
     AccountHolders,
     CheckoutRequest,
     CheckoutState,
-    CreditMovement,
-    Hold,
-    HoldState,
-    Ledger,
-    LedgerEntry,
     Payment,
     PaymentProvider,
     PaymentRecords,
     Settlement,
     StoredPayment,
-    as_details,
 )
+from chalicelib.domain.ports.ledger import CreditMovement, Hold, HoldState, Ledger, LedgerEntry, as_details
 from chalicelib.metrics import Metric, emit
 from chalicelib.observability import logger
 from chalicelib.profile.schema import JobKind

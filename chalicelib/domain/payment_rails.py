@@ -22,7 +22,8 @@ from dataclasses import replace
 from chalicelib import clock, errors
 from chalicelib.domain.billing import after_refund, price_mismatch, settle_step
 from chalicelib.domain.catalogue import Catalogue, Product
-from chalicelib.domain.ports.billing import CreditMovement, Payment, PaymentRecords, as_details
+from chalicelib.domain.ports.billing import Payment, PaymentRecords
+from chalicelib.domain.ports.ledger import CreditMovement, as_details
 from chalicelib.domain.ports.payments import (
     CheckoutOrder,
     EventKind,

@@ -20,9 +20,9 @@ from chalicelib import errors
 from chalicelib.domain.generations import GenerationParams, MarkedMedia
 from chalicelib.domain.payment_rails import RailBilling
 from chalicelib.domain.ports.accounts import ACTIVE, Account
-from chalicelib.domain.ports.billing import Ledger
 from chalicelib.domain.ports.bot import BotMessenger
 from chalicelib.domain.ports.content import GenerationJob, JobStatus
+from chalicelib.domain.ports.ledger import Ledger
 from chalicelib.domain.ports.rights import Idempotency
 from chalicelib.profile.schema import Profile
 

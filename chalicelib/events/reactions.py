@@ -26,7 +26,8 @@ TTL_REACTIONS = (
     on_expiry(Upload, expired_upload, uses=Uses(write_buckets="content")),
     on_expiry(GalleryImage, expired_image, uses=Uses(write_buckets="content")),
     # a timed-out job also deletes its input archive (CNT-5, CNT-6); one the Telegram bot asked for is
-    # answered in the linked account's chat (its Telegram ID read from the account, the bot's token from SSM)
+    # answered in the linked account's chat (its Telegram ID read from the account, the bot's token
+    # from Secrets Manager)
     on_expiry(
         JobDeadline,
         expired_deadline,

@@ -3,8 +3,8 @@ and video the service stores or delivers.
 
 The manifest has one `c2pa.created` action whose digital source type is IPTC's
 `trainedAlgorithmicMedia`, with the model as the software agent and the provider named; it carries
-no title, account, prompt or any other personal data. The signing chain and key come from SSM
-(`c2pa-signing-chain`, `c2pa-signing-key`; ES256). c2pa is imported on first use, never at cold start.
+no title, account, prompt or any other personal data. The signing chain and key come from Secrets
+Manager (`c2pa-signing-chain`, `c2pa-signing-key`; ES256). c2pa is imported on first use, never at cold start.
 """
 
 from __future__ import annotations

@@ -25,10 +25,10 @@ from chalicelib.domain.ports.billing import (
     CheckoutState,
     DisputeState,
     InvoiceState,
-    ProcessorAck,
     ProviderEvent,
     SubscriptionState,
 )
+from chalicelib.domain.ports.processors import ProcessorAck
 
 WEBHOOK_TOLERANCE_SECONDS = 300  # either side of now, as for fal.ai's webhooks
 PROCESSOR = "Stripe"  # as the policy profiles list it

@@ -295,7 +295,7 @@ class AccountsStore:
         """One TransactGetItems for the session, its user and whether a legal hold is in force on them
         (DSR-12: the request's writes keep their expiry aside then): a signed-in request's only read."""
         from chalicelib.store import hold_state
-        from chalicelib.store.models.rights import HoldMarker
+        from chalicelib.store.models.holds import HoldMarker
 
         with TransactGet(connection=self._table.connection) as read:
             session_read = read.get(Session, *Session.key(token_hash))

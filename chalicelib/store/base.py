@@ -11,13 +11,14 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
+from functools import cache
 from typing import Any, ClassVar, TypeVar
 
 from pynamodb.attributes import Attribute, TTLAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.constants import NUMBER
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
+from pynamodb.models import MetaModel, Model
 
 from chalicelib import clock
 from chalicelib.profile.schema import Category, Profile
@@ -26,6 +27,7 @@ from chalicelib.retention import expiry
 R = TypeVar("R", bound="Record")
 
 _RECORD_CLASSES: list[type[Record]] = []
+_binding: _Binding | None = None
 
 
 class HeldExpiryAttribute(Attribute[datetime]):
@@ -53,7 +55,20 @@ class OwnerIndex(GlobalSecondaryIndex):
     sk = UnicodeAttribute(range_key=True)
 
 
-class Record(Model):
+class _RecordClass(MetaModel):
+    """Registers each concrete record class once pynamodb has set it up, and binds it to the
+    deployment when `bind` already ran: a record module is imported only by the stores (and
+    routes) that use it, so a cold Lambda's first request loads its own area's records only."""
+
+    def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], discriminator: Any = None):
+        super().__init__(name, bases, namespace, discriminator)
+        if cls.logical_table:
+            _RECORD_CLASSES.append(cls)
+            if _binding is not None:
+                _binding.attach(cls)
+
+
+class Record(Model, metaclass=_RecordClass):
     """Abstract base. Subclasses set `Meta`, `logical_table`, `category`, `personal_fields` and the key
     prefixes that tell their items apart in a shared table.
 
@@ -98,11 +113,6 @@ class Record(Model):
         for a whole partition: keys derived from the person's ids, read by the residual scan (DSR-13)
         and by the delete for records with no owner. Classes keyed by random ids have none."""
         return ()
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.logical_table:
-            _RECORD_CLASSES.append(cls)
 
     # -- retention -------------------------------------------------------------------------
     def event_time(self) -> datetime:
@@ -158,9 +168,19 @@ class Record(Model):
 
 def record_classes() -> list[type[Record]]:
     """Every concrete record class, for building table descriptions from the models."""
-    import chalicelib.store.models  # noqa: F401  (registers every record class)
-
+    _import_every_record_module()
     return list(_RECORD_CLASSES)
+
+
+@cache
+def _import_every_record_module() -> None:
+    import importlib
+    import pkgutil
+
+    from chalicelib.store import models
+
+    for module in pkgutil.iter_modules(models.__path__):  # importing one registers its record classes
+        importlib.import_module(f"{models.__name__}.{module.name}")
 
 
 def record_class_of(table: str, pk: str, sk: str) -> type[Record] | None:
@@ -174,13 +194,12 @@ def record_class_of(table: str, pk: str, sk: str) -> type[Record] | None:
 
 
 def bind(*, resource_prefix: str, region: str, profile: Profile) -> None:
-    """Point every record class at this deployment's tables and the active profile's retention."""
-    classes = record_classes()
-    for cls in classes:
-        cls.Meta.table_name = f"{resource_prefix}-{cls.logical_table}"
-        cls.Meta.region = region
-        cls._profile = profile
-    _share_one_connection(classes, region)
+    """Point every record class at this deployment's tables and the active profile's retention:
+    those imported so far now, the others as they are imported."""
+    global _binding
+    _binding = _Binding(resource_prefix, region, profile)
+    for cls in list(_RECORD_CLASSES):
+        _binding.attach(cls)
 
 
 class _SharedSessionConnection(Connection):
@@ -200,27 +219,39 @@ class _SharedSessionConnection(Connection):
             return super().client
 
 
-def _share_one_connection(classes: list[type[Record]], region: str) -> None:
-    """One botocore client for every record class, on the session every other client shares.
+class _Binding:
+    """One deployment's tables, with one botocore client for every record class.
 
     Left alone, pynamodb opens a botocore session and client per model class, and each parses
     DynamoDB's service model: that dominates the first request of a cold Lambda. Classes of one
     table share a table connection whose metadata holds every index any of them declares.
     """
-    from pynamodb.connection import TableConnection
-    from pynamodb.connection.base import MetaTable
 
-    shared = _SharedSessionConnection(region=region)
-    by_table: dict[str, list[type[Record]]] = {}
-    for cls in classes:
-        by_table.setdefault(cls.Meta.table_name, []).append(cls)
-    for table_name, members in by_table.items():
-        meta = MetaTable(_merged_table_metadata(table_name, members))
-        table = TableConnection(table_name, region=region, meta_table=meta)
-        table.connection = shared
-        shared.add_meta_table(meta)
-        for cls in members:
-            cls._connection = table
+    def __init__(self, resource_prefix: str, region: str, profile: Profile) -> None:
+        self.resource_prefix, self.region, self.profile = resource_prefix, region, profile
+        self.connection = _SharedSessionConnection(region=region)
+        self.tables: dict[str, Any] = {}  # table name -> pynamodb TableConnection
+        self.members: dict[str, list[type[Record]]] = {}
+
+    def attach(self, cls: type[Record]) -> None:
+        from pynamodb.connection import TableConnection
+        from pynamodb.connection.base import MetaTable
+
+        table_name = f"{self.resource_prefix}-{cls.logical_table}"
+        cls.Meta.table_name = table_name
+        cls.Meta.region = self.region
+        cls._profile = self.profile
+        members = self.members.setdefault(table_name, [])
+        members.append(cls)
+        table = self.tables.get(table_name)
+        if table is None:
+            meta = MetaTable(_merged_table_metadata(table_name, members))
+            table = self.tables[table_name] = TableConnection(table_name, region=self.region, meta_table=meta)
+            table.connection = self.connection
+            self.connection.add_meta_table(meta)
+        else:  # a class imported later may add an index to its table
+            table.get_meta_table().data = _merged_table_metadata(table_name, members)
+        cls._connection = table
 
 
 def _merged_table_metadata(table_name: str, members: list[type[Record]]) -> dict[str, Any]:

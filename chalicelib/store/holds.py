@@ -12,7 +12,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.domain.ports import rights as ports
-from chalicelib.store.models.rights import HoldMarker, LegalHold
+from chalicelib.store.models.holds import HoldMarker, LegalHold
 
 
 def _hold(record: LegalHold) -> ports.LegalHold:

@@ -29,8 +29,8 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors
-from chalicelib.domain.ports.billing import EntryPage, Hold, HoldState, as_details, hold_lapses_at
-from chalicelib.domain.ports.billing import LedgerEntry as Entry
+from chalicelib.domain.ports.ledger import EntryPage, Hold, HoldState, as_details, hold_lapses_at
+from chalicelib.domain.ports.ledger import LedgerEntry as Entry
 from chalicelib.retention import expiry
 from chalicelib.store.base import Record
 from chalicelib.store.models.ledger import (

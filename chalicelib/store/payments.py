@@ -11,7 +11,8 @@ import json
 from collections.abc import Mapping
 
 from chalicelib import clock, errors
-from chalicelib.domain.ports.billing import CreditMovement, Payment, Settlement, StoredPayment, Subscription
+from chalicelib.domain.ports.billing import Payment, Settlement, StoredPayment, Subscription
+from chalicelib.domain.ports.ledger import CreditMovement
 from chalicelib.store.ledger import LedgerStore, time_key
 from chalicelib.store.models.ledger import PAYMENT_REVIEWS, PaymentRecord, PaymentReference
 

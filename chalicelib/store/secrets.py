@@ -1,9 +1,12 @@
-"""Secrets come from SSM Parameter Store through Powertools parameters (cached, decrypted).
+"""Secrets come from AWS Secrets Manager through Powertools parameters (cached).
 
-Production keeps real values there; the local cloud and the tests put clearly local ones in
-the same place (infra/local_secrets.py), so both take the same code path. Each value is fetched
-once and kept `max_age` seconds; the provider's SSM client is on the process's shared session
-(chalicelib/store/aws.py), so the first secret of a cold Lambda costs one round trip, not a session.
+Production keeps real values there, one secret per name (`pixelkeep-<stage>/<name>`); the local
+cloud and the tests put clearly local ones in the same place (infra/local_secrets.py), so both take
+the same code path. Each value is fetched with one GetSecretValue and kept `max_age` seconds, so a
+rotated value is read within that time. Secrets Manager rather than SSM Parameter Store: building an
+SSM client loads SSM's very large service model, several MiB and tens of milliseconds on a cold
+Lambda's first request; a Secrets Manager client is a fraction of that (README, Deploying). The
+client is on the process's shared session (chalicelib/store/aws.py).
 """
 
 from __future__ import annotations
@@ -18,15 +21,15 @@ MAX_AGE_SECONDS = 300
 
 @lru_cache(maxsize=1)
 def _provider() -> Any:
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from chalicelib.store import aws
 
-    return SSMProvider(boto3_client=aws.client("ssm"))
+    return SecretsProvider(boto3_client=aws.client("secretsmanager"))
 
 
 def secret(name: str) -> str:
-    return _provider().get(get_settings().parameter_name(name), decrypt=True, max_age=MAX_AGE_SECONDS)
+    return _provider().get(get_settings().secret_name(name), max_age=MAX_AGE_SECONDS)
 
 
 def clear_cache() -> None:

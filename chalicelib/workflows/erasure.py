@@ -32,7 +32,7 @@ def erasure_plan(event, context):
 
 
 # GEN-5, PAY-6: reads the person's records for the processors' references, calls the payment and
-# model providers (their keys from SSM) before any record is deleted.
+# model providers (their keys from Secrets Manager) before any record is deleted.
 PROCESSOR_SECRETS = (
     "stripe-api-key",
     "stripe-webhook-secret",

@@ -87,7 +87,7 @@ def environment(settings: Settings, state_machine_arns: dict[str, str]) -> dict[
         "PIXELKEEP_STAGE": settings.stage,
         "PIXELKEEP_PROFILE": settings.profile,
         "PIXELKEEP_RESOURCE_PREFIX": settings.resource_prefix,
-        "PIXELKEEP_PARAMETER_PREFIX": settings.parameter_prefix,
+        "PIXELKEEP_SECRET_PREFIX": settings.secret_prefix,
         "PIXELKEEP_EMAIL_SENDER": settings.email_sender,
         "PIXELKEEP_MODEL_PROVIDER": settings.provider,
         **state_machine_arns,
@@ -257,7 +257,7 @@ class PixelkeepStack(Stack):
         if uses.send_email:
             self._grant_email(role, settings)
         if uses.secrets:
-            self._grant_parameters(role, settings, sorted(uses.secrets))
+            self._grant_secrets(role, settings, sorted(uses.secrets))
         if uses.inspect_deployment:
             self._grant_inspection(role)
         if uses.read_holds and "requests" not in uses.read_tables | uses.write_tables:
@@ -484,26 +484,25 @@ class PixelkeepStack(Stack):
             )
         )
 
-    def _grant_parameters(self, role: iam.Role, settings: Settings, secrets: list[str]) -> None:
-        """The function's secrets by name under the deployment's parameter prefix; values live only in SSM."""
+    def _grant_secrets(self, role: iam.Role, settings: Settings, secrets: list[str]) -> None:
+        """The function's secrets by name under the deployment's prefix; values live only in Secrets Manager.
+
+        A secret's ARN ends in `-` and six random characters Secrets Manager adds at creation: `-??????`
+        matches exactly those, so no other secret whose name merely starts the same is reached.
+        Secrets encrypted with the account's AWS managed key need no KMS statement.
+        """
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["ssm:GetParameter", "ssm:GetParameters"],
+                actions=["secretsmanager:GetSecretValue"],
                 resources=[
                     self.format_arn(
-                        service="ssm",
-                        resource="parameter",
-                        resource_name=settings.parameter_name(secret).strip("/"),
+                        service="secretsmanager",
+                        resource="secret",
+                        resource_name=f"{settings.secret_name(secret)}-??????",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
                     )
                     for secret in secrets
                 ],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt"],
-                resources=["*"],
-                conditions={"StringEquals": {"kms:ViaService": f"ssm.{self.region}.amazonaws.com"}},
             )
         )
 

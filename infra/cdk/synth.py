@@ -51,7 +51,7 @@ def deployment_settings(target: Target):
         stage=target.stage,
         profile=target.profile,
         resource_prefix=target.resource_prefix,
-        parameter_prefix=f"/{target.resource_prefix}",
+        secret_prefix=target.resource_prefix,
         email_sender=target.email_sender,
         public_base_url=(target.public_url or "").rstrip("/"),
         cors_origin=(target.cors_origin or "").rstrip("/"),

@@ -150,7 +150,7 @@ class LocalCloud:
         from infra.local_secrets import LOCAL_SECRETS
         from infra.localcloud import persistence
         from infra.localcloud.iam_auth import provision_operators
-        from infra.provision import provision_compute, provision_storage, put_local_parameters, verify_sender
+        from infra.provision import provision_compute, provision_storage, put_local_secrets, verify_sender
 
         wiring.reset()
         settings = get_settings()
@@ -162,11 +162,11 @@ class LocalCloud:
         provision_storage(session, description)
         if kept:
             persistence.restore_storage(kept, session=session, description=description, report=report)
-        put_local_parameters(session, settings.parameter_prefix, LOCAL_SECRETS)
+        put_local_secrets(session, settings.secret_prefix, LOCAL_SECRETS)
         verify_sender(session, settings.email_sender)
         self._iam, self.operator_credentials = provision_operators(session, operators_group(settings))
         if kept:
-            persistence.restore_parameters(kept, session=session, report=report)
+            persistence.restore_secrets(kept, session=session, report=report)
             persistence.restore_outbox(kept, session=session, report=report)
         compute = provision_compute(session, description, [f.name for f in self.app.pure_lambda_functions])
         self.state_machine_arns = compute.state_machine_arns
@@ -288,7 +288,7 @@ class LocalCloud:
             self.state_dir,
             session=self._session,
             description=self._description,
-            parameter_prefix=get_settings().parameter_prefix,
+            secret_prefix=get_settings().secret_prefix,
             state_machine_arns=self.state_machine_arns,
             emails=sent_emails(self._session.region_name),
             emulators=emulators,

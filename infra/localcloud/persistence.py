@@ -1,11 +1,11 @@
 """The local cloud keeps its data: saved under `.localcloud/` on a clean stop, restored on start.
 
 Everything goes through the AWS APIs of the local AWS (moto), as a backup tool would: table items
-(Scan, then PutItem), objects (List/Get, then PutObject), SSM parameters, the outbox (sent mail
-is sent again through SES) and the Step Functions executions running at the stop (started again
-from their input: every workflow step is idempotent). The Stripe emulator hands over its own
-state. No AWS API sets an object's age, so the lifecycle sweeper's clock is carried over by
-setting the restored object's LastModified in moto, the one value written past the API.
+(Scan, then PutItem), objects (List/Get, then PutObject), secrets (List/GetSecretValue, then
+PutSecretValue), the outbox (sent mail is sent again through SES) and the Step Functions executions
+running at the stop (started again from their input: every workflow step is idempotent). The Stripe
+emulator hands over its own state. No AWS API sets an object's age, so the lifecycle sweeper's clock
+is carried over by setting the restored object's LastModified in moto, the one value written past the API.
 
 Storage is restored before any event source exists: restored items raise no stream reaction and
 restored uploads (whose S3 notifications are purged from their queue) are not processed again.
@@ -32,7 +32,7 @@ class Report:
     items: int = 0
     objects: int = 0
     emails: int = 0
-    parameters: int = 0
+    secrets: int = 0
     executions: list[str] = field(default_factory=list)  # names of executions resumed (or to resume)
 
     def summary(self) -> str:
@@ -114,13 +114,16 @@ def _save_objects(session: Any, description: Any, into: Path, report: Report) ->
         report.objects += len(index)
 
 
-def _save_parameters(session: Any, prefix: str, into: Path, report: Report) -> None:
-    ssm = session.client("ssm")
-    parameters = []
-    for page in ssm.get_paginator("get_parameters_by_path").paginate(Path=prefix, Recursive=True, WithDecryption=True):
-        parameters.extend({"name": p["Name"], "type": p["Type"], "value": p["Value"]} for p in page["Parameters"])
-    _write_json(into / "parameters.json", parameters)
-    report.parameters = len(parameters)
+def _save_secrets(session: Any, prefix: str, into: Path, report: Report) -> None:
+    secretsmanager = session.client("secretsmanager")
+    secrets = []
+    filters = [{"Key": "name", "Values": [f"{prefix}/"]}]  # a name filter matches names starting so
+    for page in secretsmanager.get_paginator("list_secrets").paginate(Filters=filters):
+        for listed in page["SecretList"]:
+            value = secretsmanager.get_secret_value(SecretId=listed["ARN"])["SecretString"]
+            secrets.append({"name": listed["Name"], "value": value})
+    _write_json(into / "secrets.json", secrets)
+    report.secrets = len(secrets)
 
 
 def _save_executions(session: Any, state_machine_arns: dict[str, str], into: Path, report: Report) -> None:
@@ -140,7 +143,7 @@ def save(
     *,
     session: Any,
     description: Any,
-    parameter_prefix: str,
+    secret_prefix: str,
     state_machine_arns: dict[str, str],
     emails: list[dict[str, Any]],
     emulators: dict[str, dict],
@@ -152,7 +155,7 @@ def save(
     staging.mkdir(parents=True)
     _save_tables(session, description, staging, report)
     _save_objects(session, description, staging, report)
-    _save_parameters(session, parameter_prefix, staging, report)
+    _save_secrets(session, secret_prefix, staging, report)
     _save_executions(session, state_machine_arns, staging, report)
     _write_json(staging / "outbox.json", emails)
     report.emails = len(emails)
@@ -204,11 +207,13 @@ def restore_storage(root: Path, *, session: Any, description: Any, report: Repor
         sqs.purge_queue(QueueUrl=sqs.get_queue_url(QueueName=queue.name)["QueueUrl"])
 
 
-def restore_parameters(root: Path, *, session: Any, report: Report) -> None:
-    ssm = session.client("ssm")
-    for parameter in _read_json(root / "parameters.json", []):
-        ssm.put_parameter(Name=parameter["name"], Value=parameter["value"], Type=parameter["type"], Overwrite=True)
-        report.parameters += 1
+def restore_secrets(root: Path, *, session: Any, report: Report) -> None:
+    from infra.provision import put_secret
+
+    secretsmanager = session.client("secretsmanager")
+    for saved in _read_json(root / "secrets.json", []):
+        put_secret(secretsmanager, saved["name"], saved["value"])
+        report.secrets += 1
 
 
 def restore_outbox(root: Path, *, session: Any, report: Report) -> None:

@@ -124,11 +124,10 @@ def refusal(uses: Uses, service: str, operation: str, params: dict[str, Any]) ->
     if service == "stepfunctions" and operation == "StartExecution":
         machine = _logical(params["stateMachineArn"].rsplit(":", 1)[-1])
         return None if machine in uses.start_workflows else f"start state machine {machine}"
-    if service == "ssm" and operation in ("GetParameter", "GetParameters"):
-        prefix = f"{get_settings().parameter_prefix}/"
-        names = params["Names"] if "Names" in params else [params["Name"]]
-        secrets = {name.removeprefix(prefix) for name in names}
-        return None if secrets <= uses.secrets else f"read parameters {sorted(secrets - uses.secrets)}"
+    if service == "secretsmanager" and operation == "GetSecretValue":
+        # By name, as the app asks; the stack grants each declared name's ARN (`<name>-??????`) only.
+        prefix, secret = f"{get_settings().secret_prefix}/", params["SecretId"]
+        return None if secret.startswith(prefix) and secret[len(prefix) :] in uses.secrets else f"read secret {secret}"
     if service in ("ses", "sesv2") and operation in ("SendEmail", "SendRawEmail"):
         return None if uses.send_email else "send email"
     return f"{service}:{operation} (no declaration grants it)"

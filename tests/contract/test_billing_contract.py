@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from chalicelib import clock, errors
-from chalicelib.domain.ports.billing import CreditMovement, Hold, HoldState, Payment, Settlement
+from chalicelib.domain.ports.billing import Payment, Settlement
+from chalicelib.domain.ports.ledger import CreditMovement, Hold, HoldState
 
 
 @dataclass

@@ -21,7 +21,7 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.domain.payment_rails import payment_id
-from chalicelib.domain.ports.billing import ProcessorAck
+from chalicelib.domain.ports.processors import ProcessorAck
 from tests.support.rails import RAILS, rail_world, stripe_world
 
 STARTER, STUDIO, MONTHLY = 100, 500, 1000  # credits, as the catalogue sells them

@@ -12,7 +12,7 @@ import pytest
 from chalicelib import clock, errors
 from chalicelib.domain.billing import BillingService, payments_for_review
 from chalicelib.domain.catalogue import load_catalogue
-from chalicelib.domain.ports.billing import HoldState
+from chalicelib.domain.ports.ledger import HoldState
 from tests.fakes.billing import FakeAccountHolders, FakeLedger, FakePaymentProvider, FakePayments
 
 STARTER = "price_local_pack_starter"

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.domain.ports.accounts import email_hash, erased_hash, user_hash
-from chalicelib.domain.ports.billing import ProcessorAck
+from chalicelib.domain.ports.processors import ProcessorAck
 from chalicelib.domain.rights import erasure, erasure_plan
 from chalicelib.domain.rights.processors import erase_at_processors
 from chalicelib.errors import Conflict, InvalidInput

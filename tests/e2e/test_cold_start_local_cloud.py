@@ -19,8 +19,14 @@ NEVER = ("stripe", "PIL", "jwt", "argon2", "aws_xray_sdk", "tomllib", "chaliceli
 # Besides those, an authenticated read needs neither request validation nor boto3 (pynamodb speaks
 # botocore) nor secrets.
 NOT_FOR_A_READ = ("pydantic", "boto3", "aws_lambda_powertools.utilities.parameters")
-# A submit needs its job's cost, not the payment rules beside the catalogue.
-NOT_FOR_A_SUBMIT = ("chalicelib.domain.billing",)
+# Record classes are bound to their tables as they are imported: a route loads only its own area's
+# (rights requests and incidents are for their own routes; a legal hold's marker is read by every
+# authenticated request, so it is in the holds module, not the rights one).
+OTHER_AREAS_RECORDS = ("chalicelib.store.models.rights", "chalicelib.store.models.incidents")
+NOT_FOR_A_GET_ME = (*OTHER_AREAS_RECORDS, "chalicelib.store.models.content", "chalicelib.store.models.ledger")
+# A submit needs its job's cost and a credit hold, not the payment rules beside the catalogue nor
+# the payment ports beside the ledger's.
+NOT_FOR_A_SUBMIT = ("chalicelib.domain.billing", "chalicelib.domain.ports.billing", *OTHER_AREAS_RECORDS)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +59,7 @@ def _loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
 def test_the_first_get_me_loads_no_sdk_validation_secrets_or_compiler(cold_env, person):
     first = first_request(cold_env, proxy_event("GET", "/me", _token(person)))
     assert first["status"] == 200, first["body"]
-    assert _loaded(first["modules"], NEVER + NOT_FOR_A_READ) == []
+    assert _loaded(first["modules"], NEVER + NOT_FOR_A_READ + NOT_FOR_A_GET_ME) == []
     assert "chalicelib.profile.compiled.kaleipix" in first["modules"]  # the profile, compiled
 
 
@@ -64,3 +70,7 @@ def test_the_first_submit_loads_nothing_a_submit_does_not_use(local_cloud, cold_
     assert first["status"] == 202, first["body"]
     assert _loaded(first["modules"], NEVER + NOT_FOR_A_SUBMIT) == []
     assert "chalicelib.domain.catalogue" in first["modules"]  # the job's cost, from the compiled catalogue
+    # Its secrets (the IP hash key, the provider's key) come from Secrets Manager: an SSM client alone
+    # would load SSM's service model, about 5 MiB of the first submit's peak memory.
+    assert "secretsmanager" in first["clients"], first["clients"]
+    assert "ssm" not in first["clients"], first["clients"]

@@ -1,4 +1,4 @@
-"""In-memory ledger, payment records and payment provider (chalicelib/domain/ports/billing.py).
+"""In-memory ledger, payment records and payment provider (chalicelib/domain/ports/ledger.py, billing.py).
 
 Same semantics as the DynamoDB stores: business keys applied once, holds that never overdraw and
 settle once, lapsed holds released, claw-backs that stop at zero and record the shortfall, paged
@@ -17,23 +17,25 @@ from chalicelib.domain.ports.billing import (
     ChargeState,
     CheckoutRequest,
     CheckoutState,
-    CreditMovement,
     DisputeState,
-    EntryPage,
-    Hold,
-    HoldState,
     InvoiceState,
-    LedgerEntry,
     Payment,
-    ProcessorAck,
     ProviderEvent,
     Settlement,
     StoredPayment,
     Subscription,
     SubscriptionState,
+)
+from chalicelib.domain.ports.ledger import (
+    CreditMovement,
+    EntryPage,
+    Hold,
+    HoldState,
+    LedgerEntry,
     as_details,
     hold_lapses_at,
 )
+from chalicelib.domain.ports.processors import ProcessorAck
 
 
 @dataclass

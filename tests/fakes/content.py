@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from chalicelib import clock, errors
-from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.content import (
     Character,
     CheckedImage,
@@ -36,6 +35,7 @@ from chalicelib.domain.ports.content import (
     Upload,
     UploadStatus,
 )
+from chalicelib.domain.ports.processors import ProcessorAck
 from chalicelib.profile.schema import Category, JobKind, Profile
 from chalicelib.retention import expiry
 from chalicelib.store.layout import OBJECT_PREFIXES, object_key

@@ -42,7 +42,7 @@ def test_a_secret_is_readable_only_where_declared(enforced):
     from chalicelib.store.secrets import clear_cache, secret
 
     clear_cache()
-    with acting_as("erasure_receipt"), pytest.raises(GetParameterError, match="may not read parameters"):
+    with acting_as("erasure_receipt"), pytest.raises(GetParameterError, match="may not read secret "):
         secret("stripe-api-key")
     with acting_as("api_handler"):
         assert secret("stripe-api-key")

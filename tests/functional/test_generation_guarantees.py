@@ -191,7 +191,7 @@ def test_a_submit_is_one_transaction_one_provider_call_and_the_binding(world, dy
     """One transaction, after one read of the balance (its entry records the balance after it, PAY-2),
     then one update that binds the provider's request id to the job (GEN-3)."""
     fund("counted", 2)
-    submit("counted")  # warm: clients built, the provider key read from SSM and cached
+    submit("counted")  # warm: clients built, the provider key read from Secrets Manager and cached
     dynamodb_calls.clear()
     world.http.calls.clear()
     submit("counted")

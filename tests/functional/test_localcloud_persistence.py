@@ -1,5 +1,5 @@
 """The local cloud's state survives a restart (infra/localcloud/persistence.py), through the AWS APIs:
-items (binary attributes too), objects with their age (the lifecycle sweeper's clock), parameters,
+items (binary attributes too), objects with their age (the lifecycle sweeper's clock), secrets,
 the outbox, and the workflow executions running at the stop, which start again (or, when their
 state machine is gone, are named as failed). Restored uploads are not processed twice."""
 
@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.local_secrets import LOCAL_SECRETS
 from infra.localcloud import persistence
 
 WAITING = json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}})
@@ -32,11 +33,11 @@ def world(monkeypatch):
 
 def _fresh_cloud(settings, description):
     from infra.local_secrets import LOCAL_SECRETS
-    from infra.provision import provision_storage, put_local_parameters, verify_sender
+    from infra.provision import provision_storage, put_local_secrets, verify_sender
 
     session = boto3.Session(region_name=settings.region)
     provision_storage(session, description)
-    put_local_parameters(session, settings.parameter_prefix, LOCAL_SECRETS)
+    put_local_secrets(session, settings.secret_prefix, LOCAL_SECRETS)
     verify_sender(session, settings.email_sender)
     return session
 
@@ -49,7 +50,7 @@ def _machine(session, name: str) -> str:
     ]
 
 
-def test_tables_objects_parameters_outbox_and_running_executions_survive_a_restart(world, tmp_path):
+def test_tables_objects_secrets_outbox_and_running_executions_survive_a_restart(world, tmp_path):
     from infra.localcloud.outbox import sent_emails
 
     settings, description = world
@@ -71,8 +72,8 @@ def test_tables_objects_parameters_outbox_and_running_executions_survive_a_resta
             Tagging="pixelkeep-clock=held",
         )
         persistence._set_last_modified(content, "uploads/u1/a.png", two_days_ago)
-        session.client("ssm").put_parameter(
-            Name=f"{settings.parameter_prefix}/ip-hash-key", Value="changed", Type="SecureString", Overwrite=True
+        session.client("secretsmanager").put_secret_value(
+            SecretId=settings.secret_name("ip-hash-key"), SecretString="changed"
         )
         session.client("ses").send_email(
             Source=settings.email_sender,
@@ -88,19 +89,20 @@ def test_tables_objects_parameters_outbox_and_running_executions_survive_a_resta
             tmp_path / "state",
             session=session,
             description=description,
-            parameter_prefix=settings.parameter_prefix,
+            secret_prefix=settings.secret_prefix,
             state_machine_arns={"export": export, "retired": gone},
             emails=sent_emails(settings.region),
             emulators={"stripe": {"objects": {"cs_1": {"id": "cs_1"}}}},
         )
     assert (saved.items, saved.objects, saved.emails) == (1, 1, 1)
+    assert saved.secrets == len(LOCAL_SECRETS)
     assert sorted(saved.executions) == ["export-run", "retired-run"]
 
     with mock_aws():
         session = _fresh_cloud(settings, description)
         root, report = tmp_path / "state", persistence.Report()
         persistence.restore_storage(root, session=session, description=description, report=report)
-        persistence.restore_parameters(root, session=session, report=report)
+        persistence.restore_secrets(root, session=session, report=report)
         persistence.restore_outbox(root, session=session, report=report)
         export = _machine(session, "export")
         failed = persistence.resume_executions(
@@ -118,10 +120,8 @@ def test_tables_objects_parameters_outbox_and_running_executions_survive_a_resta
         sqs = session.client("sqs")
         url = sqs.get_queue_url(QueueName=uploads_queue)["QueueUrl"]
         assert "Messages" not in sqs.receive_message(QueueUrl=url), "a restored upload is not processed again"
-        parameter = session.client("ssm").get_parameter(
-            Name=f"{settings.parameter_prefix}/ip-hash-key", WithDecryption=True
-        )
-        assert parameter["Parameter"]["Value"] == "changed"
+        stored = session.client("secretsmanager").get_secret_value(SecretId=settings.secret_name("ip-hash-key"))
+        assert stored["SecretString"] == "changed"
         assert [(m["to"], m["subject"], m["body"]) for m in sent_emails(settings.region)] == [
             (["someone@example.com"], "Your code", "12345678")
         ]
@@ -146,7 +146,7 @@ def test_a_save_replaces_the_previous_one_only_once_complete(world, tmp_path, mo
                 root,
                 session=session,
                 description=description,
-                parameter_prefix=settings.parameter_prefix,
+                secret_prefix=settings.secret_prefix,
                 state_machine_arns={},
                 emails=[],
                 emulators={},

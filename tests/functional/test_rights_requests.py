@@ -360,9 +360,9 @@ def test_dsr8_my_requests_lists_only_requests_not_their_audit_events(client, aws
 def _use_code_key(session, value: str) -> None:
     from chalicelib.settings import get_settings
     from chalicelib.store import secrets
-    from infra.provision import put_local_parameters
+    from infra.provision import put_local_secrets
 
-    put_local_parameters(session, get_settings().parameter_prefix, {"login-code-key": value})
+    put_local_secrets(session, get_settings().secret_prefix, {"login-code-key": value})
     secrets.clear_cache()
 
 

@@ -30,7 +30,7 @@ class Reach:
     buckets: dict[str, set[str]] = field(default_factory=dict)
     queues: dict[str, set[str]] = field(default_factory=dict)  # queue resource name -> actions
     state_machines: set[str] = field(default_factory=set)
-    parameters: set[str] = field(default_factory=set)  # parameter names, prefix included
+    secrets: set[str] = field(default_factory=set)  # Secrets Manager names, prefix included
     email: bool = False
     holds: bool = False  # GetItem of HELD# keys only (DSR-12)
     inspected: set[str] = field(default_factory=set)  # tables and buckets whose settings only it reads (OPS-8)
@@ -113,8 +113,10 @@ def reach(template, function: str) -> Reach:
             if not attributes:
                 if match := re.search(r":stateMachine:([\w-]+)", text):
                     found.state_machines.add(match.group(1))
-                elif match := re.search(r":parameter(/[\w/-]+)", text):
-                    found.parameters.add(match.group(1))
+                elif match := re.search(r':secret:([\w/-]+)-\?{6}"', text):
+                    # exactly the name and the 6 characters Secrets Manager appends, read only
+                    assert actions == {"secretsmanager:GetSecretValue"}, statement
+                    found.secrets.add(match.group(1))
                 elif ":ses:" in text:
                     found.email = True
                 elif inspects and ":log-group:" in text:
@@ -164,7 +166,7 @@ def _assert_reaches_exactly_its_declaration(template, spec) -> None:
         spec.name
     )
     settings = settings_for(template.profile)
-    assert found.parameters == {settings.parameter_name(secret) for secret in uses.secrets}, spec.name
+    assert found.secrets == {settings.secret_name(secret) for secret in uses.secrets}, spec.name
     assert found.email is uses.send_email, spec.name
     everything = {f"table:{t.logical}" for t in description.all_tables()} | {
         f"bucket:{b.logical}" for b in description.buckets
@@ -197,7 +199,7 @@ def test_no_function_touches_a_table_it_never_uses(template):
         "erasure_pseudonymize",
         "hold_move_expiries",  # DSR-12: a held person's ledger entries keep their expiry aside
     }
-    with_secrets = {f for f in _function_names(template) if reach(template, f).parameters}
+    with_secrets = {f for f in _function_names(template) if reach(template, f).secrets}
     # Erasure steps that find the person by keyed hashes read that one key (DSR-13), nothing else.
     hashing = {"erasure_delete_records", "erasure_residual_scan", "erasure_receipt"}
     # The content stream answers a timed-out job the Telegram bot asked for: it reads the bot's token.
@@ -205,10 +207,10 @@ def test_no_function_touches_a_table_it_never_uses(template):
         "only the API, the processors step, the content stream and the hashing erasure steps read secrets"
     )
     for function in hashing:
-        assert all(str(p).endswith("ip-hash-key") for p in reach(template, function).parameters), function
+        assert all(str(p).endswith("/ip-hash-key") for p in reach(template, function).secrets), function
     processors = settings_for(template.profile)
-    assert reach(template, "erasure_processors").parameters == {
-        processors.parameter_name(name)
+    assert reach(template, "erasure_processors").secrets == {
+        processors.secret_name(name)
         for name in (
             "stripe-api-key",
             "stripe-webhook-secret",
@@ -291,5 +293,5 @@ def test_dsr12_the_hold_workflow_reaches_only_what_its_walk_needs(template):
     assert objects.written_tables() == {"requests"}
     assert "requests" in expiries.written_tables()
     for function in ("hold_move_expiries", "hold_retag_objects", "hold_finish", "hold_fail"):
-        assert not reach(template, function).parameters, function
+        assert not reach(template, function).secrets, function
     assert set(reach(template, "hold_fail").tables) == {"requests"}

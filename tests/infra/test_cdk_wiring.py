@@ -135,7 +135,7 @@ def test_functions_read_the_deployments_settings_and_state_machine_arns(template
         assert variables["PIXELKEEP_STAGE"] == settings.stage, name
         assert variables["PIXELKEEP_PROFILE"] == template.profile, name
         assert variables["PIXELKEEP_RESOURCE_PREFIX"] == settings.resource_prefix, name
-        assert variables["PIXELKEEP_PARAMETER_PREFIX"] == settings.parameter_prefix, name
+        assert variables["PIXELKEEP_SECRET_PREFIX"] == settings.secret_prefix, name
         assert variables["PIXELKEEP_PUBLIC_URL"] == settings.public_base_url == PUBLIC_URL, name
         assert variables["POWERTOOLS_SERVICE_NAME"] == "pixelkeep", name
         for spec in description.state_machines:

@@ -1,5 +1,5 @@
 """The moto-backed AWS every functional and contract test runs against: resources provisioned from
-the one description, local secrets in SSM, the active profile's models bound."""
+the one description, local secrets in Secrets Manager, the active profile's models bound."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def aws(monkeypatch, profile_name):
     from infra.description import describe
     from infra.local_secrets import LOCAL_SECRETS
     from infra.localcloud.fidelity import s3_post_tagging
-    from infra.provision import provision_storage, put_local_parameters
+    from infra.provision import provision_storage, put_local_secrets
 
     monkeypatch.setenv("PIXELKEEP_PROFILE", profile_name)
     monkeypatch.setenv("PIXELKEEP_STAGE", "test")
@@ -36,7 +36,7 @@ def aws(monkeypatch, profile_name):
         session = boto3.Session(region_name=settings.region)
         description = describe(settings, wiring.profile())
         provision_storage(session, description)
-        put_local_parameters(session, settings.parameter_prefix, LOCAL_SECRETS)
+        put_local_secrets(session, settings.secret_prefix, LOCAL_SECRETS)
         wiring.bound_models()
         yield session
     wiring.reset()

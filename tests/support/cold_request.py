@@ -1,5 +1,6 @@
 """A cold Lambda's first request, in a fresh interpreter: import the app, hand the Chalice handler
-one API Gateway proxy event, report time, peak RSS and which modules got loaded.
+one API Gateway proxy event, report time, peak RSS, which modules got loaded and which AWS
+services it built clients for.
 
 Used by the e2e import-discipline test and by bench/coldstart.py (which does the timing).
 """
@@ -28,9 +29,20 @@ start = time.perf_counter()
 import app
 event, context = json.loads(sys.argv[1]), type("Context", (), json.loads(sys.argv[2]))()
 response = app.app(event, context)
-elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "peak_rss_kib": peak_rss_kib(), "status": response["statusCode"],
-                  "body": response.get("body"), "modules": sorted(sys.modules)}))
+elapsed, peak = time.perf_counter() - start, peak_rss_kib()
+print(json.dumps({"seconds": elapsed, "peak_rss_kib": peak, "status": response["statusCode"],
+                  "body": response.get("body"), "modules": sorted(sys.modules), "clients": clients()}))
+"""
+
+# The AWS services the request built a client for (each client loads its service's model), found
+# after the measurement so the search costs it nothing.
+CLIENTS = """
+def clients():
+    import gc, sys
+    if "botocore.client" not in sys.modules:
+        return []
+    base = sys.modules["botocore.client"].BaseClient
+    return sorted({o.meta.service_model.service_name for o in gc.get_objects() if isinstance(o, base)})
 """
 
 LAMBDA_CONTEXT = {
@@ -92,7 +104,12 @@ def run_probe(probe: str, env: dict[str, str], *args: str, cwd: Path = ROOT) -> 
     """Run `probe` (with `peak_rss_kib()` defined) in a fresh interpreter started in `cwd` (whose
     `app` it imports: the checkout, or an app as packaged); its last line is JSON."""
     out = subprocess.run(
-        [sys.executable, "-c", PEAK_RSS + probe, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", PEAK_RSS + CLIENTS + probe, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode != 0:
         raise RuntimeError(f"probe failed:\n{out.stderr[-3000:]}")

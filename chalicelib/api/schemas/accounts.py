@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.http import email_address
+from chalicelib.api.schemas.common import Reply
 
 EmailAddress = email_address()
 
@@ -74,10 +75,6 @@ class PasswordChange(Body):
 
 
 # -- responses -------------------------------------------------------------------------------
-class Reply(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
 class SessionIssued(Reply):
     """Bearer mode carries `token`; cookie mode sets the cookies and carries `csrf_token`."""
 

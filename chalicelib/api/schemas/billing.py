@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.api.schemas.common import Reply
+
 
 class CheckoutRequest(BaseModel):
     """`attempt` is the caller's idempotency key (or its Idempotency-Key header): the same key, the
@@ -19,10 +21,6 @@ class CheckoutRequest(BaseModel):
 
 
 # -- responses -------------------------------------------------------------------------------
-class Reply(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
 class Product(Reply):
     id: str
     kind: str

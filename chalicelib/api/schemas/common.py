@@ -8,9 +8,12 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Reply(BaseModel):
-    """A response body: the fields named are always there; a newer server may add more."""
+    """A response body: the fields named are always there; a newer server may add more.
 
-    model_config = ConfigDict(extra="allow")
+    Replies describe the OpenAPI document and are checked by tests; no route validates its own
+    answer through them, so their schemas are built when first used, not on every cold start."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class ErrorDetail(BaseModel):

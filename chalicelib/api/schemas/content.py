@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.api.schemas.common import Reply
 from chalicelib.domain import generations as g
 from chalicelib.domain.shares import MAX_EXPIRY_HOURS
 from chalicelib.profile.schema import JobKind
@@ -56,10 +57,6 @@ class ShareRequest(BaseModel):
 
 
 # -- responses -------------------------------------------------------------------------------
-class Reply(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
 class UploadView(Reply):
     id: str
     status: str

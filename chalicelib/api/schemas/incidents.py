@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from chalicelib.api.schemas.common import Reply
+
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")]
 _ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
 
@@ -49,10 +51,6 @@ class NotifyUsersAction(NotifyUsers):
 
 
 # -- responses -------------------------------------------------------------------------------
-class Reply(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
 class Window(Reply):
     start: str
     end: str

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from chalicelib.api.http import email_address
+from chalicelib.api.schemas.common import Reply
 
 EmailStr = email_address()
 
@@ -94,10 +95,6 @@ class MinorReport(Strict):
 
 
 # -- responses -------------------------------------------------------------------------------
-class Reply(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
 class Progress(Reply):
     done: int
     total: int

@@ -1,77 +1,19 @@
-"""What credits, the ledger and payments need from the world (PAY-1, PAY-2, PAY-3, PAY-4).
+"""What payments need from the world (PAY-1, PAY-4, PAY-6).
 
-The ledger: a balance per account, append-only entries, holds, and business keys applied exactly
-once. Payment records: what a payment leaves behind and where its refunds and disputes stand. A
-payment provider: hosted checkout, verified webhooks and the authoritative objects they name.
+Payment records: what a payment leaves behind and where its refunds and disputes stand. A payment
+provider: hosted checkout, verified webhooks and the authoritative objects they name. The ledger
+they move credits through is in `ledger`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Protocol
 
-# A hold outlives the deadline of the work it pays for by this much; past it the hold has lapsed:
-# its credits return, by the caller or by the TTL delete of the hold (PAY-4).
-HOLD_MARGIN = timedelta(hours=1)
-# The deadline of a hold taken without one.
-DEFAULT_HOLD_DEADLINE = timedelta(minutes=15)
-
-
-def hold_lapses_at(now: datetime, deadline: datetime | None) -> datetime:
-    """When a hold taken `now` for work due at `deadline` lapses."""
-    return (deadline or now + DEFAULT_HOLD_DEADLINE) + HOLD_MARGIN
-
-
-class HoldState(StrEnum):
-    HELD = "held"
-    COMMITTED = "committed"
-    RELEASED = "released"
-
-
-@dataclass(frozen=True, slots=True)
-class Hold:
-    """Credits reserved for work not yet done, as the ledger holds them."""
-
-    hold_id: str
-    user_id: str
-    amount: int
-    state: HoldState
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """One movement; replayed by `sequence`, the entries reach the balance (PAY-2)."""
-
-    sequence: int
-    balance_after: int
-    at: datetime
-    kind: str  # grant | hold | commit | release | clawback
-    amount: int  # signed
-    reason: str
-    reference: str  # the business key or hold id applied
-    details: tuple[tuple[str, Any], ...] = ()
-    shortfall: int = 0  # clawback only: credits already spent, not taken back
-
-
-@dataclass(frozen=True, slots=True)
-class EntryPage:
-    entries: tuple[LedgerEntry, ...]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CreditMovement:
-    """Credits moved once per business `key` (claimed in the same transaction as the movement)."""
-
-    key: str
-    reason: str
-    credits: int
-    details: tuple[tuple[str, Any], ...] = ()
-    returning: bool = False  # a settlement step that gives credits back rather than takes them
+from chalicelib.domain.ports.ledger import CreditMovement
+from chalicelib.domain.ports.processors import ProcessorAck
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,50 +81,6 @@ class ProviderEvent:
     id: str
     type: str
     object_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessorAck:
-    """A processor's answer to an erasure, deletion or refund call (PAY-6, GEN-5): which processor,
-    what was asked, for which of its objects (`reference`: a customer, an order, a request), whether
-    it is done, how many objects it touched and what it said. Every rail, Stripe and every model
-    provider answer in this one shape; the receipt lists them without `reference` or `detail`."""
-
-    processor: str
-    action: str
-    reference: str
-    ok: bool
-    count: int = 0
-    detail: str = ""
-
-
-class Ledger(Protocol):
-    """Balances, entries and holds. Every mutation claims its business key (or hold id) in the
-    same transaction as its effect, so a retried call changes nothing (PAY-2, PAY-4)."""
-
-    def balance(self, user_id: str) -> int: ...
-
-    def unrecovered(self, user_id: str) -> int: ...
-
-    def entries(self, user_id: str, limit: int = 50, cursor: str | None = None) -> EntryPage: ...
-
-    def grant(self, user_id: str, amount: int, key: str, reason: str, details: Mapping | None = None) -> bool: ...
-
-    def claw_back(
-        self, user_id: str, amount: int, key: str, reason: str, details: Mapping | None = None
-    ) -> tuple[int, int] | None: ...
-
-    def hold(
-        self, user_id: str, amount: int, hold_id: str, reason: str, *, deadline: datetime | None = None
-    ) -> None: ...
-
-    def commit(self, hold_id: str) -> bool: ...
-
-    def release(self, hold_id: str) -> bool: ...
-
-    def hold_state(self, hold_id: str) -> HoldState | None: ...
-
-    def restore_lapsed(self, hold: Hold) -> bool: ...
 
 
 class PaymentRecords(Protocol):
@@ -315,8 +213,3 @@ class AccountHolders(Protocol):
     """Whether a person still has an account: credits are granted to live accounts only (PAY-6)."""
 
     def get_user(self, user_id: str, *, consistent: bool = False) -> object | None: ...
-
-
-def as_details(details: Mapping | None) -> tuple[tuple[str, Any], ...]:
-    """Entry details as sorted pairs (hashable, stable)."""
-    return tuple(sorted((details or {}).items()))

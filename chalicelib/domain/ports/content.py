@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from chalicelib.domain.ports.billing import ProcessorAck
+from chalicelib.domain.ports.processors import ProcessorAck
 from chalicelib.profile.schema import Category, JobKind
 
 

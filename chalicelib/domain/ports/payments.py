@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from chalicelib.domain.ports.billing import ProcessorAck
+from chalicelib.domain.ports.processors import ProcessorAck
 
 
 class Rail(StrEnum):

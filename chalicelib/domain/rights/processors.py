@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from chalicelib.domain.ports.billing import ProcessorAck
+from chalicelib.domain.ports.processors import ProcessorAck
 from chalicelib.domain.ports.rights import PersonalItem
 from chalicelib.domain.rights import erasure, paging
 from chalicelib.domain.rights.context import RightsContext

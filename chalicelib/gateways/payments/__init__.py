@@ -10,7 +10,7 @@ from chalicelib.gateways.providers.common import Http
 
 
 def create_rail(name: str, *, http: Http, secret: Callable[[str], str], base_url: str | None, store_id: str):
-    """The adapter of one rail. Secrets are read on first use, from SSM in AWS (`secret`)."""
+    """The adapter of one rail. Secrets are read on first use, from Secrets Manager in AWS (`secret`)."""
     if name == "polar":
         from chalicelib.gateways.payments.polar import PolarRail
 

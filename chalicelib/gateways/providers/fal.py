@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from chalicelib import clock, errors
-from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.content import Delivery, JobRequest
+from chalicelib.domain.ports.processors import ProcessorAck
 from chalicelib.gateways.providers.common import (
     Http,
     cancelled,

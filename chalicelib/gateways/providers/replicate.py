@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 from chalicelib import errors
-from chalicelib.domain.ports.billing import ProcessorAck
 from chalicelib.domain.ports.content import Delivery, JobRequest
+from chalicelib.domain.ports.processors import ProcessorAck
 from chalicelib.gateways.providers.common import Http, cancelled, download, header, model_id, queued_id
 from chalicelib.profile.schema import JobKind
 

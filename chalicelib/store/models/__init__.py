@@ -1,11 +1,6 @@
-"""Importing this package registers every record class (see `Record.__init_subclass__`).
+"""Each module here holds one area's records.
 
-Each module here holds one area's records; every module is imported, so a new one needs no
-registration anywhere else.
+A store imports only its own area's module, so a first request loads only the records it uses;
+`store.base.record_classes()` imports every module here when all records are wanted (table
+descriptions, the erasure plan, the residual scan), so a new module needs no registration anywhere.
 """
-
-import importlib
-import pkgutil
-
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
