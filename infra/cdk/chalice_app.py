@@ -7,6 +7,10 @@ whatever Python runs the synth. With
 deploy downloads them once. Without dependencies (`with_dependencies=False`) nothing is
 downloaded: the template is the same, only the dependency layer is left out; tests and template
 checks synthesize this way.
+
+Both zips then get bytecode compiled by the runtime's Python (infra/cdk/bytecode.py). A deploy
+build without that interpreter stops before downloading anything; the offline synth, which only
+checks templates, leaves the app zip as Chalice wrote it when there is none.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -23,6 +28,7 @@ from chalice.config import Config
 from chalice.deploy import deployer
 from chalice.deploy.packager import PipRunner
 
+from infra.cdk import bytecode
 from infra.description import LAMBDA_RUNTIME
 
 
@@ -66,6 +72,7 @@ class ChaliceApp(Chalice):
     def _package_app(self) -> None:
         # Chalice takes the stage name from the scope's path; the stage is ours to name.
         self.stage_name = self.pixelkeep_stage
+        interpreter = bytecode.runtime_python(required=self.with_dependencies)
         # Chalice imports the app with the stage's variables written into os.environ, and leaves
         # them there; restore the caller's environment.
         with mock.patch.dict(os.environ), _stage_cors(self.stage_config), _runtime(LAMBDA_RUNTIME):
@@ -75,6 +82,8 @@ class ChaliceApp(Chalice):
             else:
                 with mock.patch.object(deployer, "PipDependencyBuilder", _NoDependencies):
                     super()._package_app()
+        if interpreter is not None:  # before the CDK stages the zips as assets
+            bytecode.add_to_package(Path(self._sam_package_dir), interpreter)
         _point_log_groups_at_renamed_functions(os.path.join(self._sam_package_dir, "sam.json"))
 
     def log_group_ids(self) -> list[str]:

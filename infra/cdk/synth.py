@@ -7,7 +7,9 @@ else CDK_OUTDIR (set by the cdk CLI), else infra/cdk.out.
 
 Without `--with-dependencies` nothing is downloaded: the app code is packaged without its runtime
 dependencies, which is enough to check the template. Deploys go through the cdk CLI, whose app
-command (cdk.json) passes `--with-dependencies` so Chalice builds the dependency layer.
+command (cdk.json) passes `--with-dependencies` so Chalice builds the dependency layer; such a
+build needs the functions' Python to compile their bytecode (infra/cdk/bytecode.py) and stops
+first if it is missing.
 """
 
 from __future__ import annotations
@@ -150,10 +152,16 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"refusing to package for deployment: {message}")
         print(f"warning: {message}")
     from chalicelib.profile import compile as profiles
+    from infra.cdk.bytecode import BytecodeError, runtime_python
 
-    if profiles.main() != 0:  # the package carries the profiles compiled from today's TOML
-        raise SystemExit("a profile does not compile")
-    template = synthesize(out_dir, target, offline=offline)
+    try:
+        if not offline:  # before anything is downloaded
+            runtime_python(required=True)
+        if profiles.main() != 0:  # the package carries the profiles compiled from today's TOML
+            raise SystemExit("a profile does not compile")
+        template = synthesize(out_dir, target, offline=offline)
+    except BytecodeError as error:
+        raise SystemExit(f"refusing to package: {error}") from None
     print(f"synthesized {target.stack_name} (profile {target.profile}) -> {template}")
     if offline:
         print("app code packaged without its runtime dependencies: check the template, deploy with the cdk CLI")

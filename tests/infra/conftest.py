@@ -40,6 +40,11 @@ class Template:
         """Functions the CDK adds to deploy (the web app's BucketDeployment), not the app's."""
         return self.of_type("AWS::Lambda::Function")
 
+    def app_package(self) -> Path:
+        """The zip every app function runs, as the cloud assembly stages it for upload."""
+        (key,) = {function["Properties"]["CodeUri"]["Key"] for function in self.functions().values()}
+        return self.path.parent / f"asset.{key}"
+
     def web_app_bucket(self) -> tuple[str, dict]:
         """The bucket the CloudFront distribution reads (the only bucket without a name of ours)."""
         (distribution,) = self.of_type("AWS::CloudFront::Distribution").values()

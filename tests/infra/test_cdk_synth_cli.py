@@ -34,3 +34,16 @@ def test_packaging_for_deployment_refuses_without_a_public_url(monkeypatch, tmp_
     with pytest.raises(SystemExit, match="public URL"):
         main([str(tmp_path), "--with-dependencies"])
     assert not any(tmp_path.iterdir())
+
+
+def test_packaging_for_deployment_refuses_without_the_runtimes_python_before_downloading(monkeypatch, tmp_path):
+    from infra.cdk.bytecode import RUNTIME_PYTHON_VARIABLE
+
+    monkeypatch.setenv("PIXELKEEP_PUBLIC_URL", "https://api.pixelkeep.example")
+    monkeypatch.delenv("CDK_CONTEXT_JSON", raising=False)
+    monkeypatch.delenv(RUNTIME_PYTHON_VARIABLE, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-python-here"))
+    refusal = r"refusing to package: no python3\.\d+ on PATH .* set PIXELKEEP_RUNTIME_PYTHON"
+    with pytest.raises(SystemExit, match=refusal):
+        main([str(tmp_path / "out"), "--with-dependencies"])
+    assert not any(tmp_path.iterdir())

@@ -100,11 +100,12 @@ def app_environment(base: dict[str, str], *, moto: str, api: str, provider: str,
     return env
 
 
-def run_probe(probe: str, env: dict[str, str], *args: str) -> dict:
-    """Run `probe` (with `peak_rss_kib()` defined) in a fresh interpreter; its last line is JSON."""
+def run_probe(probe: str, env: dict[str, str], *args: str, cwd: Path = ROOT) -> dict:
+    """Run `probe` (with `peak_rss_kib()` defined) in a fresh interpreter started in `cwd` (whose
+    `app` it imports: the checkout, or an app as packaged); its last line is JSON."""
     out = subprocess.run(
         [sys.executable, "-c", PEAK_RSS + CLIENTS + probe, *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -115,5 +116,5 @@ def run_probe(probe: str, env: dict[str, str], *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def first_request(env: dict[str, str], event: dict) -> dict:
-    return run_probe(REQUEST_PROBE, env, json.dumps(event), json.dumps(LAMBDA_CONTEXT))
+def first_request(env: dict[str, str], event: dict, cwd: Path = ROOT) -> dict:
+    return run_probe(REQUEST_PROBE, env, json.dumps(event), json.dumps(LAMBDA_CONTEXT), cwd=cwd)
