@@ -96,8 +96,8 @@ def runtime_python(*, required: bool) -> str | None:
 
 def add_bytecode(package: Path, interpreter: str, version: tuple[int, int], *, strict: bool) -> int:
     """Give every `.py` entry of the zip `package` its unchecked-hash pyc, compiled by `interpreter`
-    (CPython `version`); returns how many. Every other entry keeps its bytes, time and mode; a pyc
-    of the same tag already there (a build machine's `__pycache__`, timestamp-checked) is replaced.
+    (CPython `version`); returns how many. Every other entry keeps its bytes, time and mode, but for
+    the pycs a build machine's `__pycache__` brought in (replaced or left out).
     Strict, a module that does not compile is an error; otherwise it stays source-only (as pip
     leaves a dependency's file that does not compile) and stderr says how many did."""
     tag = interpreter_cache_tag(interpreter, version)
@@ -116,7 +116,8 @@ def add_bytecode(package: Path, interpreter: str, version: tuple[int, int], *, s
             raise BytecodeError(f"{package.name}: {', '.join(missing)} did not compile:\n{report}")
         if missing:
             print(f"{package.name}: {len(missing)} modules did not compile and stay source-only", file=sys.stderr)
-        _rewrite(package, source, [entry for entry in entries if entry.filename not in compiled], compiled)
+        kept = [entry for entry in entries if entry.filename not in compiled and not _build_machine_cache(entry)]
+        _rewrite(package, source, kept, compiled)
     return len(compiled)
 
 
@@ -139,6 +140,12 @@ def add_to_package(package_dir: Path, interpreter: str) -> None:
     add_bytecode(package_dir / APP_PACKAGE, interpreter, RUNTIME_VERSION, strict=True)
     if (package_dir / LAYER_PACKAGE).exists():
         add_bytecode(package_dir / LAYER_PACKAGE, interpreter, RUNTIME_VERSION, strict=False)
+
+
+def _build_machine_cache(entry: zipfile.ZipInfo) -> bool:
+    """A pyc Chalice copied from the checkout's `__pycache__`: another interpreter's, never loaded
+    by the runtime, and it made the package's bytes depend on whether tests had run there."""
+    return entry.filename.endswith(".pyc") and posixpath.basename(posixpath.dirname(entry.filename)) == "__pycache__"
 
 
 def _pyc_name(py_name: str, tag: str) -> str:

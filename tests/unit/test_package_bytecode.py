@@ -116,6 +116,24 @@ def test_a_stale_pyc_of_the_same_tag_from_a_build_machine_is_replaced(tmp_path):
         assert archive.read(stale)[:4] == importlib.util.MAGIC_NUMBER
 
 
+def test_a_build_machines_pycs_of_another_tag_are_left_out(tmp_path):
+    """Chalice copies a checkout's `__pycache__`: pycs the runtime would never load, which made the
+    package's bytes (and its CDK asset hash) depend on whether tests had run in that checkout."""
+    foreign = "pkg/__pycache__/mod.cpython-39.pyc"
+    package = _package(tmp_path / "deployment.zip", {foreign: "a build machine's bytecode"})
+    add_bytecode(package, sys.executable, THIS_VERSION, strict=True)
+    with zipfile.ZipFile(package) as archive:
+        assert foreign not in archive.namelist()
+    assert package.read_bytes() == _compiled_clean_package(tmp_path)
+
+
+def _compiled_clean_package(tmp_path: Path) -> bytes:
+    (tmp_path / "clean").mkdir()
+    clean = _package(tmp_path / "clean" / "deployment.zip")
+    add_bytecode(clean, sys.executable, THIS_VERSION, strict=True)
+    return clean.read_bytes()
+
+
 def test_an_interpreter_of_another_version_is_refused(tmp_path):
     package = _package(tmp_path / "deployment.zip")
     before = package.read_bytes()
