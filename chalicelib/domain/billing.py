@@ -313,10 +313,17 @@ class BillingService:
 
     # -- the ledger ----------------------------------------------------------------------------
     def ledger_page(self, user_id: str, *, limit: int = 50, cursor: str | None = None) -> dict:
-        """What a user sees of their credits (PAY-2): balance and movements, newest first."""
+        """What a user sees of their credits (PAY-2): balance and movements, newest first. The first
+        page's balance is the one its newest movement left (none: none yet, or all past retention,
+        as the balance item then is), read in the same query: a movement landing between two reads
+        cannot show credits the history beside them does not reach."""
         page = self._ledger.entries(user_id, limit=limit, cursor=cursor)
+        if cursor is None:
+            balance = page.entries[0].balance_after if page.entries else 0
+        else:
+            balance = self._ledger.balance(user_id)
         return {
-            "balance": self._ledger.balance(user_id),
+            "balance": balance,
             "entries": [entry_view(entry) for entry in page.entries],
             "next_cursor": page.next_cursor,
         }

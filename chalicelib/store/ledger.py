@@ -303,6 +303,7 @@ class LedgerStore:
             scan_index_forward=False,
             limit=limit,
             last_evaluated_key=start,
+            consistent_read=True,  # the page's balance is its newest entry's: as fresh as `balance`
         )
         now = clock.now()
         page = tuple(_entry_value(entry) for entry in results if entry.is_live(now))

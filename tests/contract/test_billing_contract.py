@@ -188,6 +188,26 @@ def test_entries_are_newest_first_paged_and_bound_to_their_account(ports):
         ledger.entries("u1", cursor="not-a-cursor")
 
 
+def test_pay2_the_newest_entry_carries_the_balance_after_every_kind_of_movement(ports):
+    """The ledger page shows the balance its newest movement left (domain/billing.py): every
+    movement, of every kind, must leave the balance in its entry."""
+    ledger = ports.ledger
+    movements = [
+        lambda: ledger.grant("u1", 10, "k1", "grant"),
+        lambda: ledger.hold("u1", 4, "a", "generation"),
+        lambda: ledger.commit("a"),
+        lambda: ledger.hold("u1", 3, "b", "generation"),
+        lambda: ledger.release("b"),
+        lambda: ledger.hold("u1", 2, "c", "generation"),
+        lambda: ledger.restore_lapsed(ports.ttl_delete("c")),
+        lambda: ledger.claw_back("u1", 9, "refund:1", "refund"),
+    ]
+    for move in movements:
+        move()
+        assert ledger.entries("u1", limit=1).entries[0].balance_after == ledger.balance("u1")
+    assert ledger.balance("u1") == 0
+
+
 # -- payment records ------------------------------------------------------------------------------
 def test_fulfil_records_the_payment_and_grants_once(ports):
     payments, ledger = ports.payments, ports.ledger

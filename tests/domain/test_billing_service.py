@@ -181,6 +181,25 @@ def test_pay2_the_ledger_page_lists_purchases_and_usage_newest_first(world):
     assert page["entries"][2]["details"] == {"payment": "cs_1", "product": "starter"}
 
 
+def test_pay2_the_ledger_page_shows_the_balance_its_history_reaches_whatever_lands_meanwhile(world, monkeypatch):
+    """A purchase's grant landing while the page is read (the webhook of a payment the person has
+    just made) shows both the credits and their movement, or neither: never a balance that the
+    history listed beside it does not reach."""
+    service, ledger, _, provider = world
+    _paid_session(provider)
+    read_entries = ledger.entries
+
+    def entries_then_the_webhook(*args, **kwargs):
+        page = read_entries(*args, **kwargs)
+        service.fulfill_checkout("cs_1")  # lands between the page's reads
+        return page
+
+    monkeypatch.setattr(ledger, "entries", entries_then_the_webhook)
+    page = service.ledger_page("u1")
+    shown = page["entries"][0]["balance_after"] if page["entries"] else 0
+    assert page["balance"] == shown
+
+
 def test_pay4_a_lapsed_hold_returns_its_credits_once_and_a_late_result_spends_nothing(world, monkeypatch):
     service, ledger, _, _ = world
     start = clock.now()
