@@ -87,14 +87,15 @@ def _wants_a_page(accept: str) -> bool:
 
 def _back_to_the_app():
     """The person lands on the web app's credits page (PIXELKEEP_APP_URL; by default the app the
-    API's origin serves locally)."""
+    API's origin serves locally), which waits there for the purchase's credits (`?paid`)."""
     from chalice import Response
 
     from chalicelib.settings import get_settings
 
     settings = get_settings()
     app_url = settings.app_url or f"{settings.public_base_url}/app/"
-    return Response(body="", status_code=303, headers={"Location": f"{app_url}#/credits", "Cache-Control": "no-store"})
+    headers = {"Location": f"{app_url}#/credits?paid", "Cache-Control": "no-store"}
+    return Response(body="", status_code=303, headers=headers)
 
 
 @route(bp, "/billing/cancelled", methods=["GET"])

@@ -103,7 +103,7 @@ def _buy_starter_pack(page, browsing_, cloud) -> None:
     assert any(page.url.startswith(base) for base in rails), page.url
     browsing_.shoot(page, "pay-page")
     page.get_by_role("button", name="Pay (test card)").click()
-    page.wait_for_url(f"{cloud.api}/app/#/credits")
+    page.wait_for_url(f"{cloud.api}/app/#/credits?paid")
     expect(page.get_by_text("Balance: 100 credits")).to_be_visible()
     expect(page.get_by_role("cell", name="grant")).to_be_visible()
     browsing_.shoot(page, "credits")

@@ -118,7 +118,7 @@ def test_pay4_a_browser_back_from_the_rails_pay_page_lands_on_the_web_apps_credi
     back = f"/billing/success?rail={rail}&checkout_id=ch_1"
     page = client.http.get(back, headers={"Accept": "text/html,application/xhtml+xml"})
     assert page.status_code == 303
-    assert page.headers["Location"].endswith("/app/#/credits")
+    assert page.headers["Location"].endswith("/app/#/credits?paid")
     answer = client.http.get(back, headers={"Accept": "application/json"})
     assert answer.status_code == 200
     assert answer.json_body == {"rail": rail, "status": "processing"}

@@ -235,8 +235,23 @@ async function share(imageId, element) {
 }
 
 // -- credits: catalogue, pay page, ledger -----------------------------------------------------------
+// The newest movement's sequence when a purchase began: back from the pay page, the page waits for
+// the movement after it (the provider's signed delivery grants the credits, and may land just after
+// the person does).
+const PURCHASE_KEY = "pixelkeep.purchase";
+const newestMovement = (ledger) => (ledger.entries.length ? ledger.entries[0].sequence : 0);
+
 async function credits() {
-  const [{ products }, ledger] = await Promise.all([api("GET", "/billing/catalogue"), api("GET", "/me/ledger")]);
+  const [{ products }, first] = await Promise.all([api("GET", "/billing/catalogue"), api("GET", "/me/ledger")]);
+  let ledger = first;
+  const began = sessionStorage.getItem(PURCHASE_KEY);
+  sessionStorage.removeItem(PURCHASE_KEY);
+  if (began !== null && location.hash.endsWith("?paid") && newestMovement(ledger) <= Number(began)) {
+    say("Payment received; your credits are on their way.");
+    const arrived = (page) => newestMovement(page) > Number(began);
+    ledger = await poll(() => api("GET", "/me/ledger"), arrived, () => {}, 30).catch(() => api("GET", "/me/ledger"));
+    say(arrived(ledger) ? "Credits added." : "Your payment is still being confirmed; the credits appear when it is.");
+  }
   return [
     h("h1", {}, "Credits"),
     h("p", { "data-balance": ledger.balance }, `Balance: ${ledger.balance} credits`),
@@ -244,10 +259,11 @@ async function credits() {
       h("ul", {}, ...products.map((p) => h("li", {}, `${p.title}: ${p.credits} credits for ${(p.amount / 100).toFixed(2)} ${p.currency.toUpperCase()} `,
         h("button", { type: "button", onclick: async () => {
           const started = await api("POST", "/billing/checkout", { product: p.id });
+          sessionStorage.setItem(PURCHASE_KEY, String(newestMovement(ledger)));
           location.assign(started.url);
         } }, `Buy ${p.title}`))))),
     h("section", { "aria-labelledby": "ledger" }, h("h2", { id: "ledger" }, "History"),
-      table(["When", "What", "Credits"], ledger.entries.map((e) => [e.created_at || "", e.kind || "", String(e.amount ?? e.credits ?? "")]))),
+      table(["When", "What", "Credits"], ledger.entries.map((e) => [e.at || "", e.kind || "", String(e.amount ?? "")]))),
   ];
 }
 
