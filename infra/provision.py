@@ -146,8 +146,6 @@ def put_secret(secretsmanager: Any, name: str, value: str) -> None:
         secretsmanager.put_secret_value(SecretId=name, SecretString=value)
 
 
-
-
 def dump(description: Description) -> str:
     return json.dumps(description, default=lambda o: o.__dict__ if hasattr(o, "__dict__") else str(o), indent=2)
 
